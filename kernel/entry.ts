@@ -1,0 +1,179 @@
+// The log entry of recovery-04 §4 in camelCase (DESIGN §2), its schema, and the pure builder of the next body.
+import { z } from 'zod';
+import { hashJson, HASH_PATTERN } from './hash.ts';
+import { canonicalJson, jsonProblem, type Json, type JsonLimits } from './json.ts';
+import type { PublicJwk } from './crypto/types.ts';
+
+export const LOG_VERSION = '1.0';
+/** lastEntryHash of the first entry (seqNumber 1) of every chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+/** The step label of the entry that closes a session's chain (committed, rolled back or aborted). */
+export const END_STEP = 'end';
+
+export const OPERATIONS = ['init', 'exec', 'done', 'ack', 'fail'] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** Limits on one entry; a value over any of them is refused as INVALID_INPUT. */
+export const ENTRY_LIMITS = {
+  /** Canonical JSON of the payload (and of recoveryPayload), in bytes of UTF-16 length. */
+  maxPayloadChars: 64 * 1024,
+  /** Canonical JSON of the whole entry. */
+  maxEntryChars: 160 * 1024,
+  json: { maxDepth: 16, maxString: 64 * 1024, maxItems: 1024, maxNodes: 8192 } satisfies JsonLimits,
+};
+
+/** Ids: session, context, gateway. A bounded token alphabet keeps them safe in keys, paths and URLs. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+const id = z.string().regex(ID_PATTERN);
+const text = (max: number) => z.string().max(max);
+const hex64 = z.string().regex(HASH_PATTERN);
+const jwk = z.strictObject({
+  kty: z.literal('EC'),
+  crv: z.enum(['P-256', 'secp256k1']),
+  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+});
+const json = (what: string) =>
+  z.custom<Json>((v) => jsonProblem(v, ENTRY_LIMITS.json) === undefined, { message: `${what} is not bounded plain JSON` });
+
+const bodyShape = {
+  version: text(16),
+  sessionId: id,
+  contextId: id,
+  seqNumber: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  phase: text(64),
+  step: text(64),
+  author: id,
+  resourceUrl: text(2048),
+  developerUrn: text(512),
+  actionResponse: text(512),
+  credentialProfile: text(128),
+  credentialBlock: text(8192),
+  payloadProfile: text(512),
+  applicationProfile: text(512),
+  payload: json('payload'),
+  payloadHash: hex64,
+  timestamp: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  originGatewayPubkey: jwk,
+  originGatewaySystem: text(256),
+  destinationGatewayPubkey: jwk,
+  destinationGatewaySystem: text(256),
+  loggingProfile: text(128),
+  lastEntryHash: hex64,
+  accessControlProfile: text(512),
+  operation: z.enum(OPERATIONS),
+  recoveryMessage: text(128).optional(),
+  recoveryPayload: json('recoveryPayload').optional(),
+};
+
+export const entryBodySchema = z.strictObject(bodyShape);
+export const logEntrySchema = z.strictObject({
+  ...bodyShape,
+  entryHash: hex64,
+  messageSignature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+});
+
+/** What the kernel builds: every field but the seal. */
+export type EntryBody = z.infer<typeof entryBodySchema> & { originGatewayPubkey: PublicJwk; destinationGatewayPubkey: PublicJwk };
+/** A sealed entry: the body plus its hash and its author's signature over the body's canonical JSON. */
+export type LogEntry = EntryBody & { entryHash: string; messageSignature: string };
+
+/** Fields fixed for one gateway's chain of one session. */
+export type ChainContext = Pick<
+  EntryBody,
+  | 'sessionId'
+  | 'contextId'
+  | 'author'
+  | 'resourceUrl'
+  | 'developerUrn'
+  | 'credentialProfile'
+  | 'credentialBlock'
+  | 'payloadProfile'
+  | 'applicationProfile'
+  | 'originGatewayPubkey'
+  | 'originGatewaySystem'
+  | 'destinationGatewayPubkey'
+  | 'destinationGatewaySystem'
+  | 'loggingProfile'
+  | 'accessControlProfile'
+> & { version?: string };
+
+/** Fields that change from entry to entry. */
+export interface EntryStep {
+  phase: string;
+  step: string;
+  operation: Operation;
+  actionResponse?: string;
+  payload: Json;
+  /** Milliseconds since the UNIX epoch; handed in, never read from a clock. */
+  timestamp: number;
+  recoveryMessage?: string;
+  recoveryPayload?: Json;
+}
+
+/** Where a chain stands: its last seqNumber and entry hash (seq 0 and GENESIS_HASH when empty). */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+export const EMPTY_HEAD: ChainHead = Object.freeze({ seq: 0, hash: GENESIS_HASH });
+
+export const headOf = (entry: Pick<LogEntry, 'seqNumber' | 'entryHash'> | undefined): ChainHead =>
+  entry ? { seq: entry.seqNumber, hash: entry.entryHash } : EMPTY_HEAD;
+
+/** The body of the entry that follows `head` in the chain described by `ctx`. Pure. */
+export function nextEntryBody(ctx: ChainContext, head: ChainHead, step: EntryStep): EntryBody {
+  const body: EntryBody = {
+    version: ctx.version ?? LOG_VERSION,
+    sessionId: ctx.sessionId,
+    contextId: ctx.contextId,
+    seqNumber: head.seq + 1,
+    phase: step.phase,
+    step: step.step,
+    author: ctx.author,
+    resourceUrl: ctx.resourceUrl,
+    developerUrn: ctx.developerUrn,
+    actionResponse: step.actionResponse ?? '',
+    credentialProfile: ctx.credentialProfile,
+    credentialBlock: ctx.credentialBlock,
+    payloadProfile: ctx.payloadProfile,
+    applicationProfile: ctx.applicationProfile,
+    payload: step.payload,
+    payloadHash: hashJson(step.payload),
+    timestamp: step.timestamp,
+    originGatewayPubkey: ctx.originGatewayPubkey,
+    originGatewaySystem: ctx.originGatewaySystem,
+    destinationGatewayPubkey: ctx.destinationGatewayPubkey,
+    destinationGatewaySystem: ctx.destinationGatewaySystem,
+    loggingProfile: ctx.loggingProfile,
+    lastEntryHash: head.hash,
+    accessControlProfile: ctx.accessControlProfile,
+    operation: step.operation,
+  };
+  if (step.recoveryMessage !== undefined) body.recoveryMessage = step.recoveryMessage;
+  if (step.recoveryPayload !== undefined) body.recoveryPayload = step.recoveryPayload;
+  return body;
+}
+
+/** The entry's hash: SHA-256 of the canonical JSON of the entry without entryHash and messageSignature. */
+export function entryHashOf(entry: EntryBody | LogEntry): string {
+  const { entryHash: _h, messageSignature: _s, ...body } = entry as LogEntry;
+  return hashJson(body as unknown as Json);
+}
+
+export const canonicalBody = (body: EntryBody): string => canonicalJson(body as unknown as Json);
+
+/** The id of the chain a gateway writes for a session: one chain per gateway per session (DESIGN §2). */
+export const logIdOf = (sessionId: string, author: string): string => `${sessionId}/${author}`;
+
+export function parseLogId(logId: string): { sessionId: string; author: string } | undefined {
+  const slash = logId.indexOf('/');
+  if (slash < 0) return undefined;
+  const sessionId = logId.slice(0, slash);
+  const author = logId.slice(slash + 1);
+  return ID_PATTERN.test(sessionId) && ID_PATTERN.test(author) ? { sessionId, author } : undefined;
+}
+
+export const isEndEntry = (entry: Pick<EntryBody, 'step'>): boolean => entry.step === END_STEP;

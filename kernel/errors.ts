@@ -1,0 +1,36 @@
+// One error class with stable uppercase codes (STYLE §7); codes are documented in docs/errors.md and never renamed.
+
+export const ERROR_CODES = [
+  'INVALID_INPUT', // the value is not of the expected shape (schema, size, type, forbidden key)
+  'CHAIN_CONFLICT', // the entry does not extend the chain (wrong seqNumber or lastEntryHash)
+  'BAD_HASH', // payloadHash or entryHash does not match the content
+  'BAD_SIGNATURE', // the signature does not verify under the author's key
+  'UNKNOWN_AUTHOR', // the author has no trusted key
+  'LOG_DIVERGED', // two views of the same chain differ at the same seqNumber
+  'NOT_FOUND', // the log or entry does not exist
+  'STORE_CLOSED', // the store was used after close()
+  'STORAGE_FAILURE', // the backend failed; the operation may or may not have happened
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class SatpError extends Error {
+  readonly code: ErrorCode;
+  readonly detail?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SatpError';
+    this.code = code;
+    if (options?.detail) this.detail = options.detail;
+  }
+}
+
+export function isSatpError(err: unknown, code?: ErrorCode): err is SatpError {
+  return err instanceof SatpError && (code === undefined || err.code === code);
+}
+
+/** Exhaustiveness guard for discriminated unions (STYLE §4). */
+export function assertNever(value: never, what = 'value'): never {
+  throw new TypeError(`unexpected ${what}: ${JSON.stringify(value)}`);
+}

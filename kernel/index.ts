@@ -1,0 +1,11 @@
+// The kernel's public surface: pure, runtime-agnostic. Drivers live behind their own subpaths.
+export * from './errors.ts';
+export * from './encoding.ts';
+export * from './json.ts';
+export * from './hash.ts';
+export * from './entry.ts';
+export * from './seal.ts';
+export * from './chain.ts';
+export * from './log-diff.ts';
+export * from './crypto/types.ts';
+export { defaultVerifier } from './crypto/verifier.ts';

@@ -1,0 +1,101 @@
+// Canonical JSON (RFC 8785, JCS) and the structural check every untrusted JSON value passes first.
+import canonicalizeJcs from 'canonicalize';
+import { SatpError } from './errors.ts';
+import { utf8 } from './encoding.ts';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface JsonLimits {
+  /** Deepest nesting of arrays and objects. */
+  maxDepth: number;
+  /** Longest string, in UTF-16 code units. */
+  maxString: number;
+  /** Most members in one object or items in one array. */
+  maxItems: number;
+  /** Most nodes (values) in the whole tree. */
+  maxNodes: number;
+}
+
+export const DEFAULT_JSON_LIMITS: JsonLimits = { maxDepth: 32, maxString: 65_536, maxItems: 4_096, maxNodes: 65_536 };
+
+/** Keys that would reach an object's prototype when copied naively; never accepted. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Returns a reason string if `value` is not plain, bounded, safe JSON, or undefined if it is.
+ * Plain means: null, booleans, finite numbers within ±(2^53−1), strings without lone surrogates,
+ * arrays, and objects whose prototype is Object.prototype or null. Never throws.
+ */
+export function jsonProblem(value: unknown, limits: JsonLimits = DEFAULT_JSON_LIMITS, path = '$'): string | undefined {
+  let nodes = 0;
+  const walk = (v: unknown, p: string, depth: number): string | undefined => {
+    if (++nodes > limits.maxNodes) return `${p}: more than ${limits.maxNodes} values`;
+    if (v === null || typeof v === 'boolean') return undefined;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return `${p}: number is not finite`;
+      if (Math.abs(v) > Number.MAX_SAFE_INTEGER) return `${p}: number beyond 2^53-1`;
+      return undefined;
+    }
+    if (typeof v === 'string') {
+      if (v.length > limits.maxString) return `${p}: string longer than ${limits.maxString}`;
+      if (!isWellFormed(v)) return `${p}: string has a lone surrogate`;
+      return undefined;
+    }
+    if (typeof v !== 'object') return `${p}: ${typeof v} is not JSON`;
+    if (depth >= limits.maxDepth) return `${p}: nested deeper than ${limits.maxDepth}`;
+    if (Array.isArray(v)) {
+      if (v.length > limits.maxItems) return `${p}: more than ${limits.maxItems} items`;
+      for (let i = 0; i < v.length; i++) {
+        const r = walk(v[i], `${p}[${i}]`, depth + 1);
+        if (r) return r;
+      }
+      return undefined;
+    }
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return `${p}: not a plain object`;
+    const keys = Object.keys(v);
+    if (keys.length > limits.maxItems) return `${p}: more than ${limits.maxItems} members`;
+    if (Object.getOwnPropertySymbols(v).length > 0) return `${p}: symbol keys`;
+    for (const k of keys) {
+      if (FORBIDDEN_KEYS.has(k)) return `${p}: forbidden key ${JSON.stringify(k)}`;
+      if (k.length > limits.maxString) return `${p}: key longer than ${limits.maxString}`;
+      if (!isWellFormed(k)) return `${p}: key has a lone surrogate`;
+      const r = walk((v as Record<string, unknown>)[k], `${p}.${k}`, depth + 1);
+      if (r) return r;
+    }
+    return undefined;
+  };
+  try {
+    return walk(value, path, 0);
+  } catch (err) {
+    // Getters or proxies on hostile objects: report, never throw.
+    return `${path}: unreadable (${String(err)})`;
+  }
+}
+
+/** Throws INVALID_INPUT unless `value` passes jsonProblem. */
+export function assertJson(value: unknown, what: string, limits?: JsonLimits): asserts value is Json {
+  const problem = jsonProblem(value, limits, what);
+  if (problem) throw new SatpError('INVALID_INPUT', problem);
+}
+
+function isWellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
+  }
+  return true;
+}
+
+/** RFC 8785 canonical JSON text of a value that already passed jsonProblem. */
+export function canonicalJson(value: Json): string {
+  const text = canonicalizeJcs(value);
+  if (text === undefined) throw new TypeError('value has no JSON form');
+  return text;
+}
+
+export const canonicalBytes = (value: Json): Uint8Array => utf8(canonicalJson(value));

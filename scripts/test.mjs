@@ -1,0 +1,50 @@
+// `npm test`: static checks, then the whole vitest suite under Node and again under Deno.
+// Prints each run's counts and a closing "N passed, N failed" line; exits non-zero if anything failed.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const bin = (name) => join('node_modules', '.bin', name);
+const extra = process.argv.slice(2); // e.g. a file filter: npm test -- test/storage
+const run = (label, cmd, args, env = {}) => {
+  console.log(`\n=== ${label}: ${[cmd, ...args].join(' ')}`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  return r.status === 0;
+};
+
+const checks = [
+  ['typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', '.']],
+  ['typecheck kernel without Node types (tsc)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.kernel.json']],
+  ['typecheck (deno check)', bin('deno'), ['check', '--quiet', 'kernel/', 'storage/']],
+  ['kernel purity', process.execPath, ['scripts/check-kernel-purity.mjs']],
+];
+let failedChecks = 0;
+for (const [label, cmd, args] of checks) if (!run(label, cmd, args)) failedChecks++;
+
+const dir = mkdtempSync(join(tmpdir(), 'satp-test-'));
+const results = {};
+for (const runtime of ['node', 'deno']) {
+  const out = join(dir, `${runtime}.json`);
+  const vitest = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extra];
+  const [cmd, args] = runtime === 'node' ? [bin('vitest'), vitest] : [bin('deno'), ['run', '-A', 'node_modules/vitest/vitest.mjs', ...vitest]];
+  const ok = run(`tests under ${runtime}`, cmd, args, { SATP_RUNTIME: runtime });
+  try {
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    results[runtime] = { ok, passed: j.numPassedTests, failed: j.numFailedTests, skipped: j.numPendingTests + j.numTodoTests, files: j.testResults.length };
+  } catch {
+    results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0 };
+  }
+}
+rmSync(dir, { recursive: true, force: true });
+
+console.log('\n=== summary');
+for (const [runtime, r] of Object.entries(results)) {
+  console.log(`${runtime}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${r.files} files)${r.ok ? '' : '  <- FAILED'}`);
+}
+console.log(`static checks: ${checks.length - failedChecks} of ${checks.length} passed`);
+const passed = Object.values(results).reduce((n, r) => n + r.passed, 0) + checks.length - failedChecks;
+const failed = Object.values(results).reduce((n, r) => n + r.failed + (r.ok || r.failed ? 0 : 1), 0) + failedChecks;
+const allOk = failed === 0 && Object.values(results).every((r) => r.ok && r.passed > 0);
+console.log(`${passed} passed, ${allOk ? 0 : Math.max(failed, 1)} failed`);
+process.exit(allOk ? 0 : 1);

@@ -1,0 +1,244 @@
+// The LogStore: recovery-04 §3 log primitives over a driver, validating everything before it is stored.
+import { type ChainHead, EMPTY_HEAD, isEndEntry, type LogEntry, logIdOf, parseLogId } from '../kernel/entry.ts';
+import { SatpError } from '../kernel/errors.ts';
+import { checkEntryContent, checkEntrySignature, type VerifyContext } from '../kernel/seal.ts';
+import { type ChainResult, verifyChain } from '../kernel/chain.ts';
+import { getLogDiff, type LogDiff } from '../kernel/log-diff.ts';
+import type { LogStoreDriver, StoredHead } from './driver.ts';
+import { KeyedLock } from './keyed-lock.ts';
+
+export interface LogStoreOptions extends VerifyContext {
+  /** Most entries in one atomic append. */
+  maxBatch?: number;
+}
+
+export interface OpenLog {
+  logId: string;
+  sessionId: string;
+  author: string;
+  head: ChainHead;
+}
+
+export type UpdateResult = { appended: LogEntry[]; head: ChainHead };
+
+const SIGNATURE_FAILURES = { 'unknown-author': 'UNKNOWN_AUTHOR', 'bad-signature': 'BAD_SIGNATURE' } as const;
+
+export class LogStore {
+  readonly driver: LogStoreDriver;
+  readonly #ctx: VerifyContext;
+  readonly #maxBatch: number;
+  readonly #lock = new KeyedLock();
+
+  constructor(driver: LogStoreDriver, options: LogStoreOptions) {
+    this.driver = driver;
+    this.#ctx = { keys: options.keys, verifier: options.verifier };
+    this.#maxBatch = options.maxBatch ?? 1024;
+  }
+
+  get capabilities() {
+    return this.driver.capabilities;
+  }
+
+  /** writeLogEntry(e, L): appends one entry to the chain it names (sessionId/author). */
+  writeLogEntry(entry: unknown): Promise<ChainHead> {
+    return this.writeLogEntries([entry]);
+  }
+
+  /**
+   * Appends entries of one chain atomically: all are stored, durably where the driver is durable,
+   * or none is. Refused with a SatpError and nothing stored: INVALID_INPUT (shape, size, mixed
+   * chains), BAD_HASH, UNKNOWN_AUTHOR, BAD_SIGNATURE, CHAIN_CONFLICT (does not extend the chain,
+   * or the chain has ended).
+   */
+  async writeLogEntries(entries: unknown): Promise<ChainHead> {
+    if (!Array.isArray(entries) || entries.length === 0) throw new SatpError('INVALID_INPUT', 'expected a non-empty array of entries');
+    if (entries.length > this.#maxBatch) throw new SatpError('INVALID_INPUT', `more than ${this.#maxBatch} entries in one append`);
+    const checked: LogEntry[] = [];
+    const canonicals: (string | undefined)[] = [];
+    for (const value of entries) {
+      const c = checkEntryContent(value);
+      if (!c.ok) throw new SatpError(c.reason === 'malformed' ? 'INVALID_INPUT' : 'BAD_HASH', `invalid entry: ${c.detail}`);
+      checked.push(c.entry);
+      canonicals.push(c.canonical);
+    }
+    const first = checked[0]!;
+    const logId = logIdOf(first.sessionId, first.author);
+    if (checked.some((e) => e.sessionId !== first.sessionId || e.author !== first.author)) {
+      throw new SatpError('INVALID_INPUT', 'one append takes entries of one chain (one session, one author)');
+    }
+    const sigs = await Promise.all(checked.map((e, i) => checkEntrySignature(e, canonicals[i], this.#ctx)));
+    for (const s of sigs) {
+      if (!s.ok) throw new SatpError(SIGNATURE_FAILURES[s.reason as keyof typeof SIGNATURE_FAILURES] ?? 'INVALID_INPUT', s.detail);
+    }
+    return this.#lock.run(logId, async () => {
+      const head = (await this.driver.head(logId)) ?? { ...EMPTY_HEAD, open: true };
+      if (!head.open) throw new SatpError('CHAIN_CONFLICT', `log ${logId} has ended at seq ${head.seq}`, { detail: { head } });
+      let at: ChainHead = head;
+      for (let i = 0; i < checked.length; i++) {
+        const e = checked[i]!;
+        if (e.seqNumber !== at.seq + 1 || e.lastEntryHash !== at.hash) {
+          throw new SatpError(
+            'CHAIN_CONFLICT',
+            `seq ${e.seqNumber} does not extend log ${logId}: expected seq ${at.seq + 1} after hash ${at.hash.slice(0, 12)}…`,
+            { detail: { expected: { seq: at.seq + 1, lastEntryHash: at.hash } } },
+          );
+        }
+        if (isEndEntry(e) && i !== checked.length - 1) {
+          throw new SatpError('CHAIN_CONFLICT', `seq ${e.seqNumber} ends log ${logId}; nothing may follow it`);
+        }
+        at = { seq: e.seqNumber, hash: e.entryHash };
+      }
+      const last = checked[checked.length - 1]!;
+      const next: StoredHead = { seq: last.seqNumber, hash: last.entryHash, open: !isEndEntry(last) };
+      await this.driver.append(logId, { seq: head.seq, hash: head.hash }, checked.map(serialize), next);
+      return { seq: next.seq, hash: next.hash };
+    });
+  }
+
+  /** getLogEntry(i, L): entry seqNumber `seq` of log `logId`, or undefined. */
+  async getLogEntry(logId: string, seq: number): Promise<LogEntry | undefined> {
+    if (!Number.isSafeInteger(seq) || seq < 1) throw new SatpError('INVALID_INPUT', 'seq must be a positive integer');
+    const [text] = await this.driver.read(logId, seq, seq);
+    return text === undefined ? undefined : parseStored(text, logId);
+  }
+
+  /** getLogLength(L): how many entries the log holds (its last seqNumber). */
+  async getLogLength(logId: string): Promise<number> {
+    return (await this.driver.head(logId))?.seq ?? 0;
+  }
+
+  async getHead(logId: string): Promise<StoredHead | undefined> {
+    return this.driver.head(logId);
+  }
+
+  /** getLastEntry(L): the log's last entry, or undefined if empty. */
+  async getLastEntry(logId: string): Promise<LogEntry | undefined> {
+    const head = await this.driver.head(logId);
+    return head ? this.getLogEntry(logId, head.seq) : undefined;
+  }
+
+  /** getLog(L): the whole log, or the range from..to. */
+  async getLog(logId: string, from = 1, to = Number.MAX_SAFE_INTEGER): Promise<LogEntry[]> {
+    const texts = await this.driver.read(logId, from, to);
+    return texts.map((t) => parseStored(t, logId));
+  }
+
+  /**
+   * getLogDiff: what log `logId` holds beyond another party's view of it (docs/log-diff.md).
+   * Reads only the entry at view.seq and those after it, so the cost is linear in the difference.
+   */
+  async getLogDiff(logId: string, view: ChainHead, limit = Infinity): Promise<LogDiff> {
+    if (!Number.isSafeInteger(view.seq) || view.seq < 0) throw new SatpError('INVALID_INPUT', 'view.seq must be a non-negative integer');
+    const head = await this.driver.head(logId);
+    const length = head?.seq ?? 0;
+    if (view.seq > length) return { kind: 'view-longer', length };
+    const to = Number.isFinite(limit) ? Math.min(length, view.seq + limit) : length;
+    const from = Math.max(1, view.seq);
+    const texts = await this.driver.read(logId, from, to);
+    const window = texts.map((t) => parseStored(t, logId));
+    // getLogDiff works on a chain indexed from 1; pad the part we did not read.
+    const sparse = new Array<LogEntry>(from - 1).concat(window);
+    const diff = getLogDiff(sparse, view, limit);
+    return diff.kind === 'extends' ? { ...diff, more: to < length } : diff;
+  }
+
+  /**
+   * updateLog(l1, l2): brings log `logId` up to date from `source`, entries of the same chain as held
+   * elsewhere (the whole chain, or any contiguous part that reaches this log's head). Entries this log
+   * already has are checked against it (LOG_DIVERGED on a mismatch); the rest are verified and appended.
+   */
+  async updateLog(logId: string, source: unknown): Promise<UpdateResult> {
+    if (!Array.isArray(source)) throw new SatpError('INVALID_INPUT', 'source must be an array of entries');
+    const head = (await this.driver.head(logId)) ?? EMPTY_HEAD;
+    const firstSeq = (source[0] as { seqNumber?: unknown } | undefined)?.seqNumber;
+    if (source.length === 0 || typeof firstSeq !== 'number') return { appended: [], head };
+    if (firstSeq > head.seq + 1) throw new SatpError('CHAIN_CONFLICT', `source starts at seq ${firstSeq}, after a gap from seq ${head.seq}`);
+    const skip = head.seq - firstSeq + 1; // entries of source this log already holds
+    if (skip > 0) {
+      const known = source[skip - 1] as { entryHash?: unknown };
+      if (known?.entryHash !== head.hash) {
+        throw new SatpError('LOG_DIVERGED', `log ${logId} and the source differ at seq ${head.seq}`, {
+          detail: { seq: head.seq, ours: head.hash, theirs: known?.entryHash },
+        });
+      }
+    }
+    const fresh = source.slice(Math.max(0, skip));
+    if (fresh.length === 0) return { appended: [], head };
+    const parsed = parseLogId(logId);
+    const result = await verifyChain(fresh, this.#ctx, { from: head, ...parsed });
+    if (!result.ok) throw chainError(result);
+    let at: ChainHead = head;
+    for (let i = 0; i < result.entries.length; i += this.#maxBatch) {
+      at = await this.writeLogEntries(result.entries.slice(i, i + this.#maxBatch));
+    }
+    return { appended: result.entries, head: at };
+  }
+
+  /** Logs whose session has not ended, for recovery at boot; does not scan closed history. */
+  async listOpenLogs(): Promise<OpenLog[]> {
+    const ids = await this.driver.openLogs();
+    const out: OpenLog[] = [];
+    for (const logId of ids) {
+      const parsed = parseLogId(logId);
+      const head = await this.driver.head(logId);
+      if (parsed && head) out.push({ logId, ...parsed, head: { seq: head.seq, hash: head.hash } });
+    }
+    return out;
+  }
+
+  /** Verifies a stored log end to end. Never throws on corrupt data: the result names the first bad entry. */
+  async verifyLog(logId: string): Promise<ChainResult> {
+    const texts = await this.driver.read(logId, 1, Number.MAX_SAFE_INTEGER);
+    const values = texts.map((t) => {
+      try {
+        return JSON.parse(t) as unknown;
+      } catch {
+        return { unparseable: t.slice(0, 64) };
+      }
+    });
+    const parsed = parseLogId(logId);
+    const result = await verifyChain(values, this.#ctx, parsed ?? {});
+    if (!result.ok) return result;
+    const head = await this.driver.head(logId);
+    if ((head?.seq ?? 0) !== result.head.seq || (head && head.hash !== result.head.hash)) {
+      return { ok: false, index: values.length, reason: 'gap', detail: `the head says seq ${head?.seq ?? 0}, the log holds ${result.head.seq}` };
+    }
+    return result;
+  }
+
+  close(): Promise<void> {
+    return this.driver.close();
+  }
+
+  // The -01 (ODAP-2PC) names, kept as aliases.
+  saveLogEntry(entry: unknown): Promise<ChainHead> {
+    return this.writeLogEntry(entry);
+  }
+  lastEntry(logId: string): Promise<LogEntry | undefined> {
+    return this.getLastEntry(logId);
+  }
+}
+
+const serialize = (e: LogEntry): string => JSON.stringify(e);
+
+function parseStored(text: string, logId: string): LogEntry {
+  const c = (() => {
+    try {
+      return checkEntryContent(JSON.parse(text));
+    } catch (err) {
+      return { ok: false as const, reason: 'malformed' as const, detail: String(err) };
+    }
+  })();
+  if (!c.ok) throw new SatpError('STORAGE_FAILURE', `log ${logId} holds a corrupt entry: ${c.detail}`);
+  return c.entry;
+}
+
+export function chainError(result: Extract<ChainResult, { ok: false }>): SatpError {
+  const code =
+    result.reason === 'bad-signature' ? 'BAD_SIGNATURE'
+    : result.reason === 'unknown-author' ? 'UNKNOWN_AUTHOR'
+    : result.reason === 'bad-payload-hash' || result.reason === 'bad-entry-hash' ? 'BAD_HASH'
+    : result.reason === 'gap' || result.reason === 'broken-link' ? 'CHAIN_CONFLICT'
+    : 'INVALID_INPUT';
+  return new SatpError(code, `entry ${result.index} (seq ${result.seqNumber ?? '?'}): ${result.reason}: ${result.detail}`, { detail: { ...result } });
+}
