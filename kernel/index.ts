@@ -9,3 +9,4 @@ export * from './chain.ts';
 export * from './log-diff.ts';
 export * from './crypto/types.ts';
 export { defaultVerifier } from './crypto/verifier.ts';
+export * from './strict-json.ts';

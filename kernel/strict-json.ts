@@ -1,0 +1,171 @@
+// The one parser for untrusted JSON text (STYLE §8): JSON.parse silently keeps the last of duplicate
+// keys, rounds numbers past 2^53 and accepts any depth; this parser refuses all of that. Never throws.
+import { DEFAULT_JSON_LIMITS, type Json, type JsonLimits } from './json.ts';
+
+export type StrictJsonResult = { ok: true; value: Json } | { ok: false; problem: string; at: number };
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+class Refusal {
+  constructor(readonly problem: string, readonly at: number) {}
+}
+
+export function parseStrictJson(text: string, limits: JsonLimits = DEFAULT_JSON_LIMITS): StrictJsonResult {
+  if (typeof text !== 'string') return { ok: false, problem: 'input is not text', at: 0 };
+  let i = 0;
+  let nodes = 0;
+  const fail = (problem: string, at = i): never => {
+    throw new Refusal(problem, at);
+  };
+  const ws = () => {
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      else return;
+    }
+  };
+  const literal = (word: string, value: Json): Json => {
+    if (text.startsWith(word, i)) {
+      i += word.length;
+      return value;
+    }
+    return fail('invalid literal');
+  };
+  const string = (): string => {
+    const start = ++i; // after the opening quote
+    let out = '';
+    let chunk = start;
+    for (;;) {
+      if (i >= text.length) fail('unterminated string', start - 1);
+      const c = text.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c < 0x20) fail('control character in string');
+      if (c === 0x5c) {
+        out += text.slice(chunk, i);
+        const e = text[i + 1];
+        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        if (e !== undefined && e in simple) {
+          out += simple[e];
+          i += 2;
+        } else if (e === 'u') {
+          const hex = text.slice(i + 2, i + 6);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('bad \\u escape');
+          out += String.fromCharCode(parseInt(hex, 16));
+          i += 6;
+        } else fail('bad escape');
+        chunk = i;
+        if (out.length > limits.maxString) fail(`string longer than ${limits.maxString}`);
+        continue;
+      }
+      i++;
+    }
+    out += text.slice(chunk, i);
+    i++; // closing quote
+    if (out.length > limits.maxString) fail(`string longer than ${limits.maxString}`, start - 1);
+    if (!wellFormed(out)) fail('string has a lone surrogate', start - 1);
+    return out;
+  };
+  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  const number = (): number => {
+    NUMBER.lastIndex = i;
+    const m = NUMBER.exec(text);
+    if (!m) return fail('invalid number');
+    const n = Number(m[0]);
+    if (!Number.isFinite(n) || Math.abs(n) > Number.MAX_SAFE_INTEGER) fail('number beyond 2^53-1');
+    i += m[0].length;
+    return n;
+  };
+  const value = (depth: number): Json => {
+    if (++nodes > limits.maxNodes) fail(`more than ${limits.maxNodes} values`);
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      if (depth >= limits.maxDepth) fail(`nested deeper than ${limits.maxDepth}`);
+      return c === '{' ? object(depth + 1) : array(depth + 1);
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true', true);
+    if (c === 'f') return literal('false', false);
+    if (c === 'n') return literal('null', null);
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return number();
+    return fail(c === undefined ? 'unexpected end of input' : `unexpected ${JSON.stringify(c)}`);
+  };
+  const object = (depth: number): Json => {
+    i++;
+    const out: Record<string, Json> = {};
+    const seen = new Set<string>();
+    ws();
+    if (text[i] === '}') {
+      i++;
+      return out;
+    }
+    for (;;) {
+      ws();
+      if (text[i] !== '"') fail('expected a key');
+      const at = i;
+      const key = string();
+      if (FORBIDDEN_KEYS.has(key)) fail(`forbidden key ${JSON.stringify(key)}`, at);
+      if (seen.has(key)) fail(`duplicate key ${JSON.stringify(key)}`, at);
+      seen.add(key);
+      if (seen.size > limits.maxItems) fail(`more than ${limits.maxItems} members`, at);
+      ws();
+      if (text[i] !== ':') fail('expected ":"');
+      i++;
+      out[key] = value(depth);
+      ws();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === '}') {
+        i++;
+        return out;
+      }
+      fail('expected "," or "}"');
+    }
+  };
+  const array = (depth: number): Json => {
+    i++;
+    const out: Json[] = [];
+    ws();
+    if (text[i] === ']') {
+      i++;
+      return out;
+    }
+    for (;;) {
+      out.push(value(depth));
+      if (out.length > limits.maxItems) fail(`more than ${limits.maxItems} items`);
+      ws();
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === ']') {
+        i++;
+        return out;
+      }
+      fail('expected "," or "]"');
+    }
+  };
+  try {
+    const v = value(0);
+    ws();
+    if (i !== text.length) fail('trailing characters');
+    return { ok: true, value: v };
+  } catch (err) {
+    if (err instanceof Refusal) return { ok: false, problem: err.problem, at: err.at };
+    return { ok: false, problem: `unparseable (${String(err)})`, at: i };
+  }
+}
+
+function wellFormed(s: string): boolean {
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(k + 1);
+      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+      k++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
+  }
+  return true;
+}
