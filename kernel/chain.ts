@@ -38,30 +38,37 @@ export async function verifyChain(values: unknown, ctx: VerifyContext, expect: C
   const checked: { entry: LogEntry; canonical?: string }[] = [];
   let failure: Extract<ChainResult, { ok: false }> | undefined;
 
-  for (let i = 0; i < values.length; i++) {
-    const content = checkEntryContent(values[i]);
-    if (!content.ok) {
-      const seq = (values[i] as { seqNumber?: unknown } | null)?.seqNumber;
-      failure = { ok: false, index: i, reason: content.reason, detail: content.detail, ...(typeof seq === 'number' ? { seqNumber: seq } : {}) };
-      break;
+  // Hostile input (an array or entry whose getters or proxy traps throw) is reported at the index
+  // being read, as malformed, instead of escaping as an exception (DESIGN §2: never throws).
+  try {
+    for (let i = 0; i < values.length; i++) {
+      const content = checkEntryContent(values[i]);
+      if (!content.ok) {
+        const seq = (values[i] as { seqNumber?: unknown } | null)?.seqNumber;
+        failure = { ok: false, index: i, reason: content.reason, detail: content.detail, ...(typeof seq === 'number' ? { seqNumber: seq } : {}) };
+        break;
+      }
+      const e = content.entry;
+      sessionId ??= e.sessionId;
+      author ??= e.author;
+      if (e.sessionId !== sessionId || e.author !== author) {
+        failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'foreign-entry', detail: `seq ${e.seqNumber}: written by ${e.author} for ${e.sessionId}, not by ${author} for ${sessionId}` };
+        break;
+      }
+      if (e.seqNumber !== head.seq + 1) {
+        failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'gap', detail: `expected seq ${head.seq + 1}, found ${e.seqNumber}` };
+        break;
+      }
+      if (e.lastEntryHash !== head.hash) {
+        failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'broken-link', detail: `seq ${e.seqNumber}: lastEntryHash is not the hash of seq ${head.seq}` };
+        break;
+      }
+      checked.push({ entry: e, canonical: content.canonical });
+      head = { seq: e.seqNumber, hash: e.entryHash };
     }
-    const e = content.entry;
-    sessionId ??= e.sessionId;
-    author ??= e.author;
-    if (e.sessionId !== sessionId || e.author !== author) {
-      failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'foreign-entry', detail: `seq ${e.seqNumber}: written by ${e.author} for ${e.sessionId}, not by ${author} for ${sessionId}` };
-      break;
-    }
-    if (e.seqNumber !== head.seq + 1) {
-      failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'gap', detail: `expected seq ${head.seq + 1}, found ${e.seqNumber}` };
-      break;
-    }
-    if (e.lastEntryHash !== head.hash) {
-      failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'broken-link', detail: `seq ${e.seqNumber}: lastEntryHash is not the hash of seq ${head.seq}` };
-      break;
-    }
-    checked.push({ entry: e, canonical: content.canonical });
-    head = { seq: e.seqNumber, hash: e.entryHash };
+  } catch (err) {
+    // Every completed iteration pushed one entry, so the entry being read is at checked.length.
+    failure = { ok: false, index: checked.length, reason: 'malformed', detail: `unreadable entry (${String(err)})` };
   }
 
   const signatures = await Promise.all(checked.map((c) => checkEntrySignature(c.entry, c.canonical, ctx)));

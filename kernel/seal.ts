@@ -3,14 +3,16 @@ import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
 import { type EntryBody, type LogEntry, ENTRY_LIMITS, entryBodySchema, logEntrySchema } from './entry.ts';
 import { sha256Hex, hashJson } from './hash.ts';
 import { canonicalJson, type Json } from './json.ts';
-import type { KeyResolver, Signer, Verifier } from './crypto/types.ts';
+import { type KeyResolver, type PublicJwk, sameKey, type Signer, type Verifier } from './crypto/types.ts';
 
 /**
- * Entries sealed in this process by sealEntry. They are deeply frozen, so their hash and signature
- * cannot have gone stale, and a store may skip re-verifying the signature it just made (the
- * signature check is the only costly one). Entries from anywhere else are verified in full.
+ * Entries sealed in this process by sealEntry, with the public key that signed each. They are deeply
+ * frozen, so their hash and signature cannot have gone stale, and a store may skip re-verifying the
+ * signature it just made (the signature check is the only costly one), but only when the signing key
+ * is the key trusted for the entry's author: a signer with the wrong key, or an unknown author, is
+ * refused like any other. Entries from anywhere else are verified in full.
  */
-const sealedHere = new WeakSet<object>();
+const sealedHere = new WeakMap<object, PublicJwk>();
 
 export const isSealedHere = (entry: object): boolean => sealedHere.has(entry);
 
@@ -33,7 +35,7 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
     messageSignature: toBase64Url(await signer.sign(bytes)),
   };
   deepFreeze(entry);
-  sealedHere.add(entry);
+  sealedHere.set(entry, signer.publicJwk);
   return entry;
 }
 
@@ -56,13 +58,14 @@ export interface VerifyContext {
 
 /** The checks that need no signature: shape, sizes, payloadHash, entryHash. Never throws. */
 export function checkEntryContent(value: unknown): EntryCheck & { canonical?: string } {
-  const parsed = logEntrySchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(entry)'}: ${issue?.message}` };
-  }
-  const entry = value as LogEntry;
   try {
+    // Inside the try: a getter or proxy that throws while the schema reads it is malformed input.
+    const parsed = logEntrySchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(entry)'}: ${issue?.message}` };
+    }
+    const entry = value as LogEntry;
     const payloadText = canonicalJson(entry.payload);
     if (payloadText.length > ENTRY_LIMITS.maxPayloadChars) {
       return { ok: false, reason: 'malformed', detail: `payload: larger than ${ENTRY_LIMITS.maxPayloadChars}` };
@@ -89,9 +92,10 @@ export function checkEntryContent(value: unknown): EntryCheck & { canonical?: st
 
 /** Verifies the author's signature of an entry whose content already checked out. Never throws. */
 export async function checkEntrySignature(entry: LogEntry, canonical: string | undefined, ctx: VerifyContext): Promise<EntryCheck> {
-  if (isSealedHere(entry)) return { ok: true, entry };
   const key = ctx.keys(entry.author);
   if (!key) return { ok: false, reason: 'unknown-author', detail: `seq ${entry.seqNumber}: no trusted key for ${entry.author}` };
+  const sealedWith = sealedHere.get(entry);
+  if (sealedWith && sameKey(sealedWith, key)) return { ok: true, entry };
   try {
     const body = canonical ?? canonicalJson(stripSeal(entry));
     const ok = await ctx.verifier.verify(key, utf8(body), fromBase64Url(entry.messageSignature));

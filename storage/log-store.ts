@@ -150,16 +150,23 @@ export class LogStore {
   async updateLog(logId: string, source: unknown): Promise<UpdateResult> {
     if (!Array.isArray(source)) throw new SatpError('INVALID_INPUT', 'source must be an array of entries');
     const head = (await this.driver.head(logId)) ?? EMPTY_HEAD;
+    if (source.length === 0) return { appended: [], head };
     const firstSeq = (source[0] as { seqNumber?: unknown } | undefined)?.seqNumber;
-    if (source.length === 0 || typeof firstSeq !== 'number') return { appended: [], head };
+    // A source that does not say where it starts is bad input, not an empty update.
+    if (typeof firstSeq !== 'number' || !Number.isSafeInteger(firstSeq) || firstSeq < 1) {
+      throw new SatpError('INVALID_INPUT', 'source[0] has no valid seqNumber');
+    }
     if (firstSeq > head.seq + 1) throw new SatpError('CHAIN_CONFLICT', `source starts at seq ${firstSeq}, after a gap from seq ${head.seq}`);
     const skip = head.seq - firstSeq + 1; // entries of source this log already holds
     if (skip > 0) {
-      const known = source[skip - 1] as { entryHash?: unknown };
-      if (known?.entryHash !== head.hash) {
-        throw new SatpError('LOG_DIVERGED', `log ${logId} and the source differ at seq ${head.seq}`, {
-          detail: { seq: head.seq, ours: head.hash, theirs: known?.entryHash },
-        });
+      // The last entry both hold must be the same; a source that ends before our head (an older copy)
+      // is compared at its own last entry, and is not a divergence when it matches.
+      const overlap = Math.min(skip, source.length);
+      const seq = firstSeq + overlap - 1;
+      const theirs = (source[overlap - 1] as { entryHash?: unknown } | undefined)?.entryHash;
+      const ours = seq === head.seq ? head.hash : (await this.getLogEntry(logId, seq))?.entryHash;
+      if (theirs !== ours) {
+        throw new SatpError('LOG_DIVERGED', `log ${logId} and the source differ at seq ${seq}`, { detail: { seq, ours, theirs } });
       }
     }
     const fresh = source.slice(Math.max(0, skip));

@@ -1,0 +1,224 @@
+// The kernel's log layer on its own: RFC 8785 canonical JSON, signature interop, sealing, chaining,
+// verifyChain on hostile values, and the pure getLogDiff.
+import { describe, expect, it } from 'vitest';
+import { nobleSigner, nobleVerifier } from '../kernel/crypto/noble.ts';
+import { generateWebCryptoSigner, webCryptoVerifier } from '../kernel/crypto/webcrypto.ts';
+import {
+  canonicalBytes, canonicalJson, defaultVerifier, EMPTY_HEAD, entryHashOf, GENESIS_HASH, getLogDiff, hashJson, jsonProblem,
+  type JsonLimits, nextEntryBody, sealEntry, sha256Hex, toHex, utf8, verifyChain, verifyEntry,
+} from '../kernel/index.ts';
+import { chainContext, fromOutside, G1, G2, makeChain, MALLORY, step, verifyCtx } from './support/fixtures.ts';
+import { float64, NUMBER_TABLE, PRIMITIVES_INPUT, PRIMITIVES_OUTPUT, SORTING_INPUT, SORTING_OUTPUT } from './support/rfc8785-vectors.ts';
+
+describe('RFC 8785 canonical JSON', () => {
+  it('serializes the §3.2.2 sample exactly as §3.2.4 gives it, in UTF-8', () => {
+    expect(canonicalJson(JSON.parse(PRIMITIVES_INPUT))).toBe(PRIMITIVES_OUTPUT);
+    const bytes = canonicalBytes(JSON.parse(PRIMITIVES_INPUT));
+    expect(Array.from(bytes.slice(0, 12))).toEqual([0x7b, 0x22, 0x6c, 0x69, 0x74, 0x65, 0x72, 0x61, 0x6c, 0x73, 0x22, 0x3a]);
+    expect(sha256Hex(bytes)).toBe(sha256Hex(utf8(PRIMITIVES_OUTPUT)));
+    expect(toHex(bytes)).toContain('e282ac'); // € as its UTF-8 bytes, not as \u20ac
+  });
+
+  it('sorts properties by UTF-16 code units as §3.2.3 shows, at every depth, and keeps array order', () => {
+    expect(canonicalJson(JSON.parse(SORTING_INPUT))).toBe(SORTING_OUTPUT);
+    expect(canonicalJson({ b: [3, 1, { z: 1, a: 2 }], a: { y: null, x: true } })).toBe('{"a":{"x":true,"y":null},"b":[3,1,{"a":2,"z":1}]}');
+  });
+
+  it.each(NUMBER_TABLE)('serializes Appendix B number %s as %s', (hex, text) => {
+    const value = float64(hex);
+    if (text === null) {
+      expect(() => canonicalJson(value)).toThrow();
+      expect(jsonProblem(value)).toMatch(/not finite/);
+    } else {
+      expect(canonicalJson(value)).toBe(text);
+    }
+  });
+
+  it('serializes numbers as ECMAScript does: 1e21, 1e-7, -0, 0.1+0.2, 1e20, 1e-6', () => {
+    const cases: [number, string][] = [[1e21, '1e+21'], [1e-7, '1e-7'], [-0, '0'], [0.1 + 0.2, '0.30000000000000004'], [1e20, '100000000000000000000'], [1e-6, '0.000001']];
+    for (const [n, text] of cases) expect(canonicalJson(n)).toBe(text);
+  });
+
+  it('escapes only quote, backslash and controls below U+0020, with the short forms where JSON has them (§3.2.2.2)', () => {
+    expect(canonicalJson('\u0000\b\t\n\f\r\u001f"\\/\u007f\u2028é😀')).toBe('"\\u0000\\b\\t\\n\\f\\r\\u001f\\"\\\\/\u007f\u2028é😀"');
+  });
+});
+
+describe('jsonProblem: what may enter an entry', () => {
+  const small: JsonLimits = { maxDepth: 3, maxString: 8, maxItems: 4, maxNodes: 10 };
+  const refusals: [string, unknown, RegExp, JsonLimits?][] = [
+    ['NaN', Number.NaN, /not finite/],
+    ['Infinity', Number.POSITIVE_INFINITY, /not finite/],
+    ['2^53', 2 ** 53, /2\^53/],
+    ['-(2^53)', -(2 ** 53), /2\^53/],
+    ['undefined', undefined, /undefined is not JSON/],
+    ['a function', () => 1, /function is not JSON/],
+    ['a bigint', 1n, /bigint is not JSON/],
+    ['a symbol', Symbol('s'), /symbol is not JSON/],
+    ['a Date', new Date(0), /not a plain object/],
+    ['a Map', new Map(), /not a plain object/],
+    ['a __proto__ own key', JSON.parse('{"a":{"__proto__":1}}'), /forbidden key "__proto__"/],
+    ['a constructor key', { constructor: 1 }, /forbidden key "constructor"/],
+    ['a prototype key', { prototype: 1 }, /forbidden key "prototype"/],
+    ['a symbol key', { [Symbol('k')]: 1 }, /symbol keys/],
+    ['a lone surrogate', 'a\ud800', /lone surrogate/],
+    ['a lone surrogate key', { '\udc00': 1 }, /lone surrogate/],
+    ['nesting past maxDepth', [[[[1]]]], /deeper than 3/, small],
+    ['a string past maxString', 'x'.repeat(9), /longer than 8/, small],
+    ['an array past maxItems', [1, 2, 3, 4, 5], /more than 4 items/, small],
+    ['an object past maxItems', { a: 1, b: 2, c: 3, d: 4, e: 5 }, /more than 4 members/, small],
+    ['more nodes than maxNodes', [[1, 2, 3], [4, 5, 6], [7, 8, 9]], /more than 10 values/, small],
+    ['a getter that throws', Object.defineProperty({}, 'a', { enumerable: true, get: () => { throw new Error('no'); } }), /unreadable/],
+    ['a proxy that throws', new Proxy({}, { ownKeys: () => { throw new Error('no'); } }), /unreadable/],
+  ];
+  it.each(refusals)('refuses %s', (_what, value, reason, limits) => {
+    expect(jsonProblem(value, limits)).toMatch(reason);
+  });
+
+  it('accepts plain bounded JSON, null-prototype objects and ±(2^53−1)', () => {
+    for (const v of [null, true, 0, '', [], {}, Object.create(null), Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, { a: [1, 'é', { b: null }] }]) {
+      expect(jsonProblem(v)).toBeUndefined();
+    }
+  });
+});
+
+describe('ES256 and ES256K signatures interoperate across WebCrypto and noble', () => {
+  const data = utf8('{"seqNumber":1}');
+
+  it('a WebCrypto ES256 signature verifies under noble, and a noble one under WebCrypto', async () => {
+    const { signer: web } = await generateWebCryptoSigner();
+    const noble = nobleSigner('P-256', new Uint8Array(32).fill(7));
+    expect(await nobleVerifier().verify(web.publicJwk, data, await web.sign(data))).toBe(true);
+    expect(await webCryptoVerifier().verify(noble.publicJwk, data, await noble.sign(data))).toBe(true);
+    expect(await webCryptoVerifier().verify(web.publicJwk, data, await web.sign(data))).toBe(true);
+  });
+
+  it('ES256K signs and verifies through noble, and the default verifier routes it there', async () => {
+    const k1 = nobleSigner('secp256k1', new Uint8Array(32).fill(9));
+    expect(k1.alg).toBe('ES256K');
+    const sig = await k1.sign(data);
+    expect(await nobleVerifier().verify(k1.publicJwk, data, sig)).toBe(true);
+    expect(await defaultVerifier().verify(k1.publicJwk, data, sig)).toBe(true);
+    expect(await webCryptoVerifier().verify(k1.publicJwk, data, sig)).toBe(false); // WebCrypto has no secp256k1
+  });
+
+  it('noble signatures are deterministic (RFC 6979), so a seeded simulation replays byte for byte', async () => {
+    expect(await G1.signer.sign(data)).toEqual(await G1.signer.sign(data));
+  });
+
+  it('a signature over other data, or by another key, fails under every verifier', async () => {
+    const sig = await G1.signer.sign(data);
+    for (const v of [nobleVerifier(), webCryptoVerifier(), defaultVerifier()]) {
+      expect(await v.verify(G1.jwk, utf8('{"seqNumber":2}'), sig)).toBe(false);
+      expect(await v.verify(G2.jwk, data, sig)).toBe(false);
+    }
+  });
+
+  it('a 63-byte, 65-byte or empty signature returns false without throwing', async () => {
+    const sig = await G1.signer.sign(data);
+    for (const v of [nobleVerifier(), webCryptoVerifier(), defaultVerifier()]) {
+      for (const bad of [sig.slice(0, 63), new Uint8Array([...sig, 0]), new Uint8Array(0), new Uint8Array(64)]) {
+        await expect(v.verify(G1.jwk, data, bad)).resolves.toBe(false);
+      }
+    }
+  });
+});
+
+describe('sealing and chaining entries (recovery-04 §4, DESIGN §2)', () => {
+  it('nextEntryBody links seqNumber, lastEntryHash and payloadHash to the head it continues', () => {
+    const ctx = chainContext('k-link');
+    const first = nextEntryBody(ctx, EMPTY_HEAD, step(0));
+    expect(first).toMatchObject({ seqNumber: 1, lastEntryHash: GENESIS_HASH, payloadHash: hashJson({ i: 0 }), author: G1.id });
+    const second = nextEntryBody(ctx, { seq: 1, hash: entryHashOf(first) }, step(1, { recoveryMessage: 'recover-msg', recoveryPayload: { r: 1 } }));
+    expect(second).toMatchObject({ seqNumber: 2, lastEntryHash: entryHashOf(first), payloadHash: hashJson({ i: 1 }), recoveryMessage: 'recover-msg' });
+    expect('recoveryMessage' in first).toBe(false);
+    expect(nextEntryBody(ctx, EMPTY_HEAD, step(0))).toEqual(first); // pure: same input, same body
+  });
+
+  it('sealEntry output verifies in full, hashes the canonical body, and is deeply frozen', async () => {
+    const body = nextEntryBody(chainContext('k-seal'), EMPTY_HEAD, step(0));
+    const entry = await sealEntry(body, G1.signer);
+    expect(entry.entryHash).toBe(sha256Hex(canonicalBytes(body as never)));
+    expect(entry.entryHash).toBe(entryHashOf(entry));
+    expect(await verifyEntry(fromOutside(entry), verifyCtx)).toMatchObject({ ok: true });
+    expect(Object.isFrozen(entry) && Object.isFrozen(entry.payload) && Object.isFrozen(entry.originGatewayPubkey)).toBe(true);
+    expect(() => {
+      (entry as { seqNumber: number }).seqNumber = 2;
+    }).toThrow(TypeError);
+    expect(Object.isFrozen(body)).toBe(false); // the caller's body is copied, not frozen
+  });
+
+  it('sealEntry refuses an invalid body with a TypeError', async () => {
+    const body = nextEntryBody(chainContext('k-bad'), EMPTY_HEAD, step(0));
+    await expect(sealEntry({ ...body, seqNumber: 0 }, G1.signer)).rejects.toThrow(TypeError);
+  });
+
+  it('verifyChain reports gap, broken-link, foreign-entry, unknown-author and bad-signature at the right index', async () => {
+    const c = fromOutside(await makeChain('k-chain', 4));
+    expect(await verifyChain(c, verifyCtx)).toMatchObject({ ok: true, head: { seq: 4, hash: c[3]!.entryHash } });
+    expect(await verifyChain([c[0], c[2]], verifyCtx)).toMatchObject({ ok: false, index: 1, reason: 'gap' });
+    expect(await verifyChain(c.slice(1), verifyCtx)).toMatchObject({ ok: false, index: 0, reason: 'gap' });
+    expect(await verifyChain(c.slice(1), verifyCtx, { from: { seq: 1, hash: c[1]!.entryHash } })).toMatchObject({ ok: false, index: 0, reason: 'broken-link' });
+    const peers = fromOutside(await makeChain('k-chain', 2, G2));
+    expect(await verifyChain([c[0], peers[1]], verifyCtx)).toMatchObject({ ok: false, index: 1, reason: 'foreign-entry' });
+    expect(await verifyChain(fromOutside(await makeChain('k-chain', 2, MALLORY)), verifyCtx)).toMatchObject({ ok: false, index: 0, reason: 'unknown-author' });
+    const badSig = [...c];
+    badSig[2] = { ...c[2]!, messageSignature: c[3]!.messageSignature };
+    expect(await verifyChain(badSig, verifyCtx)).toMatchObject({ ok: false, index: 2, reason: 'bad-signature' });
+    // The lowest index wins even when a later failure is found first: bad signature at 2, junk at 3.
+    expect(await verifyChain([...badSig.slice(0, 3), 'junk'], verifyCtx)).toMatchObject({ ok: false, index: 2, reason: 'bad-signature' });
+  });
+});
+
+describe('verifyChain never throws on hostile values (DESIGN §2)', () => {
+  const throwing = new Proxy({}, { get: () => { throw new Error('trap'); }, ownKeys: () => { throw new Error('trap'); }, getPrototypeOf: () => { throw new Error('trap'); } });
+  const getter = Object.defineProperty({}, 'seqNumber', { enumerable: true, get: () => { throw new Error('getter'); } });
+
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['a string', '[]'],
+    ['a number', 7],
+    ['an object', { 0: {}, length: 1 }],
+  ])('calls %s not an array', async (_what, value) => {
+    expect(await verifyChain(value, verifyCtx)).toMatchObject({ ok: false, index: 0, reason: 'not-an-array' });
+  });
+
+  it('calls junk elements, throwing getters and throwing proxies malformed at their index', async () => {
+    const [first] = await makeChain('k-hostile', 1);
+    for (const junk of [undefined, null, 'entry', 42, [], {}, throwing, getter]) {
+      expect(await verifyChain([first, junk], verifyCtx)).toMatchObject({ ok: false, index: 1, reason: 'malformed' });
+    }
+    const holey = [first];
+    Object.defineProperty(holey, 1, { enumerable: true, get: () => { throw new Error('index getter'); } });
+    expect(await verifyChain(holey, verifyCtx)).toMatchObject({ ok: false, index: 1, reason: 'malformed' });
+    const lengthTrap = new Proxy([], { get: (t, k) => (k === 'length' ? (() => { throw new Error('length'); })() : Reflect.get(t, k)) });
+    expect(await verifyChain(lengthTrap, verifyCtx)).toMatchObject({ ok: false, index: 0, reason: 'malformed' });
+    expect(await verifyChain(new Array(3), verifyCtx)).toMatchObject({ ok: false, index: 0, reason: 'malformed' });
+  });
+
+  it('stops at the first bad element of a huge array of junk, after a valid prefix', async () => {
+    const chain = await makeChain('k-huge', 2);
+    const junk = Array.from({ length: 200_000 }, (_, i) => ({ seqNumber: i, junk: 'x'.repeat(i % 64) }));
+    expect(await verifyChain(junk, verifyCtx)).toMatchObject({ ok: false, index: 0, reason: 'malformed', seqNumber: 0 });
+    expect(await verifyChain([...chain, ...junk], verifyCtx)).toMatchObject({ ok: false, index: 2, reason: 'malformed' });
+  });
+});
+
+describe('getLogDiff (recovery-04 §3), pure', () => {
+  it('answers equal, prefix, genesis, limit, view-longer and diverged views', async () => {
+    const chain = await makeChain('k-diff', 5);
+    const fork = await makeChain('k-diff-fork', 3);
+    const at = (k: number) => ({ seq: k, hash: chain[k - 1]!.entryHash });
+    expect(getLogDiff(chain, at(5))).toEqual({ kind: 'extends', entries: [], more: false });
+    expect(getLogDiff(chain, at(2))).toEqual({ kind: 'extends', entries: chain.slice(2), more: false });
+    expect(getLogDiff(chain, { seq: 0, hash: GENESIS_HASH })).toEqual({ kind: 'extends', entries: chain, more: false });
+    expect(getLogDiff(chain, at(1), 2)).toEqual({ kind: 'extends', entries: chain.slice(1, 3), more: true });
+    expect(getLogDiff(chain, at(3), 2)).toEqual({ kind: 'extends', entries: chain.slice(3), more: false });
+    expect(getLogDiff(chain, at(3), 0)).toEqual({ kind: 'extends', entries: [], more: true });
+    expect(getLogDiff(chain, { seq: 6, hash: GENESIS_HASH })).toEqual({ kind: 'view-longer', length: 5 });
+    expect(getLogDiff([], { seq: 0, hash: GENESIS_HASH })).toEqual({ kind: 'extends', entries: [], more: false });
+    expect(getLogDiff(chain, { seq: 3, hash: fork[2]!.entryHash })).toEqual({ kind: 'diverged', seq: 3, ours: chain[2]!.entryHash, theirs: fork[2]!.entryHash });
+    expect(getLogDiff(chain, { seq: 0, hash: chain[0]!.entryHash })).toEqual({ kind: 'diverged', seq: 0, ours: GENESIS_HASH, theirs: chain[0]!.entryHash });
+  });
+});
