@@ -1,0 +1,58 @@
+// Ledger receipts as proofs (recovery-04 §5.2.3, DESIGN §3): the op hash, sealing by the ledger, and verification by anyone.
+import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
+import { hashJson } from './hash.ts';
+import { canonicalJson, type Json } from './json.ts';
+import type { LedgerOp, LedgerReceipt, LedgerReceiptBody } from './ledger.ts';
+import { ledgerReceiptSchema } from './ledger-schema.ts';
+import type { PublicJwk, Signer, Verifier } from './crypto/types.ts';
+
+/** SHA-256 of the op's canonical JSON: equal hashes mean the same opId was asked for the same thing. */
+export const opHashOf = (op: LedgerOp): string => hashJson(op as unknown as Json);
+
+/** The signed bytes: the receipt without `proof`, in RFC 8785 canonical JSON; absent optional fields stay absent. */
+export function receiptSigningBytes(receipt: LedgerReceiptBody | LedgerReceipt): Uint8Array {
+  const { proof: _p, ...body } = receipt as LedgerReceipt;
+  return utf8(canonicalJson(body as unknown as Json));
+}
+
+/** Signs a receipt body with the ledger's key. Used by ledger implementations, never by gateways. */
+export async function sealReceipt(body: LedgerReceiptBody, signer: Signer): Promise<LedgerReceipt> {
+  const clean: LedgerReceiptBody = {
+    opId: body.opId,
+    kind: body.kind,
+    assetId: body.assetId,
+    opHash: body.opHash,
+    ok: body.ok,
+    ledgerId: body.ledgerId,
+    txSeq: body.txSeq,
+  };
+  if (body.error !== undefined) clean.error = { code: body.error.code, message: body.error.message };
+  if (body.timestamp !== undefined) clean.timestamp = body.timestamp;
+  return { ...clean, proof: toBase64Url(await signer.sign(receiptSigningBytes(clean))) };
+}
+
+export type ReceiptCheck = { ok: true; receipt: LedgerReceipt } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
+
+/**
+ * Checks a receipt from anywhere: its shape, then the ledger's signature over it under `ledgerKey`.
+ * Which ledger and which op it should be about is the caller's question (see receiptMatchesOp). Never throws.
+ */
+export async function verifyReceipt(receipt: unknown, ledgerKey: PublicJwk, verifier: Verifier): Promise<ReceiptCheck> {
+  const parsed = ledgerReceiptSchema.safeParse(receipt);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(receipt)'}: ${issue?.message}` };
+  }
+  try {
+    const good = await verifier.verify(ledgerKey, receiptSigningBytes(parsed.data), fromBase64Url(parsed.data.proof));
+    return good
+      ? { ok: true, receipt: parsed.data }
+      : { ok: false, reason: 'bad-signature', detail: `receipt of ${parsed.data.opId}: proof does not verify for ledger ${parsed.data.ledgerId}` };
+  } catch (err) {
+    return { ok: false, reason: 'bad-signature', detail: String(err) };
+  }
+}
+
+/** Whether a receipt answers exactly this op (same id, kind, asset and every other field, via opHash). */
+export const receiptMatchesOp = (receipt: LedgerReceiptBody, op: LedgerOp): boolean =>
+  receipt.opId === op.opId && receipt.kind === op.kind && receipt.assetId === op.assetId && receipt.opHash === opHashOf(op);
