@@ -2,18 +2,22 @@
 import { defaultVerifier, EMPTY_HEAD, keyTable, nextEntryBody, sealEntry, type ChainContext, type ChainHead, type EntryStep, type Json, type LogEntry, type PublicJwk, type Signer } from '../../kernel/index.ts';
 import { nobleSigner } from '../../kernel/crypto/noble.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { utf8 } from '../../kernel/encoding.ts';
+import { toBase64Url, utf8 } from '../../kernel/encoding.ts';
+import { webCryptoSignerFromJwk } from '../../kernel/crypto/webcrypto.ts';
 
 export interface TestGateway {
   id: string;
   signer: Signer;
   jwk: PublicJwk;
+  /** The 32-byte secret key, so a faster WebCrypto signer can be made for the same identity. */
+  secret: Uint8Array;
 }
 
 /** A gateway with a deterministic key (derived from its id), so fixtures are reproducible. */
 export function testGateway(id: string, crv: 'P-256' | 'secp256k1' = 'P-256'): TestGateway {
-  const signer = nobleSigner(crv, sha256(utf8(`test-key:${crv}:${id}`)));
-  return { id, signer, jwk: signer.publicJwk };
+  const secret = sha256(utf8(`test-key:${crv}:${id}`));
+  const signer = nobleSigner(crv, secret);
+  return { id, signer, jwk: signer.publicJwk, secret };
 }
 
 export const G1 = testGateway('gw-origin');
@@ -63,3 +67,9 @@ export async function makeChain(sessionId: string, n: number, author: TestGatewa
 
 /** A plain (unfrozen, not sealed-here) deep copy, as an entry arriving from outside would be. */
 export const fromOutside = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+/** The same P-256 identity with a WebCrypto signer (about 7× faster than noble here; not deterministic). */
+export async function webCryptoTestGateway(g: TestGateway): Promise<TestGateway> {
+  const signer = await webCryptoSignerFromJwk({ kty: 'EC', crv: 'P-256', x: g.jwk.x, y: g.jwk.y, d: toBase64Url(g.secret) });
+  return { ...g, signer };
+}

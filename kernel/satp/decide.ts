@@ -1,0 +1,159 @@
+// The dispatcher: checks an event against the session (order, peer, hashes, duplicates), then hands it to the role.
+import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
+import { assertNever } from '../errors.ts';
+import type { Decision, GatewayConfig, GatewayEvent } from './effects.ts';
+import { mismatch, SATP_ERRORS } from './error-codes.ts';
+import { MSG, type SatpMessage } from './messages.ts';
+import { acceptProposal, assign, destinationAfterLedger, destinationOnMessage } from './destination.ts';
+import { burnOpId, originAfterLedger, originOnMessage, startTransfer } from './origin.ts';
+import { continueRollback, startRollback } from './rollback.ts';
+import { refuse } from './refuse.ts';
+import { isEnded, type SessionState } from './state.ts';
+import { burnEvidence, ledgerDone, ledgerFailed, receive } from './steps.ts';
+import { andThen } from './compose.ts';
+
+const report = (kind: 'ignored' | 'needs-operator', detail: string): Decision => ({ steps: [], effects: [{ kind: 'report', report: { kind, detail } }] });
+
+export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: GatewayConfig): Decision {
+  switch (ev.kind) {
+    case 'start':
+      return s ? report('ignored', `session ${ev.request.sessionId} exists`) : startTransfer(ev.request, ev.now, cfg);
+    case 'message':
+      return onMessage(s, ev.from, ev.message, ev.hash, ev.now, cfg);
+    case 'ledger-result':
+      return s ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.now) : report('ignored', 'receipt for no session');
+    case 'ledger-status':
+      if (!s) return report('ignored', 'status for no session');
+      if (ev.ledger === 'peer') return onBurnEvidence(s, ev.opId, ev.receipt, ev.now);
+      if (!s.pendingOp || s.pendingOp.opId !== ev.opId) return report('ignored', `status of ${ev.opId}, not pending`);
+      // Settling an exec without its done (DESIGN §3): it happened → log it; it did not → do it now.
+      return ev.receipt ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.now) : { steps: [], effects: [{ kind: 'ledger-execute', op: s.pendingOp }] };
+    case 'ledger-error':
+      return s?.pendingOp?.opId === ev.opId ? { steps: [], effects: [{ kind: 'set-timer', timer: 'ledger-retry', at: ev.now + cfg.retransmitMs }] } : report('ignored', 'error for no pending op');
+    case 'timer':
+      return s ? onTimer(s, ev.timer, ev.now, cfg) : report('ignored', 'timer for no session');
+    case 'boot':
+      return s ? onBoot(s, ev.now, cfg) : report('ignored', 'boot with no session');
+    case 'abort':
+      return s ? onAbort(s, ev.reason, ev.now) : report('ignored', 'abort of no session');
+    default:
+      return assertNever(ev, 'event');
+  }
+}
+
+function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig): Decision {
+  if (!s) {
+    if (m.messageType === MSG.transferProposal) return acceptProposal(from, m, hash, now, cfg);
+    if (m.messageType === MSG.error || m.messageType === MSG.sessionAbort) return report('ignored', `${m.messageType} for an unknown session`);
+    return refuse(undefined, m, hash, now, mismatch(m.messageType, 'session'), `unknown session ${m.sessionId}`, from);
+  }
+  if (from !== s.peer) return refuse(s, m, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
+  if (m.transferContextId !== s.contextId) return refuse(s, m, hash, now, mismatch(m.messageType, 'context'), 'transferContextId differs from the session');
+  // A message already accepted: the same answer as the first time, nothing changed (duplicates are no-ops).
+  if (hash in s.received) {
+    const answer = s.received[hash];
+    return answer ? { steps: [], effects: [{ kind: 'send', to: answer.to, message: answer.message, logged: true }] } : report('ignored', 'duplicate still being answered');
+  }
+  if (m.messageType === MSG.error) {
+    // Act only on an error about a message this gateway sent: a refusal of someone else's message is not ours to act on.
+    if (!(m.hashPrevMessage in s.sent)) return report('ignored', 'error-msg about a message this gateway did not send');
+    // Past the point of no return an error cannot undo anything: the origin may have burned once the
+    // destination promised (commit-ready), so only the origin's own session-abort or the ledger decides.
+    if (isEnded(s) || pastNoReturn(s)) return report('needs-operator', `peer error after the point of no return: ${m.title}`);
+    if (s.rollingBack) return report('ignored', 'already rolling back');
+    return andThen(s, { steps: [receive('error', now, from, m, hash)], effects: [] }, (r) => startRollback(r, now, `peer error ${m.type.split(":").pop()}: ${m.title}`, true));
+  }
+  if (m.messageType === MSG.sessionAbort) {
+    if (isEnded(s) || s.rollingBack) return report('ignored', 'session-abort after the session ended');
+    // SATP core §9.6: an abort after the burn is not effective.
+    if (s.committed) return report('ignored', 'session-abort after the burn is not effective');
+    return andThen(s, { steps: [receive('abort', now, from, m, hash)], effects: [] }, (r) => startRollback(r, now, `peer aborted: ${m.reason ?? 'no reason'}`, false));
+  }
+  if (isEnded(s)) return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), `session ended: ${s.outcome}`);
+  if (s.rollingBack) return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), 'session is rolling back');
+  const expected = s.wait.kind === 'message' ? s.wait.types : [];
+  // Destination assigned on burn evidence: the origin's commit-final is still to be answered.
+  const late = s.role === 'destination' && s.committed && s.lastReceivedType !== MSG.commitFinal ? [MSG.commitFinal] : [];
+  if (![...expected, ...late].includes(m.messageType)) return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, `${m.messageType} is out of order`);
+  if (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash) return refuse(s, m, hash, now, mismatch(m.messageType, 'prev'), 'hashPrevMessage is not the hash of the last message sent');
+  return s.role === 'origin' ? originOnMessage(s, m, hash, now, cfg) : destinationOnMessage(s, m, hash, now, cfg);
+}
+
+function onLedgerReceipt(s: SessionState, opId: string, receipt: LedgerReceipt, now: number): Decision {
+  const op = s.pendingOp;
+  if (!op || op.opId !== opId || receipt.opId !== opId) return report('ignored', `receipt for ${opId}, not pending`);
+  const purpose = op.opId.includes(':rollback:') ? 'rollback' : 'forward';
+  const step = opId.split(':').at(-2)!;
+  const logged = receipt.ok ? ledgerDone(step, now, op, purpose, receipt) : ledgerFailed(step, now, op, purpose, `${receipt.error?.code}: ${receipt.error?.message}`, receipt);
+  return andThen(s, { steps: [logged], effects: [] }, (after) => afterLedger(after, op, receipt, now, purpose));
+}
+
+function afterLedger(s: SessionState, op: LedgerOp, receipt: LedgerReceipt, now: number, purpose: 'forward' | 'rollback'): Decision {
+  if (purpose === 'rollback' || s.rollingBack) {
+    // A forward burn refused during a rollback leaves the lock: continueRollback unlocks it.
+    if (s.rollingBack) return continueRollback(s, now);
+    return startRollback(s, now, 'ledger result during rollback', true);
+  }
+  return s.role === 'origin' ? originAfterLedger(s, op, receipt, now) : destinationAfterLedger(s, op, receipt, now);
+}
+
+function onTimer(s: SessionState, timer: 'retransmit' | 'deadline' | 'ledger-retry', now: number, cfg: GatewayConfig): Decision {
+  if (isEnded(s)) return report('ignored', `${timer} after the end`);
+  if (timer === 'retransmit') {
+    if (s.wait.kind !== 'message' || !s.lastSent) return report('ignored', 'nothing to retransmit');
+    return { steps: [], effects: [{ kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true }, { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs }] };
+  }
+  if (timer === 'ledger-retry') return s.pendingOp ? { steps: [], effects: [{ kind: 'ledger-query', ledger: 'own', opId: s.pendingOp.opId }] } : report('ignored', 'no pending op');
+  return onDeadline(s, now);
+}
+
+/** The lock expiry passed (recovery-04 §5.2.2: otherwise the rollback protocol applies). */
+function onDeadline(s: SessionState, now: number): Decision {
+  if (s.committed || s.rollingBack) return report('ignored', 'deadline after the point of no return or during rollback');
+  if (s.role === 'origin') return startRollback(s, now, 'lock expired before the burn', true);
+  // Destination: nothing minted → nothing to lose. Minted → only the origin ledger can say whether
+  // the burn happened; after the expiry it can no longer happen (TIME_LOCK), so its answer is final.
+  const minted = s.rollbackList.includes('BURN') || s.pendingOp?.kind === 'mint';
+  if (!minted) return startRollback(s, now, 'lock expired before commit', true);
+  return { steps: [], effects: [{ kind: 'ledger-query', ledger: 'peer', opId: burnOpId(s.sessionId) }] };
+}
+
+function onBurnEvidence(s: SessionState, opId: string, receipt: LedgerReceipt | undefined, now: number): Decision {
+  if (s.role !== 'destination' || isEnded(s) || s.committed || s.rollingBack || opId !== burnOpId(s.sessionId)) return report('ignored', 'burn evidence not needed');
+  const burned = receipt?.ok === true;
+  const evidence = { steps: [burnEvidence(now, opId, burned, receipt)], effects: [] };
+  if (burned) return andThen(s, evidence, (after) => (after.pendingOp ? { steps: [], effects: [] } : assign(after, now)));
+  return andThen(s, evidence, (after) => startRollback(after, now, 'lock expired and the origin did not burn', true));
+}
+
+/** Origin: the burn is logged. Destination: it answered commit-ready, after which the origin may burn at any moment. */
+function pastNoReturn(s: SessionState): boolean {
+  if (s.committed) return true;
+  return s.role === 'destination' && Object.values(s.sent).some((t) => t === MSG.commitReady || t === MSG.ackPrepare);
+}
+
+function onAbort(s: SessionState, reason: string, now: number): Decision {
+  if (isEnded(s) || s.rollingBack) return report('ignored', 'abort: the session has ended or is rolling back');
+  // SATP core §9.6: an origin abort is effective before the burn; a destination abort only before it
+  // answered commit-ready, since after that the origin may burn at any moment.
+  if (pastNoReturn(s)) return report('needs-operator', 'abort is no longer effective: the transfer can only go forward');
+  return startRollback(s, now, `aborted: ${reason}`, true);
+}
+
+/** After a restart (replayed state): re-arm timers, settle an unsettled ledger call, resend what is unanswered. */
+function onBoot(s: SessionState, now: number, cfg: GatewayConfig): Decision {
+  if (isEnded(s)) return { steps: [], effects: [] };
+  const effects: Decision['effects'] = [];
+  if (s.pendingOp) effects.push({ kind: 'ledger-query', ledger: 'own', opId: s.pendingOp.opId });
+  if (s.lockExpiry !== undefined && !s.committed && !s.rollingBack) {
+    effects.push({ kind: 'set-timer', timer: 'deadline', at: s.role === 'origin' ? s.lockExpiry : s.lockExpiry + cfg.deadlineGraceMs });
+  }
+  if (s.wait.kind === 'message' && s.lastSent) {
+    effects.push({ kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true }, { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs });
+  }
+  if (s.rollingBack && !s.pendingOp) {
+    const next = continueRollback(s, now);
+    return { steps: next.steps, effects: [...effects, ...next.effects] };
+  }
+  return { steps: [], effects };
+}

@@ -1,0 +1,140 @@
+// SATP core messages (draft-ietf-satp-core §4–§8): URNs, schemas and types. Validated before the reducer sees them.
+import { z } from 'zod';
+import { HASH_PATTERN, hashJson } from '../hash.ts';
+import { ID_PATTERN } from '../entry.ts';
+import { jsonProblem, type Json } from '../json.ts';
+
+export const SATP_VERSION = '1.0';
+const NS = 'urn:ietf:params:satp:core:msgtype:';
+
+export const MSG = {
+  transferProposal: `${NS}transfer-proposal-msg`,
+  proposalReceipt: `${NS}proposal-receipt-msg`,
+  /** SATP core §5.3 defines the reject but registers no type for it; we name it in the same namespace. */
+  proposalReject: `${NS}proposal-reject-msg`,
+  transferCommence: `${NS}transfer-commence-msg`,
+  ackCommence: `${NS}ack-commence-msg`,
+  lockAssert: `${NS}lock-assert-msg`,
+  assertionReceipt: `${NS}assertion-receipt-msg`,
+  commitPrepare: `${NS}commit-prepare-msg`,
+  commitReady: `${NS}commit-ready-msg`,
+  /** The type list says ack-prepare-msg where §7.2 says commit-ready-msg: both are accepted for step 3.3. */
+  ackPrepare: `${NS}ack-prepare-msg`,
+  commitFinal: `${NS}commit-final-msg`,
+  ackCommitFinal: `${NS}ack-commit-final-msg`,
+  transferComplete: `${NS}commit-transfer-complete-msg`,
+  error: `${NS}error-msg`,
+  sessionAbort: `${NS}session-abort-msg`,
+} as const;
+
+const id = z.string().regex(ID_PATTERN);
+const hash = z.string().regex(HASH_PATTERN);
+const text = (max = 1024) => z.string().max(max);
+const claim = z.custom<Json>((v) => v !== null && typeof v === 'object' && jsonProblem(v) === undefined, { message: 'claim must be a JSON object' });
+const jwk = z.strictObject({ kty: z.literal('EC'), crv: z.enum(['P-256', 'secp256k1']), x: z.string().max(64), y: z.string().max(64) });
+
+const base = { version: z.literal(SATP_VERSION), sessionId: id, transferContextId: id };
+const answer = { ...base, hashPrevMessage: hash };
+
+/** The Transfer Initialization Claim (SATP core §5.1), with gateway keys as JWK. */
+export const transferInitClaimSchema = z.strictObject({
+  digitalAssetId: id,
+  assetProfileId: text(256),
+  networkLockType: z.enum(['TIME_LOCK', 'HASH_LOCK', 'HASH_TIME_LOCK']),
+  /** Seconds the lock holds on the origin network. */
+  assetLockExpirationTime: z.number().int().min(1).max(30 * 24 * 3600),
+  verifiedOriginatorEntityId: text(512),
+  verifiedBeneficiaryEntityId: text(512),
+  originatorPublicKey: text(512),
+  beneficiaryPublicKey: text(512),
+  senderGatewaySignaturePublicKey: jwk,
+  receiverGatewaySignaturePublicKey: jwk,
+  senderGatewayId: id,
+  recipientGatewayId: id,
+  senderGatewayNetworkId: text(256),
+  recipientGatewayNetworkId: text(256),
+  senderGatewayOwnerId: text(512).optional(),
+  receiverGatewayOwnerId: text(512).optional(),
+});
+export type TransferInitClaim = z.infer<typeof transferInitClaimSchema>;
+
+export const capabilitiesSchema = z.strictObject({
+  gatewayDefaultSignatureAlgorithm: z.enum(['ES256', 'ES256K']),
+  gatewaySupportedSignatureAlgorithms: z.array(text(32)).max(16).optional(),
+  networkLockType: z.enum(['TIME_LOCK', 'HASH_LOCK', 'HASH_TIME_LOCK']),
+  networkLockExpirationTime: z.number().int().min(1).max(30 * 24 * 3600),
+  gatewayTlsScheme: text(64),
+});
+
+const problem = {
+  type: z.string().regex(/^urn:ietf:params:satp:core:error:err_[0-9.]+$/),
+  status: z.number().int().min(400).max(599),
+  title: text(256),
+  detail: text(2048).optional(),
+};
+
+export const messageSchemas = {
+  [MSG.transferProposal]: z.strictObject({
+    ...base,
+    messageType: z.literal(MSG.transferProposal),
+    transferInitClaimFormat: z.literal('TRANSFER_INIT_CLAIM_FORMAT_1'),
+    transferInitClaim: transferInitClaimSchema,
+    gatewayAndNetworkCapabilities: capabilitiesSchema,
+  }),
+  [MSG.proposalReceipt]: z.strictObject({ ...answer, messageType: z.literal(MSG.proposalReceipt), hashTransferInitClaim: hash, timestamp: z.string().max(64) }),
+  [MSG.proposalReject]: z.strictObject({ ...answer, messageType: z.literal(MSG.proposalReject), ...problem }),
+  [MSG.transferCommence]: z.strictObject({ ...answer, messageType: z.literal(MSG.transferCommence), hashTransferInitClaim: hash }),
+  [MSG.ackCommence]: z.strictObject({ ...answer, messageType: z.literal(MSG.ackCommence) }),
+  [MSG.lockAssert]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.lockAssert),
+    lockAssertionClaimFormat: z.literal('LOCK_ASSERTION_CLAIM_FORMAT_1'),
+    lockAssertionClaim: claim,
+    /** RFC 3339 date-time at which the lock on the origin network expires. */
+    lockAssertionExpiration: z.iso.datetime(),
+  }),
+  [MSG.assertionReceipt]: z.strictObject({ ...answer, messageType: z.literal(MSG.assertionReceipt) }),
+  [MSG.commitPrepare]: z.strictObject({ ...answer, messageType: z.literal(MSG.commitPrepare) }),
+  [MSG.commitReady]: z.strictObject({ ...answer, messageType: z.literal(MSG.commitReady), mintAssertionFormat: z.literal('MINT_ASSERTION_CLAIM_FORMAT_1'), mintAssertionClaim: claim }),
+  [MSG.ackPrepare]: z.strictObject({ ...answer, messageType: z.literal(MSG.ackPrepare), mintAssertionFormat: z.literal('MINT_ASSERTION_CLAIM_FORMAT_1'), mintAssertionClaim: claim }),
+  [MSG.commitFinal]: z.strictObject({ ...answer, messageType: z.literal(MSG.commitFinal), burnAssertionClaimFormat: z.literal('BURN_ASSERTION_CLAIM_FORMAT_1'), burnAssertionClaim: claim }),
+  [MSG.ackCommitFinal]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.ackCommitFinal),
+    assignmentAssertionClaimFormat: z.literal('ASSIGNMENT_ASSERTION_CLAIM_FORMAT_1'),
+    assignmentAssertionClaim: claim,
+  }),
+  [MSG.transferComplete]: z.strictObject({ ...answer, messageType: z.literal(MSG.transferComplete), hashTransferCommence: hash }),
+  [MSG.error]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.error),
+    ...problem,
+    instance: text(512).optional(),
+    prevMsgType: text(128).optional(),
+    timestamp: z.string().max(64),
+  }),
+  [MSG.sessionAbort]: z.strictObject({ ...answer, messageType: z.literal(MSG.sessionAbort), reason: text(512).optional() }),
+} as const;
+
+export type MessageType = keyof typeof messageSchemas;
+export type SatpMessage = { [K in MessageType]: z.infer<(typeof messageSchemas)[K]> }[MessageType];
+export type MessageOf<K extends MessageType> = z.infer<(typeof messageSchemas)[K]>;
+
+export const isMessageType = (t: unknown): t is MessageType => typeof t === 'string' && Object.hasOwn(messageSchemas, t);
+
+export type ParsedMessage = { ok: true; message: SatpMessage } | { ok: false; problem: string; messageType?: string };
+
+/** Validates an untrusted value as one SATP message; never throws. */
+export function parseMessage(value: unknown): ParsedMessage {
+  const t = (value as { messageType?: unknown } | null)?.messageType;
+  if (!isMessageType(t)) return { ok: false, problem: `unknown messageType ${JSON.stringify(t)?.slice(0, 80)}` };
+  const r = messageSchemas[t].safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    return { ok: false, problem: `${issue?.path.join('.') || t}: ${issue?.message}`, messageType: t };
+  }
+  return { ok: true, message: value as SatpMessage };
+}
+
+/** A message's hash: SHA-256 of its canonical JSON (SATP core §4.2.13, hashPrevMessage). */
+export const messageHash = (m: SatpMessage): string => hashJson(m as unknown as Json);

@@ -1,0 +1,42 @@
+// The payloads this implementation logs, one kind per kind of step (recovery-04 §3: init, exec, done, ack, fail).
+import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
+import type { SatpMessage } from './messages.ts';
+import type { Outcome } from './state.ts';
+
+/** What the origin's application asks for: one unidirectional transfer of one asset. */
+export interface TransferRequest {
+  sessionId: string;
+  contextId: string;
+  /** The destination gateway's id. */
+  peer: string;
+  assetId: string;
+  assetProfileId: string;
+  /** Account owning the asset on the origin ledger. */
+  originator: string;
+  /** Account that receives the asset on the destination ledger. */
+  beneficiary: string;
+  /** How long the lock holds (SATP assetLockExpirationTime), in seconds. */
+  lockSeconds: number;
+}
+
+export type Payload =
+  /** init 1.1 (origin): the request, logged before anything is sent. */
+  | { kind: 'request'; request: TransferRequest }
+  /** exec: a message about to be sent, with its hash; inReplyTo names the message it answers. */
+  | { kind: 'send'; to: string; message: SatpMessage; hash: string; inReplyTo?: string; claimHash?: string }
+  /** ack: a peer message accepted. */
+  | { kind: 'receive'; from: string; message: SatpMessage; hash: string; claimHash?: string }
+  /** exec: a ledger operation about to be called; purpose tells a rollback burn from the forward one. */
+  | { kind: 'ledger-op'; op: LedgerOp; purpose: 'forward' | 'rollback'; expiresAt?: number }
+  /** done: the ledger applied it; the receipt is the proof. */
+  | { kind: 'ledger-done'; op: LedgerOp; purpose: 'forward' | 'rollback'; receipt: LedgerReceipt }
+  /** fail: the ledger refused it (receipt ok:false). */
+  | { kind: 'ledger-failed'; op: LedgerOp; purpose: 'forward' | 'rollback'; receipt?: LedgerReceipt; reason: string }
+  /** done (destination, past its deadline): what the origin ledger says about the burn. */
+  | { kind: 'burn-evidence'; opId: string; burned: boolean; receipt?: LedgerReceipt }
+  /** done 2.3 / 3.8: a step that records without calling anything. */
+  | { kind: 'record'; what: string }
+  /** init rollback: the decision to roll back, and why. */
+  | { kind: 'rollback'; reason: string; notify: boolean }
+  /** done end: the session is over. */
+  | { kind: 'end'; outcome: Outcome; reason: string };

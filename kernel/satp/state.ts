@@ -1,0 +1,197 @@
+// A session's state and `evolve`, the fold of one log entry into it: state = replay(own chain) (DESIGN §3).
+import type { ChainContext, ChainHead, LogEntry, EntryBody } from '../entry.ts';
+import { EMPTY_HEAD } from '../entry.ts';
+import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
+import { MSG, type MessageType, type SatpMessage, type TransferInitClaim } from './messages.ts';
+import type { Payload } from './payloads.ts';
+
+export type Role = 'origin' | 'destination';
+export type Outcome = 'committed' | 'rolled-back' | 'rejected';
+export type Compensation = 'UNLOCK' | 'BURN';
+
+/** What the session waits for next. */
+export type Wait =
+  | { kind: 'message'; types: MessageType[] }
+  | { kind: 'ledger'; opId: string }
+  | { kind: 'peer-ledger'; opId: string }
+  | { kind: 'none' };
+
+export interface SentMessage {
+  message: SatpMessage;
+  hash: string;
+  to: string;
+}
+
+export interface SessionState {
+  sessionId: string;
+  contextId: string;
+  role: Role;
+  self: string;
+  peer: string;
+  /** The fixed fields of this gateway's chain, taken from its first entry. */
+  chain: ChainContext;
+  head: ChainHead;
+  claim?: TransferInitClaim;
+  /** Origin: beneficiary and originator accounts, lock duration (from the start request). */
+  transfer?: { assetId: string; originator: string; beneficiary: string; lockSeconds: number };
+  wait: Wait;
+  lastSent?: SentMessage;
+  /** Hashes of every message this gateway sent in the session, with its type. */
+  sent: Record<string, MessageType>;
+  /** Hashes of every accepted peer message, with this gateway's answer to it once sent. */
+  received: Record<string, SentMessage | null>;
+  hashes: { initClaim?: string; commence?: string };
+  /** A ledger operation logged as exec whose done or fail is not logged yet. */
+  pendingOp?: LedgerOp;
+  receipts: Record<string, LedgerReceipt>;
+  /** recovery-04 §5.2.3: the compensations this gateway owes if the session rolls back. */
+  rollbackList: Compensation[];
+  /** Epoch ms at which the lock on the origin ledger expires. */
+  lockExpiry?: number;
+  /** Past the point of no return: the origin logged the burn (3.4 exec), or the destination learned of it. */
+  committed: boolean;
+  /** Set once a rollback is decided: why, and whether the peer still has to be told (session-abort). */
+  rollingBack?: { reason: string; notify: boolean };
+  /** Hash of the last peer message accepted. */
+  lastReceived?: string;
+  lastReceivedType?: MessageType;
+  outcome?: Outcome;
+  /** Why the session ended, for people. */
+  reason?: string;
+}
+
+/** The reply each message expects (SATP core Figure 2); [] for messages that end an exchange. */
+export const EXPECTED_REPLY: Partial<Record<MessageType, MessageType[]>> = {
+  [MSG.transferProposal]: [MSG.proposalReceipt, MSG.proposalReject],
+  [MSG.proposalReceipt]: [MSG.transferCommence],
+  [MSG.transferCommence]: [MSG.ackCommence],
+  [MSG.ackCommence]: [MSG.lockAssert],
+  [MSG.lockAssert]: [MSG.assertionReceipt],
+  [MSG.assertionReceipt]: [MSG.commitPrepare],
+  [MSG.commitPrepare]: [MSG.commitReady, MSG.ackPrepare],
+  [MSG.commitReady]: [MSG.commitFinal],
+  [MSG.ackPrepare]: [MSG.commitFinal],
+  [MSG.commitFinal]: [MSG.ackCommitFinal],
+  [MSG.ackCommitFinal]: [MSG.transferComplete],
+};
+
+export const isEnded = (s: SessionState): boolean => s.outcome !== undefined;
+
+/** The state before any entry: built from the first entry's fixed fields. */
+function initial(e: EntryBody, role: Role): SessionState {
+  const chain: ChainContext = {
+    version: e.version,
+    sessionId: e.sessionId,
+    contextId: e.contextId,
+    author: e.author,
+    resourceUrl: e.resourceUrl,
+    developerUrn: e.developerUrn,
+    credentialProfile: e.credentialProfile,
+    credentialBlock: e.credentialBlock,
+    payloadProfile: e.payloadProfile,
+    applicationProfile: e.applicationProfile,
+    originGatewayPubkey: e.originGatewayPubkey,
+    originGatewaySystem: e.originGatewaySystem,
+    destinationGatewayPubkey: e.destinationGatewayPubkey,
+    destinationGatewaySystem: e.destinationGatewaySystem,
+    loggingProfile: e.loggingProfile,
+    accessControlProfile: e.accessControlProfile,
+  };
+  return {
+    sessionId: e.sessionId,
+    contextId: e.contextId,
+    role,
+    self: e.author,
+    peer: '',
+    chain,
+    head: EMPTY_HEAD,
+    wait: { kind: 'none' },
+    sent: {},
+    received: {},
+    hashes: {},
+    receipts: {},
+    rollbackList: [],
+    committed: false,
+  };
+}
+
+const without = (list: Compensation[], c: Compensation): Compensation[] => list.filter((x) => x !== c);
+
+/** Folds one entry of this gateway's own chain into the state. Pure; total over well-formed entries. */
+export function evolve(state: SessionState | undefined, entry: EntryBody | LogEntry): SessionState {
+  const p = entry.payload as unknown as Payload;
+  let s: SessionState = state ?? initial(entry, p.kind === 'request' ? 'origin' : 'destination');
+  s = { ...s, head: { seq: entry.seqNumber, hash: (entry as LogEntry).entryHash ?? s.head.hash } };
+  switch (p.kind) {
+    case 'request':
+      return { ...s, peer: p.request.peer, transfer: { assetId: p.request.assetId, originator: p.request.originator, beneficiary: p.request.beneficiary, lockSeconds: p.request.lockSeconds } };
+    case 'send': {
+      const sent: SentMessage = { message: p.message, hash: p.hash, to: p.to };
+      const received = p.inReplyTo ? { ...s.received, [p.inReplyTo]: sent } : s.received;
+      const replies = EXPECTED_REPLY[p.message.messageType] ?? [];
+      let next: SessionState = { ...s, lastSent: sent, sent: { ...s.sent, [p.hash]: p.message.messageType }, received, wait: replies.length ? { kind: 'message', types: replies } : { kind: 'none' } };
+      if (p.message.messageType === MSG.transferProposal) next = { ...next, claim: p.message.transferInitClaim, hashes: { ...next.hashes, initClaim: p.claimHash } };
+      if (p.message.messageType === MSG.transferCommence) next = { ...next, hashes: { ...next.hashes, commence: p.hash } };
+      return next;
+    }
+    case 'receive': {
+      let next: SessionState = { ...s, received: { ...s.received, [p.hash]: null }, lastReceived: p.hash, lastReceivedType: p.message.messageType, wait: { kind: 'none' } };
+      const m = p.message;
+      if (m.messageType === MSG.transferProposal) {
+        next = { ...next, peer: p.from, claim: m.transferInitClaim, hashes: { ...next.hashes, initClaim: p.claimHash } };
+      }
+      if (m.messageType === MSG.transferCommence) next = { ...next, hashes: { ...next.hashes, commence: p.hash } };
+      if (m.messageType === MSG.lockAssert) next = { ...next, lockExpiry: Date.parse(m.lockAssertionExpiration) };
+      if (m.messageType === MSG.commitFinal) next = { ...next, committed: true, rollbackList: [] };
+      return next;
+    }
+    case 'ledger-op': {
+      const op = p.op;
+      let list = s.rollbackList;
+      if (op.kind === 'lock') list = [...without(list, 'UNLOCK'), 'UNLOCK'];
+      if (op.kind === 'mint') list = [...without(list, 'BURN'), 'BURN'];
+      const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');
+      const lockExpiry = op.kind === 'lock' && p.expiresAt !== undefined ? p.expiresAt : s.lockExpiry;
+      return { ...s, pendingOp: op, rollbackList: committed ? [] : list, committed, lockExpiry, wait: { kind: 'ledger', opId: op.opId } };
+    }
+    case 'ledger-done': {
+      const op = p.op;
+      let list = s.rollbackList;
+      if (op.kind === 'unlock') list = without(list, 'UNLOCK');
+      if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');
+      return { ...s, pendingOp: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, rollbackList: list, wait: { kind: 'none' } };
+    }
+    case 'ledger-failed': {
+      const op = p.op;
+      let list = s.rollbackList;
+      // A refused lock or mint changed nothing, so there is nothing to compensate.
+      if (op.kind === 'lock') list = without(list, 'UNLOCK');
+      if (op.kind === 'mint') list = without(list, 'BURN');
+      // A refused compensation means there was nothing left to undo (e.g. never locked): it is settled.
+      if (op.kind === 'unlock') list = without(list, 'UNLOCK');
+      if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');
+      const receipts = p.receipt ? { ...s.receipts, [op.opId]: p.receipt } : s.receipts;
+      // The origin's burn refused (the lock expired first): the asset is still locked, so the transfer
+      // is not past the point of no return after all, and the lock is owed back.
+      if (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward') {
+        return { ...s, pendingOp: undefined, receipts, committed: false, rollbackList: ['UNLOCK'], wait: { kind: 'none' } };
+      }
+      return { ...s, pendingOp: undefined, receipts, rollbackList: list, wait: { kind: 'none' } };
+    }
+    case 'burn-evidence':
+      return p.burned ? { ...s, committed: true, rollbackList: [], wait: { kind: 'none' } } : { ...s, wait: { kind: 'none' } };
+    case 'record':
+      return s;
+    case 'rollback':
+      return { ...s, rollingBack: { reason: p.reason, notify: p.notify } };
+    case 'end':
+      return { ...s, outcome: p.outcome, reason: p.reason, wait: { kind: 'none' }, pendingOp: undefined };
+  }
+}
+
+/** replay(chain): the state after a chain of this gateway's own entries. */
+export function replay(entries: readonly (EntryBody | LogEntry)[]): SessionState | undefined {
+  let s: SessionState | undefined;
+  for (const e of entries) s = evolve(s, e);
+  return s;
+}

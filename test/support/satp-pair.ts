@@ -1,0 +1,188 @@
+// Two gateways, two in-memory ledgers and an in-process wire, on a manual clock: the scenario harness.
+import { expect } from 'vitest';
+import { defaultVerifier, keyTable, logIdOf } from '../../kernel/index.ts';
+import { type Clock, Gateway } from '../../kernel/driver.ts';
+import { type Envelope, sealMessage } from '../../kernel/satp/envelope.ts';
+import { fromBase64Url, fromUtf8 } from '../../kernel/encoding.ts';
+import { gatewayConfig, type GatewayConfig, type Outcome, type Report, type SatpMessage, type TransferRequest } from '../../kernel/satp/index.ts';
+import { LogStore } from '../../storage/log-store.ts';
+import { MemoryDriver } from '../../storage/memory.ts';
+import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
+import { testGateway, webCryptoTestGateway } from './fixtures.ts';
+
+/** Timers fire only when a test advances time, in order of their due time. */
+export class ManualClock implements Clock {
+  t: number;
+  #next = 0;
+  readonly #timers = new Map<number, { at: number; fire: () => void }>();
+  constructor(start = 1_700_000_000_000) {
+    this.t = start;
+  }
+  now = () => this.t;
+  setTimer = (at: number, fire: () => void) => {
+    const id = ++this.#next;
+    this.#timers.set(id, { at, fire });
+    return id;
+  };
+  clearTimer = (id: unknown) => void this.#timers.delete(id as number);
+  pending = () => this.#timers.size;
+  /** Moves time to `t`, firing every timer due by then, earliest first, letting each settle. */
+  async advanceTo(t: number): Promise<void> {
+    for (let guard = 0; guard < 10_000; guard++) {
+      const due = [...this.#timers].filter(([, x]) => x.at <= t).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.#timers.delete(due[0]);
+      this.t = Math.max(this.t, due[1].at);
+      due[1].fire();
+      await settle();
+    }
+    this.t = Math.max(this.t, t);
+  }
+  advance = (ms: number) => this.advanceTo(this.t + ms);
+}
+
+/** Lets every queued promise and macrotask of in-memory work run to completion (bounded). */
+export async function settle(rounds = 50): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setTimeout(r, 0));
+}
+
+export const ORIGIN = testGateway('gw-origin');
+export const DESTINATION = testGateway('gw-destination');
+const LEDGER_A = testGateway('ledger-a');
+const LEDGER_B = testGateway('ledger-b');
+export const keys = keyTable({ [ORIGIN.id]: ORIGIN.jwk, [DESTINATION.id]: DESTINATION.jwk });
+
+export interface Side {
+  gw: Gateway;
+  store: LogStore;
+  ledger: MemoryLedger;
+  config: GatewayConfig;
+  reports: { sessionId: string; report: Report }[];
+}
+
+export interface Pair {
+  clock: ManualClock;
+  origin: Side;
+  destination: Side;
+  /** Return true to drop a message on the wire. */
+  drop: (from: string, to: string, env: Envelope) => boolean;
+  /** Replace a message on the wire (return another envelope), or return undefined to deliver it as is. */
+  intercept: (from: string, to: string, env: Envelope) => Promise<Envelope | undefined> | Envelope | undefined;
+  /** Every envelope that crossed the wire, in order. */
+  wire: { from: string; to: string; env: Envelope }[];
+  request(sessionId: string, overrides?: Partial<TransferRequest>): TransferRequest;
+  /** Restarts a side: a new Gateway over the same store and ledger (what a crash leaves is the store). */
+  restart(side: 'origin' | 'destination'): Promise<void>;
+}
+
+export async function makePair(options: { assets?: string[]; config?: Partial<GatewayConfig>; origin?: Partial<GatewayConfig>; destination?: Partial<GatewayConfig> } = {}): Promise<Pair> {
+  const clock = new ManualClock();
+  const verifier = defaultVerifier();
+  const assets = options.assets ?? ['asset-1'];
+  const ledgerA = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: clock.now, assets: assets.map((assetId) => ({ assetId, owner: 'alice' })) });
+  const ledgerB = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: clock.now });
+  const peers = {
+    [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a' },
+    [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b' },
+  };
+  const pair = { clock, wire: [], drop: () => false, intercept: () => undefined } as unknown as Pair;
+  const sides: Record<string, Side> = {};
+  const fast = { origin: await webCryptoTestGateway(ORIGIN), destination: await webCryptoTestGateway(DESTINATION) };
+  const build = (who: 'origin' | 'destination', store: LogStore, ledger: MemoryLedger, reports: Side['reports']): Side => {
+    const me = fast[who];
+    const config = gatewayConfig({ id: me.id, publicJwk: me.jwk, networkId: who === 'origin' ? 'ledger-a' : 'ledger-b', peers, ...options.config, ...options[who] });
+    const gw = new Gateway({
+      config,
+      signer: me.signer,
+      verifier,
+      keys,
+      store,
+      ledger,
+      peerLedger: (peer) => (peer === ORIGIN.id ? ledgerA : peer === DESTINATION.id ? ledgerB : undefined),
+      clock,
+      outbox: {
+        send: async (to, env) => {
+          if (pair.drop(me.id, to, env)) return;
+          env = (await pair.intercept(me.id, to, env)) ?? env;
+          pair.wire.push({ from: me.id, to, env });
+          const target = Object.values(sides).find((s) => s.config.id === to);
+          if (!target) throw new Error(`no gateway ${to}`);
+          setTimeout(() => void target.gw.receive(me.id, structuredClone(env)), 0);
+        },
+      },
+      onReport: (sessionId, report) => reports.push({ sessionId, report }),
+    });
+    return { gw, store, ledger, config, reports };
+  };
+  sides.origin = build('origin', new LogStore(new MemoryDriver(), { keys, verifier }), ledgerA, []);
+  sides.destination = build('destination', new LogStore(new MemoryDriver(), { keys, verifier }), ledgerB, []);
+  Object.assign(pair, {
+    get origin() {
+      return sides.origin;
+    },
+    get destination() {
+      return sides.destination;
+    },
+    request: (sessionId: string, o: Partial<TransferRequest> = {}): TransferRequest => ({
+      sessionId,
+      contextId: `ctx-${sessionId}`,
+      peer: DESTINATION.id,
+      assetId: 'asset-1',
+      assetProfileId: 'test-profile',
+      originator: 'alice',
+      beneficiary: 'bob',
+      lockSeconds: 60,
+      ...o,
+    }),
+    restart: async (who: 'origin' | 'destination') => {
+      const old = sides[who]!;
+      old.gw.close();
+      sides[who] = build(who, old.store, old.ledger, old.reports);
+      await sides[who]!.gw.boot();
+    },
+  });
+  return pair;
+}
+
+/** The message inside an envelope. */
+export const messageOf = (env: Envelope): SatpMessage => JSON.parse(fromUtf8(fromBase64Url(env.payload))) as SatpMessage;
+export const typeOf = (env: Envelope): string => messageOf(env).messageType.split(':').pop()!;
+
+/** A message signed by `who`, as that gateway would send it. */
+export const signedBy = (who: typeof ORIGIN, m: SatpMessage): Promise<Envelope> => sealMessage(m, who.id, who.signer);
+
+export async function outcomes(pair: Pair, sessionId: string): Promise<[Outcome, Outcome]> {
+  return Promise.all([pair.origin.gw.whenEnded(sessionId), pair.destination.gw.whenEnded(sessionId)]);
+}
+
+/**
+ * What must hold after every session (DESIGN §5): both chains verify; both sides agree on the outcome;
+ * the asset exists on exactly one ledger with the right owner; no ledger operation applied twice.
+ */
+export async function checkInvariants(pair: Pair, sessionId: string, assetId = 'asset-1', beneficiary = 'bob', originator = 'alice'): Promise<Outcome> {
+  const o = pair.origin.gw.session(sessionId);
+  const d = pair.destination.gw.session(sessionId);
+  expect(o?.outcome, 'origin ended').toBeDefined();
+  for (const side of [pair.origin, pair.destination]) {
+    const logId = logIdOf(sessionId, side.config.id);
+    if ((await side.store.getLogLength(logId)) === 0) continue; // a refused proposal leaves no chain
+    const v = await side.store.verifyLog(logId);
+    expect(v.ok, `${side.config.id} chain verifies: ${JSON.stringify(v)}`).toBe(true);
+  }
+  const outcome = o!.outcome!;
+  if (d) expect(d.outcome, 'both gateways agree on the outcome').toBe(outcome);
+  const onA = await pair.origin.ledger.asset(assetId);
+  const onB = await pair.destination.ledger.asset(assetId);
+  const live = (a: { state: string } | undefined) => a !== undefined && a.state !== 'burned';
+  expect(Number(live(onA)) + Number(live(onB)), 'the asset is live on exactly one ledger').toBe(1);
+  if (outcome === 'committed') {
+    expect(onA?.state).toBe('burned');
+    expect(onB).toMatchObject({ state: 'active', owner: beneficiary });
+  } else {
+    expect(onA).toMatchObject({ state: 'active', owner: originator });
+  }
+  for (const ledger of [pair.origin.ledger, pair.destination.ledger]) {
+    for (const op of ledger.ops()) expect(op.applied, `${op.op.opId} applied at most once`).toBeLessThanOrEqual(1);
+  }
+  return outcome;
+}
