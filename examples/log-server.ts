@@ -1,0 +1,33 @@
+// The Log Storage API server on Node, over LevelDB, on 127.0.0.1 (docs/log-storage-api.md):
+//   node --import tsx examples/log-server.ts --port 8787 --db .data/log-server --gateways gateways.json
+// The first stdout line is the listening URL (port 0 lets the OS choose).
+import process from 'node:process';
+import { serveOnNode } from '../transports/http/log-storage-node.ts';
+import { openLogServer, parseLogServerArgs, USAGE } from './log-server-config.ts';
+
+let config;
+try {
+  config = parseLogServerArgs(process.argv.slice(2));
+} catch (err) {
+  console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  process.exit(2);
+}
+
+const { app, store } = await openLogServer(config);
+const served = await serveOnNode(app.fetch, {
+  port: config.port,
+  headersTimeoutMs: config.headersTimeoutMs,
+  requestTimeoutMs: config.requestTimeoutMs,
+});
+console.log(served.url);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  await served.close();
+  await store.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

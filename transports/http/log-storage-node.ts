@@ -1,0 +1,65 @@
+// Serves a fetch handler (a Hono app's app.fetch) on Node with @hono/node-server, on 127.0.0.1 by
+// default, with node:http's limits on slow clients turned on: a client trickling its headers is cut off.
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface NodeServeOptions {
+  /** 0 (the default) lets the OS choose. */
+  port?: number;
+  hostname?: string;
+  /** All request headers must arrive within this time (default 10 000 ms); otherwise 408 and close. */
+  headersTimeoutMs?: number;
+  /** The whole request, body included, must arrive within this time (default 30 000 ms). */
+  requestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this time (default 5 000 ms). */
+  keepAliveTimeoutMs?: number;
+  /** Largest request head in bytes (default 16 KiB, node's default). */
+  maxHeaderSize?: number;
+}
+
+export interface NodeServer {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+export function serveOnNode(fetch: FetchHandler, options: NodeServeOptions = {}): Promise<NodeServer> {
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  const requestTimeout = Math.max(options.requestTimeoutMs ?? 30_000, headersTimeout);
+  return new Promise((resolve, reject) => {
+    const hostname = options.hostname ?? '127.0.0.1';
+    const server = serve({
+      fetch,
+      port: options.port ?? 0,
+      hostname,
+      serverOptions: {
+        headersTimeout,
+        requestTimeout,
+        keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+        maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+        // node checks the two timeouts above only this often (default 30 s): check often enough
+        // that a slow client is cut off close to its deadline.
+        connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
+      },
+    }) as Server;
+    server.once('error', reject);
+    server.once('listening', () => {
+      const { port } = server.address() as AddressInfo;
+      const host = hostname.includes(':') ? `[${hostname}]` : hostname;
+      resolve({
+        url: `http://${host}:${port}`,
+        port,
+        server,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
