@@ -5,14 +5,13 @@ import { logIdOf } from './entry.ts';
 import type { KeyResolver, Signer, Verifier } from './crypto/types.ts';
 import type { Ledger } from './ledger.ts';
 import { sealEntry } from './seal.ts';
-import { GENESIS_HASH } from './entry.ts';
 import { errorMessage } from './satp/error-codes.ts';
 import { type Effect, type GatewayConfig, type GatewayEvent, type Report, type TimerName } from './satp/effects.ts';
 import { type Envelope, openEnvelope, sealMessage } from './satp/envelope.ts';
 import { MSG, type SatpMessage } from './satp/messages.ts';
 import type { TransferRequest } from './satp/payloads.ts';
 import { reduce } from './satp/reduce.ts';
-import { isEnded, replay, type Outcome, type SessionState } from './satp/state.ts';
+import { replay, type Outcome, type SessionState } from './satp/state.ts';
 import type { LogStore } from '../storage/log-store.ts';
 import { KeyedLock } from '../storage/keyed-lock.ts';
 
@@ -142,6 +141,8 @@ export class Gateway {
         return { accepted: false, code: 'STORAGE_FAILURE', status: 503, detail: String(err) };
       }
       rest = effects.slice(1);
+      // Closed (crashed) while the append was in flight: it may have landed, but nothing after it runs.
+      if (this.#closed) return { accepted: false, code: 'CLOSED', status: 503, detail: 'gateway closed' };
     }
     if (next) this.#sessions.set(sessionId, next);
     let result: ReceiveResult = { accepted: true };
@@ -235,5 +236,3 @@ export class Gateway {
   }
 }
 
-export const isSessionEnded = isEnded;
-export { GENESIS_HASH };
