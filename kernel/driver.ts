@@ -11,6 +11,8 @@ import { type Envelope, openEnvelope, sealMessage } from './satp/envelope.ts';
 import { MSG, type SatpMessage } from './satp/messages.ts';
 import type { TransferRequest } from './satp/payloads.ts';
 import { reduce } from './satp/reduce.ts';
+import { RECOVER_PAGE, RMSG } from './satp/recovery-messages.ts';
+import type { SatpError } from './errors.ts';
 import { replay, type Outcome, type SessionState } from './satp/state.ts';
 import type { LogStore } from '../storage/log-store.ts';
 import { KeyedLock } from '../storage/keyed-lock.ts';
@@ -97,7 +99,8 @@ export class Gateway {
       this.#report(h?.sessionId ?? '', { kind: 'refused', code: opened.error.code, detail: opened.detail });
       return { accepted: false, code: opened.error.code, status: opened.error.status, detail: opened.detail };
     }
-    return this.#dispatch(opened.message.sessionId, { kind: 'message', now: this.#o.clock.now(), from, message: opened.message, hash: opened.hash });
+    const m = opened.message;
+    return this.#dispatch(m.sessionId, { kind: 'message', now: this.#o.clock.now(), from, message: m, hash: opened.hash }, (ev) => this.#prepareRecovery(ev, from, m));
   }
 
   session(sessionId: string): SessionState | undefined {
@@ -122,8 +125,32 @@ export class Gateway {
     this.#timers.clear();
   }
 
-  #dispatch(sessionId: string, event: GatewayEvent): Promise<ReceiveResult> {
-    return this.#lock.run(sessionId, () => this.#process(sessionId, event));
+  #dispatch(sessionId: string, event: GatewayEvent, prepare?: (ev: GatewayEvent) => Promise<GatewayEvent>): Promise<ReceiveResult> {
+    return this.#lock.run(sessionId, async () => this.#process(sessionId, prepare ? await prepare(event) : event));
+  }
+
+  /**
+   * The store work a recovery message needs, done before the reducer sees it (sans-I/O): for RECOVER,
+   * getLogDiff of this gateway's chain against the sender's view; for RECOVER-UPDATE, verifying the
+   * peer's entries and appending them to this gateway's copy of the peer's chain (updateLog).
+   */
+  async #prepareRecovery(ev: GatewayEvent, from: string, m: SatpMessage): Promise<GatewayEvent> {
+    if (ev.kind !== 'message') return ev;
+    if (m.messageType === RMSG.recover) {
+      const diff = await this.#o.store.getLogDiff(logIdOf(m.sessionId, this.id), { seq: m.peerSeqNumber, hash: m.peerLastEntryHash }, RECOVER_PAGE);
+      return { ...ev, recovery: { kind: 'diff', diff } };
+    }
+    if (m.messageType === RMSG.recoverUpdate) {
+      try {
+        const r = await this.#o.store.updateLog(logIdOf(m.sessionId, from), m.recoveredLogs);
+        return { ...ev, recovery: { kind: 'update', ok: true, appended: r.appended, head: { seq: r.head.seq, hash: r.head.hash } } };
+      } catch (err) {
+        const e = err as SatpError;
+        const d = (e.detail ?? {}) as { seq?: number; ours?: string; theirs?: string };
+        return { ...ev, recovery: { kind: 'update', ok: false, code: e.code ?? 'INVALID_INPUT', detail: e.message, ...(typeof d.seq === 'number' ? { seq: d.seq } : {}), ...(typeof d.ours === 'string' ? { ours: d.ours } : {}), ...(typeof d.theirs === 'string' ? { theirs: d.theirs } : {}) } };
+      }
+    }
+    return ev;
   }
 
   async #process(sessionId: string, event: GatewayEvent): Promise<ReceiveResult> {

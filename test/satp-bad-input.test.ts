@@ -1,7 +1,7 @@
 // Bad input to a gateway: each refused with its SATP error code (SATP core §9.4), nothing changed, still serving.
 import { describe, expect, it } from 'vitest';
 import { toBase64Url } from '../kernel/encoding.ts';
-import { MSG, type SatpMessage } from '../kernel/satp/index.ts';
+import { contextOf, MSG, type SatpMessage } from '../kernel/satp/index.ts';
 import type { Envelope } from '../kernel/satp/envelope.ts';
 import { checkInvariants, DESTINATION, makePair, messageOf, ORIGIN, outcomes, type Pair, signedBy, typeOf } from './support/satp-pair.ts';
 import { MALLORY } from './support/fixtures.ts';
@@ -37,7 +37,7 @@ describe('a gateway refuses bad input with its SATP error code and changes nothi
     ['a message for an unknown session', 'err_2.2.2', ({ lockAssert }) => resign({ ...messageOf(lockAssert), sessionId: 's-nobody' } as SatpMessage)],
     ['a message out of stage order (commit-prepare before the lock assertion)', 'err_0.1.1', ({ lockAssert }) => {
       const m = messageOf(lockAssert) as SatpMessage & { hashPrevMessage: string };
-      return resign({ version: '1.0', messageType: MSG.commitPrepare, sessionId: m.sessionId, transferContextId: m.transferContextId, hashPrevMessage: m.hashPrevMessage });
+      return resign({ version: '1.0', messageType: MSG.commitPrepare, sessionId: m.sessionId, transferContextId: contextOf(m), hashPrevMessage: m.hashPrevMessage });
     }],
     ['a forged signature (signature bytes altered)', 'err_0.1.3', async ({ lockAssert }) => ({ ...lockAssert, signature: toBase64Url(new Uint8Array(64).fill(7)) })],
     ['a signature by another key in the origin\'s name', 'err_0.1.3', ({ lockAssert }) => signedBy({ ...MALLORY, id: ORIGIN.id }, messageOf(lockAssert))],

@@ -1,7 +1,7 @@
 // SATP core Figure 2 end to end between two gateways in one process: commits, rejections, rollbacks.
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '../kernel/entry.ts';
-import { errorMessage, MSG, type SatpMessage } from '../kernel/satp/index.ts';
+import { contextOf, errorMessage, MSG, type SatpMessage } from '../kernel/satp/index.ts';
 import { checkInvariants, DESTINATION, makePair, messageOf, ORIGIN, outcomes, type Pair, signedBy, typeOf } from './support/satp-pair.ts';
 
 const FLOW = [
@@ -63,7 +63,7 @@ describe('SATP transfer between two gateways', () => {
         if (replaced || typeOf(env) !== type) return undefined;
         replaced = true;
         const m = messageOf(env) as SatpMessage & { hashPrevMessage?: string };
-        const err = errorMessage({ code: 'err_0.1.1', status: 400, title: 'injected error' }, { sessionId: m.sessionId, transferContextId: m.transferContextId, hashPrevMessage: m.hashPrevMessage ?? GENESIS_HASH }, 'test', new Date(pair.clock.now()).toISOString());
+        const err = errorMessage({ code: 'err_0.1.1', status: 400, title: 'injected error' }, { sessionId: m.sessionId, transferContextId: contextOf(m), hashPrevMessage: m.hashPrevMessage ?? GENESIS_HASH }, 'test', new Date(pair.clock.now()).toISOString());
         return signedBy(from === ORIGIN.id ? ORIGIN : DESTINATION, err);
       };
       await pair.origin.gw.startTransfer(pair.request('s-err'));

@@ -3,23 +3,28 @@ import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
 import { assertNever } from '../errors.ts';
 import type { Decision, GatewayConfig, GatewayEvent } from './effects.ts';
 import { mismatch, SATP_ERRORS } from './error-codes.ts';
-import { MSG, type SatpMessage } from './messages.ts';
+import { contextOf, MSG, type SatpMessage } from './messages.ts';
+import { RMSG } from './recovery-messages.ts';
+import { onRecover, onRecoverDispute, onRecoverSuccess, onRecoverUpdate, onRecoverUpdateAck, recover, resume } from './recovery.ts';
+import type { RecoveryContext, TimerName } from './effects.ts';
 import { acceptProposal, assign, destinationAfterLedger, destinationOnMessage } from './destination.ts';
 import { burnOpId, originAfterLedger, originOnMessage, startTransfer } from './origin.ts';
-import { continueRollback, startRollback } from './rollback.ts';
+import { continueRollback, rollbackActions, startRollback } from './rollback.ts';
 import { refuse } from './refuse.ts';
 import { isEnded, type SessionState } from './state.ts';
-import { burnEvidence, ledgerDone, ledgerFailed, receive } from './steps.ts';
+import { burnEvidence, end, ledgerDone, ledgerFailed, receive } from './steps.ts';
 import { andThen } from './compose.ts';
 
 const report = (kind: 'ignored' | 'needs-operator', detail: string): Decision => ({ steps: [], effects: [{ kind: 'report', report: { kind, detail } }] });
 
 export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: GatewayConfig): Decision {
+  // RECOVER-DISPUTE froze the session: nothing happens until an operator steps in (both chains kept).
+  if (s?.disputed) return report('needs-operator', `session frozen by a dispute: ${s.disputed}`);
   switch (ev.kind) {
     case 'start':
       return s ? report('ignored', `session ${ev.request.sessionId} exists`) : startTransfer(ev.request, ev.now, cfg);
     case 'message':
-      return onMessage(s, ev.from, ev.message, ev.hash, ev.now, cfg);
+      return onMessage(s, ev.from, ev.message, ev.hash, ev.now, cfg, ev.recovery);
     case 'ledger-result':
       return s ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.now) : report('ignored', 'receipt for no session');
     case 'ledger-status':
@@ -41,18 +46,54 @@ export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: Gatew
   }
 }
 
-function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig): Decision {
+function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig, rctx?: RecoveryContext): Decision {
+  // Recovery (recovery-04 §5.3): answered whatever the session's state, even ended or unknown.
+  const dup = !!s && hash in s.received;
+  switch (m.messageType) {
+    case RMSG.recover:
+      return onRecover(dup ? undefined : s, from, m, hash, now, rctx);
+    case RMSG.recoverUpdateAck:
+      return onRecoverUpdateAck(dup ? undefined : s, from, m, hash, now);
+    case RMSG.recoverUpdate:
+      return s && !dup ? onRecoverUpdate(s, from, m, hash, now, rctx, cfg) : report('ignored', 'RECOVER-UPDATE already handled or for no session');
+    case RMSG.recoverSuccess:
+      return s && !dup ? onRecoverSuccess(s, from, m, hash, now, cfg) : report('ignored', 'RECOVER-SUCCESS already handled or for no session');
+    case RMSG.recoverDispute:
+      return onRecoverDispute(s, from, m, now);
+  }
   if (!s) {
     if (m.messageType === MSG.transferProposal) return acceptProposal(from, m, hash, now, cfg);
-    if (m.messageType === MSG.error || m.messageType === MSG.sessionAbort) return report('ignored', `${m.messageType} for an unknown session`);
+    // A session this gateway never started has nothing to undo: acknowledge, so the peer can end.
+    if (m.messageType === RMSG.rollback) {
+      const ack = { version: '1.0' as const, sessionId: m.sessionId, contextId: m.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: hash, success: true, actionsPerformed: [], proofs: [] };
+      return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
+    }
+    if (m.messageType === MSG.error || m.messageType === MSG.sessionAbort || m.messageType === RMSG.rollbackAck) return report('ignored', `${m.messageType} for an unknown session`);
     return refuse(undefined, m, hash, now, mismatch(m.messageType, 'session'), `unknown session ${m.sessionId}`, from);
   }
   if (from !== s.peer) return refuse(s, m, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
-  if (m.transferContextId !== s.contextId) return refuse(s, m, hash, now, mismatch(m.messageType, 'context'), 'transferContextId differs from the session');
+  if (contextOf(m) !== s.contextId) return refuse(s, m, hash, now, mismatch(m.messageType, 'context'), 'transferContextId differs from the session');
   // A message already accepted: the same answer as the first time, nothing changed (duplicates are no-ops).
-  if (hash in s.received) {
+  if (dup) {
     const answer = s.received[hash];
     return answer ? { steps: [], effects: [{ kind: 'send', to: answer.to, message: answer.message, logged: true }] } : report('ignored', 'duplicate still being answered');
+  }
+  if (m.messageType === RMSG.rollbackAck) {
+    if (isEnded(s) || s.lastSent?.message.messageType !== RMSG.rollback || m.hashRollbackMessage !== s.lastSent.hash) return report('ignored', 'ROLLBACK-ACK for no pending ROLLBACK');
+    return {
+      steps: [receive('rollback', now, from, m, hash), end(now, 'rolled-back', s.rollingBack?.reason ?? 'rolled back')],
+      effects: [{ kind: 'report', report: { kind: 'ended', outcome: 'rolled-back', reason: s.rollingBack?.reason ?? 'rolled back' } }],
+    };
+  }
+  if (m.messageType === RMSG.rollback) {
+    if (isEnded(s)) {
+      if (s.outcome !== 'rolled-back' && s.outcome !== 'rejected') return report('needs-operator', `ROLLBACK after the session ${s.outcome}`);
+      // Ended rolled back before the peer's ROLLBACK arrived: acknowledge from the state, unlogged.
+      const ack = { version: '1.0' as const, sessionId: s.sessionId, contextId: s.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: hash, success: true, ...rollbackActions(s) };
+      return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
+    }
+    if (s.committed) return report('needs-operator', 'ROLLBACK after the point of no return');
+    return andThen(s, { steps: [receive('rollback', now, from, m, hash)], effects: [] }, (r) => (s.rollingBack ? continueRollback(r, now) : startRollback(r, now, `peer rolled back: ${m.reason}`, false)));
   }
   if (m.messageType === MSG.error) {
     // Act only on an error about a message this gateway sent: a refusal of someone else's message is not ours to act on.
@@ -97,8 +138,13 @@ function afterLedger(s: SessionState, op: LedgerOp, receipt: LedgerReceipt, now:
   return s.role === 'origin' ? originAfterLedger(s, op, receipt, now) : destinationAfterLedger(s, op, receipt, now);
 }
 
-function onTimer(s: SessionState, timer: 'retransmit' | 'deadline' | 'ledger-retry', now: number, cfg: GatewayConfig): Decision {
+function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayConfig): Decision {
   if (isEnded(s)) return report('ignored', `${timer} after the end`);
+  if (timer === 'recover') {
+    const last = s.recovery?.status === 'recovering' ? s.recovery.last : undefined;
+    if (!last) return report('ignored', 'not recovering');
+    return { steps: [], effects: [{ kind: 'send', to: s.peer, message: last as SatpMessage, logged: true }, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
+  }
   if (timer === 'retransmit') {
     if (s.wait.kind !== 'message' || !s.lastSent) return report('ignored', 'nothing to retransmit');
     return { steps: [], effects: [{ kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true }, { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs }] };
@@ -140,7 +186,11 @@ function onAbort(s: SessionState, reason: string, now: number): Decision {
   return startRollback(s, now, `aborted: ${reason}`, true);
 }
 
-/** After a restart (replayed state): re-arm timers, settle an unsettled ledger call, resend what is unanswered. */
+/**
+ * After a restart (replayed state): settle an unsettled ledger call, re-arm deadlines, go on with a
+ * rollback's local compensations, and send RECOVER (recovery-04 §5.1); messaging resumes at
+ * RECOVER-SUCCESS.
+ */
 function onBoot(s: SessionState, now: number, cfg: GatewayConfig): Decision {
   if (isEnded(s)) return { steps: [], effects: [] };
   const effects: Decision['effects'] = [];
@@ -148,12 +198,8 @@ function onBoot(s: SessionState, now: number, cfg: GatewayConfig): Decision {
   if (s.lockExpiry !== undefined && !s.committed && !s.rollingBack) {
     effects.push({ kind: 'set-timer', timer: 'deadline', at: s.role === 'origin' ? s.lockExpiry : s.lockExpiry + cfg.deadlineGraceMs });
   }
-  if (s.wait.kind === 'message' && s.lastSent) {
-    effects.push({ kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true }, { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs });
-  }
-  if (s.rollingBack && !s.pendingOp) {
-    const next = continueRollback(s, now);
-    return { steps: next.steps, effects: [...effects, ...next.effects] };
-  }
-  return { steps: [], effects };
+  const local = s.rollingBack && !s.pendingOp && s.wait.kind !== 'message' ? continueRollback(s, now) : { steps: [], effects: [] };
+  return andThen(s, { steps: local.steps, effects: [...effects, ...local.effects] }, (after) => (isEnded(after) ? { steps: [], effects: [] } : recover(after, now, cfg)));
 }
+
+export { resume };

@@ -1,17 +1,29 @@
 // Events into the reducer and effects out of it (STYLE §3: effects are data with an order).
-import type { EntryBody, EntryStep, ChainContext } from '../entry.ts';
+import type { EntryBody, EntryStep, ChainContext, ChainHead, LogEntry } from '../entry.ts';
+import type { LogDiff } from '../log-diff.ts';
 import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
 import type { PublicJwk } from '../crypto/types.ts';
 import type { SatpMessage } from './messages.ts';
 import type { TransferRequest } from './payloads.ts';
 import type { Outcome } from './state.ts';
 
-export type TimerName = 'retransmit' | 'deadline' | 'ledger-retry';
+export type TimerName = 'retransmit' | 'deadline' | 'ledger-retry' | 'recover';
+
+/**
+ * What the driver read or wrote for a recovery message before the reducer sees it (sans-I/O: the
+ * reducer never touches the store). RECOVER: what this gateway's chain holds beyond the sender's
+ * view of it. RECOVER-UPDATE: the outcome of verifying the peer's entries and appending them to
+ * this gateway's copy of the peer's chain.
+ */
+export type RecoveryContext =
+  | { kind: 'diff'; diff: LogDiff }
+  | { kind: 'update'; ok: true; appended: LogEntry[]; head: ChainHead }
+  | { kind: 'update'; ok: false; code: string; detail: string; seq?: number; ours?: string; theirs?: string };
 
 /** Every event carries the time it happened: the kernel never reads a clock. */
 export type GatewayEvent =
   | { kind: 'start'; now: number; request: TransferRequest }
-  | { kind: 'message'; now: number; from: string; message: SatpMessage; hash: string }
+  | { kind: 'message'; now: number; from: string; message: SatpMessage; hash: string; recovery?: RecoveryContext }
   | { kind: 'ledger-result'; now: number; opId: string; receipt: LedgerReceipt }
   | { kind: 'ledger-error'; now: number; opId: string; error: string }
   | { kind: 'ledger-status'; now: number; ledger: 'own' | 'peer'; opId: string; receipt: LedgerReceipt | undefined }

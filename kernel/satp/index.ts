@@ -9,3 +9,4 @@ export { burnOpId } from './origin.ts';
 export { assignOpId } from './destination.ts';
 export { opId } from './steps.ts';
 export * from './envelope.ts';
+export * from './recovery-messages.ts';

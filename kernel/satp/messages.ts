@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { HASH_PATTERN, hashJson } from '../hash.ts';
 import { ID_PATTERN } from '../entry.ts';
 import { jsonProblem, type Json } from '../json.ts';
+import { recoverySchemas, type RecoveryMessage } from './recovery-messages.ts';
 
 export const SATP_VERSION = '1.0';
 const NS = 'urn:ietf:params:satp:core:msgtype:';
@@ -114,10 +115,15 @@ export const messageSchemas = {
     timestamp: z.string().max(64),
   }),
   [MSG.sessionAbort]: z.strictObject({ ...answer, messageType: z.literal(MSG.sessionAbort), reason: text(512).optional() }),
+  ...recoverySchemas,
 } as const;
 
 export type MessageType = keyof typeof messageSchemas;
 export type SatpMessage = { [K in MessageType]: z.infer<(typeof messageSchemas)[K]> }[MessageType];
+export type CoreMessage = Exclude<SatpMessage, RecoveryMessage>;
+
+/** The session context a message names: transferContextId in SATP core, contextId in recovery-04 §5.3. */
+export const contextOf = (m: SatpMessage): string => ('transferContextId' in m ? m.transferContextId : m.contextId);
 export type MessageOf<K extends MessageType> = z.infer<(typeof messageSchemas)[K]>;
 
 export const isMessageType = (t: unknown): t is MessageType => typeof t === 'string' && Object.hasOwn(messageSchemas, t);

@@ -1,6 +1,8 @@
 // The payloads this implementation logs, one kind per kind of step (recovery-04 §3: init, exec, done, ack, fail).
 import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
+import type { ChainHead } from '../entry.ts';
 import type { SatpMessage } from './messages.ts';
+import type { RecoveryMessage } from './recovery-messages.ts';
 import type { Outcome } from './state.ts';
 
 /** What the origin's application asks for: one unidirectional transfer of one asset. */
@@ -38,5 +40,11 @@ export type Payload =
   | { kind: 'record'; what: string }
   /** init rollback: the decision to roll back, and why. */
   | { kind: 'rollback'; reason: string; notify: boolean }
+  /** exec (recovery-04 §5.3): a recovery message sent; RECOVER-UPDATE's entries are named by hash only. */
+  | { kind: 'recovery-send'; to: string; messageType: string; hash: string; message?: RecoveryMessage; entryHashes?: string[] }
+  /** ack: a recovery message accepted; for RECOVER-UPDATE, what was appended to the copy of the peer's chain. */
+  | { kind: 'recovery-receive'; from: string; messageType: string; hash: string; appended?: string[]; peerHead?: ChainHead; peerRolledBack?: boolean }
+  /** fail (RECOVER-DISPUTE): two views of one chain disagree; the session is frozen for an operator. */
+  | { kind: 'dispute'; detail: string; seq?: number; ours?: string; theirs?: string }
   /** done end: the session is over. */
   | { kind: 'end'; outcome: Outcome; reason: string };

@@ -1,15 +1,18 @@
 // Rollback (recovery-04 §5.2.3, §5.4.3): compensate what the rollback list owes, tell the peer, end.
 import { ledgerOp } from '../ledger.ts';
 import type { Decision } from './effects.ts';
-import { MSG, SATP_VERSION, type MessageOf } from './messages.ts';
-import type { SessionState } from './state.ts';
+import { SATP_VERSION, type SatpMessage } from './messages.ts';
+import { RMSG, type RecoveryOf } from './recovery-messages.ts';
+import type { EntryStep } from '../entry.ts';
+import type { Json } from '../json.ts';
+import type { Compensation, SessionState } from './state.ts';
 import { end, ledger, opId, rollbackDecision, send } from './steps.ts';
 import { GENESIS_HASH } from '../entry.ts';
 
 /** Decide to roll back: logged first, so a crash in the middle resumes the rollback, never the transfer. */
 export function startRollback(s: SessionState, now: number, reason: string, notify: boolean): Decision {
   const decided = rollbackDecision(now, reason, notify);
-  const rest = continueRollback({ ...s, rollingBack: { reason, notify } }, now);
+  const rest = continueRollback({ ...s, rollingBack: { reason, notify, ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}) } }, now);
   return { steps: [decided, ...rest.steps], effects: rest.effects };
 }
 
@@ -30,21 +33,39 @@ export function continueRollback(s: SessionState, now: number): Decision {
     const op = ledgerOp.burn(opId(s.sessionId, 'rollback', 'burn'), assetId);
     return { steps: ledger('rollback', now, op, 'rollback'), effects: [{ kind: 'ledger-execute', op }] };
   }
-  const steps = [];
-  const effects: Decision['effects'] = [];
+  const actions = rollbackActions(s);
+  // Answer the peer's ROLLBACK (recovery-04 §5.3.5) with what this side undid, and end.
+  if (rb.ackTo) {
+    const ack: RecoveryOf<typeof RMSG.rollbackAck> = { version: SATP_VERSION, sessionId: s.sessionId, contextId: s.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: rb.ackTo, success: true, ...actions };
+    return finish([...send('rollback', now, s.peer, ack as SatpMessage, rb.ackTo)], [{ kind: 'send', to: s.peer, message: ack as SatpMessage, logged: true }], now, rb.reason);
+  }
+  // Tell the peer (§5.3.4) and end when it acknowledges (its ROLLBACK-ACK, or its own ROLLBACK).
   if (rb.notify && s.peer) {
-    const abort: MessageOf<typeof MSG.sessionAbort> = {
+    if (s.lastSent?.message.messageType === RMSG.rollback) return { steps: [], effects: [] };
+    const msg: RecoveryOf<typeof RMSG.rollback> = {
       version: SATP_VERSION,
-      messageType: MSG.sessionAbort,
       sessionId: s.sessionId,
-      transferContextId: s.contextId,
+      contextId: s.contextId,
+      messageType: RMSG.rollback,
       hashPrevMessage: s.lastSent?.hash ?? s.lastReceived ?? GENESIS_HASH,
+      success: true,
+      ...actions,
       reason: rb.reason.slice(0, 512),
     };
-    steps.push(...send('rollback', now, s.peer, abort));
-    effects.push({ kind: 'send' as const, to: s.peer, message: abort, logged: true });
+    return { steps: send('rollback', now, s.peer, msg as SatpMessage), effects: [{ kind: 'send', to: s.peer, message: msg as SatpMessage, logged: true }] };
   }
-  steps.push(end(now, 'rolled-back', rb.reason));
-  effects.push({ kind: 'report', report: { kind: 'ended', outcome: 'rolled-back', reason: rb.reason } });
-  return { steps, effects };
+  return finish([], [], now, rb.reason);
+}
+
+function finish(steps: EntryStep[], effects: Decision['effects'], now: number, reason: string): Decision {
+  return {
+    steps: [...steps, end(now, 'rolled-back', reason)],
+    effects: [...effects, { kind: 'report', report: { kind: 'ended', outcome: 'rolled-back', reason } }],
+  };
+}
+
+/** The compensations this gateway performed and their ledger receipts, for ROLLBACK and ROLLBACK-ACK. */
+export function rollbackActions(s: SessionState): { actionsPerformed: Compensation[]; proofs: Json[] } {
+  const done = Object.values(s.receipts).filter((r) => r.ok && r.opId.includes(':rollback:'));
+  return { actionsPerformed: done.map((r) => (r.kind === 'unlock' ? 'UNLOCK' : 'BURN')), proofs: done as unknown as Json[] };
 }

@@ -3,6 +3,7 @@ import type { ChainContext, ChainHead, LogEntry, EntryBody } from '../entry.ts';
 import { EMPTY_HEAD } from '../entry.ts';
 import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
 import { MSG, type MessageType, type SatpMessage, type TransferInitClaim } from './messages.ts';
+import { RMSG, type RecoveryMessage } from './recovery-messages.ts';
 import type { Payload } from './payloads.ts';
 
 export type Role = 'origin' | 'destination';
@@ -51,7 +52,17 @@ export interface SessionState {
   /** Past the point of no return: the origin logged the burn (3.4 exec), or the destination learned of it. */
   committed: boolean;
   /** Set once a rollback is decided: why, and whether the peer still has to be told (session-abort). */
-  rollingBack?: { reason: string; notify: boolean };
+  rollingBack?: { reason: string; notify: boolean; ackTo?: string };
+  /** recovery-04 §5.1: set at boot by RECOVER, until RECOVER-SUCCESS. */
+  recovery?: { status: 'recovering' | 'synced'; recoverHash?: string; /** The recovery message to resend until answered. */ last?: RecoveryMessage };
+  /** Head of this gateway's copy of the peer's chain (what RECOVER-UPDATE brought). */
+  peerCopy: ChainHead;
+  /** The peer's chain shows it rolled back (§5.4.3: then this gateway rolls back too). */
+  peerRolledBack: boolean;
+  /** RECOVER-DISPUTE: frozen for an operator, both chains kept. */
+  disputed?: string;
+  phase: string;
+  lastTimestamp: number;
   /** Hash of the last peer message accepted. */
   lastReceived?: string;
   lastReceivedType?: MessageType;
@@ -73,6 +84,7 @@ export const EXPECTED_REPLY: Partial<Record<MessageType, MessageType[]>> = {
   [MSG.ackPrepare]: [MSG.commitFinal],
   [MSG.commitFinal]: [MSG.ackCommitFinal],
   [MSG.ackCommitFinal]: [MSG.transferComplete],
+  [RMSG.rollback]: [RMSG.rollbackAck],
 };
 
 export const isEnded = (s: SessionState): boolean => s.outcome !== undefined;
@@ -112,6 +124,10 @@ function initial(e: EntryBody, role: Role): SessionState {
     receipts: {},
     rollbackList: [],
     committed: false,
+    peerCopy: EMPTY_HEAD,
+    peerRolledBack: false,
+    phase: e.phase,
+    lastTimestamp: e.timestamp,
   };
 }
 
@@ -121,7 +137,7 @@ const without = (list: Compensation[], c: Compensation): Compensation[] => list.
 export function evolve(state: SessionState | undefined, entry: EntryBody | LogEntry): SessionState {
   const p = entry.payload as unknown as Payload;
   let s: SessionState = state ?? initial(entry, p.kind === 'request' ? 'origin' : 'destination');
-  s = { ...s, head: { seq: entry.seqNumber, hash: (entry as LogEntry).entryHash ?? s.head.hash } };
+  s = { ...s, head: { seq: entry.seqNumber, hash: (entry as LogEntry).entryHash ?? s.head.hash }, phase: entry.phase, lastTimestamp: entry.timestamp };
   switch (p.kind) {
     case 'request':
       return { ...s, peer: p.request.peer, transfer: { assetId: p.request.assetId, originator: p.request.originator, beneficiary: p.request.beneficiary, lockSeconds: p.request.lockSeconds } };
@@ -143,6 +159,8 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       if (m.messageType === MSG.transferCommence) next = { ...next, hashes: { ...next.hashes, commence: p.hash } };
       if (m.messageType === MSG.lockAssert) next = { ...next, lockExpiry: Date.parse(m.lockAssertionExpiration) };
       if (m.messageType === MSG.commitFinal) next = { ...next, committed: true, rollbackList: [] };
+      // A ROLLBACK from the peer: answer it with ROLLBACK-ACK once this side's compensations are done.
+      if (m.messageType === RMSG.rollback) next = { ...next, rollingBack: { reason: `peer rolled back: ${m.reason}`, notify: false, ...s.rollingBack, ackTo: p.hash } };
       return next;
     }
     case 'ledger-op': {
@@ -183,7 +201,20 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
     case 'record':
       return s;
     case 'rollback':
-      return { ...s, rollingBack: { reason: p.reason, notify: p.notify } };
+      return { ...s, rollingBack: { reason: p.reason, notify: p.notify, ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}) } };
+    case 'recovery-send':
+      if (p.messageType === RMSG.recover && p.message) return { ...s, recovery: { status: 'recovering', recoverHash: p.hash, last: p.message } };
+      if (p.messageType === RMSG.recoverUpdateAck && p.message && s.recovery) return { ...s, recovery: { ...s.recovery, last: p.message } };
+      return s;
+    case 'recovery-receive': {
+      let next: SessionState = { ...s, received: { ...s.received, [p.hash]: null } };
+      if (p.peerHead) next = { ...next, peerCopy: p.peerHead };
+      if (p.peerRolledBack) next = { ...next, peerRolledBack: true };
+      if (p.messageType === RMSG.recoverSuccess) next = { ...next, recovery: { status: 'synced' } };
+      return next;
+    }
+    case 'dispute':
+      return { ...s, disputed: p.detail, wait: { kind: 'none' } };
     case 'end':
       return { ...s, outcome: p.outcome, reason: p.reason, wait: { kind: 'none' }, pendingOp: undefined };
   }

@@ -1,0 +1,64 @@
+// The recovery messages of recovery-04 §5.3 (URNs urn:ietf:SATP-2pc:msgtype:*), DESIGN §4.
+import { z } from 'zod';
+import { HASH_PATTERN } from '../hash.ts';
+import { ID_PATTERN } from '../entry.ts';
+import type { Json } from '../json.ts';
+
+const NS = 'urn:ietf:SATP-2pc:msgtype:';
+export const RMSG = {
+  recover: `${NS}recover-msg`,
+  recoverUpdate: `${NS}recover-update-msg`,
+  /** recovery-04 §5.3.3 titles this RECOVER-SUCCESS but types it recover-update-ack-msg. */
+  recoverUpdateAck: `${NS}recover-update-ack-msg`,
+  recoverSuccess: `${NS}recover-success-msg`,
+  recoverDispute: `${NS}recover-dispute-msg`,
+  rollback: `${NS}rollback-msg`,
+  rollbackAck: `${NS}rollback-ack-msg`,
+} as const;
+
+/** How many of its entries a gateway sends in one RECOVER-UPDATE (the rest follow on the next RECOVER). */
+export const RECOVER_PAGE = 128;
+
+const id = z.string().regex(ID_PATTERN);
+const hash = z.string().regex(HASH_PATTERN);
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const jwk = z.strictObject({ kty: z.literal('EC'), crv: z.enum(['P-256', 'secp256k1']), x: z.string().max(64), y: z.string().max(64) });
+const base = { version: z.literal('1.0'), sessionId: id, contextId: id };
+/** Entries of a chain: validated as log entries (schema, hashes, links, signatures) by the store, not here. */
+const entries = z.array(z.custom<Json>((v) => v !== null && typeof v === 'object' && !Array.isArray(v))).max(RECOVER_PAGE);
+const actions = z.array(z.enum(['UNLOCK', 'BURN'])).max(4);
+const proofs = z.array(z.custom<Json>((v) => v !== null && typeof v === 'object')).max(4);
+
+export const recoverySchemas = {
+  /** §5.3.1: the recovered gateway's state: its own head, and how much of the peer's chain it holds. */
+  [RMSG.recover]: z.strictObject({
+    ...base,
+    messageType: z.literal(RMSG.recover),
+    phase: z.string().max(64),
+    seqNumber: seq,
+    lastEntryHash: hash,
+    peerSeqNumber: seq,
+    peerLastEntryHash: hash,
+    lastEntryTimestamp: seq,
+    isBackup: z.boolean(),
+    newIdentityPublicKey: jwk.optional(),
+  }),
+  /** §5.3.2: the entries of the sender's chain the recovered gateway lacks (getLogDiff). */
+  [RMSG.recoverUpdate]: z.strictObject({ ...base, messageType: z.literal(RMSG.recoverUpdate), hashRecoverMessage: hash, recoveredLogs: entries, more: z.boolean() }),
+  /** §5.3.3: the recovered gateway logged them: success and the hashes it appended. */
+  [RMSG.recoverUpdateAck]: z.strictObject({ ...base, messageType: z.literal(RMSG.recoverUpdateAck), hashRecoverUpdateMessage: hash, success: z.boolean(), entriesChanged: z.array(hash).max(RECOVER_PAGE) }),
+  /** §5.1 step 3: the counterparty confirms; both resume. */
+  [RMSG.recoverSuccess]: z.strictObject({ ...base, messageType: z.literal(RMSG.recoverSuccess), hashRecoverUpdateAckMessage: hash, success: z.boolean() }),
+  /** §5.3.3: two views of one chain disagree; the session stops for an operator. */
+  [RMSG.recoverDispute]: z.strictObject({ ...base, messageType: z.literal(RMSG.recoverDispute), hashPrevMessage: hash, seqNumber: seq, ours: hash.optional(), theirs: hash.optional(), detail: z.string().max(1024) }),
+  /** §5.3.4: the sender rolled back (actions, proofs); the receiver rolls back too and acknowledges. */
+  [RMSG.rollback]: z.strictObject({ ...base, messageType: z.literal(RMSG.rollback), hashPrevMessage: hash, success: z.boolean(), actionsPerformed: actions, proofs, reason: z.string().max(512) }),
+  /** §5.3.5 */
+  [RMSG.rollbackAck]: z.strictObject({ ...base, messageType: z.literal(RMSG.rollbackAck), hashRollbackMessage: hash, success: z.boolean(), actionsPerformed: actions, proofs }),
+} as const;
+
+export type RecoveryType = keyof typeof recoverySchemas;
+export type RecoveryMessage = { [K in RecoveryType]: z.infer<(typeof recoverySchemas)[K]> }[RecoveryType];
+export type RecoveryOf<K extends RecoveryType> = z.infer<(typeof recoverySchemas)[K]>;
+export const isRecoveryType = (t: unknown): t is RecoveryType => typeof t === 'string' && Object.hasOwn(recoverySchemas, t);
+export const shortType = (urn: string): string => urn.slice(urn.lastIndexOf(':') + 1);
