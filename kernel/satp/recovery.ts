@@ -69,7 +69,7 @@ export function onRecover(s: SessionState | undefined, from: string, m: Recovery
 
 /** The recovered gateway: the driver verified the entries and appended them to its copy of the peer's chain. */
 export function onRecoverUpdate(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.recoverUpdate>, hash: string, now: number, ctx: RecoveryContext | undefined, cfg: GatewayConfig): Decision {
-  if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash) return ignore('RECOVER-UPDATE for no pending RECOVER');
+  if (isEnded(s) || s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash) return ignore('RECOVER-UPDATE for no pending RECOVER');
   if (ctx?.kind !== 'update') return ignore('RECOVER-UPDATE without its verification');
   if (!ctx.ok) return dispute(s, from, now, hash, s.sessionId, s.contextId, { ...(ctx.seq !== undefined ? { seq: ctx.seq } : {}), ...(ctx.ours ? { ours: ctx.ours } : {}), ...(ctx.theirs ? { theirs: ctx.theirs } : {}) }, `${ctx.code}: ${ctx.detail}`);
   const appended = ctx.appended.map((e) => e.entryHash);
@@ -94,7 +94,7 @@ export function onRecoverUpdateAck(s: SessionState | undefined, from: string, m:
 
 /** Recovered and in sync: resume where the transfer stood, or roll back if the peer did (§5.4.3). */
 export function onRecoverSuccess(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.recoverSuccess>, hash: string, now: number, cfg: GatewayConfig): Decision {
-  if (s.recovery?.status !== 'recovering') return ignore('RECOVER-SUCCESS while not recovering');
+  if (isEnded(s) || s.recovery?.status !== 'recovering') return ignore('RECOVER-SUCCESS while not recovering');
   return andThen(s, { steps: [received(now, from, m, hash)], effects: [{ kind: 'clear-timer', timer: 'recover' }] }, (after) => {
     if (after.peerRolledBack && !after.committed && !after.rollingBack && !isEnded(after)) return startRollback(after, now, 'the peer rolled back while this gateway was down', false);
     return resume(after, now, cfg);

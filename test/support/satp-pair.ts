@@ -116,13 +116,10 @@ export async function makePair(options: { assets?: string[]; config?: Partial<Ga
   };
   sides.origin = build('origin', new LogStore(new MemoryDriver(), { keys, verifier }), ledgerA, []);
   sides.destination = build('destination', new LogStore(new MemoryDriver(), { keys, verifier }), ledgerB, []);
+  // Getters, not values: a restart replaces a side, and pair.origin must then be the new one.
+  Object.defineProperty(pair, 'origin', { get: () => sides.origin });
+  Object.defineProperty(pair, 'destination', { get: () => sides.destination });
   Object.assign(pair, {
-    get origin() {
-      return sides.origin;
-    },
-    get destination() {
-      return sides.destination;
-    },
     request: (sessionId: string, o: Partial<TransferRequest> = {}): TransferRequest => ({
       sessionId,
       contextId: `ctx-${sessionId}`,
