@@ -202,7 +202,7 @@ export class Gateway {
       case 'ledger-execute':
         this.#o.ledger.execute(e.op).then(
           (receipt) => this.#dispatch(sessionId, { kind: 'ledger-result', now: this.#o.clock.now(), opId: e.op.opId, receipt }),
-          (err) => this.#dispatch(sessionId, { kind: 'ledger-error', now: this.#o.clock.now(), opId: e.op.opId, error: String(err) }),
+          (err) => this.#dispatch(sessionId, { kind: 'ledger-error', now: this.#o.clock.now(), opId: e.op.opId, error: String(err), ...((err as SatpError)?.code ? { code: (err as SatpError).code } : {}) }),
         );
         return undefined;
       case 'ledger-query': {

@@ -10,3 +10,7 @@ export * from './log-diff.ts';
 export * from './crypto/types.ts';
 export { defaultVerifier } from './crypto/verifier.ts';
 export * from './strict-json.ts';
+export * from './ledger.ts';
+export * from './ledger-receipt.ts';
+export * from './satp/index.ts';
+export * from './driver.ts';

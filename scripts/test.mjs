@@ -16,7 +16,7 @@ const run = (label, cmd, args, env = {}) => {
 const checks = [
   ['typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', '.']],
   ['typecheck kernel without Node types (tsc)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.kernel.json']],
-  ['typecheck (deno check)', bin('deno'), ['check', '--quiet', 'kernel/', 'storage/']],
+  ['typecheck (deno check)', bin('deno'), ['check', '--quiet', 'kernel/', 'storage/', 'ledgers/', 'transports/']],
   ['kernel purity', process.execPath, ['scripts/check-kernel-purity.mjs']],
 ];
 let failedChecks = 0;

@@ -34,7 +34,11 @@ export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: Gatew
       // Settling an exec without its done (DESIGN §3): it happened → log it; it did not → do it now.
       return ev.receipt ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.now) : { steps: [], effects: [{ kind: 'ledger-execute', op: s.pendingOp }] };
     case 'ledger-error':
-      return s?.pendingOp?.opId === ev.opId ? { steps: [], effects: [{ kind: 'set-timer', timer: 'ledger-retry', at: ev.now + cfg.retransmitMs }] } : report('ignored', 'error for no pending op');
+      if (s?.pendingOp?.opId !== ev.opId) return report('ignored', 'error for no pending op');
+      // The ledger says the op itself is wrong (reused id, malformed): retrying cannot help.
+      if (ev.code === 'OP_CONFLICT' || ev.code === 'INVALID_INPUT') return report('needs-operator', `ledger refused ${ev.opId} as ${ev.code}: ${ev.error}`);
+      // Unavailable or unknown outcome: ask status(opId) later, never execute blind (DESIGN §3).
+      return { steps: [], effects: [{ kind: 'set-timer', timer: 'ledger-retry', at: ev.now + cfg.retransmitMs }] };
     case 'timer':
       return s ? onTimer(s, ev.timer, ev.now, cfg) : report('ignored', 'timer for no session');
     case 'boot':

@@ -25,7 +25,8 @@ export type GatewayEvent =
   | { kind: 'start'; now: number; request: TransferRequest }
   | { kind: 'message'; now: number; from: string; message: SatpMessage; hash: string; recovery?: RecoveryContext }
   | { kind: 'ledger-result'; now: number; opId: string; receipt: LedgerReceipt }
-  | { kind: 'ledger-error'; now: number; opId: string; error: string }
+  /** execute() rejected: `code` is the SatpError code when there is one (OP_CONFLICT, LEDGER_UNAVAILABLE, ...). */
+  | { kind: 'ledger-error'; now: number; opId: string; error: string; code?: string }
   | { kind: 'ledger-status'; now: number; ledger: 'own' | 'peer'; opId: string; receipt: LedgerReceipt | undefined }
   | { kind: 'timer'; now: number; timer: TimerName }
   | { kind: 'boot'; now: number }
