@@ -1,11 +1,43 @@
 // SHA-256 over canonical JSON, synchronous (noble) so reducers can hash without awaiting.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { toHex } from './encoding.ts';
-import { canonicalBytes, type Json } from './json.ts';
+import { toHex, utf8 } from './encoding.ts';
+import { canonicalJson, type Json } from './json.ts';
 
 export const sha256Hex = (bytes: Uint8Array): string => toHex(sha256(bytes));
 
+/**
+ * Hashes of recently hashed texts. The same canonical text is hashed more than once on the way to the
+ * log (the reducer hashes each body it chains, sealEntry hashes it again, and the payload hash is
+ * checked once more), and SHA-256 in JavaScript costs far more than looking a string up in a Map.
+ * A cache of a pure function, in two generations (the older is dropped whole when the newer fills up,
+ * which costs nothing per entry, unlike evicting one by one from a Map); texts over 64 Ki characters are
+ * not kept, so it holds at most 2 × 512 texts and 2 × 2 Mi characters.
+ */
+const GENERATION_TEXTS = 512;
+const GENERATION_CHARS = 2 * 1024 * 1024;
+const LARGEST_KEPT = 64 * 1024;
+let young = new Map<string, string>();
+let old = new Map<string, string>();
+let youngChars = 0;
+
+/** SHA-256 of the UTF-8 bytes of `text`, as 64 lowercase hex digits. */
+export function sha256HexOfText(text: string): string {
+  const hit = young.get(text) ?? old.get(text);
+  if (hit !== undefined) return hit;
+  const hash = sha256Hex(utf8(text));
+  if (text.length <= LARGEST_KEPT) {
+    if (young.size >= GENERATION_TEXTS || youngChars + text.length > GENERATION_CHARS) {
+      old = young;
+      young = new Map();
+      youngChars = 0;
+    }
+    young.set(text, hash);
+    youngChars += text.length;
+  }
+  return hash;
+}
+
 /** SHA-256 of the value's RFC 8785 canonical JSON, as 64 lowercase hex digits. */
-export const hashJson = (value: Json): string => sha256Hex(canonicalBytes(value));
+export const hashJson = (value: Json): string => sha256HexOfText(canonicalJson(value));
 
 export const HASH_PATTERN = /^[0-9a-f]{64}$/;

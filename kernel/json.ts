@@ -1,5 +1,4 @@
 // Canonical JSON (RFC 8785, JCS) and the structural check every untrusted JSON value passes first.
-import canonicalizeJcs from 'canonicalize';
 import { SatpError } from './errors.ts';
 import { utf8 } from './encoding.ts';
 
@@ -38,7 +37,7 @@ export function jsonProblem(value: unknown, limits: JsonLimits = DEFAULT_JSON_LI
     }
     if (typeof v === 'string') {
       if (v.length > limits.maxString) return `${p}: string longer than ${limits.maxString}`;
-      if (!isWellFormed(v)) return `${p}: string has a lone surrogate`;
+      if (!wellFormed(v)) return `${p}: string has a lone surrogate`;
       return undefined;
     }
     if (typeof v !== 'object') return `${p}: ${typeof v} is not JSON`;
@@ -59,7 +58,7 @@ export function jsonProblem(value: unknown, limits: JsonLimits = DEFAULT_JSON_LI
     for (const k of keys) {
       if (FORBIDDEN_KEYS.has(k)) return `${p}: forbidden key ${JSON.stringify(k)}`;
       if (k.length > limits.maxString) return `${p}: key longer than ${limits.maxString}`;
-      if (!isWellFormed(k)) return `${p}: key has a lone surrogate`;
+      if (!wellFormed(k)) return `${p}: key has a lone surrogate`;
       const r = walk((v as Record<string, unknown>)[k], `${p}.${k}`, depth + 1);
       if (r) return r;
     }
@@ -93,9 +92,94 @@ function isWellFormed(s: string): boolean {
 
 /** RFC 8785 canonical JSON text of a value that already passed jsonProblem. */
 export function canonicalJson(value: Json): string {
-  const text = canonicalizeJcs(value);
+  const text = jcs(value, 0);
   if (text === undefined) throw new TypeError('value has no JSON form');
   return text;
+}
+
+/**
+ * The canonical JSON of a plain object whose member `key` has the canonical text `text` already (JCS sorts
+ * members by name alone, so a member's text can be spliced in): saves canonicalizing a large member twice.
+ */
+export function canonicalJsonWith(value: Record<string, Json>, key: string, text: string): string {
+  let out = '{';
+  for (const k of sortedKeys(value)) {
+    const t = k === key ? text : jcs(value[k], 1);
+    if (t === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}${quotedKey(k)}:${t}`;
+  }
+  return `${out}}`;
+}
+
+/** An object's own keys in JCS order (UTF-16 code units, Array.prototype.sort's default); parsed canonical JSON is sorted already. */
+function sortedKeys(v: object): string[] {
+  const keys = Object.keys(v);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) return keys.sort();
+  }
+  return keys;
+}
+
+/** Member names recur in every entry and message: their quoted (and checked) form is kept, for short names, up to a bound. */
+const quoted = new Map<string, string>();
+function quotedKey(k: string): string {
+  let q = quoted.get(k);
+  if (q === undefined) {
+    if (!wellFormed(k)) throw new TypeError('a key has a lone surrogate');
+    q = JSON.stringify(k);
+    if (k.length <= 64 && quoted.size < 4_096) quoted.set(k, q);
+  }
+  return q;
+}
+
+/** Deeper than any value jsonProblem admits; past it the value is circular or hostile. */
+const MAX_CANONICAL_DEPTH = 1_000;
+
+// The native check where the runtime has it (Node 20, Deno, current browsers): it runs on every string.
+const wellFormed: (s: string) => boolean =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : isWellFormed;
+
+/**
+ * RFC 8785 §3.2: members sorted by UTF-16 code units (Array.prototype.sort's default order), strings and
+ * numbers exactly as ECMAScript's JSON.stringify writes them (§3.2.2.2, §3.2.2.3), no whitespace. Written
+ * here rather than taken from a package because it runs several times per log entry on the hot path, and
+ * string building with native JSON.stringify for the leaves is several times faster. Returns undefined for
+ * what JSON.stringify omits (undefined, functions, symbols); throws on what JCS refuses.
+ */
+function jcs(v: unknown, depth: number): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      if (!wellFormed(v)) throw new TypeError('a string has a lone surrogate');
+      return JSON.stringify(v);
+    case 'number':
+      if (!Number.isFinite(v)) throw new TypeError(`${v} has no JSON form`);
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      throw new TypeError('a bigint has no JSON form');
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (v === null) return 'null';
+  if (depth >= MAX_CANONICAL_DEPTH) throw new RangeError('nested too deeply, or circular');
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return jcs((v as { toJSON(): unknown }).toJSON(), depth + 1);
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + (jcs(v[i], depth + 1) ?? 'null');
+    return `${out}]`;
+  }
+  let out = '{';
+  for (const k of sortedKeys(v)) {
+    const t = jcs((v as Record<string, unknown>)[k], depth + 1);
+    if (t === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}${quotedKey(k)}:${t}`;
+  }
+  return `${out}}`;
 }
 
 export const canonicalBytes = (value: Json): Uint8Array => utf8(canonicalJson(value));

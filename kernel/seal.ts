@@ -1,20 +1,30 @@
 // The kernel's edge for entries: sealing (hash, sign) a body the kernel built, and checking one entry.
 import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
 import { type EntryBody, type LogEntry, ENTRY_LIMITS, entryBodySchema, logEntrySchema } from './entry.ts';
-import { sha256Hex, hashJson } from './hash.ts';
-import { canonicalJson, type Json } from './json.ts';
+import { HASH_PATTERN, sha256HexOfText } from './hash.ts';
+import { canonicalJson, canonicalJsonWith, type Json } from './json.ts';
 import { type KeyResolver, type PublicJwk, sameKey, type Signer, type Verifier } from './crypto/types.ts';
 
 /**
- * Entries sealed in this process by sealEntry, with the public key that signed each. They are deeply
- * frozen, so their hash and signature cannot have gone stale, and a store may skip re-verifying the
- * signature it just made (the signature check is the only costly one), but only when the signing key
- * is the key trusted for the entry's author: a signer with the wrong key, or an unknown author, is
- * refused like any other. Entries from anywhere else are verified in full.
+ * Entries sealed in this process by sealEntry, with the public key that signed each and the outcome of
+ * the content checks, made once at sealing. They are deeply frozen, so neither their content nor their
+ * hash and signature can have gone stale: a store may reuse that outcome instead of canonicalizing and
+ * hashing the entry again, and may skip re-verifying the signature it just made (the costly check), but
+ * only when the signing key is the key trusted for the entry's author: a signer with the wrong key, or an
+ * unknown author, is refused like any other. Entries from anywhere else are checked in full.
  */
-const sealedHere = new WeakMap<object, PublicJwk>();
+interface Sealed {
+  key: PublicJwk;
+  content: EntryCheck & { canonical?: string };
+  /** The entry as JSON text: its canonical body with the two seal members appended. */
+  text: string;
+}
+const sealedHere = new WeakMap<object, Sealed>();
 
 export const isSealedHere = (entry: object): boolean => sealedHere.has(entry);
+
+/** The JSON text of an entry sealed here (what a store keeps), made at sealing; undefined for any other value. */
+export const sealedText = (entry: object): string | undefined => sealedHere.get(entry)?.text;
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -27,20 +37,23 @@ function deepFreeze<T>(value: T): T {
 export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEntry> {
   const parsed = entryBodySchema.safeParse(body);
   if (!parsed.success) throw new TypeError(`entry body is invalid: ${parsed.error.issues[0]?.message}`);
-  const text = canonicalJson(body as unknown as Json);
-  const bytes = utf8(text);
-  const entry: LogEntry = {
-    ...structuredCloneJson(body),
-    entryHash: sha256Hex(bytes),
-    messageSignature: toBase64Url(await signer.sign(bytes)),
-  };
-  deepFreeze(entry);
-  sealedHere.set(entry, signer.publicJwk);
+  // The payload is canonicalized once and spliced into the body's canonical text (JCS sorts the top-level
+  // members independently of their values), so the payload hash check below costs no second pass.
+  const payloadText = canonicalJson(body.payload);
+  const text = canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText);
+  const entryHash = sha256HexOfText(text);
+  const messageSignature = toBase64Url(await signer.sign(utf8(text)));
+  // The entry's JSON text: the canonical body with the seal members added (hex and base64url need no
+  // escaping). Parsing it gives a copy that shares nothing with the caller's body, so freezing it does
+  // not freeze theirs; a store keeps the same text instead of serializing the entry again.
+  const stored = `${text.slice(0, -1)},"entryHash":"${entryHash}","messageSignature":"${messageSignature}"}`;
+  const entry = deepFreeze(JSON.parse(stored) as LogEntry);
+  // Schema: the body passed entryBodySchema, the same shape as logEntrySchema without the two seal fields.
+  const seal = HASH_PATTERN.test(entry.entryHash) && SIGNATURE.test(entry.messageSignature);
+  const content = seal ? contentChecks(entry, payloadText, text) : checkEntryContent(entry);
+  sealedHere.set(entry, { key: signer.publicJwk, content, text: stored });
   return entry;
 }
-
-// A copy that shares nothing with the caller's body, so freezing it does not freeze theirs.
-const structuredCloneJson = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 export type EntryFailure =
   | 'malformed'
@@ -56,8 +69,13 @@ export interface VerifyContext {
   verifier: Verifier;
 }
 
+const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
+
 /** The checks that need no signature: shape, sizes, payloadHash, entryHash. Never throws. */
 export function checkEntryContent(value: unknown): EntryCheck & { canonical?: string } {
+  // Sealed here: deeply frozen since its checks ran at sealing, so their outcome still holds.
+  const sealed = value !== null && typeof value === 'object' ? sealedHere.get(value) : undefined;
+  if (sealed) return sealed.content;
   try {
     // Inside the try: a getter or proxy that throws while the schema reads it is malformed input.
     const parsed = logEntrySchema.safeParse(value);
@@ -67,21 +85,29 @@ export function checkEntryContent(value: unknown): EntryCheck & { canonical?: st
     }
     const entry = value as LogEntry;
     const payloadText = canonicalJson(entry.payload);
+    const { entryHash: _h, messageSignature: _s, ...body } = entry;
+    return contentChecks(entry, payloadText, canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText));
+  } catch (err) {
+    return { ok: false, reason: 'malformed', detail: String(err) };
+  }
+}
+
+/** Sizes, payloadHash and entryHash of a well-shaped entry, given the canonical texts of its payload and body. */
+function contentChecks(entry: LogEntry, payloadText: string, canonical: string): EntryCheck & { canonical?: string } {
+  try {
     if (payloadText.length > ENTRY_LIMITS.maxPayloadChars) {
       return { ok: false, reason: 'malformed', detail: `payload: larger than ${ENTRY_LIMITS.maxPayloadChars}` };
     }
     if (entry.recoveryPayload !== undefined && canonicalJson(entry.recoveryPayload).length > ENTRY_LIMITS.maxPayloadChars) {
       return { ok: false, reason: 'malformed', detail: `recoveryPayload: larger than ${ENTRY_LIMITS.maxPayloadChars}` };
     }
-    if (hashJson(entry.payload) !== entry.payloadHash) {
+    if (sha256HexOfText(payloadText) !== entry.payloadHash) {
       return { ok: false, reason: 'bad-payload-hash', detail: `seq ${entry.seqNumber}: payloadHash does not match the payload` };
     }
-    const { entryHash: _h, messageSignature: _s, ...body } = entry;
-    const canonical = canonicalJson(body as unknown as Json);
     if (canonical.length > ENTRY_LIMITS.maxEntryChars) {
       return { ok: false, reason: 'malformed', detail: `entry: larger than ${ENTRY_LIMITS.maxEntryChars}` };
     }
-    if (sha256Hex(utf8(canonical)) !== entry.entryHash) {
+    if (sha256HexOfText(canonical) !== entry.entryHash) {
       return { ok: false, reason: 'bad-entry-hash', detail: `seq ${entry.seqNumber}: entryHash does not match the entry` };
     }
     return { ok: true, entry, canonical };
@@ -94,7 +120,7 @@ export function checkEntryContent(value: unknown): EntryCheck & { canonical?: st
 export async function checkEntrySignature(entry: LogEntry, canonical: string | undefined, ctx: VerifyContext): Promise<EntryCheck> {
   const key = ctx.keys(entry.author);
   if (!key) return { ok: false, reason: 'unknown-author', detail: `seq ${entry.seqNumber}: no trusted key for ${entry.author}` };
-  const sealedWith = sealedHere.get(entry);
+  const sealedWith = sealedHere.get(entry)?.key;
   if (sealedWith && sameKey(sealedWith, key)) return { ok: true, entry };
   try {
     const body = canonical ?? canonicalJson(stripSeal(entry));

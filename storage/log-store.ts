@@ -1,7 +1,7 @@
 // The LogStore: recovery-04 §3 log primitives over a driver, validating everything before it is stored.
 import { type ChainHead, EMPTY_HEAD, isEndEntry, type LogEntry, logIdOf, parseLogId } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
-import { checkEntryContent, checkEntrySignature, type VerifyContext } from '../kernel/seal.ts';
+import { checkEntryContent, checkEntrySignature, sealedText, type VerifyContext } from '../kernel/seal.ts';
 import { type ChainResult, verifyChain } from '../kernel/chain.ts';
 import { getLogDiff, type LogDiff } from '../kernel/log-diff.ts';
 import type { LogStoreDriver, StoredHead } from './driver.ts';
@@ -28,6 +28,12 @@ export class LogStore {
   readonly #ctx: VerifyContext;
   readonly #maxBatch: number;
   readonly #lock = new KeyedLock();
+  /**
+   * Entries updateLog has just verified in full (content, links, signatures with this store's keys) and
+   * frozen, on their way through writeLogEntries: checking them a second time would double the cost of
+   * recovery (verifying a signature is the costly part). Frozen, so they are still what was verified.
+   */
+  readonly #verified = new WeakSet<object>();
 
   constructor(driver: LogStoreDriver, options: LogStoreOptions) {
     this.driver = driver;
@@ -55,7 +61,15 @@ export class LogStore {
     if (entries.length > this.#maxBatch) throw new SatpError('INVALID_INPUT', `more than ${this.#maxBatch} entries in one append`);
     const checked: LogEntry[] = [];
     const canonicals: (string | undefined)[] = [];
+    const verified: boolean[] = [];
     for (const value of entries) {
+      if (value !== null && typeof value === 'object' && this.#verified.has(value)) {
+        checked.push(value as LogEntry);
+        canonicals.push(undefined);
+        verified.push(true);
+        continue;
+      }
+      verified.push(false);
       const c = checkEntryContent(value);
       if (!c.ok) throw new SatpError(c.reason === 'malformed' ? 'INVALID_INPUT' : 'BAD_HASH', `invalid entry: ${c.detail}`);
       checked.push(c.entry);
@@ -66,7 +80,7 @@ export class LogStore {
     if (checked.some((e) => e.sessionId !== first.sessionId || e.author !== first.author)) {
       throw new SatpError('INVALID_INPUT', 'one append takes entries of one chain (one session, one author)');
     }
-    const sigs = await Promise.all(checked.map((e, i) => checkEntrySignature(e, canonicals[i], this.#ctx)));
+    const sigs = await Promise.all(checked.map((e, i) => (verified[i] ? ({ ok: true } as const) : checkEntrySignature(e, canonicals[i], this.#ctx))));
     for (const s of sigs) {
       if (!s.ok) throw new SatpError(SIGNATURE_FAILURES[s.reason as keyof typeof SIGNATURE_FAILURES] ?? 'INVALID_INPUT', s.detail);
     }
@@ -174,6 +188,7 @@ export class LogStore {
     const parsed = parseLogId(logId);
     const result = await verifyChain(fresh, this.#ctx, { from: head, ...parsed });
     if (!result.ok) throw chainError(result);
+    for (const e of result.entries) this.#verified.add(deepFreeze(e));
     let at: ChainHead = head;
     for (let i = 0; i < result.entries.length; i += this.#maxBatch) {
       at = await this.writeLogEntries(result.entries.slice(i, i + this.#maxBatch));
@@ -226,7 +241,16 @@ export class LogStore {
   }
 }
 
-const serialize = (e: LogEntry): string => JSON.stringify(e);
+/** The stored JSON text: made at sealing for entries sealed here, serialized for the rest. */
+const serialize = (e: LogEntry): string => sealedText(e) ?? JSON.stringify(e);
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
 
 function parseStored(text: string, logId: string): LogEntry {
   const c = (() => {

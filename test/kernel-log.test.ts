@@ -1,5 +1,7 @@
 // The kernel's log layer on its own: RFC 8785 canonical JSON, signature interop, sealing, chaining,
 // verifyChain on hostile values, and the pure getLogDiff.
+import canonicalizeReference from 'canonicalize';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nobleSigner, nobleVerifier } from '../kernel/crypto/noble.ts';
 import { generateWebCryptoSigner, webCryptoVerifier } from '../kernel/crypto/webcrypto.ts';
@@ -41,6 +43,33 @@ describe('RFC 8785 canonical JSON', () => {
 
   it('escapes only quote, backslash and controls below U+0020, with the short forms where JSON has them (§3.2.2.2)', () => {
     expect(canonicalJson('\u0000\b\t\n\f\r\u001f"\\/\u007f\u2028é😀')).toBe('"\\u0000\\b\\t\\n\\f\\r\\u001f\\"\\\\/\u007f\u2028é😀"');
+  });
+});
+
+describe('canonicalJson against the reference implementation', () => {
+  // kernel/json.ts writes JCS itself (docs/decisions.md says why); the `canonicalize` package, written by
+  // RFC 8785's author, is the reference it must agree with on every JSON value, byte for byte.
+  const key = fc.oneof(fc.string(), fc.constantFrom('a', 'B', '\u00e9', '\u20ac', '\ud83d\ude00', '\uff21', '1', '10', '2', ''));
+  const json = fc.letrec<{ value: unknown }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.constant(null),
+      fc.boolean(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer(),
+      fc.string({ unit: 'grapheme' }),
+      fc.array(tie('value'), { maxLength: 5 }),
+      fc.dictionary(key, tie('value'), { maxKeys: 6 }),
+    ),
+  })).value;
+
+  it('agrees byte for byte with `canonicalize` on random JSON values (numbers, strings, key order, nesting)', () => {
+    fc.assert(
+      fc.property(json, (value) => {
+        expect(canonicalJson(value as never)).toBe(canonicalizeReference(value));
+      }),
+      { numRuns: 2_000, seed: 8785 },
+    );
   });
 });
 
