@@ -1,5 +1,6 @@
-// The LevelDB LogStore driver (`level`: classic-level on Node and Deno). Appends are one atomic batch
-// written with sync: true, so an append is durable when its promise resolves.
+// The LevelDB LogStore driver (`level`: classic-level on Node and Deno). Appends are atomic batches written
+// with sync: true, so an append is durable when its promise resolves; appends to different logs that arrive
+// while a write is in flight share the next synced batch (group commit), so they share one fsync.
 import { Level } from 'level';
 import { SatpError } from '../kernel/errors.ts';
 import type { ChainHead } from '../kernel/entry.ts';
@@ -15,23 +16,48 @@ export interface LevelDriverOptions {
 // `h!<logId>`, open-session index `o!<logId>`. '!' is outside the id alphabet, so keys never collide.
 const seqKey = (logId: string, seq: number): string => `${logId}!${seq.toString(16).padStart(14, '0')}`;
 
+/** A group's size bound: past this many characters of values, later appends wait for the next batch. */
+const MAX_GROUP_CHARS = 8 * 1024 * 1024;
+/** Heads kept in memory (most recently used); a miss costs one read. */
+const HEAD_CACHE = 16_384;
+
+const sublevel = (db: Level<string, string>, name: string) => db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
+type Sub = ReturnType<typeof sublevel>;
+type Op = { type: 'put'; sublevel: Sub; key: string; value: string } | { type: 'del'; sublevel: Sub; key: string };
+
+/** One append waiting for the batch that will carry it. */
+interface Waiting {
+  ops: Op[];
+  chars: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export class LevelDriver implements LogStoreDriver {
   readonly name = 'level';
   readonly capabilities: StoreCapabilities;
   readonly db: Level<string, string>;
-  readonly #entries;
-  readonly #heads;
-  readonly #open;
+  readonly #entries: Sub;
+  readonly #heads: Sub;
+  readonly #open: Sub;
   readonly #sync: boolean;
   readonly #lock = new KeyedLock();
+  /**
+   * Heads as last read or durably written. This driver is the only writer: LevelDB's LOCK file keeps
+   * other processes out, and every append of this process goes through the per-log lock below, so a
+   * cached head is the stored head. It saves a read per append on the hot path.
+   */
+  readonly #headCache = new Map<string, StoredHead | null>();
+  #queue: Waiting[] = [];
+  #writing = false;
 
   private constructor(db: Level<string, string>, sync: boolean) {
     this.db = db;
     this.#sync = sync;
     this.capabilities = { persistent: true, durable: sync };
-    this.#entries = db.sublevel<string, string>('e', { valueEncoding: 'utf8' });
-    this.#heads = db.sublevel<string, string>('h', { valueEncoding: 'utf8' });
-    this.#open = db.sublevel<string, string>('o', { valueEncoding: 'utf8' });
+    this.#entries = sublevel(db, 'e');
+    this.#heads = sublevel(db, 'h');
+    this.#open = sublevel(db, 'o');
   }
 
   static async open(location: string, options: LevelDriverOptions = {}): Promise<LevelDriver> {
@@ -45,22 +71,34 @@ export class LevelDriver implements LogStoreDriver {
   }
 
   async head(logId: string): Promise<StoredHead | undefined> {
-    const text = await this.#do(() => this.#heads.get(logId));
-    return text === undefined ? undefined : (JSON.parse(text) as StoredHead);
+    const cached = this.#headCache.get(logId);
+    if (cached === undefined) return this.#readHead(logId);
+    this.#checkOpen();
+    return cached === null ? undefined : { ...cached };
   }
 
   append(logId: string, expected: ChainHead, texts: readonly string[], next: StoredHead): Promise<void> {
+    // Per log: the check and the write of one append complete before the next append of that log is
+    // checked, so each append checks its own expected head against everything acknowledged before it.
     return this.#lock.run(logId, async () => {
-      const h = await this.head(logId);
+      // The cache is filled only here, under the log's lock: no append of this log can land between
+      // the read and the fill, so a read that resolves late can never cache a stale head.
+      let h = this.#headCache.get(logId);
+      if (h === undefined) this.#remember(logId, (h = (await this.#readHead(logId)) ?? null));
       if ((h?.seq ?? 0) !== expected.seq || (h && h.hash !== expected.hash)) {
         throw new SatpError('CHAIN_CONFLICT', `log ${logId} moved: head is seq ${h?.seq ?? 0}`);
       }
-      const batch = this.db.batch();
-      texts.forEach((text, i) => batch.put(seqKey(logId, expected.seq + 1 + i), text, { sublevel: this.#entries }));
-      batch.put(logId, JSON.stringify(next), { sublevel: this.#heads });
-      if (next.open) batch.put(logId, '', { sublevel: this.#open });
-      else batch.del(logId, { sublevel: this.#open });
-      await this.#do(() => batch.write({ sync: this.#sync }));
+      const ops: Op[] = texts.map((value, i) => ({ type: 'put', sublevel: this.#entries, key: seqKey(logId, expected.seq + 1 + i), value }));
+      ops.push({ type: 'put', sublevel: this.#heads, key: logId, value: JSON.stringify(next) });
+      ops.push(next.open ? { type: 'put', sublevel: this.#open, key: logId, value: '' } : { type: 'del', sublevel: this.#open, key: logId });
+      try {
+        await this.#commit(ops, texts.reduce((n, t) => n + t.length, 0));
+      } catch (err) {
+        // A failed batch stores nothing; the head is forgotten anyway, so the next append reads it from disk.
+        this.#headCache.delete(logId);
+        throw err;
+      }
+      this.#remember(logId, { ...next });
     });
   }
 
@@ -74,11 +112,65 @@ export class LevelDriver implements LogStoreDriver {
   }
 
   close(): Promise<void> {
+    this.#headCache.clear();
     return this.db.close();
   }
 
-  async #do<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Group commit: an append's ops join the queue; if no batch is being written, a batch starts now with
+   * everything queued; otherwise they ride the batch that starts when the current one is durable. Each
+   * append resolves (or rejects) with the batch that carried it, so it is never acknowledged early.
+   */
+  #commit(ops: Op[], chars: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ ops, chars, resolve, reject });
+      if (!this.#writing) this.#writeNext();
+    });
+  }
+
+  // Not a loop: each batch, once settled, starts the next one if appends arrived meanwhile.
+  #writeNext(): void {
+    if (this.#queue.length === 0) {
+      this.#writing = false;
+      return;
+    }
+    this.#writing = true;
+    let take = 0;
+    for (let chars = 0; take < this.#queue.length && (take === 0 || chars + this.#queue[take]!.chars <= MAX_GROUP_CHARS); take++) {
+      chars += this.#queue[take]!.chars;
+    }
+    const group = this.#queue.slice(0, take);
+    this.#queue = this.#queue.slice(take);
+    const ops = group.length === 1 ? group[0]!.ops : group.flatMap((w) => w.ops);
+    this.#do(() => this.db.batch(ops, { sync: this.#sync })).then(
+      () => {
+        for (const w of group) w.resolve();
+        this.#writeNext();
+      },
+      (err: unknown) => {
+        for (const w of group) w.reject(err);
+        this.#writeNext();
+      },
+    );
+  }
+
+  async #readHead(logId: string): Promise<StoredHead | undefined> {
+    const text = await this.#do(() => this.#heads.get(logId));
+    return text === undefined ? undefined : (JSON.parse(text) as StoredHead);
+  }
+
+  #remember(logId: string, head: StoredHead | null): void {
+    this.#headCache.delete(logId); // re-inserted last: the Map's order is the recency order
+    this.#headCache.set(logId, head);
+    if (this.#headCache.size > HEAD_CACHE) this.#headCache.delete(this.#headCache.keys().next().value!);
+  }
+
+  #checkOpen(): void {
     if (this.db.status === 'closed' || this.db.status === 'closing') throw new SatpError('STORE_CLOSED', 'the LevelDB store is closed');
+  }
+
+  async #do<T>(work: () => Promise<T>): Promise<T> {
+    this.#checkOpen();
     try {
       return await work();
     } catch (err) {
