@@ -79,7 +79,10 @@ export function onRecoverUpdate(s: SessionState, from: string, m: RecoveryOf<typ
     // More than one page: ask again from the new view (the next RECOVER carries it).
     if (m.more) return recover(after, now, cfg);
     const ack: RecoveryOf<typeof RMSG.recoverUpdateAck> = { ...base(s.sessionId, s.contextId), messageType: RMSG.recoverUpdateAck, hashRecoverUpdateMessage: hash, success: true, entriesChanged: appended };
-    return sendRecovery(after, from, now, ack);
+    // Resent until RECOVER-SUCCESS arrives: a lost ACK, or a peer that crashed before answering it, would
+    // otherwise leave this session recovering forever (the peer answers a duplicate ACK from its log).
+    const d = sendRecovery(after, from, now, ack);
+    return { steps: d.steps, effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
   });
 }
 
