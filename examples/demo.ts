@@ -1,108 +1,97 @@
-// The interim `npm start` demo: two gateways write signed, hash-chained log entries for one session to
-// LevelDB, close, reopen, and verify them. It becomes the crash-and-recover demo once recovery exists.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+// `npm start`: two gateway processes over WebSocket, each on its own LevelDB, move one asset between two ledgers;
+// the origin is SIGKILLed mid-transfer, restarts, and recovers (recovery-04 §5.1, §5.4). Prints the events as
+// they happen, then one timeline of both logs, the final balances and the checks; exits 1 if a check fails.
+//   npm start                        crash the origin right after it logs the burn's exec (step 3.4)
+//   npm start -- --crash-at 2.1      any step the origin logs: 1.1–1.4, 2.1, 2.2, 2.4, 3.1, 3.3–3.5, 3.7–3.9
+//   npm start -- --scenario rollback recovery-04 §5.4.3: the origin stays down past the deadline
+import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defaultVerifier, EMPTY_HEAD, keyTable, logIdOf, nextEntryBody, sealEntry, type ChainContext, type ChainHead, type EntryStep, type Signer } from '../kernel/index.ts';
-import { generateWebCryptoSigner, webCryptoSignerFromJwk } from '../kernel/crypto/webcrypto.ts';
-import { LevelDriver } from '../storage/level.ts';
-import { LogStore } from '../storage/log-store.ts';
+import { parseArgs } from 'node:util';
+import { GatewayPair } from './gateway-pair.ts';
+import { startLedger } from './demo/ledgers.ts';
+import { Narrator } from './demo/narrate.ts';
+import { printReport } from './demo/report.ts';
+
+const USAGE = 'usage: npm start -- [--crash-at <step>] [--scenario crash|rollback]';
+/** The steps the origin logs (SATP core Figure 2); the others are the destination's. */
+const ORIGIN_STEPS = ['1.1', '1.2', '1.3', '1.4', '2.1', '2.2', '2.4', '3.1', '3.3', '3.4', '3.5', '3.7', '3.8', '3.9'];
+const WAIT_MS = 30_000;
+
+const { values } = parseArgs({ options: { 'crash-at': { type: 'string', default: '3.4' }, scenario: { type: 'string', default: 'crash' }, help: { type: 'boolean', default: false } } });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const rollback = values.scenario === 'rollback';
+if (!rollback && values.scenario !== 'crash') {
+  console.error(`unknown --scenario ${values.scenario}\n${USAGE}`);
+  process.exit(2);
+}
+const crashAt = values['crash-at'];
+if (!ORIGIN_STEPS.includes(crashAt)) {
+  console.error(`--crash-at ${crashAt}: the origin logs steps ${ORIGIN_STEPS.join(', ')}\n${USAGE}`);
+  process.exit(2);
+}
 
 const DIR = fileURLToPath(new URL('../.data/demo/', import.meta.url));
-const KEYS_FILE = `${DIR}keys.json`;
-const LOG_DIR = `${DIR}log`;
-const GATEWAYS = ['gw-origin', 'gw-destination'] as const;
-type GatewayId = (typeof GATEWAYS)[number];
+rmSync(DIR, { recursive: true, force: true }); // every run starts from nothing
+mkdirSync(DIR, { recursive: true });
 
-/** Each gateway's ES256 key, kept as a JWK so a rerun is the same gateway (recovery-04 §5.1: keys survive a crash). */
-async function loadSigners(): Promise<Record<GatewayId, Signer>> {
-  let jwks: Partial<Record<GatewayId, JsonWebKey>> = {};
-  try {
-    jwks = JSON.parse(await readFile(KEYS_FILE, 'utf8')) as typeof jwks;
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT') throw err; // never overwrite an identity we cannot read
+const say = new Narrator();
+const [asset, alice, bob] = ['asset-1', 'alice', 'bob'];
+const ledgerA = await startLedger(DIR, 'ledger-a', [{ assetId: asset, owner: alice }]);
+const ledgerB = await startLedger(DIR, 'ledger-b');
+let pair: GatewayPair | undefined;
+let ok = false;
+try {
+  console.log(`satp-recovery demo: SATP gateway crash recovery (draft-belchior-satp-gateway-recovery-04)`);
+  console.log(`  ${ledgerA.id}  ${ledgerA.url}   ${asset} owned by ${alice}`);
+  console.log(`  ${ledgerB.id}  ${ledgerB.url}`);
+  console.log(`  data: .data/demo/ (LevelDB per gateway and per ledger, wiped at every run)\n`);
+  // Fast timers so the whole story takes seconds: resend after 0.5 s, deadline grace 1 s.
+  const flags = ['--retransmit-ms', '500', '--deadline-grace-ms', '1000', '--burn-margin-ms', '500', '--min-lock-seconds', '1'];
+  const crashFlag = rollback ? 'sent:commit-prepare-msg' : crashAt;
+  pair = await GatewayPair.start(
+    { dir: DIR, runtime: 'node', ledgers: { origin: ledgerA.url, destination: ledgerB.url }, flags, onEvent: (_m, e) => say.onEvent(e) },
+    { origin: ['--crash-after', crashFlag] },
+  );
+  const { origin, destination } = pair.members;
+  const sessionId = `s-${crypto.randomUUID().slice(0, 8)}`;
+  const lockSeconds = rollback ? 3 : 20;
+  say.note(
+    rollback
+      ? `Transfer ${sessionId}: ${asset} from ${alice} on ${ledgerA.id} to ${bob} on ${ledgerB.id}, lock ${lockSeconds} s. The origin will crash right after sending commit-prepare (3.1) and stay down past the deadline.`
+      : `Transfer ${sessionId}: ${asset} from ${alice} on ${ledgerA.id} to ${bob} on ${ledgerB.id}, lock ${lockSeconds} s. The origin will crash right after it logs step ${crashAt}.`,
+  );
+  // With --crash-at 1.1 the origin dies before it can answer; the crash comes after the 1.1 entries are
+  // durable, so the transfer has started all the same.
+  const reply = await origin.child!.request({ cmd: 'transfer', sessionId, assetId: asset, originator: alice, beneficiary: bob, lockSeconds }).catch(() => undefined);
+  if (reply && reply.started !== true) throw new Error(`the transfer did not start: ${JSON.stringify(reply)}`);
+
+  const died = await Promise.race([origin.child!.exited, origin.child!.waitFor((e) => e.event === 'outcome', WAIT_MS, 'the crash').then(() => undefined)]);
+  if (died?.signal !== 'SIGKILL') throw new Error(`the origin was not killed at ${crashFlag}: the transfer ended first, or it exited (${JSON.stringify(died)})`);
+  if (rollback) {
+    say.note(`${origin.id} stays down. ${destination.id} minted and waits for commit-final; past the lock expiry (+1 s grace) it asks ${ledgerA.id} whether the burn happened.`);
+    await destination.child!.waitFor((e) => e.event === 'ledger' && e.kind === 'burn' && String(e.opId).endsWith(':rollback:burn') && e.ok === true, WAIT_MS, 'the destination rolling back');
+    say.note(`${destination.id} rolled back (burned what it minted) and keeps sending ROLLBACK. Now ${origin.id} comes back: its own lock expiry has passed as well, so it rolls back (unlock), and RECOVER-UPDATE brings the destination's chain, which shows the destination rolled back.`);
+  } else {
+    say.note(`${origin.id} restarts at once on the same LevelDB and key.`);
   }
-  const signers = {} as Record<GatewayId, Signer>;
-  for (const id of GATEWAYS) {
-    const jwk = jwks[id];
-    if (jwk) signers[id] = await webCryptoSignerFromJwk(jwk);
-    else ({ signer: signers[id], privateJwk: jwks[id] } = await generateWebCryptoSigner());
-  }
-  await writeFile(KEYS_FILE, JSON.stringify(jwks, null, 2), { mode: 0o600 });
-  return signers;
+  await pair.launch('origin');
+  const ended = (m: typeof origin) => m.child!.waitFor((e) => e.event === 'outcome' && e.session === sessionId, WAIT_MS, `${m.id} ending the session`);
+  // Boot replays every open session, so one the restarted origin does not hold open had ended before the
+  // crash (--crash-at 3.9: the end entry was durable, its outcome line was not printed).
+  const originOpen = ((await origin.child!.request({ cmd: 'status' })).open as string[]).includes(sessionId);
+  await Promise.all([originOpen ? ended(origin) : undefined, destination.history.some((e) => e.event === 'outcome' && e.session === sessionId) ? undefined : ended(destination)]);
+  const exits = await pair.stop();
+  if (!exits.every((x) => x.graceful && x.code === 0)) throw new Error(`a gateway did not shut down cleanly: ${JSON.stringify(exits)}`);
+  ok = await printReport({ sessionId, assetId: asset, originator: alice, beneficiary: bob, expected: rollback ? 'rolled-back' : 'committed', recovered: originOpen, members: pair.members, ledgers: { origin: ledgerA, destination: ledgerB } });
+  console.log(ok ? '\nAll checks hold.' : '\nA CHECK FAILED.');
+} catch (err) {
+  console.error(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}`);
+  for (const m of Object.values(pair?.members ?? {})) if (m.child?.stderr) console.error(`${m.id} stderr: ${m.child.stderr.slice(-2000)}`);
+} finally {
+  await pair?.destroy();
+  await Promise.allSettled([ledgerA.close(), ledgerB.close()]);
 }
-
-await mkdir(DIR, { recursive: true });
-const signers = await loadSigners();
-const verifyCtx = { keys: keyTable({ 'gw-origin': signers['gw-origin'].publicJwk, 'gw-destination': signers['gw-destination'].publicJwk }), verifier: defaultVerifier() };
-const sessionId = crypto.randomUUID();
-
-const context = (author: GatewayId): ChainContext => ({
-  sessionId,
-  contextId: `ctx-${sessionId}`,
-  author,
-  resourceUrl: 'https://ledger-a.example/assets/asset-1',
-  developerUrn: 'urn:satp-recovery:demo',
-  credentialProfile: 'X.509',
-  credentialBlock: '',
-  payloadProfile: 'demo-asset',
-  applicationProfile: 'satp-recovery-demo',
-  originGatewayPubkey: signers['gw-origin'].publicJwk,
-  originGatewaySystem: 'ledger-a',
-  destinationGatewayPubkey: signers['gw-destination'].publicJwk,
-  destinationGatewaySystem: 'ledger-b',
-  loggingProfile: 'private-centralized',
-  accessControlProfile: 'author-only',
-});
-
-/** Seals `steps` as the next entries of `author`'s chain and appends them, one durable append each. */
-async function write(store: LogStore, author: GatewayId, steps: Omit<EntryStep, 'timestamp'>[]): Promise<ChainHead> {
-  let head = EMPTY_HEAD;
-  for (const step of steps) {
-    const entry = await sealEntry(nextEntryBody(context(author), head, { ...step, timestamp: Date.now() }), signers[author]);
-    head = await store.writeLogEntry(entry);
-  }
-  return head;
-}
-
-let store = new LogStore(await LevelDriver.open(LOG_DIR), verifyCtx);
-const earlier = new Set((await store.listOpenLogs()).map((l) => l.sessionId)).size;
-// SATP core step 2.1: the origin logs its intent to lock, that it is calling the ledger, and the receipt;
-// DESIGN §3: each is durable before the next step starts.
-const lockId = `${sessionId}:2.1`;
-const originHead = await write(store, 'gw-origin', [
-  { phase: 'lock', step: '2.1', operation: 'init', payload: { action: 'lock', asset: 'asset-1', amount: 100, ledger: 'ledger-a' } },
-  { phase: 'lock', step: '2.1', operation: 'exec', payload: { action: 'lock', operationId: lockId } },
-  { phase: 'lock', step: '2.1', operation: 'done', payload: { action: 'lock', operationId: lockId, receipt: { block: 7, tx: '0xabc1' } } },
-]);
-// Steps 2.2–2.3: the destination received the lock assertion and records it, naming the origin entry it proves.
-await write(store, 'gw-destination', [
-  { phase: 'lock', step: '2.3', operation: 'ack', payload: { received: 'lock-assert', originEntry: originHead.hash } },
-]);
-await store.close();
-
-// Reopen: everything below is read back from disk and verified from scratch (signatures included).
-store = new LogStore(await LevelDriver.open(LOG_DIR), verifyCtx);
-const short = (text: string) => (text.length > 13 ? `${text.slice(0, 10)}…` : text);
-// One line per payload: top-level fields as name=value, long ids and hashes shortened.
-const summary = (payload: unknown): string =>
-  Object.entries(payload as Record<string, unknown>)
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? short(v) : JSON.stringify(v)}`)
-    .join(' ');
-console.log(`satp-recovery demo: session ${sessionId}, LevelDB at .data/demo/log (${earlier} earlier session${earlier === 1 ? '' : 's'} kept)`);
-let failed = false;
-for (const author of GATEWAYS) {
-  const result = await store.verifyLog(logIdOf(sessionId, author));
-  if (!result.ok) {
-    console.log(`\n${author}: chain does NOT verify at entry ${result.index}: ${result.reason}: ${result.detail}`);
-    failed = true;
-    continue;
-  }
-  console.log(`\n${author}'s chain`);
-  console.log(`  ${'author'.padEnd(15)} seq  step  op    hash         lastEntryHash  payload`);
-  for (const e of result.entries) {
-    console.log(`  ${e.author.padEnd(15)} ${String(e.seqNumber).padStart(3)}  ${e.step.padEnd(4)}  ${e.operation.padEnd(4)}  ${short(e.entryHash)}  ${short(e.lastEntryHash)}    ${summary(e.payload)}`);
-  }
-  console.log(`  chain verified: ${result.entries.length} entries, head ${result.head.hash}`);
-}
-await store.close();
-if (failed) process.exitCode = 1;
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,102 @@
+// The gateway process's command line (node:util parseArgs, which Deno provides too): flags in, one checked config out.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ID_PATTERN } from '../kernel/entry.ts';
+import type { PublicJwk } from '../kernel/crypto/types.ts';
+import { type CrashPoint, parseCrashPoint } from './gateway-observe.ts';
+
+export const USAGE = `usage: gateway --id <gateway-id> --db <dir> --keys <private-jwk-file> --ledger <url> --peers <json|file>
+               [--port 0] [--host 127.0.0.1] [--peer-ledger <peer-id>=<url>]... [--retransmit-ms 2000]
+               [--deadline-grace-ms 2000] [--burn-margin-ms 1000] [--min-lock-seconds 5] [--connect-wait-ms 1000]
+               [--crash-after <point>]
+  --peers        {"<peer-id>": {"url": "ws://…/satp/ws", "publicJwk": {…}, "networkId": "<ledger id>"}}
+  --peer-ledger  read access to a peer's ledger: the destination asks it about the burn past the deadline
+  --crash-after  fault injection: SIGKILL this process right after a step is logged (e.g. 3.4) or a
+                 message was sent (sent:commit-prepare-msg)
+commands: JSON lines on stdin (docs/demo.md); stdin's end shuts the gateway down`;
+
+const jwkSchema = z.strictObject({ kty: z.literal('EC'), crv: z.enum(['P-256', 'secp256k1']), x: z.string(), y: z.string() });
+const peerSchema = z.strictObject({ url: z.string().regex(/^wss?:\/\//), publicJwk: jwkSchema, networkId: z.string().regex(ID_PATTERN) });
+const peersSchema = z.record(z.string().regex(ID_PATTERN), peerSchema);
+
+export interface PeerConfig {
+  url: string;
+  publicJwk: PublicJwk;
+  networkId: string;
+}
+
+export interface GatewayCliConfig {
+  id: string;
+  host: string;
+  port: number;
+  db: string;
+  keys: string;
+  ledger: string;
+  peers: Record<string, PeerConfig>;
+  peerLedgers: Record<string, string>;
+  retransmitMs?: number;
+  deadlineGraceMs?: number;
+  burnMarginMs?: number;
+  minLockSeconds?: number;
+  /** How long to wait for the peer links before boot (default 1000). */
+  connectWaitMs?: number;
+  crashAfter?: CrashPoint;
+}
+
+/** Parses argv; throws a RangeError naming the bad flag (the entry prints it with USAGE and exits 2). */
+export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
+  const { values } = parseArgs({
+    args,
+    options: {
+      id: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '0' },
+      db: { type: 'string' },
+      keys: { type: 'string' },
+      ledger: { type: 'string' },
+      peers: { type: 'string' },
+      'peer-ledger': { type: 'string', multiple: true, default: [] },
+      'retransmit-ms': { type: 'string' },
+      'deadline-grace-ms': { type: 'string' },
+      'burn-margin-ms': { type: 'string' },
+      'min-lock-seconds': { type: 'string' },
+      'connect-wait-ms': { type: 'string' },
+      'crash-after': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const { id, db, keys, ledger, peers } = values;
+  if (!id || !db || !keys || !ledger || !peers) throw new RangeError('--id, --db, --keys, --ledger and --peers are required');
+  if (!ID_PATTERN.test(id)) throw new RangeError(`bad --id ${JSON.stringify(id)}`);
+  const port = integer('--port', values.port, 0, 65535)!;
+  const parsedPeers = peersSchema.safeParse(JSON.parse(peers.trimStart().startsWith('{') ? peers : readFileSync(peers, 'utf8')));
+  if (!parsedPeers.success) throw new RangeError(`bad --peers: ${parsedPeers.error.issues[0]?.path.join('.')} ${parsedPeers.error.issues[0]?.message}`);
+  const peerLedgers: Record<string, string> = {};
+  for (const item of values['peer-ledger']) {
+    const eq = item.indexOf('=');
+    const peer = item.slice(0, eq);
+    if (eq < 1 || !parsedPeers.data[peer]) throw new RangeError(`bad --peer-ledger ${JSON.stringify(item)}: want <peer-id>=<url> for a peer in --peers`);
+    peerLedgers[peer] = item.slice(eq + 1);
+  }
+  const optional = {
+    retransmitMs: integer('--retransmit-ms', values['retransmit-ms'], 10, 3_600_000),
+    deadlineGraceMs: integer('--deadline-grace-ms', values['deadline-grace-ms'], 0, 3_600_000),
+    burnMarginMs: integer('--burn-margin-ms', values['burn-margin-ms'], 0, 3_600_000),
+    minLockSeconds: integer('--min-lock-seconds', values['min-lock-seconds'], 1, 86_400),
+    connectWaitMs: integer('--connect-wait-ms', values['connect-wait-ms'], 0, 600_000),
+    crashAfter: values['crash-after'] === undefined ? undefined : parseCrashPoint(values['crash-after']),
+  };
+  const config: GatewayCliConfig = { id, host: values.host, port, db, keys, ledger, peers: parsedPeers.data, peerLedgers };
+  for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(config, { [k]: v });
+  return config;
+}
+
+function integer(flag: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`bad ${flag} ${JSON.stringify(text)}: want an integer in [${min}, ${max}]`);
+  return n;
+}

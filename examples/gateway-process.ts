@@ -1,0 +1,166 @@
+// The gateway process, runtime-agnostic: wires the driver (kernel/driver.ts) to LevelDB, two ledger servers
+// over HTTP, WebSocket links to its peers and a real clock, boots (recovery-04 §5.1), then serves stdin
+// commands. The runtime entries (gateway.ts on Node, gateway.deno.ts on Deno) hand in what differs.
+import { type Clock, Gateway } from '../kernel/driver.ts';
+import { defaultVerifier } from '../kernel/crypto/verifier.ts';
+import { keyTable, type KeyResolver, type Signer, type Verifier } from '../kernel/crypto/types.ts';
+import type { Ledger } from '../kernel/ledger.ts';
+import { gatewayConfig } from '../kernel/satp/effects.ts';
+import { HttpLedger } from '../ledgers/http-ledger.ts';
+import { LevelDriver } from '../storage/level.ts';
+import { backoffDelay } from '../transports/backoff.ts';
+import type { Transport, TransportErrorHandler } from '../transports/types.ts';
+import { parseGatewayArgs, USAGE } from './gateway-cli.ts';
+import { handleCommand } from './gateway-control.ts';
+import { emitter, peek } from './gateway-events.ts';
+import { loadOrCreateKey } from './gateway-keys.ts';
+import { PeerLinks } from './gateway-links.ts';
+import { ObservedLedger, ObservedLogStore, observedOutbox } from './gateway-observe.ts';
+
+/** What differs between Node and Deno: the WebSocket server and client, stdin, signals and exiting. */
+export interface GatewayRuntime {
+  name: 'node' | 'deno';
+  pid: number;
+  listen(options: { self: string; signer: Signer; keys: KeyResolver; host: string; port: number; onError: TransportErrorHandler }): Promise<{ transport: Transport; url: string }>;
+  dialer(options: { self: string; signer: Signer; keys: KeyResolver; verifier: Verifier; peers: (peer: string) => string | undefined; connectTimeoutMs: number; onError: TransportErrorHandler }): Transport & {
+    connect(peer: string): Promise<void>;
+  };
+  stdinLines(): AsyncIterable<string>;
+  onSignal(handler: () => void): void;
+  /** SIGKILL this very process (fault injection); never returns. */
+  killSelf(): never;
+  exit(code: number): never;
+}
+
+/** setTimeout holds at most 2^31−1 ms; a later deadline is reached in hops. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimer(at, fire) {
+    const handle: { t?: ReturnType<typeof setTimeout> } = {};
+    const arm = () => {
+      const wait = at - Date.now();
+      handle.t = setTimeout(wait > MAX_TIMEOUT ? arm : fire, Math.max(0, Math.min(wait, MAX_TIMEOUT)));
+    };
+    arm();
+    return handle;
+  },
+  clearTimer: (handle) => clearTimeout((handle as { t?: ReturnType<typeof setTimeout> }).t),
+};
+
+/** The gateway's own ledger, waiting (bounded) for its server to answer /health: it names the network. */
+async function connectLedger(url: string): Promise<HttpLedger> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await HttpLedger.connect(url, { timeoutMs: 5_000 });
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, { base: 50, cap: 1_000 }, Math.random)));
+    }
+  }
+}
+
+export async function runGatewayProcess(runtime: GatewayRuntime, args: string[]): Promise<void> {
+  let cli;
+  try {
+    cli = parseGatewayArgs(args);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return runtime.exit(2);
+  }
+  if (cli === 'help') {
+    console.log(USAGE);
+    return runtime.exit(0);
+  }
+  const { id } = cli;
+  const emit = emitter(id);
+  const crash = (where: string): never => {
+    emit('crash', { where, signal: 'SIGKILL' });
+    return runtime.killSelf();
+  };
+  // Transport trouble that reaches no one (a peer dropping mid-frame, a refused handshake) goes to stderr.
+  const onError: TransportErrorHandler = (error, context) => console.error(JSON.stringify({ gw: id, what: context.what, peer: context.peer, error: String(error) }));
+
+  const signer = await loadOrCreateKey(cli.keys);
+  const keys = keyTable({ [id]: signer.publicJwk, ...Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.publicJwk])) });
+  const verifier = defaultVerifier();
+  const store = new ObservedLogStore(await LevelDriver.open(cli.db), { keys, verifier, self: id, emit, crashAt: cli.crashAfter, crash });
+  const own = await connectLedger(cli.ledger);
+  const ledger = new ObservedLedger(own, emit, 'own');
+  const peerLedgers: Record<string, Ledger> = {};
+  for (const [peer, url] of Object.entries(cli.peerLedgers)) {
+    peerLedgers[peer] = new ObservedLedger(new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 }), emit, 'peer');
+  }
+
+  const urls: Record<string, string> = Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.url]));
+  const { transport: server, url } = await runtime.listen({ self: id, signer, keys, host: cli.host, port: cli.port, onError });
+  const client = runtime.dialer({ self: id, signer, keys, verifier, peers: (p) => urls[p], connectTimeoutMs: 3_000, onError });
+  const links = new PeerLinks({ server, client, peers: Object.keys(cli.peers), emit });
+
+  const config = gatewayConfig({
+    id,
+    publicJwk: signer.publicJwk,
+    networkId: own.id,
+    peers: Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, { publicJwk: c.publicJwk, networkId: c.networkId }])),
+    ...(cli.retransmitMs !== undefined && { retransmitMs: cli.retransmitMs }),
+    ...(cli.deadlineGraceMs !== undefined && { deadlineGraceMs: cli.deadlineGraceMs }),
+    ...(cli.burnMarginMs !== undefined && { burnMarginMs: cli.burnMarginMs }),
+    ...(cli.minLockSeconds !== undefined && { minLockSeconds: cli.minLockSeconds }),
+  });
+  const gateway = new Gateway({
+    config,
+    signer,
+    verifier,
+    keys,
+    store,
+    outbox: observedOutbox(links, emit, cli.crashAfter, crash),
+    ledger,
+    peerLedger: (peer) => peerLedgers[peer],
+    clock: realClock,
+    onReport: (session, report) => {
+      if (report.kind === 'ended') emit('outcome', { session, outcome: report.outcome, reason: report.reason });
+      else emit('report', { session, kind: report.kind, ...('code' in report && { code: report.code }), detail: report.detail });
+    },
+  });
+
+  // Nothing inbound reaches the driver before boot() has replayed the unfinished sessions: a message
+  // handled mid-boot could be overwritten by boot's older replay of the same session.
+  let booted!: () => void;
+  const ready = new Promise<void>((r) => (booted = r));
+  const inbound = (from: string, message: unknown) => {
+    const { type, session } = peek(message);
+    emit('receive', { from, type, session });
+    void ready.then(() => gateway.receive(from, message));
+  };
+  server.onMessage(inbound);
+  client.onMessage(inbound);
+
+  let stopping: Promise<never> | undefined;
+  const shutdown = (): Promise<never> =>
+    (stopping ??= (async () => {
+      gateway.close();
+      links.close();
+      await Promise.allSettled([server.close(), client.close()]);
+      await store.close().catch(() => undefined);
+      emit('stopped', {});
+      return runtime.exit(0);
+    })());
+  runtime.onSignal(() => void shutdown());
+
+  emit('listening', { url, runtime: runtime.name, pid: runtime.pid, network: own.id, publicJwk: { ...signer.publicJwk } });
+  links.start();
+  // Recovery starts by messaging the peer (RECOVER, recovery-04 §5.1): give the links a moment to come up
+  // first. A peer that is down costs at most this wait; the recover timer keeps resending meanwhile.
+  await links.connected(cli.connectWaitMs ?? 1_000);
+  const recovered = await gateway.boot();
+  booted();
+  emit('booted', { sessions: recovered });
+
+  const control = { gateway, store, emit, urls, peers: Object.keys(cli.peers), shutdown };
+  // One command at a time, in order; stdin's end (the parent went away) shuts the gateway down.
+  for await (const line of runtime.stdinLines()) {
+    if (line.trim() !== '') await handleCommand(line, control);
+  }
+  await shutdown();
+}

@@ -1,0 +1,60 @@
+// The SATP gateway as a Deno process: Deno.serve with Deno.upgradeWebSocket, the standard WebSocket client,
+// LevelDB (classic-level through npm), stdin commands and JSON event lines, exactly as examples/gateway.ts.
+//   deno run -A examples/gateway.deno.ts --id gw-a --port 0 --db .data/gw-a ... (the same flags)
+import { DenoWsServer } from '../transports/deno/ws-server.ts';
+import { WsClientTransport } from '../transports/ws-client.ts';
+import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
+
+/** The slice of Deno's API used here, declared so the file type-checks without Deno's types. */
+declare const Deno: {
+  args: string[];
+  pid: number;
+  serve(options: { hostname: string; port: number; onListen?: () => void }, handler: (req: Request) => Response | Promise<Response>): { addr: { port: number }; shutdown(): Promise<void> };
+  stdin: { readable: ReadableStream<Uint8Array> };
+  addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
+  kill(pid: number, signal: 'SIGKILL'): void;
+  exit(code: number): never;
+};
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<string> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  const reader = stream.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    buffered += decoder.decode(r.value, { stream: true });
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      yield buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+    }
+  }
+  if (buffered) yield buffered;
+}
+
+const deno: GatewayRuntime = {
+  name: 'deno',
+  pid: Deno.pid,
+  async listen({ host, port, ...options }) {
+    const ws = new DenoWsServer({ ...options, idleTimeoutSeconds: 5 });
+    const http = Deno.serve({ hostname: host, port, onListen: () => {} }, async (req) => (await ws.fetch(req)) ?? new Response(null, { status: 404 }));
+    const close = ws.close.bind(ws);
+    // Closing the transport also stops the listener, as WsServerTransport.close does on Node.
+    ws.close = async () => {
+      await close();
+      await http.shutdown();
+    };
+    return { transport: ws, url: `ws://${host}:${http.addr.port}${ws.path}` };
+  },
+  dialer: (options) => new WsClientTransport(options),
+  stdinLines: () => lines(Deno.stdin.readable),
+  onSignal(handler) {
+    Deno.addSignalListener('SIGTERM', handler);
+    Deno.addSignalListener('SIGINT', handler);
+  },
+  killSelf() {
+    Deno.kill(Deno.pid, 'SIGKILL');
+    throw new Error('unreachable: SIGKILL did not end the process');
+  },
+  exit: (code) => Deno.exit(code),
+};
+
+await runGatewayProcess(deno, Deno.args);

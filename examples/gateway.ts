@@ -1,0 +1,32 @@
+// The SATP gateway as a Node process: WebSocket server and client from `ws`, LevelDB, stdin commands, JSON event lines.
+//   node --import tsx examples/gateway.ts --id gw-a --port 0 --db .data/gw-a --keys .data/gw-a.key.json \
+//     --ledger http://127.0.0.1:4100 --peers peers.json [--peer-ledger gw-b=http://127.0.0.1:4101]
+// The first stdout line is {"event":"listening","url":...}; docs/demo.md describes the events and commands.
+// The Deno variant (gateway.deno.ts) differs only in the GatewayRuntime it hands over.
+import { createInterface } from 'node:readline';
+import { WsServerTransport } from '../transports/ws-server.ts';
+import { createNodeWsClient } from '../transports/ws-client-node.ts';
+import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
+
+const node: GatewayRuntime = {
+  name: 'node',
+  pid: process.pid,
+  async listen({ host, port, ...options }) {
+    // A 5 s heartbeat finds a silently dead peer fast; a SIGKILLed one closes its sockets at once anyway.
+    const transport = await WsServerTransport.listen({ ...options, host, port, heartbeatMs: 5_000 });
+    return { transport, url: transport.url };
+  },
+  dialer: (options) => createNodeWsClient(options),
+  stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
+  onSignal(handler) {
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  },
+  killSelf() {
+    process.kill(process.pid, 'SIGKILL');
+    throw new Error('unreachable: SIGKILL did not end the process');
+  },
+  exit: (code) => process.exit(code),
+};
+
+await runGatewayProcess(node, process.argv.slice(2));
