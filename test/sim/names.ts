@@ -1,0 +1,7 @@
+// The two gateways of the simulated world and the ledgers they stand in front of.
+export type NodeName = 'A' | 'B';
+export const NODES: NodeName[] = ['A', 'B'];
+export const GW: Record<NodeName, string> = { A: 'gw-a', B: 'gw-b' };
+export const LEDGER: Record<NodeName, string> = { A: 'ledger-a', B: 'ledger-b' };
+export const other = (n: NodeName): NodeName => (n === 'A' ? 'B' : 'A');
+export const nodeOf = (gatewayId: string): NodeName => (gatewayId === GW.A ? 'A' : 'B');
