@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type EntryBody, type LogEntry } from '../kernel/entry.ts';
 import { sealEntry } from '../kernel/seal.ts';
-import { checkInvariants, DESTINATION, makePair, ORIGIN, outcomes, type Pair, typeOf } from './support/satp-pair.ts';
+import { checkInvariants, DESTINATION, makePair, ORIGIN, outcomes, type Pair, settle, typeOf } from './support/satp-pair.ts';
 
 /** The recovery messages a gateway logged, in order (recovery-04 §4's optional recovery fields). */
 async function recoveryTrail(pair: Pair, who: 'origin' | 'destination', sessionId: string): Promise<string[]> {
@@ -24,7 +24,12 @@ function crashOrigin(pair: Pair): { restart: () => Promise<void> } {
 }
 
 async function until(pair: Pair, done: () => boolean, maxSeconds: number, what = 'condition'): Promise<void> {
-  for (let i = 0; i < maxSeconds * 10 && !done(); i++) await pair.clock.advance(100);
+  // Each tick first lets the in-process wire deliver (it uses real macrotasks), then moves simulated time:
+  // how many macrotasks a runtime needs between two ticks must not decide whether the condition is seen.
+  for (let i = 0; i < maxSeconds * 10 && !done(); i++) {
+    await settle(5);
+    if (!done()) await pair.clock.advance(100);
+  }
   if (!done()) throw new Error(`${what} not reached within ${maxSeconds} simulated seconds`);
 }
 
