@@ -15,6 +15,23 @@ const write = (base: string, sessionId: string, body: unknown, opts: { as?: stri
     ...(opts.expected ? { headers: { 'X-Expected-Last-Hash': opts.expected } } : {}),
   });
 
+/**
+ * A server that refuses an oversize body answers 413 and closes without reading the rest; a client still
+ * writing the body can then see the connection reset before it reads the answer (workerd does this under
+ * load). That is the client's race, not the server's answer, so such a call is made again, a bounded number
+ * of times; what is asserted is still the 413 the server sent.
+ */
+async function despiteReset(send: () => Promise<Reply>, attempts = 5): Promise<Reply> {
+  for (let i = 1; ; i++) {
+    try {
+      return await send();
+    } catch (err) {
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      if (i >= attempts || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw err;
+    }
+  }
+}
+
 function expectProblem(r: Reply, status: number, code: string): void {
   expect(r.status, JSON.stringify(r.body)).toBe(status);
   expect(r.contentType).toMatch(/^application\/problem\+json/);
@@ -125,7 +142,7 @@ describe.each(RUNTIMES)('recovery-04 §3.4 Log Storage API served by %s', (runti
       ['JSON of the wrong shape: an array of entries', () => write(base, 'bad', `[${text()}]`), 400, 'INVALID_INPUT'],
       ['JSON of the wrong shape: an empty batch', () => write(base, 'bad', { entries: [] }), 400, 'INVALID_INPUT'],
       ['JSON of the wrong shape: a batch with another member', () => write(base, 'bad', { entries: [next], expected: 'x' }), 400, 'INVALID_INPUT'],
-      ['a body over the limit', () => write(base, 'bad', `{"entries":[${text()}],"pad":"${'x'.repeat(MAX_BODY)}"}`), 413, 'INVALID_INPUT'],
+      ['a body over the limit', () => despiteReset(() => write(base, 'bad', `{"entries":[${text()}],"pad":"${'x'.repeat(MAX_BODY)}"}`)), 413, 'INVALID_INPUT'],
       ['nesting deeper than the limit', () => write(base, 'bad', `{"entries":${'['.repeat(40)}${']'.repeat(40)}}`), 400, 'INVALID_INPUT'],
       ['a __proto__ key', () => write(base, 'bad', text().replace('"payload":{', '"payload":{"__proto__":{"admin":true},')), 400, 'INVALID_INPUT'],
       ['a duplicate key', () => write(base, 'bad', text().replace('"seqNumber":3', '"seqNumber":3,"seqNumber":3')), 400, 'INVALID_INPUT'],
