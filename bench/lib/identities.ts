@@ -1,0 +1,62 @@
+// The bench's gateways and ledgers: fresh WebCrypto ES256 keys (the default crypto), and counting wrappers
+// so each scenario reports how many signatures, verifications and appends its work really took.
+import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
+import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
+import { keyTable, type KeyResolver, type PublicJwk, type Signer, type Verifier } from '../../kernel/crypto/types.ts';
+
+export const ORIGIN_ID = 'gw-origin';
+export const DESTINATION_ID = 'gw-destination';
+
+/** What one scenario did, counted at the seams: signers, verifiers and the log driver. */
+export class Counts {
+  signs = 0;
+  verifies = 0;
+  appends = 0;
+  entries = 0;
+  entryChars = 0;
+  reset(): void {
+    this.signs = this.verifies = this.appends = this.entries = this.entryChars = 0;
+  }
+}
+
+export function countingSigner(signer: Signer, counts: Counts): Signer {
+  return {
+    alg: signer.alg,
+    publicJwk: signer.publicJwk,
+    sign: (data) => {
+      counts.signs++;
+      return signer.sign(data);
+    },
+  };
+}
+
+export function countingVerifier(verifier: Verifier, counts: Counts): Verifier {
+  return {
+    verify: (key, data, signature) => {
+      counts.verifies++;
+      return verifier.verify(key, data, signature);
+    },
+  };
+}
+
+export interface Identities {
+  origin: Signer;
+  destination: Signer;
+  ledgerA: Signer;
+  ledgerB: Signer;
+  keys: KeyResolver;
+  /** The default verifier (WebCrypto ES256), shared by every reader in the process. */
+  verifier: Verifier;
+}
+
+let cached: Promise<Identities> | undefined;
+
+/** One set of keys for the whole run (key generation is not what is measured). */
+export function identities(): Promise<Identities> {
+  cached ??= (async () => {
+    const [origin, destination, ledgerA, ledgerB] = await Promise.all([0, 1, 2, 3].map(async () => (await generateWebCryptoSigner()).signer));
+    const table: Record<string, PublicJwk> = { [ORIGIN_ID]: origin!.publicJwk, [DESTINATION_ID]: destination!.publicJwk };
+    return { origin: origin!, destination: destination!, ledgerA: ledgerA!, ledgerB: ledgerB!, keys: keyTable(table), verifier: defaultVerifier() };
+  })();
+  return cached;
+}
