@@ -22,43 +22,58 @@ export function fromHex(hex: string): Uint8Array {
 }
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const B64URL_INDEX = new Map([...B64URL].map((c, i) => [c, i]));
+/** Each 12-bit group as its two characters: half as many string concatenations as one character at a time. */
+const B64URL_PAIRS = Array.from({ length: 4096 }, (_, n) => B64URL[n >> 6]! + B64URL[n & 63]!);
+/** Character code → 6-bit value, -1 outside the alphabet. */
+const B64URL_VALUES = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64URL.length; i++) B64URL_VALUES[B64URL.charCodeAt(i)] = i;
 
 export function toBase64Url(bytes: Uint8Array): string {
   let out = '';
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
+    out += B64URL_PAIRS[n >> 12]! + B64URL_PAIRS[n & 4095]!;
   }
   const rest = bytes.length - i;
   if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]!;
+    out += B64URL_PAIRS[bytes[i]! << 4]!;
   } else if (rest === 2) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]!;
+    out += B64URL_PAIRS[n >> 12]! + B64URL[(n >> 6) & 63]!;
   }
   return out;
 }
 
+function sextet(text: string, at: number): number {
+  const c = text.charCodeAt(at);
+  const v = c < 128 ? B64URL_VALUES[c]! : -1;
+  if (v < 0) throw new RangeError('not base64url');
+  return v;
+}
+
 export function fromBase64Url(text: string): Uint8Array {
-  if (text.length % 4 === 1) throw new RangeError('bad base64url length');
-  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
-  let bits = 0;
-  let acc = 0;
+  const length = text.length;
+  if (length % 4 === 1) throw new RangeError('bad base64url length');
+  const out = new Uint8Array(Math.floor((length * 3) / 4));
   let o = 0;
-  for (const c of text) {
-    const v = B64URL_INDEX.get(c);
-    if (v === undefined) throw new RangeError('not base64url');
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-    }
+  let i = 0;
+  for (; i + 4 <= length; i += 4) {
+    const n = (sextet(text, i) << 18) | (sextet(text, i + 1) << 12) | (sextet(text, i + 2) << 6) | sextet(text, i + 3);
+    out[o++] = n >> 16;
+    out[o++] = (n >> 8) & 0xff;
+    out[o++] = n & 0xff;
   }
   // Reject non-canonical encodings (leftover bits must be zero) so one signature has one spelling.
-  if ((acc & ((1 << bits) - 1)) !== 0) throw new RangeError('non-canonical base64url');
+  if (length - i === 2) {
+    const n = (sextet(text, i) << 18) | (sextet(text, i + 1) << 12);
+    if ((n & 0xffff) !== 0) throw new RangeError('non-canonical base64url');
+    out[o++] = n >> 16;
+  } else if (length - i === 3) {
+    const n = (sextet(text, i) << 18) | (sextet(text, i + 1) << 12) | (sextet(text, i + 2) << 6);
+    if ((n & 0xff) !== 0) throw new RangeError('non-canonical base64url');
+    out[o++] = n >> 16;
+    out[o++] = (n >> 8) & 0xff;
+  }
   return out;
 }
