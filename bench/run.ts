@@ -16,6 +16,10 @@ import { recovery } from './recovery.ts';
 import { emptyLimits, need } from './lib/limits.ts';
 import { BenchFailure, Results, type Row, table } from './lib/report.ts';
 import { machine } from './lib/machine.ts';
+import { useNativeSha256 } from '../storage/sha256-node.ts';
+
+// Measured as a Node deployment runs: the kernel hashing with node:crypto (the gateway processes do the same).
+useNativeSha256();
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -4,6 +4,10 @@
 import { DenoWsServer } from '../transports/deno/ws-server.ts';
 import { WsClientTransport } from '../transports/ws-client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
+import { useNativeSha256 } from '../storage/sha256-node.ts';
+
+// Hashes with the runtime's native SHA-256 (node:crypto, in Node and Deno alike) instead of noble's.
+useNativeSha256();
 
 /** The slice of Deno's API used here, declared so the file type-checks without Deno's types. */
 declare const Deno: {

@@ -7,6 +7,10 @@ import { createInterface } from 'node:readline';
 import { WsServerTransport } from '../transports/ws-server.ts';
 import { createNodeWsClient } from '../transports/ws-client-node.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
+import { useNativeSha256 } from '../storage/sha256-node.ts';
+
+// Hashes with the runtime's native SHA-256 (node:crypto, in Node and Deno alike) instead of noble's.
+useNativeSha256();
 
 const node: GatewayRuntime = {
   name: 'node',

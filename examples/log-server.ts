@@ -4,6 +4,10 @@
 import process from 'node:process';
 import { serveOnNode } from '../transports/http/log-storage-node.ts';
 import { openLogServer, parseLogServerArgs, USAGE } from './log-server-config.ts';
+import { useNativeSha256 } from '../storage/sha256-node.ts';
+
+// Hashes with the runtime's native SHA-256 (node:crypto, in Node and Deno alike) instead of noble's.
+useNativeSha256();
 
 let config;
 try {

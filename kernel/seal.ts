@@ -41,8 +41,10 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
   // members independently of their values), so the payload hash check below costs no second pass.
   const payloadText = canonicalJson(body.payload);
   const text = canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText);
-  const entryHash = sha256HexOfText(text);
-  const messageSignature = toBase64Url(await signer.sign(utf8(text)));
+  // Encoded once: the same bytes are hashed (on a cache miss) and signed.
+  const bytes = utf8(text);
+  const entryHash = sha256HexOfText(text, bytes);
+  const messageSignature = toBase64Url(await signer.sign(bytes));
   // The entry's JSON text: the canonical body with the seal members added (hex and base64url need no
   // escaping). Parsing it gives a copy that shares nothing with the caller's body, so freezing it does
   // not freeze theirs; a store keeps the same text instead of serializing the entry again.

@@ -1,14 +1,17 @@
 // The kernel's log layer on its own: RFC 8785 canonical JSON, signature interop, sealing, chaining,
 // verifyChain on hostile values, and the pure getLogDiff.
+import { Buffer } from 'node:buffer';
 import canonicalizeReference from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nobleSigner, nobleVerifier } from '../kernel/crypto/noble.ts';
 import { generateWebCryptoSigner, webCryptoVerifier } from '../kernel/crypto/webcrypto.ts';
 import {
-  canonicalBytes, canonicalJson, defaultVerifier, EMPTY_HEAD, entryHashOf, GENESIS_HASH, getLogDiff, hashJson, jsonProblem,
+  canonicalBytes, canonicalJson, defaultVerifier, fromBase64Url, toBase64Url, useSha256, EMPTY_HEAD, entryHashOf, GENESIS_HASH, getLogDiff, hashJson, jsonProblem,
   type JsonLimits, nextEntryBody, sealEntry, sha256Hex, toHex, utf8, verifyChain, verifyEntry,
 } from '../kernel/index.ts';
+import { nativeSha256 } from '../storage/sha256-node.ts';
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { chainContext, fromOutside, G1, G2, makeChain, MALLORY, step, verifyCtx } from './support/fixtures.ts';
 import { float64, NUMBER_TABLE, PRIMITIVES_INPUT, PRIMITIVES_OUTPUT, SORTING_INPUT, SORTING_OUTPUT } from './support/rfc8785-vectors.ts';
 
@@ -70,6 +73,57 @@ describe('canonicalJson against the reference implementation', () => {
       }),
       { numRuns: 2_000, seed: 8785 },
     );
+  });
+});
+
+describe('base64url (RFC 4648 §5, no padding), as JWS uses it', () => {
+  it('encodes and decodes every length and byte as Node\'s Buffer does, round trip exact', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        const text = toBase64Url(bytes);
+        expect(text).toBe(Buffer.from(bytes).toString('base64url'));
+        expect(Array.from(fromBase64Url(text))).toEqual(Array.from(bytes));
+      }),
+      { numRuns: 1_000, seed: 4648 },
+    );
+  });
+
+  it('refuses characters outside the alphabet, padding, impossible lengths and non-canonical trailing bits', () => {
+    for (const bad of ['ab+c', 'ab/c', 'AA==', 'A', 'AAAAA', 'AB', 'AAB', 'é123', '\u0100AAA']) expect(() => fromBase64Url(bad), bad).toThrow(RangeError);
+    expect(Array.from(fromBase64Url('AA'))).toEqual([0]);
+    expect(Array.from(fromBase64Url('AAA'))).toEqual([0, 0]);
+  });
+});
+
+describe('SHA-256: noble by default, the runtime\'s native one when installed (useSha256)', () => {
+  it('node:crypto and noble agree on random inputs, so swapping them changes no hash', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4_000 }), (bytes) => {
+        expect(toHex(nativeSha256(bytes))).toBe(toHex(nobleSha256(bytes)));
+      }),
+      { numRuns: 500, seed: 256 },
+    );
+  });
+
+  it('refuses an implementation that does not compute SHA-256, and keeps hashing as before', () => {
+    const before = hashJson({ a: 1 });
+    expect(() => useSha256(() => new Uint8Array(32))).toThrow(/does not compute SHA-256/);
+    expect(() => useSha256((b) => nobleSha256(b).slice(0, 31))).toThrow(/does not compute SHA-256/);
+    expect(hashJson({ a: 1 })).toBe(before);
+  });
+
+  it('with node:crypto installed, entries seal and verify with the same hashes as with noble', async () => {
+    const body = nextEntryBody(chainContext('s-sha'), EMPTY_HEAD, step(1));
+    const withNoble = await sealEntry(body, G1.signer);
+    useSha256(nativeSha256);
+    try {
+      const withNative = await sealEntry(structuredClone(body), G1.signer);
+      expect(withNative.entryHash).toBe(withNoble.entryHash);
+      expect(withNative.payloadHash).toBe(withNoble.payloadHash);
+      expect((await verifyChain([withNoble], verifyCtx)).ok).toBe(true);
+    } finally {
+      useSha256(nobleSha256);
+    }
   });
 });
 
