@@ -11,7 +11,7 @@ import { type Envelope, openEnvelope, sealMessage } from './satp/envelope.ts';
 import { MSG, type SatpMessage } from './satp/messages.ts';
 import type { TransferRequest } from './satp/payloads.ts';
 import { reduce } from './satp/reduce.ts';
-import { RECOVER_PAGE, RMSG } from './satp/recovery-messages.ts';
+import { RECOVER_PAGE, RECOVER_PAGE_CHARS, RMSG } from './satp/recovery-messages.ts';
 import type { SatpError } from './errors.ts';
 import { replay, type Outcome, type SessionState } from './satp/state.ts';
 import type { LogStore } from '../storage/log-store.ts';
@@ -137,7 +137,7 @@ export class Gateway {
   async #prepareRecovery(ev: GatewayEvent, from: string, m: SatpMessage): Promise<GatewayEvent> {
     if (ev.kind !== 'message') return ev;
     if (m.messageType === RMSG.recover) {
-      const diff = await this.#o.store.getLogDiff(logIdOf(m.sessionId, this.id), { seq: m.peerSeqNumber, hash: m.peerLastEntryHash }, RECOVER_PAGE);
+      const diff = await this.#o.store.getLogDiff(logIdOf(m.sessionId, this.id), { seq: m.peerSeqNumber, hash: m.peerLastEntryHash }, RECOVER_PAGE, RECOVER_PAGE_CHARS);
       return { ...ev, recovery: { kind: 'diff', diff } };
     }
     if (m.messageType === RMSG.recoverUpdate) {

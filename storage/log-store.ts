@@ -141,18 +141,30 @@ export class LogStore {
    * getLogDiff: what log `logId` holds beyond another party's view of it (docs/log-diff.md).
    * Reads only the entry at view.seq and those after it, so the cost is linear in the difference.
    */
-  async getLogDiff(logId: string, view: ChainHead, limit = Infinity): Promise<LogDiff> {
+  async getLogDiff(logId: string, view: ChainHead, limit = Infinity, maxChars = Infinity): Promise<LogDiff> {
     if (!Number.isSafeInteger(view.seq) || view.seq < 0) throw new SatpError('INVALID_INPUT', 'view.seq must be a non-negative integer');
     const head = await this.driver.head(logId);
     const length = head?.seq ?? 0;
     if (view.seq > length) return { kind: 'view-longer', length };
-    const to = Number.isFinite(limit) ? Math.min(length, view.seq + limit) : length;
+    let to = Number.isFinite(limit) ? Math.min(length, view.seq + limit) : length;
     const from = Math.max(1, view.seq);
-    const texts = await this.driver.read(logId, from, to);
+    let texts = await this.driver.read(logId, from, to);
+    // maxChars bounds the size of the entries returned (a page must fit one message): entries are taken in
+    // order while their stored texts fit, and always at least one, since one entry alone always fits.
+    if (Number.isFinite(maxChars)) {
+      const first = view.seq === 0 ? 0 : 1; // texts[0] is the view's own entry when view.seq > 0
+      let chars = 0;
+      let end = first;
+      while (end < texts.length && (end === first || chars + texts[end]!.length <= maxChars)) chars += texts[end++]!.length;
+      if (end < texts.length) {
+        texts = texts.slice(0, end);
+        to = from + end - 1;
+      }
+    }
     const window = texts.map((t) => parseStored(t, logId));
     // getLogDiff works on a chain indexed from 1; pad the part we did not read.
     const sparse = new Array<LogEntry>(from - 1).concat(window);
-    const diff = getLogDiff(sparse, view, limit);
+    const diff = getLogDiff(sparse, view, to - view.seq);
     return diff.kind === 'extends' ? { ...diff, more: to < length } : diff;
   }
 

@@ -18,6 +18,12 @@ export const RMSG = {
 
 /** How many of its entries a gateway sends in one RECOVER-UPDATE (the rest follow on the next RECOVER). */
 export const RECOVER_PAGE = 128;
+/**
+ * And at most this many characters of stored entry text: entries may be up to 160 KiB each, and a page of
+ * 128 of them would not fit the 1 MiB message limit. 512 Ki characters of entries, in base64url inside the
+ * signed envelope, stay well under it.
+ */
+export const RECOVER_PAGE_CHARS = 512 * 1024;
 
 const id = z.string().regex(ID_PATTERN);
 const hash = z.string().regex(HASH_PATTERN);

@@ -45,6 +45,19 @@ export function logDiffCases(h: StoreHarness): void {
       expect(await t.store.getLogDiff(ID, headOf(chain), 0)).toEqual({ kind: 'extends', entries: [], more: false });
     });
 
+    storeTest(h, 'a size bound takes whole entries while their stored texts fit, at least one, and says more', async (t) => {
+      const chain = await storedPrefix(t, 6);
+      const view = headOf(chain.slice(0, 1));
+      const size = JSON.stringify(chain[1]).length; // the entries of one chain here are of similar size
+      const two = await t.store.getLogDiff(ID, view, Infinity, 2 * size + Math.floor(size / 2));
+      expect(two).toEqual({ kind: 'extends', entries: chain.slice(1, 3), more: true });
+      expect(await t.store.getLogDiff(ID, view, Infinity, 1)).toEqual({ kind: 'extends', entries: chain.slice(1, 2), more: true });
+      expect(await t.store.getLogDiff(ID, { seq: 0, hash: GENESIS_HASH }, Infinity, 1)).toEqual({ kind: 'extends', entries: chain.slice(0, 1), more: true });
+      expect(await t.store.getLogDiff(ID, view, 1, 10 * size)).toEqual({ kind: 'extends', entries: chain.slice(1, 2), more: true });
+      expect(await t.store.getLogDiff(ID, view, Infinity, 100 * size)).toEqual({ kind: 'extends', entries: chain.slice(1), more: false });
+      expect(await t.store.getLogDiff(ID, headOf(chain), Infinity, 1)).toEqual({ kind: 'extends', entries: [], more: false });
+    });
+
     storeTest(h, 'a view longer than the log is view-longer with the log\'s length', async (t) => {
       const chain = await storedPrefix(t, 3);
       expect(await t.store.getLogDiff(ID, headOf(chain))).toEqual({ kind: 'view-longer', length: 3 });
