@@ -23,6 +23,22 @@ function crashOrigin(pair: Pair): { restart: () => Promise<void> } {
   };
 }
 
+const HANDSHAKE = ['recover-msg', 'recover-update-msg', 'recover-update-ack-msg', 'recover-success-msg', 'recover-dispute-msg'];
+
+/**
+ * recovery-04 §5.1: the recovered gateway resumes SATP only after RECOVER-SUCCESS. The transfer and
+ * rollback messages it put on the wire between its first RECOVER (from `from` on) and the RECOVER-SUCCESS
+ * it received: there must be none.
+ */
+function satpSentWhileRecovering(pair: Pair, who: string, from = 0): string[] {
+  const wire = pair.wire.slice(from);
+  const start = wire.findIndex((w) => w.from === who && typeOf(w.env) === 'recover-msg');
+  const success = wire.findIndex((w, i) => i > start && w.to === who && typeOf(w.env) === 'recover-success-msg');
+  expect(start, 'a RECOVER was sent').toBeGreaterThanOrEqual(0);
+  expect(success, 'a RECOVER-SUCCESS came back').toBeGreaterThan(start);
+  return wire.slice(start, success).filter((w) => w.from === who && !HANDSHAKE.includes(typeOf(w.env))).map((w) => typeOf(w.env));
+}
+
 async function until(pair: Pair, done: () => boolean, maxSeconds: number, what = 'condition'): Promise<void> {
   // Each tick first lets the in-process wire deliver (it uses real macrotasks), then moves simulated time:
   // how many macrotasks a runtime needs between two ticks must not decide whether the condition is seen.
@@ -41,9 +57,11 @@ describe('recovery-04 §5.4', () => {
     await pair.origin.gw.startTransfer(pair.request('s-541'));
     const down = crashOrigin(pair);
     await pair.clock.advance(5_000);
+    const restartedAt = pair.wire.length;
     await down.restart();
     await until(pair, () => !!pair.origin.gw.session('s-541')?.outcome && !!pair.destination.gw.session('s-541')?.outcome, 60);
     expect(await outcomes(pair, 's-541')).toEqual(['committed', 'committed']);
+    expect(satpSentWhileRecovering(pair, ORIGIN.id, restartedAt), 'SATP resumes only after RECOVER-SUCCESS').toEqual([]);
     await checkInvariants(pair, 's-541');
     // The peer had no session yet: it answered from nothing; the origin logged the whole exchange.
     expect(await recoveryTrail(pair, 'origin', 's-541')).toEqual(['exec:recover-msg', 'ack:recover-update-msg', 'exec:recover-update-ack-msg', 'ack:recover-success-msg']);
@@ -60,9 +78,11 @@ describe('recovery-04 §5.4', () => {
     await pair.origin.gw.startTransfer(pair.request('s-542'));
     await until(pair, () => !!down && Object.values(pair.destination.gw.session('s-542')?.sent ?? {}).some((t) => t.endsWith('assertion-receipt-msg')), 30);
     await pair.clock.advance(5_000);
+    const restartedAt = pair.wire.length;
     await down!.restart();
     await until(pair, () => !!pair.origin.gw.session('s-542')?.outcome && !!pair.destination.gw.session('s-542')?.outcome, 60);
     expect(await outcomes(pair, 's-542')).toEqual(['committed', 'committed']);
+    expect(satpSentWhileRecovering(pair, ORIGIN.id, restartedAt), 'SATP resumes only after RECOVER-SUCCESS').toEqual([]);
     await checkInvariants(pair, 's-542');
     const trail = await recoveryTrail(pair, 'origin', 's-542');
     expect(trail.slice(0, 4)).toEqual(['exec:recover-msg', 'ack:recover-update-msg', 'exec:recover-update-ack-msg', 'ack:recover-success-msg']);
@@ -90,6 +110,29 @@ describe('recovery-04 §5.4', () => {
     expect((await recoveryTrail(pair, 'origin', 's-543'))[0]).toBe('exec:recover-msg');
     const dLog = await pair.destination.store.getLog('s-543/gw-destination');
     expect(dLog.some((e) => e.step === 'deadline' && (e.payload as { burned?: boolean }).burned === false)).toBe(true);
+  });
+
+  it('§5.1 the burn was in flight at the crash: at boot the origin settles it with the ledger, but sends commit-final only after RECOVER-SUCCESS', async () => {
+    const pair = await makePair();
+    const ledger = pair.origin.ledger;
+    const execute = ledger.execute.bind(ledger);
+    let down: { restart: () => Promise<void> } | undefined;
+    // The burn's ledger call never returns to this incarnation: the origin crashes with it in flight.
+    ledger.execute = (op) => {
+      if (op.kind !== 'burn' || down) return execute(op);
+      down = crashOrigin(pair);
+      return new Promise(() => {});
+    };
+    await pair.origin.gw.startTransfer(pair.request('s-51'));
+    await until(pair, () => !!down, 30, 'origin down with the burn in flight');
+    ledger.execute = execute;
+    const restartedAt = pair.wire.length;
+    await down!.restart();
+    await until(pair, () => !!pair.origin.gw.session('s-51')?.outcome && !!pair.destination.gw.session('s-51')?.outcome, 60, 'both ended');
+    expect(await outcomes(pair, 's-51')).toEqual(['committed', 'committed']);
+    await checkInvariants(pair, 's-51');
+    expect(pair.origin.ledger.ops().map((o) => `${o.op.kind}:${o.applied}`)).toEqual(['lock:1', 'burn:1']);
+    expect(satpSentWhileRecovering(pair, ORIGIN.id, restartedAt), 'SATP resumes only after RECOVER-SUCCESS').toEqual([]);
   });
 
   it('§5.3.3 inconsistent views of a chain end in RECOVER-DISPUTE: both sessions frozen for an operator, both chains kept', async () => {

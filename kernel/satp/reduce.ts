@@ -2,7 +2,8 @@
 import { type ChainContext, type EntryBody, entryHashOf, nextEntryBody } from '../entry.ts';
 import { decide } from './decide.ts';
 import type { Effect, GatewayConfig, GatewayEvent } from './effects.ts';
-import { evolve, type SessionState } from './state.ts';
+import { evolve, isEnded, type SessionState } from './state.ts';
+import { RMSG } from './recovery-messages.ts';
 
 export interface Reduction {
   state: SessionState | undefined;
@@ -12,7 +13,7 @@ export interface Reduction {
 
 export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg: GatewayConfig): Reduction {
   const d = decide(state, event, cfg);
-  if (d.steps.length === 0) return { state, effects: d.effects };
+  if (d.steps.length === 0) return { state, effects: heldDuringRecovery(state, d.effects) };
   const ctx: ChainContext | undefined = state?.chain ?? d.context;
   if (!ctx) throw new TypeError('a decision logged steps for a session without a chain context');
   let head = state?.head ?? { seq: 0, hash: '0'.repeat(64) };
@@ -34,5 +35,19 @@ export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg
     effects.push({ kind: 'clear-timer', timer: 'retransmit' });
   }
   if (next!.outcome) effects.push({ kind: 'clear-timer', timer: 'deadline' }, { kind: 'clear-timer', timer: 'ledger-retry' });
-  return { state: next, effects };
+  return { state: next, effects: heldDuringRecovery(next, effects) };
+}
+
+const HANDSHAKE: ReadonlySet<string> = new Set([RMSG.recover, RMSG.recoverUpdate, RMSG.recoverUpdateAck, RMSG.recoverSuccess, RMSG.recoverDispute]);
+
+/**
+ * recovery-04 §5.1: a recovered gateway resumes SATP only once the recovery is confirmed (RECOVER-SUCCESS).
+ * Until then it may settle its own ledger calls and log what it receives, but the transfer and rollback
+ * messages it logs are not sent yet: they stay in its chain, and resume() sends the one awaiting a reply at
+ * RECOVER-SUCCESS (the peer's retransmissions bring the answers to the rest). The recovery handshake
+ * itself, and unlogged refusals, always go out. A session that ended meanwhile sends as usual.
+ */
+function heldDuringRecovery(s: SessionState | undefined, effects: Effect[]): Effect[] {
+  if (!s || isEnded(s) || s.recovery?.status !== 'recovering') return effects;
+  return effects.filter((e) => !(e.kind === 'send' && e.logged && !HANDSHAKE.has(e.message.messageType)));
 }
