@@ -6,22 +6,28 @@ import { inChild, runSweeps } from './sim/batch.ts';
 import { SCENARIOS, type SweepSummary } from './sim/sweep.ts';
 
 const NODE = process.env.SATP_RUNTIME !== 'deno';
-// Node: the second crash through every scenario that asks for it (one mode per point, alternating), with every
-// other scenario in a child process on the other core. Deno: the same first-crash sweep, the second crash
-// through the commit path and the two origin-down rollbacks, in one process.
-const second = SCENARIOS.filter((s) => (NODE ? s.recoverySweep : ['commit', 'destination-deadline-after-mint-origin-down', 'destination-deadline-after-burn-origin-down'].includes(s.name))).map((s) => s.name);
+// Node: the whole sweep, a second crash in both modes (before and after the append lands) at every write point
+// of every recovery, with every other scenario in a child process on the other core. Deno: the same
+// first-crash sweep, and the second crash (one mode per point, alternating) through the commit path and the
+// two origin-down rollbacks, in one process.
+const second = NODE ? SCENARIOS.map((s) => s.name) : ['commit', 'destination-deadline-after-mint-origin-down', 'destination-deadline-after-burn-origin-down'];
+const mode = NODE ? 'full' : 'bounded';
 const remote = NODE ? SCENARIOS.filter((_, i) => i % 2 === 1).map((s) => s.name) : [];
-let fromChild: Promise<SweepSummary[]> | undefined;
-const child = (): Promise<SweepSummary[]> => (fromChild ??= inChild<SweepSummary[]>(['--sweep-all', remote.join(','), '--second-crash-for', second.join(',')]));
+const local = SCENARIOS.map((s) => s.name).filter((name) => !remote.includes(name));
+// Both shares start together at the first test, so the two cores work at once; each test awaits its own.
+let started: { here: Promise<SweepSummary[]>; child: Promise<SweepSummary[]> } | undefined;
+const start = () =>
+  (started ??= {
+    child: remote.length ? inChild<SweepSummary[]>(['--sweep-all', remote.join(',')]) : Promise.resolve([]),
+    here: runSweeps(local, mode, second),
+  });
 
 describe('crash sweep: every write point, before and after it lands, and again during the recovery', () => {
   for (const scenario of SCENARIOS) {
     const during = second.includes(scenario.name) ? ', and after a second crash during the recovery' : '';
     it(`${scenario.name}: the invariants hold after a crash at any write point of either gateway${during}`, async () => {
-      if (remote.length) void child(); // start the other core's share at once
-      const summary = remote.includes(scenario.name)
-        ? (await child()).find((s) => s.scenario === scenario.name)!
-        : (await runSweeps([scenario.name], 'bounded', second))[0]!;
+      const { here, child } = start();
+      const summary = (await (remote.includes(scenario.name) ? child : here)).find((s) => s.scenario === scenario.name)!;
       const swept = summary.firstCrashRuns + summary.secondCrashRuns;
       console.log(`${scenario.name}: write points A ${summary.writePoints.A}, B ${summary.writePoints.B}; ${summary.firstCrashRuns} first-crash points, ${summary.secondCrashRuns} second-crash points (${swept} swept)`);
       expect(summary.writePoints.A + summary.writePoints.B, 'the fault-free run has write points').toBeGreaterThan(0);
