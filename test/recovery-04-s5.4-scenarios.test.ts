@@ -112,6 +112,34 @@ describe('recovery-04 §5.4', () => {
     expect(dLog.some((e) => e.step === 'deadline' && (e.payload as { burned?: boolean }).burned === false)).toBe(true);
   });
 
+  it('§5.4.3 with the peer\'s ROLLBACK first: the origin ends rolled back while its RECOVER is under way, and still answers RECOVER-UPDATE', async () => {
+    const pair = await makePair();
+    let down: { restart: () => Promise<void> } | undefined;
+    pair.intercept = (from, _to, env) => {
+      if (!down && from === ORIGIN.id && typeOf(env) === 'commit-prepare-msg') setTimeout(() => (down = crashOrigin(pair)), 0);
+      return undefined;
+    };
+    await pair.origin.gw.startTransfer(pair.request('s-543b', { lockSeconds: 30 }));
+    await until(pair, () => pair.destination.ledger.ops().some((o) => o.op.opId.endsWith(':rollback:burn')), 120, 'destination rollback');
+    // RECOVER-UPDATE reaches the origin only after its session ended (the destination's resent ROLLBACK ends it).
+    pair.intercept = async (_from, _to, env) => {
+      if (typeOf(env) !== 'recover-update-msg') return undefined;
+      for (let i = 0; i < 600 && !pair.origin.gw.session('s-543b')?.outcome; i++) await settle(1);
+      return undefined;
+    };
+    await down!.restart();
+    await until(pair, () => !!pair.origin.gw.session('s-543b')?.outcome && !!pair.destination.gw.session('s-543b')?.outcome, 120, 'both ended');
+    await until(pair, () => pair.wire.some((w) => w.to === ORIGIN.id && typeOf(w.env) === 'recover-success-msg'), 30, 'the handshake finished');
+    expect(await outcomes(pair, 's-543b')).toEqual(['rolled-back', 'rolled-back']);
+    await checkInvariants(pair, 's-543b');
+    const order = pair.wire.filter((w) => HANDSHAKE.includes(typeOf(w.env))).map((w) => `${w.from === ORIGIN.id ? 'O' : 'D'}:${typeOf(w.env)}`);
+    expect(order).toEqual(['O:recover-msg', 'D:recover-update-msg', 'O:recover-update-ack-msg', 'D:recover-success-msg']);
+    // Ended before the update arrived: the origin's answers are unlogged, its chain ends with its end entry.
+    const log = await pair.origin.store.getLog('s-543b/gw-origin');
+    expect(log.at(-1)?.step).toBe('end');
+    expect(log.filter((e) => e.recoveryMessage).map((e) => e.recoveryMessage)).toEqual(['recover-msg']);
+  });
+
   it('§5.1 the burn was in flight at the crash: at boot the origin settles it with the ledger, but sends commit-final only after RECOVER-SUCCESS', async () => {
     const pair = await makePair();
     const ledger = pair.origin.ledger;

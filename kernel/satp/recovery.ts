@@ -69,8 +69,15 @@ export function onRecover(s: SessionState | undefined, from: string, m: Recovery
 
 /** The recovered gateway: the driver verified the entries and appended them to its copy of the peer's chain. */
 export function onRecoverUpdate(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.recoverUpdate>, hash: string, now: number, ctx: RecoveryContext | undefined, cfg: GatewayConfig): Decision {
-  if (isEnded(s) || s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash) return ignore('RECOVER-UPDATE for no pending RECOVER');
+  if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash) return ignore('RECOVER-UPDATE for no pending RECOVER');
   if (ctx?.kind !== 'update') return ignore('RECOVER-UPDATE without its verification');
+  if (isEnded(s)) {
+    // The session ended while its RECOVER was under way (the peer's resent ROLLBACK, say): nothing is left to
+    // resume, but the peer's update is answered, unlogged like every recovery answer of an ended session.
+    if (!ctx.ok) return ignore(`RECOVER-UPDATE for an ended session does not verify: ${ctx.code}`);
+    const ack: RecoveryOf<typeof RMSG.recoverUpdateAck> = { ...base(s.sessionId, s.contextId), messageType: RMSG.recoverUpdateAck, hashRecoverUpdateMessage: hash, success: true, entriesChanged: ctx.appended.map((e) => e.entryHash) };
+    return sendRecovery(s, from, now, ack);
+  }
   if (!ctx.ok) return dispute(s, from, now, hash, s.sessionId, s.contextId, { ...(ctx.seq !== undefined ? { seq: ctx.seq } : {}), ...(ctx.ours ? { ours: ctx.ours } : {}), ...(ctx.theirs ? { theirs: ctx.theirs } : {}) }, `${ctx.code}: ${ctx.detail}`);
   const appended = ctx.appended.map((e) => e.entryHash);
   const peerRolledBack = ctx.appended.some(rolledBackEntry);
