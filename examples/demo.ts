@@ -77,12 +77,16 @@ try {
   } else {
     say.note(`${origin.id} restarts at once on the same LevelDB and key.`);
   }
+  const sinceRestart = destination.child!.events.length;
   await pair.launch('origin');
   const ended = (m: typeof origin) => m.child!.waitFor((e) => e.event === 'outcome' && e.session === sessionId, WAIT_MS, `${m.id} ending the session`);
   // Boot replays every open session, so one the restarted origin does not hold open had ended before the
   // crash (--crash-at 3.9: the end entry was durable, its outcome line was not printed).
   const originOpen = ((await origin.child!.request({ cmd: 'status' })).open as string[]).includes(sessionId);
   await Promise.all([originOpen ? ended(origin) : undefined, destination.history.some((e) => e.event === 'outcome' && e.session === sessionId) ? undefined : ended(destination)]);
+  // The handshake can outlast the sessions: the destination's resent ROLLBACK may end the origin's session
+  // while its RECOVER is under way, and the rest of the handshake is then answered unlogged. Wait for it.
+  if (originOpen) await destination.child!.waitFor((e) => e.event === 'send' && e.session === sessionId && e.type === 'recover-success-msg', WAIT_MS, 'RECOVER-SUCCESS', sinceRestart);
   const exits = await pair.stop();
   if (!exits.every((x) => x.graceful && x.code === 0)) throw new Error(`a gateway did not shut down cleanly: ${JSON.stringify(exits)}`);
   ok = await printReport({ sessionId, assetId: asset, originator: alice, beneficiary: bob, expected: rollback ? 'rolled-back' : 'committed', recovered: originOpen, members: pair.members, ledgers: { origin: ledgerA, destination: ledgerB } });
