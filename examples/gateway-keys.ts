@@ -1,4 +1,5 @@
-// A gateway's long-term identity key, kept as a private JWK file: created once, reused on every restart.
+// A long-term signing key kept as a private JWK file: created once, reused on every restart (a gateway's
+// identity key, and the ledger server's receipt key).
 // recovery-04 §5.1 (self-healing mode): a recovered gateway keeps its long-term key pair, so its peer and
 // its own old log entries still recognise it.
 import { existsSync } from 'node:fs';

@@ -2,14 +2,13 @@
 //   node --import tsx examples/ledger-server.ts --port 0 --db .data/ledger-a --id ledger-a --assets asset-1:alice,asset-2:bob
 // The first stdout line is the listening URL (port 0 lets the OS choose).
 import { serve } from '@hono/node-server';
-import { existsSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { generateWebCryptoSigner, webCryptoSignerFromJwk } from '../kernel/crypto/webcrypto.ts';
-import type { Signer } from '../kernel/crypto/types.ts';
 import { LevelLedger } from '../ledgers/level-ledger.ts';
 import { createLedgerApp } from '../ledgers/ledger-server.ts';
 import type { SeedAsset } from '../ledgers/ledger-engine.ts';
+// The ledger's signing key must survive restarts, or receipts given out before a crash would stop verifying:
+// kept beside the database (not inside it: LevelDB owns its directory), created once, as a gateway's key is.
+import { loadOrCreateKey } from './gateway-keys.ts';
 
 const USAGE = 'usage: ledger-server --db <dir> --id <ledger-id> [--port 0] [--assets id:owner,...] [--key <private-jwk-file>]';
 
@@ -46,25 +45,6 @@ const seeds: SeedAsset[] = values.assets
     return { assetId, owner };
   });
 
-/**
- * The ledger's signing key must survive restarts, or receipts given out before a crash would stop
- * verifying. Kept beside the database (not inside it: LevelDB owns its directory), created once.
- */
-async function loadOrCreateKey(path: string): Promise<Signer> {
-  if (existsSync(path)) return webCryptoSignerFromJwk(JSON.parse(await readFile(path, 'utf8')) as JsonWebKey);
-  const { signer, privateJwk } = await generateWebCryptoSigner();
-  // Write, fsync, then rename, so a crash never leaves a half-written key behind.
-  const tmp = `${path}.${process.pid}.tmp`;
-  const file = await open(tmp, 'wx', 0o600);
-  try {
-    await file.writeFile(JSON.stringify(privateJwk));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-  return signer;
-}
 
 const signer = await loadOrCreateKey(values.key ?? `${values.db.replace(/\/+$/, '')}.key.json`);
 const ledger = await LevelLedger.open(values.db, { id: values.id, signer, assets: seeds, now: Date.now });
