@@ -71,21 +71,20 @@ export function onRecover(s: SessionState | undefined, from: string, m: Recovery
 export function onRecoverUpdate(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.recoverUpdate>, hash: string, now: number, ctx: RecoveryContext | undefined, cfg: GatewayConfig): Decision {
   if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash) return ignore('RECOVER-UPDATE for no pending RECOVER');
   if (ctx?.kind !== 'update') return ignore('RECOVER-UPDATE without its verification');
-  if (isEnded(s)) {
-    // The session ended while its RECOVER was under way (the peer's resent ROLLBACK, say): nothing is left to
-    // resume, but the peer's update is answered, unlogged like every recovery answer of an ended session.
-    if (!ctx.ok) return ignore(`RECOVER-UPDATE for an ended session does not verify: ${ctx.code}`);
-    const ack: RecoveryOf<typeof RMSG.recoverUpdateAck> = { ...base(s.sessionId, s.contextId), messageType: RMSG.recoverUpdateAck, hashRecoverUpdateMessage: hash, success: true, entriesChanged: ctx.appended.map((e) => e.entryHash) };
-    return sendRecovery(s, from, now, ack);
+  if (!ctx.ok) {
+    if (isEnded(s)) return ignore(`RECOVER-UPDATE for an ended session does not verify: ${ctx.code}`);
+    return dispute(s, from, now, hash, s.sessionId, s.contextId, { ...(ctx.seq !== undefined ? { seq: ctx.seq } : {}), ...(ctx.ours ? { ours: ctx.ours } : {}), ...(ctx.theirs ? { theirs: ctx.theirs } : {}) }, `${ctx.code}: ${ctx.detail}`);
   }
-  if (!ctx.ok) return dispute(s, from, now, hash, s.sessionId, s.contextId, { ...(ctx.seq !== undefined ? { seq: ctx.seq } : {}), ...(ctx.ours ? { ours: ctx.ours } : {}), ...(ctx.theirs ? { theirs: ctx.theirs } : {}) }, `${ctx.code}: ${ctx.detail}`);
   const appended = ctx.appended.map((e) => e.entryHash);
+  const ack: RecoveryOf<typeof RMSG.recoverUpdateAck> = { ...base(s.sessionId, s.contextId), messageType: RMSG.recoverUpdateAck, hashRecoverUpdateMessage: hash, success: true, entriesChanged: appended };
+  // The session ended while its RECOVER was under way (the peer's resent ROLLBACK, say): nothing is left to
+  // resume, but the peer's update is answered, unlogged like every recovery answer of an ended session.
+  if (isEnded(s)) return sendRecovery(s, from, now, ack);
   const peerRolledBack = ctx.appended.some(rolledBackEntry);
   const logged = received(now, from, m, hash, { appended, peerHead: ctx.head, ...(peerRolledBack ? { peerRolledBack } : {}) });
   return andThen(s, { steps: [logged], effects: [{ kind: 'clear-timer', timer: 'recover' }] }, (after) => {
     // More than one page: ask again from the new view (the next RECOVER carries it).
     if (m.more) return recover(after, now, cfg);
-    const ack: RecoveryOf<typeof RMSG.recoverUpdateAck> = { ...base(s.sessionId, s.contextId), messageType: RMSG.recoverUpdateAck, hashRecoverUpdateMessage: hash, success: true, entriesChanged: appended };
     // Resent until RECOVER-SUCCESS arrives: a lost ACK, or a peer that crashed before answering it, would
     // otherwise leave this session recovering forever (the peer answers a duplicate ACK from its log).
     const d = sendRecovery(after, from, now, ack);
