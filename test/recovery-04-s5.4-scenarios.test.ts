@@ -39,6 +39,16 @@ function satpSentWhileRecovering(pair: Pair, who: string, from = 0): string[] {
   return wire.slice(start, success).filter((w) => w.from === who && !HANDSHAKE.includes(typeOf(w.env))).map((w) => typeOf(w.env));
 }
 
+/** Crashes the origin right after it sends its first message of `type`; the returned function gives the crash once it happened. */
+function crashOriginAfterSending(pair: Pair, type: string): () => { restart: () => Promise<void> } | undefined {
+  let down: { restart: () => Promise<void> } | undefined;
+  pair.intercept = (from, _to, env) => {
+    if (!down && from === ORIGIN.id && typeOf(env) === type) setTimeout(() => (down = crashOrigin(pair)), 0);
+    return undefined;
+  };
+  return () => down;
+}
+
 async function until(pair: Pair, done: () => boolean, maxSeconds: number, what = 'condition'): Promise<void> {
   // Each tick first lets the in-process wire deliver (it uses real macrotasks), then moves simulated time:
   // how many macrotasks a runtime needs between two ticks must not decide whether the condition is seen.
@@ -69,17 +79,13 @@ describe('recovery-04 §5.4', () => {
 
   it('§5.4.2 crash after issuing a command: the destination acted and answered while the origin was down; RECOVER brings its entries; the transfer completes', async () => {
     const pair = await makePair();
-    let down: { restart: () => Promise<void> } | undefined;
-    pair.intercept = (from, _to, env) => {
-      // The origin crashes right after sending the lock assertion.
-      if (!down && from === ORIGIN.id && typeOf(env) === 'lock-assert-msg') setTimeout(() => (down = crashOrigin(pair)), 0);
-      return undefined;
-    };
+    // The origin crashes right after sending the lock assertion.
+    const down = crashOriginAfterSending(pair, 'lock-assert-msg');
     await pair.origin.gw.startTransfer(pair.request('s-542'));
-    await until(pair, () => !!down && Object.values(pair.destination.gw.session('s-542')?.sent ?? {}).some((t) => t.endsWith('assertion-receipt-msg')), 30);
+    await until(pair, () => !!down() && Object.values(pair.destination.gw.session('s-542')?.sent ?? {}).some((t) => t.endsWith('assertion-receipt-msg')), 30);
     await pair.clock.advance(5_000);
     const restartedAt = pair.wire.length;
-    await down!.restart();
+    await down()!.restart();
     await until(pair, () => !!pair.origin.gw.session('s-542')?.outcome && !!pair.destination.gw.session('s-542')?.outcome, 60);
     expect(await outcomes(pair, 's-542')).toEqual(['committed', 'committed']);
     expect(satpSentWhileRecovering(pair, ORIGIN.id, restartedAt), 'SATP resumes only after RECOVER-SUCCESS').toEqual([]);
@@ -93,16 +99,12 @@ describe('recovery-04 §5.4', () => {
 
   it('§5.4.3 rollback after the counterparty crashed past the deadline: the destination rolls back, the origin recovers, learns it, and rolls back too', async () => {
     const pair = await makePair();
-    let down: { restart: () => Promise<void> } | undefined;
-    pair.intercept = (from, _to, env) => {
-      if (!down && from === ORIGIN.id && typeOf(env) === 'commit-prepare-msg') setTimeout(() => (down = crashOrigin(pair)), 0);
-      return undefined;
-    };
+    const down = crashOriginAfterSending(pair, 'commit-prepare-msg');
     await pair.origin.gw.startTransfer(pair.request('s-543', { lockSeconds: 30 }));
     // The destination mints, answers into the void, passes its deadline, asks the origin ledger, rolls back.
     await until(pair, () => pair.destination.gw.session('s-543')?.rollingBack !== undefined && pair.destination.ledger.ops().some((o) => o.op.opId.endsWith(':rollback:burn')), 120, 'destination rollback');
     expect(pair.destination.ledger.ops().map((o) => `${o.op.kind}:${o.applied}`)).toEqual(['mint:1', 'burn:1']);
-    await down!.restart();
+    await down()!.restart();
     await until(pair, () => !!pair.origin.gw.session('s-543')?.outcome && !!pair.destination.gw.session('s-543')?.outcome, 120, 'both ended');
     expect(await outcomes(pair, 's-543')).toEqual(['rolled-back', 'rolled-back']);
     await checkInvariants(pair, 's-543');
@@ -114,11 +116,7 @@ describe('recovery-04 §5.4', () => {
 
   it('§5.4.3 with the peer\'s ROLLBACK first: the origin ends rolled back while its RECOVER is under way, and still answers RECOVER-UPDATE', async () => {
     const pair = await makePair();
-    let down: { restart: () => Promise<void> } | undefined;
-    pair.intercept = (from, _to, env) => {
-      if (!down && from === ORIGIN.id && typeOf(env) === 'commit-prepare-msg') setTimeout(() => (down = crashOrigin(pair)), 0);
-      return undefined;
-    };
+    const down = crashOriginAfterSending(pair, 'commit-prepare-msg');
     await pair.origin.gw.startTransfer(pair.request('s-543b', { lockSeconds: 30 }));
     await until(pair, () => pair.destination.ledger.ops().some((o) => o.op.opId.endsWith(':rollback:burn')), 120, 'destination rollback');
     // RECOVER-UPDATE reaches the origin only after its session ended (the destination's resent ROLLBACK ends it).
@@ -127,7 +125,7 @@ describe('recovery-04 §5.4', () => {
       for (let i = 0; i < 600 && !pair.origin.gw.session('s-543b')?.outcome; i++) await settle(1);
       return undefined;
     };
-    await down!.restart();
+    await down()!.restart();
     await until(pair, () => !!pair.origin.gw.session('s-543b')?.outcome && !!pair.destination.gw.session('s-543b')?.outcome, 120, 'both ended');
     await until(pair, () => pair.wire.some((w) => w.to === ORIGIN.id && typeOf(w.env) === 'recover-success-msg'), 30, 'the handshake finished');
     expect(await outcomes(pair, 's-543b')).toEqual(['rolled-back', 'rolled-back']);
@@ -165,15 +163,11 @@ describe('recovery-04 §5.4', () => {
 
   it('§5.3.3 inconsistent views of a chain end in RECOVER-DISPUTE: both sessions frozen for an operator, both chains kept', async () => {
     const pair = await makePair();
-    let down: { restart: () => Promise<void> } | undefined;
-    pair.intercept = (from, _to, env) => {
-      if (!down && from === ORIGIN.id && typeOf(env) === 'lock-assert-msg') setTimeout(() => (down = crashOrigin(pair)), 0);
-      return undefined;
-    };
+    const down = crashOriginAfterSending(pair, 'lock-assert-msg');
     pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg'; // hold the transfer open
     await pair.origin.gw.startTransfer(pair.request('s-disp'));
-    await until(pair, () => !!down, 30, 'origin down');
-    await down!.restart(); // first recovery: the origin now holds a copy of the destination's chain
+    await until(pair, () => !!down(), 30, 'origin down');
+    await down()!.restart(); // first recovery: the origin now holds a copy of the destination's chain
     await until(pair, () => (pair.origin.gw.session('s-disp')?.peerCopy.seq ?? 0) > 0, 30, 'first recovery');
     pair.drop = () => true; // the network goes quiet
     const view = pair.origin.gw.session('s-disp')!.peerCopy;
