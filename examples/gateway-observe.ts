@@ -4,7 +4,7 @@
 // SIGKILL at an exact point, such as right after the burn's `exec` entry (3.4) is durable and before the
 // ledger is called. An outside kill can't hit that point reliably.
 import type { ChainHead, LogEntry } from '../kernel/entry.ts';
-import type { AssetRecord, Ledger, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
+import type { AssetRecord, Ledger, LedgerAttestation, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
 import type { Outbox } from '../kernel/driver.ts';
 import type { Envelope } from '../kernel/satp/envelope.ts';
 import type { LogStoreDriver } from '../storage/driver.ts';
@@ -93,6 +93,18 @@ export class ObservedLedger implements Ledger {
 
   asset(assetId: string): Promise<AssetRecord | undefined> {
     return this.inner.asset(assetId);
+  }
+
+  async attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation> {
+    const base = { ledger: this.inner.id, role: this.role, call: 'attest', asset: assetId, opIds: [...opIds] };
+    try {
+      const a = await this.inner.attest(assetId, opIds);
+      this.emit('ledger', { ...base, state: a.asset?.state ?? 'absent', ledgerTime: a.ledgerTime, recorded: a.ops });
+      return a;
+    } catch (err) {
+      this.emit('ledger', { ...base, failed: String(err) });
+      throw err;
+    }
   }
 }
 

@@ -2,8 +2,8 @@
 import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
 import { hashJson } from './hash.ts';
 import { canonicalJson, type Json } from './json.ts';
-import type { LedgerOp, LedgerReceipt, LedgerReceiptBody } from './ledger.ts';
-import { ledgerReceiptSchema } from './ledger-schema.ts';
+import type { LedgerAttestation, LedgerAttestationBody, LedgerOp, LedgerReceipt, LedgerReceiptBody } from './ledger.ts';
+import { ledgerAttestationSchema, ledgerReceiptSchema } from './ledger-schema.ts';
 import type { PublicJwk, Signer, Verifier } from './crypto/types.ts';
 
 /** SHA-256 of the op's canonical JSON: equal hashes mean the same opId was asked for the same thing. */
@@ -56,3 +56,45 @@ export async function verifyReceipt(receipt: unknown, ledgerKey: PublicJwk, veri
 /** Whether a receipt answers exactly this op (same id, kind, asset and every other field, via opHash). */
 export const receiptMatchesOp = (receipt: LedgerReceiptBody, op: LedgerOp): boolean =>
   receipt.opId === op.opId && receipt.kind === op.kind && receipt.assetId === op.assetId && receipt.opHash === opHashOf(op);
+
+/** The signed bytes of an attestation: its canonical JSON without `proof`. */
+export function attestationSigningBytes(a: LedgerAttestationBody | LedgerAttestation): Uint8Array {
+  const { proof: _p, ...body } = a as LedgerAttestation;
+  return utf8(canonicalJson(body as unknown as Json));
+}
+
+/** Signs an attestation body with the ledger's key. Used by ledger implementations, never by gateways. */
+export async function sealAttestation(body: LedgerAttestationBody, signer: Signer): Promise<LedgerAttestation> {
+  const clean: LedgerAttestationBody = {
+    kind: 'attestation',
+    ledgerId: body.ledgerId,
+    assetId: body.assetId,
+    ledgerTime: body.ledgerTime,
+    txSeq: body.txSeq,
+    ops: body.ops.map((o) => ({ opId: o.opId, ok: o.ok })),
+  };
+  if (body.asset) {
+    const { assetId, owner, state, lockExpiresAt, lockOpId } = body.asset;
+    clean.asset = { assetId, owner, state, ...(lockExpiresAt !== undefined ? { lockExpiresAt } : {}), ...(lockOpId !== undefined ? { lockOpId } : {}) };
+  }
+  return { ...clean, proof: toBase64Url(await signer.sign(attestationSigningBytes(clean))) };
+}
+
+export type AttestationCheck = { ok: true; attestation: LedgerAttestation } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
+
+/** Checks an attestation from anywhere: its shape, then the ledger's signature under `ledgerKey`. Never throws. */
+export async function verifyAttestation(value: unknown, ledgerKey: PublicJwk, verifier: Verifier): Promise<AttestationCheck> {
+  const parsed = ledgerAttestationSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(attestation)'}: ${issue?.message}` };
+  }
+  try {
+    const good = await verifier.verify(ledgerKey, attestationSigningBytes(parsed.data), fromBase64Url(parsed.data.proof));
+    return good
+      ? { ok: true, attestation: parsed.data }
+      : { ok: false, reason: 'bad-signature', detail: `attestation of ${parsed.data.assetId}: proof does not verify for ledger ${parsed.data.ledgerId}` };
+  } catch (err) {
+    return { ok: false, reason: 'bad-signature', detail: String(err) };
+  }
+}

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { ID_PATTERN } from './entry.ts';
 import { SatpError } from './errors.ts';
 import { HASH_PATTERN } from './hash.ts';
-import type { AssetRecord, LedgerOp, LedgerReceipt } from './ledger.ts';
-import { ASSET_STATES, LEDGER_OP_KINDS, LEDGER_REFUSALS } from './ledger.ts';
+import type { AssetRecord, LedgerAttestation, LedgerOp, LedgerReceipt } from './ledger.ts';
+import { ASSET_STATES, LEDGER_OP_KINDS, LEDGER_REFUSALS, MAX_ATTESTED_OPS } from './ledger.ts';
 
 /**
  * Op ids, asset ids and owners. Longer than gateway ids (an opId is derived from a session id, which
@@ -17,13 +17,21 @@ const base = { opId: ref, assetId: ref };
 
 export const ledgerOpSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...base, kind: z.literal('lock'), owner: ref, expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }),
-  z.strictObject({ ...base, kind: z.literal('unlock') }),
-  z.strictObject({ ...base, kind: z.literal('burn') }),
+  z.strictObject({ ...base, kind: z.literal('unlock'), lockOpId: ref.optional() }),
+  z.strictObject({ ...base, kind: z.literal('burn'), lockOpId: ref.optional() }),
   z.strictObject({ ...base, kind: z.literal('mint'), owner: ref }),
   z.strictObject({ ...base, kind: z.literal('assign'), owner: ref }),
 ]);
 
-export const assetRecordSchema = z.strictObject({ assetId: ref, owner: ref, state: z.enum(ASSET_STATES), lockExpiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() });
+const epochMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const assetRecordSchema = z.strictObject({
+  assetId: ref,
+  owner: ref,
+  state: z.enum(ASSET_STATES),
+  lockExpiresAt: epochMs.optional(),
+  lockOpId: ref.optional(),
+});
 
 const receiptShape = {
   opId: ref,
@@ -42,6 +50,24 @@ const receiptShape = {
 export const ledgerReceiptSchema = z
   .strictObject(receiptShape)
   .refine((r) => r.ok === (r.error === undefined), { message: 'error is present exactly when ok is false', path: ['error'] });
+
+export const ledgerAttestationSchema = z.strictObject({
+  kind: z.literal('attestation'),
+  ledgerId: z.string().regex(ID_PATTERN),
+  assetId: ref,
+  asset: assetRecordSchema.optional(),
+  ledgerTime: epochMs,
+  txSeq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  ops: z.array(z.strictObject({ opId: ref, ok: z.boolean() })).max(MAX_ATTESTED_OPS),
+  proof: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+});
+
+/** A fresh, well-formed attestation (its proof not yet checked: see verifyAttestation), or INVALID_INPUT. */
+export function parseLedgerAttestation(value: unknown): LedgerAttestation {
+  const r = ledgerAttestationSchema.safeParse(value);
+  if (!r.success) throw new SatpError('INVALID_INPUT', `invalid ledger attestation: ${firstIssue(r.error, 'attestation')}`);
+  return r.data;
+}
 
 const firstIssue = (error: z.ZodError, what: string): string => {
   const issue = error.issues[0];

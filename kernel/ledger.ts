@@ -26,6 +26,8 @@ export interface AssetRecord {
   state: AssetState;
   /** While `locked`: the epoch ms at which the lock lapses (TIME_LOCK); from then on a burn is refused. */
   lockExpiresAt?: number;
+  /** While `locked`: the opId of the lock that holds it, so a burn can name the lock it consumes. */
+  lockOpId?: string;
 }
 
 interface LedgerOpBase {
@@ -53,11 +55,19 @@ export interface LockOp extends LedgerOpBase {
 /** Rollback of 2.1 (recovery-04 §5.2.3): `locked` → `active`, owner unchanged. */
 export interface UnlockOp extends LedgerOpBase {
   kind: 'unlock';
+  /** The lock this unlock releases: refused as WRONG_LOCK unless it is the lock holding the asset. */
+  lockOpId?: string;
 }
 
 /** 3.4 on the origin (`locked` → `burned`), or the rollback of 3.2 on the destination (`minted` → `burned`). */
 export interface BurnOp extends LedgerOpBase {
   kind: 'burn';
+  /**
+   * The lock this burn consumes (3.4): refused as WRONG_LOCK unless the asset is locked by exactly this
+   * op. Once that lock is released or lapsed, the burn can never succeed, whatever happens to the asset
+   * later; a counterparty relies on it when it rolls back on the ledger's evidence (kernel/satp/deadline.ts).
+   */
+  lockOpId?: string;
 }
 
 /** 3.2: creates `assetId` as `minted`, owned by `owner` (the destination gateway or its escrow). Refused if the id exists. */
@@ -81,6 +91,7 @@ export const LEDGER_REFUSALS = [
   'WRONG_STATE', // the asset's state does not allow the operation
   'WRONG_OWNER', // lock by someone other than the current owner
   'LOCK_EXPIRED', // burn of a locked asset whose lock has lapsed (TIME_LOCK)
+  'WRONG_LOCK', // burn or unlock naming a lock (lockOpId) that is not the one holding the asset
 ] as const;
 export type LedgerRefusalCode = (typeof LEDGER_REFUSALS)[number];
 
@@ -117,6 +128,34 @@ export interface LedgerReceipt extends LedgerReceiptBody {
 }
 
 /**
+ * A ledger's signed statement of where one asset stands *now, by the ledger's own clock*, and which of
+ * the asked operations it recorded. A gateway past its deadline decides a rollback from this, never
+ * from its own clock: a lock that the ledger says has lapsed (ledgerTime ≥ lockExpiresAt) can no
+ * longer be burned, because the ledger itself enforces TIME_LOCK.
+ */
+export interface LedgerAttestationBody {
+  kind: 'attestation';
+  ledgerId: string;
+  assetId: string;
+  /** The asset's record now; absent when the ledger has no such asset. */
+  asset?: AssetRecord;
+  /** The ledger's clock when it attested (epoch ms): what its lock expiries are judged against. */
+  ledgerTime: number;
+  /** txSeq of the last op the ledger had recorded when it attested. */
+  txSeq: number;
+  /** Of the op ids asked about, those the ledger recorded, in the order asked, with whether each applied. */
+  ops: { opId: string; ok: boolean }[];
+}
+
+export interface LedgerAttestation extends LedgerAttestationBody {
+  /** The ledger's signature over the canonical JSON of the attestation without `proof` (as for receipts). */
+  proof: string;
+}
+
+/** How many op ids one attestation may ask about. */
+export const MAX_ATTESTED_OPS = 8;
+
+/**
  * A ledger as a gateway sees it. Implementations: MemoryLedger, LevelLedger (durable), HttpLedger
  * (a client of the ledger server). They own no retries: a caller that got no answer asks status(opId).
  */
@@ -131,13 +170,18 @@ export interface Ledger {
   /** The receipt of `opId` if the ledger recorded it, else undefined: never applied, safe to execute. */
   status(opId: string): Promise<LedgerReceipt | undefined>;
   asset(assetId: string): Promise<AssetRecord | undefined>;
+  /**
+   * A signed attestation of `assetId` and of which of `opIds` (at most MAX_ATTESTED_OPS) were recorded,
+   * taken atomically with respect to execute. Rejects with LEDGER_UNAVAILABLE when it cannot answer.
+   */
+  attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation>;
 }
 
 /** Builders for the five operations, so call sites read like the steps they perform. Pure. */
 export const ledgerOp = {
   lock: (opId: string, assetId: string, owner: string, expiresAt?: number): LockOp => ({ opId, kind: 'lock', assetId, owner, ...(expiresAt !== undefined ? { expiresAt } : {}) }),
-  unlock: (opId: string, assetId: string): UnlockOp => ({ opId, kind: 'unlock', assetId }),
-  burn: (opId: string, assetId: string): BurnOp => ({ opId, kind: 'burn', assetId }),
+  unlock: (opId: string, assetId: string, lockOpId?: string): UnlockOp => ({ opId, kind: 'unlock', assetId, ...(lockOpId !== undefined ? { lockOpId } : {}) }),
+  burn: (opId: string, assetId: string, lockOpId?: string): BurnOp => ({ opId, kind: 'burn', assetId, ...(lockOpId !== undefined ? { lockOpId } : {}) }),
   mint: (opId: string, assetId: string, owner: string): MintOp => ({ opId, kind: 'mint', assetId, owner }),
   assign: (opId: string, assetId: string, owner: string): AssignOp => ({ opId, kind: 'assign', assetId, owner }),
 };

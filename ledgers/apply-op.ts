@@ -17,7 +17,8 @@ const wrongState = (op: LedgerOp, state: AssetState, allowed: string): ApplyResu
  *   minted  --assign--> active   (3.6)          locked --burn-->   burned  (3.4)
  *   minted  --burn-->   burned   (rollback 3.2) locked --unlock--> active  (rollback 2.1)
  *
- * A lock may carry an expiry; a burn at or after it is refused (LOCK_EXPIRED).
+ * A lock may carry an expiry; a burn at or after it is refused (LOCK_EXPIRED). A lock records its opId,
+ * and a burn that names a lock (lockOpId) is refused unless that very lock holds the asset (WRONG_LOCK).
  * Everything else is refused and leaves the asset as it was.
  */
 export function applyOp(asset: AssetRecord | undefined, op: LedgerOp, now: number): ApplyResult {
@@ -31,19 +32,26 @@ export function applyOp(asset: AssetRecord | undefined, op: LedgerOp, now: numbe
     case 'lock':
       if (asset.state !== 'active') return wrongState(op, asset.state, 'active');
       if (asset.owner !== op.owner) return refuse('WRONG_OWNER', `${op.assetId} is not owned by ${op.owner}`);
-      return { ok: true, next: { ...asset, state: 'locked', ...(op.expiresAt !== undefined ? { lockExpiresAt: op.expiresAt } : {}) } };
+      return { ok: true, next: { ...asset, state: 'locked', lockOpId: op.opId, ...(op.expiresAt !== undefined ? { lockExpiresAt: op.expiresAt } : {}) } };
     case 'unlock': {
       if (asset.state !== 'locked') return wrongState(op, asset.state, 'locked');
-      const { lockExpiresAt: _expired, ...unlocked } = asset;
+      if (op.lockOpId !== undefined && asset.lockOpId !== op.lockOpId) {
+        return refuse('WRONG_LOCK', `${op.assetId} is not held by lock ${op.lockOpId}`);
+      }
+      const { lockExpiresAt: _expired, lockOpId: _lock, ...unlocked } = asset;
       return { ok: true, next: { ...unlocked, state: 'active' } };
     }
     case 'burn': {
+      if (op.lockOpId !== undefined && asset.state !== 'locked') return wrongState(op, asset.state, `locked by ${op.lockOpId}`);
       if (asset.state !== 'locked' && asset.state !== 'minted') return wrongState(op, asset.state, 'locked or minted');
+      if (op.lockOpId !== undefined && asset.lockOpId !== op.lockOpId) {
+        return refuse('WRONG_LOCK', `${op.assetId} is not held by lock ${op.lockOpId}`);
+      }
       // TIME_LOCK: past the expiry the lock no longer holds the asset for this transfer.
       if (asset.state === 'locked' && asset.lockExpiresAt !== undefined && now >= asset.lockExpiresAt) {
         return refuse('LOCK_EXPIRED', `the lock on ${op.assetId} lapsed at ${asset.lockExpiresAt}`);
       }
-      const { lockExpiresAt: _done, ...burned } = asset;
+      const { lockExpiresAt: _done, lockOpId: _consumed, ...burned } = asset;
       return { ok: true, next: { ...burned, state: 'burned' } };
     }
     case 'assign':

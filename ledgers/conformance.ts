@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSatpError } from '../kernel/errors.ts';
 import { type AssetRecord, type AssetState, type Ledger, type LedgerOp, type LedgerOpKind, type LedgerReceipt, type LedgerRefusalCode, ledgerOp } from '../kernel/ledger.ts';
-import { receiptMatchesOp, verifyReceipt } from '../kernel/ledger-receipt.ts';
+import { receiptMatchesOp, verifyAttestation, verifyReceipt } from '../kernel/ledger-receipt.ts';
 import type { PublicJwk, Verifier } from '../kernel/crypto/types.ts';
 import type { SeedAsset } from './ledger-engine.ts';
 
@@ -70,10 +70,10 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
       // Each retry comes after later ops that would make a second application visible.
       const scenarios: { kind: LedgerOpKind; before: LedgerOp[]; op: LedgerOp; after: LedgerOp[]; final: AssetRecord }[] = [
         { kind: 'lock', before: [], op: ledgerOp.lock('L1', 'asset-1', 'alice'), after: [ledgerOp.unlock('U1', 'asset-1')], final: { assetId: 'asset-1', owner: 'alice', state: 'active' } },
-        { kind: 'unlock', before: [ledgerOp.lock('L1', 'asset-1', 'alice')], op: ledgerOp.unlock('U1', 'asset-1'), after: [ledgerOp.lock('L2', 'asset-1', 'alice')], final: { assetId: 'asset-1', owner: 'alice', state: 'locked' } },
+        { kind: 'unlock', before: [ledgerOp.lock('L1', 'asset-1', 'alice')], op: ledgerOp.unlock('U1', 'asset-1'), after: [ledgerOp.lock('L2', 'asset-1', 'alice')], final: { assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L2' } },
         { kind: 'burn', before: [ledgerOp.lock('L1', 'asset-1', 'alice')], op: ledgerOp.burn('B1', 'asset-1'), after: [], final: { assetId: 'asset-1', owner: 'alice', state: 'burned' } },
         { kind: 'mint', before: [], op: ledgerOp.mint('M1', 'asset-9', ESCROW), after: [ledgerOp.burn('B1', 'asset-9')], final: { assetId: 'asset-9', owner: ESCROW, state: 'burned' } },
-        { kind: 'assign', before: [ledgerOp.mint('M1', 'asset-9', ESCROW)], op: ledgerOp.assign('A1', 'asset-9', BENEFICIARY), after: [ledgerOp.lock('L9', 'asset-9', BENEFICIARY)], final: { assetId: 'asset-9', owner: BENEFICIARY, state: 'locked' } },
+        { kind: 'assign', before: [ledgerOp.mint('M1', 'asset-9', ESCROW)], op: ledgerOp.assign('A1', 'asset-9', BENEFICIARY), after: [ledgerOp.lock('L9', 'asset-9', BENEFICIARY)], final: { assetId: 'asset-9', owner: BENEFICIARY, state: 'locked', lockOpId: 'L9' } },
       ];
       for (const s of scenarios) {
         it(`${s.kind}: a repeated opId returns the first receipt and has no second effect`, async () => {
@@ -109,7 +109,7 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
         expect(await ledger.status('U1')).toEqual(first);
         await ok(ledgerOp.lock('L1', 'asset-1', 'alice'));
         expect(await run(unlock)).toEqual(first);
-        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked' });
+        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L1' });
       });
 
       it('each refusal names its reason: ASSET_NOT_FOUND, ASSET_EXISTS, WRONG_STATE, WRONG_OWNER', async () => {
@@ -130,7 +130,7 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
         await rejects(run(ledgerOp.unlock('L1', 'asset-1')), 'OP_CONFLICT');
         await rejects(run(ledgerOp.mint('L1', 'asset-1', 'alice')), 'OP_CONFLICT');
         expect(await ledger.status('L1')).toEqual(first);
-        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked' });
+        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L1' });
         expect(await ledger.asset('asset-3')).toEqual({ assetId: 'asset-3', owner: 'alice', state: 'active' });
         expect(await nextTxSeq()).toBe(last + 1);
       });
@@ -199,6 +199,64 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
           }
         }
         expect(n).toBe(25);
+      });
+    });
+
+    describe('a burn or unlock bound to its lock (lockOpId)', () => {
+      it('consumes exactly the lock it names: WRONG_LOCK for another lock, WRONG_STATE once no lock holds the asset', async () => {
+        await ok(ledgerOp.lock('L1', 'asset-1', 'alice'));
+        expect(await ledger.asset('asset-1')).toMatchObject({ state: 'locked', lockOpId: 'L1' });
+        await refused(ledgerOp.burn('B-other', 'asset-1', 'L0'), 'WRONG_LOCK');
+        await refused(ledgerOp.unlock('U-other', 'asset-1', 'L0'), 'WRONG_LOCK');
+        await ok(ledgerOp.unlock('U1', 'asset-1', 'L1'));
+        // The lock this burn names is gone: it can never succeed, even when the asset is locked again.
+        await refused(ledgerOp.burn('B1', 'asset-1', 'L1'), 'WRONG_STATE');
+        await ok(ledgerOp.lock('L2', 'asset-1', 'alice'));
+        await refused(ledgerOp.burn('B2', 'asset-1', 'L1'), 'WRONG_LOCK');
+        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L2' });
+        await ok(ledgerOp.burn('B3', 'asset-1', 'L2'));
+        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'burned' });
+      });
+
+      it('a burn naming a lock never burns a minted asset', async () => {
+        await ok(ledgerOp.mint('M1', 'asset-9', ESCROW));
+        await refused(ledgerOp.burn('B1', 'asset-9', 'M1'), 'WRONG_STATE');
+        expect(await ledger.asset('asset-9')).toEqual({ assetId: 'asset-9', owner: ESCROW, state: 'minted' });
+      });
+    });
+
+    describe('attestations: where an asset stands, by the ledger\'s own clock, signed', () => {
+      it('report the asset, its lock and which asked ops were recorded, and verify under the ledger key only', async () => {
+        await ok(ledgerOp.lock('L1', 'asset-1', 'alice', 4_102_444_800_000));
+        await refused(ledgerOp.lock('L2', 'asset-2', 'alice'), 'WRONG_OWNER');
+        const a = await ledger.attest('asset-1', ['L1', 'never', 'L2']);
+        expect(a).toMatchObject({
+          kind: 'attestation',
+          ledgerId: ledger.id,
+          assetId: 'asset-1',
+          asset: { assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L1', lockExpiresAt: 4_102_444_800_000 },
+          ops: [{ opId: 'L1', ok: true }, { opId: 'L2', ok: false }],
+        });
+        expect(Number.isSafeInteger(a.ledgerTime)).toBe(true);
+        expect(a.txSeq).toBeGreaterThanOrEqual(2);
+        expect(await verifyAttestation(a, t.publicJwk, options.verifier)).toEqual({ ok: true, attestation: a });
+        expect((await verifyAttestation(a, options.otherKey, options.verifier)).ok).toBe(false);
+        for (const change of [{ ledgerTime: a.ledgerTime + 1 }, { ops: [] }, { asset: { ...a.asset!, state: 'active' } }, { assetId: 'asset-2' }]) {
+          expect((await verifyAttestation({ ...a, ...change }, t.publicJwk, options.verifier)).ok, JSON.stringify(change)).toBe(false);
+        }
+        // A receipt's proof is not an attestation's, and the other way round (the shapes are disjoint).
+        const receipt = (await ledger.status('L1'))!;
+        expect((await verifyAttestation(receipt, t.publicJwk, options.verifier)).ok).toBe(false);
+        expect((await verifyReceipt(a, t.publicJwk, options.verifier)).ok).toBe(false);
+      });
+
+      it('of an unknown asset say so, and refuse malformed requests as INVALID_INPUT', async () => {
+        const a = await ledger.attest('ghost', []);
+        expect(a.asset).toBeUndefined();
+        expect(a.ops).toEqual([]);
+        await rejects(ledger.attest('bad id!', []), 'INVALID_INPUT');
+        await rejects(ledger.attest('asset-1', Array.from({ length: 9 }, (_, i) => `op-${i}`)), 'INVALID_INPUT');
+        await rejects(ledger.attest('asset-1', ['bad id!']), 'INVALID_INPUT');
       });
     });
 

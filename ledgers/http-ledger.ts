@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { fromUtf8 } from '../kernel/encoding.ts';
 import { ID_PATTERN } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
-import type { AssetRecord, Ledger, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
-import { assetRecordSchema, LEDGER_REF_PATTERN, ledgerReceiptSchema, parseLedgerOp } from '../kernel/ledger-schema.ts';
+import type { AssetRecord, Ledger, LedgerAttestation, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
+import { assetRecordSchema, LEDGER_REF_PATTERN, ledgerAttestationSchema, ledgerReceiptSchema, parseLedgerOp } from '../kernel/ledger-schema.ts';
 import { receiptMatchesOp } from '../kernel/ledger-receipt.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 import type { LedgerHealth } from './ledger-server.ts';
@@ -96,6 +96,16 @@ export class HttpLedger implements Ledger {
     const asset = this.#parse(assetRecordSchema, body, 'asset');
     if (asset.assetId !== assetId) throw this.#unavailable(`the record answers another asset than ${assetId}`);
     return asset;
+  }
+
+  /** The ledger's signed attestation; its proof is checked by whoever relies on it (kernel/ledger-receipt.ts). */
+  async attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation> {
+    const { status, body } = await this.#request('POST', '/attestations', JSON.stringify({ assetId, opIds }));
+    if (status === 400 || status === 413) throw new SatpError('INVALID_INPUT', problemDetail(body, `the ledger refused the attestation request for ${assetId}`));
+    if (status !== 200) throw this.#unavailable(`POST /attestations answered ${status}`);
+    const a = this.#parse(ledgerAttestationSchema, body, 'attestation');
+    if (a.assetId !== assetId || a.ledgerId !== this.id) throw this.#unavailable(`the attestation answers another asset or ledger than ${assetId}`);
+    return a;
   }
 
   async listAssets(): Promise<AssetRecord[]> {

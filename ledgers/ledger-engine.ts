@@ -2,11 +2,11 @@
 // idempotency by opId, OP_CONFLICT, signed receipts, and recorded refusals (DESIGN §3).
 import { ID_PATTERN } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
-import type { AssetRecord, Ledger, LedgerOp, LedgerReceipt, LedgerReceiptBody } from '../kernel/ledger.ts';
+import { type AssetRecord, type Ledger, type LedgerAttestation, type LedgerOp, type LedgerReceipt, type LedgerReceiptBody, MAX_ATTESTED_OPS } from '../kernel/ledger.ts';
 import { LEDGER_REF_PATTERN, parseLedgerOp } from '../kernel/ledger-schema.ts';
-import { opHashOf, sealReceipt } from '../kernel/ledger-receipt.ts';
+import { opHashOf, sealAttestation, sealReceipt } from '../kernel/ledger-receipt.ts';
 import type { PublicJwk, Signer } from '../kernel/crypto/types.ts';
-import { KeyedLock } from '../storage/keyed-lock.ts';
+import { KeyedLock } from '../kernel/keyed-lock.ts';
 import { applyOp } from './apply-op.ts';
 
 /** One recorded operation: the op as asked (validated) and the receipt it got, forever. */
@@ -124,6 +124,25 @@ export class LedgerEngine implements LedgerHost {
   async asset(assetId: string): Promise<AssetRecord | undefined> {
     if (typeof assetId !== 'string' || !LEDGER_REF_PATTERN.test(assetId)) return undefined;
     return this.#backend.asset(assetId);
+  }
+
+  /** A signed snapshot of one asset and of which `opIds` were recorded, by this ledger's clock; atomic with execute. */
+  async attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation> {
+    if (typeof assetId !== 'string' || !LEDGER_REF_PATTERN.test(assetId)) throw new SatpError('INVALID_INPUT', 'not an asset id');
+    if (!Array.isArray(opIds) || opIds.length > MAX_ATTESTED_OPS || opIds.some((o) => typeof o !== 'string' || !LEDGER_REF_PATTERN.test(o))) {
+      throw new SatpError('INVALID_INPUT', `opIds must be at most ${MAX_ATTESTED_OPS} operation ids`);
+    }
+    return this.#lock.run('ops', async () => {
+      const asset = await this.#backend.asset(assetId);
+      const ops: { opId: string; ok: boolean }[] = [];
+      for (const opId of opIds) {
+        const r = await this.#backend.record(opId);
+        if (r) ops.push({ opId, ok: r.receipt.ok });
+      }
+      const txSeq = await this.#backend.lastTxSeq();
+      const ledgerTime = Math.trunc(this.#now ? this.#now() : Date.now());
+      return sealAttestation({ kind: 'attestation', ledgerId: this.id, assetId, ...(asset ? { asset } : {}), ledgerTime, txSeq, ops }, this.#signer);
+    });
   }
 
   txSeq(): Promise<number> {

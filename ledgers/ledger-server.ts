@@ -1,7 +1,8 @@
 // The simulated ledger's HTTP surface: one Hono app (served by Node, Deno or workerd unchanged) over a LedgerHost.
 //
 // POST /ops (a LedgerOp) → 200 receipt, ok true or false; GET /ops/:opId → receipt or 404;
-// GET /assets, GET /assets/:assetId, GET /health. Errors are RFC 9457 problem+json: 400 bad JSON or
+// GET /assets, GET /assets/:assetId, POST /attestations ({assetId, opIds}) → a signed attestation of the
+// asset and of which ops were recorded, by the ledger's clock; GET /health. Errors are RFC 9457 problem+json: 400 bad JSON or
 // shape, 409 OP_CONFLICT, 413 body too large, 404 unknown, 5xx the ledger's own failures.
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -58,6 +59,21 @@ export function createLedgerApp(ledger: LedgerHost, options: LedgerAppOptions = 
     const asset = await ledger.asset(assetId);
     return asset ? c.json(asset) : problemResponse(404, 'not-found', 'Not found', `no asset ${assetId}`);
   });
+
+  app.post(
+    '/attestations',
+    bodyLimit({ maxSize: maxBytes, onError: () => problemResponse(413, 'too-large', 'Request body too large', `the limit is ${maxBytes} bytes`) }),
+    async (c) => {
+      const parsed = parseStrictJson(await c.req.text(), OP_JSON_LIMITS);
+      if (!parsed.ok) return problemResponse(400, 'invalid-json', 'Invalid JSON', `${parsed.problem} at offset ${parsed.at}`);
+      const q = parsed.value as { assetId?: unknown; opIds?: unknown };
+      const keys = parsed.value !== null && typeof parsed.value === 'object' && !Array.isArray(parsed.value) ? Object.keys(parsed.value) : [];
+      if (typeof q?.assetId !== 'string' || !Array.isArray(q.opIds) || keys.some((k) => k !== 'assetId' && k !== 'opIds')) {
+        return problemResponse(400, 'invalid-input', 'Invalid input', 'expected {"assetId": string, "opIds": string[]}');
+      }
+      return c.json(await ledger.attest(q.assetId, q.opIds as string[]));
+    },
+  );
 
   app.get('/health', async (c) => {
     const health: LedgerHealth = { status: 'ok', ledgerId: ledger.id, txSeq: await ledger.txSeq(), publicJwk: ledger.publicJwk };

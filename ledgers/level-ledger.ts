@@ -2,7 +2,7 @@
 // record, its asset change and the new txSeq are one batch written with sync: true.
 import { Level } from 'level';
 import { SatpError } from '../kernel/errors.ts';
-import type { AssetRecord, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
+import type { AssetRecord, LedgerAttestation, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
 import type { PublicJwk, Signer } from '../kernel/crypto/types.ts';
 import { type LedgerBackend, LedgerEngine, type LedgerHost, type LedgerJournalEntry, type LedgerRecord, type SeedAsset, seedRecords } from './ledger-engine.ts';
 
@@ -127,6 +127,9 @@ export class LevelLedger implements LedgerHost {
   }
   asset(assetId: string): Promise<AssetRecord | undefined> {
     return this.#engine.asset(assetId);
+  }
+  attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation> {
+    return this.#engine.attest(assetId, opIds);
   }
   txSeq(): Promise<number> {
     return this.#engine.txSeq();

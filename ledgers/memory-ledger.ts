@@ -1,5 +1,5 @@
 // The in-memory ledger for tests and the simulator: the shared engine over Maps, with a journal for invariant checks.
-import type { AssetRecord, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
+import type { AssetRecord, LedgerAttestation, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
 import type { PublicJwk, Signer } from '../kernel/crypto/types.ts';
 import { byAssetId, type LedgerBackend, LedgerEngine, type LedgerHost, type LedgerJournalEntry, type LedgerRecord, type SeedAsset, seedRecords } from './ledger-engine.ts';
 
@@ -71,6 +71,9 @@ export class MemoryLedger implements LedgerHost {
   }
   asset(assetId: string): Promise<AssetRecord | undefined> {
     return this.#engine.asset(assetId);
+  }
+  attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation> {
+    return this.#engine.attest(assetId, opIds);
   }
   txSeq(): Promise<number> {
     return this.#engine.txSeq();

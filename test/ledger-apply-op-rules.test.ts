@@ -43,14 +43,14 @@ describe('applyOp', () => {
   it('mint gives the asset to the minter (escrow), assign to the beneficiary; lock, unlock and burn keep the owner', () => {
     expect(applyOp(undefined, ledgerOp.mint('op', 'x', 'gw-b'), 0)).toEqual({ ok: true, next: { assetId: 'x', owner: 'gw-b', state: 'minted' } });
     expect(applyOp({ assetId: 'x', owner: 'gw-b', state: 'minted' }, ledgerOp.assign('op', 'x', 'carol'), 0)).toEqual({ ok: true, next: { assetId: 'x', owner: 'carol', state: 'active' } });
-    expect(applyOp({ assetId: 'x', owner: 'alice', state: 'active' }, ledgerOp.lock('op', 'x', 'alice'), 0)).toEqual({ ok: true, next: { assetId: 'x', owner: 'alice', state: 'locked' } });
+    expect(applyOp({ assetId: 'x', owner: 'alice', state: 'active' }, ledgerOp.lock('op', 'x', 'alice'), 0)).toEqual({ ok: true, next: { assetId: 'x', owner: 'alice', state: 'locked', lockOpId: 'op' } });
     expect(applyOp({ assetId: 'x', owner: 'alice', state: 'locked' }, ledgerOp.unlock('op', 'x'), 0)).toEqual({ ok: true, next: { assetId: 'x', owner: 'alice', state: 'active' } });
     expect(applyOp({ assetId: 'x', owner: 'alice', state: 'locked' }, ledgerOp.burn('op', 'x'), 0)).toEqual({ ok: true, next: { assetId: 'x', owner: 'alice', state: 'burned' } });
   });
 
   it('a lock with an expiry (TIME_LOCK) cannot be burned from the expiry on, but can still be unlocked', () => {
     const locked = applyOp({ assetId: 'x', owner: 'alice', state: 'active' }, ledgerOp.lock('op', 'x', 'alice', 1_000), 0);
-    expect(locked).toEqual({ ok: true, next: { assetId: 'x', owner: 'alice', state: 'locked', lockExpiresAt: 1_000 } });
+    expect(locked).toEqual({ ok: true, next: { assetId: 'x', owner: 'alice', state: 'locked', lockOpId: 'op', lockExpiresAt: 1_000 } });
     const asset = (locked as { next: AssetRecordLike }).next;
     expect(applyOp(asset, ledgerOp.burn('b', 'x'), 999)).toEqual({ ok: true, next: { assetId: 'x', owner: 'alice', state: 'burned' } });
     expect(applyOp(asset, ledgerOp.burn('b', 'x'), 1_000)).toMatchObject({ ok: false, error: { code: 'LOCK_EXPIRED' } });

@@ -39,7 +39,7 @@ describe('MemoryLedger journal', () => {
     ledger.ops()[0]!.receipt.txSeq = 99;
     (await ledger.asset('asset-1'))!.owner = 'mallory';
     expect(await ledger.status('L1')).toEqual(copy);
-    expect(ledger.snapshot()).toEqual([{ assetId: 'asset-1', owner: 'alice', state: 'locked' }]);
+    expect(ledger.snapshot()).toEqual([{ assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L1' }]);
   });
 
   it('refuses malformed or duplicate seeds and a ledger id outside the id alphabet', () => {

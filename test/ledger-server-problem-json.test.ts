@@ -81,6 +81,9 @@ describe('ledger server', () => {
       },
       status: async () => undefined,
       asset: async () => undefined,
+      attest: async () => {
+        throw new SatpError('STORAGE_FAILURE', 'LevelDB failed: disk full');
+      },
       txSeq: async () => 0,
       listAssets: async () => [],
     };

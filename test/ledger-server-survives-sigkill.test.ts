@@ -70,7 +70,7 @@ describe('ledger server process', () => {
       expect((await ledger.health()).txSeq).toBe(2 + IN_FLIGHT);
       const assets = await ledger.listAssets();
       expect(assets.filter((a) => a.state === 'minted')).toHaveLength(IN_FLIGHT);
-      expect(assets.find((a) => a.assetId === 'asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked' });
+      expect(assets.find((a) => a.assetId === 'asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 's1:2.1' });
       expect(assets.find((a) => a.assetId === 'asset-2')).toEqual({ assetId: 'asset-2', owner: 'bob', state: 'active' });
     } finally {
       await proc.kill('SIGKILL');
