@@ -7,14 +7,14 @@ import { sealMessage } from '../kernel/satp/envelope.ts';
 import type { SatpMessage } from '../kernel/satp/messages.ts';
 import { gatewayConfig } from '../kernel/satp/effects.ts';
 import { startTransfer } from '../kernel/satp/origin.ts';
-import { DESTINATION_ID, identities, ORIGIN_ID } from './lib/identities.ts';
+import { benchPeers, DESTINATION_ID, identities, ORIGIN_ID } from './lib/identities.ts';
 import type { Limits } from './lib/limits.ts';
 import { rateOf } from './lib/measure.ts';
 import { check, type Results } from './lib/report.ts';
 
 export async function limitsWs(results: Results, limits: Partial<Limits>, ms: number): Promise<void> {
   const id = await identities();
-  const cfg = gatewayConfig({ id: ORIGIN_ID, publicJwk: id.origin.publicJwk, networkId: 'ledger-a', peers: { [DESTINATION_ID]: { publicJwk: id.destination.publicJwk, networkId: 'ledger-b' } } });
+  const cfg = gatewayConfig({ id: ORIGIN_ID, publicJwk: id.origin.publicJwk, networkId: 'ledger-a', ledgerKey: id.ledgerA.publicJwk, peers: benchPeers(id) });
   const d = startTransfer({ sessionId: 'ws-echo', contextId: 'ctx-ws-echo', peer: DESTINATION_ID, assetId: 'asset-1', assetProfileId: 'p', originator: 'alice', beneficiary: 'bob', lockSeconds: 60 }, 1_700_000_000_000, cfg);
   const proposal = d.effects.find((e) => e.kind === 'send') as { message: SatpMessage } | undefined;
   check(proposal, 'startTransfer sends a proposal');

@@ -1,7 +1,7 @@
 // Part 5: heap and RSS per in-flight session, with 10,000 sessions started and held mid-transfer (the
 // destination never answers). Needs --expose-gc: run.ts runs it in its own process (memory-child.ts).
 import { logIdOf } from '../kernel/entry.ts';
-import { Counts, DESTINATION_ID, identities, ORIGIN_ID } from './lib/identities.ts';
+import { benchPeers, Counts, identities, ORIGIN_ID } from './lib/identities.ts';
 import { CountingDriver, ledgers, realClock, transferRequest } from './lib/pair.ts';
 import { check, type Row } from './lib/report.ts';
 import { withTempDir } from './lib/tmp.ts';
@@ -27,12 +27,9 @@ export async function memory(sessions: number): Promise<Row[]> {
   return withTempDir('memory', async (dir) => {
     const { a } = ledgers(id, counts, sessions);
     const store = new LogStore(new CountingDriver(await LevelDriver.open(dir), counts), { keys: id.keys, verifier: id.verifier });
-    const peers = {
-      [ORIGIN_ID]: { publicJwk: id.origin.publicJwk, networkId: 'ledger-a' },
-      [DESTINATION_ID]: { publicJwk: id.destination.publicJwk, networkId: 'ledger-b' },
-    };
+    const peers = benchPeers(id);
     const gw = new Gateway({
-      config: gatewayConfig({ id: ORIGIN_ID, publicJwk: id.origin.publicJwk, networkId: 'ledger-a', peers, retransmitMs: 3_600_000 }),
+      config: gatewayConfig({ id: ORIGIN_ID, publicJwk: id.origin.publicJwk, networkId: 'ledger-a', ledgerKey: id.ledgerA.publicJwk, peers, retransmitMs: 3_600_000 }),
       signer: id.origin,
       verifier: id.verifier,
       keys: id.keys,

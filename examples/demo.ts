@@ -52,7 +52,7 @@ try {
   const flags = ['--retransmit-ms', '500', '--deadline-grace-ms', '1000', '--burn-margin-ms', '500', '--min-lock-seconds', '1'];
   const crashFlag = rollback ? 'sent:commit-prepare-msg' : crashAt;
   pair = await GatewayPair.start(
-    { dir: DIR, runtime: 'node', ledgers: { origin: ledgerA.url, destination: ledgerB.url }, flags, onEvent: (_m, e) => say.onEvent(e) },
+    { dir: DIR, runtime: 'node', ledgers: { origin: { url: ledgerA.url, publicJwk: ledgerA.publicJwk }, destination: { url: ledgerB.url, publicJwk: ledgerB.publicJwk } }, flags, onEvent: (_m, e) => say.onEvent(e) },
     { origin: ['--crash-after', crashFlag] },
   );
   const { origin, destination } = pair.members;

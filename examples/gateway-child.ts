@@ -17,6 +17,12 @@ export interface GatewayEvent {
 
 export type Exit = { code: number | null; signal: string | null };
 
+/**
+ * Runs the gateway's command line under another program (e.g. `strace -o … -- <cmd> <args>`). The wrapper
+ * must pass stdio through and exit as the gateway does (with its code, or killed by its signal).
+ */
+export type Wrap = (command: [string, string[]]) => [string, string[]];
+
 /** Rejects `p` after `ms`: a deadline on an awaited event, never a sleep. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -45,14 +51,17 @@ export class GatewayChild {
   readonly events: GatewayEvent[] = [];
   readonly exited: Promise<Exit>;
   url = '';
+  /** The gateway's own pid, from its listening line (not the wrapper's, when there is one). */
+  pid = 0;
   stderr = '';
   readonly #waiters = new Set<Waiter>();
   readonly #onEvent: ((e: GatewayEvent) => void) | undefined;
 
-  private constructor(runtime: 'node' | 'deno', args: string[], onEvent?: (e: GatewayEvent) => void, bundle?: string) {
-    const [cmd, argv] = gatewayCommand(runtime, args, bundle);
+  private constructor(runtime: 'node' | 'deno', args: string[], onEvent?: (e: GatewayEvent) => void, bundle?: string, wrap?: Wrap) {
+    const command = gatewayCommand(runtime, args, bundle);
+    const [cmd, argv] = wrap ? wrap(command) : command;
     this.#onEvent = onEvent;
-    this.child = spawn(cmd, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' } });
     this.child.stdin!.on('error', () => undefined); // writing to a killed child: EPIPE, expected
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-8000)));
@@ -68,12 +77,13 @@ export class GatewayChild {
   }
 
   /** Spawns a gateway and resolves once it is listening (its first line). */
-  static async start(runtime: 'node' | 'deno', args: string[], options: { onEvent?: (e: GatewayEvent) => void; startupMs?: number; bundle?: string } = {}): Promise<GatewayChild> {
-    const g = new GatewayChild(runtime, args, options.onEvent, options.bundle);
+  static async start(runtime: 'node' | 'deno', args: string[], options: { onEvent?: (e: GatewayEvent) => void; startupMs?: number; bundle?: string; wrap?: Wrap } = {}): Promise<GatewayChild> {
+    const g = new GatewayChild(runtime, args, options.onEvent, options.bundle, options.wrap);
     const spawnFailed = new Promise<never>((_, reject) => g.child.on('error', reject));
     try {
       const listening = await Promise.race([g.waitFor((e) => e.event === 'listening', options.startupMs ?? 60_000, 'gateway startup'), spawnFailed]);
       g.url = String(listening.url);
+      g.pid = Number(listening.pid);
       return g;
     } catch (err) {
       g.child.kill('SIGKILL');
@@ -92,7 +102,10 @@ export class GatewayChild {
     let waiter!: Waiter;
     const found = new Promise<GatewayEvent>((resolve) => (waiter = { match, resolve }));
     this.#waiters.add(waiter);
-    const died = this.exited.then((x) => Promise.reject(new Error(`${what}: the gateway exited (${x.code ?? x.signal})`)));
+    const died = this.exited.then((x) => {
+      const stderr = this.stderr ? `; stderr: ${this.stderr.slice(-2000)}` : '';
+      return Promise.reject(new Error(`${what}: the gateway exited (${x.code ?? x.signal})${stderr}`));
+    });
     return within(Promise.race([found, died]), ms, what).finally(() => this.#waiters.delete(waiter));
   }
 
@@ -104,9 +117,23 @@ export class GatewayChild {
     return answer;
   }
 
-  /** Sends `signal` (if still running) and resolves once the process exited. */
+  /**
+   * Sends `signal` (if still running) and resolves once the process exited. Under a wrapper, the signal goes
+   * to the gateway itself, and the wrapper exits as the gateway did; before the gateway's pid is known, to
+   * the wrapper.
+   */
   async kill(signal: NodeJS.Signals = 'SIGKILL', ms = 15_000): Promise<Exit> {
-    if (this.alive) this.child.kill(signal);
+    if (this.alive) {
+      if (this.pid > 0 && this.pid !== this.child.pid) {
+        try {
+          process.kill(this.pid, signal);
+        } catch {
+          this.child.kill(signal); // already gone: the wrapper is exiting, or stuck
+        }
+      } else {
+        this.child.kill(signal);
+      }
+    }
     return within(this.exited, ms, `gateway exit after ${signal}`);
   }
 

@@ -6,24 +6,28 @@ import { ID_PATTERN } from '../kernel/entry.ts';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
 import { type CrashPoint, parseCrashPoint } from './gateway-observe.ts';
 
-export const USAGE = `usage: gateway --id <gateway-id> --db <dir> --keys <private-jwk-file> --ledger <url> --peers <json|file>
-               [--port 0] [--host 127.0.0.1] [--peer-ledger <peer-id>=<url>]... [--retransmit-ms 2000]
+export const USAGE = `usage: gateway --id <gateway-id> --db <dir> --keys <private-jwk-file> --ledger <url> --ledger-key <jwk-json|file>
+               --peers <json|file> [--port 0] [--host 127.0.0.1] [--peer-ledger <peer-id>=<url>]... [--retransmit-ms 2000]
                [--deadline-grace-ms 2000] [--burn-margin-ms 1000] [--min-lock-seconds 5] [--connect-wait-ms 1000]
                [--crash-after <point>]
-  --peers        {"<peer-id>": {"url": "ws://…/satp/ws", "publicJwk": {…}, "networkId": "<ledger id>"}}
+  --ledger-key   the public JWK the own ledger signs receipts with (every receipt is checked against it)
+  --peers        {"<peer-id>": {"url": "ws://…/satp/ws", "publicJwk": {…}, "networkId": "<ledger id>",
+                  "ledgerPublicJwk": {…}}}: the peer gateway's key, and the key its ledger signs with
   --peer-ledger  read access to a peer's ledger: the destination asks it about the burn past the deadline
   --crash-after  fault injection: SIGKILL this process right after a step is logged (e.g. 3.4) or a
                  message was sent (sent:commit-prepare-msg)
 commands: JSON lines on stdin (docs/demo.md); stdin's end shuts the gateway down`;
 
 const jwkSchema = z.strictObject({ kty: z.literal('EC'), crv: z.enum(['P-256', 'secp256k1']), x: z.string(), y: z.string() });
-const peerSchema = z.strictObject({ url: z.string().regex(/^wss?:\/\//), publicJwk: jwkSchema, networkId: z.string().regex(ID_PATTERN) });
+const peerSchema = z.strictObject({ url: z.string().regex(/^wss?:\/\//), publicJwk: jwkSchema, networkId: z.string().regex(ID_PATTERN), ledgerPublicJwk: jwkSchema });
 const peersSchema = z.record(z.string().regex(ID_PATTERN), peerSchema);
 
 export interface PeerConfig {
   url: string;
   publicJwk: PublicJwk;
   networkId: string;
+  /** The key the peer's ledger signs receipts with: the peer's claims are checked against it. */
+  ledgerPublicJwk: PublicJwk;
 }
 
 export interface GatewayCliConfig {
@@ -33,6 +37,8 @@ export interface GatewayCliConfig {
   db: string;
   keys: string;
   ledger: string;
+  /** The key the own ledger signs receipts with. */
+  ledgerKey: PublicJwk;
   peers: Record<string, PeerConfig>;
   peerLedgers: Record<string, string>;
   retransmitMs?: number;
@@ -55,6 +61,7 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
       db: { type: 'string' },
       keys: { type: 'string' },
       ledger: { type: 'string' },
+      'ledger-key': { type: 'string' },
       peers: { type: 'string' },
       'peer-ledger': { type: 'string', multiple: true, default: [] },
       'retransmit-ms': { type: 'string' },
@@ -69,10 +76,13 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
   });
   if (values.help) return 'help';
   const { id, db, keys, ledger, peers } = values;
-  if (!id || !db || !keys || !ledger || !peers) throw new RangeError('--id, --db, --keys, --ledger and --peers are required');
+  const ledgerKeyText = values['ledger-key'];
+  if (!id || !db || !keys || !ledger || !ledgerKeyText || !peers) throw new RangeError('--id, --db, --keys, --ledger, --ledger-key and --peers are required');
   if (!ID_PATTERN.test(id)) throw new RangeError(`bad --id ${JSON.stringify(id)}`);
   const port = integer('--port', values.port, 0, 65535)!;
-  const parsedPeers = peersSchema.safeParse(JSON.parse(peers.trimStart().startsWith('{') ? peers : readFileSync(peers, 'utf8')));
+  const ledgerKey = jwkSchema.safeParse(jsonArg('--ledger-key', ledgerKeyText));
+  if (!ledgerKey.success) throw new RangeError(`bad --ledger-key: ${ledgerKey.error.issues[0]?.path.join('.')} ${ledgerKey.error.issues[0]?.message}`);
+  const parsedPeers = peersSchema.safeParse(jsonArg('--peers', peers));
   if (!parsedPeers.success) throw new RangeError(`bad --peers: ${parsedPeers.error.issues[0]?.path.join('.')} ${parsedPeers.error.issues[0]?.message}`);
   const peerLedgers: Record<string, string> = {};
   for (const item of values['peer-ledger']) {
@@ -89,9 +99,18 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
     connectWaitMs: integer('--connect-wait-ms', values['connect-wait-ms'], 0, 600_000),
     crashAfter: values['crash-after'] === undefined ? undefined : parseCrashPoint(values['crash-after']),
   };
-  const config: GatewayCliConfig = { id, host: values.host, port, db, keys, ledger, peers: parsedPeers.data, peerLedgers };
+  const config: GatewayCliConfig = { id, host: values.host, port, db, keys, ledger, ledgerKey: ledgerKey.data, peers: parsedPeers.data, peerLedgers };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(config, { [k]: v });
   return config;
+}
+
+/** A JSON argument given inline (starting with `{`) or as the path of a file holding it. */
+function jsonArg(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text.trimStart().startsWith('{') ? text : readFileSync(text, 'utf8'));
+  } catch (err) {
+    throw new RangeError(`bad ${flag}: ${(err as Error).message}`);
+  }
 }
 
 function integer(flag: string, text: string | undefined, min: number, max: number): number | undefined {

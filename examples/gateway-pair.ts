@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
-import { type Exit, type GatewayEvent, GatewayChild } from './gateway-child.ts';
+import { type Exit, type GatewayEvent, GatewayChild, type Wrap } from './gateway-child.ts';
 import { publicKeyOf } from './gateway-keys.ts';
 
 export type Role = 'origin' | 'destination';
@@ -32,12 +32,14 @@ export interface PairOptions {
   /** Where the gateways' LevelDBs and key files live. */
   dir: string;
   runtime: 'node' | 'deno';
-  /** Ledger server URLs: the origin's (ledger-a) and the destination's (ledger-b). */
-  ledgers: Record<Role, string>;
+  /** Ledger servers, the origin's (ledger-a) and the destination's (ledger-b): URL, and the key their receipts verify under. */
+  ledgers: Record<Role, { url: string; publicJwk: PublicJwk }>;
   /** Extra flags for every start (timings). */
   flags: string[];
   /** Node only: a pre-built bundle of examples/gateway.ts to run instead of the source under tsx. */
   bundle?: string;
+  /** Runs a member's command under another program (e.g. strace), at every start; `m.lives` counts this one. */
+  wrap?: (m: Member, command: [string, string[]]) => [string, string[]];
   onEvent?: (m: Member, e: GatewayEvent) => void;
 }
 
@@ -81,10 +83,12 @@ export class GatewayPair {
   #args(role: Role, extra: string[]): string[] {
     const m = this.members[role];
     const peer = this.members[this.peerOf(role)];
-    const peers = { [peer.id]: { url: peer.url || 'ws://127.0.0.1:9/satp/ws', publicJwk: peer.publicJwk, networkId: LEDGER_IDS[peer.role] } };
-    const args = ['--id', m.id, '--port', String(m.port), '--db', m.db, '--keys', m.keys, '--ledger', this.#o.ledgers[role], '--peers', JSON.stringify(peers), ...this.#o.flags, ...extra];
-    // The destination reads the origin ledger past its deadline (was the burn made?).
-    if (role === 'destination') args.push('--peer-ledger', `${peer.id}=${this.#o.ledgers.origin}`);
+    const peerLedger = this.#o.ledgers[peer.role];
+    const peers = { [peer.id]: { url: peer.url || 'ws://127.0.0.1:9/satp/ws', publicJwk: peer.publicJwk, networkId: LEDGER_IDS[peer.role], ledgerPublicJwk: peerLedger.publicJwk } };
+    const own = this.#o.ledgers[role];
+    const args = ['--id', m.id, '--port', String(m.port), '--db', m.db, '--keys', m.keys, '--ledger', own.url, '--ledger-key', JSON.stringify(own.publicJwk), '--peers', JSON.stringify(peers), ...this.#o.flags, ...extra];
+    // The destination asks the origin ledger past its deadline (was the burn made, or can it never be?).
+    if (role === 'destination') args.push('--peer-ledger', `${peer.id}=${this.#o.ledgers.origin.url}`);
     return args;
   }
 
@@ -96,8 +100,10 @@ export class GatewayPair {
     const m = this.members[role];
     if (m.child?.alive) throw new Error(`${m.id} is still running`);
     m.lives++;
+    const wrap = this.#o.wrap;
     const child = await GatewayChild.start(this.#o.runtime, this.#args(role, options.extra ?? []), {
       ...(this.#o.bundle && { bundle: this.#o.bundle }),
+      ...(wrap && { wrap: ((command) => wrap(m, command)) satisfies Wrap }),
       onEvent: (e) => {
         m.history.push(e);
         if (e.event === 'booted') m.up = true;

@@ -1,33 +1,25 @@
-// The gateway driver, the kernel's one async part (DESIGN §1): feeds events in, makes each step's
-// entries durable before any send or ledger call of that step, executes effects in order, re-arms
-// timers after a restart. Time, transport, ledgers and storage are all handed in.
-import { logIdOf } from './entry.ts';
+// The gateway driver, the kernel's one async part: it feeds events to the reducer and executes what comes back.
+// It makes each step's entries durable before any effect of that step runs, runs the effects in order, turns
+// their results into events, re-arms timers after a restart, and never decides protocol: every decision is the
+// reducer's (kernel/satp/). Time, transport, ledgers and storage are handed in through the ports (kernel/ports.ts).
+import { logIdOf, type LogEntry } from './entry.ts';
 import type { KeyResolver, Signer, Verifier } from './crypto/types.ts';
 import type { Ledger } from './ledger.ts';
+import { KeyedLock } from './keyed-lock.ts';
 import { sealEntry } from './seal.ts';
 import { errorMessage } from './satp/error-codes.ts';
-import { type Effect, type GatewayConfig, type GatewayEvent, type Report, type TimerName } from './satp/effects.ts';
-import { type Envelope, openEnvelope, sealMessage } from './satp/envelope.ts';
+import type { About, Effect, GatewayConfig, GatewayEvent, Report, StoreRequest, StoreResult, TimerName } from './satp/effects.ts';
+import { openEnvelope, sealMessage } from './satp/envelope.ts';
 import { MSG, type SatpMessage } from './satp/messages.ts';
 import type { TransferRequest } from './satp/payloads.ts';
 import { reduce } from './satp/reduce.ts';
-import { RECOVER_PAGE, RECOVER_PAGE_CHARS, RMSG } from './satp/recovery-messages.ts';
-import type { SatpError } from './errors.ts';
+import { RECOVER_PAGE } from './satp/recovery-messages.ts';
+import { withCheckedProofs } from './satp/proofs.ts';
+import { isSatpError, type SatpError } from './errors.ts';
 import { replay, type Outcome, type SessionState } from './satp/state.ts';
-import type { LogStore } from '../storage/log-store.ts';
-import { KeyedLock } from '../storage/keyed-lock.ts';
+import type { Clock, Outbox, SessionLogStore } from './ports.ts';
 
-/** Time as the driver sees it: injected, so a simulator can run it and tests never sleep. */
-export interface Clock {
-  now(): number;
-  setTimer(at: number, fire: () => void): unknown;
-  clearTimer(handle: unknown): void;
-}
-
-/** The outbound half of a transport, as the driver needs it. */
-export interface Outbox {
-  send(to: string, envelope: Envelope): Promise<void>;
-}
+export type { Clock, Outbox } from './ports.ts';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -35,11 +27,11 @@ export interface GatewayOptions {
   verifier: Verifier;
   /** Trusted keys of peers (and of this gateway). */
   keys: KeyResolver;
-  store: LogStore;
+  store: SessionLogStore;
   outbox: Outbox;
   /** The ledger this gateway operates on. */
   ledger: Ledger;
-  /** Read access to a peer's ledger, for the destination's burn check past the deadline. */
+  /** Read access to a peer's ledger, for the destination's question to the origin ledger past the deadline. */
   peerLedger?: (peer: string) => Ledger | undefined;
   clock: Clock;
   onReport?: (sessionId: string, report: Report) => void;
@@ -47,34 +39,49 @@ export interface GatewayOptions {
 
 export type ReceiveResult = { accepted: true } | { accepted: false; code: string; status: number; detail: string };
 
+const CLOSED: ReceiveResult = { accepted: false, code: 'GATEWAY_CLOSED', status: 503, detail: 'the gateway is closed' };
+
+/** Store error codes that mean "the input does not verify" (nothing stored), as opposed to the store failing. */
+const REFUSALS: ReadonlySet<string> = new Set(['INVALID_INPUT', 'BAD_HASH', 'BAD_SIGNATURE', 'UNKNOWN_AUTHOR', 'CHAIN_CONFLICT']);
+
+/**
+ * A step could not be completed because the store failed; it is tried again after a pause. `moved`: the
+ * chain's head is neither where the step started nor where it would have ended, so the session is reloaded.
+ */
+class StoreUnavailable extends Error {
+  constructor(message: string, readonly moved = false) {
+    super(message);
+  }
+}
+
 export class Gateway {
   readonly id: string;
   readonly #o: GatewayOptions;
   readonly #sessions = new Map<string, SessionState>();
+  /** Sessions whose own chain failed verification: never resumed, left for an operator. */
+  readonly #quarantined = new Map<string, string>();
   readonly #lock = new KeyedLock();
   readonly #timers = new Map<string, unknown>();
   readonly #waiters = new Map<string, ((o: Outcome) => void)[]>();
   #closed = false;
+  #pauses = 0;
 
   constructor(options: GatewayOptions) {
     this.#o = options;
     this.id = options.config.id;
   }
 
-  /** recovery-04 §5.1: replay every unfinished session of this gateway and resume it. */
+  /**
+   * recovery-04 §5.1: replay every unfinished session of this gateway and resume it. A session whose chain does
+   * not verify is reported for an operator and left alone; every other one recovers. A store that fails is
+   * asked again after a pause, until it answers or the gateway is closed. Resolves with how many sessions resumed.
+   */
   async boot(): Promise<number> {
-    const open = (await this.#o.store.listOpenLogs()).filter((l) => l.author === this.id);
-    for (const log of open) {
-      const verified = await this.#o.store.verifyLog(log.logId);
-      if (!verified.ok) {
-        this.#report(log.sessionId, { kind: 'needs-operator', detail: `own chain does not verify: ${verified.reason} at ${verified.index}` });
-        continue;
-      }
-      const state = replay(verified.entries);
-      if (state) this.#sessions.set(log.sessionId, state);
-    }
-    await Promise.all(open.map((l) => this.#dispatch(l.sessionId, { kind: 'boot', now: this.#o.clock.now() })));
-    return open.length;
+    const open = await this.#retrying(() => this.#o.store.listOpenLogs());
+    if (!open) return 0;
+    const mine = open.filter((l) => l.author === this.id);
+    const resumed = await Promise.all(mine.map((l) => this.#lock.run(l.sessionId, () => this.#bootOne(l.sessionId))));
+    return resumed.filter(Boolean).length;
   }
 
   startTransfer(request: TransferRequest): Promise<ReceiveResult> {
@@ -100,7 +107,7 @@ export class Gateway {
       return { accepted: false, code: opened.error.code, status: opened.error.status, detail: opened.detail };
     }
     const m = opened.message;
-    return this.#dispatch(m.sessionId, { kind: 'message', now: this.#o.clock.now(), from, message: m, hash: opened.hash }, (ev) => this.#prepareRecovery(ev, from, m));
+    return this.#dispatch(m.sessionId, { kind: 'message', now: this.#o.clock.now(), from, message: m, hash: opened.hash, proofs: [] });
   }
 
   session(sessionId: string): SessionState | undefined {
@@ -109,6 +116,11 @@ export class Gateway {
 
   sessions(): SessionState[] {
     return [...this.#sessions.values()];
+  }
+
+  /** Sessions left for an operator because their chain does not verify, with why. */
+  quarantined(): Map<string, string> {
+    return new Map(this.#quarantined);
   }
 
   /** Resolves when the session ends (committed, rolled back or rejected). */
@@ -125,95 +137,175 @@ export class Gateway {
     this.#timers.clear();
   }
 
-  #dispatch(sessionId: string, event: GatewayEvent, prepare?: (ev: GatewayEvent) => Promise<GatewayEvent>): Promise<ReceiveResult> {
-    return this.#lock.run(sessionId, async () => this.#process(sessionId, prepare ? await prepare(event) : event));
+  #dispatch(sessionId: string, event: GatewayEvent): Promise<ReceiveResult> {
+    return this.#lock.run(sessionId, () => this.#process(sessionId, event));
+  }
+
+  /** Loads one open session at boot (verified first) and hands it the boot event; false if it was not resumed. */
+  async #bootOne(sessionId: string): Promise<boolean> {
+    const state = await this.#retrying(() => this.#load(sessionId));
+    if (!state || this.#closed) return false;
+    await this.#process(sessionId, { kind: 'boot', now: this.#o.clock.now() });
+    return true;
   }
 
   /**
-   * The store work a recovery message needs, done before the reducer sees it (sans-I/O): for RECOVER,
-   * getLogDiff of this gateway's chain against the sender's view; for RECOVER-UPDATE, verifying the
-   * peer's entries and appending them to this gateway's copy of the peer's chain (updateLog).
+   * One event, to completion: reduce, append, run the effects, then process the events those effects produced
+   * (store results). A store that fails leaves the session as it was; the event is reduced again after a pause
+   * (with the time of the retry), so no event is dropped and no step is taken twice.
    */
-  async #prepareRecovery(ev: GatewayEvent, from: string, m: SatpMessage): Promise<GatewayEvent> {
-    if (ev.kind !== 'message') return ev;
-    if (m.messageType === RMSG.recover) {
-      const diff = await this.#o.store.getLogDiff(logIdOf(m.sessionId, this.id), { seq: m.peerSeqNumber, hash: m.peerLastEntryHash }, RECOVER_PAGE, RECOVER_PAGE_CHARS);
-      return { ...ev, recovery: { kind: 'diff', diff } };
-    }
-    if (m.messageType === RMSG.recoverUpdate) {
+  async #process(sessionId: string, event: GatewayEvent): Promise<ReceiveResult> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.#closed) return CLOSED;
       try {
-        const r = await this.#o.store.updateLog(logIdOf(m.sessionId, from), m.recoveredLogs);
-        return { ...ev, recovery: { kind: 'update', ok: true, appended: r.appended, head: { seq: r.head.seq, hash: r.head.hash } } };
+        return await this.#step(sessionId, event);
       } catch (err) {
-        const e = err as SatpError;
-        const d = (e.detail ?? {}) as { seq?: number; ours?: string; theirs?: string };
-        return { ...ev, recovery: { kind: 'update', ok: false, code: e.code ?? 'INVALID_INPUT', detail: e.message, ...(typeof d.seq === 'number' ? { seq: d.seq } : {}), ...(typeof d.ours === 'string' ? { ours: d.ours } : {}), ...(typeof d.theirs === 'string' ? { theirs: d.theirs } : {}) } };
+        if (!(err instanceof StoreUnavailable)) throw err;
+        if (attempt === 0) this.#report(sessionId, { kind: 'ignored', detail: `the store failed; the step will be tried again: ${err.message}` });
+        if (!(await this.#pause(attempt))) return CLOSED;
+        // The chain moved under the step (an earlier append landed after all): pick up where it stands first.
+        if (err.moved) await this.#process(sessionId, { kind: 'reload', now: this.#o.clock.now() });
+        event = { ...event, now: this.#o.clock.now() };
       }
     }
-    return ev;
   }
 
-  async #process(sessionId: string, event: GatewayEvent): Promise<ReceiveResult> {
-    if (this.#closed) return { accepted: false, code: 'CLOSED', status: 503, detail: 'gateway closed' };
-    const state = this.#sessions.get(sessionId) ?? (await this.#load(sessionId));
-    const { state: next, effects } = reduce(state, event, this.#o.config);
-    let rest = effects;
-    if (effects[0]?.kind === 'append') {
-      // Write-ahead: sealed and durable before any other effect of this step runs (DESIGN §3).
-      const sealed = await Promise.all(effects[0].entries.map((b) => sealEntry(b, this.#o.signer)));
-      try {
-        await this.#o.store.writeLogEntries(sealed);
-      } catch (err) {
-        this.#report(sessionId, { kind: 'needs-operator', detail: `append failed, step not taken: ${String(err)}` });
-        return { accepted: false, code: 'STORAGE_FAILURE', status: 503, detail: String(err) };
-      }
-      rest = effects.slice(1);
+  async #step(sessionId: string, raw: GatewayEvent): Promise<ReceiveResult> {
+    if (this.#quarantined.has(sessionId)) {
+      const why = this.#quarantined.get(sessionId)!;
+      this.#report(sessionId, { kind: 'needs-operator', detail: `session left for an operator: ${why}` });
+      return { accepted: false, code: 'SESSION_QUARANTINED', status: 503, detail: why };
+    }
+    const state = this.#sessions.get(sessionId) ?? (await this.#storeCall(() => this.#load(sessionId)));
+    if (this.#quarantined.has(sessionId)) return this.#step(sessionId, raw);
+    const event = await withCheckedProofs(raw, this.#o.config, this.#o.verifier, raw.kind === 'attestation' ? state?.peer : undefined);
+    const { state: next, entries, effects } = reduce(state, event, this.#o.config);
+    if (entries.length > 0) {
+      // Write-ahead: sealed and durable before any effect of this step runs.
+      await this.#append(sessionId, state, await Promise.all(entries.map((b) => sealEntry(b, this.#o.signer))));
       // Closed (crashed) while the append was in flight: it may have landed, but nothing after it runs.
-      if (this.#closed) return { accepted: false, code: 'CLOSED', status: 503, detail: 'gateway closed' };
+      if (this.#closed) return CLOSED;
     }
     if (next) this.#sessions.set(sessionId, next);
     let result: ReceiveResult = { accepted: true };
-    for (const effect of rest) {
-      const r = this.#execute(sessionId, effect);
+    const followUps: GatewayEvent[] = [];
+    for (const effect of effects) {
+      const r = await this.#execute(sessionId, effect, followUps);
       if (r) result = r;
+    }
+    for (const e of followUps) {
+      const r = await this.#process(sessionId, e);
+      if (!r.accepted) result = r;
     }
     return result;
   }
 
-  /** A session not in memory may have ended before a restart: load it so duplicates still get their answer. */
+  /**
+   * Appends a step's entries. When the append fails its outcome is unknown: the head is read back. Landed:
+   * the step goes on. Not landed: StoreUnavailable, and the event is reduced again later. The head moved to
+   * something else: the session is reloaded from the store before the retry.
+   */
+  async #append(sessionId: string, before: SessionState | undefined, sealed: LogEntry[]): Promise<void> {
+    try {
+      await this.#o.store.writeLogEntries(sealed);
+      return;
+    } catch (err) {
+      const last = sealed[sealed.length - 1]!;
+      const head = await this.#storeCall(() => this.#o.store.getHead(logIdOf(sessionId, this.id)));
+      if (head?.hash === last.entryHash && head.seq === last.seqNumber) return; // it landed after all
+      const moved = (head?.hash ?? '0'.repeat(64)) !== (before?.head.hash ?? '0'.repeat(64));
+      if (moved) this.#sessions.delete(sessionId); // reloaded from the store by the retry
+      throw new StoreUnavailable(`append of seq ${sealed[0]!.seqNumber}..${last.seqNumber} failed: ${String(err)}`, moved);
+    }
+  }
+
+  /** A store call whose failure means "try the whole step again later". */
+  async #storeCall<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw new StoreUnavailable(String(err));
+    }
+  }
+
+  /** Retries `work` with backoff while the store fails; undefined once the gateway is closed. */
+  async #retrying<T>(work: () => Promise<T>): Promise<T | undefined> {
+    for (let attempt = 0; !this.#closed; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        if (attempt === 0) this.#report('', { kind: 'ignored', detail: `the store failed at boot; trying again: ${String(err)}` });
+        if (!(await this.#pause(attempt))) return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** Waits (on the injected clock) before the next try: 50 ms doubling up to the retransmit interval. False once closed. */
+  #pause(attempt: number): Promise<boolean> {
+    const wait = Math.min(this.#o.config.retransmitMs, 50 * 2 ** Math.min(attempt, 16));
+    return new Promise((resolve) => {
+      if (this.#closed) return resolve(false);
+      const key = `\u0000pause\u0000${++this.#pauses}`;
+      this.#timers.set(key, this.#o.clock.setTimer(this.#o.clock.now() + wait, () => {
+        this.#timers.delete(key);
+        resolve(!this.#closed);
+      }));
+    });
+  }
+
+  /**
+   * A session not in memory: read and verify its chain. Ended sessions are loaded too, so duplicates still get
+   * their answer. A chain that does not verify is never resumed: the session is quarantined for an operator.
+   */
   async #load(sessionId: string): Promise<SessionState | undefined> {
     const logId = logIdOf(sessionId, this.id);
-    if ((await this.#o.store.getLogLength(logId)) === 0) return undefined;
-    const state = replay(await this.#o.store.getLog(logId));
+    if (!(await this.#o.store.getHead(logId))) return undefined;
+    const verified = await this.#o.store.verifyLog(logId);
+    if (!verified.ok) {
+      const why = `own chain does not verify: ${verified.reason} at entry ${verified.index}${verified.seqNumber !== undefined ? ` (seq ${verified.seqNumber})` : ''}: ${verified.detail}`;
+      this.#quarantined.set(sessionId, why);
+      this.#report(sessionId, { kind: 'needs-operator', detail: why });
+      return undefined;
+    }
+    const state = replay(verified.entries);
     if (state) this.#sessions.set(sessionId, state);
     return state;
   }
 
-  #execute(sessionId: string, e: Effect): ReceiveResult | undefined {
+  async #execute(sessionId: string, e: Effect, followUps: GatewayEvent[]): Promise<ReceiveResult | undefined> {
     switch (e.kind) {
-      case 'append':
-        throw new TypeError('append must be the first effect of a step');
       case 'send':
         void this.#send(e.to, e.message);
         if (!e.logged && e.message.messageType === MSG.error) {
           return { accepted: false, code: e.message.type.split(':').pop()!, status: e.message.status, detail: e.message.detail ?? e.message.title };
         }
         return undefined;
+      case 'store':
+        followUps.push({ kind: 'store-result', now: this.#o.clock.now(), about: e.about, result: await this.#storeWork(sessionId, e.request, e.about) });
+        return undefined;
       case 'ledger-execute':
         this.#o.ledger.execute(e.op).then(
-          (receipt) => this.#dispatch(sessionId, { kind: 'ledger-result', now: this.#o.clock.now(), opId: e.op.opId, receipt }),
-          (err) => this.#dispatch(sessionId, { kind: 'ledger-error', now: this.#o.clock.now(), opId: e.op.opId, error: String(err), ...((err as SatpError)?.code ? { code: (err as SatpError).code } : {}) }),
+          (receipt) => this.#dispatch(sessionId, { kind: 'ledger-result', now: this.#o.clock.now(), opId: e.op.opId, receipt, verified: false }),
+          (err) => this.#dispatch(sessionId, { kind: 'ledger-error', now: this.#o.clock.now(), opId: e.op.opId, error: String(err), ...(isSatpError(err) ? { code: err.code } : {}) }),
         );
         return undefined;
-      case 'ledger-query': {
-        const ledger = e.ledger === 'own' ? this.#o.ledger : this.#o.peerLedger?.(this.#sessions.get(sessionId)?.peer ?? '');
+      case 'ledger-query':
+        this.#o.ledger.status(e.opId).then(
+          (receipt) => this.#dispatch(sessionId, { kind: 'ledger-status', now: this.#o.clock.now(), opId: e.opId, receipt, verified: false }),
+          (err) => this.#dispatch(sessionId, { kind: 'ledger-status-failed', now: this.#o.clock.now(), opId: e.opId, error: String(err) }),
+        );
+        return undefined;
+      case 'ledger-attest': {
+        const ledger = this.#o.peerLedger?.(e.peer);
+        const base = { kind: 'attestation' as const, assetId: e.assetId, verified: false };
         if (!ledger) {
-          this.#report(sessionId, { kind: 'needs-operator', detail: 'past the deadline with no access to the origin ledger' });
+          followUps.push({ ...base, now: this.#o.clock.now(), noAccess: true });
           return undefined;
         }
-        ledger.status(e.opId).then(
-          (receipt) => this.#dispatch(sessionId, { kind: 'ledger-status', now: this.#o.clock.now(), ledger: e.ledger, opId: e.opId, receipt }),
-          () => this.#arm(sessionId, e.ledger === 'own' ? 'ledger-retry' : 'deadline', this.#o.clock.now() + this.#o.config.retransmitMs),
+        ledger.attest(e.assetId, e.opIds).then(
+          (attestation) => this.#dispatch(sessionId, { ...base, now: this.#o.clock.now(), attestation }),
+          (err) => this.#dispatch(sessionId, { ...base, now: this.#o.clock.now(), error: String(err) }),
         );
         return undefined;
       }
@@ -231,6 +323,27 @@ export class Gateway {
         this.#report(sessionId, e.report);
         if (e.report.kind === 'refused') return { accepted: false, code: e.report.code, status: 400, detail: e.report.detail };
         return undefined;
+    }
+  }
+
+  /** The store work a reducer asked for, as a result it decides on: never a throw. */
+  async #storeWork(sessionId: string, request: StoreRequest, about: About): Promise<StoreResult> {
+    try {
+      if (request.kind === 'read-page') {
+        const page = await this.#o.store.readPage(logIdOf(sessionId, this.id), request.from, RECOVER_PAGE, request.maxChars);
+        return { kind: 'page', entries: page.entries, more: page.more };
+      }
+      const r = await this.#o.store.updateLog(logIdOf(sessionId, about.from), request.entries);
+      return { kind: 'copy-updated', appended: r.appended, head: { seq: r.head.seq, hash: r.head.hash }, pageEnd: r.pageEnd };
+    } catch (err) {
+      const e = err as SatpError;
+      const code = isSatpError(err) ? e.code : 'STORAGE_FAILURE';
+      if (code === 'LOG_DIVERGED') {
+        const d = (e.detail ?? {}) as { seq?: number; ours?: string; theirs?: string };
+        return { kind: 'diverged', seq: d.seq ?? 0, ours: d.ours ?? '', theirs: d.theirs ?? '', detail: e.message };
+      }
+      if (REFUSALS.has(code)) return { kind: 'refused', code, detail: e.message };
+      return { kind: 'failed', detail: String(err) };
     }
   }
 
@@ -262,4 +375,3 @@ export class Gateway {
     this.#o.onReport?.(sessionId, report);
   }
 }
-

@@ -13,4 +13,6 @@ export * from './strict-json.ts';
 export * from './ledger.ts';
 export * from './ledger-receipt.ts';
 export * from './satp/index.ts';
-export * from './driver.ts';
+export * from './ports.ts';
+export * from './keyed-lock.ts';
+export { Gateway, type GatewayOptions, type ReceiveResult } from './driver.ts';

@@ -5,7 +5,7 @@ import { Level } from 'level';
 import { SatpError } from '../kernel/errors.ts';
 import type { ChainHead } from '../kernel/entry.ts';
 import type { LogStoreDriver, StoreCapabilities, StoredHead } from './driver.ts';
-import { KeyedLock } from './keyed-lock.ts';
+import { KeyedLock } from '../kernel/keyed-lock.ts';
 
 export interface LevelDriverOptions {
   /** fsync every append (default true). false trades durability for speed and says so in capabilities. */

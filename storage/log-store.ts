@@ -1,11 +1,11 @@
 // The LogStore: recovery-04 §3 log primitives over a driver, validating everything before it is stored.
-import { type ChainHead, EMPTY_HEAD, isEndEntry, type LogEntry, logIdOf, parseLogId } from '../kernel/entry.ts';
+import { type ChainHead, EMPTY_HEAD, GENESIS_HASH, isEndEntry, type LogEntry, logIdOf, parseLogId } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
 import { checkEntryContent, checkEntrySignature, sealedText, type VerifyContext } from '../kernel/seal.ts';
 import { type ChainResult, verifyChain } from '../kernel/chain.ts';
 import { getLogDiff, type LogDiff } from '../kernel/log-diff.ts';
 import type { LogStoreDriver, StoredHead } from './driver.ts';
-import { KeyedLock } from './keyed-lock.ts';
+import { KeyedLock } from '../kernel/keyed-lock.ts';
 
 export interface LogStoreOptions extends VerifyContext {
   /** Most entries in one atomic append. */
@@ -19,7 +19,11 @@ export interface OpenLog {
   head: ChainHead;
 }
 
-export type UpdateResult = { appended: LogEntry[]; head: ChainHead };
+/** What updateLog did: the entries it appended, the log's head after, and the seqNumber of the source's last entry (0 if empty). */
+export type UpdateResult = { appended: LogEntry[]; head: ChainHead; pageEnd: number };
+
+/** A page of one log: its entries from a seqNumber on, and whether the log holds more after them. */
+export type Page = { entries: LogEntry[]; more: boolean };
 
 const SIGNATURE_FAILURES = { 'unknown-author': 'UNKNOWN_AUTHOR', 'bad-signature': 'BAD_SIGNATURE' } as const;
 
@@ -138,6 +142,23 @@ export class LogStore {
   }
 
   /**
+   * Entries `from`…, at most `limit` of them and, past the first, at most `maxChars` characters of stored
+   * text (one entry alone always fits, so a page always moves on); `more` says the log holds more after them.
+   */
+  async readPage(logId: string, from: number, limit: number, maxChars = Infinity): Promise<Page> {
+    if (!Number.isSafeInteger(from) || from < 1) throw new SatpError('INVALID_INPUT', 'from must be a positive integer');
+    const length = (await this.driver.head(logId))?.seq ?? 0;
+    if (from > length || limit < 1) return { entries: [], more: from <= length };
+    const to = Math.min(length, from + limit - 1);
+    const texts = await this.driver.read(logId, from, to);
+    let chars = 0;
+    let end = 0;
+    while (end < texts.length && (end === 0 || chars + texts[end]!.length <= maxChars)) chars += texts[end++]!.length;
+    const entries = texts.slice(0, end).map((t) => parseStored(t, logId));
+    return { entries, more: from + end - 1 < length };
+  }
+
+  /**
    * getLogDiff: what log `logId` holds beyond another party's view of it (docs/log-diff.md).
    * Reads only the entry at view.seq and those after it, so the cost is linear in the difference.
    */
@@ -169,43 +190,52 @@ export class LogStore {
   }
 
   /**
-   * updateLog(l1, l2): brings log `logId` up to date from `source`, entries of the same chain as held
-   * elsewhere (the whole chain, or any contiguous part that reaches this log's head). Entries this log
-   * already has are checked against it (LOG_DIVERGED on a mismatch); the rest are verified and appended.
+   * updateLog(l1, l2): brings log `logId` up to date from `source`, a contiguous run of entries of the same
+   * chain as held elsewhere (the whole chain, or any part that reaches this log's head). The source is first
+   * verified on its own (content, hashes, links, signatures, one author and session): if it fails, nothing is
+   * stored and the error says why (INVALID_INPUT, BAD_HASH, BAD_SIGNATURE, UNKNOWN_AUTHOR, CHAIN_CONFLICT).
+   * Only then is it compared with what this log already holds where they overlap, including the entry the
+   * source's first entry links to: a difference between the two verified copies is LOG_DIVERGED. The rest is
+   * appended. A source that ends before this log's head is not an error here; `pageEnd` lets the caller judge.
    */
   async updateLog(logId: string, source: unknown): Promise<UpdateResult> {
     if (!Array.isArray(source)) throw new SatpError('INVALID_INPUT', 'source must be an array of entries');
     const head = (await this.driver.head(logId)) ?? EMPTY_HEAD;
-    if (source.length === 0) return { appended: [], head };
-    const firstSeq = (source[0] as { seqNumber?: unknown } | undefined)?.seqNumber;
+    if (source.length === 0) return { appended: [], head: { seq: head.seq, hash: head.hash }, pageEnd: 0 };
+    const first = source[0] as { seqNumber?: unknown; lastEntryHash?: unknown } | undefined;
     // A source that does not say where it starts is bad input, not an empty update.
-    if (typeof firstSeq !== 'number' || !Number.isSafeInteger(firstSeq) || firstSeq < 1) {
+    if (typeof first?.seqNumber !== 'number' || !Number.isSafeInteger(first.seqNumber) || first.seqNumber < 1) {
       throw new SatpError('INVALID_INPUT', 'source[0] has no valid seqNumber');
     }
+    const firstSeq = first.seqNumber;
     if (firstSeq > head.seq + 1) throw new SatpError('CHAIN_CONFLICT', `source starts at seq ${firstSeq}, after a gap from seq ${head.seq}`);
-    const skip = head.seq - firstSeq + 1; // entries of source this log already holds
-    if (skip > 0) {
-      // The last entry both hold must be the same; a source that ends before our head (an older copy)
-      // is compared at its own last entry, and is not a divergence when it matches.
-      const overlap = Math.min(skip, source.length);
-      const seq = firstSeq + overlap - 1;
-      const theirs = (source[overlap - 1] as { entryHash?: unknown } | undefined)?.entryHash;
-      const ours = seq === head.seq ? head.hash : (await this.getLogEntry(logId, seq))?.entryHash;
-      if (theirs !== ours) {
-        throw new SatpError('LOG_DIVERGED', `log ${logId} and the source differ at seq ${seq}`, { detail: { seq, ours, theirs } });
+    const linkedTo = typeof first.lastEntryHash === 'string' ? first.lastEntryHash : '';
+    if (firstSeq === 1 && linkedTo !== GENESIS_HASH) throw new SatpError('CHAIN_CONFLICT', 'source seq 1 does not start a chain');
+    const parsed = parseLogId(logId);
+    const verified = await verifyChain(source, this.#ctx, { from: { seq: firstSeq - 1, hash: linkedTo }, ...parsed });
+    if (!verified.ok) throw chainError(verified);
+    const entries = verified.entries;
+    // Compare the overlap, from the entry the source links to up to this log's head.
+    const overlapFrom = Math.max(1, firstSeq - 1);
+    const overlapTo = Math.min(head.seq, firstSeq + entries.length - 1);
+    if (overlapTo >= overlapFrom) {
+      const ours = overlapTo === head.seq && overlapFrom === overlapTo ? [head.hash] : (await this.driver.read(logId, overlapFrom, overlapTo)).map(hashOfStored);
+      if (overlapTo === head.seq) ours[ours.length - 1] = head.hash;
+      for (let seq = overlapFrom; seq <= overlapTo; seq++) {
+        const theirs = seq === firstSeq - 1 ? linkedTo : entries[seq - firstSeq]!.entryHash;
+        const mine = ours[seq - overlapFrom];
+        if (mine !== theirs) throw new SatpError('LOG_DIVERGED', `log ${logId} and the source differ at seq ${seq}`, { detail: { seq, ours: mine, theirs } });
       }
     }
-    const fresh = source.slice(Math.max(0, skip));
-    if (fresh.length === 0) return { appended: [], head };
-    const parsed = parseLogId(logId);
-    const result = await verifyChain(fresh, this.#ctx, { from: head, ...parsed });
-    if (!result.ok) throw chainError(result);
-    for (const e of result.entries) this.#verified.add(deepFreeze(e));
+    const fresh = entries.filter((e) => e.seqNumber > head.seq);
+    const pageEnd = firstSeq + entries.length - 1;
+    if (fresh.length === 0) return { appended: [], head: { seq: head.seq, hash: head.hash }, pageEnd };
+    for (const e of fresh) this.#verified.add(deepFreeze(e));
     let at: ChainHead = head;
-    for (let i = 0; i < result.entries.length; i += this.#maxBatch) {
-      at = await this.writeLogEntries(result.entries.slice(i, i + this.#maxBatch));
+    for (let i = 0; i < fresh.length; i += this.#maxBatch) {
+      at = await this.writeLogEntries(fresh.slice(i, i + this.#maxBatch));
     }
-    return { appended: result.entries, head: at };
+    return { appended: fresh, head: { seq: at.seq, hash: at.hash }, pageEnd };
   }
 
   /** Logs whose session has not ended, for recovery at boot; does not scan closed history. */
@@ -250,6 +280,16 @@ export class LogStore {
   }
   lastEntry(logId: string): Promise<LogEntry | undefined> {
     return this.getLastEntry(logId);
+  }
+}
+
+/** The entryHash of a stored entry's text ('' when unreadable: it then differs from any real hash). */
+function hashOfStored(text: string): string {
+  try {
+    const h = (JSON.parse(text) as { entryHash?: unknown }).entryHash;
+    return typeof h === 'string' ? h : '';
+  } catch {
+    return '';
   }
 }
 

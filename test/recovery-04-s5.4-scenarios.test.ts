@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { type EntryBody, type LogEntry } from '../kernel/entry.ts';
 import { sealEntry } from '../kernel/seal.ts';
-import { checkInvariants, DESTINATION, makePair, ORIGIN, outcomes, type Pair, settle, typeOf } from './support/satp-pair.ts';
+import { checkInvariants, crashSide, DESTINATION, makePair, ORIGIN, outcomes, type Pair, settle, typeOf, until } from './support/satp-pair.ts';
 
 /** The recovery messages a gateway logged, in order (recovery-04 §4's optional recovery fields). */
 async function recoveryTrail(pair: Pair, who: 'origin' | 'destination', sessionId: string): Promise<string[]> {
@@ -11,17 +11,7 @@ async function recoveryTrail(pair: Pair, who: 'origin' | 'destination', sessionI
 }
 
 /** Takes the origin down: closed (all it had in memory is gone) and unreachable until restarted. */
-function crashOrigin(pair: Pair): { restart: () => Promise<void> } {
-  pair.origin.gw.close();
-  const before = pair.drop;
-  pair.drop = (from, to, env) => to === ORIGIN.id || from === ORIGIN.id || before(from, to, env);
-  return {
-    restart: async () => {
-      pair.drop = before;
-      await pair.restart('origin');
-    },
-  };
-}
+const crashOrigin = (pair: Pair) => crashSide(pair, 'origin');
 
 const HANDSHAKE = ['recover-msg', 'recover-update-msg', 'recover-update-ack-msg', 'recover-success-msg', 'recover-dispute-msg'];
 
@@ -47,16 +37,6 @@ function crashOriginAfterSending(pair: Pair, type: string): () => { restart: () 
     return undefined;
   };
   return () => down;
-}
-
-async function until(pair: Pair, done: () => boolean, maxSeconds: number, what = 'condition'): Promise<void> {
-  // Each tick first lets the in-process wire deliver (it uses real macrotasks), then moves simulated time:
-  // how many macrotasks a runtime needs between two ticks must not decide whether the condition is seen.
-  for (let i = 0; i < maxSeconds * 10 && !done(); i++) {
-    await settle(5);
-    if (!done()) await pair.clock.advance(100);
-  }
-  if (!done()) throw new Error(`${what} not reached within ${maxSeconds} simulated seconds`);
 }
 
 describe('recovery-04 §5.4', () => {

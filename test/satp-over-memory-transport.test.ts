@@ -9,8 +9,7 @@ import { MemoryDriver } from '../storage/memory.ts';
 import { MemoryLedger } from '../ledgers/memory-ledger.ts';
 import { MemoryNetwork } from '../transports/memory.ts';
 import { mulberry32 } from './support/prng.ts';
-import { DESTINATION, keys, ManualClock, ORIGIN } from './support/satp-pair.ts';
-import { testGateway } from './support/fixtures.ts';
+import { DESTINATION, keys, LEDGER_A, LEDGER_B, ManualClock, ORIGIN } from './support/satp-pair.ts';
 
 describe('two gateways over the memory transport', () => {
   it('complete 20 transfers and one rollback with 20 % of messages lost and 20 % duplicated', async () => {
@@ -18,15 +17,18 @@ describe('two gateways over the memory transport', () => {
     const net = new MemoryNetwork({ mode: 'auto', faults: { drop: 0.2, duplicate: 0.2 }, random: mulberry32(4242) });
     const assets = Array.from({ length: 21 }, (_, i) => ({ assetId: `asset-${i}`, owner: 'alice' }));
     const ledgers = {
-      [ORIGIN.id]: new MemoryLedger({ id: 'ledger-a', signer: testGateway('ledger-a').signer, now: clock.now, assets }),
-      [DESTINATION.id]: new MemoryLedger({ id: 'ledger-b', signer: testGateway('ledger-b').signer, now: clock.now }),
+      [ORIGIN.id]: new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: clock.now, assets }),
+      [DESTINATION.id]: new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: clock.now }),
     };
-    const peers = { [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a' }, [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b' } };
+    const peers = {
+      [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a', ledgerKey: LEDGER_A.jwk },
+      [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk },
+    };
     const transports = [ORIGIN, DESTINATION].map((me) => net.transport(me.id));
     const gateways = [ORIGIN, DESTINATION].map((me, i) => {
       const transport = transports[i]!;
       const gw: Gateway = new Gateway({
-        config: gatewayConfig({ id: me.id, publicJwk: me.jwk, networkId: i === 0 ? 'ledger-a' : 'ledger-b', peers }),
+        config: gatewayConfig({ id: me.id, publicJwk: me.jwk, networkId: i === 0 ? 'ledger-a' : 'ledger-b', ledgerKey: i === 0 ? LEDGER_A.jwk : LEDGER_B.jwk, peers }),
         signer: me.signer,
         verifier: defaultVerifier(),
         keys,

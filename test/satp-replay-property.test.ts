@@ -1,9 +1,10 @@
-// State is a fold over the chain (DESIGN §3): for random runs, replay(prefix) equals the live state at every prefix.
+// State is a fold over the chain: for random runs, replay(prefix) equals the live state at every prefix.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { type EntryBody, entryHashOf } from '../kernel/entry.ts';
 import type { LedgerOp } from '../kernel/ledger.ts';
-import { gatewayConfig, messageHash, reduce, replay, type GatewayEvent, type SatpMessage, type SessionState, type TimerName } from '../kernel/satp/index.ts';
+import { gatewayConfig, messageHash, reduce, replay, withCheckedProofs, type GatewayEvent, type SatpMessage, type SessionState, type TimerName } from '../kernel/satp/index.ts';
+import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { MemoryLedger } from '../ledgers/memory-ledger.ts';
 import { DESTINATION, ORIGIN } from './support/satp-pair.ts';
 import { testGateway } from './support/fixtures.ts';
@@ -15,23 +16,35 @@ interface World {
   chain: Record<Who, EntryBody[]>;
   inflight: { to: Who; from: Who; message: SatpMessage }[];
   ledgerOps: { who: Who; op: LedgerOp }[];
-  queries: { who: Who; ledger: 'own' | 'peer'; opId: string }[];
+  queries: { who: Who; opId: string }[];
+  attests: { who: Who; assetId: string; opIds: string[] }[];
   timers: Record<Who, Partial<Record<TimerName, number>>>;
   ledgers: Record<Who, MemoryLedger>;
 }
 
-const peers = { [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a' }, [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b' } };
-const cfg = { O: gatewayConfig({ id: ORIGIN.id, publicJwk: ORIGIN.jwk, networkId: 'ledger-a', peers }), D: gatewayConfig({ id: DESTINATION.id, publicJwk: DESTINATION.jwk, networkId: 'ledger-b', peers }) };
+const LEDGER_A = testGateway('ledger-a');
+const LEDGER_B = testGateway('ledger-b');
+const peers = {
+  [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a', ledgerKey: LEDGER_A.jwk },
+  [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk },
+};
+const cfg = {
+  O: gatewayConfig({ id: ORIGIN.id, publicJwk: ORIGIN.jwk, networkId: 'ledger-a', ledgerKey: LEDGER_A.jwk, peers }),
+  D: gatewayConfig({ id: DESTINATION.id, publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk, peers }),
+};
 const idOf = { O: ORIGIN.id, D: DESTINATION.id };
 const other = (w: Who): Who => (w === 'O' ? 'D' : 'O');
+const verifier = defaultVerifier();
 
-function apply(world: World, who: Who, event: GatewayEvent): void {
-  const { state, effects } = reduce(world.state[who], event, cfg[who]);
+async function apply(world: World, who: Who, raw: GatewayEvent): Promise<void> {
+  const event = await withCheckedProofs(raw, cfg[who], verifier, idOf[other(who)]);
+  const { state, entries, effects } = reduce(world.state[who], event, cfg[who]);
+  world.chain[who].push(...entries);
   for (const e of effects) {
-    if (e.kind === 'append') world.chain[who].push(...e.entries);
     if (e.kind === 'send') world.inflight.push({ to: other(who), from: who, message: e.message });
     if (e.kind === 'ledger-execute') world.ledgerOps.push({ who, op: e.op });
-    if (e.kind === 'ledger-query') world.queries.push({ who, ledger: e.ledger, opId: e.opId });
+    if (e.kind === 'ledger-query') world.queries.push({ who, opId: e.opId });
+    if (e.kind === 'ledger-attest') world.attests.push({ who, assetId: e.assetId, opIds: e.opIds });
     if (e.kind === 'set-timer') world.timers[who][e.timer] = e.at;
     if (e.kind === 'clear-timer') delete world.timers[who][e.timer];
   }
@@ -47,24 +60,30 @@ async function step(world: World, choice: number, faults: boolean): Promise<bool
   world.inflight.forEach((m, i) => {
     actions.push(() => {
       world.inflight.splice(i, 1);
-      apply(world, m.to, { kind: 'message', now: world.now, from: idOf[m.from], message: m.message, hash: messageHash(m.message) });
+      return apply(world, m.to, { kind: 'message', now: world.now, from: idOf[m.from], message: m.message, hash: messageHash(m.message), proofs: [] });
     });
     if (faults) {
       actions.push(() => void world.inflight.splice(i, 1)); // lost
-      actions.push(() => apply(world, m.to, { kind: 'message', now: world.now, from: idOf[m.from], message: m.message, hash: messageHash(m.message) })); // duplicated
+      actions.push(() => apply(world, m.to, { kind: 'message', now: world.now, from: idOf[m.from], message: m.message, hash: messageHash(m.message), proofs: [] })); // duplicated
     }
   });
   world.ledgerOps.forEach((l, i) =>
     actions.push(async () => {
       world.ledgerOps.splice(i, 1);
-      apply(world, l.who, { kind: 'ledger-result', now: world.now, opId: l.op.opId, receipt: await world.ledgers[l.who].execute(l.op) });
+      await apply(world, l.who, { kind: 'ledger-result', now: world.now, opId: l.op.opId, receipt: await world.ledgers[l.who].execute(l.op), verified: false });
     }),
   );
   world.queries.forEach((q, i) =>
     actions.push(async () => {
       world.queries.splice(i, 1);
-      const ledger = q.ledger === 'own' ? world.ledgers[q.who] : world.ledgers[other(q.who)];
-      apply(world, q.who, { kind: 'ledger-status', now: world.now, ledger: q.ledger, opId: q.opId, receipt: await ledger.status(q.opId) });
+      await apply(world, q.who, { kind: 'ledger-status', now: world.now, opId: q.opId, receipt: await world.ledgers[q.who].status(q.opId), verified: false });
+    }),
+  );
+  world.attests.forEach((q, i) =>
+    actions.push(async () => {
+      world.attests.splice(i, 1);
+      const attestation = await world.ledgers[other(q.who)].attest(q.assetId, q.opIds);
+      await apply(world, q.who, { kind: 'attestation', now: world.now, assetId: q.assetId, attestation, verified: false });
     }),
   );
   // Aborts are rare (one choice in 32), so most runs get far enough for deadlines and the burn.
@@ -77,7 +96,7 @@ async function step(world: World, choice: number, faults: boolean): Promise<bool
         actions.push(() => {
           delete world.timers[who].deadline;
           world.now = Math.max(world.now, at);
-          apply(world, who, { kind: 'timer', now: world.now, timer: 'deadline' });
+          return apply(world, who, { kind: 'timer', now: world.now, timer: 'deadline' });
         });
       }
     }
@@ -88,7 +107,7 @@ async function step(world: World, choice: number, faults: boolean): Promise<bool
       const t = due[0]!;
       delete world.timers[t.who][t.timer];
       world.now = Math.max(world.now, t.at);
-      apply(world, t.who, { kind: 'timer', now: world.now, timer: t.timer });
+      return apply(world, t.who, { kind: 'timer', now: world.now, timer: t.timer });
     });
   }
   if (actions.length === 0) return false;
@@ -107,13 +126,14 @@ describe('replay(chain) is the live state', () => {
           inflight: [],
           ledgerOps: [],
           queries: [],
+          attests: [],
           timers: { O: {}, D: {} },
           ledgers: {
-            O: new MemoryLedger({ id: 'ledger-a', signer: testGateway('ledger-a').signer, now: () => world.now, assets: [{ assetId: 'asset-1', owner: 'alice' }] }),
-            D: new MemoryLedger({ id: 'ledger-b', signer: testGateway('ledger-b').signer, now: () => world.now }),
+            O: new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: () => world.now, assets: [{ assetId: 'asset-1', owner: 'alice' }] }),
+            D: new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: () => world.now }),
           },
         };
-        apply(world, 'O', { kind: 'start', now: world.now, request: { sessionId: 's-prop', contextId: 'ctx-prop', peer: DESTINATION.id, assetId: 'asset-1', assetProfileId: 'p', originator: 'alice', beneficiary: 'bob', lockSeconds } });
+        await apply(world, 'O', { kind: 'start', now: world.now, request: { sessionId: 's-prop', contextId: 'ctx-prop', peer: DESTINATION.id, assetId: 'asset-1', assetProfileId: 'p', originator: 'alice', beneficiary: 'bob', lockSeconds } });
         for (const c of choices) if (!(await step(world, c, true))) break;
         // Faults stop: deliver everything, fire timers, until nothing is left (bounded).
         for (let i = 0; i < 2_000 && (await step(world, 0, false)); i++);

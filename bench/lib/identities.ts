@@ -60,3 +60,11 @@ export function identities(): Promise<Identities> {
   })();
   return cached;
 }
+
+/** The two gateways as each one's config names them: key, network, and the key of that network's ledger. */
+export function benchPeers(id: Identities) {
+  return {
+    [ORIGIN_ID]: { publicJwk: id.origin.publicJwk, networkId: 'ledger-a', ledgerKey: id.ledgerA.publicJwk },
+    [DESTINATION_ID]: { publicJwk: id.destination.publicJwk, networkId: 'ledger-b', ledgerKey: id.ledgerB.publicJwk },
+  };
+}

@@ -13,7 +13,7 @@ import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import { createNodeWsClient, type WsClientTransport } from '../../transports/ws-client-node.ts';
 import { WsServerTransport } from '../../transports/ws-server.ts';
 import type { Transport } from '../../transports/types.ts';
-import { Counts, countingSigner, countingVerifier, DESTINATION_ID, type Identities, ORIGIN_ID } from './identities.ts';
+import { benchPeers, Counts, countingSigner, countingVerifier, DESTINATION_ID, type Identities, ORIGIN_ID } from './identities.ts';
 import { BenchFailure } from './report.ts';
 
 export type StoreKind = 'level' | 'memory';
@@ -107,12 +107,10 @@ export interface GatewayParts {
 /** A Gateway wired to its transport: outbound through the outbox, inbound straight into receive(). */
 export function wireGateway(p: GatewayParts): Side {
   const networkId = p.id === ORIGIN_ID ? 'ledger-a' : 'ledger-b';
-  const peers = {
-    [ORIGIN_ID]: { publicJwk: p.ids.origin.publicJwk, networkId: 'ledger-a' },
-    [DESTINATION_ID]: { publicJwk: p.ids.destination.publicJwk, networkId: 'ledger-b' },
-  };
+  const peers = benchPeers(p.ids);
+  const ledgerKey = p.id === ORIGIN_ID ? p.ids.ledgerA.publicJwk : p.ids.ledgerB.publicJwk;
   // Retransmits are for lost messages; on loopback none is lost, and a resend under load would only add work.
-  const config = gatewayConfig({ id: p.id, publicJwk: p.signer.publicJwk, networkId, peers, retransmitMs: 120_000, ...p.config });
+  const config = gatewayConfig({ id: p.id, publicJwk: p.signer.publicJwk, networkId, ledgerKey, peers, retransmitMs: 120_000, ...p.config });
   const side = { id: p.id, store: p.store, ledger: p.ledger, transport: p.transport, sent: 0 } as Side;
   side.gw = new Gateway({
     config,

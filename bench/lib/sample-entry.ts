@@ -14,7 +14,9 @@ export function sampleBody(origin: Signer, destination: Signer, sessionId = 'ben
     id: ORIGIN_ID,
     publicJwk: origin.publicJwk,
     networkId: 'ledger-a',
-    peers: { [DESTINATION_ID]: { publicJwk: destination.publicJwk, networkId: 'ledger-b' } },
+    // Ledger keys play no part in starting a transfer; the gateways' own keys stand in for them here.
+    ledgerKey: origin.publicJwk,
+    peers: { [DESTINATION_ID]: { publicJwk: destination.publicJwk, networkId: 'ledger-b', ledgerKey: destination.publicJwk } },
   });
   const request = { sessionId, contextId: `ctx-${sessionId}`, peer: DESTINATION_ID, assetId: 'asset-1', assetProfileId: 'bench-profile', originator: 'alice', beneficiary: 'bob', lockSeconds: 60 };
   const d = startTransfer(request, timestamp, cfg);

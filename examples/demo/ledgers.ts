@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
 import type { AssetRecord } from '../../kernel/ledger.ts';
+import type { PublicJwk } from '../../kernel/crypto/types.ts';
 import type { SeedAsset } from '../../ledgers/ledger-engine.ts';
 import { LevelLedger } from '../../ledgers/level-ledger.ts';
 import { createLedgerApp } from '../../ledgers/ledger-server.ts';
@@ -12,6 +13,8 @@ import { createLedgerApp } from '../../ledgers/ledger-server.ts';
 export interface DemoLedger {
   id: string;
   url: string;
+  /** The key its receipts verify under: the demo hands it to the gateways as configuration. */
+  publicJwk: PublicJwk;
   assets(): Promise<AssetRecord[]>;
   close(): Promise<void>;
 }
@@ -27,6 +30,7 @@ export async function startLedger(dir: string, id: string, assets: SeedAsset[] =
   return {
     id,
     url: `http://127.0.0.1:${port}`,
+    publicJwk: signer.publicJwk,
     assets: () => ledger.listAssets(),
     close: async () => {
       await new Promise<void>((r) => {

@@ -1,118 +1,110 @@
-// The dispatcher: checks an event against the session (order, peer, hashes, duplicates), then hands it to the role.
-import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
+// The dispatcher: checks an event against the session (peer, order, hashes, duplicates, proofs), then hands it to
+// the role, the rollback, the recovery or the deadline logic.
+import type { LedgerAttestation, LedgerReceipt } from '../ledger.ts';
+import { receiptMatchesOp } from '../ledger-receipt.ts';
 import { assertNever } from '../errors.ts';
-import type { Decision, GatewayConfig, GatewayEvent } from './effects.ts';
+import type { About, Decision, GatewayConfig, GatewayEvent, StoreResult, TimerName } from './effects.ts';
 import { mismatch, SATP_ERRORS } from './error-codes.ts';
-import { contextOf, MSG, type SatpMessage } from './messages.ts';
-import { RMSG } from './recovery-messages.ts';
-import { onRecover, onRecoverDispute, onRecoverSuccess, onRecoverUpdate, onRecoverUpdateAck, recover, resume } from './recovery.ts';
-import type { RecoveryContext, TimerName } from './effects.ts';
+import { contextOf, MSG, type MessageType, type SatpMessage } from './messages.ts';
+import { RMSG, type RecoveryOf } from './recovery-messages.ts';
+import {
+  onCopyUpdated,
+  onRecover,
+  onRecoverDispute,
+  onRecoverPage,
+  onRecoverSuccess,
+  onRecoverUpdate,
+  onRecoverUpdateAck,
+  recover,
+  resume,
+} from './recovery.ts';
 import { acceptProposal, assign, destinationAfterLedger, destinationOnMessage } from './destination.ts';
-import { burnOpId, originAfterLedger, originOnMessage, startTransfer } from './origin.ts';
+import { originAfterLedger, originOnMessage, startTransfer } from './origin.ts';
 import { continueRollback, rollbackActions, startRollback } from './rollback.ts';
 import { refuse } from './refuse.ts';
-import { isEnded, type SessionState } from './state.ts';
+import { isEnded, pastNoReturn, type SessionState } from './state.ts';
 import { burnEvidence, end, ledgerDone, ledgerFailed, receive } from './steps.ts';
-import { andThen } from './compose.ts';
+import { andThen, reportOnly } from './compose.ts';
+import { assetOf, compensationProblem, judgeAttestation } from './claims.ts';
+import { burnOpId } from './ops.ts';
 
-const report = (kind: 'ignored' | 'needs-operator', detail: string): Decision => ({ steps: [], effects: [{ kind: 'report', report: { kind, detail } }] });
+const NONE: Decision = { steps: [], effects: [] };
+
+/** The transfer messages of SATP core (not the recovery ones): what an error-msg or abort can be about. */
+const TRANSFER_TYPES: ReadonlySet<string> = new Set(Object.values(MSG));
+const isTransferMessage = (t: MessageType | undefined): boolean => t !== undefined && TRANSFER_TYPES.has(t);
 
 export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: GatewayConfig): Decision {
   // RECOVER-DISPUTE froze the session: nothing happens until an operator steps in (both chains kept).
-  if (s?.disputed) return report('needs-operator', `session frozen by a dispute: ${s.disputed}`);
+  if (s?.disputed) return reportOnly('needs-operator', `session frozen by a dispute: ${s.disputed}`);
   switch (ev.kind) {
     case 'start':
-      return s ? report('ignored', `session ${ev.request.sessionId} exists`) : startTransfer(ev.request, ev.now, cfg);
+      return s ? reportOnly('ignored', `session ${ev.request.sessionId} exists`) : startTransfer(ev.request, ev.now, cfg);
     case 'message':
-      return onMessage(s, ev.from, ev.message, ev.hash, ev.now, cfg, ev.recovery);
+      return onMessage(s, ev.from, ev.message, ev.hash, ev.now, cfg, ev.proofs);
+    case 'store-result':
+      return onStoreResult(s, ev.about, ev.result, ev.now, cfg);
     case 'ledger-result':
-      return s ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.now) : report('ignored', 'receipt for no session');
+      return s ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.verified, ev.now, cfg) : reportOnly('ignored', 'receipt for no session');
     case 'ledger-status':
-      if (!s) return report('ignored', 'status for no session');
-      if (ev.ledger === 'peer') return onBurnEvidence(s, ev.opId, ev.receipt, ev.now);
-      if (!s.pendingOp || s.pendingOp.opId !== ev.opId) return report('ignored', `status of ${ev.opId}, not pending`);
-      // Settling an exec without its done (DESIGN §3): it happened → log it; it did not → do it now.
-      return ev.receipt ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.now) : { steps: [], effects: [{ kind: 'ledger-execute', op: s.pendingOp }] };
-    case 'ledger-error':
-      if (s?.pendingOp?.opId !== ev.opId) return report('ignored', 'error for no pending op');
-      // The ledger says the op itself is wrong (reused id, malformed): retrying cannot help.
-      if (ev.code === 'OP_CONFLICT' || ev.code === 'INVALID_INPUT') return report('needs-operator', `ledger refused ${ev.opId} as ${ev.code}: ${ev.error}`);
-      // Unavailable or unknown outcome: ask status(opId) later, never execute blind (DESIGN §3).
+      if (!s?.pending || s.pending.op.opId !== ev.opId) return reportOnly('ignored', `status of ${ev.opId}, not pending`);
+      // Settling an exec without its done: it happened → log it; the ledger never recorded it → do it now.
+      return ev.receipt ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.verified, ev.now, cfg) : { steps: [], effects: [{ kind: 'ledger-execute', op: s.pending.op }] };
+    case 'ledger-status-failed':
+      // Nothing is known: ask again later, never guess (a ledger that cannot answer is not one that said no).
+      if (!s?.pending || s.pending.op.opId !== ev.opId) return reportOnly('ignored', `status of ${ev.opId} failed, not pending`);
       return { steps: [], effects: [{ kind: 'set-timer', timer: 'ledger-retry', at: ev.now + cfg.retransmitMs }] };
+    case 'ledger-error':
+      if (s?.pending?.op.opId !== ev.opId) return reportOnly('ignored', 'error for no pending op');
+      // The ledger says the op itself is wrong (reused id, malformed): retrying cannot help.
+      if (ev.code === 'OP_CONFLICT' || ev.code === 'INVALID_INPUT') return reportOnly('needs-operator', `ledger refused ${ev.opId} as ${ev.code}: ${ev.error}`);
+      // Unavailable or unknown outcome: ask status(opId) later, never execute blind.
+      return { steps: [], effects: [{ kind: 'set-timer', timer: 'ledger-retry', at: ev.now + cfg.retransmitMs }] };
+    case 'attestation':
+      if (!s) return reportOnly('ignored', 'attestation for no session');
+      // No read access to the origin ledger at all: nothing can settle the deadline but an operator.
+      if (ev.noAccess) return reportOnly('needs-operator', 'past the deadline with no read access to the origin ledger');
+      return onAttestation(s, ev.attestation, ev.verified, ev.error, ev.now, cfg);
     case 'timer':
-      return s ? onTimer(s, ev.timer, ev.now, cfg) : report('ignored', 'timer for no session');
+      return s ? onTimer(s, ev.timer, ev.now, cfg) : reportOnly('ignored', 'timer for no session');
     case 'boot':
-      return s ? onBoot(s, ev.now, cfg) : report('ignored', 'boot with no session');
+      return s ? onBoot(s, ev.now, cfg) : reportOnly('ignored', 'boot with no session');
+    case 'reload':
+      return s ? onReload(s, ev.now, cfg) : reportOnly('ignored', 'reload of no session');
     case 'abort':
-      return s ? onAbort(s, ev.reason, ev.now) : report('ignored', 'abort of no session');
+      return s ? onAbort(s, ev.reason, ev.now) : reportOnly('ignored', 'abort of no session');
     default:
       return assertNever(ev, 'event');
   }
 }
 
-function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig, rctx?: RecoveryContext): Decision {
+function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
   // Recovery (recovery-04 §5.3): answered whatever the session's state, even ended or unknown.
-  const dup = !!s && hash in s.received;
   switch (m.messageType) {
     case RMSG.recover:
-      return onRecover(dup ? undefined : s, from, m, hash, now, rctx);
+      return onRecover(s, from, m, hash, now, cfg);
     case RMSG.recoverUpdateAck:
-      return onRecoverUpdateAck(dup ? undefined : s, from, m, hash, now);
+      return onRecoverUpdateAck(s, from, m, hash, now, cfg);
     case RMSG.recoverUpdate:
-      return s && !dup ? onRecoverUpdate(s, from, m, hash, now, rctx, cfg) : report('ignored', 'RECOVER-UPDATE already handled or for no session');
+      return s && !(hash in s.received) ? onRecoverUpdate(s, from, m, hash, now) : reportOnly('ignored', 'RECOVER-UPDATE already handled or for no session');
     case RMSG.recoverSuccess:
-      return s && !dup ? onRecoverSuccess(s, from, m, hash, now, cfg) : report('ignored', 'RECOVER-SUCCESS already handled or for no session');
+      return s && !(hash in s.received) ? onRecoverSuccess(s, from, m, hash, now, cfg) : reportOnly('ignored', 'RECOVER-SUCCESS already handled or for no session');
     case RMSG.recoverDispute:
-      return onRecoverDispute(s, from, m, now);
+      return onRecoverDispute(s, from, m, hash, now);
   }
-  if (!s) {
-    if (m.messageType === MSG.transferProposal) return acceptProposal(from, m, hash, now, cfg);
-    // A session this gateway never started has nothing to undo: acknowledge, so the peer can end.
-    if (m.messageType === RMSG.rollback) {
-      const ack = { version: '1.0' as const, sessionId: m.sessionId, contextId: m.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: hash, success: true, actionsPerformed: [], proofs: [] };
-      return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
-    }
-    if (m.messageType === MSG.error || m.messageType === MSG.sessionAbort || m.messageType === RMSG.rollbackAck) return report('ignored', `${m.messageType} for an unknown session`);
-    return refuse(undefined, m, hash, now, mismatch(m.messageType, 'session'), `unknown session ${m.sessionId}`, from);
-  }
+  if (!s) return onMessageForNoSession(from, m, hash, now, cfg);
   if (from !== s.peer) return refuse(s, m, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
   if (contextOf(m) !== s.contextId) return refuse(s, m, hash, now, mismatch(m.messageType, 'context'), 'transferContextId differs from the session');
-  // A message already accepted: the same answer as the first time, nothing changed (duplicates are no-ops).
-  if (dup) {
-    const answer = s.received[hash];
-    return answer ? { steps: [], effects: [{ kind: 'send', to: answer.to, message: answer.message, logged: true }] } : report('ignored', 'duplicate still being answered');
-  }
-  if (m.messageType === RMSG.rollbackAck) {
-    if (isEnded(s) || s.lastSent?.message.messageType !== RMSG.rollback || m.hashRollbackMessage !== s.lastSent.hash) return report('ignored', 'ROLLBACK-ACK for no pending ROLLBACK');
-    return {
-      steps: [receive('rollback', now, from, m, hash), end(now, 'rolled-back', s.rollingBack?.reason ?? 'rolled back')],
-      effects: [{ kind: 'report', report: { kind: 'ended', outcome: 'rolled-back', reason: s.rollingBack?.reason ?? 'rolled back' } }],
-    };
-  }
-  if (m.messageType === RMSG.rollback) {
-    if (isEnded(s)) {
-      if (s.outcome !== 'rolled-back' && s.outcome !== 'rejected') return report('needs-operator', `ROLLBACK after the session ${s.outcome}`);
-      // Ended rolled back before the peer's ROLLBACK arrived: acknowledge from the state, unlogged.
-      const ack = { version: '1.0' as const, sessionId: s.sessionId, contextId: s.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: hash, success: true, ...rollbackActions(s) };
-      return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
-    }
-    if (s.committed) return report('needs-operator', 'ROLLBACK after the point of no return');
-    return andThen(s, { steps: [receive('rollback', now, from, m, hash)], effects: [] }, (r) => (s.rollingBack ? continueRollback(r, now) : startRollback(r, now, `peer rolled back: ${m.reason}`, false)));
-  }
-  if (m.messageType === MSG.error) {
-    // Act only on an error about a message this gateway sent: a refusal of someone else's message is not ours to act on.
-    if (!(m.hashPrevMessage in s.sent)) return report('ignored', 'error-msg about a message this gateway did not send');
-    // Past the point of no return an error cannot undo anything: the origin may have burned once the
-    // destination promised (commit-ready), so only the origin's own session-abort or the ledger decides.
-    if (isEnded(s) || pastNoReturn(s)) return report('needs-operator', `peer error after the point of no return: ${m.title}`);
-    if (s.rollingBack) return report('ignored', 'already rolling back');
-    return andThen(s, { steps: [receive('error', now, from, m, hash)], effects: [] }, (r) => startRollback(r, now, `peer error ${m.type.split(":").pop()}: ${m.title}`, true));
-  }
-  if (m.messageType === MSG.sessionAbort) {
-    if (isEnded(s) || s.rollingBack) return report('ignored', 'session-abort after the session ended');
-    // SATP core §9.6: an abort after the burn is not effective.
-    if (s.committed) return report('ignored', 'session-abort after the burn is not effective');
-    return andThen(s, { steps: [receive('abort', now, from, m, hash)], effects: [] }, (r) => startRollback(r, now, `peer aborted: ${m.reason ?? 'no reason'}`, false));
+  if (hash in s.received) return duplicate(s, hash);
+  switch (m.messageType) {
+    case RMSG.rollbackAck:
+      return onRollbackAck(s, from, m, hash, now, cfg, proofs);
+    case RMSG.rollback:
+      return onRollback(s, from, m, hash, now, cfg, proofs);
+    case MSG.error:
+      return onError(s, from, m, hash, now);
+    case MSG.sessionAbort:
+      return onSessionAbort(s, from, m, hash, now);
   }
   if (isEnded(s)) return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), `session ended: ${s.outcome}`);
   if (s.rollingBack) return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), 'session is rolling back');
@@ -121,89 +113,218 @@ function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, ha
   const late = s.role === 'destination' && s.committed && s.lastReceivedType !== MSG.commitFinal ? [MSG.commitFinal] : [];
   if (![...expected, ...late].includes(m.messageType)) return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, `${m.messageType} is out of order`);
   if (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash) return refuse(s, m, hash, now, mismatch(m.messageType, 'prev'), 'hashPrevMessage is not the hash of the last message sent');
-  return s.role === 'origin' ? originOnMessage(s, m, hash, now, cfg) : destinationOnMessage(s, m, hash, now, cfg);
+  return s.role === 'origin' ? originOnMessage(s, m, hash, now, cfg, proofs) : destinationOnMessage(s, m, hash, now, cfg, proofs);
 }
 
-function onLedgerReceipt(s: SessionState, opId: string, receipt: LedgerReceipt, now: number): Decision {
-  const op = s.pendingOp;
-  if (!op || op.opId !== opId || receipt.opId !== opId) return report('ignored', `receipt for ${opId}, not pending`);
-  const purpose = op.opId.includes(':rollback:') ? 'rollback' : 'forward';
-  const step = opId.split(':').at(-2)!;
-  const logged = receipt.ok ? ledgerDone(step, now, op, purpose, receipt) : ledgerFailed(step, now, op, purpose, `${receipt.error?.code}: ${receipt.error?.message}`, receipt);
-  return andThen(s, { steps: [logged], effects: [] }, (after) => afterLedger(after, op, receipt, now, purpose));
-}
-
-function afterLedger(s: SessionState, op: LedgerOp, receipt: LedgerReceipt, now: number, purpose: 'forward' | 'rollback'): Decision {
-  if (purpose === 'rollback' || s.rollingBack) {
-    // A forward burn refused during a rollback leaves the lock: continueRollback unlocks it.
-    if (s.rollingBack) return continueRollback(s, now);
-    return startRollback(s, now, 'ledger result during rollback', true);
+function onMessageForNoSession(from: string, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig): Decision {
+  if (m.messageType === MSG.transferProposal) return acceptProposal(from, m, hash, now, cfg);
+  if (!Object.hasOwn(cfg.peers, from)) return refuse(undefined, m, hash, now, SATP_ERRORS.forbidden, `unknown gateway ${from}`, from);
+  // A session this gateway never started has nothing to undo: acknowledge, so the peer can end.
+  if (m.messageType === RMSG.rollback) {
+    const ack: RecoveryOf<typeof RMSG.rollbackAck> = { version: '1.0', sessionId: m.sessionId, contextId: m.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: hash, success: true, actionsPerformed: [], proofs: [] };
+    return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
   }
-  return s.role === 'origin' ? originAfterLedger(s, op, receipt, now) : destinationAfterLedger(s, op, receipt, now);
-}
-
-function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayConfig): Decision {
-  if (isEnded(s)) return report('ignored', `${timer} after the end`);
-  if (timer === 'recover') {
-    const last = s.recovery?.status === 'recovering' ? s.recovery.last : undefined;
-    if (!last) return report('ignored', 'not recovering');
-    return { steps: [], effects: [{ kind: 'send', to: s.peer, message: last as SatpMessage, logged: true }, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
-  }
-  if (timer === 'retransmit') {
-    if (s.wait.kind !== 'message' || !s.lastSent) return report('ignored', 'nothing to retransmit');
-    return { steps: [], effects: [{ kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true }, { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs }] };
-  }
-  if (timer === 'ledger-retry') return s.pendingOp ? { steps: [], effects: [{ kind: 'ledger-query', ledger: 'own', opId: s.pendingOp.opId }] } : report('ignored', 'no pending op');
-  return onDeadline(s, now);
-}
-
-/** The lock expiry passed (recovery-04 §5.2.2: otherwise the rollback protocol applies). */
-function onDeadline(s: SessionState, now: number): Decision {
-  if (s.committed || s.rollingBack) return report('ignored', 'deadline after the point of no return or during rollback');
-  if (s.role === 'origin') return startRollback(s, now, 'lock expired before the burn', true);
-  // Destination: nothing minted → nothing to lose. Minted → only the origin ledger can say whether
-  // the burn happened; after the expiry it can no longer happen (TIME_LOCK), so its answer is final.
-  const minted = s.rollbackList.includes('BURN') || s.pendingOp?.kind === 'mint';
-  if (!minted) return startRollback(s, now, 'lock expired before commit', true);
-  return { steps: [], effects: [{ kind: 'ledger-query', ledger: 'peer', opId: burnOpId(s.sessionId) }] };
-}
-
-function onBurnEvidence(s: SessionState, opId: string, receipt: LedgerReceipt | undefined, now: number): Decision {
-  if (s.role !== 'destination' || isEnded(s) || s.committed || s.rollingBack || opId !== burnOpId(s.sessionId)) return report('ignored', 'burn evidence not needed');
-  const burned = receipt?.ok === true;
-  const evidence = { steps: [burnEvidence(now, opId, burned, receipt)], effects: [] };
-  if (burned) return andThen(s, evidence, (after) => (after.pendingOp ? { steps: [], effects: [] } : assign(after, now)));
-  return andThen(s, evidence, (after) => startRollback(after, now, 'lock expired and the origin did not burn', true));
-}
-
-/** Origin: the burn is logged. Destination: it answered commit-ready, after which the origin may burn at any moment. */
-function pastNoReturn(s: SessionState): boolean {
-  if (s.committed) return true;
-  return s.role === 'destination' && Object.values(s.sent).some((t) => t === MSG.commitReady || t === MSG.ackPrepare);
-}
-
-function onAbort(s: SessionState, reason: string, now: number): Decision {
-  if (isEnded(s) || s.rollingBack) return report('ignored', 'abort: the session has ended or is rolling back');
-  // SATP core §9.6: an origin abort is effective before the burn; a destination abort only before it
-  // answered commit-ready, since after that the origin may burn at any moment.
-  if (pastNoReturn(s)) return report('needs-operator', 'abort is no longer effective: the transfer can only go forward');
-  return startRollback(s, now, `aborted: ${reason}`, true);
+  if (m.messageType === MSG.error || m.messageType === MSG.sessionAbort || m.messageType === RMSG.rollbackAck) return reportOnly('ignored', `${m.messageType} for an unknown session`);
+  return refuse(undefined, m, hash, now, mismatch(m.messageType, 'session'), `unknown session ${m.sessionId}`, from);
 }
 
 /**
- * After a restart (replayed state): settle an unsettled ledger call, re-arm deadlines, go on with a
- * rollback's local compensations, and send RECOVER (recovery-04 §5.1); messaging resumes at
- * RECOVER-SUCCESS.
+ * A message already accepted: the same answer as the first time, nothing changed. Only the latest message of
+ * the peer's is answered again (its answer may have been lost): an older one was answered already, as the
+ * peer's later message proves, so replaying it cannot make the two gateways replay their conversation.
+ */
+function duplicate(s: SessionState, hash: string): Decision {
+  if (hash !== s.lastReceived) return reportOnly('ignored', 'a stale duplicate: the peer has moved on since');
+  const answer = s.received[hash];
+  return answer ? { steps: [], effects: [{ kind: 'send', to: answer.to, message: answer.message, logged: true }] } : reportOnly('ignored', 'duplicate still being answered');
+}
+
+/** Whether `hash` names a message of this session's conversation that the peer knows: one this gateway sent, else one it accepted. */
+const inConversation = (s: SessionState, hash: string): boolean => isTransferMessage(s.sent[hash]) || hash in s.received;
+
+function onRollbackAck(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.rollbackAck>, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
+  if (isEnded(s) || s.lastSent?.message.messageType !== RMSG.rollback || m.hashRollbackMessage !== s.lastSent.hash) return reportOnly('ignored', 'ROLLBACK-ACK for no pending ROLLBACK');
+  const problem = compensationProblem(s, cfg.peers[from]?.networkId ?? '', m.actionsPerformed, m.proofs, proofs);
+  if (problem) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.badSignature, `ROLLBACK-ACK refused: ${problem}`);
+  const reason = s.rollingBack?.reason ?? 'rolled back';
+  return {
+    steps: [receive('rollback', now, from, m as SatpMessage, hash), end(now, 'rolled-back', reason)],
+    effects: [{ kind: 'report', report: { kind: 'ended', outcome: 'rolled-back', reason } }],
+  };
+}
+
+/**
+ * The peer rolled back (recovery-04 §5.3.4). Bound to this session's conversation (hashPrevMessage), with
+ * proofs of the peer's compensations (every proof verified, and the ones this gateway knows the peer owes
+ * present). Past the point of no return the peer's word is not enough: the origin that burned refuses it; the
+ * destination that promised accepts it only with the origin ledger's receipt of the unlock of this session's
+ * lock, after which the burn (bound to that lock) can never happen.
+ */
+function onRollback(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.rollback>, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
+  if (isEnded(s)) {
+    if (s.outcome === 'committed') return reportOnly('needs-operator', 'ROLLBACK after the session committed');
+    // Ended rolled back before the peer's ROLLBACK arrived: acknowledge from the state, unlogged.
+    const ack: RecoveryOf<typeof RMSG.rollbackAck> = { version: '1.0', sessionId: s.sessionId, contextId: s.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: hash, success: true, ...rollbackActions(s) };
+    return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
+  }
+  if (!inConversation(s, m.hashPrevMessage)) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.invalidMessageType, 'ROLLBACK names no message of this session');
+  const problem = compensationProblem(s, cfg.peers[from]?.networkId ?? '', m.actionsPerformed, m.proofs, proofs);
+  if (problem) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.badSignature, `ROLLBACK refused: ${problem}`);
+  if (pastNoReturn(s) && (s.role === 'origin' || !m.actionsPerformed.includes('UNLOCK'))) {
+    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.invalidMessageType, 'ROLLBACK past the point of no return without the ledger evidence that the burn cannot happen');
+  }
+  return andThen(s, { steps: [receive('rollback', now, from, m as SatpMessage, hash)], effects: [] }, (r) =>
+    s.rollingBack ? continueRollback(r, now) : startRollback(r, now, `peer rolled back: ${m.reason}`, false),
+  );
+}
+
+function onError(s: SessionState, from: string, m: Extract<SatpMessage, { messageType: typeof MSG.error }>, hash: string, now: number): Decision {
+  // Act only on an error about a transfer message this gateway sent: a refusal of someone else's (forged)
+  // message, or of a recovery message, is not ours to act on.
+  if (!isTransferMessage(s.sent[m.hashPrevMessage])) return reportOnly('ignored', 'error-msg about no transfer message this gateway sent');
+  if (isEnded(s)) return reportOnly('ignored', `peer error after the session ended: ${m.title}`);
+  // Past the point of no return an error cannot undo anything: only the ledgers' evidence decides.
+  if (pastNoReturn(s)) return reportOnly('needs-operator', `peer error after the point of no return: ${m.title}`);
+  if (s.rollingBack) return reportOnly('ignored', 'already rolling back');
+  return andThen(s, { steps: [receive('error', now, from, m, hash)], effects: [] }, (r) => startRollback(r, now, `peer error ${m.type.split(':').pop()}: ${m.title}`, true));
+}
+
+function onSessionAbort(s: SessionState, from: string, m: Extract<SatpMessage, { messageType: typeof MSG.sessionAbort }>, hash: string, now: number): Decision {
+  if (isEnded(s) || s.rollingBack) return reportOnly('ignored', 'session-abort after the session ended or while rolling back');
+  if (!inConversation(s, m.hashPrevMessage)) return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, 'session-abort names no message of this session');
+  // SATP core §9.6: an abort is effective only before the point of no return.
+  if (pastNoReturn(s)) return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, 'session-abort past the point of no return is not effective');
+  return andThen(s, { steps: [receive('abort', now, from, m, hash)], effects: [] }, (r) => startRollback(r, now, `peer aborted: ${m.reason ?? 'no reason'}`, false));
+}
+
+function onStoreResult(s: SessionState | undefined, about: About, result: StoreResult, now: number, cfg: GatewayConfig): Decision {
+  if (about.message.messageType === RMSG.recover) return onRecoverPage(s, about, result, now);
+  if (about.message.messageType === RMSG.recoverUpdate && s) return onCopyUpdated(s, about, result, now, cfg);
+  return reportOnly('ignored', 'store result for nothing pending');
+}
+
+/** A ledger answer for the pending op: it must verify under this gateway's ledger key and answer exactly that op. */
+function onLedgerReceipt(s: SessionState, opId: string, receipt: LedgerReceipt, verified: boolean, now: number, cfg: GatewayConfig): Decision {
+  const pending = s.pending;
+  if (!pending || pending.op.opId !== opId) return reportOnly('ignored', `receipt for ${opId}, not pending`);
+  if (!verified || !receiptMatchesOp(receipt, pending.op)) {
+    // Not an answer this gateway can rely on: settle by status(opId) later, as after a lost answer.
+    return {
+      steps: [],
+      effects: [
+        { kind: 'report', report: { kind: 'needs-operator', detail: `the ledger's receipt for ${opId} does not verify under its key or answers another op` } },
+        { kind: 'set-timer', timer: 'ledger-retry', at: now + cfg.retransmitMs },
+      ],
+    };
+  }
+  const { op, purpose, step } = pending;
+  const logged = receipt.ok ? ledgerDone(step, now, op, purpose, receipt) : ledgerFailed(step, now, op, purpose, `${receipt.error?.code}: ${receipt.error?.message}`, receipt);
+  return andThen(s, { steps: [logged], effects: [] }, (after) => {
+    if (purpose === 'rollback' || after.rollingBack) {
+      // A forward burn refused during a rollback leaves the lock: continueRollback unlocks it.
+      return after.rollingBack ? continueRollback(after, now) : startRollback(after, now, 'ledger result during rollback', true);
+    }
+    return s.role === 'origin' ? originAfterLedger(after, op, receipt, now) : destinationAfterLedger(after, op, receipt, now);
+  });
+}
+
+function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayConfig): Decision {
+  if (isEnded(s)) return reportOnly('ignored', `${timer} after the end`);
+  switch (timer) {
+    case 'recover': {
+      const last = s.recovery?.status === 'recovering' ? s.recovery.last : undefined;
+      if (!last) return reportOnly('ignored', 'not recovering');
+      return { steps: [], effects: [{ kind: 'send', to: s.peer, message: last as SatpMessage, logged: true }, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
+    }
+    case 'retransmit':
+      if (s.wait.kind !== 'message' || !s.lastSent) return reportOnly('ignored', 'nothing to retransmit');
+      return { steps: [], effects: [{ kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true }, { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs }] };
+    case 'ledger-retry':
+      return s.pending ? { steps: [], effects: [{ kind: 'ledger-query', opId: s.pending.op.opId }] } : reportOnly('ignored', 'no pending op');
+    case 'deadline':
+      return onDeadline(s, now);
+  }
+}
+
+/**
+ * The deadline passed by this gateway's clock (recovery-04 §5.2.2: otherwise the rollback protocol applies).
+ * Before the point of no return the gateway may roll back on its own: the origin has not burned, and the
+ * destination has not promised. Past it (the destination promised), only the origin ledger can say whether the
+ * burn happened or never can, by its own clock: the destination asks it for an attestation and decides on that.
+ */
+function onDeadline(s: SessionState, now: number): Decision {
+  if (s.committed || s.rollingBack) return reportOnly('ignored', 'deadline after the point of no return or during rollback');
+  if (!pastNoReturn(s)) {
+    const why = s.lockExpiry === undefined ? 'no lock within the lock time' : s.role === 'origin' ? 'lock expired before the burn' : 'lock expired before commit';
+    return startRollback(s, now, why, true);
+  }
+  return { steps: [], effects: [{ kind: 'ledger-attest', peer: s.peer, assetId: assetOf(s), opIds: [burnOpId(s.sessionId)] }] };
+}
+
+function onAttestation(s: SessionState, a: LedgerAttestation | undefined, verified: boolean, error: string | undefined, now: number, cfg: GatewayConfig): Decision {
+  if (s.role !== 'destination' || isEnded(s) || s.committed || s.rollingBack || !s.promised) return reportOnly('ignored', 'attestation not needed');
+  const later = (detail: string, at = now + cfg.retransmitMs): Decision => ({
+    steps: [],
+    effects: [{ kind: 'report', report: { kind: 'ignored', detail } }, { kind: 'set-timer', timer: 'deadline', at }],
+  });
+  // No answer is no evidence: ask again, never read it as "no burn".
+  if (!a) return later(`the origin ledger did not attest: ${error ?? 'no answer'}`);
+  const v = judgeAttestation(s, a, verified, cfg.peers[s.peer]?.networkId ?? '');
+  switch (v.kind) {
+    case 'invalid':
+      return later(`attestation refused: ${v.detail}`);
+    case 'wait':
+      // The lock still holds by the ledger's own clock: ask again once it has lapsed there.
+      return later(`the lock holds until ${v.lockExpiresAt} by the origin ledger's clock (${v.ledgerTime})`, now + Math.max(cfg.retransmitMs, v.lockExpiresAt - v.ledgerTime));
+    case 'operator':
+      return reportOnly('needs-operator', `past the deadline: ${v.detail}`);
+    case 'burned':
+      return andThen(s, { steps: [burnEvidence(now, true, a)], effects: [] }, (after) => (after.pending ? NONE : assign(after, now)));
+    case 'never':
+      return andThen(s, { steps: [burnEvidence(now, false, a)], effects: [] }, (after) => startRollback(after, now, `the origin did not burn, and never can: ${v.why}`, true));
+  }
+}
+
+function onAbort(s: SessionState, reason: string, now: number): Decision {
+  if (isEnded(s) || s.rollingBack) return reportOnly('ignored', 'abort: the session has ended or is rolling back');
+  // SATP core §9.6: an abort is effective only before the point of no return.
+  if (pastNoReturn(s)) return reportOnly('needs-operator', 'abort is no longer effective: the transfer can only go forward');
+  return startRollback(s, now, `aborted: ${reason}`, true);
+}
+
+/** When the session's deadline falls, by this gateway's clock: the lock's expiry (plus grace at the destination), or the time allowed to reach the lock. */
+export function deadlineOf(s: SessionState, cfg: GatewayConfig): number {
+  if (s.lockExpiry !== undefined) return s.role === 'origin' ? s.lockExpiry : s.lockExpiry + cfg.deadlineGraceMs;
+  const lockSeconds = s.transfer?.lockSeconds ?? s.claim?.assetLockExpirationTime ?? 0;
+  return s.startedAt + lockSeconds * 1000 + cfg.deadlineGraceMs;
+}
+
+/**
+ * After a restart (replayed state): settle an unsettled ledger call, re-arm the deadline, go on with a
+ * rollback's local compensations, and send RECOVER (recovery-04 §5.1); messaging resumes at RECOVER-SUCCESS.
  */
 function onBoot(s: SessionState, now: number, cfg: GatewayConfig): Decision {
-  if (isEnded(s)) return { steps: [], effects: [] };
+  if (isEnded(s)) return NONE;
   const effects: Decision['effects'] = [];
-  if (s.pendingOp) effects.push({ kind: 'ledger-query', ledger: 'own', opId: s.pendingOp.opId });
-  if (s.lockExpiry !== undefined && !s.committed && !s.rollingBack) {
-    effects.push({ kind: 'set-timer', timer: 'deadline', at: s.role === 'origin' ? s.lockExpiry : s.lockExpiry + cfg.deadlineGraceMs });
-  }
-  const local = s.rollingBack && !s.pendingOp && s.wait.kind !== 'message' ? continueRollback(s, now) : { steps: [], effects: [] };
-  return andThen(s, { steps: local.steps, effects: [...effects, ...local.effects] }, (after) => (isEnded(after) ? { steps: [], effects: [] } : recover(after, now, cfg)));
+  if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });
+  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });
+  const local = s.rollingBack && !s.pending && s.wait.kind !== 'message' ? continueRollback(s, now) : NONE;
+  return andThen(s, { steps: local.steps, effects: [...effects, ...local.effects] }, (after) => (isEnded(after) ? NONE : recover(after, now, cfg)));
+}
+
+/**
+ * The chain was reloaded from the store mid-run (an append of unknown outcome had landed, its effects unrun):
+ * do what those effects would have done. Settle the pending ledger call, re-arm the deadline, resend what
+ * awaits an answer or go on with a rollback; a recovery in progress resends its last message.
+ */
+function onReload(s: SessionState, now: number, cfg: GatewayConfig): Decision {
+  if (isEnded(s)) return NONE;
+  const effects: Decision['effects'] = [];
+  if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });
+  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });
+  if (s.recovery?.status === 'recovering') effects.push({ kind: 'set-timer', timer: 'recover', at: now });
+  const rest = s.recovery?.status === 'recovering' ? NONE : resume(s, now, cfg);
+  return { steps: rest.steps, effects: [...effects, ...rest.effects] };
 }
 
 export { resume };

@@ -1,5 +1,5 @@
 // The destination gateway (SATP server, 2PC participant): steps 1.2, 1.4, 2.3, 2.4, 3.2, 3.3, 3.6, 3.7.
-import { ledgerOp, type LedgerOp, type LedgerReceipt } from '../ledger.ts';
+import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
 import { hashJson } from '../hash.ts';
 import type { Json } from '../json.ts';
 import { sameKey } from '../crypto/types.ts';
@@ -7,10 +7,12 @@ import type { Decision, GatewayConfig } from './effects.ts';
 import { MSG, SATP_VERSION, type MessageOf, type SatpMessage } from './messages.ts';
 import { startRollback } from './rollback.ts';
 import type { SessionState } from './state.ts';
-import { end, intent, iso, ledger, opId, receive, record, send } from './steps.ts';
+import { end, intent, iso, ledger, receive, record, send } from './steps.ts';
 import { refuse } from './refuse.ts';
 import { SATP_ERRORS } from './error-codes.ts';
-import { andThen } from './compose.ts';
+import { andThen, replyTo, sendToPeer } from './compose.ts';
+import { checkReceipt, claimReceipt } from './claims.ts';
+import { assignOp, assignOpId, burnOp, lockOp, lockOpId, mintOp } from './ops.ts';
 
 type Proposal = MessageOf<typeof MSG.transferProposal>;
 
@@ -39,8 +41,8 @@ export function acceptProposal(from: string, m: Proposal, hash: string, now: num
   };
   const ack = receive('1.1', now, from, m, hash, claimHash);
   const policy =
-    c.networkLockType !== 'TIME_LOCK' ? { code: 'err_1.1.32', status: 415, title: 'unsupported networkLockType' }
-    : c.assetLockExpirationTime < cfg.minLockSeconds || c.assetLockExpirationTime > cfg.maxLockSeconds ? { code: 'err_1.1.33', status: 415, title: 'unsupported networkLockExpirationTime' }
+    c.networkLockType !== 'TIME_LOCK' ? SATP_ERRORS.unsupportedLockType
+    : c.assetLockExpirationTime < cfg.minLockSeconds || c.assetLockExpirationTime > cfg.maxLockSeconds ? SATP_ERRORS.unsupportedLockTime
     : undefined;
   const base = { version: SATP_VERSION, sessionId: m.sessionId, transferContextId: m.transferContextId, hashPrevMessage: hash } as const;
   if (policy) {
@@ -52,54 +54,60 @@ export function acceptProposal(from: string, m: Proposal, hash: string, now: num
     };
   }
   const receipt: MessageOf<typeof MSG.proposalReceipt> = { ...base, messageType: MSG.proposalReceipt, hashTransferInitClaim: claimHash, timestamp: iso(now) };
-  return { context, steps: [ack, ...send('1.2', now, from, receipt, hash)], effects: [{ kind: 'send', to: from, message: receipt, logged: true }] };
+  return {
+    context,
+    steps: [ack, ...send('1.2', now, from, receipt, hash)],
+    effects: [
+      { kind: 'send', to: from, message: receipt, logged: true },
+      // Before the lock nothing is at stake here; a session that does not reach it within the lock's time is given up.
+      { kind: 'set-timer', timer: 'deadline', at: now + c.assetLockExpirationTime * 1000 + cfg.deadlineGraceMs },
+    ],
+  };
 }
 
-const reply = (s: SessionState) => ({ version: SATP_VERSION, sessionId: s.sessionId, transferContextId: s.contextId, hashPrevMessage: s.lastReceived! }) as const;
-const sendTo = (s: SessionState, step: string, now: number, m: SatpMessage): Decision => ({
-  steps: send(step, now, s.peer, m, s.lastReceived),
-  effects: [{ kind: 'send', to: s.peer, message: m, logged: true }],
-});
-
-const receiptOf = (claim: unknown): LedgerReceipt | undefined => (claim as { receipt?: LedgerReceipt } | null)?.receipt;
-
-/** A validated, in-order message from the origin. */
-export function destinationOnMessage(s: SessionState, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig): Decision {
+/** A validated, in-order message from the origin; `proofs` are the ids of its verified ledger receipts. */
+export function destinationOnMessage(s: SessionState, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
+  const assetId = s.claim!.digitalAssetId;
+  const peerLedger = cfg.peers[s.peer]?.networkId ?? '';
   switch (m.messageType) {
     case MSG.transferCommence:
-      if (m.hashTransferInitClaim !== s.hashes.initClaim) return refuse(s, m, hash, now, { code: 'err_1.3.3', status: 404, title: 'mismatch hashTransferInitClaim' }, 'commence names another claim');
-      return andThen(s, { steps: [receive('1.3', now, s.peer, m, hash)], effects: [] }, (r) => sendTo(r, '1.4', now, { ...reply(r), messageType: MSG.ackCommence }));
+      if (m.hashTransferInitClaim !== s.hashes.initClaim) return refuse(s, m, hash, now, SATP_ERRORS.commenceClaimMismatch, 'commence names another claim');
+      return andThen(s, { steps: [receive('1.3', now, s.peer, m, hash)], effects: [] }, (r) => sendToPeer(r, '1.4', now, { ...replyTo(r), messageType: MSG.ackCommence }));
     case MSG.lockAssert: {
       const expiry = Date.parse(m.lockAssertionExpiration);
       if (!(expiry > now)) return refuse(s, m, hash, now, SATP_ERRORS.lockAssertionExpired, `lock expired at ${m.lockAssertionExpiration}`);
-      const r = receiptOf(m.lockAssertionClaim);
-      if (!r || r.kind !== 'lock' || r.ok !== true || r.assetId !== s.claim?.digitalAssetId) {
-        return refuse(s, m, hash, now, { code: 'err_2.2.7', status: 404, title: 'asset not found' }, 'the lock assertion claim holds no successful lock receipt for this asset');
-      }
+      // The claim must prove this session's lock of this asset, owned by the originator, until exactly this expiry.
+      const want = { ledgerId: peerLedger, opId: lockOpId(s.sessionId), kind: 'lock' as const, assetId };
+      const lock = checkReceipt(claimReceipt(m.lockAssertionClaim), proofs, want);
+      if (!lock.ok) return refuse(s, m, hash, now, lock.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.lockAssetNotFound, lock.detail);
+      const bound = checkReceipt(claimReceipt(m.lockAssertionClaim), proofs, { ...want, op: lockOp(s.sessionId, assetId, s.claim!.verifiedOriginatorEntityId, expiry) });
+      if (!bound.ok) return refuse(s, m, hash, now, SATP_ERRORS.lockAssertionExpiration, `${bound.detail}: not a lock by the originator until ${m.lockAssertionExpiration}`);
       return andThen(
         s,
-        { steps: [receive('2.2', now, s.peer, m, hash), intent('2.3', now, 'record the lock assertion'), record('2.3', now, `lock of ${r.assetId} on ${r.ledgerId} until ${m.lockAssertionExpiration}`)], effects: [{ kind: 'set-timer', timer: 'deadline', at: expiry + cfg.deadlineGraceMs }] },
-        (after) => sendTo(after, '2.4', now, { ...reply(after), messageType: MSG.assertionReceipt }),
+        {
+          steps: [receive('2.2', now, s.peer, m, hash), intent('2.3', now, 'record the lock assertion'), record('2.3', now, `lock of ${assetId} on ${peerLedger} until ${m.lockAssertionExpiration}`)],
+          effects: [{ kind: 'set-timer', timer: 'deadline', at: expiry + cfg.deadlineGraceMs }],
+        },
+        (after) => sendToPeer(after, '2.4', now, { ...replyTo(after), messageType: MSG.assertionReceipt }),
       );
     }
     case MSG.commitPrepare: {
-      const op = ledgerOp.mint(opId(s.sessionId, '3.2', 'mint'), s.claim!.digitalAssetId, cfg.escrowAccount ?? cfg.id);
+      const op = mintOp(s.sessionId, assetId, cfg.escrowAccount ?? cfg.id);
       return { steps: [receive('3.1', now, s.peer, m, hash), ...ledger('3.2', now, op, 'forward')], effects: [{ kind: 'ledger-execute', op }] };
     }
     case MSG.commitFinal: {
-      const r = receiptOf(m.burnAssertionClaim);
-      if (!r || r.kind !== 'burn' || r.ok !== true || r.assetId !== s.claim?.digitalAssetId) {
-        return refuse(s, m, hash, now, { code: 'err_3.5.4', status: 415, title: 'unsupported burnAssertionClaimFormat' }, 'the burn assertion claim holds no successful burn receipt for this asset');
-      }
+      const op = burnOp(s.sessionId, assetId);
+      const burn = checkReceipt(claimReceipt(m.burnAssertionClaim), proofs, { ledgerId: peerLedger, opId: op.opId, kind: 'burn', assetId, op });
+      if (!burn.ok) return refuse(s, m, hash, now, burn.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.burnClaimFormat, burn.detail);
       const received = { steps: [receive('3.5', now, s.peer, m, hash)], effects: [{ kind: 'clear-timer' as const, timer: 'deadline' as const }] };
       const assigned = s.receipts[assignOpId(s.sessionId)];
       // Already assigned on burn evidence (past the deadline): answer now. Assign in flight: its result answers.
       if (assigned?.ok) return andThen(s, received, (after) => sendAck(after, now, assigned));
-      if (s.pendingOp?.kind === 'assign') return received;
+      if (s.pending?.op.kind === 'assign') return received;
       return andThen(s, received, (after) => assign(after, now));
     }
     case MSG.transferComplete:
-      if (m.hashTransferCommence !== s.hashes.commence) return refuse(s, m, hash, now, { code: 'err_3.9.4', status: 404, title: 'mismatch hashTransferCommence' }, 'names another commence');
+      if (m.hashTransferCommence !== s.hashes.commence) return refuse(s, m, hash, now, SATP_ERRORS.commenceMismatch, 'names another commence');
       return {
         steps: [receive('3.9', now, s.peer, m, hash), end(now, 'committed', 'transfer complete')],
         effects: [{ kind: 'report', report: { kind: 'ended', outcome: 'committed', reason: 'transfer complete' } }],
@@ -110,17 +118,15 @@ export function destinationOnMessage(s: SessionState, m: SatpMessage, hash: stri
 }
 
 /** 3.6: assign the minted asset to the beneficiary (after commit-final, or after the burn was seen on the origin ledger). */
-export const assignOpId = (sessionId: string): string => opId(sessionId, '3.6', 'assign');
-
 export function assign(s: SessionState, now: number): Decision {
-  const op = ledgerOp.assign(assignOpId(s.sessionId), s.claim!.digitalAssetId, s.claim!.verifiedBeneficiaryEntityId);
+  const op = assignOp(s.sessionId, s.claim!.digitalAssetId, s.claim!.verifiedBeneficiaryEntityId);
   return { steps: ledger('3.6', now, op, 'forward'), effects: [{ kind: 'ledger-execute', op }] };
 }
 
 export function destinationAfterLedger(s: SessionState, op: LedgerOp, receipt: LedgerReceipt, now: number): Decision {
   if (op.kind === 'mint') {
     if (!receipt.ok) return startRollback(s, now, `mint refused: ${receipt.error?.code ?? 'unknown'}`, true);
-    return sendTo(s, '3.3', now, { ...reply(s), messageType: MSG.commitReady, mintAssertionFormat: 'MINT_ASSERTION_CLAIM_FORMAT_1', mintAssertionClaim: { receipt } as unknown as Json } as SatpMessage);
+    return sendToPeer(s, '3.3', now, { ...replyTo(s), messageType: MSG.commitReady, mintAssertionFormat: 'MINT_ASSERTION_CLAIM_FORMAT_1', mintAssertionClaim: { receipt } as unknown as Json } as SatpMessage);
   }
   if (op.kind === 'assign') {
     if (!receipt.ok) return { steps: [], effects: [{ kind: 'report', report: { kind: 'needs-operator', detail: `assign refused after the burn: ${receipt.error?.code}` } }] };
@@ -132,8 +138,8 @@ export function destinationAfterLedger(s: SessionState, op: LedgerOp, receipt: L
 }
 
 function sendAck(s: SessionState, now: number, receipt: LedgerReceipt): Decision {
-  return sendTo(s, '3.7', now, {
-    ...reply(s),
+  return sendToPeer(s, '3.7', now, {
+    ...replyTo(s),
     messageType: MSG.ackCommitFinal,
     assignmentAssertionClaimFormat: 'ASSIGNMENT_ASSERTION_CLAIM_FORMAT_1',
     assignmentAssertionClaim: { receipt } as unknown as Json,

@@ -1,7 +1,6 @@
-// Events into the reducer and effects out of it (STYLE §3: effects are data with an order).
-import type { EntryBody, EntryStep, ChainContext, ChainHead, LogEntry } from '../entry.ts';
-import type { LogDiff } from '../log-diff.ts';
-import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
+// Events into the reducer and effects out of it: effects are data with an order, run by the driver.
+import type { ChainContext, ChainHead, EntryStep, LogEntry } from '../entry.ts';
+import type { LedgerAttestation, LedgerOp, LedgerReceipt } from '../ledger.ts';
 import type { PublicJwk } from '../crypto/types.ts';
 import type { SatpMessage } from './messages.ts';
 import type { TransferRequest } from './payloads.ts';
@@ -10,26 +9,63 @@ import type { Outcome } from './state.ts';
 export type TimerName = 'retransmit' | 'deadline' | 'ledger-retry' | 'recover';
 
 /**
- * What the driver read or wrote for a recovery message before the reducer sees it (sans-I/O: the
- * reducer never touches the store). RECOVER: what this gateway's chain holds beyond the sender's
- * view of it. RECOVER-UPDATE: the outcome of verifying the peer's entries and appending them to
- * this gateway's copy of the peer's chain.
+ * Store work the reducer asks for (the reducer never touches a store): a page of this gateway's own
+ * chain of the session, or bringing its copy of the peer's chain up to date with entries a peer sent.
+ * The result comes back as a `store-result` event for the same message.
  */
-export type RecoveryContext =
-  | { kind: 'diff'; diff: LogDiff }
-  | { kind: 'update'; ok: true; appended: LogEntry[]; head: ChainHead }
-  | { kind: 'update'; ok: false; code: string; detail: string; seq?: number; ours?: string; theirs?: string };
+export type StoreRequest =
+  /** This gateway's chain from seqNumber `from` on: at most one page (RECOVER_PAGE entries, `maxChars` of text). */
+  | { kind: 'read-page'; from: number; maxChars: number }
+  /** Verify `entries` as part of the peer's chain of this session and append what this gateway's copy lacks. */
+  | { kind: 'update-copy'; entries: readonly unknown[] };
 
-/** Every event carries the time it happened: the kernel never reads a clock. */
+export type StoreResult =
+  | { kind: 'page'; entries: LogEntry[]; more: boolean }
+  /**
+   * The copy now holds the page. `pageEnd` is the seqNumber of the page's last entry (0 when empty) and
+   * `head` the copy's head: a page that ends before the copy's head, with nothing more to come, means the
+   * author holds fewer entries than this gateway's verified copy of its chain.
+   */
+  | { kind: 'copy-updated'; appended: LogEntry[]; head: ChainHead; pageEnd: number }
+  /** The entries failed verification (shape, hash, link, signature, author): nothing was stored. */
+  | { kind: 'refused'; code: string; detail: string }
+  /** The page verified, and differs from what the copy already holds at `seq`: two verified chains disagree. */
+  | { kind: 'diverged'; seq: number; ours: string; theirs: string; detail: string }
+  /** The store failed (unknown outcome, unavailable): nothing is decided; the sender's retry comes back. */
+  | { kind: 'failed'; detail: string };
+
+/** The message a store request was made for, carried to its result. */
+export interface About {
+  from: string;
+  message: SatpMessage;
+  hash: string;
+}
+
+/**
+ * Every event carries the time it happened: the kernel never reads a clock. Receipts and attestations
+ * arrive with the outcome of checking their ledger signature (kernel/satp/proofs.ts), done before the
+ * reducer sees the event, since signature checks are asynchronous; what they must be bound to (session,
+ * operation, asset, expiry) the reducer checks itself.
+ */
 export type GatewayEvent =
   | { kind: 'start'; now: number; request: TransferRequest }
-  | { kind: 'message'; now: number; from: string; message: SatpMessage; hash: string; recovery?: RecoveryContext }
-  | { kind: 'ledger-result'; now: number; opId: string; receipt: LedgerReceipt }
+  /** `proofs`: hashes (hashJson) of the ledger receipts in the message whose signature verified under the sender's ledger key. */
+  | { kind: 'message'; now: number; from: string; message: SatpMessage; hash: string; proofs: readonly string[] }
+  | { kind: 'store-result'; now: number; about: About; result: StoreResult }
+  /** `verified`: the receipt's signature checked out under this gateway's own ledger key. */
+  | { kind: 'ledger-result'; now: number; opId: string; receipt: LedgerReceipt; verified: boolean }
   /** execute() rejected: `code` is the SatpError code when there is one (OP_CONFLICT, LEDGER_UNAVAILABLE, ...). */
   | { kind: 'ledger-error'; now: number; opId: string; error: string; code?: string }
-  | { kind: 'ledger-status'; now: number; ledger: 'own' | 'peer'; opId: string; receipt: LedgerReceipt | undefined }
+  /** status(opId) of this gateway's own ledger: the receipt, or undefined when the ledger never recorded the op. */
+  | { kind: 'ledger-status'; now: number; opId: string; receipt: LedgerReceipt | undefined; verified: boolean }
+  /** status(opId) could not be answered: nothing is known. */
+  | { kind: 'ledger-status-failed'; now: number; opId: string; error: string }
+  /** attest() of the peer's ledger: the attestation (signature checked under that ledger's key), or why none came. */
+  | { kind: 'attestation'; now: number; assetId: string; attestation?: LedgerAttestation; verified: boolean; error?: string; noAccess?: boolean }
   | { kind: 'timer'; now: number; timer: TimerName }
   | { kind: 'boot'; now: number }
+  /** The session was reloaded from its store after an append of unknown outcome turned out to have landed. */
+  | { kind: 'reload'; now: number }
   | { kind: 'abort'; now: number; reason: string };
 
 export type Report =
@@ -39,12 +75,14 @@ export type Report =
   | { kind: 'needs-operator'; detail: string };
 
 export type Effect =
-  /** Make these entries durable before anything after it runs (write-ahead). */
-  | { kind: 'append'; entries: EntryBody[] }
-  /** logged: the message is in the chain (first send or resend); false: an unlogged refusal. */
+  /** logged: the message is in the chain (first send or resend); false: an unlogged answer (refusal, ended session). */
   | { kind: 'send'; to: string; message: SatpMessage; logged: boolean }
   | { kind: 'ledger-execute'; op: LedgerOp }
-  | { kind: 'ledger-query'; ledger: 'own' | 'peer'; opId: string }
+  /** status(opId) on this gateway's own ledger. */
+  | { kind: 'ledger-query'; opId: string }
+  /** attest(assetId, opIds) on the ledger of `peer` (the destination's question to the origin ledger). */
+  | { kind: 'ledger-attest'; peer: string; assetId: string; opIds: string[] }
+  | { kind: 'store'; request: StoreRequest; about: About }
   | { kind: 'set-timer'; timer: TimerName; at: number }
   | { kind: 'clear-timer'; timer: TimerName }
   | { kind: 'report'; report: Report };
@@ -59,27 +97,51 @@ export interface Decision {
 
 export const NOTHING: Decision = Object.freeze({ steps: [], effects: [] }) as Decision;
 
+/** What this gateway knows of a peer gateway: its key, its network, and the key its network's ledger signs with. */
+export interface PeerConfig {
+  publicJwk: PublicJwk;
+  /** The network (ledger) the peer stands in front of: receipts from it must name this ledger id. */
+  networkId: string;
+  /** The key that ledger signs receipts and attestations with; the peer's claims are checked against it. */
+  ledgerKey: PublicJwk;
+}
+
 /** A gateway's own settings and what it knows of its peers. Pure data. */
 export interface GatewayConfig {
   id: string;
   publicJwk: PublicJwk;
   /** The network (ledger) this gateway stands in front of. */
   networkId: string;
-  peers: Record<string, { publicJwk: PublicJwk; networkId: string }>;
+  /** The key this gateway's own ledger signs receipts with: its answers are checked too. */
+  ledgerKey: PublicJwk;
+  peers: Record<string, PeerConfig>;
   /** Account that owns minted assets until they are assigned (3.2). Default: the gateway id. */
   escrowAccount?: string;
   /** Resend an unanswered message after this long. */
   retransmitMs: number;
-  /** Destination: how long past the lock expiry to wait before asking the origin ledger (clock skew). */
+  /**
+   * Destination: how long past the lock expiry to wait before asking the origin ledger. Only the ledger's
+   * own evidence decides a rollback (docs/assumptions.md); this just avoids asking too early.
+   */
   deadlineGraceMs: number;
   /** Origin: do not start the burn this close to the lock expiry. */
   burnMarginMs: number;
   minLockSeconds: number;
   maxLockSeconds: number;
-  chain: Pick<ChainContext, 'resourceUrl' | 'developerUrn' | 'credentialProfile' | 'credentialBlock' | 'payloadProfile' | 'applicationProfile' | 'loggingProfile' | 'accessControlProfile'>;
+  chain: Pick<
+    ChainContext,
+    | 'resourceUrl'
+    | 'developerUrn'
+    | 'credentialProfile'
+    | 'credentialBlock'
+    | 'payloadProfile'
+    | 'applicationProfile'
+    | 'loggingProfile'
+    | 'accessControlProfile'
+  >;
 }
 
-export function gatewayConfig(c: Pick<GatewayConfig, 'id' | 'publicJwk' | 'networkId' | 'peers'> & Partial<GatewayConfig>): GatewayConfig {
+export function gatewayConfig(c: Pick<GatewayConfig, 'id' | 'publicJwk' | 'networkId' | 'ledgerKey' | 'peers'> & Partial<GatewayConfig>): GatewayConfig {
   return {
     retransmitMs: 2_000,
     deadlineGraceMs: 2_000,

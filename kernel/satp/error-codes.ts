@@ -9,6 +9,11 @@ export interface SatpErrorCode {
 
 const E = (code: string, status: number, title: string): SatpErrorCode => ({ code, status, title });
 
+/**
+ * Every SATP core §9.4 code this implementation sends, by name: decisions take codes from here, never
+ * write them inline. Recovery messages (ROLLBACK, RECOVER…) have no codes of their own in the drafts and
+ * use the general ones (err_0.1.x).
+ */
 export const SATP_ERRORS = {
   invalidMessageType: E('err_0.1.1', 400, 'invalid message type'),
   forbidden: E('err_0.1.2', 403, 'insufficient permissions'),
@@ -16,8 +21,16 @@ export const SATP_ERRORS = {
   invalidClaim: E('err_1.1.11', 422, 'invalid digitalAssetId'),
   unsupportedLockType: E('err_1.1.32', 415, 'unsupported networkLockType'),
   unsupportedLockTime: E('err_1.1.33', 415, 'unsupported networkLockExpirationTime'),
-  lockAssertionExpired: E('err_2.2.9', 410, 'asset lock expired'),
+  receiptClaimMismatch: E('err_1.2.3', 404, 'mismatch hashTransferInitClaim'),
+  commenceClaimMismatch: E('err_1.3.3', 404, 'mismatch hashTransferInitClaim'),
+  lockClaimFormat: E('err_2.2.3', 415, 'unsupported lockAssertionClaimFormat'),
   lockAssertionExpiration: E('err_2.2.4', 415, 'unsupported lockAssertionExpiration'),
+  lockAssetNotFound: E('err_2.2.7', 404, 'asset not found'),
+  lockAssertionExpired: E('err_2.2.9', 410, 'asset lock expired'),
+  mintClaimFormat: E('err_3.3.4', 415, 'unsupported mintAssertionFormat'),
+  burnClaimFormat: E('err_3.5.4', 415, 'unsupported burnAssertionClaimFormat'),
+  assignClaimFormat: E('err_3.7.4', 415, 'unsupported assignmentAssertionClaimFormat'),
+  commenceMismatch: E('err_3.9.4', 404, 'mismatch hashTransferCommence'),
 } as const;
 
 /**

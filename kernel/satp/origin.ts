@@ -1,5 +1,5 @@
 // The origin gateway (SATP client, 2PC coordinator): steps 1.1, 1.3, 2.1, 2.2, 3.1, 3.4, 3.5, 3.8, 3.9.
-import { ledgerOp, type LedgerOp, type LedgerReceipt } from '../ledger.ts';
+import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
 import { hashJson } from '../hash.ts';
 import type { Json } from '../json.ts';
 import type { Decision, GatewayConfig } from './effects.ts';
@@ -7,12 +7,12 @@ import { MSG, SATP_VERSION, type MessageOf, type SatpMessage, type TransferInitC
 import type { TransferRequest } from './payloads.ts';
 import { startRollback } from './rollback.ts';
 import type { SessionState } from './state.ts';
-import { end, intent, iso, ledger, opId, receive, record, send } from './steps.ts';
+import { end, intent, iso, ledger, receive, record, send } from './steps.ts';
 import { refuse } from './refuse.ts';
 import { SATP_ERRORS } from './error-codes.ts';
-import { andThen } from './compose.ts';
-
-export const burnOpId = (sessionId: string): string => opId(sessionId, '3.4', 'burn');
+import { andThen, replyTo, sendToPeer } from './compose.ts';
+import { checkReceipt, claimReceipt } from './claims.ts';
+import { assignOp, burnOp, lockOp, mintOpId } from './ops.ts';
 
 /** 1.1: log the request, then send the transfer proposal. */
 export function startTransfer(req: TransferRequest, now: number, cfg: GatewayConfig): Decision {
@@ -67,23 +67,23 @@ export function startTransfer(req: TransferRequest, now: number, cfg: GatewayCon
       { phase: 'transfer-initiation', step: '1.1', operation: 'init', actionResponse: 'transfer requested', payload: { kind: 'request', request: req } as unknown as Json, timestamp: now },
       ...send('1.1', now, req.peer, proposal, undefined, claimHash),
     ],
-    effects: [{ kind: 'send', to: req.peer, message: proposal, logged: true }],
+    effects: [
+      { kind: 'send', to: req.peer, message: proposal, logged: true },
+      // Before the lock nothing is at stake; a session that does not reach it within the lock's time is given up.
+      { kind: 'set-timer', timer: 'deadline', at: now + req.lockSeconds * 1000 + cfg.deadlineGraceMs },
+    ],
   };
 }
 
-const reply = (s: SessionState) => ({ version: SATP_VERSION, sessionId: s.sessionId, transferContextId: s.contextId, hashPrevMessage: s.lastReceived! }) as const;
-const sendTo = (s: SessionState, step: string, now: number, m: SatpMessage): Decision => ({
-  steps: send(step, now, s.peer, m, s.lastReceived),
-  effects: [{ kind: 'send', to: s.peer, message: m, logged: true }],
-});
-
-/** A validated, in-order message from the destination. */
-export function originOnMessage(s: SessionState, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig): Decision {
+/** A validated, in-order message from the destination; `proofs` are the ids of its verified ledger receipts. */
+export function originOnMessage(s: SessionState, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
+  const t = s.transfer!;
+  const peerLedger = cfg.peers[s.peer]?.networkId ?? '';
   switch (m.messageType) {
     case MSG.proposalReceipt: {
-      if (m.hashTransferInitClaim !== s.hashes.initClaim) return refuse(s, m, hash, now, { code: 'err_1.2.3', status: 404, title: 'mismatch hashTransferInitClaim' }, 'receipt is for another claim');
+      if (m.hashTransferInitClaim !== s.hashes.initClaim) return refuse(s, m, hash, now, SATP_ERRORS.receiptClaimMismatch, 'receipt is for another claim');
       return andThen(s, { steps: [receive('1.2', now, s.peer, m, hash)], effects: [] }, (r) =>
-        sendTo(r, '1.3', now, { ...reply(r), messageType: MSG.transferCommence, hashTransferInitClaim: r.hashes.initClaim! }),
+        sendToPeer(r, '1.3', now, { ...replyTo(r), messageType: MSG.transferCommence, hashTransferInitClaim: r.hashes.initClaim! }),
       );
     }
     case MSG.proposalReject:
@@ -93,48 +93,59 @@ export function originOnMessage(s: SessionState, m: SatpMessage, hash: string, n
       };
     case MSG.ackCommence: {
       // 2.1: lock on the origin ledger, with the expiry the ledger will enforce (TIME_LOCK).
-      const t = s.transfer!;
       const expiresAt = now + t.lockSeconds * 1000;
-      const op: LedgerOp = { ...ledgerOp.lock(opId(s.sessionId, '2.1', 'lock'), t.assetId, t.originator), expiresAt } as LedgerOp;
+      const op = lockOp(s.sessionId, t.assetId, t.originator, expiresAt);
       return {
         steps: [receive('1.4', now, s.peer, m, hash), ...ledger('2.1', now, op, 'forward', expiresAt)],
         effects: [{ kind: 'ledger-execute', op }, { kind: 'set-timer', timer: 'deadline', at: expiresAt }],
       };
     }
     case MSG.assertionReceipt:
-      return andThen(s, { steps: [receive('2.4', now, s.peer, m, hash)], effects: [] }, (r) => sendTo(r, '3.1', now, { ...reply(r), messageType: MSG.commitPrepare }));
+      return andThen(s, { steps: [receive('2.4', now, s.peer, m, hash)], effects: [] }, (r) => sendToPeer(r, '3.1', now, { ...replyTo(r), messageType: MSG.commitPrepare }));
     case MSG.commitReady:
     case MSG.ackPrepare: {
+      // The mint claim must prove this session's mint on the destination ledger before anything is burned.
+      const mint = checkReceipt(claimReceipt(m.mintAssertionClaim), proofs, { ledgerId: peerLedger, opId: mintOpId(s.sessionId), kind: 'mint', assetId: t.assetId });
+      if (!mint.ok) return refuse(s, m, hash, now, mint.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.mintClaimFormat, mint.detail);
       const received = { steps: [receive('3.3', now, s.peer, m, hash)], effects: [] };
       // Burn only while the lock surely holds; otherwise the ledger would refuse it anyway: roll back.
       if (s.lockExpiry === undefined || now >= s.lockExpiry - cfg.burnMarginMs) {
         return andThen(s, received, (r) => startRollback(r, now, 'commit-ready came too close to the lock expiry', true));
       }
-      const op = ledgerOp.burn(burnOpId(s.sessionId), s.transfer!.assetId);
+      const op = burnOp(s.sessionId, t.assetId);
       return andThen(s, received, () => ({
         steps: ledger('3.4', now, op, 'forward'),
         effects: [{ kind: 'ledger-execute', op }, { kind: 'clear-timer', timer: 'deadline' }],
       }));
     }
-    case MSG.ackCommitFinal:
+    case MSG.ackCommitFinal: {
+      const assign = checkReceipt(claimReceipt(m.assignmentAssertionClaim), proofs, {
+        ledgerId: peerLedger,
+        opId: assignOp(s.sessionId, t.assetId, t.beneficiary).opId,
+        kind: 'assign',
+        assetId: t.assetId,
+        op: assignOp(s.sessionId, t.assetId, t.beneficiary),
+      });
+      if (!assign.ok) return refuse(s, m, hash, now, assign.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.assignClaimFormat, assign.detail);
       return andThen(s, { steps: [receive('3.7', now, s.peer, m, hash), intent('3.8', now, 'record the transfer'), record('3.8', now, 'asset burned on origin, assigned on destination')], effects: [] }, (r) => {
-        const done = sendTo(r, '3.9', now, { ...reply(r), messageType: MSG.transferComplete, hashTransferCommence: r.hashes.commence! });
+        const done = sendToPeer(r, '3.9', now, { ...replyTo(r), messageType: MSG.transferComplete, hashTransferCommence: r.hashes.commence! });
         return {
           steps: [...done.steps, end(now, 'committed', 'transfer complete')],
           effects: [...done.effects, { kind: 'report', report: { kind: 'ended', outcome: 'committed', reason: 'transfer complete' } }],
         };
       });
+    }
     default:
       return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, `unexpected ${m.messageType}`);
   }
 }
 
-/** A ledger receipt for the origin's pending lock or burn (forward path). */
+/** A verified receipt of the origin's pending lock or burn (forward path). */
 export function originAfterLedger(s: SessionState, op: LedgerOp, receipt: LedgerReceipt, now: number): Decision {
   if (op.kind === 'lock') {
     if (!receipt.ok) return startRollback(s, now, `lock refused: ${receipt.error?.code ?? 'unknown'}`, true);
-    return sendTo(s, '2.2', now, {
-      ...reply(s),
+    return sendToPeer(s, '2.2', now, {
+      ...replyTo(s),
       messageType: MSG.lockAssert,
       lockAssertionClaimFormat: 'LOCK_ASSERTION_CLAIM_FORMAT_1',
       lockAssertionClaim: { receipt } as unknown as Json,
@@ -143,8 +154,8 @@ export function originAfterLedger(s: SessionState, op: LedgerOp, receipt: Ledger
   }
   if (op.kind === 'burn') {
     if (!receipt.ok) return startRollback(s, now, `burn refused: ${receipt.error?.code ?? 'unknown'}`, true);
-    return sendTo(s, '3.5', now, {
-      ...reply(s),
+    return sendToPeer(s, '3.5', now, {
+      ...replyTo(s),
       messageType: MSG.commitFinal,
       burnAssertionClaimFormat: 'BURN_ASSERTION_CLAIM_FORMAT_1',
       burnAssertionClaim: { receipt } as unknown as Json,

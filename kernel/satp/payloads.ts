@@ -1,5 +1,5 @@
 // The payloads this implementation logs, one kind per kind of step (recovery-04 §3: init, exec, done, ack, fail).
-import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
+import type { LedgerAttestation, LedgerOp, LedgerReceipt } from '../ledger.ts';
 import type { ChainHead } from '../entry.ts';
 import type { SatpMessage } from './messages.ts';
 import type { RecoveryMessage } from './recovery-messages.ts';
@@ -21,6 +21,9 @@ export interface TransferRequest {
   lockSeconds: number;
 }
 
+/** Why a ledger operation is called: the transfer itself, or a compensation of a rollback (recovery-04 §5.2.3). */
+export type Purpose = 'forward' | 'rollback';
+
 export type Payload =
   /** init 1.1 (origin): the request, logged before anything is sent. */
   | { kind: 'request'; request: TransferRequest }
@@ -29,13 +32,17 @@ export type Payload =
   /** ack: a peer message accepted. */
   | { kind: 'receive'; from: string; message: SatpMessage; hash: string; claimHash?: string }
   /** exec: a ledger operation about to be called; purpose tells a rollback burn from the forward one. */
-  | { kind: 'ledger-op'; op: LedgerOp; purpose: 'forward' | 'rollback'; expiresAt?: number }
+  | { kind: 'ledger-op'; op: LedgerOp; purpose: Purpose; expiresAt?: number }
   /** done: the ledger applied it; the receipt is the proof. */
-  | { kind: 'ledger-done'; op: LedgerOp; purpose: 'forward' | 'rollback'; receipt: LedgerReceipt }
+  | { kind: 'ledger-done'; op: LedgerOp; purpose: Purpose; receipt: LedgerReceipt }
   /** fail: the ledger refused it (receipt ok:false). */
-  | { kind: 'ledger-failed'; op: LedgerOp; purpose: 'forward' | 'rollback'; receipt?: LedgerReceipt; reason: string }
-  /** done (destination, past its deadline): what the origin ledger says about the burn. */
-  | { kind: 'burn-evidence'; opId: string; burned: boolean; receipt?: LedgerReceipt }
+  | { kind: 'ledger-failed'; op: LedgerOp; purpose: Purpose; receipt?: LedgerReceipt; reason: string }
+  /**
+   * done (destination, past the point of no return and its deadline): the origin ledger's signed
+   * attestation, and what it settles: the burn happened, or it never can (the lock lapsed by the
+   * ledger's own clock, or no longer holds the asset).
+   */
+  | { kind: 'burn-evidence'; burned: boolean; attestation: LedgerAttestation }
   /** done 2.3 / 3.8: a step that records without calling anything. */
   | { kind: 'record'; what: string }
   /** init rollback: the decision to roll back, and why. */

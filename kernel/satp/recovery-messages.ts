@@ -1,4 +1,4 @@
-// The recovery messages of recovery-04 §5.3 (URNs urn:ietf:SATP-2pc:msgtype:*), DESIGN §4.
+// The recovery messages of recovery-04 §5.3 (URNs urn:ietf:SATP-2pc:msgtype:*).
 import { z } from 'zod';
 import { HASH_PATTERN } from '../hash.ts';
 import { ID_PATTERN } from '../entry.ts';
@@ -24,6 +24,12 @@ export const RECOVER_PAGE = 128;
  * signed envelope, stay well under it.
  */
 export const RECOVER_PAGE_CHARS = 512 * 1024;
+/**
+ * A RECOVER for a session that has ended here is answered unlogged with a page of at most this many
+ * characters (at least one entry): an ended session has nothing to resume, so one message never makes this
+ * gateway send more than about 30 times its size; the recovering side pages on with `more`.
+ */
+export const ENDED_PAGE_CHARS = 16 * 1024;
 
 const id = z.string().regex(ID_PATTERN);
 const hash = z.string().regex(HASH_PATTERN);

@@ -1,16 +1,25 @@
 // Self-healing (recovery-04 §5.1, §5.3): RECOVER → RECOVER-UPDATE → RECOVER-UPDATE-ACK → RECOVER-SUCCESS, or RECOVER-DISPUTE.
-import { type ChainHead, type EntryStep, type LogEntry } from '../entry.ts';
+//
+// Every recovery message is bound to what it answers: its sender must be the session's peer, RECOVER-UPDATE
+// names the pending RECOVER, RECOVER-UPDATE-ACK a RECOVER-UPDATE this gateway sent, RECOVER-SUCCESS the ACK
+// this gateway sent last, RECOVER-DISPUTE one of this gateway's recovery messages. Store work (reading a page
+// of this gateway's chain, updating its copy of the peer's chain) is asked for as a `store` effect and decided
+// on when its result comes back, so nothing reaches a store before the message was accepted.
+import type { EntryStep } from '../entry.ts';
 import type { Json } from '../json.ts';
-import type { Decision, GatewayConfig, RecoveryContext } from './effects.ts';
+import type { About, Decision, GatewayConfig, StoreResult } from './effects.ts';
 import { messageHash, type SatpMessage } from './messages.ts';
 import type { Payload } from './payloads.ts';
-import { RECOVER_PAGE, RMSG, type RecoveryMessage, type RecoveryOf, shortType } from './recovery-messages.ts';
+import { ENDED_PAGE_CHARS, RECOVER_PAGE_CHARS, RMSG, type RecoveryMessage, type RecoveryOf, shortType } from './recovery-messages.ts';
 import { continueRollback, startRollback } from './rollback.ts';
 import { isEnded, type SessionState } from './state.ts';
-import { andThen } from './compose.ts';
+import { andThen, reportOnly } from './compose.ts';
+import { refuse } from './refuse.ts';
+import { SATP_ERRORS } from './error-codes.ts';
 
 const base = (sessionId: string, contextId: string) => ({ version: '1.0' as const, sessionId, contextId });
-const ignore = (detail: string): Decision => ({ steps: [], effects: [{ kind: 'report', report: { kind: 'ignored', detail } }] });
+const ignore = (detail: string): Decision => reportOnly('ignored', detail);
+const live = (s: SessionState | undefined): s is SessionState => !!s && !isEnded(s) && !s.disputed;
 
 function entry(now: number, operation: 'exec' | 'ack' | 'fail', payload: Payload, recoveryMessage: string, recoveryPayload: Json): EntryStep {
   return { phase: 'recovery', step: 'recovery', operation, actionResponse: recoveryMessage, payload: payload as unknown as Json, timestamp: now, recoveryMessage, recoveryPayload };
@@ -19,8 +28,8 @@ function entry(now: number, operation: 'exec' | 'ack' | 'fail', payload: Payload
 /** Sends a recovery message: logged (exec, with §4's recovery fields) while the session is live, unlogged once it ended. */
 function sendRecovery(s: SessionState | undefined, to: string, now: number, message: RecoveryMessage, entryHashes?: string[]): Decision {
   const hash = messageHash(message as SatpMessage);
-  const effects: Decision['effects'] = [{ kind: 'send', to, message: message as SatpMessage, logged: !!s && !isEnded(s) }];
-  if (!s || isEnded(s) || s.disputed) return { steps: [], effects };
+  const effects: Decision['effects'] = [{ kind: 'send', to, message: message as SatpMessage, logged: live(s) }];
+  if (!live(s)) return { steps: [], effects };
   const small = message.messageType === RMSG.recoverUpdate ? undefined : message;
   const payload: Payload = { kind: 'recovery-send', to, messageType: message.messageType, hash, ...(small ? { message: small } : {}), ...(entryHashes ? { entryHashes } : {}) };
   return { steps: [entry(now, 'exec', payload, shortType(message.messageType), { hash, ...(entryHashes ? { entries: entryHashes.length } : {}) })], effects };
@@ -28,6 +37,11 @@ function sendRecovery(s: SessionState | undefined, to: string, now: number, mess
 
 const received = (now: number, from: string, m: RecoveryMessage, hash: string, extra: Partial<Extract<Payload, { kind: 'recovery-receive' }>> = {}): EntryStep =>
   entry(now, 'ack', { kind: 'recovery-receive', from, messageType: m.messageType, hash, ...extra }, shortType(m.messageType), { hash, ...(extra.appended ? { appended: extra.appended } : {}) });
+
+/** Who may send a recovery message about a session: its peer, or, for a session unknown here, a configured gateway. */
+function fromPeer(s: SessionState | undefined, from: string, cfg: GatewayConfig): boolean {
+  return s ? from === s.peer : Object.hasOwn(cfg.peers, from);
+}
 
 /** At boot: ask the peer for what this gateway lacks (§5.1 step 1). */
 export function recover(s: SessionState, now: number, cfg: GatewayConfig): Decision {
@@ -46,65 +60,123 @@ export function recover(s: SessionState, now: number, cfg: GatewayConfig): Decis
   return { steps: d.steps, effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
 }
 
-/** The counterparty's side of RECOVER: the entries of its chain after the sender's view (getLogDiff), or a dispute. */
-export function onRecover(s: SessionState | undefined, from: string, m: RecoveryOf<typeof RMSG.recover>, hash: string, now: number, ctx: RecoveryContext | undefined): Decision {
-  if (s && from !== s.peer) return ignore(`RECOVER from ${from}, not the peer`);
-  if (ctx?.kind !== 'diff') return ignore('RECOVER without a diff');
-  const diff = ctx.diff;
-  if (diff.kind !== 'extends') {
-    const detail = diff.kind === 'diverged' ? `your copy of my chain differs at seq ${diff.seq}` : `your copy of my chain is longer than my chain (${diff.length})`;
-    return dispute(s, from, now, hash, m.sessionId, m.contextId, diff.kind === 'diverged' ? { seq: diff.seq, ours: diff.ours, theirs: diff.theirs } : { seq: m.peerSeqNumber }, detail);
-  }
+/**
+ * The counterparty's side of RECOVER: read a page of its own chain starting at the sender's view of it (the
+ * entry at the view's seqNumber included, so the sender can compare it with its copy). It never disputes on
+ * the view alone: a view that differs from this chain, or claims more of it, is answered with the entries
+ * that show it, and the sender, which holds both verified copies, decides (onCopyUpdated).
+ */
+export function onRecover(s: SessionState | undefined, from: string, m: RecoveryOf<typeof RMSG.recover>, hash: string, now: number, cfg: GatewayConfig): Decision {
+  if (!fromPeer(s, from, cfg)) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
+  const head = s?.head.seq ?? 0;
+  if (head === 0) return answerRecover(s, { from, message: m as SatpMessage, hash }, [], false, now);
+  const start = Math.max(1, Math.min(m.peerSeqNumber, head));
+  const maxChars = live(s) ? RECOVER_PAGE_CHARS : ENDED_PAGE_CHARS;
+  return { steps: [], effects: [{ kind: 'store', request: { kind: 'read-page', from: start, maxChars }, about: { from, message: m as SatpMessage, hash } }] };
+}
+
+/** The page for a RECOVER was read: answer with it (a duplicate RECOVER, or one for an ended session, unlogged). */
+export function onRecoverPage(s: SessionState | undefined, about: About, result: StoreResult, now: number): Decision {
+  if (result.kind !== 'page') return ignore(`RECOVER not answered: ${result.kind === 'failed' ? result.detail : result.kind}`);
+  return answerRecover(s, about, result.entries, result.more, now);
+}
+
+function answerRecover(s: SessionState | undefined, about: About, entries: readonly Json[] | readonly { entryHash: string }[], more: boolean, now: number): Decision {
+  const m = about.message as RecoveryOf<typeof RMSG.recover>;
   const update: RecoveryOf<typeof RMSG.recoverUpdate> = {
     ...base(m.sessionId, m.contextId),
     messageType: RMSG.recoverUpdate,
-    hashRecoverMessage: hash,
-    recoveredLogs: diff.entries as unknown as Json[],
-    more: diff.more,
+    hashRecoverMessage: about.hash,
+    recoveredLogs: entries as unknown as Json[],
+    more,
   };
-  const ack = s && !isEnded(s) && !s.disputed ? [received(now, from, m, hash)] : [];
-  const d = sendRecovery(s, from, now, update, diff.entries.map((e) => e.entryHash));
+  // A live session logs every RECOVER-UPDATE it sends, a resent RECOVER's answer too (the page may have grown),
+  // so the RECOVER-UPDATE-ACK that names it can be checked against the log.
+  const ack = live(s) && !(about.hash in s.received) ? [received(now, about.from, m, about.hash)] : [];
+  const d = sendRecovery(s, about.from, now, update, (entries as { entryHash: string }[]).map((e) => e.entryHash));
   return { steps: [...ack, ...d.steps], effects: d.effects };
 }
 
-/** The recovered gateway: the driver verified the entries and appended them to its copy of the peer's chain. */
-export function onRecoverUpdate(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.recoverUpdate>, hash: string, now: number, ctx: RecoveryContext | undefined, cfg: GatewayConfig): Decision {
+/** The recovered gateway: a RECOVER-UPDATE for its pending RECOVER goes to its copy of the peer's chain. */
+export function onRecoverUpdate(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.recoverUpdate>, hash: string, now: number): Decision {
+  if (from !== s.peer) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
   if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash) return ignore('RECOVER-UPDATE for no pending RECOVER');
-  if (ctx?.kind !== 'update') return ignore('RECOVER-UPDATE without its verification');
-  if (!ctx.ok) {
-    if (isEnded(s)) return ignore(`RECOVER-UPDATE for an ended session does not verify: ${ctx.code}`);
-    return dispute(s, from, now, hash, s.sessionId, s.contextId, { ...(ctx.seq !== undefined ? { seq: ctx.seq } : {}), ...(ctx.ours ? { ours: ctx.ours } : {}), ...(ctx.theirs ? { theirs: ctx.theirs } : {}) }, `${ctx.code}: ${ctx.detail}`);
-  }
-  const appended = ctx.appended.map((e) => e.entryHash);
-  const ack: RecoveryOf<typeof RMSG.recoverUpdateAck> = { ...base(s.sessionId, s.contextId), messageType: RMSG.recoverUpdateAck, hashRecoverUpdateMessage: hash, success: true, entriesChanged: appended };
   // The session ended while its RECOVER was under way (the peer's resent ROLLBACK, say): nothing is left to
   // resume, but the peer's update is answered, unlogged like every recovery answer of an ended session.
-  if (isEnded(s)) return sendRecovery(s, from, now, ack);
-  const peerRolledBack = ctx.appended.some(rolledBackEntry);
-  const logged = received(now, from, m, hash, { appended, peerHead: ctx.head, ...(peerRolledBack ? { peerRolledBack } : {}) });
+  if (isEnded(s)) return sendRecovery(s, from, now, ackOf(s, hash, []));
+  return { steps: [], effects: [{ kind: 'store', request: { kind: 'update-copy', entries: m.recoveredLogs }, about: { from, message: m as SatpMessage, hash } }] };
+}
+
+const ackOf = (s: SessionState, hash: string, appended: string[]): RecoveryOf<typeof RMSG.recoverUpdateAck> => ({
+  ...base(s.sessionId, s.contextId),
+  messageType: RMSG.recoverUpdateAck,
+  hashRecoverUpdateMessage: hash,
+  success: true,
+  entriesChanged: appended,
+});
+
+/**
+ * The copy of the peer's chain was brought up to date (or not): acknowledge and resume the handshake, refuse a
+ * page that does not verify, dispute only when two verified chains disagree, and wait out a store failure.
+ */
+export function onCopyUpdated(s: SessionState, about: About, result: StoreResult, now: number, cfg: GatewayConfig): Decision {
+  const m = about.message as RecoveryOf<typeof RMSG.recoverUpdate>;
+  if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash || isEnded(s)) return ignore('RECOVER-UPDATE no longer pending');
+  switch (result.kind) {
+    case 'failed':
+      // Nothing is decided on a store failure: the recover timer asks again.
+      return ignore(`RECOVER-UPDATE not applied, the store failed: ${result.detail}`);
+    case 'refused': {
+      const code = result.code === 'BAD_SIGNATURE' || result.code === 'UNKNOWN_AUTHOR' ? SATP_ERRORS.badSignature : SATP_ERRORS.invalidMessageType;
+      return refuse(s, m as SatpMessage, about.hash, now, code, `recovered entries refused: ${result.code}: ${result.detail}`);
+    }
+    case 'diverged':
+      return dispute(s, about.from, now, about.hash, { seq: result.seq, ours: result.ours, theirs: result.theirs }, `LOG_DIVERGED: ${result.detail}`);
+    case 'page':
+      return ignore('RECOVER-UPDATE got a page instead of an update');
+    case 'copy-updated':
+      break;
+  }
+  if (!m.more && result.pageEnd < result.head.seq) {
+    return dispute(s, about.from, now, about.hash, { seq: result.head.seq }, `the peer's chain ends at seq ${result.pageEnd}, before this gateway's verified copy of it (seq ${result.head.seq})`);
+  }
+  const appended = result.appended.map((e) => e.entryHash);
+  const peerRolledBack = result.appended.some(rolledBackEntry);
+  const logged = received(now, about.from, m, about.hash, { appended, peerHead: result.head, ...(peerRolledBack ? { peerRolledBack } : {}) });
   return andThen(s, { steps: [logged], effects: [{ kind: 'clear-timer', timer: 'recover' }] }, (after) => {
     // More than one page: ask again from the new view (the next RECOVER carries it).
     if (m.more) return recover(after, now, cfg);
     // Resent until RECOVER-SUCCESS arrives: a lost ACK, or a peer that crashed before answering it, would
     // otherwise leave this session recovering forever (the peer answers a duplicate ACK from its log).
-    const d = sendRecovery(after, from, now, ack);
+    const d = sendRecovery(after, about.from, now, ackOf(after, about.hash, appended));
     return { steps: d.steps, effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
   });
 }
 
-/** The counterparty confirms the recovered gateway is in sync (§5.1 step 3). */
-export function onRecoverUpdateAck(s: SessionState | undefined, from: string, m: RecoveryOf<typeof RMSG.recoverUpdateAck>, hash: string, now: number): Decision {
-  if (s && from !== s.peer) return ignore(`RECOVER-UPDATE-ACK from ${from}, not the peer`);
+/** The counterparty confirms the recovered gateway is in sync (§5.1 step 3), for a RECOVER-UPDATE it sent. */
+export function onRecoverUpdateAck(s: SessionState | undefined, from: string, m: RecoveryOf<typeof RMSG.recoverUpdateAck>, hash: string, now: number, cfg: GatewayConfig): Decision {
+  if (!fromPeer(s, from, cfg)) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
+  const first = live(s) && !(hash in s.received);
+  // A live session logged every RECOVER-UPDATE it sent; the ACK must name one of them. An ended session
+  // answered unlogged, and its answer binds nothing: the recovered side checks the RECOVER-SUCCESS against its ACK.
+  if (first && s.sent[m.hashRecoverUpdateMessage] !== RMSG.recoverUpdate) {
+    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.invalidMessageType, 'RECOVER-UPDATE-ACK names no RECOVER-UPDATE this gateway sent');
+  }
   const success: RecoveryOf<typeof RMSG.recoverSuccess> = { ...base(m.sessionId, m.contextId), messageType: RMSG.recoverSuccess, hashRecoverUpdateAckMessage: hash, success: m.success };
-  const ack = s && !isEnded(s) && !s.disputed ? [received(now, from, m, hash)] : [];
-  const d = sendRecovery(s, from, now, success);
+  const ack = first ? [received(now, from, m, hash)] : [];
+  const d = sendRecovery(first ? s : undefined, from, now, success);
   return { steps: [...ack, ...d.steps], effects: d.effects };
 }
 
 /** Recovered and in sync: resume where the transfer stood, or roll back if the peer did (§5.4.3). */
 export function onRecoverSuccess(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.recoverSuccess>, hash: string, now: number, cfg: GatewayConfig): Decision {
+  if (from !== s.peer) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
   if (isEnded(s) || s.recovery?.status !== 'recovering') return ignore('RECOVER-SUCCESS while not recovering');
-  return andThen(s, { steps: [received(now, from, m, hash)], effects: [{ kind: 'clear-timer', timer: 'recover' }] }, (after) => {
+  if (!s.recovery.ackHash || m.hashRecoverUpdateAckMessage !== s.recovery.ackHash) return ignore('RECOVER-SUCCESS for no RECOVER-UPDATE-ACK of this gateway');
+  // The counterparty did not confirm the update: start over from this gateway's current view (a new RECOVER).
+  if (!m.success) return recover(s, now, cfg);
+  const logged = { steps: [received(now, from, m, hash)], effects: [{ kind: 'clear-timer' as const, timer: 'recover' as const }] };
+  return andThen(s, logged, (after) => {
     if (after.peerRolledBack && !after.committed && !after.rollingBack && !isEnded(after)) return startRollback(after, now, 'the peer rolled back while this gateway was down', false);
     return resume(after, now, cfg);
   });
@@ -113,23 +185,28 @@ export function onRecoverSuccess(s: SessionState, from: string, m: RecoveryOf<ty
 /** Resend what is unanswered (duplicates are no-ops at the receiver), or go on with a rollback. */
 export function resume(s: SessionState, now: number, cfg: GatewayConfig): Decision {
   if (isEnded(s)) return { steps: [], effects: [] };
-  if (s.rollingBack && !s.pendingOp && s.wait.kind !== 'message') return continueRollback(s, now);
+  if (s.rollingBack && !s.pending && s.wait.kind !== 'message') return continueRollback(s, now);
   if (s.wait.kind === 'message' && s.lastSent) {
     return { steps: [], effects: [{ kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true }, { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs }] };
   }
   return { steps: [], effects: [] };
 }
 
-export function onRecoverDispute(s: SessionState | undefined, from: string, m: RecoveryOf<typeof RMSG.recoverDispute>, now: number): Decision {
+/** The peer disputes one of this gateway's recovery messages: the session freezes for an operator. */
+export function onRecoverDispute(s: SessionState | undefined, from: string, m: RecoveryOf<typeof RMSG.recoverDispute>, hash: string, now: number): Decision {
   if (!s || from !== s.peer) return ignore('RECOVER-DISPUTE for no session of this peer');
   if (s.disputed) return ignore('already disputed');
+  const about = s.sent[m.hashPrevMessage];
+  if (about !== RMSG.recover && about !== RMSG.recoverUpdate) {
+    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.invalidMessageType, 'RECOVER-DISPUTE answers no recovery message of this gateway');
+  }
   const steps = isEnded(s) ? [] : [entry(now, 'fail', { kind: 'dispute', detail: `peer disputes: ${m.detail}`, seq: m.seqNumber, ...(m.ours ? { ours: m.ours } : {}), ...(m.theirs ? { theirs: m.theirs } : {}) }, 'recover-dispute-msg', { detail: m.detail })];
   return { steps, effects: [{ kind: 'clear-timer', timer: 'retransmit' }, { kind: 'clear-timer', timer: 'recover' }, { kind: 'report', report: { kind: 'needs-operator', detail: `dispute raised by the peer: ${m.detail}` } }] };
 }
 
-function dispute(s: SessionState | undefined, to: string, now: number, hashPrev: string, sessionId: string, contextId: string, at: { seq?: number; ours?: string; theirs?: string }, detail: string): Decision {
-  const msg: RecoveryOf<typeof RMSG.recoverDispute> = { ...base(sessionId, contextId), messageType: RMSG.recoverDispute, hashPrevMessage: hashPrev, seqNumber: at.seq ?? 0, ...(at.ours ? { ours: at.ours } : {}), ...(at.theirs ? { theirs: at.theirs } : {}), detail: detail.slice(0, 1024) };
-  const steps = s && !isEnded(s) && !s.disputed ? [entry(now, 'fail', { kind: 'dispute', detail, ...at }, 'recover-dispute-msg', { detail })] : [];
+function dispute(s: SessionState, to: string, now: number, hashPrev: string, at: { seq?: number; ours?: string; theirs?: string }, detail: string): Decision {
+  const msg: RecoveryOf<typeof RMSG.recoverDispute> = { ...base(s.sessionId, s.contextId), messageType: RMSG.recoverDispute, hashPrevMessage: hashPrev, seqNumber: at.seq ?? 0, ...(at.ours ? { ours: at.ours } : {}), ...(at.theirs ? { theirs: at.theirs } : {}), detail: detail.slice(0, 1024) };
+  const steps = live(s) ? [entry(now, 'fail', { kind: 'dispute', detail, ...at }, 'recover-dispute-msg', { detail })] : [];
   return {
     steps,
     effects: [
@@ -142,9 +219,7 @@ function dispute(s: SessionState | undefined, to: string, now: number, hashPrev:
 }
 
 /** A peer entry that shows it decided to roll back or ended rolled back. */
-function rolledBackEntry(e: LogEntry): boolean {
+function rolledBackEntry(e: { payload: unknown }): boolean {
   const p = e.payload as { kind?: string; outcome?: string };
   return p?.kind === 'rollback' || (p?.kind === 'end' && p.outcome === 'rolled-back');
 }
-
-export const isPeerHead = (h: ChainHead | undefined): h is ChainHead => h !== undefined;

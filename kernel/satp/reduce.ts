@@ -1,19 +1,25 @@
-// reduce(state, event) → { state, effects }: decide, chain the new entries, fold them in (STYLE §2–§3).
+// reduce(state, event) → { state, entries, effects }: decide, chain the new entries, fold them in.
 import { type ChainContext, type EntryBody, entryHashOf, nextEntryBody } from '../entry.ts';
 import { decide } from './decide.ts';
 import type { Effect, GatewayConfig, GatewayEvent } from './effects.ts';
 import { evolve, isEnded, type SessionState } from './state.ts';
 import { RMSG } from './recovery-messages.ts';
 
+/**
+ * What one event leads to. `entries` are appended, durably, before any of `effects` runs (write-ahead): the
+ * shape says it, so a driver cannot run an effect of a step whose entries are not yet on disk.
+ */
 export interface Reduction {
   state: SessionState | undefined;
-  /** In order; an `append` (when anything is logged) always comes first. */
+  /** The new entries of this gateway's chain, in order (empty when nothing is logged). */
+  entries: EntryBody[];
+  /** In order, after the entries are durable. */
   effects: Effect[];
 }
 
 export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg: GatewayConfig): Reduction {
   const d = decide(state, event, cfg);
-  if (d.steps.length === 0) return { state, effects: heldDuringRecovery(state, d.effects) };
+  if (d.steps.length === 0) return { state, entries: [], effects: heldDuringRecovery(state, d.effects) };
   const ctx: ChainContext | undefined = state?.chain ?? d.context;
   if (!ctx) throw new TypeError('a decision logged steps for a session without a chain context');
   let head = state?.head ?? { seq: 0, hash: '0'.repeat(64) };
@@ -26,7 +32,7 @@ export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg
     next = evolve(next, { ...body, entryHash: hash, messageSignature: '' });
     head = { seq: body.seqNumber, hash };
   }
-  const effects: Effect[] = [{ kind: 'append', entries }, ...d.effects];
+  const effects: Effect[] = [...d.effects];
   // Retransmission follows the wait: armed while a reply is awaited, cleared otherwise.
   const before = state?.lastSent?.hash;
   if (next!.wait.kind === 'message' && next!.lastSent && next!.lastSent.hash !== before) {
@@ -34,8 +40,8 @@ export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg
   } else if (next!.wait.kind !== 'message') {
     effects.push({ kind: 'clear-timer', timer: 'retransmit' });
   }
-  if (next!.outcome) effects.push({ kind: 'clear-timer', timer: 'deadline' }, { kind: 'clear-timer', timer: 'ledger-retry' });
-  return { state: next, effects: heldDuringRecovery(next, effects) };
+  if (next!.outcome) effects.push({ kind: 'clear-timer', timer: 'deadline' }, { kind: 'clear-timer', timer: 'ledger-retry' }, { kind: 'clear-timer', timer: 'recover' });
+  return { state: next, entries, effects: heldDuringRecovery(next, effects) };
 }
 
 const HANDSHAKE: ReadonlySet<string> = new Set([RMSG.recover, RMSG.recoverUpdate, RMSG.recoverUpdateAck, RMSG.recoverSuccess, RMSG.recoverDispute]);

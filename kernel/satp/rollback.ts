@@ -1,13 +1,14 @@
 // Rollback (recovery-04 §5.2.3, §5.4.3): compensate what the rollback list owes, tell the peer, end.
-import { ledgerOp } from '../ledger.ts';
 import type { Decision } from './effects.ts';
-import { SATP_VERSION, type SatpMessage } from './messages.ts';
+import { MSG, SATP_VERSION, type SatpMessage } from './messages.ts';
 import { RMSG, type RecoveryOf } from './recovery-messages.ts';
 import type { EntryStep } from '../entry.ts';
 import type { Json } from '../json.ts';
 import type { Compensation, SessionState } from './state.ts';
-import { end, ledger, opId, rollbackDecision, send } from './steps.ts';
+import { end, ledger, rollbackDecision, send } from './steps.ts';
 import { GENESIS_HASH } from '../entry.ts';
+import { assetOf } from './claims.ts';
+import { compensationOp } from './ops.ts';
 
 /** Decide to roll back: logged first, so a crash in the middle resumes the rollback, never the transfer. */
 export function startRollback(s: SessionState, now: number, reason: string, notify: boolean): Decision {
@@ -23,14 +24,10 @@ export function startRollback(s: SessionState, now: number, reason: string, noti
 export function continueRollback(s: SessionState, now: number): Decision {
   const rb = s.rollingBack;
   if (!rb || s.outcome) return { steps: [], effects: [] };
-  if (s.pendingOp) return { steps: [], effects: [] }; // settle first; its result brings us back here
-  const assetId = s.claim?.digitalAssetId ?? s.transfer?.assetId ?? '';
-  if (s.role === 'origin' && s.rollbackList.includes('UNLOCK')) {
-    const op = ledgerOp.unlock(opId(s.sessionId, 'rollback', 'unlock'), assetId);
-    return { steps: ledger('rollback', now, op, 'rollback'), effects: [{ kind: 'ledger-execute', op }] };
-  }
-  if (s.role === 'destination' && s.rollbackList.includes('BURN')) {
-    const op = ledgerOp.burn(opId(s.sessionId, 'rollback', 'burn'), assetId);
+  if (s.pending) return { steps: [], effects: [] }; // settle first; its result brings us back here
+  const owed: Compensation | undefined = s.role === 'origin' ? (s.rollbackList.includes('UNLOCK') ? 'UNLOCK' : undefined) : s.rollbackList.includes('BURN') ? 'BURN' : undefined;
+  if (owed) {
+    const op = compensationOp(s.sessionId, assetOf(s), owed);
     return { steps: ledger('rollback', now, op, 'rollback'), effects: [{ kind: 'ledger-execute', op }] };
   }
   const actions = rollbackActions(s);
@@ -47,7 +44,7 @@ export function continueRollback(s: SessionState, now: number): Decision {
       sessionId: s.sessionId,
       contextId: s.contextId,
       messageType: RMSG.rollback,
-      hashPrevMessage: s.lastSent?.hash ?? s.lastReceived ?? GENESIS_HASH,
+      hashPrevMessage: conversationAnchor(s),
       success: true,
       ...actions,
       reason: rb.reason.slice(0, 512),
@@ -55,6 +52,17 @@ export function continueRollback(s: SessionState, now: number): Decision {
     return { steps: send('rollback', now, s.peer, msg as SatpMessage), effects: [{ kind: 'send', to: s.peer, message: msg as SatpMessage, logged: true }] };
   }
   return finish([], [], now, rb.reason);
+}
+
+/**
+ * What a ROLLBACK names as its previous message: one the peer surely logged. The last transfer message accepted
+ * from the peer (its sender logged it), unless that was an error-msg or session-abort (a refusal may be
+ * unlogged): then this gateway's own last message, which the peer accepted if it has the session at all.
+ */
+function conversationAnchor(s: SessionState): string {
+  const unlogged = s.lastReceivedType === MSG.error || s.lastReceivedType === MSG.sessionAbort;
+  if (s.lastReceived && !unlogged) return s.lastReceived;
+  return s.lastSent?.hash ?? s.lastReceived ?? GENESIS_HASH;
 }
 
 function finish(steps: EntryStep[], effects: Decision['effects'], now: number, reason: string): Decision {
@@ -66,6 +74,8 @@ function finish(steps: EntryStep[], effects: Decision['effects'], now: number, r
 
 /** The compensations this gateway performed and their ledger receipts, for ROLLBACK and ROLLBACK-ACK. */
 export function rollbackActions(s: SessionState): { actionsPerformed: Compensation[]; proofs: Json[] } {
-  const done = Object.values(s.receipts).filter((r) => r.ok && r.opId.includes(':rollback:'));
-  return { actionsPerformed: done.map((r) => (r.kind === 'unlock' ? 'UNLOCK' : 'BURN')), proofs: done as unknown as Json[] };
+  return {
+    actionsPerformed: s.compensations.map((r) => (r.kind === 'unlock' ? 'UNLOCK' : 'BURN')),
+    proofs: s.compensations as unknown as Json[],
+  };
 }

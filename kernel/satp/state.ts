@@ -1,10 +1,11 @@
-// A session's state and `evolve`, the fold of one log entry into it: state = replay(own chain) (DESIGN §3).
+// A session's state and `evolve`, the fold of one log entry into it: state = replay(own chain).
 import type { ChainContext, ChainHead, LogEntry, EntryBody } from '../entry.ts';
 import { EMPTY_HEAD } from '../entry.ts';
 import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
 import { MSG, type MessageType, type SatpMessage, type TransferInitClaim } from './messages.ts';
 import { RMSG, type RecoveryMessage } from './recovery-messages.ts';
-import type { Payload } from './payloads.ts';
+import type { Payload, Purpose } from './payloads.ts';
+import { claimReceipt } from './claims.ts';
 
 export type Role = 'origin' | 'destination';
 export type Outcome = 'committed' | 'rolled-back' | 'rejected';
@@ -14,13 +15,27 @@ export type Compensation = 'UNLOCK' | 'BURN';
 export type Wait =
   | { kind: 'message'; types: MessageType[] }
   | { kind: 'ledger'; opId: string }
-  | { kind: 'peer-ledger'; opId: string }
   | { kind: 'none' };
 
 export interface SentMessage {
   message: SatpMessage;
   hash: string;
   to: string;
+}
+
+/** A ledger operation logged as exec whose done or fail is not logged yet, with why and under which step. */
+export interface PendingOp {
+  op: LedgerOp;
+  purpose: Purpose;
+  step: string;
+}
+
+/** The peer's ledger operations this gateway accepted as proven (verified receipts in its claims). */
+export interface PeerOps {
+  lock?: LedgerReceipt;
+  mint?: LedgerReceipt;
+  burn?: LedgerReceipt;
+  assign?: LedgerReceipt;
 }
 
 export interface SessionState {
@@ -32,29 +47,43 @@ export interface SessionState {
   /** The fixed fields of this gateway's chain, taken from its first entry. */
   chain: ChainContext;
   head: ChainHead;
+  /** Timestamp of the chain's first entry: when this gateway started (origin) or accepted (destination) the session. */
+  startedAt: number;
   claim?: TransferInitClaim;
   /** Origin: beneficiary and originator accounts, lock duration (from the start request). */
   transfer?: { assetId: string; originator: string; beneficiary: string; lockSeconds: number };
   wait: Wait;
   lastSent?: SentMessage;
-  /** Hashes of every message this gateway sent in the session, with its type. */
+  /** Hashes of every message this gateway logged as sent in the session (transfer and recovery), with its type. */
   sent: Record<string, MessageType>;
   /** Hashes of every accepted peer message, with this gateway's answer to it once sent. */
   received: Record<string, SentMessage | null>;
   hashes: { initClaim?: string; commence?: string };
-  /** A ledger operation logged as exec whose done or fail is not logged yet. */
-  pendingOp?: LedgerOp;
+  pending?: PendingOp;
   receipts: Record<string, LedgerReceipt>;
+  /** The compensations this gateway performed (ok receipts of rollback operations), in order. */
+  compensations: LedgerReceipt[];
   /** recovery-04 §5.2.3: the compensations this gateway owes if the session rolls back. */
   rollbackList: Compensation[];
   /** Epoch ms at which the lock on the origin ledger expires. */
   lockExpiry?: number;
-  /** Past the point of no return: the origin logged the burn (3.4 exec), or the destination learned of it. */
+  /** The peer's ledger operations proven to this gateway by verified receipts. */
+  peerOps: PeerOps;
+  /** Origin: the burn is logged (3.4 exec) and not refused. Destination: it learned of the burn. */
   committed: boolean;
-  /** Set once a rollback is decided: why, and whether the peer still has to be told (session-abort). */
+  /** Destination: it sent commit-ready, after which the origin may burn at any moment. */
+  promised: boolean;
+  /** Set once a rollback is decided: why, and whether the peer still has to be told (ROLLBACK). */
   rollingBack?: { reason: string; notify: boolean; ackTo?: string };
   /** recovery-04 §5.1: set at boot by RECOVER, until RECOVER-SUCCESS. */
-  recovery?: { status: 'recovering' | 'synced'; recoverHash?: string; /** The recovery message to resend until answered. */ last?: RecoveryMessage };
+  recovery?: {
+    status: 'recovering' | 'synced';
+    recoverHash?: string;
+    /** The recovery message to resend until answered. */
+    last?: RecoveryMessage;
+    /** Hash of the last RECOVER-UPDATE-ACK sent: the RECOVER-SUCCESS must name it. */
+    ackHash?: string;
+  };
   /** Head of this gateway's copy of the peer's chain (what RECOVER-UPDATE brought). */
   peerCopy: ChainHead;
   /** The peer's chain shows it rolled back (§5.4.3: then this gateway rolls back too). */
@@ -89,6 +118,14 @@ export const EXPECTED_REPLY: Partial<Record<MessageType, MessageType[]>> = {
 
 export const isEnded = (s: SessionState): boolean => s.outcome !== undefined;
 
+/**
+ * The point of no return (SATP core §9.6), the one predicate every abort, error, session-abort and
+ * ROLLBACK path asks: the origin logged its burn (3.4 exec) and the ledger has not refused it; the
+ * destination promised (commit-ready), after which the origin may burn at any moment, or learned of the
+ * burn. Past it, the peer's word cannot undo the transfer: only the ledgers' own evidence can.
+ */
+export const pastNoReturn = (s: SessionState): boolean => s.committed || s.promised;
+
 /** The state before any entry: built from the first entry's fixed fields. */
 function initial(e: EntryBody, role: Role): SessionState {
   const chain: ChainContext = {
@@ -117,13 +154,17 @@ function initial(e: EntryBody, role: Role): SessionState {
     peer: '',
     chain,
     head: EMPTY_HEAD,
+    startedAt: e.timestamp,
     wait: { kind: 'none' },
     sent: {},
     received: {},
     hashes: {},
     receipts: {},
+    compensations: [],
     rollbackList: [],
+    peerOps: {},
     committed: false,
+    promised: false,
     peerCopy: EMPTY_HEAD,
     peerRolledBack: false,
     phase: e.phase,
@@ -132,6 +173,23 @@ function initial(e: EntryBody, role: Role): SessionState {
 }
 
 const without = (list: Compensation[], c: Compensation): Compensation[] => list.filter((x) => x !== c);
+
+/** The peer operation a received message proves, by the claim it carries (already checked when it was accepted). */
+function provenBy(m: SatpMessage): { key: keyof PeerOps; receipt: LedgerReceipt } | undefined {
+  switch (m.messageType) {
+    case MSG.lockAssert:
+      return { key: 'lock', receipt: claimReceipt(m.lockAssertionClaim)! };
+    case MSG.commitReady:
+    case MSG.ackPrepare:
+      return { key: 'mint', receipt: claimReceipt(m.mintAssertionClaim)! };
+    case MSG.commitFinal:
+      return { key: 'burn', receipt: claimReceipt(m.burnAssertionClaim)! };
+    case MSG.ackCommitFinal:
+      return { key: 'assign', receipt: claimReceipt(m.assignmentAssertionClaim)! };
+    default:
+      return undefined;
+  }
+}
 
 /** Folds one entry of this gateway's own chain into the state. Pure; total over well-formed entries. */
 export function evolve(state: SessionState | undefined, entry: EntryBody | LogEntry): SessionState {
@@ -144,10 +202,12 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
     case 'send': {
       const sent: SentMessage = { message: p.message, hash: p.hash, to: p.to };
       const received = p.inReplyTo ? { ...s.received, [p.inReplyTo]: sent } : s.received;
-      const replies = EXPECTED_REPLY[p.message.messageType] ?? [];
-      let next: SessionState = { ...s, lastSent: sent, sent: { ...s.sent, [p.hash]: p.message.messageType }, received, wait: replies.length ? { kind: 'message', types: replies } : { kind: 'none' } };
-      if (p.message.messageType === MSG.transferProposal) next = { ...next, claim: p.message.transferInitClaim, hashes: { ...next.hashes, initClaim: p.claimHash } };
-      if (p.message.messageType === MSG.transferCommence) next = { ...next, hashes: { ...next.hashes, commence: p.hash } };
+      const type = p.message.messageType;
+      const replies = EXPECTED_REPLY[type] ?? [];
+      let next: SessionState = { ...s, lastSent: sent, sent: { ...s.sent, [p.hash]: type }, received, wait: replies.length ? { kind: 'message', types: replies } : { kind: 'none' } };
+      if (type === MSG.transferProposal) next = { ...next, claim: p.message.transferInitClaim, hashes: { ...next.hashes, initClaim: p.claimHash } };
+      if (type === MSG.transferCommence) next = { ...next, hashes: { ...next.hashes, commence: p.hash } };
+      if (type === MSG.commitReady || type === MSG.ackPrepare) next = { ...next, promised: true };
       return next;
     }
     case 'receive': {
@@ -158,6 +218,8 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       }
       if (m.messageType === MSG.transferCommence) next = { ...next, hashes: { ...next.hashes, commence: p.hash } };
       if (m.messageType === MSG.lockAssert) next = { ...next, lockExpiry: Date.parse(m.lockAssertionExpiration) };
+      const proven = provenBy(m);
+      if (proven) next = { ...next, peerOps: { ...next.peerOps, [proven.key]: proven.receipt } };
       if (m.messageType === MSG.commitFinal) next = { ...next, committed: true, rollbackList: [] };
       // A ROLLBACK from the peer: answer it with ROLLBACK-ACK once this side's compensations are done.
       if (m.messageType === RMSG.rollback) next = { ...next, rollingBack: { reason: `peer rolled back: ${m.reason}`, notify: false, ...s.rollingBack, ackTo: p.hash } };
@@ -170,14 +232,15 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       if (op.kind === 'mint') list = [...without(list, 'BURN'), 'BURN'];
       const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');
       const lockExpiry = op.kind === 'lock' && p.expiresAt !== undefined ? p.expiresAt : s.lockExpiry;
-      return { ...s, pendingOp: op, rollbackList: committed ? [] : list, committed, lockExpiry, wait: { kind: 'ledger', opId: op.opId } };
+      return { ...s, pending: { op, purpose: p.purpose, step: entry.step }, rollbackList: committed ? [] : list, committed, lockExpiry, wait: { kind: 'ledger', opId: op.opId } };
     }
     case 'ledger-done': {
       const op = p.op;
       let list = s.rollbackList;
       if (op.kind === 'unlock') list = without(list, 'UNLOCK');
       if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');
-      return { ...s, pendingOp: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, rollbackList: list, wait: { kind: 'none' } };
+      const compensations = p.purpose === 'rollback' ? [...s.compensations, p.receipt] : s.compensations;
+      return { ...s, pending: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, compensations, rollbackList: list, wait: { kind: 'none' } };
     }
     case 'ledger-failed': {
       const op = p.op;
@@ -192,9 +255,9 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       // The origin's burn refused (the lock expired first): the asset is still locked, so the transfer
       // is not past the point of no return after all, and the lock is owed back.
       if (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward') {
-        return { ...s, pendingOp: undefined, receipts, committed: false, rollbackList: ['UNLOCK'], wait: { kind: 'none' } };
+        return { ...s, pending: undefined, receipts, committed: false, rollbackList: ['UNLOCK'], wait: { kind: 'none' } };
       }
-      return { ...s, pendingOp: undefined, receipts, rollbackList: list, wait: { kind: 'none' } };
+      return { ...s, pending: undefined, receipts, rollbackList: list, wait: { kind: 'none' } };
     }
     case 'burn-evidence':
       return p.burned ? { ...s, committed: true, rollbackList: [], wait: { kind: 'none' } } : { ...s, wait: { kind: 'none' } };
@@ -202,10 +265,12 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       return s;
     case 'rollback':
       return { ...s, rollingBack: { reason: p.reason, notify: p.notify, ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}) } };
-    case 'recovery-send':
-      if (p.messageType === RMSG.recover && p.message) return { ...s, recovery: { status: 'recovering', recoverHash: p.hash, last: p.message } };
-      if (p.messageType === RMSG.recoverUpdateAck && p.message && s.recovery) return { ...s, recovery: { ...s.recovery, last: p.message } };
-      return s;
+    case 'recovery-send': {
+      const sent = { ...s.sent, [p.hash]: p.messageType as MessageType };
+      if (p.messageType === RMSG.recover && p.message) return { ...s, sent, recovery: { status: 'recovering', recoverHash: p.hash, last: p.message } };
+      if (p.messageType === RMSG.recoverUpdateAck && p.message && s.recovery) return { ...s, sent, recovery: { ...s.recovery, last: p.message, ackHash: p.hash } };
+      return { ...s, sent };
+    }
     case 'recovery-receive': {
       let next: SessionState = { ...s, received: { ...s.received, [p.hash]: null } };
       if (p.peerHead) next = { ...next, peerCopy: p.peerHead };
@@ -216,7 +281,7 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
     case 'dispute':
       return { ...s, disputed: p.detail, wait: { kind: 'none' } };
     case 'end':
-      return { ...s, outcome: p.outcome, reason: p.reason, wait: { kind: 'none' }, pendingOp: undefined };
+      return { ...s, outcome: p.outcome, reason: p.reason, wait: { kind: 'none' }, pending: undefined };
   }
 }
 

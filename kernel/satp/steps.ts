@@ -3,8 +3,8 @@ import type { EntryStep } from '../entry.ts';
 import type { Json } from '../json.ts';
 import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
 import { messageHash, type SatpMessage } from './messages.ts';
-import type { Payload } from './payloads.ts';
-import type { SessionState } from './state.ts';
+import type { LedgerAttestation } from '../ledger.ts';
+import type { Payload, Purpose } from './payloads.ts';
 
 export const PHASE: Record<string, string> = { '1': 'transfer-initiation', '2': 'lock-evidence', '3': 'commitment' };
 const phaseOf = (step: string): string => PHASE[step[0] ?? ''] ?? (step === 'end' ? 'closure' : 'rollback');
@@ -31,30 +31,24 @@ export function send(step: string, now: number, to: string, message: SatpMessage
 export const receive = (step: string, now: number, from: string, message: SatpMessage, hash: string, claimHash?: string): EntryStep =>
   entry(step, 'ack', now, { kind: 'receive', from, message, hash, ...(claimHash ? { claimHash } : {}) }, `accepted ${short(message.messageType)}`);
 
-/** init + exec of a ledger operation: durable before the ledger is called (DESIGN §3). */
-export function ledger(step: string, now: number, op: LedgerOp, purpose: 'forward' | 'rollback', expiresAt?: number): EntryStep[] {
+/** init + exec of a ledger operation: durable before the ledger is called (write-ahead). */
+export function ledger(step: string, now: number, op: LedgerOp, purpose: Purpose, expiresAt?: number): EntryStep[] {
   const payload: Payload = { kind: 'ledger-op', op, purpose, ...(expiresAt !== undefined ? { expiresAt } : {}) };
   return [intent(step, now, `${op.kind} ${op.assetId}`), entry(step, 'exec', now, payload, `${op.kind.toUpperCase()} ${op.opId}`)];
 }
 
-export const ledgerDone = (step: string, now: number, op: LedgerOp, purpose: 'forward' | 'rollback', receipt: LedgerReceipt): EntryStep =>
+export const ledgerDone = (step: string, now: number, op: LedgerOp, purpose: Purpose, receipt: LedgerReceipt): EntryStep =>
   entry(step, 'done', now, { kind: 'ledger-done', op, purpose, receipt }, `${op.kind.toUpperCase()} ok`);
 
-export const ledgerFailed = (step: string, now: number, op: LedgerOp, purpose: 'forward' | 'rollback', reason: string, receipt?: LedgerReceipt): EntryStep =>
+export const ledgerFailed = (step: string, now: number, op: LedgerOp, purpose: Purpose, reason: string, receipt?: LedgerReceipt): EntryStep =>
   entry(step, 'fail', now, { kind: 'ledger-failed', op, purpose, reason, ...(receipt ? { receipt } : {}) }, `${op.kind.toUpperCase()} refused`);
 
 export const rollbackDecision = (now: number, reason: string, notify: boolean): EntryStep => entry('rollback', 'init', now, { kind: 'rollback', reason, notify });
-export const burnEvidence = (now: number, opId: string, burned: boolean, receipt?: LedgerReceipt): EntryStep =>
-  entry('deadline', 'done', now, { kind: 'burn-evidence', opId, burned, ...(receipt ? { receipt } : {}) });
+export const burnEvidence = (now: number, burned: boolean, attestation: LedgerAttestation): EntryStep =>
+  entry('deadline', 'done', now, { kind: 'burn-evidence', burned, attestation }, burned ? 'burn attested' : 'burn attested impossible');
 export const end = (now: number, outcome: 'committed' | 'rolled-back' | 'rejected', reason: string): EntryStep =>
   entry('end', 'done', now, { kind: 'end', outcome, reason });
 
-/** The step label a ledger op was logged under, found from the state's pending op. */
-export const stepOfOp = (s: SessionState, opId: string): string => (opId.split(':').at(-2) ?? s.head.seq.toString());
-
 const short = (urn: string): string => urn.slice(urn.lastIndexOf(':') + 1);
-
-/** Operation ids are derived from session and step (DESIGN §3), so a retry after a crash reuses them. */
-export const opId = (sessionId: string, step: string, kind: string): string => `${sessionId}:${step}:${kind}`;
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GatewayPair, LEDGER_IDS, type Member, type PairOptions, type Role } from '../../examples/gateway-pair.ts';
 import { type LedgerProcess, startLedgerProcess } from './ledger-process.ts';
+import { HttpLedger } from '../../ledgers/http-ledger.ts';
 
 export type { Member, Role };
 
@@ -26,7 +27,10 @@ export class Cluster {
     try {
       if (ledgers.length < 2) throw (started.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
       const [a, b] = ledgers as [LedgerProcess, LedgerProcess];
-      const pair = await GatewayPair.start({ ...o, ledgers: { origin: a.url, destination: b.url } });
+      // The harness started these ledgers itself, so it may take their keys from their own /health.
+      const keyOf = async (url: string) => (await (await HttpLedger.connect(url)).health()).publicJwk;
+      const served = { origin: { url: a.url, publicJwk: await keyOf(a.url) }, destination: { url: b.url, publicJwk: await keyOf(b.url) } };
+      const pair = await GatewayPair.start({ ...o, ledgers: served });
       return new Cluster({ origin: a, destination: b }, pair);
     } catch (err) {
       await Promise.allSettled(ledgers.map((l) => l.kill('SIGKILL')));

@@ -1,14 +1,15 @@
 // Two gateways, two in-memory ledgers and an in-process wire, on a manual clock: the scenario harness.
 import { expect } from 'vitest';
 import { defaultVerifier, keyTable, logIdOf } from '../../kernel/index.ts';
-import { type Clock, Gateway } from '../../kernel/driver.ts';
+import { type Clock, Gateway, type ReceiveResult } from '../../kernel/driver.ts';
+import type { SessionLogStore } from '../../kernel/ports.ts';
 import { type Envelope, sealMessage } from '../../kernel/satp/envelope.ts';
 import { fromBase64Url, fromUtf8 } from '../../kernel/encoding.ts';
 import { gatewayConfig, type GatewayConfig, type Outcome, type Report, type SatpMessage, type TransferRequest } from '../../kernel/satp/index.ts';
 import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
-import { testGateway, webCryptoTestGateway } from './fixtures.ts';
+import { type TestGateway, testGateway, webCryptoTestGateway } from './fixtures.ts';
 
 /** Timers fire only when a test advances time, in order of their due time. */
 export class ManualClock implements Clock {
@@ -48,9 +49,11 @@ export async function settle(rounds = 50): Promise<void> {
 
 export const ORIGIN = testGateway('gw-origin');
 export const DESTINATION = testGateway('gw-destination');
-const LEDGER_A = testGateway('ledger-a');
-const LEDGER_B = testGateway('ledger-b');
-export const keys = keyTable({ [ORIGIN.id]: ORIGIN.jwk, [DESTINATION.id]: DESTINATION.jwk });
+/** A gateway both sides know and trust, but that is the peer of none of their sessions. */
+export const THIRD = testGateway('gw-third');
+export const LEDGER_A = testGateway('ledger-a');
+export const LEDGER_B = testGateway('ledger-b');
+export const keys = keyTable({ [ORIGIN.id]: ORIGIN.jwk, [DESTINATION.id]: DESTINATION.jwk, [THIRD.id]: THIRD.jwk });
 
 export interface Side {
   gw: Gateway;
@@ -73,33 +76,60 @@ export interface Pair {
   request(sessionId: string, overrides?: Partial<TransferRequest>): TransferRequest;
   /** Restarts a side: a new Gateway over the same store and ledger (what a crash leaves is the store). */
   restart(side: 'origin' | 'destination'): Promise<void>;
+  /** Hands `message`, signed by `from`, straight to a side's gateway as if `from` had sent it; its answer. */
+  inject(from: TestGateway, to: 'origin' | 'destination', message: SatpMessage): Promise<ReceiveResult>;
 }
 
-export async function makePair(options: { assets?: string[]; config?: Partial<GatewayConfig>; origin?: Partial<GatewayConfig>; destination?: Partial<GatewayConfig> } = {}): Promise<Pair> {
+/** A view of `clock` that runs `offset` ms ahead of it (behind, if negative): a gateway with a skewed clock. */
+export function skewed(clock: ManualClock, offset: number): Clock {
+  return { now: () => clock.now() + offset, setTimer: (at, fire) => clock.setTimer(at - offset, fire), clearTimer: clock.clearTimer };
+}
+
+export interface PairOptions {
+  assets?: string[];
+  config?: Partial<GatewayConfig>;
+  origin?: Partial<GatewayConfig>;
+  destination?: Partial<GatewayConfig>;
+  /** How far each gateway's clock runs ahead of the ledgers' (which share the test's clock). */
+  skew?: Partial<Record<'origin' | 'destination', number>>;
+  /** What a gateway sees of its store: a wrapper can make it fail. The side keeps the real store. */
+  wrapStore?: (who: 'origin' | 'destination', store: LogStore) => SessionLogStore;
+}
+
+export async function makePair(options: PairOptions = {}): Promise<Pair> {
   const clock = new ManualClock();
   const verifier = defaultVerifier();
   const assets = options.assets ?? ['asset-1'];
   const ledgerA = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: clock.now, assets: assets.map((assetId) => ({ assetId, owner: 'alice' })) });
   const ledgerB = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: clock.now });
   const peers = {
-    [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a' },
-    [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b' },
+    [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a', ledgerKey: LEDGER_A.jwk },
+    [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk },
+    [THIRD.id]: { publicJwk: THIRD.jwk, networkId: 'ledger-c', ledgerKey: THIRD.jwk },
   };
   const pair = { clock, wire: [], drop: () => false, intercept: () => undefined } as unknown as Pair;
   const sides: Record<string, Side> = {};
   const fast = { origin: await webCryptoTestGateway(ORIGIN), destination: await webCryptoTestGateway(DESTINATION) };
   const build = (who: 'origin' | 'destination', store: LogStore, ledger: MemoryLedger, reports: Side['reports']): Side => {
     const me = fast[who];
-    const config = gatewayConfig({ id: me.id, publicJwk: me.jwk, networkId: who === 'origin' ? 'ledger-a' : 'ledger-b', peers, ...options.config, ...options[who] });
+    const config = gatewayConfig({
+      id: me.id,
+      publicJwk: me.jwk,
+      networkId: who === 'origin' ? 'ledger-a' : 'ledger-b',
+      ledgerKey: who === 'origin' ? LEDGER_A.jwk : LEDGER_B.jwk,
+      peers,
+      ...options.config,
+      ...options[who],
+    });
     const gw = new Gateway({
       config,
       signer: me.signer,
       verifier,
       keys,
-      store,
+      store: options.wrapStore ? options.wrapStore(who, store) : store,
       ledger,
       peerLedger: (peer) => (peer === ORIGIN.id ? ledgerA : peer === DESTINATION.id ? ledgerB : undefined),
-      clock,
+      clock: skewed(clock, options.skew?.[who] ?? 0),
       outbox: {
         send: async (to, env) => {
           if (pair.drop(me.id, to, env)) return;
@@ -137,6 +167,7 @@ export async function makePair(options: { assets?: string[]; config?: Partial<Ga
       sides[who] = build(who, old.store, old.ledger, old.reports);
       await sides[who]!.gw.boot();
     },
+    inject: async (from: TestGateway, to: 'origin' | 'destination', message: SatpMessage) => sides[to]!.gw.receive(from.id, structuredClone(await sealMessage(message, from.id, from.signer))),
   });
   return pair;
 }
@@ -182,4 +213,30 @@ export async function checkInvariants(pair: Pair, sessionId: string, assetId = '
     for (const op of ledger.ops()) expect(op.applied, `${op.op.opId} applied at most once`).toBeLessThanOrEqual(1);
   }
   return outcome;
+}
+
+/**
+ * Moves simulated time in 100 ms ticks until `done()`, letting the in-process wire deliver before each tick
+ * (it uses real macrotasks), so how many macrotasks a runtime needs cannot decide what is seen. Bounded.
+ */
+export async function until(pair: Pair, done: () => boolean, maxSeconds: number, what = 'condition'): Promise<void> {
+  for (let i = 0; i < maxSeconds * 10 && !done(); i++) {
+    await settle(5);
+    if (!done()) await pair.clock.advance(100);
+  }
+  if (!done()) throw new Error(`${what} not reached within ${maxSeconds} simulated seconds`);
+}
+
+/** Takes a side down: closed (all it had in memory is gone) and unreachable until restarted. */
+export function crashSide(pair: Pair, who: 'origin' | 'destination'): { restart: () => Promise<void> } {
+  const id = pair[who].config.id;
+  pair[who].gw.close();
+  const before = pair.drop;
+  pair.drop = (from, to, env) => to === id || from === id || before(from, to, env);
+  return {
+    restart: async () => {
+      pair.drop = before;
+      await pair.restart(who);
+    },
+  };
 }
