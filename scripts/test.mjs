@@ -6,12 +6,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const bin = (name) => join('node_modules', '.bin', name);
+// Deno looks for updates at dl.deno.land on every start; the tests talk to nothing but 127.0.0.1, so it must not.
+process.env.DENO_NO_UPDATE_CHECK = '1';
 const extra = process.argv.slice(2); // e.g. a file filter: npm test -- test/storage
 const run = (label, cmd, args, env = {}) => {
   console.log(`\n=== ${label}: ${[cmd, ...args].join(' ')}`);
   const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...env } });
   return r.status === 0;
 };
+
+// Debian packages the suite needs beyond npm, each with the command it provides. A missing one is installed with
+// apt-get when this runs as root (CI, a fresh machine); otherwise this says how to install it, and the run fails.
+const debianPackages = [
+  { pkg: 'strace', command: 'strace', why: 'test/durability-strace.test.ts traces gateway processes' },
+];
+const onPath = (command) => spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
+function installDebianPackages() {
+  const missing = debianPackages.filter((p) => !onPath(p.command));
+  if (missing.length === 0) return true;
+  const names = missing.map((p) => p.pkg).join(' ');
+  for (const p of missing) console.log(`\n${p.command} is not on PATH, and ${p.why}: it comes with the Debian package ${p.pkg}`);
+  if (process.getuid?.() !== 0) {
+    console.log(`not root, so not installing it: run \`sudo apt-get update && sudo apt-get install -y ${names}\`, then test again`);
+    return false;
+  }
+  const env = { DEBIAN_FRONTEND: 'noninteractive' };
+  return run('apt-get update', 'apt-get', ['update'], env) && run(`install ${names}`, 'apt-get', ['install', '-y', ...missing.map((p) => p.pkg)], env) && missing.every((p) => onPath(p.command));
+}
+const packagesOk = installDebianPackages();
 
 const checks = [
   ['typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', '.']],
@@ -43,8 +65,9 @@ for (const [runtime, r] of Object.entries(results)) {
   console.log(`${runtime}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${r.files} files)${r.ok ? '' : '  <- FAILED'}`);
 }
 console.log(`static checks: ${checks.length - failedChecks} of ${checks.length} passed`);
-const passed = Object.values(results).reduce((n, r) => n + r.passed, 0) + checks.length - failedChecks;
-const failed = Object.values(results).reduce((n, r) => n + r.failed + (r.ok || r.failed ? 0 : 1), 0) + failedChecks;
+console.log(`debian packages (${debianPackages.map((p) => p.pkg).join(', ')}): ${packagesOk ? 'present' : 'missing  <- FAILED'}`);
+const passed = Object.values(results).reduce((n, r) => n + r.passed, 0) + checks.length - failedChecks + (packagesOk ? 1 : 0);
+const failed = Object.values(results).reduce((n, r) => n + r.failed + (r.ok || r.failed ? 0 : 1), 0) + failedChecks + (packagesOk ? 0 : 1);
 const allOk = failed === 0 && Object.values(results).every((r) => r.ok && r.passed > 0);
 console.log(`${passed} passed, ${allOk ? 0 : Math.max(failed, 1)} failed`);
 process.exit(allOk ? 0 : 1);

@@ -151,3 +151,16 @@ export async function checkInvariants(o: { origin: GatewaySide; destination: Gat
   }
   return report;
 }
+
+/** One gateway's own chain of a session, read from its LevelDB (once its process has exited) and verified. */
+export async function readOwnChain(side: GatewaySide, peer: GatewaySide, sessionId: string): Promise<LogEntry[]> {
+  const store = await openStore(side, keyTable({ [side.id]: side.publicJwk, [peer.id]: peer.publicJwk }));
+  try {
+    const logId = logIdOf(sessionId, side.id);
+    const v = await store.verifyLog(logId);
+    if (!v.ok) throw new Error(`${logId}: chain does not verify at entry ${v.index}: ${v.reason}: ${v.detail}`);
+    return v.entries;
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
