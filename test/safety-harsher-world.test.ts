@@ -94,6 +94,45 @@ describe('clocks: safety does not depend on the gateways agreeing on the time', 
   });
 });
 
+describe('the one timing assumption left, broken on purpose (docs/assumptions.md)', () => {
+  /**
+   * The destination promised, then rolled back on the origin ledger's attestation that the lock lapsed; its
+   * ROLLBACK is lost, and the origin (its clock 30 s behind) still starts the burn when commit-ready arrives.
+   * `jump`: how far the origin ledger's clock then goes back.
+   */
+  async function lateBurn(sid: string, jump: number): Promise<Pair> {
+    const pair = await makePair({ skew: { origin: -30_000 } });
+    const held: (() => void)[] = [];
+    let holding = true;
+    pair.intercept = (_f, _t, env) => (holding && typeOf(env) === 'commit-ready-msg' ? new Promise((r) => held.push(() => r(undefined))) : undefined);
+    pair.drop = (_f, _t, env) => typeOf(env) === 'rollback-msg';
+    await pair.origin.gw.startTransfer(pair.request(sid, { lockSeconds: 60 }));
+    await until(pair, () => held.length > 0, 30, 'commit-ready sent (held)');
+    await until(pair, () => pair.destination.ledger.ops().some((o) => o.op.opId === `${sid}:rollback:burn` && o.applied === 1), 120, 'the destination burns its mint');
+    pair.ledgerClock.origin = jump;
+    holding = false;
+    for (const h of held.splice(0)) h();
+    await until(pair, () => pair.origin.ledger.ops().some((o) => o.op.opId === `${sid}:3.4:burn`), 30, 'the origin tries the burn');
+    return pair;
+  }
+
+  it('while the origin ledger\'s clock holds, the late burn is refused (LOCK_EXPIRED) and the asset stays with its owner', async () => {
+    const pair = await lateBurn('s-steady', 0);
+    expect(pair.origin.ledger.ops().find((o) => o.op.opId === 's-steady:3.4:burn')).toMatchObject({ applied: 0, receipt: { error: { code: 'LOCK_EXPIRED' } } });
+    pair.drop = () => false;
+    await until(pair, ended(pair, 's-steady'), 120, 'both end');
+    expect(await outcomes(pair, 's-steady')).toEqual(['rolled-back', 'rolled-back']);
+    await checkInvariants(pair, 's-steady');
+  });
+
+  it('the origin ledger\'s clock must not go back past a lock expiry it attested: when it does, the late burn succeeds and the asset is on neither ledger', async () => {
+    const pair = await lateBurn('s-assume', -60_000);
+    expect(pair.origin.ledger.ops().find((o) => o.op.opId === 's-assume:3.4:burn')?.applied).toBe(1);
+    expect(await pair.origin.ledger.asset('asset-1')).toMatchObject({ state: 'burned' });
+    expect(await pair.destination.ledger.asset('asset-1')).toMatchObject({ state: 'burned' });
+  });
+});
+
 describe('ledger receipts are checked as proofs', () => {
   it('a lock assertion whose receipt is not signed by the origin ledger is refused (err_0.1.3) and nothing is recorded', async () => {
     const pair = await makePair();

@@ -65,6 +65,8 @@ export interface Side {
 
 export interface Pair {
   clock: ManualClock;
+  /** Offsets of each ledger's clock from the test's (ms); a test may move them at any time (a clock jump). */
+  ledgerClock: Record<'origin' | 'destination', number>;
   origin: Side;
   destination: Side;
   /** Return true to drop a message on the wire. */
@@ -100,14 +102,15 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
   const clock = new ManualClock();
   const verifier = defaultVerifier();
   const assets = options.assets ?? ['asset-1'];
-  const ledgerA = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: clock.now, assets: assets.map((assetId) => ({ assetId, owner: 'alice' })) });
-  const ledgerB = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: clock.now });
+  const ledgerClock = { origin: 0, destination: 0 };
+  const ledgerA = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: () => clock.now() + ledgerClock.origin, assets: assets.map((assetId) => ({ assetId, owner: 'alice' })) });
+  const ledgerB = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: () => clock.now() + ledgerClock.destination });
   const peers = {
     [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a', ledgerKey: LEDGER_A.jwk },
     [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk },
     [THIRD.id]: { publicJwk: THIRD.jwk, networkId: 'ledger-c', ledgerKey: THIRD.jwk },
   };
-  const pair = { clock, wire: [], drop: () => false, intercept: () => undefined } as unknown as Pair;
+  const pair = { clock, ledgerClock, wire: [], drop: () => false, intercept: () => undefined } as unknown as Pair;
   const sides: Record<string, Side> = {};
   const fast = { origin: await webCryptoTestGateway(ORIGIN), destination: await webCryptoTestGateway(DESTINATION) };
   const build = (who: 'origin' | 'destination', store: LogStore, ledger: MemoryLedger, reports: Side['reports']): Side => {
