@@ -9,6 +9,7 @@ import type { SeedAsset } from '../ledgers/ledger-engine.ts';
 // The ledger's signing key must survive restarts, or receipts given out before a crash would stop verifying:
 // kept beside the database (not inside it: LevelDB owns its directory), created once, as a gateway's key is.
 import { loadOrCreateKey } from './gateway-keys.ts';
+import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../transports/node-http-limits.ts';
 
 const USAGE = 'usage: ledger-server --db <dir> --id <ledger-id> [--port 0] [--assets id:owner,...] [--key <private-jwk-file>]';
 
@@ -50,7 +51,9 @@ const signer = await loadOrCreateKey(values.key ?? `${values.db.replace(/\/+$/, 
 const ledger = await LevelLedger.open(values.db, { id: values.id, signer, assets: seeds, now: Date.now });
 const app = createLedgerApp(ledger);
 
-const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, (info) => {
+// node's defaults would let a silent or slow client hold a socket for up to 90 s (docs/transports.md).
+const serverOptions = nodeServerTimeouts(HTTP_TIMEOUTS);
+const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port, serverOptions }, (info) => {
   console.log(`http://127.0.0.1:${info.port}`);
 });
 

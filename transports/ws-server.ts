@@ -1,5 +1,6 @@
 // The WebSocket server transport on Node (and Deno's node:http compat) with `ws`: authenticates each gateway
-// before the upgrade completes, enforces frame limits, and drops peers that stop answering pings.
+// before the upgrade completes, enforces frame limits, bounds sockets per peer and sockets still in the
+// handshake, and drops peers that stop answering pings. Limits and close codes: docs/transports.md.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -7,17 +8,24 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Json } from '../kernel/json.ts';
 import { STATUS_TITLES } from './http/problem.ts';
 import type { MessageHandler, PeerHandler, Transport } from './types.ts';
+import { nodeServerTimeouts, SocketCap } from './node-http-limits.ts';
 import { Gatekeeper, type GatekeeperOptions, refusalBody } from './ws-gatekeeper.ts';
 import { type PeerConnection, SocketPeers, type SocketPeersOptions } from './ws-peers.ts';
 import { WS_PROTOCOL } from './ws-handshake.ts';
+import { PeerSocketCounts, resolveLimits, type WsServerLimits } from './ws-limits.ts';
 
-export interface WsServerOptions extends SocketPeersOptions, Omit<GatekeeperOptions, 'self' | 'clock'> {
+export interface WsServerOptions extends SocketPeersOptions, Omit<GatekeeperOptions, 'self' | 'clock'>, WsServerLimits {
   /** The WebSocket path; the challenge is served at `${path}/challenge` (default /satp/ws). */
   path?: string;
-  /** Ping interval; a socket that has not answered the previous ping is terminated (default 30 s). */
+  /** Ping interval; a socket that has not answered the previous ping is terminated (default 15 s). */
   heartbeatMs?: number;
-  /** How long close() waits for closing handshakes before terminating sockets (default 1 s). */
+  /**
+   * How long a closing handshake may take (default 1 s): a socket closed by this server (replaced 4000, a
+   * 1003/1007/1008/1009, close()) whose peer has not answered the close frame by then is terminated.
+   */
   closeGraceMs?: number;
+  /** listen() only: an idle keep-alive connection (after a challenge request) is closed after this (default 5 s). */
+  keepAliveTimeoutMs?: number;
 }
 
 export class WsServerTransport implements Transport {
@@ -28,7 +36,13 @@ export class WsServerTransport implements Transport {
   readonly #alive = new WeakMap<WebSocket, boolean>();
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #graceMs: number;
+  readonly #limits: Required<WsServerLimits>;
+  /** Each peer's sockets, live and closing, oldest first, until ws reports them closed. */
+  readonly #held: PeerSocketCounts<WebSocket>;
+  /** Sockets whose upgrade request is being decided. */
+  readonly #deciding = new Set<Duplex>();
   #server?: Server;
+  #unauthenticated?: SocketCap;
   #closing?: Promise<void>;
 
   constructor(options: WsServerOptions) {
@@ -36,6 +50,8 @@ export class WsServerTransport implements Transport {
     this.gatekeeper = new Gatekeeper({ ...options, clock: this.core.ctx.clock });
     this.path = options.path ?? '/satp/ws';
     this.#graceMs = options.closeGraceMs ?? 1_000;
+    this.#limits = resolveLimits(options);
+    this.#held = new PeerSocketCounts(this.#limits.maxConnectionsPerPeer);
     this.#wss = new WebSocketServer({
       noServer: true,
       // ws closes with 1009 past this, counting every fragment of a message, before buffering more.
@@ -43,18 +59,33 @@ export class WsServerTransport implements Transport {
       // The gatekeeper already required this protocol; selecting it tells the client it was accepted.
       handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
       perMessageDeflate: false, // a compressed 1 MiB frame could inflate far beyond the limit's intent
+      // ws waits 30 s by default for the peer's close frame; a peer that never sends it is cut off sooner.
+      // (closeTimeout is an option of ws ≥ 8.19 that @types/ws does not declare yet.)
+      ...({ closeTimeout: this.#graceMs } as object),
     });
-    const heartbeatMs = options.heartbeatMs ?? 30_000;
+    const heartbeatMs = options.heartbeatMs ?? 15_000;
     if (!(heartbeatMs > 0)) throw new RangeError('heartbeatMs must be positive');
     this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs);
   }
 
-  /** A server on its own node:http listener (default 127.0.0.1, an OS-chosen port). */
+  /**
+   * A server on its own node:http listener (default 127.0.0.1, an OS-chosen port). Every socket that is not
+   * yet an authenticated WebSocket counts against maxPendingHandshakes from the moment it connects (past it,
+   * a new connection is dropped unread). A request head must arrive within handshakeTimeoutMs (node's
+   * headersTimeout and requestTimeout), and an upgrade must be answered within handshakeTimeoutMs of its head.
+   */
   static async listen(options: WsServerOptions & { host?: string; port?: number }): Promise<WsServerTransport> {
     const t = new WsServerTransport(options);
-    const server = createServer((req, res) => {
+    const handshakeMs = t.#limits.handshakeTimeoutMs;
+    const timeouts = nodeServerTimeouts({
+      headersTimeoutMs: handshakeMs,
+      requestTimeoutMs: handshakeMs,
+      keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5_000,
+    });
+    const server = createServer(timeouts, (req, res) => {
       if (!t.handleRequest(req, res)) res.writeHead(404).end();
     });
+    t.#unauthenticated = new SocketCap(server, t.#limits.maxPendingHandshakes);
     t.attach(server);
     t.#server = server;
     await new Promise<void>((resolve, reject) => {
@@ -75,7 +106,11 @@ export class WsServerTransport implements Transport {
     return `ws://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}${this.path}`;
   }
 
-  /** Serves upgrades arriving at an existing node:http server (the challenge route: handleRequest). */
+  /**
+   * Serves upgrades arriving at an existing node:http server (the challenge route: handleRequest). That
+   * server's own timeouts bound its sockets until the upgrade request arrives (serveOnNode sets them); from
+   * there, this transport bounds the upgrade (handshakeTimeoutMs, maxPendingHandshakes).
+   */
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head, server));
   }
@@ -104,17 +139,50 @@ export class WsServerTransport implements Transport {
     }
     const onError = (err: unknown) => this.core.ctx.onError(err, { what: 'upgrade socket error' });
     socket.on('error', onError);
-    const decision = await this.gatekeeper.decide(req.headers['sec-websocket-protocol']);
+    if (this.#deciding.size >= this.#limits.maxPendingHandshakes) {
+      const detail = `${this.#deciding.size} handshakes are in progress at ${this.self}; retry later`;
+      return refuseUpgrade(socket, 503, refusalBody({ ok: false, status: 503, detail }, this.core.ctx.clock()));
+    }
+    // Node stopped timing the socket when it emitted 'upgrade': the upgrade must be decided and answered in
+    // time, and a refused socket that lingers is destroyed then too.
+    const deadline = setTimeout(() => socket.destroy(), this.#limits.handshakeTimeoutMs);
+    socket.once('close', () => clearTimeout(deadline));
+    this.#deciding.add(socket);
+    let decision: Awaited<ReturnType<Gatekeeper['decide']>>;
+    try {
+      decision = await this.gatekeeper.decide(req.headers['sec-websocket-protocol']);
+    } finally {
+      this.#deciding.delete(socket);
+    }
     if (socket.destroyed) return;
     if (this.core.isClosed) return refuseUpgrade(socket, 503, '');
     // Refused before the 101: a stranger or a bad proof never gets a WebSocket at all.
     if (!decision.ok) return refuseUpgrade(socket, decision.status, refusalBody(decision, this.core.ctx.clock()));
     socket.off('error', onError); // ws attaches its own handler at once
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(decision.peer, ws));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      clearTimeout(deadline);
+      this.#unauthenticated?.release(socket); // a WebSocket now: the per-peer cap and the heartbeat bound it
+      this.#accept(decision.peer, ws);
+    });
+  }
+
+  /** Sockets this transport holds for `peer`: its live connection and replaced ones still closing. */
+  connectionsOf(peer: string): number {
+    return this.#held.count(peer);
+  }
+
+  /** Sockets not yet authenticated: on listen()'s listener all of them, on an attached server those upgrading. */
+  get pendingHandshakes(): number {
+    return this.#unauthenticated?.size ?? this.#deciding.size;
   }
 
   #accept(peer: string, ws: WebSocket): void {
     this.#alive.set(ws, true);
+    ws.on('close', () => this.#held.delete(peer, ws));
+    // The newest connection is the live one (core.attach below closes the previous one with 4000). Past the
+    // per-peer cap, the oldest sockets are replaced ones whose peer has not finished the closing handshake:
+    // they are terminated now rather than when their closing timeout (closeGraceMs) runs out.
+    for (const old of this.#held.add(peer, ws)) old.terminate();
     const conn: PeerConnection = this.core.attach(peer, {
       get bufferedAmount() {
         return ws.bufferedAmount;
@@ -167,6 +235,8 @@ export class WsServerTransport implements Transport {
     this.#closing ??= (async () => {
       clearInterval(this.#heartbeat);
       await this.core.close();
+      for (const socket of this.#deciding) socket.destroy();
+      this.#unauthenticated?.destroyAll();
       const closing = [...this.#wss.clients].map((ws) => (ws.readyState === ws.CLOSED ? undefined : new Promise((r) => ws.once('close', r))));
       await within(this.#graceMs, Promise.all(closing));
       for (const ws of this.#wss.clients) ws.terminate();

@@ -9,6 +9,7 @@ import type { PublicJwk } from '../../kernel/crypto/types.ts';
 import type { SeedAsset } from '../../ledgers/ledger-engine.ts';
 import { LevelLedger } from '../../ledgers/level-ledger.ts';
 import { createLedgerApp } from '../../ledgers/ledger-server.ts';
+import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../../transports/node-http-limits.ts';
 
 export interface DemoLedger {
   id: string;
@@ -24,7 +25,8 @@ export async function startLedger(dir: string, id: string, assets: SeedAsset[] =
   const ledger = await LevelLedger.open(join(dir, id), { id, signer, assets, now: Date.now });
   const app = createLedgerApp(ledger);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    const serverOptions = nodeServerTimeouts(HTTP_TIMEOUTS); // node's defaults let a slow client stay 90 s
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0, serverOptions }, () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
   return {

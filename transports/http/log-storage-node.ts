@@ -3,6 +3,7 @@
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../node-http-limits.ts';
 
 export interface NodeServeOptions {
   /** 0 (the default) lets the OS choose. */
@@ -28,8 +29,8 @@ export interface NodeServer {
 type FetchHandler = (request: Request) => Response | Promise<Response>;
 
 export function serveOnNode(fetch: FetchHandler, options: NodeServeOptions = {}): Promise<NodeServer> {
-  const headersTimeout = options.headersTimeoutMs ?? 10_000;
-  const requestTimeout = Math.max(options.requestTimeoutMs ?? 30_000, headersTimeout);
+  const headersTimeout = options.headersTimeoutMs ?? HTTP_TIMEOUTS.headersTimeoutMs;
+  const requestTimeout = Math.max(options.requestTimeoutMs ?? HTTP_TIMEOUTS.requestTimeoutMs, headersTimeout);
   return new Promise((resolve, reject) => {
     const hostname = options.hostname ?? '127.0.0.1';
     const server = serve({
@@ -37,13 +38,13 @@ export function serveOnNode(fetch: FetchHandler, options: NodeServeOptions = {})
       port: options.port ?? 0,
       hostname,
       serverOptions: {
-        headersTimeout,
-        requestTimeout,
-        keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+        // node checks the first two only every connectionsCheckingInterval (default 30 s); this sets it too.
+        ...nodeServerTimeouts({
+          headersTimeoutMs: headersTimeout,
+          requestTimeoutMs: requestTimeout,
+          keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? HTTP_TIMEOUTS.keepAliveTimeoutMs,
+        }),
         maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
-        // node checks the two timeouts above only this often (default 30 s): check often enough
-        // that a slow client is cut off close to its deadline.
-        connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))),
       },
     }) as Server;
     server.once('error', reject);
