@@ -2,7 +2,7 @@
 //   node --import tsx examples/log-server.ts --port 8787 --db .data/log-server --gateways gateways.json
 // The first stdout line is the listening URL (port 0 lets the OS choose).
 import process from 'node:process';
-import { serveOnNode } from '../transports/http/log-storage-node.ts';
+import { serveOnNode } from '../http/node-serve.ts';
 import { openLogServer, parseLogServerArgs, USAGE } from './log-server-config.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
 

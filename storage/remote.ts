@@ -7,8 +7,8 @@ import { HASH_PATTERN } from '../kernel/hash.ts';
 import type { JsonLimits } from '../kernel/json.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 import type { Signer } from '../kernel/crypto/types.ts';
-import { signRequest } from '../transports/http/auth-signed-request.ts';
-import { readProblem } from '../transports/http/problem.ts';
+import { signRequest } from '../http/signed-request.ts';
+import { readProblem } from '../http/problem.ts';
 import type { LogStoreDriver, StoreCapabilities, StoredHead } from './driver.ts';
 
 export interface RemoteDriverOptions {

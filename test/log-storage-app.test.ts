@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SatpError } from '../kernel/errors.ts';
 import { GENESIS_HASH } from '../kernel/entry.ts';
 import { MemoryDriver } from '../storage/memory.ts';
-import { signRequest } from '../transports/http/auth-signed-request.ts';
+import { signRequest } from '../http/signed-request.ts';
 import { createLogStorageApp, type LogStorageAppOptions } from '../transports/http/log-storage-app.ts';
 import { chain, G1, G2, GATEWAYS, headOf, serverStore, TOKENS } from './support/log-storage-fixtures.ts';
 

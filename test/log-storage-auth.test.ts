@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../kernel/encoding.ts';
 import { sha256Hex } from '../kernel/hash.ts';
-import { signRequest } from '../transports/http/auth-signed-request.ts';
+import { signRequest } from '../http/signed-request.ts';
 import { createAuthenticator, type AuthRequest } from '../transports/http/auth.ts';
 import { G1, G2, GATEWAYS, TOKENS } from './support/log-storage-fixtures.ts';
 

@@ -8,7 +8,7 @@ import { RemoteDriver } from '../storage/remote.ts';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { type GatewayTable, keysOfGateways } from '../transports/http/auth.ts';
 import { createLogStorageApp } from '../transports/http/log-storage-app.ts';
-import { type NodeServer, serveOnNode } from '../transports/http/log-storage-node.ts';
+import { type NodeServer, serveOnNode } from '../http/node-serve.ts';
 
 // The suite writes both AUTHOR's and PEER's chains through one driver, so the driver authenticates as an
 // operator (docs/log-storage-api.md): trusted with every log, yet every entry is still verified against

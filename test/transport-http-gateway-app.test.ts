@@ -7,7 +7,7 @@ import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { utf8 } from '../kernel/encoding.ts';
 import { isSatpError } from '../kernel/errors.ts';
 import type { InboundValidator } from '../transports/types.ts';
-import { signRequest } from '../transports/http/auth-signed-request.ts';
+import { signRequest } from '../http/signed-request.ts';
 import { HttpTransport } from '../transports/http/client.ts';
 import { createGatewayApp } from '../transports/http/gateway-app.ts';
 import { REPLY_SIGNATURE_HEADER, requestSignatureOf, verifyReply } from '../transports/http/reply-signature.ts';

@@ -13,7 +13,7 @@ import { DenoWsServer, type DenoWsServerOptions } from '../transports/deno/ws-se
 import { PROBLEM_TYPES } from '../transports/error-msg.ts';
 import { HttpTransport } from '../transports/http/client.ts';
 import { createGatewayApp } from '../transports/http/gateway-app.ts';
-import { serveOnNode } from '../transports/http/log-storage-node.ts';
+import { serveOnNode } from '../http/node-serve.ts';
 import type { Transport } from '../transports/types.ts';
 import { WsServerTransport, type WsServerOptions } from '../transports/ws-server.ts';
 import { closeCodeOf, type Frame, OPCODE, rawTcp, rawTcpUpgrade, type RawTcpWs } from './support/raw-tcp-ws.ts';

@@ -4,7 +4,7 @@ import { fromUtf8, toBase64Url } from '../kernel/encoding.ts';
 import type { Signer } from '../kernel/crypto/types.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 import type { Json } from '../kernel/json.ts';
-import { signRequest } from './http/auth-signed-request.ts';
+import { signRequest } from '../http/signed-request.ts';
 import { MESSAGES_PATH } from './http/client.ts';
 import { challengeUrlOf, encodeProof, parseChallenge, proofSigningInput, WS_PROTOCOL } from './ws-handshake.ts';
 

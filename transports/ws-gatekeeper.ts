@@ -7,7 +7,7 @@ import { ID_PATTERN } from '../kernel/entry.ts';
 import type { KeyResolver, Signer, Verifier } from '../kernel/crypto/types.ts';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { errorMessage, PROBLEM_TYPES } from './error-msg.ts';
-import { type ProblemDetails, problemResponse } from './http/problem.ts';
+import { type ProblemDetails, problemResponse } from '../http/problem.ts';
 import { challengeSigningInput, decodeProtocolHeader, proofSigningInput, type SignedChallenge, WS_PROTOCOL } from './ws-handshake.ts';
 
 export interface GatekeeperOptions {

@@ -9,7 +9,7 @@ import type { PublicJwk } from '../../kernel/crypto/types.ts';
 import type { SeedAsset } from '../../ledgers/ledger-engine.ts';
 import { LevelLedger } from '../../ledgers/level-ledger.ts';
 import { createLedgerApp } from '../../ledgers/ledger-server.ts';
-import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../../transports/node-http-limits.ts';
+import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../../http/node-limits.ts';
 
 export interface DemoLedger {
   id: string;

@@ -5,7 +5,7 @@ import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
 import type { LogStoreDriver } from '../../storage/driver.ts';
-import { signRequest } from '../../transports/http/auth-signed-request.ts';
+import { signRequest } from '../../http/signed-request.ts';
 import { type GatewayTable, keysOfGateways } from '../../transports/http/auth.ts';
 import { chainContext, G1, G2, step, testGateway, type TestGateway } from './fixtures.ts';
 

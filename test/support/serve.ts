@@ -1,6 +1,6 @@
 // Serves a fetch handler on 127.0.0.1 with an OS-chosen port in the runtime under test: Deno.serve on Deno,
 // @hono/node-server on Node (through the Log Storage helper's serveOnNode).
-import { serveOnNode } from '../../transports/http/log-storage-node.ts';
+import { serveOnNode } from '../../http/node-serve.ts';
 
 export interface Served {
   url: string;

@@ -6,7 +6,7 @@ import { conformanceValidator, serveEcho } from '../../transports/conformance-ec
 import { DenoWsServer } from '../../transports/deno/ws-server.ts';
 import { HttpTransport } from '../../transports/http/client.ts';
 import { createGatewayApp } from '../../transports/http/gateway-app.ts';
-import { serveOnNode } from '../../transports/http/log-storage-node.ts';
+import { serveOnNode } from '../../http/node-serve.ts';
 import { MemoryNetwork } from '../../transports/memory.ts';
 import type { Transport } from '../../transports/types.ts';
 import { WsServerTransport } from '../../transports/ws-server.ts';

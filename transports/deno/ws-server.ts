@@ -2,7 +2,7 @@
 // the same gatekeeper and core as transports/ws-server.ts, with Deno.upgradeWebSocket instead of `ws`.
 // It bounds what reaches its handler; Deno.serve itself offers no header or idle timeout (docs/transports.md).
 import type { Json } from '../../kernel/json.ts';
-import { problemResponse, type ProblemDetails } from '../http/problem.ts';
+import { problemResponse, type ProblemDetails } from '../../http/problem.ts';
 import type { MessageHandler, PeerHandler, Transport } from '../types.ts';
 import { Gatekeeper, type GatekeeperOptions, refusalBody, type UpgradeDecision } from '../ws-gatekeeper.ts';
 import { PeerSocketCounts, resolveLimits, type WsServerLimits } from '../ws-limits.ts';

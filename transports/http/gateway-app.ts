@@ -1,5 +1,6 @@
-// The gateway's HTTP surface, one Hono app for Node, Deno and workerd (DESIGN §7): POST /satp/messages?to=<id>
-// takes any gateway message from an authenticated peer; every reply is signed; the Log Storage API mounts at /log.
+// The gateway's HTTP surface, one Hono app for Node, Deno and workerd (docs/transports.md, "HTTP"):
+// POST /satp/messages?to=<id> takes any gateway message from an authenticated peer; every reply is signed;
+// the Log Storage API mounts at /log.
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { utf8 } from '../../kernel/encoding.ts';
@@ -7,9 +8,9 @@ import { sha256Hex } from '../../kernel/hash.ts';
 import { errorMessage, PROBLEM_TYPES } from '../error-msg.ts';
 import { admitBytes } from '../inbound.ts';
 import type { Gatekeeper } from '../ws-gatekeeper.ts';
-import { parseSignedAuthorization, pathAndQueryOf, SIGNED_SCHEME, stringToSign } from './auth-signed-request.ts';
+import { parseSignedAuthorization, pathAndQueryOf, SIGNED_SCHEME, stringToSign } from '../../http/signed-request.ts';
 import { type HttpTransport, MESSAGES_PATH } from './client.ts';
-import { type ProblemDetails, problemResponse } from './problem.ts';
+import { type ProblemDetails, problemResponse } from '../../http/problem.ts';
 import { REPLY_SIGNATURE_HEADER, requestSignatureOf, signReply } from './reply-signature.ts';
 
 export interface GatewayAppOptions {

@@ -1,10 +1,10 @@
 // Signed HTTP replies: the receiving gateway signs status, body and the request's own signature, so the
-// sender knows who answered and that the answer is to its request (the request side: auth-signed-request.ts).
+// sender knows who answered and that the answer is to its request (the request side: http/signed-request.ts).
 import { fromBase64Url, toBase64Url, utf8 } from '../../kernel/encoding.ts';
 import { ID_PATTERN } from '../../kernel/entry.ts';
 import { sha256Hex } from '../../kernel/hash.ts';
 import type { KeyResolver, Signer, Verifier } from '../../kernel/crypto/types.ts';
-import { parseSignedAuthorization } from './auth-signed-request.ts';
+import { parseSignedAuthorization } from '../../http/signed-request.ts';
 
 /** Header `SATP-Reply-Sig: <gatewayId> <timestampMs> <signature, base64url r‖s>`. */
 export const REPLY_SIGNATURE_HEADER = 'satp-reply-sig';

@@ -1,9 +1,10 @@
-// Serves a fetch handler (a Hono app's app.fetch) on Node with @hono/node-server, on 127.0.0.1 by
-// default, with node:http's limits on slow clients turned on: a client trickling its headers is cut off.
+// Serves a fetch handler (a Hono app's app.fetch) on Node with @hono/node-server, on 127.0.0.1 by default, with
+// node:http's limits on slow clients turned on (node-limits.ts): a client trickling its headers is cut off. It
+// serves the Log Storage API, and the gateway app on Node.
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../node-http-limits.ts';
+import { HTTP_TIMEOUTS, nodeServerTimeouts } from './node-limits.ts';
 
 export interface NodeServeOptions {
   /** 0 (the default) lets the OS choose. */

@@ -1,9 +1,10 @@
 // Signed HTTP requests: a gateway signs method, path, timestamp and body hash with its identity key
-// (ES256, or ES256K for a secp256k1 key), so no shared secret is stored by the server (recovery-04 §7).
-import { fromBase64Url, toBase64Url, utf8 } from '../../kernel/encoding.ts';
-import { ID_PATTERN } from '../../kernel/entry.ts';
-import { sha256Hex } from '../../kernel/hash.ts';
-import type { Signer } from '../../kernel/crypto/types.ts';
+// (ES256, or ES256K for a secp256k1 key), so no shared secret is stored by the server (recovery-04 §7). One
+// scheme for the gateway app (transports/http/) and the Log Storage API, servers and clients alike.
+import { fromBase64Url, toBase64Url, utf8 } from '../kernel/encoding.ts';
+import { ID_PATTERN } from '../kernel/entry.ts';
+import { sha256Hex } from '../kernel/hash.ts';
+import type { Signer } from '../kernel/crypto/types.ts';
 
 /** The Authorization scheme: `SATP-Sig <gatewayId> <timestampMs> <signature, base64url r‖s>`. */
 export const SIGNED_SCHEME = 'SATP-Sig';

@@ -1,6 +1,7 @@
-// Time and count limits for the node:http servers this project starts (ws-server.ts's listener, serveOnNode):
-// node's own timeouts, checked often enough to matter, and a cap on the sockets a server holds before they
-// are released. Node-only (it also runs on Deno's node:http compat); the imports are types only.
+// Time and count limits for the node:http servers this project starts (the Node WebSocket server's own listener,
+// serveOnNode in node-serve.ts, the example ledger servers): node's own timeouts, checked often enough to matter,
+// and a cap on the sockets a server holds before they are released. Node-only (it also runs on Deno's node:http
+// compat); the imports are types only.
 import type { Server, ServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';

@@ -1,5 +1,6 @@
-// RFC 9457 problem details: one generic helper for every HTTP surface in transports/http, server and client side.
-import { parseStrictJson } from '../../kernel/strict-json.ts';
+// RFC 9457 problem details: one generic helper for every HTTP surface, server and client side: the gateway app and
+// its client, the Log Storage API and its client, and the refusals of the WebSocket servers' handshakes.
+import { parseStrictJson } from '../kernel/strict-json.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
