@@ -6,9 +6,9 @@ import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 import { LevelDriver } from '../storage/level.ts';
 import { LogStore } from '../storage/log-store.ts';
-import { type GatewayTable, gatewayTableSchema, keysOfGateways } from '../transports/http/auth.ts';
-import { createLogStorageApp } from '../transports/http/log-storage-app.ts';
-import type { LogApiApp } from '../transports/http/log-storage-reply.ts';
+import { type GatewayTable, gatewayTableSchema, keysOfGateways } from '../log-api/auth.ts';
+import { createLogStorageApp } from '../log-api/app.ts';
+import type { LogApiApp } from '../log-api/reply.ts';
 
 export const USAGE = `usage: log-server --gateways <gateways.json> [--port 8787] [--db .data/log-server]
        [--headers-timeout-ms 10000] [--request-timeout-ms 30000] [--max-body-bytes 2097152]

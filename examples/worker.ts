@@ -5,9 +5,9 @@ import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { MemoryDriver } from '../storage/memory.ts';
-import { type GatewayTable, gatewayTableSchema, keysOfGateways } from '../transports/http/auth.ts';
-import { createLogStorageApp } from '../transports/http/log-storage-app.ts';
-import type { LogApiApp } from '../transports/http/log-storage-reply.ts';
+import { type GatewayTable, gatewayTableSchema, keysOfGateways } from '../log-api/auth.ts';
+import { createLogStorageApp } from '../log-api/app.ts';
+import type { LogApiApp } from '../log-api/reply.ts';
 
 export interface Env {
   GATEWAYS: string;

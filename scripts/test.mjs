@@ -38,7 +38,7 @@ const packagesOk = installDebianPackages();
 const checks = [
   ['typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', '.']],
   ['typecheck kernel without Node types (tsc)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.kernel.json']],
-  ['typecheck (deno check)', bin('deno'), ['check', '--quiet', 'kernel/', 'storage/', 'ledgers/', 'transports/', 'http/']],
+  ['typecheck (deno check)', bin('deno'), ['check', '--quiet', 'kernel/', 'storage/', 'ledgers/', 'transports/', 'http/', 'log-api/']],
   ['kernel purity', process.execPath, ['scripts/check-kernel-purity.mjs']],
 ];
 let failedChecks = 0;

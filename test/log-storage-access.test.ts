@@ -1,7 +1,7 @@
-// recovery-04 §4/§7 accessControlProfile: the grammar of transports/http/log-storage-access.ts, and who it
-// lets read and write. Pure.
+// recovery-04 §4/§7 accessControlProfile: the grammar of log-api/access.ts, and who it lets read and write.
+// Pure.
 import { describe, expect, it } from 'vitest';
-import { AUTHOR_ONLY, mayRead, mayWrite, parseAccessProfile } from '../transports/http/log-storage-access.ts';
+import { AUTHOR_ONLY, mayRead, mayWrite, parseAccessProfile } from '../log-api/access.ts';
 
 const A = 'gw-author';
 

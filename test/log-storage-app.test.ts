@@ -6,7 +6,7 @@ import { SatpError } from '../kernel/errors.ts';
 import { GENESIS_HASH } from '../kernel/entry.ts';
 import { MemoryDriver } from '../storage/memory.ts';
 import { signRequest } from '../http/signed-request.ts';
-import { createLogStorageApp, type LogStorageAppOptions } from '../transports/http/log-storage-app.ts';
+import { createLogStorageApp, type LogStorageAppOptions } from '../log-api/app.ts';
 import { chain, G1, G2, GATEWAYS, headOf, serverStore, TOKENS } from './support/log-storage-fixtures.ts';
 
 const bearer = (id: string = G1.id) => ({ authorization: `Bearer ${TOKENS[id] ?? id}` });

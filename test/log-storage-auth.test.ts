@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { utf8 } from '../kernel/encoding.ts';
 import { sha256Hex } from '../kernel/hash.ts';
 import { signRequest } from '../http/signed-request.ts';
-import { createAuthenticator, type AuthRequest } from '../transports/http/auth.ts';
+import { createAuthenticator, type AuthRequest } from '../log-api/auth.ts';
 import { G1, G2, GATEWAYS, TOKENS } from './support/log-storage-fixtures.ts';
 
 const NOW = 1_750_000_000_000;

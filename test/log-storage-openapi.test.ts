@@ -1,9 +1,9 @@
-// The OpenAPI document describes exactly the Log Storage API's routes (DESIGN §7: an OpenAPI document
-// describes it), and its entry schema exactly the fields of a log entry.
+// The OpenAPI document describes exactly the Log Storage API's routes (docs/log-storage-api.md: the
+// OpenAPI document describes it), and its entry schema exactly the fields of a log entry.
 import { describe, expect, it } from 'vitest';
 import { logEntrySchema } from '../kernel/entry.ts';
-import { createLogStorageApp } from '../transports/http/log-storage-app.ts';
-import { LOG_STORAGE_OPENAPI } from '../transports/http/log-storage-openapi.ts';
+import { createLogStorageApp } from '../log-api/app.ts';
+import { LOG_STORAGE_OPENAPI } from '../log-api/openapi.ts';
 import { GATEWAYS, serverStore } from './support/log-storage-fixtures.ts';
 
 /** The app's routes as "METHOD /path/{param}", leaving out middleware and the catch-all. */

@@ -4,10 +4,10 @@ import { AUTHOR, logStoreConformance, PEER, type StoreHarness } from '../storage
 import type { LogStoreDriver } from '../storage/driver.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { MemoryDriver } from '../storage/memory.ts';
-import { RemoteDriver } from '../storage/remote.ts';
+import { RemoteDriver } from '../log-api/client.ts';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
-import { type GatewayTable, keysOfGateways } from '../transports/http/auth.ts';
-import { createLogStorageApp } from '../transports/http/log-storage-app.ts';
+import { type GatewayTable, keysOfGateways } from '../log-api/auth.ts';
+import { createLogStorageApp } from '../log-api/app.ts';
 import { type NodeServer, serveOnNode } from '../http/node-serve.ts';
 
 // The suite writes both AUTHOR's and PEER's chains through one driver, so the driver authenticates as an

@@ -1,14 +1,15 @@
-// storage/remote.ts: a LogStore over the Log Storage API, as gateways and backups sharing one log server use
-// it (recovery-04 §3.3 public centralized log; conditional appends fence a stale primary: docs/log-storage-api.md).
+// log-api/client.ts (RemoteDriver): a LogStore over the Log Storage API, as gateways and backups sharing one log
+// server use it (recovery-04 §3.3 public centralized log; conditional appends fence a stale primary:
+// docs/log-storage-api.md).
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { isSatpError, SatpError } from '../kernel/errors.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { MemoryDriver } from '../storage/memory.ts';
-import { RemoteDriver, type RemoteDriverOptions } from '../storage/remote.ts';
-import { keysOfGateways } from '../transports/http/auth.ts';
-import { createLogStorageApp } from '../transports/http/log-storage-app.ts';
+import { RemoteDriver, type RemoteDriverOptions } from '../log-api/client.ts';
+import { keysOfGateways } from '../log-api/auth.ts';
+import { createLogStorageApp } from '../log-api/app.ts';
 import { type NodeServer, serveOnNode } from '../http/node-serve.ts';
 import { BACKUP, chain, G1, G2, GATEWAYS, headOf, serverStore, TOKENS } from './support/log-storage-fixtures.ts';
 
@@ -79,7 +80,7 @@ describe('RemoteDriver over a live log server', () => {
     expect(isSatpError(lost.reason, 'CHAIN_CONFLICT')).toBe(true);
   });
 
-  it('fencing: after the backup appends, the stale primary\'s append is CHAIN_CONFLICT carrying the new head', async () => {
+  it('fencing: after the backup appends, the stale primary\'s append is CHAIN_CONFLICT with the new head', async () => {
     const profile = 'backups:gw-backup';
     const entries = await chain('rd-fence', 3, { profile });
     const primary = clientStore(remote());

@@ -6,7 +6,7 @@ import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
 import type { LogStoreDriver } from '../../storage/driver.ts';
 import { signRequest } from '../../http/signed-request.ts';
-import { type GatewayTable, keysOfGateways } from '../../transports/http/auth.ts';
+import { type GatewayTable, keysOfGateways } from '../../log-api/auth.ts';
 import { chainContext, G1, G2, step, testGateway, type TestGateway } from './fixtures.ts';
 
 export { G1, G2 };

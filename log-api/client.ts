@@ -1,5 +1,6 @@
-// The remote LogStore driver: a fetch client of the Log Storage API (transports/http/log-storage-app.ts),
-// so gateways and their backups share one log server (recovery-04 §3.3, §3.4; DESIGN §6).
+// The remote LogStore driver: a fetch client of the Log Storage API (app.ts, beside it), so gateways and their
+// backups share one log server (recovery-04 §3.3, §3.4); its appends are conditional on the head, which fences
+// a stale primary (docs/log-storage-api.md). It needs only fetch: it loads none of the server's code.
 import { ERROR_CODES, type ErrorCode, SatpError } from '../kernel/errors.ts';
 import { type ChainHead, parseLogId } from '../kernel/entry.ts';
 import { utf8 } from '../kernel/encoding.ts';
@@ -9,7 +10,7 @@ import { parseStrictJson } from '../kernel/strict-json.ts';
 import type { Signer } from '../kernel/crypto/types.ts';
 import { signRequest } from '../http/signed-request.ts';
 import { readProblem } from '../http/problem.ts';
-import type { LogStoreDriver, StoreCapabilities, StoredHead } from './driver.ts';
+import type { LogStoreDriver, StoreCapabilities, StoredHead } from '../storage/driver.ts';
 
 export interface RemoteDriverOptions {
   /** Base URL of the API: a log server (`http://127.0.0.1:8787`) or a gateway mounting it (`…/log`). */
@@ -28,7 +29,7 @@ export interface RemoteDriverOptions {
   now?: () => number;
 }
 
-/** Name of the request header carrying the head an append expects (log-storage-write-routes.ts). */
+/** Name of the request header carrying the head an append expects (write-routes.ts). */
 const EXPECTED_HEAD_HEADER = 'X-Expected-Last-Hash';
 /** Replies are untrusted text: bounded before they are parsed, and parsed strictly. */
 const MAX_REPLY_CHARS = 32 * 1024 * 1024;
@@ -88,7 +89,7 @@ export class RemoteDriver implements LogStoreDriver {
 
   /**
    * The stored texts, verbatim (getLogTexts), page after page: this driver is as dumb as the others
-   * (STYLE §5), and the LogStore above it verifies what the server holds.
+   * (storage/driver.ts), and the LogStore above it verifies what the server holds.
    */
   async read(logId: string, from: number, to: number): Promise<string[]> {
     const path = logPath(logId);

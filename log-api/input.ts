@@ -1,9 +1,9 @@
-// The Log Storage API's choke point for untrusted input (STYLE §8): raw body bytes to strict JSON,
-// path and query parameters to checked values. Refusals are SatpError INVALID_INPUT (400).
-import { SatpError } from '../../kernel/errors.ts';
-import { ID_PATTERN, logIdOf } from '../../kernel/entry.ts';
-import type { Json, JsonLimits } from '../../kernel/json.ts';
-import { parseStrictJson } from '../../kernel/strict-json.ts';
+// The Log Storage API's choke point for untrusted input: raw body bytes to strict JSON, path and
+// query parameters to checked values. Refusals are SatpError INVALID_INPUT (400).
+import { SatpError } from '../kernel/errors.ts';
+import { ID_PATTERN, logIdOf } from '../kernel/entry.ts';
+import type { Json, JsonLimits } from '../kernel/json.ts';
+import { parseStrictJson } from '../kernel/strict-json.ts';
 
 /**
  * Limits on a request body's JSON. An entry nests at most 16 deep inside its payload

@@ -1,12 +1,12 @@
 // Who is calling: gateways authenticate with a bearer token from a configured table, or with a request
 // signed by their identity key (http/signed-request.ts). Framework-agnostic, so every HTTP app can reuse it.
 import { z } from 'zod';
-import { utf8 } from '../../kernel/encoding.ts';
-import { ID_PATTERN } from '../../kernel/entry.ts';
-import { HASH_PATTERN, sha256Hex } from '../../kernel/hash.ts';
-import { keyTable, type KeyResolver, type PublicJwk, type Verifier } from '../../kernel/crypto/types.ts';
-import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
-import { parseSignedAuthorization, pathAndQueryOf, SIGNED_SCHEME, stringToSign } from '../../http/signed-request.ts';
+import { utf8 } from '../kernel/encoding.ts';
+import { ID_PATTERN } from '../kernel/entry.ts';
+import { HASH_PATTERN, sha256Hex } from '../kernel/hash.ts';
+import { keyTable, type KeyResolver, type PublicJwk, type Verifier } from '../kernel/crypto/types.ts';
+import { defaultVerifier } from '../kernel/crypto/verifier.ts';
+import { parseSignedAuthorization, pathAndQueryOf, SIGNED_SCHEME, stringToSign } from '../http/signed-request.ts';
 
 /** Shortest bearer token accepted in a configuration: 16 characters (about 96 bits if random base64). */
 export const MIN_TOKEN_LENGTH = 16;

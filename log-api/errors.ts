@@ -1,7 +1,7 @@
 // How the Log Storage API reports failure: SatpError codes to HTTP statuses, as RFC 9457 problems
 // that also carry the recovery-04 §3.4.1 reply member `"success": false`.
-import { type ErrorCode, isSatpError } from '../../kernel/errors.ts';
-import { type ProblemDetails, problemResponse, STATUS_TITLES } from '../../http/problem.ts';
+import { type ErrorCode, isSatpError } from '../kernel/errors.ts';
+import { type ProblemDetails, problemResponse, STATUS_TITLES } from '../http/problem.ts';
 
 /** Codes of the HTTP layer itself, beside the SatpError codes: who is calling, and may they. */
 export type HttpProblemCode = 'UNAUTHENTICATED' | 'FORBIDDEN';

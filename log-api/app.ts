@@ -4,21 +4,21 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { timeout } from 'hono/timeout';
-import type { Verifier } from '../../kernel/crypto/types.ts';
-import type { LogStore } from '../../storage/log-store.ts';
+import type { Verifier } from '../kernel/crypto/types.ts';
+import type { LogStore } from '../storage/log-store.ts';
 import { createAuthenticator, type GatewayTable, WWW_AUTHENTICATE } from './auth.ts';
-import { logApiProblemResponse, problemOfError } from './log-storage-errors.ts';
-import { ForbiddenError, LogAccessGuard } from './log-storage-guard.ts';
-import { LOG_STORAGE_OPENAPI } from './log-storage-openapi.ts';
-import { registerDriverRoutes } from './log-storage-driver-routes.ts';
-import { registerReadRoutes } from './log-storage-read-routes.ts';
-import { type LogApiApp, type LogApiEnv, ok, type RouteDeps } from './log-storage-reply.ts';
-import { HeadConflict, registerWriteRoutes } from './log-storage-write-routes.ts';
+import { logApiProblemResponse, problemOfError } from './errors.ts';
+import { ForbiddenError, LogAccessGuard } from './guard.ts';
+import { LOG_STORAGE_OPENAPI } from './openapi.ts';
+import { registerDriverRoutes } from './driver-routes.ts';
+import { registerReadRoutes } from './read-routes.ts';
+import { type LogApiApp, type LogApiEnv, ok, type RouteDeps } from './reply.ts';
+import { HeadConflict, registerWriteRoutes } from './write-routes.ts';
 
 export interface LogStorageAppOptions {
   /** The validating store (storage/log-store.ts) over any driver. */
   store: LogStore;
-  /** Gateways that may call, with their tokens and/or public keys (transports/http/auth.ts). */
+  /** Gateways that may call, with their tokens and/or public keys (auth.ts). */
   gateways: GatewayTable;
   /** Verifies signed requests (default: kernel defaultVerifier). */
   verifier?: Verifier;
@@ -62,7 +62,7 @@ export function createLogStorageApp(options: LogStorageAppOptions): LogApiApp {
   const report = options.onError ?? ((err: unknown) => console.error('log storage API: unexpected error', err));
   const app = new Hono<LogApiEnv>();
 
-  // One place turns every failure into a problem reply, and the server keeps serving (STYLE §8).
+  // One place turns every failure into a problem reply, and the server keeps serving.
   app.onError((err) => {
     if (err instanceof HTTPException) return err.getResponse();
     if (err instanceof ForbiddenError) return logApiProblemResponse({ code: 'FORBIDDEN', detail: err.message });

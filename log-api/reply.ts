@@ -1,8 +1,8 @@
 // What the Log Storage API's route modules share: the Hono env, their dependencies, and the success
 // reply of recovery-04 §3.4.1 (`{"success": true, "response_data": …}` with 200).
 import type { Context, Hono } from 'hono';
-import type { LogStore } from '../../storage/log-store.ts';
-import type { Caller, LogAccessGuard } from './log-storage-guard.ts';
+import type { LogStore } from '../storage/log-store.ts';
+import type { Caller, LogAccessGuard } from './guard.ts';
 
 export interface LogApiEnv {
   Variables: {

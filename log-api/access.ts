@@ -1,6 +1,6 @@
 // Per-log access control from the entries' accessControlProfile (recovery-04 §4, §7): a small grammar,
 // parsed once per log, deciding who reads and who writes. Pure.
-import { ID_PATTERN } from '../../kernel/entry.ts';
+import { ID_PATTERN } from '../kernel/entry.ts';
 
 /**
  * What a profile allows, beyond the chain's author (who always reads and writes its own chain).
@@ -16,7 +16,8 @@ import { ID_PATTERN } from '../../kernel/entry.ts';
  * - `gateways:a,b`: gateways a and b may read; only the author writes.
  * - `public-read`: every authenticated gateway may read.
  * - `backups:c`: gateway c may read and write: the backup of recovery-04 §6 that takes over the
- *   chain, its appends conditional on the head so a stale primary is fenced out (DESIGN §6).
+ *   chain, its appends conditional on the head so a stale primary is fenced out
+ *   (docs/log-storage-api.md, writeLogEntry).
  *   Entries are still verified against the author's key, whoever sends them.
  */
 export interface AccessProfile {

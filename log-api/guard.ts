@@ -1,9 +1,9 @@
 // Enforces per-log access control on every Log Storage API route: finds a log's profile (that of its
 // first entry, which every later entry must repeat) and answers FORBIDDEN when the caller may not.
-import { SatpError } from '../../kernel/errors.ts';
-import type { LogStore } from '../../storage/log-store.ts';
+import { SatpError } from '../kernel/errors.ts';
+import type { LogStore } from '../storage/log-store.ts';
 import type { CallerRole } from './auth.ts';
-import { type AccessProfile, AUTHOR_ONLY, mayRead, mayWrite, parseAccessProfile } from './log-storage-access.ts';
+import { type AccessProfile, AUTHOR_ONLY, mayRead, mayWrite, parseAccessProfile } from './access.ts';
 
 /** Thrown to answer 403; carries the HTTP-layer code FORBIDDEN, which is not a SatpError code. */
 export class ForbiddenError extends Error {

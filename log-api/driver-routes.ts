@@ -1,9 +1,9 @@
-// The two driver-level reads a remote LogStore driver needs (storage/remote.ts): a log's stored head and
+// The two driver-level reads a remote LogStore driver needs (client.ts): a log's stored head and
 // its stored texts, verbatim. The reader's own LogStore verifies them, so a client can name the first bad
-// entry of a corrupted server copy (DESIGN §2) instead of getting only a 503 from getLog.
+// entry of a corrupted server copy (docs/log-storage-api.md, getHead) instead of getting only a 503 from getLog.
 import type { Context } from 'hono';
-import { intParam, logIdParam } from './log-storage-input.ts';
-import { fitReply, type LogApiApp, type LogApiEnv, ok, type RouteDeps } from './log-storage-reply.ts';
+import { intParam, logIdParam } from './input.ts';
+import { fitReply, type LogApiApp, type LogApiEnv, ok, type RouteDeps } from './reply.ts';
 
 const LOG = '/:sessionId/:author';
 

@@ -121,10 +121,10 @@ export const LOG_STORAGE_OPENAPI = {
       },
     },
     '/getHead/{sessionId}/{author}': {
-      get: readOp('The stored head of the log (driver level: storage/remote.ts)', { oneOf: [ref('StoredHead'), { type: 'null' }] }, 'The head, or null for an empty log'),
+      get: readOp('The stored head of the log (driver level: log-api/client.ts)', { oneOf: [ref('StoredHead'), { type: 'null' }] }, 'The head, or null for an empty log'),
     },
     '/getLogTexts/{sessionId}/{author}': {
-      get: readOp('The stored texts of the log, verbatim and unverified, one bounded page at a time (driver level: storage/remote.ts)', ref('TextPage'), 'A page of stored texts', [
+      get: readOp('The stored texts of the log, verbatim and unverified, one bounded page at a time (driver level: log-api/client.ts)', ref('TextPage'), 'A page of stored texts', [
         { name: 'from', in: 'query', required: false, schema: lengthString, description: 'First seqNumber (default 1)' },
         { name: 'to', in: 'query', required: false, schema: lengthString, description: 'Last seqNumber (default: the end)' },
         { name: 'limit', in: 'query', required: false, schema: lengthString, description: 'Most entries (default and maximum: the page size)' },

@@ -1,11 +1,11 @@
 // The Log Storage API's read routes (recovery-04 §3.4 Figure 3): getLogEntry, getLogLength, getLogDiff,
 // getLastEntry, getLog, the -01 alias lastEntry, and openLogs for recovery at boot.
 import type { Context } from 'hono';
-import { SatpError } from '../../kernel/errors.ts';
-import { HASH_PATTERN } from '../../kernel/hash.ts';
-import type { LogDiff } from '../../kernel/log-diff.ts';
-import { intParam, isObject, logIdParam, parseBody } from './log-storage-input.ts';
-import { fitReply, type LogApiApp, type LogApiEnv, ok, type RouteDeps } from './log-storage-reply.ts';
+import { SatpError } from '../kernel/errors.ts';
+import { HASH_PATTERN } from '../kernel/hash.ts';
+import type { LogDiff } from '../kernel/log-diff.ts';
+import { intParam, isObject, logIdParam, parseBody } from './input.ts';
+import { fitReply, type LogApiApp, type LogApiEnv, ok, type RouteDeps } from './reply.ts';
 
 const LOG = '/:sessionId/:author';
 

@@ -1,13 +1,14 @@
 // The Log Storage API's write routes: writeLogEntry (recovery-04 §3.4), its -01 name saveLogEntry, and
-// the -01 updateLog. Appends are conditional on the log's head, which fences a stale primary (DESIGN §6).
+// the -01 updateLog. Appends are conditional on the log's head, which fences a stale primary
+// (docs/log-storage-api.md, writeLogEntry).
 import type { Context } from 'hono';
-import { GENESIS_HASH, type ChainHead } from '../../kernel/entry.ts';
-import { isSatpError, SatpError } from '../../kernel/errors.ts';
-import { HASH_PATTERN } from '../../kernel/hash.ts';
-import type { Json } from '../../kernel/json.ts';
-import { checkEntriesFor } from './log-storage-guard.ts';
-import { isObject, logIdParam, parseBody } from './log-storage-input.ts';
-import { type LogApiApp, type LogApiEnv, ok, type RouteDeps } from './log-storage-reply.ts';
+import { GENESIS_HASH, type ChainHead } from '../kernel/entry.ts';
+import { isSatpError, SatpError } from '../kernel/errors.ts';
+import { HASH_PATTERN } from '../kernel/hash.ts';
+import type { Json } from '../kernel/json.ts';
+import { checkEntriesFor } from './guard.ts';
+import { isObject, logIdParam, parseBody } from './input.ts';
+import { type LogApiApp, type LogApiEnv, ok, type RouteDeps } from './reply.ts';
 
 const LOG = '/:sessionId/:author';
 
