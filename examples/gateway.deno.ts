@@ -1,8 +1,8 @@
 // The SATP gateway as a Deno process: Deno.serve with Deno.upgradeWebSocket, the standard WebSocket client,
 // LevelDB (classic-level through npm), stdin commands and JSON event lines, exactly as examples/gateway.ts.
 //   deno run -A examples/gateway.deno.ts --id gw-a --port 0 --db .data/gw-a ... (the same flags)
-import { DenoWsServer } from '../transports/deno/ws-server.ts';
-import { WsClientTransport } from '../transports/ws-client.ts';
+import { DenoWsServer } from '../transports/ws/deno/server.ts';
+import { WsClientTransport } from '../transports/ws/web/client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
 

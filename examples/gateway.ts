@@ -4,8 +4,8 @@
 // The first stdout line is {"event":"listening","url":...}; docs/demo.md describes the events and commands.
 // The Deno variant (gateway.deno.ts) differs only in the GatewayRuntime it hands over.
 import { createInterface } from 'node:readline';
-import { WsServerTransport } from '../transports/ws-server.ts';
-import { createNodeWsClient } from '../transports/ws-client-node.ts';
+import { WsServerTransport } from '../transports/ws/node/server.ts';
+import { createNodeWsClient } from '../transports/ws/node/client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
 

@@ -1,4 +1,5 @@
-// Two gateways over the project's memory Transport (transports/memory.ts), with loss and duplication: transfers and rollbacks complete.
+// Two gateways over the project's memory Transport (transports/memory/network.ts), with loss and duplication:
+// transfers and rollbacks complete.
 import { describe, expect, it } from 'vitest';
 import { defaultVerifier } from '../kernel/index.ts';
 import { Gateway } from '../kernel/driver.ts';
@@ -7,7 +8,7 @@ import type { Json } from '../kernel/json.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { MemoryDriver } from '../storage/memory.ts';
 import { MemoryLedger } from '../ledgers/memory-ledger.ts';
-import { MemoryNetwork } from '../transports/memory.ts';
+import { MemoryNetwork } from '../transports/memory/network.ts';
 import { mulberry32 } from './support/prng.ts';
 import { DESTINATION, keys, LEDGER_A, LEDGER_B, ManualClock, ORIGIN } from './support/satp-pair.ts';
 

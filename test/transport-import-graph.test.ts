@@ -1,4 +1,4 @@
-// STYLE §12: importing the kernel or a runtime-agnostic transport never loads `ws` or a Node API. Walks the
+// docs/transports.md: importing the kernel or a runtime-agnostic transport never loads `ws` or a Node API. Walks the
 // static import graph (dynamic import() is lazy, so it is not followed) from each public entry point.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -28,7 +28,13 @@ function externalImports(entry: string): Set<string> {
   return external;
 }
 
-const AGNOSTIC = ['kernel/index.ts', 'transports/index.ts', 'transports/memory.ts', 'transports/ws-client.ts', 'transports/http/index.ts'];
+const AGNOSTIC = [
+  'kernel/index.ts',
+  'transports/index.ts',
+  'transports/memory/network.ts',
+  'transports/ws/web/client.ts',
+  'transports/http/index.ts',
+];
 
 describe('what each entry point loads', () => {
   for (const entry of AGNOSTIC) {
@@ -38,8 +44,8 @@ describe('what each entry point loads', () => {
     });
   }
 
-  it('the walker finds ws where it is meant to be (transports/ws-server.ts, transports/ws-client-node.ts)', () => {
-    expect(externalImports('transports/ws-server.ts').has('ws')).toBe(true);
-    expect(externalImports('transports/ws-client-node.ts').has('ws')).toBe(true);
+  it('the walker finds ws where it is meant to be (transports/ws/node/server.ts, transports/ws/node/client.ts)', () => {
+    expect(externalImports('transports/ws/node/server.ts').has('ws')).toBe(true);
+    expect(externalImports('transports/ws/node/client.ts').has('ws')).toBe(true);
   });
 });

@@ -1,21 +1,21 @@
 // Connection limits of the WebSocket servers (docs/transports.md, "Limits and close codes"): sockets per peer,
 // sockets still in the handshake, slow or silent sockets, and the heartbeat. Each server runs in this process on
-// 127.0.0.1: ws-server.ts on its own listener and attached to serveOnNode (on Node, or Deno's Node compat), and
-// deno/ws-server.ts on Deno.serve under Deno. Timeouts are small; every wait is an event with a generous bound.
+// 127.0.0.1: ws/node/server.ts on its own listener and attached to serveOnNode (on Node, or Deno's Node compat),
+// and ws/deno/server.ts on Deno.serve under Deno. Timeouts are small; every wait is an event with a generous bound.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
 import type { Verifier } from '../kernel/crypto/types.ts';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
-import { Inbox, nonce } from '../transports/conformance-inbox.ts';
-import { conformanceValidator, ECHO_TYPE, serveEcho } from '../transports/conformance-echo.ts';
-import { craftProtocols, type Identity } from '../transports/conformance-wire.ts';
-import { DenoWsServer, type DenoWsServerOptions } from '../transports/deno/ws-server.ts';
+import { Inbox, nonce } from '../transports/conformance/inbox.ts';
+import { conformanceValidator, ECHO_TYPE, serveEcho } from '../transports/conformance/echo.ts';
+import { craftProtocols, type Identity } from '../transports/conformance/wire.ts';
+import { DenoWsServer, type DenoWsServerOptions } from '../transports/ws/deno/server.ts';
 import { PROBLEM_TYPES } from '../transports/error-msg.ts';
 import { HttpTransport } from '../transports/http/client.ts';
 import { createGatewayApp } from '../transports/http/gateway-app.ts';
 import { serveOnNode } from '../http/node-serve.ts';
 import type { Transport } from '../transports/types.ts';
-import { WsServerTransport, type WsServerOptions } from '../transports/ws-server.ts';
+import { WsServerTransport, type WsServerOptions } from '../transports/ws/node/server.ts';
 import { closeCodeOf, type Frame, OPCODE, rawTcp, rawTcpUpgrade, type RawTcpWs } from './support/raw-tcp-ws.ts';
 import { until, within } from './support/raw-tcp-ws.ts';
 import { inDeno, wsClient } from './support/transport-harnesses.ts';
@@ -34,9 +34,9 @@ type Kind = 'node' | 'node-attached' | 'deno';
 const KINDS: Kind[] = inDeno ? ['deno', 'node', 'node-attached'] : ['node', 'node-attached'];
 const COMPAT = inDeno ? ' (Deno’s Node compat)' : '';
 const NAMES: Record<Kind, string> = {
-  node: `ws-server.ts on its own node:http listener${COMPAT}`,
-  'node-attached': `ws-server.ts attached to serveOnNode, the gateway app's server${COMPAT}`,
-  deno: 'deno/ws-server.ts on Deno.serve',
+  node: `ws/node/server.ts on its own node:http listener${COMPAT}`,
+  'node-attached': `ws/node/server.ts attached to serveOnNode, the gateway app's server${COMPAT}`,
+  deno: 'ws/deno/server.ts on Deno.serve',
 };
 
 type LimitName = 'maxConnectionsPerPeer' | 'maxPendingHandshakes' | 'handshakeTimeoutMs';

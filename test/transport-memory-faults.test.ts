@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Json } from '../kernel/json.ts';
 import { ERROR_MSG_TYPE } from '../transports/error-msg.ts';
-import { type Envelope, MemoryNetwork, type NetworkEvent } from '../transports/memory.ts';
+import { type Envelope, MemoryNetwork, type NetworkEvent } from '../transports/memory/network.ts';
 import type { Transport } from '../transports/types.ts';
 import { mulberry32 } from './support/prng.ts';
 

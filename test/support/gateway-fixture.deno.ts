@@ -1,14 +1,14 @@
 // A gateway under test in its own Deno process: the conformance echo server over one transport, chosen by argv:
-//   ws-native  Deno.serve + Deno.upgradeWebSocket (transports/deno/ws-server.ts)
-//   ws-compat  transports/ws-server.ts (node:http + ws) through Deno's Node compatibility
+//   ws-native  Deno.serve + Deno.upgradeWebSocket (transports/ws/deno/server.ts)
+//   ws-compat  transports/ws/node/server.ts (node:http + ws) through Deno's Node compatibility
 //   http       the Hono gateway app on Deno.serve
 // Prints one JSON line {"url": ...} when listening. Reads commands on stdin ("peer <id> <url>", answered
 // "ok peer <id>"); on stdin's end it closes everything and must then exit on its own (no Deno.exit).
-import { conformanceValidator, serveEcho } from '../../transports/conformance-echo.ts';
-import { DenoWsServer } from '../../transports/deno/ws-server.ts';
+import { conformanceValidator, serveEcho } from '../../transports/conformance/echo.ts';
+import { DenoWsServer } from '../../transports/ws/deno/server.ts';
 import { createGatewayApp } from '../../transports/http/gateway-app.ts';
 import { HttpTransport } from '../../transports/http/client.ts';
-import { WsServerTransport } from '../../transports/ws-server.ts';
+import { WsServerTransport } from '../../transports/ws/node/server.ts';
 import { TRANSPORT_IDS, transportKeys } from './transport-identities.ts';
 
 declare const Deno: {

@@ -2,14 +2,14 @@
 // or listener keeps it alive, and test/transport-clean-exit.test.ts fails. Runs under node (tsx) and deno.
 // One port serves the HTTP gateway app and the WebSocket endpoint together (the app serves the challenge).
 // Prints "exchanged <n>" then "closed" on stdout.
-import { conformanceValidator, serveEcho } from '../../transports/conformance-echo.ts';
-import { DenoWsServer } from '../../transports/deno/ws-server.ts';
+import { conformanceValidator, serveEcho } from '../../transports/conformance/echo.ts';
+import { DenoWsServer } from '../../transports/ws/deno/server.ts';
 import { HttpTransport } from '../../transports/http/client.ts';
 import { createGatewayApp } from '../../transports/http/gateway-app.ts';
 import { serveOnNode } from '../../http/node-serve.ts';
-import { MemoryNetwork } from '../../transports/memory.ts';
+import { MemoryNetwork } from '../../transports/memory/network.ts';
 import type { Transport } from '../../transports/types.ts';
-import { WsServerTransport } from '../../transports/ws-server.ts';
+import { WsServerTransport } from '../../transports/ws/node/server.ts';
 import { serveFetch } from './serve.ts';
 import { inDeno, wsClient } from './transport-harnesses.ts';
 import { TRANSPORT_IDS as ids, transportKeys } from './transport-identities.ts';

@@ -1,14 +1,14 @@
 // Conformance harnesses: each starts the echo gateway over one transport, in this process or in a Deno process,
 // and makes clients for it in the runtime under test (Node: ws's WebSocket; Deno: the standard one).
-import type { ConformanceHarness, HarnessServer, Identity } from '../../transports/conformance.ts';
-import { conformanceValidator, serveEcho } from '../../transports/conformance-echo.ts';
+import type { ConformanceHarness, HarnessServer, Identity } from '../../transports/conformance/suite.ts';
+import { conformanceValidator, serveEcho } from '../../transports/conformance/echo.ts';
 import { createGatewayApp } from '../../transports/http/gateway-app.ts';
 import { HttpTransport } from '../../transports/http/client.ts';
-import { MemoryNetwork } from '../../transports/memory.ts';
+import { MemoryNetwork } from '../../transports/memory/network.ts';
 import type { Transport } from '../../transports/types.ts';
-import { WsClientTransport, type WsClientOptions } from '../../transports/ws-client.ts';
-import { createNodeWsClient } from '../../transports/ws-client-node.ts';
-import { WsServerTransport } from '../../transports/ws-server.ts';
+import { WsClientTransport, type WsClientOptions } from '../../transports/ws/web/client.ts';
+import { createNodeWsClient } from '../../transports/ws/node/client.ts';
+import { WsServerTransport } from '../../transports/ws/node/server.ts';
 import { startDenoFixture } from './deno-fixture.ts';
 import { serveFetch } from './serve.ts';
 import { quietErrors, TRANSPORT_IDS as ids, transportKeys } from './transport-identities.ts';
@@ -37,9 +37,9 @@ export function wsClient(options: Omit<WsClientOptions, 'WebSocket'>): WsClientT
 }
 
 const WS_WHERE = {
-  'in-process': 'transports/ws-server.ts in this process',
-  'deno-native': 'transports/deno/ws-server.ts (Deno.serve + Deno.upgradeWebSocket) in a Deno process',
-  'deno-compat': 'transports/ws-server.ts (node:http + ws) in a Deno process, through Deno’s Node compat',
+  'in-process': 'transports/ws/node/server.ts in this process',
+  'deno-native': 'transports/ws/deno/server.ts (Deno.serve + Deno.upgradeWebSocket) in a Deno process',
+  'deno-compat': 'transports/ws/node/server.ts (node:http + ws) in a Deno process, through Deno’s Node compat',
 } as const;
 
 export function wsHarness(where: keyof typeof WS_WHERE): ConformanceHarness {

@@ -1,7 +1,7 @@
 // The gateways of the transport tests: deterministic keys (derived from the ids), shared by the Node-side
 // harnesses and the Deno fixture process so both sides agree on who is trusted.
 import { keyTable, type PublicJwk } from '../../kernel/crypto/types.ts';
-import type { Identity } from '../../transports/conformance.ts';
+import type { Identity } from '../../transports/conformance/suite.ts';
 import { testGateway } from './fixtures.ts';
 
 const identity = (id: string): Identity => {

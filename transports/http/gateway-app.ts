@@ -7,7 +7,7 @@ import { utf8 } from '../../kernel/encoding.ts';
 import { sha256Hex } from '../../kernel/hash.ts';
 import { errorMessage, PROBLEM_TYPES } from '../error-msg.ts';
 import { admitBytes } from '../inbound.ts';
-import type { Gatekeeper } from '../ws-gatekeeper.ts';
+import type { Gatekeeper } from '../ws/gatekeeper.ts';
 import { parseSignedAuthorization, pathAndQueryOf, SIGNED_SCHEME, stringToSign } from '../../http/signed-request.ts';
 import { type HttpTransport, MESSAGES_PATH } from './client.ts';
 import { type ProblemDetails, problemResponse } from '../../http/problem.ts';

@@ -1,13 +1,13 @@
 // The HTTP wire cases of the conformance suite: signed requests only, from known peers, once, within 1 MiB,
 // as strict JSON; every refusal is an RFC 9457 problem that is also a SATP error-msg; every reply is signed.
 import { expect, it } from 'vitest';
-import { utf8 } from '../kernel/encoding.ts';
-import { sha256Hex } from '../kernel/hash.ts';
-import { nonce, type SuiteContext } from './conformance-inbox.ts';
-import { HOSTILE_JSON, signedPost } from './conformance-wire.ts';
-import { ERROR_MSG_TYPE, PROBLEM_TYPES } from './error-msg.ts';
-import { MESSAGES_PATH } from './http/client.ts';
-import { MAX_MESSAGE_BYTES } from './types.ts';
+import { utf8 } from '../../kernel/encoding.ts';
+import { sha256Hex } from '../../kernel/hash.ts';
+import { nonce, type SuiteContext } from './inbox.ts';
+import { HOSTILE_JSON, signedPost } from './wire.ts';
+import { ERROR_MSG_TYPE, PROBLEM_TYPES } from '../error-msg.ts';
+import { MESSAGES_PATH } from '../http/client.ts';
+import { MAX_MESSAGE_BYTES } from '../types.ts';
 
 export function registerHttpWireCases(ctx: SuiteContext): void {
   const ids = ctx.harness.identities;

@@ -1,10 +1,10 @@
 // An in-memory network of transports with data-driven faults (drop, duplicate, reorder, partition) for the simulator.
-import type { Json } from '../kernel/json.ts';
-import { sha256Hex } from '../kernel/hash.ts';
-import { utf8 } from '../kernel/encoding.ts';
-import { admitParsed, Handlers, type InboundContext, inboundContext } from './inbound.ts';
-import { closedError, encodeMessage, unavailable } from './outbound.ts';
-import type { InboundOptions, Transport, TransportCapabilities } from './types.ts';
+import type { Json } from '../../kernel/json.ts';
+import { sha256Hex } from '../../kernel/hash.ts';
+import { utf8 } from '../../kernel/encoding.ts';
+import { admitParsed, Handlers, type InboundContext, inboundContext } from '../inbound.ts';
+import { closedError, encodeMessage, unavailable } from '../outbound.ts';
+import type { InboundOptions, Transport, TransportCapabilities } from '../types.ts';
 
 /** One message in flight: its wire text, so each delivery parses a fresh copy the sender cannot mutate. */
 export interface Envelope {

@@ -1,22 +1,22 @@
 // The one transport conformance suite (the crossws way): transportConformance(harness) registers vitest cases
 // that drive a gateway under test, started by the harness in any runtime, only through its wire. docs/transports.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isSatpError } from '../kernel/errors.ts';
-import type { Json } from '../kernel/json.ts';
-import { COMMAND_RESULT_TYPE, COMMAND_TYPE, ECHO_TYPE, REFUSE_MARK } from './conformance-echo.ts';
-import type { Identity } from './conformance-wire.ts';
-import { Inbox, isObject, nonce, type SuiteContext, WAIT_MS } from './conformance-inbox.ts';
-import { registerHttpWireCases } from './conformance-http.ts';
-import { registerWsWireCases } from './conformance-ws.ts';
-import { ERROR_MSG_TYPE } from './error-msg.ts';
-import { MAX_MESSAGE_BYTES, type Transport } from './types.ts';
+import { isSatpError } from '../../kernel/errors.ts';
+import type { Json } from '../../kernel/json.ts';
+import { COMMAND_RESULT_TYPE, COMMAND_TYPE, ECHO_TYPE, REFUSE_MARK } from './echo.ts';
+import type { Identity } from './wire.ts';
+import { Inbox, isObject, nonce, type SuiteContext, WAIT_MS } from './inbox.ts';
+import { registerHttpWireCases } from './http-cases.ts';
+import { registerWsWireCases } from './ws-cases.ts';
+import { ERROR_MSG_TYPE } from '../error-msg.ts';
+import { MAX_MESSAGE_BYTES, type Transport } from '../types.ts';
 
-export type { Identity } from './conformance-wire.ts';
-export { Inbox, nonce } from './conformance-inbox.ts';
-export { conformanceValidator, serveEcho } from './conformance-echo.ts';
+export type { Identity } from './wire.ts';
+export { Inbox, nonce } from './inbox.ts';
+export { conformanceValidator, serveEcho } from './echo.ts';
 
 export interface ConformanceHarness {
-  /** Names the transport and where its server runs, e.g. "ws: ws-server.ts in Deno (node compat)". */
+  /** Names the transport and where its server runs, e.g. "ws: ws/node/server.ts in Deno (node compat)". */
   name: string;
   wire: 'memory' | 'ws' | 'http';
   /** The server trusts a, b and c (and they trust it); the stranger has a good key nobody trusts. */

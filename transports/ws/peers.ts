@@ -1,9 +1,10 @@
 // The runtime-agnostic core of the WebSocket transports: one authenticated socket per peer, the inbound choke
-// point run in order per socket, and sends bounded by the socket's buffer. Node, Deno and client glue feed it.
-import type { Json } from '../kernel/json.ts';
-import { admitBytes, admitText, Handlers, type InboundContext, inboundContext } from './inbound.ts';
-import { closedError, encodeMessage, unavailable } from './outbound.ts';
-import { CLOSE, type InboundOptions, type MessageHandler, type PeerHandler, type Transport, type TransportCapabilities } from './types.ts';
+// point run in order per socket, and sends bounded by the socket's buffer. Node, Deno and client glue feed it;
+// transport.ts forwards the Transport methods to it.
+import type { Json } from '../../kernel/json.ts';
+import { admitBytes, admitText, Handlers, type InboundContext, inboundContext } from '../inbound.ts';
+import { closedError, encodeMessage, unavailable } from '../outbound.ts';
+import { CLOSE, type InboundOptions, type MessageHandler, type PeerHandler, type Transport, type TransportCapabilities } from '../types.ts';
 
 /** The part of a WebSocket the core uses; ws's, the standard one and Deno's each fit through a line of glue. */
 export interface PeerSocket {

@@ -1,4 +1,4 @@
-// Connection limits shared by the WebSocket servers (ws-server.ts on node:http, deno/ws-server.ts on Deno.serve):
+// Connection limits shared by the WebSocket servers (node/server.ts on node:http, deno/server.ts on Deno.serve):
 // their options and defaults, and the per-peer record of held sockets. Runtime-agnostic; docs/transports.md.
 
 /** Bounds on how many sockets the server holds and for how long a socket may stay unauthenticated. */

@@ -1,17 +1,17 @@
 // The WebSocket handshake's wire formats and its client side: fetch a signed challenge, sign a proof, and
 // carry it in Sec-WebSocket-Protocol (the one field a standard WebSocket client can set). docs/transports.md.
-import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../kernel/encoding.ts';
-import { SatpError } from '../kernel/errors.ts';
-import { canonicalJson, type Json } from '../kernel/json.ts';
-import { parseStrictJson } from '../kernel/strict-json.ts';
-import type { KeyResolver, Signer, Verifier } from '../kernel/crypto/types.ts';
+import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../../kernel/encoding.ts';
+import { SatpError } from '../../kernel/errors.ts';
+import { canonicalJson, type Json } from '../../kernel/json.ts';
+import { parseStrictJson } from '../../kernel/strict-json.ts';
+import type { KeyResolver, Signer, Verifier } from '../../kernel/crypto/types.ts';
 
 /** The subprotocol both sides agree on; the server selects it only after the proof checked out. */
 export const WS_PROTOCOL = 'satp.v1';
 /** Prefix of the offered subprotocol that carries the proof: `satp.auth.<base64url(JSON)>`. */
 export const AUTH_PROTOCOL_PREFIX = 'satp.auth.';
 /**
- * Domain separation: the identity key also signs log entries and messages (DESIGN §2), so each
+ * Domain separation: the identity key also signs log entries and messages (docs/transports.md, "Handshake"), so each
  * handshake signature names what it is for and cannot be mistaken for, or reused as, another.
  */
 export const PURPOSE = { challenge: 'urn:satp-recovery:ws-challenge:v1', proof: 'urn:satp-recovery:ws-auth:v1' } as const;

@@ -1,12 +1,12 @@
 // Raw wire probes for the conformance suite: hand-made handshakes, frames and signed requests that a correct
 // client would never send. `ws` is imported lazily (it runs on Node and in Deno's npm compat), only by ws cases.
-import { fromUtf8, toBase64Url } from '../kernel/encoding.ts';
-import type { Signer } from '../kernel/crypto/types.ts';
-import { parseStrictJson } from '../kernel/strict-json.ts';
-import type { Json } from '../kernel/json.ts';
-import { signRequest } from '../http/signed-request.ts';
-import { MESSAGES_PATH } from './http/client.ts';
-import { challengeUrlOf, encodeProof, parseChallenge, proofSigningInput, WS_PROTOCOL } from './ws-handshake.ts';
+import { fromUtf8, toBase64Url } from '../../kernel/encoding.ts';
+import type { Signer } from '../../kernel/crypto/types.ts';
+import { parseStrictJson } from '../../kernel/strict-json.ts';
+import type { Json } from '../../kernel/json.ts';
+import { signRequest } from '../../http/signed-request.ts';
+import { MESSAGES_PATH } from '../http/client.ts';
+import { challengeUrlOf, encodeProof, parseChallenge, proofSigningInput, WS_PROTOCOL } from '../ws/handshake.ts';
 
 /** Text frames the strict parser refuses, each with a reason a naive JSON.parse would miss or mishandle. */
 export const HOSTILE_JSON: readonly [string, string][] = [

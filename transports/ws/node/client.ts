@@ -1,8 +1,8 @@
-// The WebSocket client on Node 20, which has no stable global WebSocket: the same client, given `ws`'s class
-// with the message limit enforced by `ws` itself (1009 before buffering more). Node-only: imports `ws`.
+// The WebSocket client on Node 20, which has no stable global WebSocket: the same client (ws/web/client.ts), given
+// `ws`'s class with the message limit enforced by `ws` itself (1009 before buffering more). Node-only: imports `ws`.
 import { WebSocket as NodeWebSocket } from 'ws';
-import { MAX_MESSAGE_BYTES } from './types.ts';
-import { type WebSocketConstructor, WsClientTransport, type WsClientOptions } from './ws-client.ts';
+import { MAX_MESSAGE_BYTES } from '../../types.ts';
+import { type WebSocketConstructor, WsClientTransport, type WsClientOptions } from '../web/client.ts';
 
 export function nodeWebSocket(maxPayload = MAX_MESSAGE_BYTES): WebSocketConstructor {
   class BoundedWebSocket extends NodeWebSocket {
@@ -18,4 +18,4 @@ export function createNodeWsClient(options: Omit<WsClientOptions, 'WebSocket'>):
   return new WsClientTransport({ ...options, WebSocket: nodeWebSocket(options.maxMessageBytes) });
 }
 
-export { WsClientTransport, type WsClientOptions } from './ws-client.ts';
+export { WsClientTransport, type WsClientOptions } from '../web/client.ts';

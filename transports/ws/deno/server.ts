@@ -1,12 +1,11 @@
 // The WebSocket server transport on Deno's own HTTP server: a fetch-style handler for Deno.serve that runs
-// the same gatekeeper and core as transports/ws-server.ts, with Deno.upgradeWebSocket instead of `ws`.
+// the same gatekeeper and core as the Node server (ws/node/server.ts), with Deno.upgradeWebSocket instead of `ws`.
 // It bounds what reaches its handler; Deno.serve itself offers no header or idle timeout (docs/transports.md).
-import type { Json } from '../../kernel/json.ts';
-import { problemResponse, type ProblemDetails } from '../../http/problem.ts';
-import type { MessageHandler, PeerHandler, Transport } from '../types.ts';
-import { Gatekeeper, type GatekeeperOptions, refusalBody, type UpgradeDecision } from '../ws-gatekeeper.ts';
-import { PeerSocketCounts, resolveLimits, type WsServerLimits } from '../ws-limits.ts';
-import { type PeerConnection, SocketPeers, type SocketPeersOptions } from '../ws-peers.ts';
+import { problemResponse, type ProblemDetails } from '../../../http/problem.ts';
+import { Gatekeeper, type GatekeeperOptions, refusalBody, type UpgradeDecision } from '../gatekeeper.ts';
+import { PeerSocketCounts, resolveLimits, type WsServerLimits } from '../limits.ts';
+import type { PeerConnection, SocketPeersOptions } from '../peers.ts';
+import { WsTransport } from '../transport.ts';
 
 /** The slice of Deno's API used here, declared so the file type-checks without Deno's types. */
 interface DenoSocket {
@@ -35,8 +34,7 @@ export interface DenoWsServerOptions
   idleTimeoutSeconds?: number;
 }
 
-export class DenoWsServer implements Transport {
-  readonly core: SocketPeers;
+export class DenoWsServer extends WsTransport {
   readonly gatekeeper: Gatekeeper;
   readonly path: string;
   readonly #idle: number;
@@ -50,9 +48,11 @@ export class DenoWsServer implements Transport {
 
   constructor(options: DenoWsServerOptions) {
     const deno = (globalThis as { Deno?: DenoApi }).Deno;
-    if (!deno?.upgradeWebSocket) throw new TypeError('DenoWsServer runs on Deno only; on Node use transports/ws-server.ts');
+    if (!deno?.upgradeWebSocket) {
+      throw new TypeError('DenoWsServer runs on Deno only; on Node use transports/ws/node/server.ts');
+    }
+    super(options);
     this.#deno = deno;
-    this.core = new SocketPeers(options);
     this.gatekeeper = new Gatekeeper({ ...options, clock: this.core.ctx.clock });
     this.path = options.path ?? '/satp/ws';
     this.#idle = options.idleTimeoutSeconds ?? 30;
@@ -156,27 +156,8 @@ export class DenoWsServer implements Transport {
     return response;
   }
 
-  get self(): string {
-    return this.core.self;
-  }
-  get capabilities() {
-    return this.core.capabilities;
-  }
-  send(to: string, message: Json): Promise<void> {
-    return this.core.send(to, message);
-  }
-  onMessage(handler: MessageHandler): () => void {
-    return this.core.onMessage(handler);
-  }
-  onPeer(handler: PeerHandler): () => void {
-    return this.core.onPeer(handler);
-  }
-  peers(): string[] {
-    return this.core.peers();
-  }
-
   /** Closes every socket with 1001; the caller shuts its Deno.serve listener down. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await this.core.close();
     for (const s of this.#sockets) s.close(1001, 'server closing');
     this.#sockets.clear();

@@ -1,13 +1,12 @@
 // The WebSocket client transport over the standard WebSocket API (Deno, browsers, workerd; `ws` on Node 20 via
-// ws-client-node.ts): dials peers, proves its identity in the handshake, and never imports `ws` itself.
-import { SatpError } from '../kernel/errors.ts';
-import type { Json } from '../kernel/json.ts';
-import type { KeyResolver, Signer, Verifier } from '../kernel/crypto/types.ts';
-import { defaultVerifier } from '../kernel/crypto/verifier.ts';
-import { closedError, unavailable } from './outbound.ts';
-import type { MessageHandler, PeerHandler, Transport } from './types.ts';
-import { clientProtocols, WS_PROTOCOL } from './ws-handshake.ts';
-import { SocketPeers, type SocketPeersOptions } from './ws-peers.ts';
+// ws/node/client.ts): dials peers, proves its identity in the handshake, and never imports `ws` itself.
+import { SatpError } from '../../../kernel/errors.ts';
+import type { KeyResolver, Signer, Verifier } from '../../../kernel/crypto/types.ts';
+import { defaultVerifier } from '../../../kernel/crypto/verifier.ts';
+import { closedError, unavailable } from '../../outbound.ts';
+import { clientProtocols, WS_PROTOCOL } from '../handshake.ts';
+import type { SocketPeers, SocketPeersOptions } from '../peers.ts';
+import { WsTransport } from '../transport.ts';
 
 /** The standard WebSocket surface this client uses; `globalThis.WebSocket` and `ws`'s class both fit. */
 export interface WebSocketLike {
@@ -27,15 +26,14 @@ export interface WsClientOptions extends SocketPeersOptions {
   verifier?: Verifier;
   /** Where each peer's WebSocket endpoint is (ws:// or wss:// URL). */
   peers: Record<string, string> | ((peer: string) => string | undefined);
-  /** Default `globalThis.WebSocket`; on Node 20, which has none, pass ws's (ws-client-node.ts does). */
+  /** Default `globalThis.WebSocket`; on Node 20, which has none, pass ws's (ws/node/client.ts does). */
   WebSocket?: WebSocketConstructor;
   fetch?: typeof fetch;
   /** Bound on the whole connect (challenge, upgrade, open), default 10 s. */
   connectTimeoutMs?: number;
 }
 
-export class WsClientTransport implements Transport {
-  readonly core: SocketPeers;
+export class WsClientTransport extends WsTransport {
   readonly #o: WsClientOptions;
   readonly #WebSocket: WebSocketConstructor;
   readonly #verifier: Verifier;
@@ -44,8 +42,11 @@ export class WsClientTransport implements Transport {
 
   constructor(options: WsClientOptions) {
     const ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!ctor) throw new TypeError('no WebSocket constructor in this runtime: pass options.WebSocket (on Node 20 use transports/ws-client-node.ts)');
-    this.core = new SocketPeers(options);
+    if (!ctor) {
+      const hint = 'pass options.WebSocket (on Node 20 use transports/ws/node/client.ts)';
+      throw new TypeError(`no WebSocket constructor in this runtime: ${hint}`);
+    }
+    super(options);
     this.#o = options;
     this.#WebSocket = ctor;
     this.#verifier = options.verifier ?? defaultVerifier();
@@ -129,27 +130,8 @@ export class WsClientTransport implements Transport {
     });
   }
 
-  get self(): string {
-    return this.core.self;
-  }
-  get capabilities() {
-    return this.core.capabilities;
-  }
-  send(to: string, message: Json): Promise<void> {
-    return this.core.send(to, message);
-  }
-  onMessage(handler: MessageHandler): () => void {
-    return this.core.onMessage(handler);
-  }
-  onPeer(handler: PeerHandler): () => void {
-    return this.core.onPeer(handler);
-  }
-  peers(): string[] {
-    return this.core.peers();
-  }
-
   /** Closes every socket (1001) and waits for them to close, 1 s at most. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await this.core.close();
     const open = [...this.#sockets];
     for (const ws of open) ws.close(1000, 'transport closed');

@@ -1,15 +1,15 @@
 // The WebSocket wire cases of the conformance suite: the handshake refuses before the upgrade, frames are
 // bounded and checked, hostile JSON is answered with an error-msg, and dead peers are dropped.
 import { expect, it } from 'vitest';
-import { utf8 } from '../kernel/encoding.ts';
-import { sha256Hex } from '../kernel/hash.ts';
-import type { Json } from '../kernel/json.ts';
-import { nonce, type SuiteContext } from './conformance-inbox.ts';
-import { ECHO_TYPE } from './conformance-echo.ts';
-import { craftProtocols, HOSTILE_JSON, rawUpgrade, type RawSocket, sendTextBytes } from './conformance-wire.ts';
-import { ERROR_MSG_TYPE, PROBLEM_TYPES } from './error-msg.ts';
-import { MAX_MESSAGE_BYTES } from './types.ts';
-import { WS_PROTOCOL } from './ws-handshake.ts';
+import { utf8 } from '../../kernel/encoding.ts';
+import { sha256Hex } from '../../kernel/hash.ts';
+import type { Json } from '../../kernel/json.ts';
+import { nonce, type SuiteContext } from './inbox.ts';
+import { ECHO_TYPE } from './echo.ts';
+import { craftProtocols, HOSTILE_JSON, rawUpgrade, type RawSocket, sendTextBytes } from './wire.ts';
+import { ERROR_MSG_TYPE, PROBLEM_TYPES } from '../error-msg.ts';
+import { MAX_MESSAGE_BYTES } from '../types.ts';
+import { WS_PROTOCOL } from '../ws/handshake.ts';
 
 export function registerWsWireCases(ctx: SuiteContext): void {
   const ids = ctx.harness.identities;

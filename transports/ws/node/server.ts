@@ -5,14 +5,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Json } from '../kernel/json.ts';
-import { STATUS_TITLES } from '../http/problem.ts';
-import type { MessageHandler, PeerHandler, Transport } from './types.ts';
-import { nodeServerTimeouts, SocketCap } from '../http/node-limits.ts';
-import { Gatekeeper, type GatekeeperOptions, refusalBody } from './ws-gatekeeper.ts';
-import { type PeerConnection, SocketPeers, type SocketPeersOptions } from './ws-peers.ts';
-import { WS_PROTOCOL } from './ws-handshake.ts';
-import { PeerSocketCounts, resolveLimits, type WsServerLimits } from './ws-limits.ts';
+import { STATUS_TITLES } from '../../../http/problem.ts';
+import { nodeServerTimeouts, SocketCap } from '../../../http/node-limits.ts';
+import { Gatekeeper, type GatekeeperOptions, refusalBody } from '../gatekeeper.ts';
+import type { PeerConnection, SocketPeersOptions } from '../peers.ts';
+import { WS_PROTOCOL } from '../handshake.ts';
+import { PeerSocketCounts, resolveLimits, type WsServerLimits } from '../limits.ts';
+import { WsTransport } from '../transport.ts';
 
 export interface WsServerOptions extends SocketPeersOptions, Omit<GatekeeperOptions, 'self' | 'clock'>, WsServerLimits {
   /** The WebSocket path; the challenge is served at `${path}/challenge` (default /satp/ws). */
@@ -28,8 +27,7 @@ export interface WsServerOptions extends SocketPeersOptions, Omit<GatekeeperOpti
   keepAliveTimeoutMs?: number;
 }
 
-export class WsServerTransport implements Transport {
-  readonly core: SocketPeers;
+export class WsServerTransport extends WsTransport {
   readonly gatekeeper: Gatekeeper;
   readonly path: string;
   readonly #wss: WebSocketServer;
@@ -46,7 +44,7 @@ export class WsServerTransport implements Transport {
   #closing?: Promise<void>;
 
   constructor(options: WsServerOptions) {
-    this.core = new SocketPeers(options);
+    super(options);
     this.gatekeeper = new Gatekeeper({ ...options, clock: this.core.ctx.clock });
     this.path = options.path ?? '/satp/ws';
     this.#graceMs = options.closeGraceMs ?? 1_000;
@@ -211,27 +209,8 @@ export class WsServerTransport implements Transport {
     }
   }
 
-  get self(): string {
-    return this.core.self;
-  }
-  get capabilities() {
-    return this.core.capabilities;
-  }
-  send(to: string, message: Json): Promise<void> {
-    return this.core.send(to, message);
-  }
-  onMessage(handler: MessageHandler): () => void {
-    return this.core.onMessage(handler);
-  }
-  onPeer(handler: PeerHandler): () => void {
-    return this.core.onPeer(handler);
-  }
-  peers(): string[] {
-    return this.core.peers();
-  }
-
   /** Closes sockets (1001), terminates the ones still open after the grace period, stops the heartbeat and listener. */
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#heartbeat);
       await this.core.close();

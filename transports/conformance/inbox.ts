@@ -1,9 +1,9 @@
 // The conformance suite's client side: an inbox awaited by predicate (never a sleep), unique nonces, and the
 // context the per-wire case files share.
-import type { Json } from '../kernel/json.ts';
-import type { ConformanceHarness, HarnessServer } from './conformance.ts';
-import { ECHO_TYPE } from './conformance-echo.ts';
-import type { Transport } from './types.ts';
+import type { Json } from '../../kernel/json.ts';
+import type { ConformanceHarness, HarnessServer } from './suite.ts';
+import { ECHO_TYPE } from './echo.ts';
+import type { Transport } from '../types.ts';
 
 export const WAIT_MS = 10_000;
 

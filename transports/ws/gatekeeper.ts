@@ -2,13 +2,13 @@
 // before it completes. Challenges are stateless (HMAC), single-use and short-lived; docs/transports.md.
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { fromBase64Url, toBase64Url, utf8 } from '../kernel/encoding.ts';
-import { ID_PATTERN } from '../kernel/entry.ts';
-import type { KeyResolver, Signer, Verifier } from '../kernel/crypto/types.ts';
-import { defaultVerifier } from '../kernel/crypto/verifier.ts';
-import { errorMessage, PROBLEM_TYPES } from './error-msg.ts';
-import { type ProblemDetails, problemResponse } from '../http/problem.ts';
-import { challengeSigningInput, decodeProtocolHeader, proofSigningInput, type SignedChallenge, WS_PROTOCOL } from './ws-handshake.ts';
+import { fromBase64Url, toBase64Url, utf8 } from '../../kernel/encoding.ts';
+import { ID_PATTERN } from '../../kernel/entry.ts';
+import type { KeyResolver, Signer, Verifier } from '../../kernel/crypto/types.ts';
+import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
+import { errorMessage, PROBLEM_TYPES } from '../error-msg.ts';
+import { type ProblemDetails, problemResponse } from '../../http/problem.ts';
+import { challengeSigningInput, decodeProtocolHeader, proofSigningInput, type SignedChallenge, WS_PROTOCOL } from './handshake.ts';
 
 export interface GatekeeperOptions {
   self: string;

@@ -1,9 +1,9 @@
 // The gateway under test in the conformance suite: an echo server with a few test commands, the same in every
 // runtime (in-process, or in a Deno fixture process), so the suite observes it only through the wire.
-import { isSatpError } from '../kernel/errors.ts';
-import type { Json } from '../kernel/json.ts';
-import { isErrorMessage } from './error-msg.ts';
-import type { InboundValidator, Transport } from './types.ts';
+import { isSatpError } from '../../kernel/errors.ts';
+import type { Json } from '../../kernel/json.ts';
+import { isErrorMessage } from '../error-msg.ts';
+import type { InboundValidator, Transport } from '../types.ts';
 
 export const ECHO_TYPE = 'urn:satp-recovery:test:echo';
 export const COMMAND_TYPE = 'urn:satp-recovery:test:command';
