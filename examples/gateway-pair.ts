@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
 import { type Exit, type GatewayEvent, GatewayChild, type Wrap } from './gateway-child.ts';
-import { publicKeyOf } from './gateway-keys.ts';
+import { publicKeyOf } from '../gateway/keys.ts';
 
 export type Role = 'origin' | 'destination';
 export const GATEWAY_IDS: Record<Role, string> = { origin: 'gw-origin', destination: 'gw-destination' };

@@ -1,7 +1,8 @@
 // The gateway process, runtime-agnostic: wires the driver (kernel/driver.ts) to LevelDB, two ledger servers
-// over HTTP, WebSocket links to its peers and a real clock, boots (recovery-04 §5.1), then serves stdin
-// commands. The runtime entries (gateway.ts on Node, gateway.deno.ts on Deno) hand in what differs.
-import { type Clock, Gateway } from '../kernel/driver.ts';
+// over HTTP, WebSocket links to its peers and the real clock, boots (recovery-04 §5.1), then serves stdin
+// commands. The runtime entries (gateway.ts on Node, gateway.deno.ts on Deno) hand in what differs. The
+// wiring itself is library code in gateway/: the key file, the links, the clock and the inbound glue.
+import { Gateway } from '../kernel/driver.ts';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { keyTable, type KeyResolver, type Signer, type Verifier } from '../kernel/crypto/types.ts';
 import type { Ledger } from '../kernel/ledger.ts';
@@ -10,11 +11,13 @@ import { HttpLedger } from '../ledgers/http-ledger.ts';
 import { LevelDriver } from '../storage/level.ts';
 import { backoffDelay } from '../transports/backoff.ts';
 import type { Transport, TransportErrorHandler } from '../transports/types.ts';
+import { realClock } from '../gateway/clock.ts';
+import { deliverInbound } from '../gateway/deliver.ts';
+import { loadOrCreateKey } from '../gateway/keys.ts';
+import { PeerLinks } from '../gateway/links.ts';
 import { parseGatewayArgs, USAGE } from './gateway-cli.ts';
 import { handleCommand } from './gateway-control.ts';
 import { emitter, peek } from './gateway-events.ts';
-import { loadOrCreateKey } from './gateway-keys.ts';
-import { PeerLinks } from './gateway-links.ts';
 import { ObservedLedger, ObservedLogStore, observedOutbox } from './gateway-observe.ts';
 
 /** What differs between Node and Deno: the WebSocket server and client, stdin, signals and exiting. */
@@ -31,23 +34,6 @@ export interface GatewayRuntime {
   killSelf(): never;
   exit(code: number): never;
 }
-
-/** setTimeout holds at most 2^31−1 ms; a later deadline is reached in hops. */
-const MAX_TIMEOUT = 2 ** 31 - 1;
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  setTimer(at, fire) {
-    const handle: { t?: ReturnType<typeof setTimeout> } = {};
-    const arm = () => {
-      const wait = at - Date.now();
-      handle.t = setTimeout(wait > MAX_TIMEOUT ? arm : fire, Math.max(0, Math.min(wait, MAX_TIMEOUT)));
-    };
-    arm();
-    return handle;
-  },
-  clearTimer: (handle) => clearTimeout((handle as { t?: ReturnType<typeof setTimeout> }).t),
-};
 
 /** The gateway's own ledger, waiting (bounded) for its server to answer /health: it names the network. */
 async function connectLedger(url: string): Promise<HttpLedger> {
@@ -125,17 +111,11 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     },
   });
 
-  // Nothing inbound reaches the driver before boot() has replayed the unfinished sessions: a message
-  // handled mid-boot could be overwritten by boot's older replay of the same session.
-  let booted!: () => void;
-  const ready = new Promise<void>((r) => (booted = r));
-  const inbound = (from: string, message: unknown) => {
+  // Nothing inbound reaches the driver before boot() has replayed the unfinished sessions (gateway/deliver.ts).
+  const inbound = deliverInbound(gateway, [server, client], (from, message) => {
     const { type, session } = peek(message);
     emit('receive', { from, type, session });
-    void ready.then(() => gateway.receive(from, message));
-  };
-  server.onMessage(inbound);
-  client.onMessage(inbound);
+  });
 
   let stopping: Promise<never> | undefined;
   const shutdown = (): Promise<never> =>
@@ -155,7 +135,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
   // first. A peer that is down costs at most this wait; the recover timer keeps resending meanwhile.
   await links.connected(cli.connectWaitMs ?? 1_000);
   const recovered = await gateway.boot();
-  booted();
+  inbound.open();
   emit('booted', { sessions: recovered });
 
   const control = { gateway, store, emit, urls, peers: Object.keys(cli.peers), shutdown };

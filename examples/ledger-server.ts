@@ -8,7 +8,7 @@ import { createLedgerApp } from '../ledgers/ledger-server.ts';
 import type { SeedAsset } from '../ledgers/ledger-engine.ts';
 // The ledger's signing key must survive restarts, or receipts given out before a crash would stop verifying:
 // kept beside the database (not inside it: LevelDB owns its directory), created once, as a gateway's key is.
-import { loadOrCreateKey } from './gateway-keys.ts';
+import { loadOrCreateKey } from '../gateway/keys.ts';
 import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../http/node-limits.ts';
 
 const USAGE = 'usage: ledger-server --db <dir> --id <ledger-id> [--port 0] [--assets id:owner,...] [--key <private-jwk-file>]';

@@ -12,7 +12,7 @@
 // - A message leaves as a WebSocket text frame whose JSON holds the envelope's `payload`: base64url of the RFC
 //   8785 canonical JSON of the message the `send` entry logged (kernel/satp/envelope.ts sealMessage). Frames
 //   are parsed and unmasked from each socket's rebuilt stream, so it does not matter which connection carries
-//   the message. gateway-links sends on the connection the gateway dialled while it is up, and a client's
+//   the message. gateway/links.ts sends on the connection the gateway dialled while it is up, and a client's
 //   frames are XOR-masked (RFC 6455 §5.3); forcing the accepted connection instead would tie this test to that
 //   link policy and to its reconnect timing, while unmasking is exact and costs a few lines. Compression
 //   (permessage-deflate) is off on both sides; a compressed frame fails the test rather than hide a message.

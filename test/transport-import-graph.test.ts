@@ -1,5 +1,6 @@
-// docs/transports.md: importing the kernel or a runtime-agnostic transport never loads `ws` or a Node API. Walks the
-// static import graph (dynamic import() is lazy, so it is not followed) from each public entry point.
+// docs/transports.md: importing the kernel, a runtime-agnostic transport, the Log Storage API client or the
+// gateway wiring never loads `ws` or a Node API. Walks the static import graph (dynamic import() is lazy, so it
+// is not followed) from each public entry point.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,8 @@ const AGNOSTIC = [
   'transports/memory/network.ts',
   'transports/ws/web/client.ts',
   'transports/http/index.ts',
+  'log-api/client.ts',
+  'gateway/index.ts',
 ];
 
 describe('what each entry point loads', () => {

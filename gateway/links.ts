@@ -1,5 +1,5 @@
 // The gateway's links to its peers over WebSocket, and the reconnect loop. Reconnecting is the driver's
-// policy, not the transport's (STYLE §5, docs/transports.md), so it lives here in the process wiring.
+// policy, not the transport's (docs/transports.md), so it lives here, in the wiring of a gateway.
 //
 // Each gateway listens (server transport) and also dials each peer (client transport). A message leaves
 // on our own dialled connection if it is up, else on the peer's connection to us. After a restart,
@@ -11,7 +11,9 @@ import type { Json } from '../kernel/json.ts';
 import { SatpError } from '../kernel/errors.ts';
 import { backoffDelay, type BackoffOptions } from '../transports/backoff.ts';
 import type { Transport } from '../transports/types.ts';
-import type { Emit } from './gateway-events.ts';
+
+/** Where the links report what they see: `peer` (a link went up or down, and which way) and `dial-failed`. */
+export type LinkEvents = (event: 'peer' | 'dial-failed', fields: Record<string, Json>) => void;
 
 export interface LinksOptions {
   /** Accepts peers' connections. */
@@ -19,7 +21,7 @@ export interface LinksOptions {
   /** Dials peers (WsClientTransport); must have connect(). */
   client: Transport & { connect(peer: string): Promise<void> };
   peers: string[];
-  emit: Emit;
+  emit: LinkEvents;
   /** Capped exponential backoff with full jitter between failed dials (default 50 ms, capped at 1 s). */
   backoff?: BackoffOptions;
   random?: () => number;

@@ -1,7 +1,7 @@
 // A long-term signing key kept as a private JWK file: created once, reused on every restart (a gateway's
 // identity key, and the ledger server's receipt key).
 // recovery-04 §5.1 (self-healing mode): a recovered gateway keeps its long-term key pair, so its peer and
-// its own old log entries still recognise it.
+// its own old log entries still recognise it. Uses node:fs: Node, and Deno through its Node compat.
 import { existsSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { pid } from 'node:process';
