@@ -6,7 +6,10 @@ import { call } from './support/log-storage-fixtures.ts';
 import { startNodeTarget, type Target } from './support/log-storage-targets.ts';
 
 const HEADERS_TIMEOUT_MS = 1_000;
-/** The server checks its timeouts every headersTimeout/4 (http/node-limits.ts); this bound leaves room for a loaded machine. */
+/**
+ * The server checks its timeouts every headersTimeout/4 (http/node-limits.ts); this bound leaves room for a
+ * loaded machine.
+ */
 const CUT_OFF_WITHIN_MS = 6_000;
 const TRICKLE_EVERY_MS = 100;
 /** The trickle would take 100 × 100 ms = 10 s to finish the request: longer than the bound. */

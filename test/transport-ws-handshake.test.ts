@@ -5,7 +5,14 @@ import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { toBase64Url, utf8 } from '../kernel/encoding.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 import { Gatekeeper } from '../transports/ws/gatekeeper.ts';
-import { AUTH_PROTOCOL_PREFIX, clientProtocols, encodeProof, parseChallenge, proofSigningInput, WS_PROTOCOL } from '../transports/ws/handshake.ts';
+import {
+  AUTH_PROTOCOL_PREFIX,
+  clientProtocols,
+  encodeProof,
+  parseChallenge,
+  proofSigningInput,
+  WS_PROTOCOL,
+} from '../transports/ws/handshake.ts';
 import { TRANSPORT_IDS as ids, transportKeys } from './support/transport-identities.ts';
 
 const URL_BASE = 'http://gw-server.test/satp/ws';

@@ -8,7 +8,13 @@ import type { KeyResolver, Signer, Verifier } from '../../kernel/crypto/types.ts
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { errorMessage, PROBLEM_TYPES } from '../error-msg.ts';
 import { type ProblemDetails, problemResponse } from '../../http/problem.ts';
-import { challengeSigningInput, decodeProtocolHeader, proofSigningInput, type SignedChallenge, WS_PROTOCOL } from './handshake.ts';
+import {
+  challengeSigningInput,
+  decodeProtocolHeader,
+  proofSigningInput,
+  type SignedChallenge,
+  WS_PROTOCOL,
+} from './handshake.ts';
 
 export interface GatekeeperOptions {
   self: string;

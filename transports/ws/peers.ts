@@ -4,7 +4,14 @@
 import type { Json } from '../../kernel/json.ts';
 import { admitBytes, admitText, Handlers, type InboundContext, inboundContext } from '../inbound.ts';
 import { closedError, encodeMessage, unavailable } from '../outbound.ts';
-import { CLOSE, type InboundOptions, type MessageHandler, type PeerHandler, type Transport, type TransportCapabilities } from '../types.ts';
+import {
+  CLOSE,
+  type InboundOptions,
+  type MessageHandler,
+  type PeerHandler,
+  type Transport,
+  type TransportCapabilities,
+} from '../types.ts';
 
 /** The part of a WebSocket the core uses; ws's, the standard one and Deno's each fit through a line of glue. */
 export interface PeerSocket {
