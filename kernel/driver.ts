@@ -45,8 +45,8 @@ const CLOSED: ReceiveResult = { accepted: false, code: 'GATEWAY_CLOSED', status:
 const REFUSALS: ReadonlySet<string> = new Set(['INVALID_INPUT', 'BAD_HASH', 'BAD_SIGNATURE', 'UNKNOWN_AUTHOR', 'CHAIN_CONFLICT']);
 
 /**
- * A step could not be completed because the store failed; it is tried again after a pause. `moved`: the
- * chain's head is neither where the step started nor where it would have ended, so the session is reloaded.
+ * A step could not be completed because the store failed; it is tried again after a pause. `moved`: the chain's
+ * head is not where the step started, or could not be read, so the session is reloaded before the retry.
  */
 class StoreUnavailable extends Error {
   constructor(message: string, readonly moved = false) {
@@ -211,7 +211,14 @@ export class Gateway {
       return;
     } catch (err) {
       const last = sealed[sealed.length - 1]!;
-      const head = await this.#storeCall(() => this.#o.store.getHead(logIdOf(sessionId, this.id)));
+      let head: Awaited<ReturnType<SessionLogStore['getHead']>>;
+      try {
+        head = await this.#o.store.getHead(logIdOf(sessionId, this.id));
+      } catch (readErr) {
+        // The outcome stays unknown: the retry reloads the session from the store first, whatever it holds.
+        this.#sessions.delete(sessionId);
+        throw new StoreUnavailable(`append of seq ${sealed[0]!.seqNumber}..${last.seqNumber} failed (${String(err)}), and its outcome could not be read: ${String(readErr)}`, true);
+      }
       if (head?.hash === last.entryHash && head.seq === last.seqNumber) return; // it landed after all
       const moved = (head?.hash ?? '0'.repeat(64)) !== (before?.head.hash ?? '0'.repeat(64));
       if (moved) this.#sessions.delete(sessionId); // reloaded from the store by the retry

@@ -138,6 +138,10 @@ export function onCopyUpdated(s: SessionState, about: About, result: StoreResult
       break;
   }
   if (!m.more && result.pageEnd < result.head.seq) {
+    // The page ends before the copy's head. Before the view this gateway's RECOVER named, the author claims less
+    // of its chain than this gateway already holds, verified: a real inconsistency. At or past the view, it is an
+    // older answer to the same RECOVER, overtaken by a newer one already applied: nothing to do.
+    if (result.pageEnd >= (s.recovery.view ?? 0)) return ignore(`a RECOVER-UPDATE older than the copy of the peer's chain (seq ${result.pageEnd} < ${result.head.seq})`);
     return dispute(s, about.from, now, about.hash, { seq: result.head.seq }, `the peer's chain ends at seq ${result.pageEnd}, before this gateway's verified copy of it (seq ${result.head.seq})`);
   }
   const appended = result.appended.map((e) => e.entryHash);

@@ -83,6 +83,8 @@ export interface SessionState {
     last?: RecoveryMessage;
     /** Hash of the last RECOVER-UPDATE-ACK sent: the RECOVER-SUCCESS must name it. */
     ackHash?: string;
+    /** How much of the peer's chain the pending RECOVER said this gateway holds (its peerSeqNumber). */
+    view?: number;
   };
   /** Head of this gateway's copy of the peer's chain (what RECOVER-UPDATE brought). */
   peerCopy: ChainHead;
@@ -267,7 +269,10 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       return { ...s, rollingBack: { reason: p.reason, notify: p.notify, ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}) } };
     case 'recovery-send': {
       const sent = { ...s.sent, [p.hash]: p.messageType as MessageType };
-      if (p.messageType === RMSG.recover && p.message) return { ...s, sent, recovery: { status: 'recovering', recoverHash: p.hash, last: p.message } };
+      if (p.messageType === RMSG.recover && p.message) {
+        const view = (p.message as { peerSeqNumber?: number }).peerSeqNumber ?? 0;
+        return { ...s, sent, recovery: { status: 'recovering', recoverHash: p.hash, last: p.message, view } };
+      }
       if (p.messageType === RMSG.recoverUpdateAck && p.message && s.recovery) return { ...s, sent, recovery: { ...s.recovery, last: p.message, ackHash: p.hash } };
       return { ...s, sent };
     }
