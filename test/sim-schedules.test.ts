@@ -1,6 +1,8 @@
 // Seeded schedules of two real gateways under crashes, loss, duplication, reordering, delays and clock jumps:
 // every invariant holds after each, and every fault class was exercised (recovery-04 §5, DESIGN §3–§5).
+// The clock, storage and ledger classes of test/sim/fault-classes.ts join them, as SATP_SIM_FAULTS selects.
 import { describe, expect, it } from 'vitest';
+import { type FaultClass, faultsFromEnv } from './sim/fault-classes.ts';
 import { formatCounts, type FaultCounts } from './sim/faults.ts';
 import { type BatchResult, inChild, mergeBatches, runBatch } from './sim/batch.ts';
 import { runSchedule } from './sim/schedule.ts';
@@ -8,6 +10,11 @@ import { runSchedule } from './sim/schedule.ts';
 const NODE = process.env.SATP_RUNTIME !== 'deno';
 /** 10,000 under Node (half in a child process on the other core), 1,000 under Deno; SATP_SIM_RUNS overrides (even). */
 const RUNS = Number(process.env.SATP_SIM_RUNS) || (NODE ? 10_000 : 1_000);
+/**
+ * SATP_SIM_NO_CHILD=1 runs every seed in this process. Mutation runs set it: a child process loads the kernel
+ * from disk without the mutant under test active, and its results would hide the mutant.
+ */
+const CHILD = NODE && process.env.SATP_SIM_NO_CHILD !== '1';
 
 /** Each fault class and outcome the simulator claims to inject: a run that never exercised one fails. */
 function exercised(c: FaultCounts): Record<string, number> {
@@ -35,7 +42,33 @@ function exercised(c: FaultCounts): Record<string, number> {
     committed: c.outcomes.committed,
     'rolled back': c.outcomes['rolled-back'],
     rejected: c.outcomes.rejected,
+    ...switchable(c),
   };
+}
+
+/** The switchable classes (test/sim/fault-classes.ts): only those SATP_SIM_FAULTS selects must have happened. */
+function switchable(c: FaultCounts): Record<string, number> {
+  const on = faultsFromEnv();
+  const all: Record<FaultClass, Record<string, number>> = {
+    'clock-offset': { 'clocks started with an offset': c.clockOffsets },
+    'clock-drift': { 'clocks that drift': c.clockDrifts },
+    'clock-jump': {
+      "one node's clock jumping forward": c.nodeClockJumpsForward,
+      "one node's clock jumping back": c.nodeClockJumpsBack,
+    },
+    'storage-fail-landed': { 'appends failed after landing': c.appendFailedLanded },
+    'storage-fail-lost': { 'appends failed without landing': c.appendFailedLost },
+    'storage-read': { 'store reads failed': c.readFailures },
+    'storage-outage': { 'store outages': c.storeOutages, 'calls refused by a store in outage': c.storeOutageRefusals },
+    'storage-slow': { 'slow syncs': c.slowSyncs },
+    'ledger-timeout': {
+      'ledger timeouts, applied': c.ledgerTimeoutsApplied,
+      'ledger timeouts, not applied': c.ledgerTimeoutsNotApplied,
+    },
+    'ledger-read': { 'ledger reads failed': c.ledgerReadFailures },
+    'ledger-outage': { 'ledger outages': c.ledgerOutages, 'calls refused by a down ledger': c.ledgerOutageRefusals },
+  };
+  return Object.assign({}, ...(Object.keys(all) as FaultClass[]).filter((k) => on.has(k)).map((k) => all[k]));
 }
 
 describe('deterministic simulation of two gateways', () => {
@@ -46,8 +79,8 @@ describe('deterministic simulation of two gateways', () => {
   });
 
   it(`${RUNS} seeded schedules: no double spend or loss, every session ends, chains verify and agree, nothing applied or acted on twice`, async () => {
-    const half = NODE ? Math.ceil(RUNS / 2) : RUNS;
-    const child = NODE ? inChild<BatchResult>(['--runs', String(RUNS - half), '--from', String(half + 1)]) : undefined;
+    const half = CHILD ? Math.ceil(RUNS / 2) : RUNS;
+    const child = CHILD ? inChild<BatchResult>(['--runs', String(RUNS - half), '--from', String(half + 1)]) : undefined;
     const local = await runBatch(1, half);
     const all = child ? mergeBatches(local, await child) : local;
     console.log(`${RUNS} schedules (${child ? '2 processes' : '1 process'}): ${(all.ms / 1000).toFixed(1)} s wall, ${(all.cpuMs / RUNS).toFixed(1)} s CPU per 1,000\n${formatCounts(all.counts)}`);

@@ -1,6 +1,7 @@
 // Runs ranges of seeds or sweep scenarios, in this process or in a child on the other core, and merges the results.
 import { spawn } from 'node:child_process';
 import process from 'node:process';
+import { type FaultSet, faultsFromEnv } from './fault-classes.ts';
 import { addCounts, emptyCounts, type FaultCounts } from './faults.ts';
 import type { Violation } from './invariants.ts';
 import { replayCommand, runSchedule } from './schedule.ts';
@@ -14,14 +15,17 @@ export interface BatchResult {
   cpuMs: number;
 }
 
-export async function runBatch(from: number, runs: number): Promise<BatchResult> {
+export async function runBatch(from: number, runs: number, faults: FaultSet = faultsFromEnv()): Promise<BatchResult> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const out: BatchResult = { counts: emptyCounts(), failures: [], ms: 0, cpuMs: 0 };
   for (let seed = from; seed < from + runs; seed++) {
-    const r = await runSchedule(seed);
+    const r = await runSchedule(seed, faults);
     addCounts(out.counts, r.counts);
-    if (r.violations.length) out.failures.push({ seed, command: replayCommand(seed), violations: r.violations, tail: r.timeline.format(12) });
+    if (r.violations.length) {
+      const command = replayCommand(seed, faults);
+      out.failures.push({ seed, command, violations: r.violations, tail: r.timeline.format(12) });
+    }
   }
   out.ms = performance.now() - t0;
   const c = process.cpuUsage(c0);

@@ -28,7 +28,48 @@ export interface FaultCounts {
   recoveryMessages: number;
   disputes: number;
   outcomes: { committed: number; 'rolled-back': number; rejected: number; 'not-started': number };
+  /** Seeds that turned each switchable class on (swarm testing), by class name. */
+  classes: Record<string, number>;
+  /** Nodes (gateways and ledgers) whose clock started off by a non-zero offset, and that ran fast or slow. */
+  clockOffsets: number;
+  clockDrifts: number;
+  /** Jumps of one node's clock, forward and back. */
+  nodeClockJumpsForward: number;
+  nodeClockJumpsBack: number;
+  /** Appends that failed (STORAGE_FAILURE) with the gateway up: after landing, and without landing. */
+  appendFailedLanded: number;
+  appendFailedLost: number;
+  /** Store reads (head, read, openLogs) that failed outside an outage. */
+  readFailures: number;
+  /** Windows during which a store refused every call, and the calls it refused. */
+  storeOutages: number;
+  storeOutageRefusals: number;
+  slowSyncs: number;
+  /** boot() rejected: the process exits and its supervisor restarts it. */
+  bootFailures: number;
+  /** startTransfer, receive or abort rejected instead of answering (the message or command is lost). */
+  driverRejections: number;
+  /** Ledger executes that hung and timed out: applied before the timeout, and not applied. */
+  ledgerTimeoutsApplied: number;
+  ledgerTimeoutsNotApplied: number;
+  /** Ledger reads (status, asset) that failed. */
+  ledgerReadFailures: number;
+  /** Windows during which a ledger refused every call, and the calls it refused. */
+  ledgerOutages: number;
+  ledgerOutageRefusals: number;
+  /**
+   * Largest over runs (not summed): the longest chain any gateway wrote, the most steps a run took, and the
+   * most steps in a row after faults stopped in which no entry landed while the world was not quiet.
+   */
+  maxChainEntries: number;
+  maxSteps: number;
+  maxIdleSteps: number;
+  /** The same stretch in world time (ms). */
+  maxIdleMs: number;
 }
+
+/** Counts merged by taking the larger, not the sum. */
+const MAX_FIELDS: ReadonlySet<string> = new Set(['maxChainEntries', 'maxSteps', 'maxIdleSteps', 'maxIdleMs']);
 
 export function emptyCounts(): FaultCounts {
   return {
@@ -53,15 +94,40 @@ export function emptyCounts(): FaultCounts {
     recoveryMessages: 0,
     disputes: 0,
     outcomes: { committed: 0, 'rolled-back': 0, rejected: 0, 'not-started': 0 },
+    classes: {},
+    clockOffsets: 0,
+    clockDrifts: 0,
+    nodeClockJumpsForward: 0,
+    nodeClockJumpsBack: 0,
+    appendFailedLanded: 0,
+    appendFailedLost: 0,
+    readFailures: 0,
+    storeOutages: 0,
+    storeOutageRefusals: 0,
+    slowSyncs: 0,
+    bootFailures: 0,
+    driverRejections: 0,
+    ledgerTimeoutsApplied: 0,
+    ledgerTimeoutsNotApplied: 0,
+    ledgerReadFailures: 0,
+    ledgerOutages: 0,
+    ledgerOutageRefusals: 0,
+    maxChainEntries: 0,
+    maxSteps: 0,
+    maxIdleSteps: 0,
+    maxIdleMs: 0,
   };
 }
 
 /** Adds `b` into `a`. */
 export function addCounts(a: FaultCounts, b: FaultCounts): FaultCounts {
   for (const [k, v] of Object.entries(b) as [keyof FaultCounts, unknown][]) {
-    if (typeof v === 'number') (a[k] as number) += v;
+    if (typeof v !== 'number') continue;
+    if (MAX_FIELDS.has(k)) (a[k] as number) = Math.max(a[k] as number, v);
+    else (a[k] as number) += v;
   }
   for (const [k, v] of Object.entries(b.crashes)) a.crashes[k] = (a.crashes[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(b.classes)) a.classes[k] = (a.classes[k] ?? 0) + v;
   for (const [k, v] of Object.entries(b.outcomes) as [keyof FaultCounts['outcomes'], number][]) a.outcomes[k] += v;
   return a;
 }
@@ -86,6 +152,16 @@ export function formatCounts(c: FaultCounts): string {
     `clock jumps ${c.clockJumps}, deadline rollbacks ${c.deadlineRollbacks}, aborts ${c.aborts}`,
     `recoveries ${c.recoveries}, crashes during recovery ${c.crashesDuringRecovery}, both down ${c.bothDown}, recovery messages ${c.recoveryMessages}, disputes ${c.disputes}`,
     `outcomes: committed ${c.outcomes.committed}, rolled-back ${c.outcomes['rolled-back']}, rejected ${c.outcomes.rejected}, not started ${c.outcomes['not-started']}`,
+    `seeds per fault class: ${Object.entries(c.classes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `clocks: offset ${c.clockOffsets} node(s), drift ${c.clockDrifts} node(s), ` +
+      `one node's clock jumped forward ${c.nodeClockJumpsForward}, back ${c.nodeClockJumpsBack}`,
+    `storage: appends failed landed ${c.appendFailedLanded}, not landed ${c.appendFailedLost}; ` +
+      `reads failed ${c.readFailures}; outages ${c.storeOutages} (refused ${c.storeOutageRefusals} calls); ` +
+      `slow syncs ${c.slowSyncs}; boot failures ${c.bootFailures}; driver calls rejected ${c.driverRejections}`,
+    `ledgers: timeouts applied ${c.ledgerTimeoutsApplied}, not applied ${c.ledgerTimeoutsNotApplied}; ` +
+      `reads failed ${c.ledgerReadFailures}; outages ${c.ledgerOutages} (refused ${c.ledgerOutageRefusals} calls)`,
+    `bounds: longest chain ${c.maxChainEntries} entries, most steps ${c.maxSteps}, longest without progress ` +
+      `after faults stopped ${c.maxIdleSteps} steps, ${Math.round(c.maxIdleMs / 1000)} simulated s`,
   ];
   return lines.join('\n');
 }

@@ -2,6 +2,6 @@
 export type NodeName = 'A' | 'B';
 export const NODES: NodeName[] = ['A', 'B'];
 export const GW: Record<NodeName, string> = { A: 'gw-a', B: 'gw-b' };
-export const LEDGER: Record<NodeName, string> = { A: 'ledger-a', B: 'ledger-b' };
+export const LEDGER = { A: 'ledger-a', B: 'ledger-b' } as const satisfies Record<NodeName, string>;
 export const other = (n: NodeName): NodeName => (n === 'A' ? 'B' : 'A');
 export const nodeOf = (gatewayId: string): NodeName => (gatewayId === GW.A ? 'A' : 'B');

@@ -1,6 +1,8 @@
 // A schedule's shape, drawn from its seed: which transfers, how hostile the network, how often gateways crash.
 import { mulberry32 } from '../support/prng.ts';
-import { SIM_EPOCH } from './clock.ts';
+import { CLOCK_NODES, type ClockModel, type ClockName, EXACT, SIM_EPOCH } from './clock.ts';
+import { FAULT_CLASSES, type FaultClass, type FaultSet, faultsFromEnv } from './fault-classes.ts';
+import { Hazards } from './hazards.ts';
 import type { NodeName } from './names.ts';
 import type { WorldOptions } from './world.ts';
 
@@ -30,12 +32,99 @@ export interface Plan {
   latency: [number, number];
   /** Rejection path: the destination gateway of node B refuses locks shorter than this. */
   minLockSecondsB?: number;
+  /** The clock, storage and ledger faults of this seed (switchable classes). */
+  swarm: Swarm;
 }
+
+/**
+ * The switchable fault classes of one seed, drawn from a stream of their own (`rng`, also used for their
+ * decisions during the run), so switching classes off leaves the rest of the schedule as it was: with none
+ * on, a seed runs exactly as it did before these classes existed.
+ */
+export interface Swarm {
+  rng: () => number;
+  /** Classes this seed turned on (each with some chance, among those selected). */
+  classes: FaultClass[];
+  clocks: Record<ClockName, ClockModel>;
+  /** Action weights (0: off): a node's clock jump, append failures, outages, slow syncs, ledger faults. */
+  weights: {
+    clockJump: number;
+    failLanded: number;
+    failLost: number;
+    storeOutage: number;
+    slowSync: number;
+    ledgerTimeout: number;
+    ledgerRead: number;
+    ledgerOutage: number;
+  };
+  /** Chance that one store read fails. */
+  readFailRate: number;
+}
+
+/** Chance that a seed turns a class on (if selected). */
+const SWARM_ODDS: Record<FaultClass, number> = {
+  'clock-offset': 0.4,
+  'clock-drift': 0.35,
+  'clock-jump': 0.3,
+  'storage-fail-landed': 0.25,
+  'storage-fail-lost': 0.25,
+  'storage-read': 0.2,
+  'storage-outage': 0.2,
+  'storage-slow': 0.25,
+  'ledger-timeout': 0.3,
+  'ledger-read': 0.3,
+  'ledger-outage': 0.25,
+};
+
+/** Draws a seed's switchable faults. Every draw is made whatever is selected, so each class's draws stay put. */
+export function swarmFor(seed: number, selected: FaultSet): Swarm {
+  const rng = mulberry32((Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) >>> 0);
+  const on = {} as Record<FaultClass, boolean>;
+  for (const c of Object.keys(FAULT_CLASSES) as FaultClass[]) on[c] = rng() < SWARM_ODDS[c] && selected.has(c);
+  const clocks = {} as Record<ClockName, ClockModel>;
+  for (const n of CLOCK_NODES) {
+    // Offsets: half within a few seconds (around the destination's grace), half up to ±30 s.
+    const skewed = rng() < 0.8;
+    const small = rng() < 0.5;
+    const offset = Math.round((rng() * 2 - 1) * (small ? 2_500 : 30_000));
+    const drifting = rng() < 0.8;
+    const drift = Math.round((rng() * 2 - 1) * 1_000);
+    clocks[n] = {
+      offsetMs: on['clock-offset'] && skewed ? offset : 0,
+      driftPpm: on['clock-drift'] && drifting ? drift : 0,
+    };
+  }
+  const weight = (c: FaultClass, lo: number, hi: number): number => {
+    const w = lo + rng() * (hi - lo);
+    return on[c] ? w : 0;
+  };
+  const weights = {
+    clockJump: weight('clock-jump', 0.05, 0.3),
+    failLanded: weight('storage-fail-landed', 0.1, 0.6),
+    failLost: weight('storage-fail-lost', 0.1, 0.6),
+    storeOutage: weight('storage-outage', 0.02, 0.1),
+    slowSync: weight('storage-slow', 0.2, 1),
+    ledgerTimeout: weight('ledger-timeout', 0.2, 1),
+    // Reads are rare (a settling step, a deadline): weighed up so that a failed one is no rarity.
+    ledgerRead: weight('ledger-read', 1, 6),
+    ledgerOutage: weight('ledger-outage', 0.02, 0.1),
+  };
+  const readFailRate = weight('storage-read', 0.01, 0.08);
+  const classes = (Object.keys(on) as FaultClass[]).filter((c) => on[c]);
+  return { rng, classes, clocks, weights, readFailRate };
+}
+
+/** Clocks as the world takes them: only the nodes whose clock is not exact. */
+const skewedClocks = (s: Swarm): Partial<Record<ClockName, ClockModel>> => {
+  const exact = (m: ClockModel) => m.offsetMs === EXACT.offsetMs && m.driftPpm === EXACT.driftPpm;
+  const skewed = CLOCK_NODES.filter((n) => !exact(s.clocks[n]));
+  return Object.fromEntries(skewed.map((n) => [n, s.clocks[n]]));
+};
 
 const pickOf = <T>(rng: () => number, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
 const between = (rng: () => number, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
 
-export function planFor(seed: number): Plan {
+export function planFor(seed: number, faults: FaultSet = faultsFromEnv()): Plan {
   const rng = mulberry32(seed);
   const count = pickOf(rng, [1, 1, 1, 1, 2, 2, 3]);
   const transfers: PlannedTransfer[] = [];
@@ -74,15 +163,20 @@ export function planFor(seed: number): Plan {
     },
     latency: [between(rng, 0, 20), between(rng, 20, 400)],
     ...(rng() < 0.05 ? { minLockSecondsB: 15 } : {}),
+    swarm: swarmFor(seed, faults),
   };
 }
 
 export function worldOptions(plan: Plan): WorldOptions {
   const [lo, hi] = plan.latency;
+  const hazards = new Hazards(plan.swarm.rng);
+  hazards.readFailRate = plan.swarm.readFailRate;
   return {
     latency: () => lo + Math.floor(plan.rng() * (hi - lo + 1)),
     assets: plan.transfers.map((t) => ({ node: t.origin, assetId: t.assetId, owner: t.owner })),
     ...(plan.minLockSecondsB ? { nodeConfig: { B: { minLockSeconds: plan.minLockSecondsB } } } : {}),
+    clocks: skewedClocks(plan.swarm),
+    hazards,
   };
 }
 

@@ -1,6 +1,41 @@
 // The step machinery both schedulers share: what can happen next, running it, letting its promises settle.
+import type { Violation } from './invariants.ts';
+import type { Work } from './io.ts';
 import { NODES } from './names.ts';
 import type { World } from './world.ts';
+
+/**
+ * Once faults stop, the world is stuck when no entry has landed on any disk, while it is not quiet, for more
+ * than MAX_IDLE_STEPS steps and more than MAX_IDLE_MS of world time: messages and timers turn over and
+ * nothing is made durable. A legitimate run waits at most for a restart (70 s), a lock expiry and its grace
+ * (47 s) and a clock set back (offset and jumps, 127 s), about 4 minutes; the step count keeps a fast-turning
+ * stuck run from being judged too early and bounds what one costs. test/sim/README.md has the measurements.
+ */
+export const MAX_IDLE_STEPS = 1_500;
+export const MAX_IDLE_MS = 5 * 60_000;
+
+export interface Idleness {
+  steps: number;
+  ms: number;
+}
+
+/** How long since an entry last landed, counted from no earlier than the end of the faults (`step`, `at`). */
+export function idleness(world: World, step: number, at: number): Idleness {
+  const steps = world.timeline.step - Math.max(step, world.lastLandedStep);
+  return { steps, ms: world.clock.now - Math.max(at, world.lastLandedAt) };
+}
+
+/** Past both bounds (the sweep, with no skewed clocks and one transfer, judges by steps alone: `maxMs` 0). */
+export const isStuck = (idle: Idleness, maxSteps = MAX_IDLE_STEPS, maxMs = MAX_IDLE_MS): boolean =>
+  idle.steps > maxSteps && idle.ms > maxMs;
+
+export function idleViolation(world: World, idle: Idleness, maxSteps = MAX_IDLE_STEPS, maxMs = MAX_IDLE_MS): Violation {
+  const open = NODES.map((n) => `${n} [${world.openSessions(n).join(',')}]`).join(' ');
+  const left = `${world.wire.size} message(s) in flight, ${world.work.length} I/O pending, open: ${open}`;
+  const detail = `no entry landed in the last ${idle.steps} steps (${Math.round(idle.ms / 1000)} simulated s); ${left}`;
+  const within = maxMs ? `${maxSteps} steps or ${maxMs / 60_000} simulated minutes` : `${maxSteps} steps`;
+  return { invariant: `progress: once faults stop, an entry lands within every ${within} until quiet`, detail };
+}
 
 /** One thing that can happen next; the random scheduler weighs them, the sweep takes them in order. */
 export interface Action {
@@ -30,13 +65,22 @@ export function pickWeighted(rng: () => number, actions: Action[]): Action | und
   return actions.at(-1);
 }
 
-/** The next moment something is due: a timer (gateway or world) or a message on the wire. */
+/** Whether queued I/O can complete now (a slow sync or a hung ledger call waits until its readyAt). */
+export const isReady = (w: Work, now: number): boolean => w.readyAt === undefined || w.readyAt <= now;
+
+/** Queued I/O that can complete now, oldest first. */
+export const readyWork = (world: World): Work[] => world.work.filter((w) => isReady(w, world.clock.now));
+
+/**
+ * The next moment something is due, in world time: a timer (where its node's clock reaches it, or a world
+ * event), a message on the wire, or queued I/O that is waiting.
+ */
 export function nextEventAt(world: World): number | undefined {
-  const t = world.clock.earliest()?.at;
+  let at = world.clock.earliest()?.at;
   const m = world.wire.nextAt();
-  if (t === undefined) return m;
-  if (m === undefined) return t;
-  return Math.min(t, m);
+  if (m !== undefined && (at === undefined || m < at)) at = m;
+  for (const w of world.work) if (w.readyAt !== undefined && (at === undefined || w.readyAt < at)) at = w.readyAt;
+  return at;
 }
 
 /** Moves the clock forward to the next due event; false when nothing is scheduled at all. */

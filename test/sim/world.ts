@@ -1,19 +1,30 @@
-// The simulated world: two real Gateway drivers, their disks and ledgers, one clock and one network.
+// The simulated world: two real Gateway drivers, their disks and ledgers, a clock per node and one network.
 import { Gateway } from '../../kernel/driver.ts';
 import type { Envelope } from '../../kernel/satp/envelope.ts';
 import { gatewayConfig, type GatewayConfig, type TransferRequest } from '../../kernel/satp/index.ts';
 import { parseLogId } from '../../kernel/entry.ts';
+import type { SatpError } from '../../kernel/errors.ts';
 import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
-import { SimClock } from './clock.ts';
+import { CLOCK_NODES, type ClockModel, type ClockName, SimClock } from './clock.ts';
 import { emptyCounts, type FaultCounts } from './faults.ts';
-import { CrashableDriver, type Incarnation, type PendingAppend, SimLedgerClient, type Work, type WorkQueue } from './io.ts';
+import { Hazards, storageFailure } from './hazards.ts';
+import { CrashableDriver, type Incarnation, type PendingAppend, SimLedgerClient, type Work } from './io.ts';
+import type { WorkQueue } from './io.ts';
 import { isRecoveryType, shortType, Wire, type InFlight } from './network.ts';
 import { SimKeyring } from './sim-crypto.ts';
-import { Timeline } from './timeline.ts';
-import { crashNode, runWork } from './world-faults.ts';
-import { GW, LEDGER, NODES, type NodeName, other } from './names.ts';
+import { type EventKind, Timeline } from './timeline.ts';
+import { crashNode, runWork, type WorkFault } from './world-faults.ts';
+import { GW, LEDGER, NODES, type NodeName, nodeOf, other } from './names.ts';
+
+/**
+ * Most entries one chain may hold. A legitimate run stays far below (the longest measured over thousands of
+ * seeds is in test/sim/README.md); a chain past this is a livelock, and the run stops at once.
+ */
+export const MAX_CHAIN_ENTRIES = 300;
+/** How long a supervisor waits before restarting a gateway whose boot() failed. */
+const BOOT_RETRY_MS = 1_000;
 
 export interface Node {
   name: NodeName;
@@ -44,19 +55,37 @@ export interface WorldOptions {
   config?: Partial<GatewayConfig>;
   nodeConfig?: Partial<Record<NodeName, Partial<GatewayConfig>>>;
   assets: { node: NodeName; assetId: string; owner: string }[];
+  /** Each node's clock (exact when absent). */
+  clocks?: Partial<Record<ClockName, ClockModel>>;
+  /** Decides the storage and ledger faults that happen as calls are made; none without it. */
+  hazards?: Hazards;
+}
+
+/** Why a run stopped early: a chain grew past MAX_CHAIN_ENTRIES. */
+export interface Halt {
+  logId: string;
+  node: NodeName;
+  entries: number;
+  step: number;
 }
 
 export class World implements WorkQueue {
   readonly keyring = new SimKeyring();
   readonly verifier = this.keyring.verifier();
   readonly keys = this.keyring.keys([GW.A, GW.B]);
-  readonly clock = new SimClock();
+  readonly clock: SimClock;
+  readonly hazards: Hazards;
   readonly wire = new Wire();
   readonly timeline = new Timeline();
   readonly counts: FaultCounts = emptyCounts();
   readonly work: Work[] = [];
   readonly nodes: Record<NodeName, Node>;
   readonly transfers: TransferSpec[] = [];
+  /** Set when a chain outgrew its bound: the run must stop. */
+  halted?: Halt;
+  /** The step and the world time at which an entry last landed on a disk (progress). */
+  lastLandedStep = 0;
+  lastLandedAt = 0;
   /** Hooks for scripted scenarios: called after each delivery decision and ledger op. */
   onDeliver?: (m: InFlight) => 'deliver' | 'drop' | { crashReceiverFor: number };
   onLedgerApplied?: (node: NodeName, opKind: string, ok: boolean) => void;
@@ -70,19 +99,32 @@ export class World implements WorkQueue {
   #lastDelivered = new Map<string, number>();
 
   constructor(readonly options: WorldOptions) {
-    const peers = Object.fromEntries(NODES.map((n) => [GW[n], { publicJwk: this.keyring.identity(GW[n]).jwk, networkId: LEDGER[n] }]));
+    this.clock = new SimClock(options.clocks);
+    this.hazards = options.hazards ?? new Hazards();
     const make = (name: NodeName): Node => {
-      const me = this.keyring.identity(GW[name]);
       const ledger = new MemoryLedger({
         id: LEDGER[name],
         signer: this.keyring.identity(LEDGER[name]).signer,
-        now: () => this.clock.now,
+        // The ledger's own clock: it stamps receipts and decides when a lock has expired (TIME_LOCK).
+        now: () => this.clock.local(LEDGER[name]),
         assets: options.assets.filter((a) => a.node === name).map(({ assetId, owner }) => ({ assetId, owner })),
       });
-      const config = gatewayConfig({ id: me.id, publicJwk: me.jwk, networkId: LEDGER[name], peers, ...options.config, ...options.nodeConfig?.[name] });
-      return { name, id: me.id, disk: new MemoryDriver(), ledger, config, gen: 0, recovering: new Set(), appends: 0 };
+      const disk = new MemoryDriver();
+      const config = this.configFor(name);
+      return { name, id: GW[name], disk, ledger, config, gen: 0, recovering: new Set(), appends: 0 };
     };
     this.nodes = { A: make('A'), B: make('B') };
+  }
+
+  /** The one place a gateway's configuration is built: its identity, its peers and the options of the run. */
+  configFor(name: NodeName): GatewayConfig {
+    const identity = (n: NodeName) => this.keyring.identity(GW[n]);
+    const ledgerKey = (n: NodeName) => this.keyring.identity(LEDGER[n]).jwk;
+    const peers = Object.fromEntries(NODES.map((n) => [GW[n], { publicJwk: identity(n).jwk, networkId: LEDGER[n], ledgerKey: ledgerKey(n) }]));
+    const me = identity(name);
+    const o = this.options;
+    const own = { id: me.id, publicJwk: me.jwk, networkId: LEDGER[name], ledgerKey: ledgerKey(name), peers };
+    return gatewayConfig({ ...own, ...o.config, ...o.nodeConfig?.[name] });
   }
 
   nextId(): number {
@@ -96,6 +138,32 @@ export class World implements WorkQueue {
     if (w.kind === 'append') this.onAppendIssued?.(w);
   }
 
+  /** A store read of `inc` fails if its store is in an outage, or by a seeded read fault. */
+  readFault(inc: Incarnation, call: 'head' | 'read' | 'openLogs', logId?: string): SatpError | undefined {
+    const n = nodeOf(inc.node);
+    const what = `${call}${logId ? ` ${logId}` : ''}`;
+    if (this.hazards.storeDown(n, this.clock.now)) {
+      this.counts.storeOutageRefusals++;
+      this.log(n, 'store-error', `${what}: refused, the store is unavailable`);
+      return storageFailure(`${what}: store unavailable`);
+    }
+    if (!this.hazards.readFails()) return undefined;
+    this.counts.readFailures++;
+    this.log(n, 'store-error', `${what}: read failed`);
+    return storageFailure(`${what} failed`);
+  }
+
+  /** Bookkeeping of an append that landed on `n`'s disk: the longest chain, and the livelock bound. */
+  landed(n: NodeName, w: PendingAppend): void {
+    const entries = w.next.seq;
+    this.lastLandedStep = this.timeline.step;
+    this.lastLandedAt = this.clock.now;
+    if (entries > this.counts.maxChainEntries) this.counts.maxChainEntries = entries;
+    if (entries <= MAX_CHAIN_ENTRIES || this.halted) return;
+    this.halted = { logId: w.logId, node: n, entries, step: this.timeline.step };
+    this.log(n, 'livelock', `${w.logId} holds ${entries} entries, over the bound of ${MAX_CHAIN_ENTRIES}: run stops`);
+  }
+
   nodeById(id: string): Node {
     return id === GW.A ? this.nodes.A : this.nodes.B;
   }
@@ -104,8 +172,10 @@ export class World implements WorkQueue {
     return this.nodes[n].inc !== undefined;
   }
 
-  log(actor: string, kind: Parameters<Timeline['add']>[2], detail: string | (() => string)): void {
-    this.timeline.add(this.clock.now, actor, kind, detail);
+  /** Logs an event at world time, with the local time of the acting node when it has a clock. */
+  log(actor: string, kind: EventKind, detail: string | (() => string)): void {
+    const clock = CLOCK_NODES.find((n) => n === actor);
+    this.timeline.add(this.clock.now, actor, kind, detail, clock === undefined ? undefined : this.clock.local(clock));
   }
 
   /** Starts a gateway process over its disk: first boot and every restart. */
@@ -129,7 +199,7 @@ export class World implements WorkQueue {
       },
       ledger: new SimLedgerClient(node.ledger, inc, this),
       peerLedger: (peer) => (peer === GW[other(n)] ? new SimLedgerClient(this.nodes[other(n)].ledger, inc, this) : undefined),
-      clock: this.clock.view(owner),
+      clock: this.clock.view(owner, n),
       onReport: (sessionId, report) => {
         if (!inc.alive) return;
         if (report.kind === 'needs-operator') this.log(n, 'note', `needs-operator ${sessionId}: ${report.detail}`);
@@ -147,7 +217,22 @@ export class World implements WorkQueue {
       }
     }
     for (const t of this.transfers) if (t.origin === n && !t.attempted && t.startAt <= this.clock.now) this.start(t);
-    void inc.gw.boot();
+    // A gateway process whose boot fails exits; its supervisor starts it again a moment later.
+    inc.gw.boot().catch((err: unknown) => {
+      if (!inc.alive) return;
+      this.counts.bootFailures++;
+      this.log(n, 'rejected', `boot() failed, the process exits: ${String(err)}`);
+      void this.crash(n, () => false, this.clock.now + BOOT_RETRY_MS, 'boot-failed');
+    });
+  }
+
+  /** A call into the driver that should answer, not reject: a rejection loses the message or command. */
+  #host(n: NodeName, inc: Incarnation, what: string, p: Promise<unknown>): void {
+    p.catch((err: unknown) => {
+      if (!inc.alive) return;
+      this.counts.driverRejections++;
+      this.log(n, 'rejected', `${what} rejected: ${String(err)}`);
+    });
   }
 
   /** Sessions whose chain by this node has not ended, read straight from the disk. */
@@ -156,12 +241,12 @@ export class World implements WorkQueue {
     return [...node.disk.heads].filter(([logId, h]) => h.open && parseLogId(logId)?.author === node.id).map(([logId]) => parseLogId(logId)!.sessionId);
   }
 
-  crash(n: NodeName, decide: (w: Work) => boolean, restartAt: number | undefined): Promise<void> {
-    return crashNode(this, n, decide, restartAt);
+  crash(n: NodeName, decide: (w: Work) => boolean, restartAt: number | undefined, kind?: string): Promise<void> {
+    return crashNode(this, n, decide, restartAt, kind);
   }
 
-  runWork(w: Work, ledgerFault?: 'before' | 'after'): Promise<void> {
-    return runWork(this, w, ledgerFault);
+  runWork(w: Work, fault?: WorkFault): Promise<void> {
+    return runWork(this, w, fault);
   }
 
   addTransfer(spec: Omit<TransferSpec, 'attempted'>): void {
@@ -175,7 +260,8 @@ export class World implements WorkQueue {
     t.attempted = true;
     const r = t.request;
     this.log(t.origin, 'start', `${r.sessionId}: ${r.assetId} ${r.originator}→${r.beneficiary}, lock ${r.lockSeconds}s`);
-    void this.nodes[t.origin].inc!.gw.startTransfer(r);
+    const inc = this.nodes[t.origin].inc!;
+    this.#host(t.origin, inc, `startTransfer ${r.sessionId}`, inc.gw.startTransfer(r));
   }
 
   abort(n: NodeName, sessionId: string): void {
@@ -183,7 +269,7 @@ export class World implements WorkQueue {
     if (!inc) return;
     this.counts.aborts++;
     this.log(n, 'abort', sessionId);
-    void inc.gw.abort(sessionId, 'simulated operator abort');
+    this.#host(n, inc, `abort ${sessionId}`, inc.gw.abort(sessionId, 'simulated operator abort'));
   }
 
   #send(from: NodeName, to: string, env: Parameters<Wire['send']>[2]): void {
@@ -214,6 +300,6 @@ export class World implements WorkQueue {
     }
     if (m.type.endsWith(':recover-success-msg')) to.recovering.delete(m.sessionId);
     this.log(to.name, 'deliver', `#${m.id} ${shortType(m.type)} ${m.sessionId} from ${m.from}`);
-    void to.inc.gw.receive(m.from, m.env);
+    this.#host(to.name, to.inc, `receive #${m.id} ${shortType(m.type)}`, to.inc.gw.receive(m.from, m.env));
   }
 }
