@@ -62,6 +62,8 @@ export class Gateway {
   readonly #quarantined = new Map<string, string>();
   readonly #lock = new KeyedLock();
   readonly #timers = new Map<string, unknown>();
+  /** The arming of each timer in force: a timer cleared or re-armed after it fired does not deliver. */
+  readonly #epochs = new Map<string, number>();
   readonly #waiters = new Map<string, ((o: Outcome) => void)[]>();
   #closed = false;
   #pauses = 0;
@@ -324,6 +326,7 @@ export class Gateway {
         const t = this.#timers.get(key);
         if (t !== undefined) this.#o.clock.clearTimer(t);
         this.#timers.delete(key);
+        this.#bump(key);
         return undefined;
       }
       case 'report':
@@ -359,10 +362,19 @@ export class Gateway {
     const key = `${sessionId}\u0000${timer}`;
     const old = this.#timers.get(key);
     if (old !== undefined) this.#o.clock.clearTimer(old);
+    const epoch = this.#bump(key);
     this.#timers.set(key, this.#o.clock.setTimer(at, () => {
       this.#timers.delete(key);
-      void this.#dispatch(sessionId, { kind: 'timer', now: this.#o.clock.now(), timer });
+      // A timer that fired while its session was busy waits for the lock; cleared or re-armed meanwhile, it is void.
+      void this.#lock.run(sessionId, () => (this.#epochs.get(key) === epoch ? this.#process(sessionId, { kind: 'timer', now: this.#o.clock.now(), timer }) : Promise.resolve(CLOSED)));
     }));
+  }
+
+  /** A new epoch for a timer: every firing of an earlier arming is void from now on. */
+  #bump(key: string): number {
+    const epoch = (this.#epochs.get(key) ?? 0) + 1;
+    this.#epochs.set(key, epoch);
+    return epoch;
   }
 
   async #send(to: string, message: SatpMessage): Promise<void> {

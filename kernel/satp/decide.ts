@@ -95,7 +95,7 @@ function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, ha
   if (!s) return onMessageForNoSession(from, m, hash, now, cfg);
   if (from !== s.peer) return refuse(s, m, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
   if (contextOf(m) !== s.contextId) return refuse(s, m, hash, now, mismatch(m.messageType, 'context'), 'transferContextId differs from the session');
-  if (hash in s.received) return duplicate(s, hash);
+  if (hash in s.received) return duplicate(s, m, hash, now);
   switch (m.messageType) {
     case RMSG.rollbackAck:
       return onRollbackAck(s, from, m, hash, now, cfg, proofs);
@@ -133,10 +133,16 @@ function onMessageForNoSession(from: string, m: SatpMessage, hash: string, now: 
  * the peer's is answered again (its answer may have been lost): an older one was answered already, as the
  * peer's later message proves, so replaying it cannot make the two gateways replay their conversation.
  */
-function duplicate(s: SessionState, hash: string): Decision {
+function duplicate(s: SessionState, m: SatpMessage, hash: string, now: number): Decision {
   if (hash !== s.lastReceived) return reportOnly('ignored', 'a stale duplicate: the peer has moved on since');
   const answer = s.received[hash];
-  return answer ? { steps: [], effects: [{ kind: 'send', to: answer.to, message: answer.message, logged: true }] } : reportOnly('ignored', 'duplicate still being answered');
+  if (!answer) return reportOnly('ignored', 'duplicate still being answered');
+  // A session that rolled back (or is rolling back) does not answer with a step forward any more: the peer gets a
+  // refusal instead, which before its point of no return makes it roll back too.
+  if ((s.rollingBack || s.outcome === 'rolled-back') && isTransferMessage(answer.message.messageType)) {
+    return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), 'the session rolled back');
+  }
+  return { steps: [], effects: [{ kind: 'send', to: answer.to, message: answer.message, logged: true }] };
 }
 
 /** Whether `hash` names a message of this session's conversation that the peer knows: one this gateway sent, else one it accepted. */
@@ -234,6 +240,10 @@ function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayCon
     case 'recover': {
       const last = s.recovery?.status === 'recovering' ? s.recovery.last : undefined;
       if (!last) return reportOnly('ignored', 'not recovering');
+      // A RECOVER unanswered is resent as it is. An ACK unanswered starts the handshake over with a fresh RECOVER:
+      // the ACK or its answer was lost, or the peer cannot bind it any more (it answered the RECOVER before it had
+      // the session, unlogged); a new round binds every message again.
+      if (last.messageType === RMSG.recoverUpdateAck) return recover(s, now, cfg);
       return { steps: [], effects: [{ kind: 'send', to: s.peer, message: last as SatpMessage, logged: true }, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
     }
     case 'retransmit':

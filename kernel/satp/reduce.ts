@@ -19,7 +19,7 @@ export interface Reduction {
 
 export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg: GatewayConfig): Reduction {
   const d = decide(state, event, cfg);
-  if (d.steps.length === 0) return { state, entries: [], effects: heldDuringRecovery(state, d.effects) };
+  if (d.steps.length === 0) return { state, entries: [], effects: heldDuringRecovery(state, settling(d.effects)) };
   const ctx: ChainContext | undefined = state?.chain ?? d.context;
   if (!ctx) throw new TypeError('a decision logged steps for a session without a chain context');
   let head = state?.head ?? { seq: 0, hash: '0'.repeat(64) };
@@ -32,7 +32,7 @@ export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg
     next = evolve(next, { ...body, entryHash: hash, messageSignature: '' });
     head = { seq: body.seqNumber, hash };
   }
-  const effects: Effect[] = [...d.effects];
+  const effects: Effect[] = settling(d.effects);
   // Retransmission follows the wait: armed while a reply is awaited, cleared otherwise.
   const before = state?.lastSent?.hash;
   if (next!.wait.kind === 'message' && next!.lastSent && next!.lastSent.hash !== before) {
@@ -42,6 +42,14 @@ export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg
   }
   if (next!.outcome) effects.push({ kind: 'clear-timer', timer: 'deadline' }, { kind: 'clear-timer', timer: 'ledger-retry' }, { kind: 'clear-timer', timer: 'recover' });
   return { state: next, entries, effects: heldDuringRecovery(next, effects) };
+}
+
+/**
+ * A ledger call made now supersedes any pending retry: a status query armed for an earlier call must not ask
+ * about this one while it is in flight (unknown yet), or it would be executed a second time, blind.
+ */
+function settling(effects: Effect[]): Effect[] {
+  return effects.some((e) => e.kind === 'ledger-execute') ? [{ kind: 'clear-timer', timer: 'ledger-retry' }, ...effects] : effects;
 }
 
 const HANDSHAKE: ReadonlySet<string> = new Set([RMSG.recover, RMSG.recoverUpdate, RMSG.recoverUpdateAck, RMSG.recoverSuccess, RMSG.recoverDispute]);

@@ -1,6 +1,6 @@
 // Rollback (recovery-04 §5.2.3, §5.4.3): compensate what the rollback list owes, tell the peer, end.
 import type { Decision } from './effects.ts';
-import { MSG, SATP_VERSION, type SatpMessage } from './messages.ts';
+import { SATP_VERSION, type SatpMessage } from './messages.ts';
 import { RMSG, type RecoveryOf } from './recovery-messages.ts';
 import type { EntryStep } from '../entry.ts';
 import type { Json } from '../json.ts';
@@ -56,13 +56,11 @@ export function continueRollback(s: SessionState, now: number): Decision {
 
 /**
  * What a ROLLBACK names as its previous message: one the peer surely logged. The last transfer message accepted
- * from the peer (its sender logged it), unless that was an error-msg or session-abort (a refusal may be
- * unlogged): then this gateway's own last message, which the peer accepted if it has the session at all.
+ * from the peer that its sender logged (an error-msg or session-abort may be an unlogged refusal), else this
+ * gateway's own last message, which the peer accepted if it has the session at all.
  */
 function conversationAnchor(s: SessionState): string {
-  const unlogged = s.lastReceivedType === MSG.error || s.lastReceivedType === MSG.sessionAbort;
-  if (s.lastReceived && !unlogged) return s.lastReceived;
-  return s.lastSent?.hash ?? s.lastReceived ?? GENESIS_HASH;
+  return s.lastPeerMessage ?? s.lastSent?.hash ?? s.lastReceived ?? GENESIS_HASH;
 }
 
 function finish(steps: EntryStep[], effects: Decision['effects'], now: number, reason: string): Decision {

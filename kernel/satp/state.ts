@@ -96,6 +96,11 @@ export interface SessionState {
   lastTimestamp: number;
   /** Hash of the last peer message accepted. */
   lastReceived?: string;
+  /**
+   * Hash of the last SATP transfer message accepted from the peer that its sender surely logged (not an error-msg
+   * or session-abort, which may be unlogged refusals): what a ROLLBACK names so the peer knows it.
+   */
+  lastPeerMessage?: string;
   lastReceivedType?: MessageType;
   outcome?: Outcome;
   /** Why the session ended, for people. */
@@ -215,6 +220,7 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
     case 'receive': {
       let next: SessionState = { ...s, received: { ...s.received, [p.hash]: null }, lastReceived: p.hash, lastReceivedType: p.message.messageType, wait: { kind: 'none' } };
       const m = p.message;
+      if (m.messageType !== MSG.error && m.messageType !== MSG.sessionAbort && Object.values(MSG).includes(m.messageType as never)) next = { ...next, lastPeerMessage: p.hash };
       if (m.messageType === MSG.transferProposal) {
         next = { ...next, peer: p.from, claim: m.transferInitClaim, hashes: { ...next.hashes, initClaim: p.claimHash } };
       }
