@@ -67,6 +67,14 @@ function switchable(c: FaultCounts): Record<string, number> {
     },
     'ledger-read': { 'ledger reads failed': c.ledgerReadFailures },
     'ledger-outage': { 'ledger outages': c.ledgerOutages, 'calls refused by a down ledger': c.ledgerOutageRefusals },
+    'peer-forged-claim': { 'forged claims': c.forgeries['forged-claim'] ?? 0 },
+    'peer-wrong-prev': { 'messages with a wrong hashPrevMessage': c.forgeries['wrong-prev'] ?? 0 },
+    'peer-third-gateway': { 'messages from a third gateway': c.forgeries['third-gateway'] ?? 0 },
+    'peer-cross-session': { 'messages moved to another session': c.forgeries['cross-session'] ?? 0 },
+    'peer-stale-replay': { 'stale replays': c.forgeries['stale-replay'] ?? 0 },
+    'peer-unbound-recovery': { 'unbound recovery messages': c.forgeries['unbound-recovery'] ?? 0 },
+    'peer-bad-update': { 'RECOVER-UPDATEs that do not verify': c.forgeries['bad-update'] ?? 0 },
+    'peer-late-abort': { 'aborts and ROLLBACKs past the point of no return': c.forgeries['late-abort'] ?? 0 },
   };
   return Object.assign({}, ...(Object.keys(all) as FaultClass[]).filter((k) => on.has(k)).map((k) => all[k]));
 }

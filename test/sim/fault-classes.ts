@@ -1,4 +1,4 @@
-// The switchable fault classes (clocks, storage, ledgers) and the `--faults` / SATP_SIM_FAULTS selection of them.
+// The switchable fault classes (clocks, storage, ledgers, a misbehaving peer) and the `--faults` / SATP_SIM_FAULTS selection of them.
 //
 // Each seed turns each enabled class on or off by itself (swarm testing, plan.ts), so some seeds see
 // only skewed clocks, some only storage faults, some several. The classes named here can be switched
@@ -27,6 +27,22 @@ export const FAULT_CLASSES = {
   'ledger-read': 'ledger',
   /** A ledger refuses every call (LEDGER_UNAVAILABLE) for a while. */
   'ledger-outage': 'ledger',
+  /** The misbehaving peer (liar.ts): claims whose receipt is unsigned, another op's, or bound to another expiry. */
+  'peer-forged-claim': 'peer',
+  /** Real transfer messages with a wrong hashPrevMessage. */
+  'peer-wrong-prev': 'peer',
+  /** Messages naming a session, from a third gateway both know. */
+  'peer-third-gateway': 'peer',
+  /** Messages of one session re-addressed to another. */
+  'peer-cross-session': 'peer',
+  /** Old genuine envelopes sent again. */
+  'peer-stale-replay': 'peer',
+  /** RECOVER-SUCCESS, RECOVER-UPDATE-ACK, RECOVER-DISPUTE that answer nothing. */
+  'peer-unbound-recovery': 'peer',
+  /** RECOVER-UPDATEs for the pending RECOVER whose entries do not verify. */
+  'peer-bad-update': 'peer',
+  /** session-abort or ROLLBACK without evidence after the point of no return. */
+  'peer-late-abort': 'peer',
 } as const;
 
 export type FaultClass = keyof typeof FAULT_CLASSES;
@@ -40,6 +56,8 @@ const GROUPS: Record<string, FaultGroup> = {
   storage: 'storage',
   ledger: 'ledger',
   ledgers: 'ledger',
+  peer: 'peer',
+  liar: 'peer',
 };
 
 /**

@@ -63,6 +63,8 @@ export interface FaultCounts {
    */
   maxChainEntries: number;
   maxSteps: number;
+  /** Messages the misbehaving peer put on the wire, by kind of forgery (liar.ts). */
+  forgeries: Record<string, number>;
   maxIdleSteps: number;
   /** The same stretch in world time (ms). */
   maxIdleMs: number;
@@ -114,6 +116,7 @@ export function emptyCounts(): FaultCounts {
     ledgerOutageRefusals: 0,
     maxChainEntries: 0,
     maxSteps: 0,
+    forgeries: {},
     maxIdleSteps: 0,
     maxIdleMs: 0,
   };
@@ -128,6 +131,7 @@ export function addCounts(a: FaultCounts, b: FaultCounts): FaultCounts {
   }
   for (const [k, v] of Object.entries(b.crashes)) a.crashes[k] = (a.crashes[k] ?? 0) + v;
   for (const [k, v] of Object.entries(b.classes)) a.classes[k] = (a.classes[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(b.forgeries)) a.forgeries[k] = (a.forgeries[k] ?? 0) + v;
   for (const [k, v] of Object.entries(b.outcomes) as [keyof FaultCounts['outcomes'], number][]) a.outcomes[k] += v;
   return a;
 }
@@ -160,6 +164,7 @@ export function formatCounts(c: FaultCounts): string {
       `slow syncs ${c.slowSyncs}; boot failures ${c.bootFailures}; driver calls rejected ${c.driverRejections}`,
     `ledgers: timeouts applied ${c.ledgerTimeoutsApplied}, not applied ${c.ledgerTimeoutsNotApplied}; ` +
       `reads failed ${c.ledgerReadFailures}; outages ${c.ledgerOutages} (refused ${c.ledgerOutageRefusals} calls)`,
+    `misbehaving peer: ${Object.entries(c.forgeries).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
     `bounds: longest chain ${c.maxChainEntries} entries, most steps ${c.maxSteps}, longest without progress ` +
       `after faults stopped ${c.maxIdleSteps} steps, ${Math.round(c.maxIdleMs / 1000)} simulated s`,
   ];

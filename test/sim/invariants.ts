@@ -49,6 +49,8 @@ export async function checkInvariants(world: World): Promise<Violation[]> {
           v.push({ invariant: 'no dispute without tampering', detail: `${logId} seq ${e.seqNumber}: ${p.detail}` });
         }
         if (e.operation !== 'ack' || typeof p.hash !== 'string') continue;
+        const forged = world.liar?.forged.get(`${p.hash}|${(p as { from?: string }).from}`);
+        if (forged) v.push({ invariant: 'no forged message is acted on', detail: `${logId} seq ${e.seqNumber} accepted a ${forged} forgery (${e.step}: ${e.actionResponse})` });
         if (acked.has(p.hash)) v.push({ invariant: 'no message acted on twice', detail: `${logId} acks ${p.hash.slice(0, 12)}… twice (seq ${e.seqNumber})` });
         acked.add(p.hash);
       }
@@ -120,5 +122,6 @@ export async function checkInvariants(world: World): Promise<Violation[]> {
       if (diff) v.push({ invariant: 'live state equals replay(chain)', detail: `${GW[n]} ${s.sessionId}: ${diff}` });
     }
   }
+  v.push(...world.traceViolations);
   return v;
 }

@@ -3,6 +3,7 @@ import { mulberry32 } from '../support/prng.ts';
 import { CLOCK_NODES, type ClockModel, type ClockName, EXACT, SIM_EPOCH } from './clock.ts';
 import { FAULT_CLASSES, type FaultClass, type FaultSet, faultsFromEnv } from './fault-classes.ts';
 import { Hazards } from './hazards.ts';
+import { FORGERIES, type Forgery } from './liar.ts';
 import type { NodeName } from './names.ts';
 import type { WorldOptions } from './world.ts';
 
@@ -34,6 +35,34 @@ export interface Plan {
   minLockSecondsB?: number;
   /** The clock, storage and ledger faults of this seed (switchable classes). */
   swarm: Swarm;
+  /** The misbehaving peer of this seed: which forgeries it sends, and its own random stream. */
+  liar: LiarPlan;
+}
+
+type PeerClass = Extract<FaultClass, `peer-${string}`>;
+
+export interface LiarPlan {
+  rng: () => number;
+  classes: PeerClass[];
+  weights: Record<Forgery, number>;
+}
+
+/**
+ * The misbehaving peer of one seed, from a stream of its own (so it changes nothing else of the schedule): each
+ * kind of forgery is on with some chance, and weighs about as much as a dropped message when it is.
+ */
+export function liarFor(seed: number, selected: FaultSet): LiarPlan {
+  const rng = mulberry32((Math.imul(seed, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0);
+  const classes: PeerClass[] = [];
+  const weights = {} as Record<Forgery, number>;
+  for (const kind of FORGERIES) {
+    const c = `peer-${kind}` as PeerClass;
+    const on = rng() < 0.2 && selected.has(c);
+    const w = 0.1 + rng() * 0.6;
+    weights[kind] = on ? w : 0;
+    if (on) classes.push(c);
+  }
+  return { rng, classes, weights };
 }
 
 /**
@@ -61,8 +90,8 @@ export interface Swarm {
   readFailRate: number;
 }
 
-/** Chance that a seed turns a class on (if selected). */
-const SWARM_ODDS: Record<FaultClass, number> = {
+/** Chance that a seed turns a class on (if selected); the misbehaving peer's classes are drawn in liarFor. */
+const SWARM_ODDS: Record<Exclude<FaultClass, PeerClass>, number> = {
   'clock-offset': 0.4,
   'clock-drift': 0.35,
   'clock-jump': 0.3,
@@ -80,7 +109,7 @@ const SWARM_ODDS: Record<FaultClass, number> = {
 export function swarmFor(seed: number, selected: FaultSet): Swarm {
   const rng = mulberry32((Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) >>> 0);
   const on = {} as Record<FaultClass, boolean>;
-  for (const c of Object.keys(FAULT_CLASSES) as FaultClass[]) on[c] = rng() < SWARM_ODDS[c] && selected.has(c);
+  for (const c of Object.keys(SWARM_ODDS) as Exclude<FaultClass, PeerClass>[]) on[c] = rng() < SWARM_ODDS[c] && selected.has(c);
   const clocks = {} as Record<ClockName, ClockModel>;
   for (const n of CLOCK_NODES) {
     // Offsets: half within a few seconds (around the destination's grace), half up to ±30 s.
@@ -164,6 +193,7 @@ export function planFor(seed: number, faults: FaultSet = faultsFromEnv()): Plan 
     latency: [between(rng, 0, 20), between(rng, 20, 400)],
     ...(rng() < 0.05 ? { minLockSecondsB: 15 } : {}),
     swarm: swarmFor(seed, faults),
+    liar: liarFor(seed, faults),
   };
 }
 

@@ -11,6 +11,7 @@ import { type Action, advanceTime, fireDueTimer, isQuiet, macrotask, nextEventAt
 import { type Idleness, idleness, idleViolation, isStuck, readyWork, runStep } from './scheduler.ts';
 import type { Timeline } from './timeline.ts';
 import { MAX_CHAIN_ENTRIES, World } from './world.ts';
+import { Liar } from './liar.ts';
 
 /** Most steps of one run, a backstop behind the other bounds; legitimate runs stay far below (test/sim/README.md). */
 export const MAX_STEPS = 10_000;
@@ -90,7 +91,8 @@ export async function runSchedule(seed: number, faults: FaultSet = faultsFromEnv
   const world = new World(worldOptions(plan));
   const c = world.counts;
   c.schedules = 1;
-  for (const k of plan.swarm.classes) c.classes[k] = 1;
+  for (const k of [...plan.swarm.classes, ...plan.liar.classes]) c.classes[k] = 1;
+  if (plan.liar.classes.length) world.liar = new Liar(world, plan.liar.rng, plan.liar.weights);
   c.clockOffsets = CLOCK_NODES.filter((n) => plan.swarm.clocks[n].offsetMs !== 0).length;
   c.clockDrifts = CLOCK_NODES.filter((n) => plan.swarm.clocks[n].driftPpm !== 0).length;
   for (const t of plan.transfers) {
@@ -129,7 +131,7 @@ export async function runSchedule(seed: number, faults: FaultSet = faultsFromEnv
     }
     if (world.clock.now > settleBy) break;
     const acts = normalActions(world);
-    if (faulty) acts.push(...faultActions(world, plan));
+    if (faulty) acts.push(...faultActions(world, plan), ...(world.liar?.actions() ?? []));
     const later = nextEventAt(world);
     if (later !== undefined && later > world.clock.now) {
       acts.push({ weight: acts.length ? 0.5 : 1, run: () => void advanceTime(world) });

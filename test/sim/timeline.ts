@@ -4,7 +4,7 @@ import { SIM_EPOCH } from './clock.ts';
 export type EventKind =
   | 'start' | 'abort' | 'send' | 'deliver' | 'drop' | 'duplicate' | 'append' | 'append-lost'
   | 'ledger' | 'ledger-lost' | 'ledger-error' | 'query' | 'timer' | 'crash' | 'restart' | 'jump' | 'outcome' | 'phase'
-  | 'note' | 'store-error' | 'outage' | 'slow' | 'rejected' | 'livelock';
+  | 'note' | 'store-error' | 'outage' | 'slow' | 'rejected' | 'livelock' | 'forge';
 
 export interface TimelineEvent {
   step: number;

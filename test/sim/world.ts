@@ -1,7 +1,7 @@
 // The simulated world: two real Gateway drivers, their disks and ledgers, a clock per node and one network.
 import { Gateway } from '../../kernel/driver.ts';
 import type { Envelope } from '../../kernel/satp/envelope.ts';
-import { gatewayConfig, type GatewayConfig, type TransferRequest } from '../../kernel/satp/index.ts';
+import { gatewayConfig, type GatewayConfig, MSG, type TransferRequest } from '../../kernel/satp/index.ts';
 import { parseLogId } from '../../kernel/entry.ts';
 import type { SatpError } from '../../kernel/errors.ts';
 import { LogStore } from '../../storage/log-store.ts';
@@ -16,7 +16,8 @@ import { isRecoveryType, shortType, Wire, type InFlight } from './network.ts';
 import { SimKeyring } from './sim-crypto.ts';
 import { type EventKind, Timeline } from './timeline.ts';
 import { crashNode, runWork, type WorkFault } from './world-faults.ts';
-import { GW, LEDGER, NODES, type NodeName, nodeOf, other } from './names.ts';
+import { GW, LEDGER, NODES, type NodeName, nodeOf, other, THIRD } from './names.ts';
+import type { Liar } from './liar.ts';
 
 /**
  * Most entries one chain may hold. A legitimate run stays far below (the longest measured over thousands of
@@ -61,6 +62,9 @@ export interface WorldOptions {
   hazards?: Hazards;
 }
 
+/** The SATP transfer messages: none may leave a gateway that saw its peer roll back. */
+const FORWARD_TYPES: ReadonlySet<string> = new Set(Object.values(MSG).filter((t) => t !== MSG.error && t !== MSG.sessionAbort));
+
 /** Why a run stopped early: a chain grew past MAX_CHAIN_ENTRIES. */
 export interface Halt {
   logId: string;
@@ -72,7 +76,7 @@ export interface Halt {
 export class World implements WorkQueue {
   readonly keyring = new SimKeyring();
   readonly verifier = this.keyring.verifier();
-  readonly keys = this.keyring.keys([GW.A, GW.B]);
+  readonly keys = this.keyring.keys([GW.A, GW.B, THIRD]);
   readonly clock: SimClock;
   readonly hazards: Hazards;
   readonly wire = new Wire();
@@ -83,6 +87,12 @@ export class World implements WorkQueue {
   readonly transfers: TransferSpec[] = [];
   /** Set when a chain outgrew its bound: the run must stop. */
   halted?: Halt;
+  /** The misbehaving peer, when the seed has one: it reads every genuine message sent. */
+  liar?: Liar;
+  /** Sessions (`node/sessionId`) whose own chain records that the peer rolled back (a recovery brought it). */
+  readonly peerRolledBack = new Set<string>();
+  /** Invariants broken as it happened (what a gateway sent), beside those checked at the end. */
+  readonly traceViolations: { invariant: string; detail: string }[] = [];
   /** The step and the world time at which an entry last landed on a disk (progress). */
   lastLandedStep = 0;
   lastLandedAt = 0;
@@ -120,7 +130,11 @@ export class World implements WorkQueue {
   configFor(name: NodeName): GatewayConfig {
     const identity = (n: NodeName) => this.keyring.identity(GW[n]);
     const ledgerKey = (n: NodeName) => this.keyring.identity(LEDGER[n]).jwk;
-    const peers = Object.fromEntries(NODES.map((n) => [GW[n], { publicJwk: identity(n).jwk, networkId: LEDGER[n], ledgerKey: ledgerKey(n) }]));
+    const peers = {
+      ...Object.fromEntries(NODES.map((n) => [GW[n], { publicJwk: identity(n).jwk, networkId: LEDGER[n], ledgerKey: ledgerKey(n) }])),
+      // Known and trusted by both, the peer of none of their sessions (the misbehaving peer signs as it too).
+      [THIRD]: { publicJwk: this.keyring.identity(THIRD).jwk, networkId: 'ledger-c', ledgerKey: this.keyring.identity('ledger-c').jwk },
+    };
     const me = identity(name);
     const o = this.options;
     const own = { id: me.id, publicJwk: me.jwk, networkId: LEDGER[name], ledgerKey: ledgerKey(name), peers };
@@ -134,6 +148,13 @@ export class World implements WorkQueue {
     return ++this.nodeById(nodeId).appends;
   }
   push(w: Work): void {
+    // An op whose outcome was unknown is settled by status(opId): a gateway asks its ledger to execute an op only
+    // when it has no reason to think the ledger recorded it. Executing a recorded op again is a blind retry, even
+    // where the ledger's idempotency hides it.
+    if (w.kind === 'ledger' && w.call === 'execute' && w.op && w.ledger.ops().some((o) => o.op.opId === w.op!.opId)) {
+      const detail = `${GW[nodeOf(w.inc.node)]} asked ${w.ledger.id} to execute ${w.op.opId}, which it had already recorded`;
+      this.traceViolations.push({ invariant: 'no ledger operation executed blind (asked again once recorded)', detail });
+    }
     this.work.push(w);
     if (w.kind === 'append') this.onAppendIssued?.(w);
   }
@@ -156,6 +177,7 @@ export class World implements WorkQueue {
   /** Bookkeeping of an append that landed on `n`'s disk: the longest chain, and the livelock bound. */
   landed(n: NodeName, w: PendingAppend): void {
     const entries = w.next.seq;
+    if (w.texts.some((t) => t.includes('"peerRolledBack":true'))) this.peerRolledBack.add(`${n}/${w.logId.split('/')[0]}`);
     this.lastLandedStep = this.timeline.step;
     this.lastLandedAt = this.clock.now;
     if (entries > this.counts.maxChainEntries) this.counts.maxChainEntries = entries;
@@ -274,6 +296,11 @@ export class World implements WorkQueue {
 
   #send(from: NodeName, to: string, env: Parameters<Wire['send']>[2]): void {
     const m = this.wire.send(GW[from], to, env, this.clock.now + this.options.latency());
+    this.liar?.observe(GW[from], to, env);
+    // recovery-04 §5.4.3: once a recovery showed that the peer rolled back, the transfer never goes forward.
+    if (this.peerRolledBack.has(`${from}/${m.sessionId}`) && FORWARD_TYPES.has(m.type)) {
+      this.traceViolations.push({ invariant: 'no transfer message after the peer was seen rolling back', detail: `${GW[from]} sent ${shortType(m.type)} of ${m.sessionId} (#${m.id})` });
+    }
     if (isRecoveryType(m.type)) this.counts.recoveryMessages++;
     this.log(from, 'send', () => `#${m.id} ${shortType(m.type)} ${m.sessionId} → ${to}${m.deliverAt > this.clock.now ? ` (arrives +${m.deliverAt - this.clock.now}ms)` : ''}`);
   }
@@ -282,6 +309,10 @@ export class World implements WorkQueue {
   deliver(id: number): void {
     const m = this.wire.take(id);
     if (!m) return;
+    if (m.to !== GW.A && m.to !== GW.B) {
+      this.log('net', 'drop', `#${m.id} ${shortType(m.type)} to ${m.to}: no such gateway here`);
+      return;
+    }
     const to = this.nodeById(m.to);
     const link = `${m.from}>${m.to}`;
     if ((this.#lastDelivered.get(link) ?? 0) > m.id) this.counts.reorders++;
