@@ -33,24 +33,37 @@ export async function sealReceipt(body: LedgerReceiptBody, signer: Signer): Prom
 
 export type ReceiptCheck = { ok: true; receipt: LedgerReceipt } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
 
+type Signed<T> = { ok: true; value: T } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
+
+/** Shape first, then the ledger's signature over the canonical JSON without `proof`. Never throws. */
+async function checkSigned<T extends { proof: string }>(
+  value: unknown,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } },
+  bytesOf: (v: T) => Uint8Array,
+  ledgerKey: PublicJwk,
+  verifier: Verifier,
+  what: (v: T) => string,
+): Promise<Signed<T>> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(value)'}: ${issue?.message}` };
+  }
+  try {
+    const good = await verifier.verify(ledgerKey, bytesOf(parsed.data), fromBase64Url(parsed.data.proof));
+    return good ? { ok: true, value: parsed.data } : { ok: false, reason: 'bad-signature', detail: `${what(parsed.data)}: proof does not verify` };
+  } catch (err) {
+    return { ok: false, reason: 'bad-signature', detail: String(err) };
+  }
+}
+
 /**
  * Checks a receipt from anywhere: its shape, then the ledger's signature over it under `ledgerKey`.
  * Which ledger and which op it should be about is the caller's question (see receiptMatchesOp). Never throws.
  */
 export async function verifyReceipt(receipt: unknown, ledgerKey: PublicJwk, verifier: Verifier): Promise<ReceiptCheck> {
-  const parsed = ledgerReceiptSchema.safeParse(receipt);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(receipt)'}: ${issue?.message}` };
-  }
-  try {
-    const good = await verifier.verify(ledgerKey, receiptSigningBytes(parsed.data), fromBase64Url(parsed.data.proof));
-    return good
-      ? { ok: true, receipt: parsed.data }
-      : { ok: false, reason: 'bad-signature', detail: `receipt of ${parsed.data.opId}: proof does not verify for ledger ${parsed.data.ledgerId}` };
-  } catch (err) {
-    return { ok: false, reason: 'bad-signature', detail: String(err) };
-  }
+  const r = await checkSigned(receipt, ledgerReceiptSchema, receiptSigningBytes, ledgerKey, verifier, (v) => `receipt of ${v.opId} for ledger ${v.ledgerId}`);
+  return r.ok ? { ok: true, receipt: r.value } : r;
 }
 
 /** Whether a receipt answers exactly this op (same id, kind, asset and every other field, via opHash). */
@@ -84,17 +97,6 @@ export type AttestationCheck = { ok: true; attestation: LedgerAttestation } | { 
 
 /** Checks an attestation from anywhere: its shape, then the ledger's signature under `ledgerKey`. Never throws. */
 export async function verifyAttestation(value: unknown, ledgerKey: PublicJwk, verifier: Verifier): Promise<AttestationCheck> {
-  const parsed = ledgerAttestationSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(attestation)'}: ${issue?.message}` };
-  }
-  try {
-    const good = await verifier.verify(ledgerKey, attestationSigningBytes(parsed.data), fromBase64Url(parsed.data.proof));
-    return good
-      ? { ok: true, attestation: parsed.data }
-      : { ok: false, reason: 'bad-signature', detail: `attestation of ${parsed.data.assetId}: proof does not verify for ledger ${parsed.data.ledgerId}` };
-  } catch (err) {
-    return { ok: false, reason: 'bad-signature', detail: String(err) };
-  }
+  const r = await checkSigned(value, ledgerAttestationSchema, attestationSigningBytes, ledgerKey, verifier, (v) => `attestation of ${v.assetId} for ledger ${v.ledgerId}`);
+  return r.ok ? { ok: true, attestation: r.value } : r;
 }

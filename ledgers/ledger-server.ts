@@ -4,7 +4,7 @@
 // GET /assets, GET /assets/:assetId, POST /attestations ({assetId, opIds}) → a signed attestation of the
 // asset and of which ops were recorded, by the ledger's clock; GET /health. Errors are RFC 9457 problem+json: 400 bad JSON or
 // shape, 409 OP_CONFLICT, 413 body too large, 404 unknown, 5xx the ledger's own failures.
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { LedgerOp } from '../kernel/ledger.ts';
 import { LEDGER_REF_PATTERN } from '../kernel/ledger-schema.ts';
@@ -33,16 +33,17 @@ export function createLedgerApp(ledger: LedgerHost, options: LedgerAppOptions = 
   const maxBytes = options.maxBodyBytes ?? 64 * 1024;
   const app = new Hono();
 
-  app.post(
-    '/ops',
-    bodyLimit({ maxSize: maxBytes, onError: () => problemResponse(413, 'too-large', 'Request body too large', `the limit is ${maxBytes} bytes`) }),
-    async (c) => {
-      // STYLE §8: the strict parser refuses duplicate keys and unsafe numbers; the engine checks the shape.
+  const limit = bodyLimit({ maxSize: maxBytes, onError: () => problemResponse(413, 'too-large', 'Request body too large', `the limit is ${maxBytes} bytes`) });
+  /** A POST whose small JSON body goes through the strict parser (duplicate keys, unsafe numbers refused) first. */
+  const postJson = (path: string, handle: (body: unknown, c: Context) => Promise<Response> | Response) =>
+    app.post(path, limit, async (c) => {
       const parsed = parseStrictJson(await c.req.text(), OP_JSON_LIMITS);
       if (!parsed.ok) return problemResponse(400, 'invalid-json', 'Invalid JSON', `${parsed.problem} at offset ${parsed.at}`);
-      return c.json(await ledger.execute(parsed.value as unknown as LedgerOp));
-    },
-  );
+      return handle(parsed.value, c);
+    });
+
+  // The engine checks the op's shape.
+  postJson('/ops', async (body, c) => c.json(await ledger.execute(body as LedgerOp)));
 
   app.get('/ops/:opId', async (c) => {
     const opId = c.req.param('opId');
@@ -60,20 +61,14 @@ export function createLedgerApp(ledger: LedgerHost, options: LedgerAppOptions = 
     return asset ? c.json(asset) : problemResponse(404, 'not-found', 'Not found', `no asset ${assetId}`);
   });
 
-  app.post(
-    '/attestations',
-    bodyLimit({ maxSize: maxBytes, onError: () => problemResponse(413, 'too-large', 'Request body too large', `the limit is ${maxBytes} bytes`) }),
-    async (c) => {
-      const parsed = parseStrictJson(await c.req.text(), OP_JSON_LIMITS);
-      if (!parsed.ok) return problemResponse(400, 'invalid-json', 'Invalid JSON', `${parsed.problem} at offset ${parsed.at}`);
-      const q = parsed.value as { assetId?: unknown; opIds?: unknown };
-      const keys = parsed.value !== null && typeof parsed.value === 'object' && !Array.isArray(parsed.value) ? Object.keys(parsed.value) : [];
-      if (typeof q?.assetId !== 'string' || !Array.isArray(q.opIds) || keys.some((k) => k !== 'assetId' && k !== 'opIds')) {
-        return problemResponse(400, 'invalid-input', 'Invalid input', 'expected {"assetId": string, "opIds": string[]}');
-      }
-      return c.json(await ledger.attest(q.assetId, q.opIds as string[]));
-    },
-  );
+  postJson('/attestations', async (body, c) => {
+    const q = body as { assetId?: unknown; opIds?: unknown };
+    const keys = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
+    if (typeof q?.assetId !== 'string' || !Array.isArray(q.opIds) || keys.some((k) => k !== 'assetId' && k !== 'opIds')) {
+      return problemResponse(400, 'invalid-input', 'Invalid input', 'expected {"assetId": string, "opIds": string[]}');
+    }
+    return c.json(await ledger.attest(q.assetId, q.opIds as string[]));
+  });
 
   app.get('/health', async (c) => {
     const health: LedgerHealth = { status: 'ok', ledgerId: ledger.id, txSeq: await ledger.txSeq(), publicJwk: ledger.publicJwk };
