@@ -71,7 +71,7 @@ try {
   const died = await Promise.race([origin.child!.exited, origin.child!.waitFor((e) => e.event === 'outcome', WAIT_MS, 'the crash').then(() => undefined)]);
   if (died?.signal !== 'SIGKILL') throw new Error(`the origin was not killed at ${crashFlag}: the transfer ended first, or it exited (${JSON.stringify(died)})`);
   if (rollback) {
-    say.note(`${origin.id} stays down. ${destination.id} minted and waits for commit-final; past the lock expiry (+1 s grace) it asks ${ledgerA.id} whether the burn happened.`);
+    say.note(`${origin.id} stays down. ${destination.id} minted and waits for commit-final; past the lock expiry (+1 s grace) it asks ${ledgerA.id}, by the ledger's own clock, whether the burn happened or never can.`);
     await destination.child!.waitFor((e) => e.event === 'ledger' && e.kind === 'burn' && String(e.opId).endsWith(':rollback:burn') && e.ok === true, WAIT_MS, 'the destination rolling back');
     say.note(`${destination.id} rolled back (burned what it minted) and keeps sending ROLLBACK. Now ${origin.id} comes back: its own lock expiry has passed as well, so it rolls back (unlock), and RECOVER-UPDATE brings the destination's chain, which shows the destination rolled back.`);
   } else {

@@ -54,7 +54,7 @@ export function describeEntry(e: Pick<LogEntry, 'payload' | 'recoveryMessage'>):
     case 'ledger-failed':
       return `${op?.kind?.toUpperCase()} refused: ${String(p.reason)}`;
     case 'burn-evidence':
-      return `asked the origin ledger past the deadline: burn ${p.burned ? 'happened' : 'never happened'}`;
+      return `asked the origin ledger past the deadline: its attestation says the burn ${p.burned ? 'happened' : 'never happened and never can'}`;
     case 'record':
       return String(p.what);
     case 'rollback':

@@ -64,6 +64,11 @@ export class Narrator {
         const op = String(e.kind ?? '').toUpperCase();
         if (e.failed) return `ledger ${String(e.ledger)} unreachable: ${String(e.failed).slice(0, 80)}`;
         if (e.call === 'status') return `asks ${String(e.ledger)} whether ${String(e.opId)} happened: ${e.found ? (e.ok ? 'yes' : 'refused') : 'no'}`;
+        if (e.call === 'attest') {
+          const recorded = (e.recorded as { opId: string; ok: boolean }[] | undefined) ?? [];
+          const burned = recorded.some((o) => o.ok && o.opId.endsWith(':3.4:burn'));
+          return `asks ${String(e.ledger)} for a signed attestation of ${String(e.asset)}: ${String(e.state)} at its own time ${new Date(Number(e.ledgerTime)).toISOString().slice(11, 23)}, burn ${burned ? 'recorded' : 'not recorded'}`;
+        }
         return `${op} ${String(e.asset)} on ${String(e.ledger)}: ${e.ok ? `done (txSeq ${String(e.txSeq)})` : `refused ${String(e.code)}`}`;
       }
       case 'append': {

@@ -110,7 +110,7 @@ export async function printReport(r: DemoResult): Promise<boolean> {
   }
   if (r.expected === 'rolled-back') {
     const evidence = (chains.destination ?? []).some((e) => e.step === 'deadline' && (e.payload as { burned?: boolean }).burned === false);
-    checks.push([evidence, `${destination.id} asked ${r.ledgers.origin.id} past its deadline, saw no burn, and rolled back (recovery-04 §5.4.3)`]);
+    checks.push([evidence, `${destination.id} asked ${r.ledgers.origin.id} past its deadline; its signed attestation showed the lock lapsed by the ledger's own clock with no burn, so it rolled back (recovery-04 §5.4.3)`]);
   }
 
   out('\nChecks');
