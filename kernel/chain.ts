@@ -39,7 +39,7 @@ export async function verifyChain(values: unknown, ctx: VerifyContext, expect: C
   let failure: Extract<ChainResult, { ok: false }> | undefined;
 
   // Hostile input (an array or entry whose getters or proxy traps throw) is reported at the index
-  // being read, as malformed, instead of escaping as an exception (DESIGN §2: never throws).
+  // being read, as malformed, instead of escaping as an exception (never throws).
   try {
     for (let i = 0; i < values.length; i++) {
       const content = checkEntryContent(values[i]);

@@ -1,4 +1,4 @@
-// The log entry of recovery-04 §4 in camelCase (DESIGN §2), its schema, and the pure builder of the next body.
+// The log entry of recovery-04 §4 in camelCase, its schema, and the pure builder of the next body.
 import { z } from 'zod';
 import { hashJson, HASH_PATTERN } from './hash.ts';
 import { canonicalJson, jsonProblem, type Json, type JsonLimits } from './json.ts';
@@ -165,7 +165,7 @@ export function entryHashOf(entry: EntryBody | LogEntry): string {
 
 export const canonicalBody = (body: EntryBody): string => canonicalJson(body as unknown as Json);
 
-/** The id of the chain a gateway writes for a session: one chain per gateway per session (DESIGN §2). */
+/** The id of the chain a gateway writes for a session: one chain per gateway per session. */
 export const logIdOf = (sessionId: string, author: string): string => `${sessionId}/${author}`;
 
 export function parseLogId(logId: string): { sessionId: string; author: string } | undefined {

@@ -1,4 +1,4 @@
-// One error class with stable uppercase codes (STYLE §7); codes are documented in docs/errors.md and never renamed.
+// One error class with stable uppercase codes; codes are documented in docs/errors.md and never renamed.
 
 export const ERROR_CODES = [
   'INVALID_INPUT', // the value is not of the expected shape (schema, size, type, forbidden key)
@@ -13,7 +13,7 @@ export const ERROR_CODES = [
   'PEER_UNAVAILABLE', // no live authenticated connection to the peer (or it is unreachable or its send buffer is full); a message may or may not have arrived; later may succeed
   'PEER_REFUSED', // the peer (or the handshake) refused: unauthenticated, unknown, too large or invalid; the same attempt will fail again
   'TRANSPORT_CLOSED', // the transport was used after close()
-  'OP_CONFLICT', // a ledger operation id was reused with different parameters; nothing changed (DESIGN §3)
+  'OP_CONFLICT', // a ledger operation id was reused with different parameters; nothing changed
   'LEDGER_UNAVAILABLE', // the ledger could not be reached or failed; the operation may or may not have happened: ask status(opId)
 ] as const;
 
@@ -35,7 +35,7 @@ export function isSatpError(err: unknown, code?: ErrorCode): err is SatpError {
   return err instanceof SatpError && (code === undefined || err.code === code);
 }
 
-/** Exhaustiveness guard for discriminated unions (STYLE §4). */
+/** Exhaustiveness guard for discriminated unions. */
 export function assertNever(value: never, what = 'value'): never {
   throw new TypeError(`unexpected ${what}: ${JSON.stringify(value)}`);
 }

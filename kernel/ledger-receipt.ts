@@ -1,4 +1,4 @@
-// Ledger receipts as proofs (recovery-04 §5.2.3, DESIGN §3): the op hash, sealing by the ledger, and verification by anyone.
+// Ledger receipts as proofs (recovery-04 §5.2.3): the op hash, sealing by the ledger, and verification by anyone.
 import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
 import { hashJson } from './hash.ts';
 import { canonicalJson, type Json } from './json.ts';

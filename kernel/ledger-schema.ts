@@ -1,4 +1,4 @@
-// Schemas for ledger ops and receipts arriving from outside (STYLE §8): the one check before a ledger or gateway trusts them.
+// Schemas for ledger ops and receipts arriving from outside: the one check before a ledger or gateway trusts them.
 import { z } from 'zod';
 import { ID_PATTERN } from './entry.ts';
 import { SatpError } from './errors.ts';

@@ -1,4 +1,4 @@
-// The Ledger adapter contract (DESIGN §1, §3): SATP core Figure 2's asset operations, idempotent by operation id.
+// The Ledger adapter contract: SATP core Figure 2's asset operations, idempotent by operation id.
 //
 // The origin gateway LOCKS (2.1) and later BURNS (3.4) on the origin ledger; the destination gateway
 // MINTS (3.2) and ASSIGNS (3.6) on the destination ledger. Rollback (recovery-04 §5.2.3) issues the
@@ -32,7 +32,7 @@ export interface AssetRecord {
 
 interface LedgerOpBase {
   /**
-   * The operation's identity, derived by the gateway from session and step (DESIGN §3). The ledger
+   * The operation's identity, derived by the gateway from session and step. The ledger
    * applies an opId at most once: the same opId with the same fields returns the first receipt; with
    * different fields it is refused as OP_CONFLICT and changes nothing.
    */

@@ -1,4 +1,4 @@
-// The one parser for untrusted JSON text (STYLE §8): JSON.parse silently keeps the last of duplicate
+// The one parser for untrusted JSON text: JSON.parse silently keeps the last of duplicate
 // keys, rounds numbers past 2^53 and accepts any depth; this parser refuses all of that. Never throws.
 import { DEFAULT_JSON_LIMITS, type Json, type JsonLimits } from './json.ts';
 

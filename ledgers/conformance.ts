@@ -1,4 +1,4 @@
-// The conformance suite every Ledger adapter must pass (STYLE §6): idempotency by opId, recorded refusals,
+// The conformance suite every Ledger adapter must pass: idempotency by opId, recorded refusals,
 // OP_CONFLICT, the state machine of SATP core Figure 2 with its rollbacks (recovery-04 §5.2.3), signed receipts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSatpError } from '../kernel/errors.ts';
@@ -66,7 +66,7 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
       expect(isSatpError(err) ? err.code : err).toBe(code);
     };
 
-    describe('idempotency by opId (DESIGN §3: never call the ledger twice blind)', () => {
+    describe('idempotency by opId (never call the ledger twice blind)', () => {
       // Each retry comes after later ops that would make a second application visible.
       const scenarios: { kind: LedgerOpKind; before: LedgerOp[]; op: LedgerOp; after: LedgerOp[]; final: AssetRecord }[] = [
         { kind: 'lock', before: [], op: ledgerOp.lock('L1', 'asset-1', 'alice'), after: [ledgerOp.unlock('U1', 'asset-1')], final: { assetId: 'asset-1', owner: 'alice', state: 'active' } },

@@ -1,5 +1,5 @@
 // The behaviour every ledger shares, written once over a small backend: validation, one op at a time,
-// idempotency by opId, OP_CONFLICT, signed receipts, and recorded refusals (DESIGN §3).
+// idempotency by opId, OP_CONFLICT, signed receipts, and recorded refusals.
 import { ID_PATTERN } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
 import { type AssetRecord, type Ledger, type LedgerAttestation, type LedgerOp, type LedgerReceipt, type LedgerReceiptBody, MAX_ATTESTED_OPS } from '../kernel/ledger.ts';
@@ -15,7 +15,7 @@ export interface LedgerRecord {
   receipt: LedgerReceipt;
 }
 
-/** The storage primitives a ledger needs (STYLE §5: dumb; the rules live in applyOp and the engine). */
+/** The storage primitives a ledger needs (dumb; the rules live in applyOp and the engine). */
 export interface LedgerBackend {
   /** txSeq of the last recorded op; 0 when none. */
   lastTxSeq(): Promise<number>;

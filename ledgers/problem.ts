@@ -1,4 +1,4 @@
-// RFC 9457 problem details for the ledger's HTTP surface (DESIGN §7): which SatpError code becomes which status.
+// RFC 9457 problem details for the ledger's HTTP surface: which SatpError code becomes which status.
 import { type ErrorCode, isSatpError } from '../kernel/errors.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

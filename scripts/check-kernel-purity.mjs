@@ -1,5 +1,5 @@
-// Fails if kernel/ reaches for a runtime API (STYLE §1): time, randomness and I/O must be handed in.
-// Exempt: the driver (the kernel's one async edge), per DESIGN §1.
+// Fails if kernel/ reaches for a runtime API: time, randomness and I/O must be handed in.
+// Exempt: the driver (the kernel's one async edge).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 

@@ -1,4 +1,4 @@
-// The one storage conformance suite (STYLE §6, as abstract-level and automerge-repo export theirs): every
+// The one storage conformance suite (as abstract-level and automerge-repo export theirs): every
 // LogStore driver, the in-memory one first, runs these cases through LogStore with its own StoreHarness.
 import { describe } from 'vitest';
 import { badInputCases } from './conformance/bad-input.ts';

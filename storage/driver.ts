@@ -1,4 +1,4 @@
-// The LogStore driver contract: a few dumb primitives (STYLE §5); all validation sits in log-store.ts.
+// The LogStore driver contract: a few dumb primitives; all validation sits in log-store.ts.
 import type { ChainHead } from '../kernel/entry.ts';
 
 /** Where a stored chain stands, and whether its session is still open (no `end` entry yet). */

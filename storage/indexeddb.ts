@@ -27,7 +27,7 @@ const openKey = (logId: string): IDBValidKey => ['o', logId];
 /**
  * idb-keyval's UseStore over an open database, like its createStore, except that every transaction is
  * opened with durability 'strict': a readwrite transaction then completes only after the data is
- * flushed to disk (IndexedDB 3.0, transaction durability hint), which write-ahead logging needs (DESIGN §3).
+ * flushed to disk (IndexedDB 3.0, transaction durability hint), which write-ahead logging needs.
  */
 export function strictStore(db: IDBDatabase, storeName: string): UseStore {
   return (txMode, callback) =>

@@ -2,7 +2,7 @@
 // the other is SIGKILLed at random moments and restarted on the same db, keys and port (recovery-04 §5.1,
 // self-healing mode), 100+ times under Node. Afterwards every session ended committed or rolled back on both
 // sides, every asset lives on exactly one ledger with the right owner, every chain verifies, and no ledger op
-// was applied outside the sessions' own op ids (DESIGN §5).
+// was applied outside the sessions' own op ids.
 //
 // The kill moments come from a seeded PRNG; the seed is printed, and SATP_GW_SEED=<seed> replays the same
 // choices (process timing still varies). Some victims stay down for seconds, past the lock expiry, so

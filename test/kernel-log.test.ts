@@ -207,7 +207,7 @@ describe('ES256 and ES256K signatures interoperate across WebCrypto and noble', 
   });
 });
 
-describe('sealing and chaining entries (recovery-04 §4, DESIGN §2)', () => {
+describe('sealing and chaining entries (recovery-04 §4)', () => {
   it('nextEntryBody links seqNumber, lastEntryHash and payloadHash to the head it continues', () => {
     const ctx = chainContext('k-link');
     const first = nextEntryBody(ctx, EMPTY_HEAD, step(0));
@@ -253,7 +253,7 @@ describe('sealing and chaining entries (recovery-04 §4, DESIGN §2)', () => {
   });
 });
 
-describe('verifyChain never throws on hostile values (DESIGN §2)', () => {
+describe('verifyChain never throws on hostile values', () => {
   const throwing = new Proxy({}, { get: () => { throw new Error('trap'); }, ownKeys: () => { throw new Error('trap'); }, getPrototypeOf: () => { throw new Error('trap'); } });
   const getter = Object.defineProperty({}, 'seqNumber', { enumerable: true, get: () => { throw new Error('getter'); } });
 

@@ -1,4 +1,4 @@
-// Ledger ops and receipts from outside pass one schema (STYLE §8): exact fields per kind, bounded ids,
+// Ledger ops and receipts from outside pass one schema: exact fields per kind, bounded ids,
 // and a receipt's error present exactly when it is a refusal.
 import { describe, expect, it } from 'vitest';
 import { isSatpError } from '../kernel/errors.ts';

@@ -1,6 +1,6 @@
 // The ledger server as a real process, killed with SIGKILL while ops are in flight and restarted on the
 // same database: every op that got a receipt is still recorded with that receipt, every op is applied
-// at most once, and the signing key survives, so old receipts still verify (DESIGN §3).
+// at most once, and the signing key survives, so old receipts still verify.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { type LedgerReceipt, ledgerOp } from '../kernel/ledger.ts';

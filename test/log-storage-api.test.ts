@@ -191,7 +191,7 @@ describe.each(RUNTIMES)('recovery-04 §3.4 Log Storage API served by %s', (runti
     expect(await lengthOf(base, `race/${G1.id}`)).toBe('2');
   });
 
-  it('DESIGN §6: a backup named in the profile takes over the chain, and the stale primary\'s append is fenced out with 409', async () => {
+  it('a backup named in the profile takes over the chain, and the stale primary\'s append is fenced out with 409', async () => {
     const entries = await chain('fence', 3, { profile: 'backups:gw-backup' });
     await write(base, 'fence', { entries: entries.slice(0, 2) });
     // The backup holds the primary's identity (recovery-04 §6: bootstrapped with its state) and writes seq 3.

@@ -1,5 +1,5 @@
 // Seeded schedules of two real gateways under crashes, loss, duplication, reordering, delays and clock jumps:
-// every invariant holds after each, and every fault class was exercised (recovery-04 §5, DESIGN §3–§5).
+// every invariant holds after each, and every fault class was exercised (recovery-04 §5).
 // The clock, storage and ledger classes of test/sim/fault-classes.ts join them, as SATP_SIM_FAULTS selects.
 import { describe, expect, it } from 'vitest';
 import { type FaultClass, faultsFromEnv } from './sim/fault-classes.ts';

@@ -1,4 +1,4 @@
-// The inbound choke point every driver shares (STYLE §8): size, UTF-8, strict JSON, then the plugged-in validator.
+// The inbound choke point every driver shares: size, UTF-8, strict JSON, then the plugged-in validator.
 // It never throws on hostile input: it answers with what to deliver, what error-msg to send back, or a close code.
 import { fromUtf8, utf8 } from '../kernel/encoding.ts';
 import { sha256Hex } from '../kernel/hash.ts';

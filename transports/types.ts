@@ -1,7 +1,7 @@
-// The Transport contract: carries JSON messages between authenticated gateway ids, and nothing more (STYLE §5).
+// The Transport contract: carries JSON messages between authenticated gateway ids, and nothing more.
 import type { Json, JsonLimits } from '../kernel/json.ts';
 
-/** Largest message a transport carries: the UTF-8 bytes of its JSON text (DESIGN §7: at most 1 MiB). */
+/** Largest message a transport carries: the UTF-8 bytes of its JSON text (at most 1 MiB). */
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /**
@@ -36,7 +36,7 @@ export type Verdict = { ok: true } | Refusal;
 
 /**
  * The kernel's codec, plugged in: checks a parsed message's content (schema, signature) before any
- * handler sees it (STYLE §8). The transport checks only bytes, size and JSON well-formedness.
+ * handler sees it. The transport checks only bytes, size and JSON well-formedness.
  */
 export type InboundValidator = (from: string, message: Json) => Verdict | Promise<Verdict>;
 
@@ -56,7 +56,7 @@ export interface TransportCapabilities {
  * - at most once per send: a transport never retries; the driver decides (see backoffDelay);
  * - no ordering across reconnects (one connection delivers in order; a new one starts afresh);
  * - duplicates only when the network duplicates (the memory network can), so receivers treat a
- *   message they already logged as a no-op (DESIGN §4.4);
+ *   message they already logged as a no-op;
  * - a rejected send may still have arrived (a lost reply), exactly like STORAGE_FAILURE.
  */
 export interface Transport {

@@ -1,5 +1,5 @@
 // After the demo's gateways have exited: reopen both LevelDBs, verify the chains, print one timeline of both
-// logs with the crash and restart moments, the final balances, and the checks that must hold (DESIGN §5).
+// logs with the crash and restart moments, the final balances, and the checks that must hold.
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { keyTable } from '../../kernel/crypto/types.ts';
 import { type LogEntry, logIdOf } from '../../kernel/entry.ts';

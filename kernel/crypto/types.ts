@@ -1,4 +1,4 @@
-// The crypto the kernel is handed: signers, verifiers and a key resolver (DESIGN §2: crypto is injected).
+// The crypto the kernel is handed: signers, verifiers and a key resolver (crypto is injected).
 
 export type Curve = 'P-256' | 'secp256k1';
 /** JOSE algorithm names: ES256 is mandatory in SATP core; ES256K (RFC 8812) is the option. */

@@ -1,5 +1,5 @@
 // ES256 through WebCrypto (present in Node, Deno, browsers and workerd): the default signer and verifier,
-// 7–20× faster than noble on Node 20 (DESIGN §2). secp256k1 is not in WebCrypto: see noble.ts.
+// 7–20× faster than noble on Node 20. secp256k1 is not in WebCrypto: see noble.ts.
 import type { PublicJwk, Signer, Verifier } from './types.ts';
 
 const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;

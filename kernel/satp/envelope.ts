@@ -1,4 +1,4 @@
-// Messages on the wire: JWS flattened JSON (RFC 7515 §7.2.2) over the message's canonical JSON (DESIGN §7).
+// Messages on the wire: JWS flattened JSON (RFC 7515 §7.2.2) over the message's canonical JSON.
 import { z } from 'zod';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
 import { sha256Hex } from '../hash.ts';
@@ -41,7 +41,7 @@ export type Opened =
   | { ok: false; error: SatpErrorCode; detail: string; authentic: boolean; hint?: RefusalHint };
 
 /**
- * The one choke point for inbound messages (STYLE §8): envelope shape, header, sender = the
+ * The one choke point for inbound messages: envelope shape, header, sender = the
  * transport-authenticated peer, signature, then payload strict JSON in canonical form and schema.
  * Never throws.
  */

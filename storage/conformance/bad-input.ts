@@ -1,4 +1,4 @@
-// Conformance cases for untrusted input to writeLogEntry (STYLE §8): each refused with its own SatpError code,
+// Conformance cases for untrusted input to writeLogEntry: each refused with its own SatpError code,
 // nothing stored. Every bad entry is built on a valid next entry that would land, so the refusal is the check's doing.
 import { describe, expect } from 'vitest';
 import { ENTRY_LIMITS, type LogEntry } from '../../kernel/entry.ts';
@@ -70,7 +70,7 @@ const CASES: Case[] = [
 ];
 
 export function badInputCases(h: StoreHarness): void {
-  describe('recovery-04 §4 entries are validated before they are stored (STYLE §8)', () => {
+  describe('recovery-04 §4 entries are validated before they are stored', () => {
     for (const [what, build, code] of CASES) {
       storeTest(h, `writeLogEntry refuses ${what} with ${code}, and the store is unchanged`, async (t) => {
         const chain = await makeChain(SESSION, 3);

@@ -1,4 +1,4 @@
-// Capability-gated conformance cases (STYLE §6): what persistent and durable drivers promise across close and
+// Capability-gated conformance cases: what persistent and durable drivers promise across close and
 // reopen; a driver without a capability gets a case asserting it declares so, never a silent skip.
 import { describe, expect, it } from 'vitest';
 import { AUTHOR, headOf, logIdFor, makeChain, PEER, refusal, sealNext, snapshot } from './fixtures.ts';

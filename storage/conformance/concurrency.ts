@@ -1,4 +1,4 @@
-// Conformance cases for concurrent appends: racing writers on one log never fork it (DESIGN §2: single writer,
+// Conformance cases for concurrent appends: racing writers on one log never fork it (single writer,
 // conditional appends), and writers on different logs never block or lose each other's entries.
 import { describe, expect } from 'vitest';
 import type { LogEntry } from '../../kernel/entry.ts';
@@ -15,7 +15,7 @@ const settle = (entry: LogEntry, p: Promise<unknown>): Promise<Outcome> =>
   );
 
 export function concurrencyCases(h: StoreHarness): void {
-  describe('DESIGN §2 concurrent appends', () => {
+  describe('concurrent appends', () => {
     storeTest(h, '50 concurrent single-entry appends racing on one log: exactly those that extend the chain land, and it verifies', async (t) => {
       const session = 'race-one-log';
       const logId = logIdFor(session);

@@ -22,7 +22,7 @@ async function refusedUnchanged(t: StoreUnderTest, attempt: () => Promise<unknow
 }
 
 export function conflictCases(h: StoreHarness): void {
-  describe('recovery-04 §3 writeLogEntry extends the chain or changes nothing (DESIGN §2: single writer)', () => {
+  describe('recovery-04 §3 writeLogEntry extends the chain or changes nothing (single writer)', () => {
     storeTest(h, 'an entry that skips a seqNumber is refused with CHAIN_CONFLICT and the store is unchanged', async (t) => {
       const chain = await threeStored(t);
       const skipping = await sealNext(SESSION, { seq: 4, hash: chain[2]!.entryHash }, 50); // seq 5, linked to seq 3
@@ -76,7 +76,7 @@ export function conflictCases(h: StoreHarness): void {
     });
 
     storeTest(h, 'driver.append refuses an expected head that moved with CHAIN_CONFLICT and changes nothing', async (t) => {
-      // Below the LogStore's lock: what a second writer sharing the storage would meet (DESIGN §6 fencing).
+      // Below the LogStore's lock: what a second writer sharing the storage would meet (fencing).
       const chain = await threeStored(t);
       const text = JSON.stringify(chain[3]);
       const next = { seq: 4, hash: chain[3]!.entryHash, open: true };

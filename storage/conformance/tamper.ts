@@ -1,5 +1,5 @@
 // Conformance cases for tampering behind the store's back: LogStore.verifyLog names the first bad entry and why
-// (DESIGN §2: gap, broken link, bad hash, bad signature, unknown author), whatever the driver stores.
+// (gap, broken link, bad hash, bad signature, unknown author), whatever the driver stores.
 import { describe, expect } from 'vitest';
 import type { ChainFailure } from '../../kernel/chain.ts';
 import { keyTable } from '../../kernel/crypto/types.ts';
@@ -38,7 +38,7 @@ async function stored(t: StoreUnderTest, session: string, n: number) {
 }
 
 export function tamperCases(h: StoreHarness): void {
-  describe('DESIGN §2 verifyLog reports the first bad entry and why', () => {
+  describe('verifyLog reports the first bad entry and why', () => {
     storeTest(h, 'every bit-0 flip of every byte of one stored entry fails verification at that entry', async (t) => {
       const { logId } = await stored(t, 'tamper-every-byte', 3);
       const original = await t.text(logId, 2);
@@ -112,7 +112,7 @@ export function tamperCases(h: StoreHarness): void {
       }
     });
 
-    // Decision: in a single-writer chain (DESIGN §2) an entry by anyone but the chain's author does not
+    // Decision: in a single-writer chain an entry by anyone but the chain's author does not
     // belong there at all, whoever signed it; membership is checked before the author's key is looked up,
     // so both re-authored forgeries are foreign-entry, and unknown-author is what a whole log by an
     // untrusted gateway gets (the last case).

@@ -1,4 +1,4 @@
-// What must hold at the end of every schedule (DESIGN §5, recovery-04 §5): checked on the disks and ledgers.
+// What must hold at the end of every schedule (recovery-04 §5): checked on the disks and ledgers.
 import { logIdOf, type LogEntry, parseLogId } from '../../kernel/entry.ts';
 import { replay } from '../../kernel/satp/index.ts';
 import { LogStore } from '../../storage/log-store.ts';
@@ -104,7 +104,7 @@ export async function checkInvariants(world: World): Promise<Violation[]> {
       if (op.applied && op.op.kind === 'burn' && op.op.opId.includes(':3.4:')) burns.set(op.op.assetId, (burns.get(op.op.assetId) ?? 0) + 1);
     }
     for (const [asset, k] of [...mints, ...burns]) if (k > 1) v.push({ invariant: 'at most one mint and one forward burn per asset', detail: `${ledger.id} ${asset}: ${k}` });
-    // Write-ahead (DESIGN §3): the ledger saw only operations whose exec its gateway had made durable.
+    // Write-ahead: the ledger saw only operations whose exec its gateway had made durable.
     for (const op of ledger.ops()) {
       const t = world.transfers.find((x) => op.op.opId.startsWith(`${x.request.sessionId}:`));
       const chain = t ? chains.get(logIdOf(t.request.sessionId, GW[n])) ?? [] : [];
@@ -113,7 +113,7 @@ export async function checkInvariants(world: World): Promise<Violation[]> {
     }
   }
 
-  // State is a fold over the chain (DESIGN §3): what a running gateway holds equals replay(its chain).
+  // State is a fold over the chain: what a running gateway holds equals replay(its chain).
   for (const n of NODES) {
     const gw = world.nodes[n].inc?.gw;
     for (const s of gw?.sessions() ?? []) {

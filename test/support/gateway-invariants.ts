@@ -1,4 +1,4 @@
-// What must hold after every session (DESIGN §5), checked from outside once the gateway processes have
+// What must hold after every session, checked from outside once the gateway processes have
 // exited: both LevelDBs reopened and every chain verified; the two ledger servers queried over HTTP.
 // Returns the list of violations (empty when all hold) and the outcome counts.
 import { isDeepStrictEqual } from 'node:util';

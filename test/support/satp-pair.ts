@@ -187,7 +187,7 @@ export async function outcomes(pair: Pair, sessionId: string): Promise<[Outcome,
 }
 
 /**
- * What must hold after every session (DESIGN §5): both chains verify; both sides agree on the outcome;
+ * What must hold after every session: both chains verify; both sides agree on the outcome;
  * the asset exists on exactly one ledger with the right owner; no ledger operation applied twice.
  */
 export async function checkInvariants(pair: Pair, sessionId: string, assetId = 'asset-1', beneficiary = 'bob', originator = 'alice'): Promise<Outcome> {
