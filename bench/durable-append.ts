@@ -15,11 +15,22 @@ import { sampleBody } from './lib/sample-entry.ts';
 /** A payload of the size of the average transfer entry (about 1 KiB of canonical JSON). */
 const payload = (i: number): Json => ({ kind: 'record', what: `bench append ${i} ${'x'.repeat(900)}` });
 
-async function appendFor(store: LogStore, ctx: ChainContext, ms: number, signer: Awaited<ReturnType<typeof identities>>['origin']): Promise<number> {
+async function appendFor(
+  store: LogStore,
+  ctx: ChainContext,
+  ms: number,
+  signer: Awaited<ReturnType<typeof identities>>['origin'],
+): Promise<number> {
   let head: ChainHead = EMPTY_HEAD;
   const end = now() + ms;
   for (let i = 0; now() < end && i < 10_000_000; i++) {
-    const body = nextEntryBody(ctx, head, { phase: 'lock-evidence', step: '2.3', operation: 'done', payload: payload(i), timestamp: 1_700_000_000_000 + i });
+    const body = nextEntryBody(ctx, head, {
+      phase: 'lock-evidence',
+      step: '2.3',
+      operation: 'done',
+      payload: payload(i),
+      timestamp: 1_700_000_000_000 + i,
+    });
     const entry = await sealEntry(body, signer);
     head = await store.writeLogEntry(entry);
   }
@@ -29,25 +40,48 @@ async function appendFor(store: LogStore, ctx: ChainContext, ms: number, signer:
 export async function durableAppend(results: Results, limits: Limits, ms: number, sessions = 64): Promise<void> {
   const id = await identities();
   const sample = sampleBody(id.origin, id.destination);
-  const ctx = (sessionId: string): ChainContext => ({ ...sample, sessionId, contextId: `ctx-${sessionId}`, author: ORIGIN_ID });
-  for (const [label, n] of [['sequential, 1 session', 1], [`group commit, ${sessions} sessions appending concurrently`, sessions]] as const) {
+  const ctx = (sessionId: string): ChainContext => ({
+    ...sample,
+    sessionId,
+    contextId: `ctx-${sessionId}`,
+    author: ORIGIN_ID,
+  });
+  for (const [label, n] of [
+    ['sequential, 1 session', 1],
+    [`group commit, ${sessions} sessions appending concurrently`, sessions],
+  ] as const) {
     await withTempDir('append', async (dir) => {
       const store = new LogStore(await LevelDriver.open(dir), { keys: id.keys, verifier: id.verifier });
       try {
         // Warm-up on other sessions, then the measured window.
-        await Promise.all(Array.from({ length: n }, (_, k) => appendFor(store, ctx(`warm-${k}`), Math.max(50, ms / 10), id.origin)));
+        await Promise.all(
+          Array.from({ length: n }, (_, k) => appendFor(store, ctx(`warm-${k}`), Math.max(50, ms / 10), id.origin)),
+        );
         const t = now();
-        const counts = await Promise.all(Array.from({ length: n }, (_, k) => appendFor(store, ctx(`s-${k}`), ms, id.origin)));
+        const counts = await Promise.all(
+          Array.from({ length: n }, (_, k) => appendFor(store, ctx(`s-${k}`), ms, id.origin)),
+        );
         const seconds = (now() - t) / 1000;
         const total = counts.reduce((a, b) => a + b, 0);
         // Every chain must verify end to end, signatures included, or the rate means nothing.
         for (let k = 0; k < n; k++) {
           const v = await store.verifyLog(`s-${k}/${ORIGIN_ID}`);
-          check(v.ok && v.head.seq === counts[k], `chain s-${k} verifies with ${counts[k]} entries: ${JSON.stringify(v).slice(0, 300)}`);
+          check(
+            v.ok && v.head.seq === counts[k],
+            `chain s-${k} verifies with ${counts[k]} entries: ${JSON.stringify(v).slice(0, 300)}`,
+          );
         }
-        const bound = n === 1 ? inSeries(limits.signSeq, limits.levelSync1) : Math.min(limits.sign32, limits.levelSync64);
+        const bound =
+          n === 1 ? inSeries(limits.signSeq, limits.levelSync1) : Math.min(limits.sign32, limits.levelSync64);
         const boundIs = n === 1 ? '1/(1/sign + 1/sync put)' : `min(sign 32 in flight, sync batch of 64)`;
-        results.rate('append', `durable signed append, ${label}`, total / seconds, bound, boundIs, n === 1 ? {} : { target: '≥ 70 %' });
+        results.rate(
+          'append',
+          `durable signed append, ${label}`,
+          total / seconds,
+          bound,
+          boundIs,
+          n === 1 ? {} : { target: '≥ 70 %' },
+        );
       } finally {
         await store.close();
       }

@@ -22,7 +22,12 @@ export async function limitsCrypto(results: Results, limits: Partial<Limits>, ms
   const sign32 = await rateOf(() => web.sign(data), ms, 32);
   const verifySeq = await rateOf(() => webVerifier.verify(web.publicJwk, data, sig), ms, 1);
   const verify32 = await rateOf(() => webVerifier.verify(web.publicJwk, data, sig), ms, 32);
-  Object.assign(limits, { signSeq: signSeq.perSecond, sign32: sign32.perSecond, verifySeq: verifySeq.perSecond, verify32: verify32.perSecond });
+  Object.assign(limits, {
+    signSeq: signSeq.perSecond,
+    sign32: sign32.perSecond,
+    verifySeq: verifySeq.perSecond,
+    verify32: verify32.perSecond,
+  });
   const bytes = `${data.length} B entry body`;
   results.rate('limits', 'ES256 sign, WebCrypto, sequential', signSeq.perSecond, undefined, '', { note: bytes });
   results.rate('limits', 'ES256 sign, WebCrypto, 32 in flight', sign32.perSecond, undefined, '');
@@ -32,14 +37,24 @@ export async function limitsCrypto(results: Results, limits: Partial<Limits>, ms
   // copy of the data, job setup): with requests in flight this, not the curve arithmetic, sets the rate.
   let dispatch = 0;
   let calls = 0;
-  await rateOf(() => {
-    const t = now();
-    const p = web.sign(data);
-    dispatch += now() - t;
-    calls++;
-    return p;
-  }, ms, 32);
-  results.add({ section: 'limits', name: 'ES256 sign, WebCrypto: main-thread time per call', value: (1000 * dispatch) / calls, unit: 'µs', note: '32 in flight; the curve arithmetic runs in the libuv pool' });
+  await rateOf(
+    () => {
+      const t = now();
+      const p = web.sign(data);
+      dispatch += now() - t;
+      calls++;
+      return p;
+    },
+    ms,
+    32,
+  );
+  results.add({
+    section: 'limits',
+    name: 'ES256 sign, WebCrypto: main-thread time per call',
+    value: (1000 * dispatch) / calls,
+    unit: 'µs',
+    note: '32 in flight; the curve arithmetic runs in the libuv pool',
+  });
 
   // noble computes synchronously on the main thread: requests in flight change nothing, so one loop.
   const noble = nobleVerifier();
@@ -48,7 +63,19 @@ export async function limitsCrypto(results: Results, limits: Partial<Limits>, ms
     const s = await signer.sign(data);
     check(await noble.verify(signer.publicJwk, data, s), `a noble ${crv} signature verifies`);
     const label = crv === 'P-256' ? 'ES256 (P-256, RFC 6979)' : 'ES256K (secp256k1)';
-    results.rate('limits', `${label} sign, noble`, (await rateOf(() => signer.sign(data), ms)).perSecond, undefined, '');
-    results.rate('limits', `${label} verify, noble`, (await rateOf(() => noble.verify(signer.publicJwk, data, s), ms)).perSecond, undefined, '');
+    results.rate(
+      'limits',
+      `${label} sign, noble`,
+      (await rateOf(() => signer.sign(data), ms)).perSecond,
+      undefined,
+      '',
+    );
+    results.rate(
+      'limits',
+      `${label} verify, noble`,
+      (await rateOf(() => noble.verify(signer.publicJwk, data, s), ms)).perSecond,
+      undefined,
+      '',
+    );
   }
 }

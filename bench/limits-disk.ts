@@ -25,11 +25,26 @@ export async function limitsDisk(results: Results, limits: Partial<Limits>, ms: 
     try {
       let n = 0;
       const single = await bestRateOf(2, () => db.put(key(n++), text, { sync: true }), ms);
-      const batch = await bestRateOf(2, () => db.batch(Array.from({ length: 64 }, () => ({ type: 'put' as const, key: key(n++), value: text })), { sync: true }), ms);
+      const batch = await bestRateOf(
+        2,
+        () =>
+          db.batch(
+            Array.from({ length: 64 }, () => ({ type: 'put' as const, key: key(n++), value: text })),
+            { sync: true },
+          ),
+        ms,
+      );
       limits.levelSync1 = single.perSecond;
       limits.levelSync64 = batch.perSecond * 64;
       results.rate('limits', 'LevelDB put, sync, 1 entry per batch', single.perSecond, undefined, '', { note });
-      results.rate('limits', 'LevelDB batch, sync, 64 entries per batch (entries)', batch.perSecond * 64, undefined, '', { note: `${batch.perSecond.toFixed(0)} batches/s` });
+      results.rate(
+        'limits',
+        'LevelDB batch, sync, 64 entries per batch (entries)',
+        batch.perSecond * 64,
+        undefined,
+        '',
+        { note: `${batch.perSecond.toFixed(0)} batches/s` },
+      );
     } finally {
       await db.close();
     }
@@ -40,10 +55,14 @@ export async function limitsDisk(results: Results, limits: Partial<Limits>, ms: 
       const fh = await open(join(dir, `${how}.log`), 'a');
       try {
         const line = `${text}\n`;
-        const r = await bestRateOf(2, async () => {
-          await fh.appendFile(line);
-          await (how === 'fsync' ? fh.sync() : fh.datasync());
-        }, ms);
+        const r = await bestRateOf(
+          2,
+          async () => {
+            await fh.appendFile(line);
+            await (how === 'fsync' ? fh.sync() : fh.datasync());
+          },
+          ms,
+        );
         results.rate('limits', `file append + ${how} per record`, r.perSecond, undefined, '');
       } finally {
         await fh.close();

@@ -16,10 +16,37 @@ export async function limitsHash(results: Results, ms: number): Promise<void> {
   const body = sampleBody(id.origin, id.destination);
   const text = canonicalJson(body as unknown as Json);
   const bytes = utf8(text);
-  results.rate('limits', 'SHA-256 of an entry, noble (the kernel\'s default)', syncRateOf(() => sha256(bytes), ms).perSecond, undefined, '', { note: `${bytes.length} B` });
-  results.rate('limits', 'SHA-256 of an entry, node:crypto (what the bench and the gateway processes use)', syncRateOf(() => nativeSha256(bytes), ms).perSecond, undefined, '', { note: `${bytes.length} B` });
-  results.rate('limits', 'SHA-256 of an entry as the kernel computes it (hex)', syncRateOf(() => sha256Hex(bytes), ms).perSecond, undefined, '');
+  results.rate(
+    'limits',
+    "SHA-256 of an entry, noble (the kernel's default)",
+    syncRateOf(() => sha256(bytes), ms).perSecond,
+    undefined,
+    '',
+    { note: `${bytes.length} B` },
+  );
+  results.rate(
+    'limits',
+    'SHA-256 of an entry, node:crypto (what the bench and the gateway processes use)',
+    syncRateOf(() => nativeSha256(bytes), ms).perSecond,
+    undefined,
+    '',
+    { note: `${bytes.length} B` },
+  );
+  results.rate(
+    'limits',
+    'SHA-256 of an entry as the kernel computes it (hex)',
+    syncRateOf(() => sha256Hex(bytes), ms).perSecond,
+    undefined,
+    '',
+  );
   // kernel/json.ts writes JCS itself; the reference package is the alternative it replaced (docs/decisions.md).
   const reference = syncRateOf(() => canonicalizeReference(body), ms).perSecond;
-  results.rate('limits', 'canonical JSON of an entry body', syncRateOf(() => canonicalJson(body as unknown as Json), ms).perSecond, reference, 'the `canonicalize` package', { ratioAs: '×' });
+  results.rate(
+    'limits',
+    'canonical JSON of an entry body',
+    syncRateOf(() => canonicalJson(body as unknown as Json), ms).perSecond,
+    reference,
+    'the `canonicalize` package',
+    { ratioAs: '×' },
+  );
 }

@@ -14,8 +14,27 @@ import { check, type Results } from './lib/report.ts';
 
 export async function limitsWs(results: Results, limits: Partial<Limits>, ms: number): Promise<void> {
   const id = await identities();
-  const cfg = gatewayConfig({ id: ORIGIN_ID, publicJwk: id.origin.publicJwk, networkId: 'ledger-a', ledgerKey: id.ledgerA.publicJwk, peers: benchPeers(id) });
-  const d = startTransfer({ sessionId: 'ws-echo', contextId: 'ctx-ws-echo', peer: DESTINATION_ID, assetId: 'asset-1', assetProfileId: 'p', originator: 'alice', beneficiary: 'bob', lockSeconds: 60 }, 1_700_000_000_000, cfg);
+  const cfg = gatewayConfig({
+    id: ORIGIN_ID,
+    publicJwk: id.origin.publicJwk,
+    networkId: 'ledger-a',
+    ledgerKey: id.ledgerA.publicJwk,
+    peers: benchPeers(id),
+  });
+  const d = startTransfer(
+    {
+      sessionId: 'ws-echo',
+      contextId: 'ctx-ws-echo',
+      peer: DESTINATION_ID,
+      assetId: 'asset-1',
+      assetProfileId: 'p',
+      originator: 'alice',
+      beneficiary: 'bob',
+      lockSeconds: 60,
+    },
+    1_700_000_000_000,
+    cfg,
+  );
   const proposal = d.effects.find((e) => e.kind === 'send') as { message: SatpMessage } | undefined;
   check(proposal, 'startTransfer sends a proposal');
   const text = JSON.stringify(await sealMessage(proposal.message, ORIGIN_ID, id.origin));
@@ -29,15 +48,22 @@ export async function limitsWs(results: Results, limits: Partial<Limits>, ms: nu
     // Echoes come back in order on one socket, so replies are matched to requests first in, first out.
     const waiting: (() => void)[] = [];
     client.on('message', () => waiting.shift()?.());
-    const roundTrip = () => new Promise<void>((resolve) => {
-      waiting.push(resolve);
-      client.send(text);
-    });
+    const roundTrip = () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        client.send(text);
+      });
     const seq = await rateOf(roundTrip, ms, 1);
     const par = await rateOf(roundTrip, ms, 32);
     limits.wsRttMs = 1000 / seq.perSecond;
     limits.wsEcho32 = par.perSecond;
-    results.add({ section: 'limits', name: 'WebSocket round trip on loopback (ws echo)', value: 1000 / seq.perSecond, unit: 'ms', note: `${text.length} B envelope` });
+    results.add({
+      section: 'limits',
+      name: 'WebSocket round trip on loopback (ws echo)',
+      value: 1000 / seq.perSecond,
+      unit: 'ms',
+      note: `${text.length} B envelope`,
+    });
     results.rate('limits', 'WebSocket echoes, 32 in flight', par.perSecond, undefined, '');
   } finally {
     client.close();

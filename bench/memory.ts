@@ -26,10 +26,20 @@ export async function memory(sessions: number): Promise<Row[]> {
   const counts = new Counts();
   return withTempDir('memory', async (dir) => {
     const { a } = ledgers(id, counts, sessions);
-    const store = new LogStore(new CountingDriver(await LevelDriver.open(dir), counts), { keys: id.keys, verifier: id.verifier });
+    const store = new LogStore(new CountingDriver(await LevelDriver.open(dir), counts), {
+      keys: id.keys,
+      verifier: id.verifier,
+    });
     const peers = benchPeers(id);
     const gw = new Gateway({
-      config: gatewayConfig({ id: ORIGIN_ID, publicJwk: id.origin.publicJwk, networkId: 'ledger-a', ledgerKey: id.ledgerA.publicJwk, peers, retransmitMs: 3_600_000 }),
+      config: gatewayConfig({
+        id: ORIGIN_ID,
+        publicJwk: id.origin.publicJwk,
+        networkId: 'ledger-a',
+        ledgerKey: id.ledgerA.publicJwk,
+        peers,
+        retransmitMs: 3_600_000,
+      }),
       signer: id.origin,
       verifier: id.verifier,
       keys: id.keys,
@@ -42,12 +52,14 @@ export async function memory(sessions: number): Promise<Row[]> {
     try {
       const start = async (from: number, to: number) => {
         let next = from;
-        await Promise.all(Array.from({ length: 256 }, async () => {
-          for (let i = next++; i < to; i = next++) {
-            const r = await gw.startTransfer(transferRequest(`m-${i}`, `asset-${i}`));
-            check(r.accepted, `session m-${i} started`);
-          }
-        }));
+        await Promise.all(
+          Array.from({ length: 256 }, async () => {
+            for (let i = next++; i < to; i = next++) {
+              const r = await gw.startTransfer(transferRequest(`m-${i}`, `asset-${i}`));
+              check(r.accepted, `session m-${i} started`);
+            }
+          }),
+        );
       };
       // A first round warms up code and caches, so the baseline holds them too.
       await start(0, 100);
@@ -70,8 +82,24 @@ export async function memory(sessions: number): Promise<Row[]> {
       const firstHalf = (mid.heap - base.heap) / half;
       const secondHalf = (end.heap - mid.heap) / (sessions - half);
       return [
-        { section: 'memory', name: `heap per open session, ${sessions.toLocaleString('en-US')} sessions held mid-transfer`, value: perHeap / 1024, unit: 'KiB', bound: chars / 1024, boundIs: 'reference: the session\'s own log text', ratio: perHeap / chars, ratioAs: '×', note: `${((end.heap - base.heap) / 2 ** 20).toFixed(1)} MiB in all; 2nd half ${(secondHalf / 1024).toFixed(1)} KiB/session vs 1st ${(firstHalf / 1024).toFixed(1)}` },
-        { section: 'memory', name: 'RSS per open session (heap, LevelDB caches, buffers)', value: perRss / 1024, unit: 'KiB', note: `RSS ${(end.rss / 2 ** 20).toFixed(0)} MiB at the end, ${(base.rss / 2 ** 20).toFixed(0)} MiB before` },
+        {
+          section: 'memory',
+          name: `heap per open session, ${sessions.toLocaleString('en-US')} sessions held mid-transfer`,
+          value: perHeap / 1024,
+          unit: 'KiB',
+          bound: chars / 1024,
+          boundIs: "reference: the session's own log text",
+          ratio: perHeap / chars,
+          ratioAs: '×',
+          note: `${((end.heap - base.heap) / 2 ** 20).toFixed(1)} MiB in all; 2nd half ${(secondHalf / 1024).toFixed(1)} KiB/session vs 1st ${(firstHalf / 1024).toFixed(1)}`,
+        },
+        {
+          section: 'memory',
+          name: 'RSS per open session (heap, LevelDB caches, buffers)',
+          value: perRss / 1024,
+          unit: 'KiB',
+          note: `RSS ${(end.rss / 2 ** 20).toFixed(0)} MiB at the end, ${(base.rss / 2 ** 20).toFixed(0)} MiB before`,
+        },
       ];
     } finally {
       gw.close();

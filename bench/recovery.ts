@@ -13,7 +13,16 @@ import { LogStore } from '../storage/log-store.ts';
 import { Counts, countingVerifier, DESTINATION_ID, identities, type Identities, ORIGIN_ID } from './lib/identities.ts';
 import type { Limits } from './lib/limits.ts';
 import { now } from './lib/measure.ts';
-import { CountingDriver, dialOrigin, ledgers, serveDestination, transferRequest, Trouble, wireGateway, within } from './lib/pair.ts';
+import {
+  CountingDriver,
+  dialOrigin,
+  ledgers,
+  serveDestination,
+  transferRequest,
+  Trouble,
+  wireGateway,
+  within,
+} from './lib/pair.ts';
 import { check, type Results } from './lib/report.ts';
 import { writeHistory } from './lib/history.ts';
 import { withTempDir } from './lib/tmp.ts';
@@ -31,14 +40,18 @@ interface Timing {
 
 const typeOf = (env: Json): string | undefined => {
   try {
-    return (JSON.parse(fromUtf8(fromBase64Url((env as { payload: string }).payload))) as { messageType?: string }).messageType;
+    return (JSON.parse(fromUtf8(fromBase64Url((env as { payload: string }).payload))) as { messageType?: string })
+      .messageType;
   } catch {
     return undefined;
   }
 };
 
 const openLevel = async (dir: string, id: Identities, counts: Counts) =>
-  new LogStore(new CountingDriver(await LevelDriver.open(dir), counts), { keys: id.keys, verifier: countingVerifier(id.verifier, counts) });
+  new LogStore(new CountingDriver(await LevelDriver.open(dir), counts), {
+    keys: id.keys,
+    verifier: countingVerifier(id.verifier, counts),
+  });
 
 /**
  * One crash and recovery. The origin proposes; the destination accepts (its chain: 3 entries) and the
@@ -49,7 +62,13 @@ const openLevel = async (dir: string, id: Identities, counts: Counts) =>
  * its store, dials, boots, recovers page by page (128 entries per RECOVER-UPDATE), resends its proposal,
  * and the transfer runs to the end.
  */
-async function recoverOnce(dirs: { origin: string; destination: string }, sid: string, lack: number, ledger: { a: MemoryLedger; b: MemoryLedger }, assetId: string): Promise<Timing> {
+async function recoverOnce(
+  dirs: { origin: string; destination: string },
+  sid: string,
+  lack: number,
+  ledger: { a: MemoryLedger; b: MemoryLedger },
+  assetId: string,
+): Promise<Timing> {
   const id = await identities();
   const counts = new Counts();
   const trouble = new Trouble();
@@ -62,8 +81,30 @@ async function recoverOnce(dirs: { origin: string; destination: string }, sid: s
   let proposal: Json | undefined;
   let destinationDone!: () => void;
   const accepted = new Promise<void>((r) => (destinationDone = r));
-  let origin = wireGateway({ id: ORIGIN_ID, signer: id.origin, store: originStore, ledger: ledger.a, transport: client, ids: id, counts, trouble, deliver: () => false, onSend: (m) => (proposal ??= m) });
-  let destination = wireGateway({ id: DESTINATION_ID, signer: id.destination, store: destinationStore, ledger: ledger.b, peerLedger: ledger.a, transport: server, ids: id, counts, trouble, afterReceive: () => destinationDone() });
+  let origin = wireGateway({
+    id: ORIGIN_ID,
+    signer: id.origin,
+    store: originStore,
+    ledger: ledger.a,
+    transport: client,
+    ids: id,
+    counts,
+    trouble,
+    deliver: () => false,
+    onSend: (m) => (proposal ??= m),
+  });
+  let destination = wireGateway({
+    id: DESTINATION_ID,
+    signer: id.destination,
+    store: destinationStore,
+    ledger: ledger.b,
+    peerLedger: ledger.a,
+    transport: server,
+    ids: id,
+    counts,
+    trouble,
+    afterReceive: () => destinationDone(),
+  });
   check((await origin.gw.startTransfer(transferRequest(sid, assetId))).accepted, `transfer ${sid} started`);
   await within(30_000, `destination accepts ${sid}`, accepted);
   origin.gw.close();
@@ -83,9 +124,21 @@ async function recoverOnce(dirs: { origin: string; destination: string }, sid: s
   const appended = firstThree.map((e) => e.entryHash);
   const earlierUpdate = 'e'.repeat(64); // the hash of that earlier RECOVER-UPDATE (nobody looks it up again)
   const copied = nextEntryBody(ownState.chain, ownState.head, {
-    phase: 'recovery', step: 'recovery', operation: 'ack', actionResponse: 'recover-update-msg', timestamp: Date.now(),
-    payload: { kind: 'recovery-receive', from: DESTINATION_ID, messageType: RMSG.recoverUpdate, hash: earlierUpdate, appended, peerHead } as unknown as Json,
-    recoveryMessage: 'recover-update-msg', recoveryPayload: { hash: earlierUpdate, appended },
+    phase: 'recovery',
+    step: 'recovery',
+    operation: 'ack',
+    actionResponse: 'recover-update-msg',
+    timestamp: Date.now(),
+    payload: {
+      kind: 'recovery-receive',
+      from: DESTINATION_ID,
+      messageType: RMSG.recoverUpdate,
+      hash: earlierUpdate,
+      appended,
+      peerHead,
+    } as unknown as Json,
+    recoveryMessage: 'recover-update-msg',
+    recoveryPayload: { hash: earlierUpdate, appended },
   });
   await originStore.writeLogEntry(await sealEntry(copied, id.origin));
   await originStore.close();
@@ -98,7 +151,10 @@ async function recoverOnce(dirs: { origin: string; destination: string }, sid: s
     const bodies: EntryBody[] = [];
     for (let k = i; k < Math.min(lack, i + 1_024); k++) {
       const body = nextEntryBody(destState.chain, head, {
-        phase: 'transfer-initiation', step: '1.2', operation: 'done', timestamp: Date.now(),
+        phase: 'transfer-initiation',
+        step: '1.2',
+        operation: 'done',
+        timestamp: Date.now(),
         payload: { kind: 'record', what: `waiting for transfer-commence ${k} ${'x'.repeat(1_100)}` },
       });
       bodies.push(body);
@@ -109,7 +165,17 @@ async function recoverOnce(dirs: { origin: string; destination: string }, sid: s
 
   // The destination runs on, with the session in memory: it answers a duplicate proposal (unlogged; the origin is down).
   server = await serveDestination(id, trouble);
-  destination = wireGateway({ id: DESTINATION_ID, signer: id.destination, store: destinationStore, ledger: ledger.b, peerLedger: ledger.a, transport: server, ids: id, counts, trouble });
+  destination = wireGateway({
+    id: DESTINATION_ID,
+    signer: id.destination,
+    store: destinationStore,
+    ledger: ledger.b,
+    peerLedger: ledger.a,
+    transport: server,
+    ids: id,
+    counts,
+    trouble,
+  });
   await destination.gw.receive(ORIGIN_ID, proposal);
   check(destination.gw.session(sid)?.head.seq === 3 + lack, `the destination's chain holds ${3 + lack} entries`);
 
@@ -123,11 +189,23 @@ async function recoverOnce(dirs: { origin: string; destination: string }, sid: s
   client = await dialOrigin(id, server.url, trouble);
   const dialMs = now() - t0 - openMs;
   origin = wireGateway({
-    id: ORIGIN_ID, signer: id.origin, store: originStore, ledger: ledger.a, transport: client, ids: id, counts, trouble,
+    id: ORIGIN_ID,
+    signer: id.origin,
+    store: originStore,
+    ledger: ledger.a,
+    transport: client,
+    ids: id,
+    counts,
+    trouble,
     afterReceive: (m) => {
       if (successAt || typeOf(m) !== RMSG.recoverSuccess) return;
       successAt = now();
-      work = { signs: counts.signs, verifies: counts.verifies, appends: counts.appends, messages: origin.sent + destination.sent };
+      work = {
+        signs: counts.signs,
+        verifies: counts.verifies,
+        appends: counts.appends,
+        messages: origin.sent + destination.sent,
+      };
     },
   });
   const ended = Promise.all([origin.gw.whenEnded(sid), destination.gw.whenEnded(sid)]);
@@ -136,17 +214,30 @@ async function recoverOnce(dirs: { origin: string; destination: string }, sid: s
     check(booted >= 1, 'the origin found its open session at boot');
     const outcomes = await within(300_000, `recovery of ${sid}`, ended);
     const doneMs = now() - t0;
-    check(outcomes[0] === 'committed' && outcomes[1] === 'committed', `${sid} committed on both sides after recovery: ${outcomes.join(', ')}`);
+    check(
+      outcomes[0] === 'committed' && outcomes[1] === 'committed',
+      `${sid} committed on both sides after recovery: ${outcomes.join(', ')}`,
+    );
     check(successAt > 0 && work, `${sid}: the origin received RECOVER-SUCCESS`);
     trouble.check(`recovery of ${sid}`);
     // The chains at the end: the origin's own, its copy of the destination's, and the destination's.
-    for (const [store, logId] of [[originStore, ownLog], [originStore, destLog], [destinationStore, destLog]] as const) {
+    for (const [store, logId] of [
+      [originStore, ownLog],
+      [originStore, destLog],
+      [destinationStore, destLog],
+    ] as const) {
       const v = await store.verifyLog(logId);
       check(v.ok, `${logId} verifies after recovery: ${JSON.stringify(v).slice(0, 300)}`);
     }
     const copy = await originStore.getLogLength(destLog);
-    check(copy >= 3 + lack, `the origin's copy of the destination's chain holds the ${lack} entries it lacked (${copy})`);
-    check((await ledger.a.asset(assetId))?.state === 'burned' && (await ledger.b.asset(assetId))?.owner === 'bob', `${assetId} moved exactly once`);
+    check(
+      copy >= 3 + lack,
+      `the origin's copy of the destination's chain holds the ${lack} entries it lacked (${copy})`,
+    );
+    check(
+      (await ledger.a.asset(assetId))?.state === 'burned' && (await ledger.b.asset(assetId))?.owner === 'bob',
+      `${assetId} moved exactly once`,
+    );
     return { openMs, dialMs, successMs: successAt - t0, doneMs, work: work! };
   } finally {
     origin.gw.close();
@@ -180,7 +271,12 @@ const boundMs = (w: Timing['work'], l: Limits): number =>
 
 const label = (n: number): string => (n >= 1_000_000 ? `${n / 1_000_000}M` : n >= 1_000 ? `${n / 1_000}k` : String(n));
 
-export async function recovery(results: Results, limits: Limits, quick: boolean, say: (line: string) => void): Promise<void> {
+export async function recovery(
+  results: Results,
+  limits: Limits,
+  quick: boolean,
+  say: (line: string) => void,
+): Promise<void> {
   const lacks = quick ? [1, 100, 1_000] : [1, 100, 10_000];
   const histories = quick ? [0, 10_000, 100_000] : [0, 10_000, 1_000_000];
   // Short recoveries are repeated (median shown): one run of a few milliseconds is mostly noise.
@@ -198,29 +294,55 @@ export async function recovery(results: Results, limits: Limits, quick: boolean,
         const texts = await templateTexts(dirs.origin, 'r0');
         check(texts.length > 0, 'the first recovered session left a chain to copy');
         const h = await writeHistory(dirs.origin, written, history - written, texts);
-        say(`  history: ${history - written} entries (${h.sessions} closed sessions of ${texts.length}) written in ${(h.ms / 1000).toFixed(1)} s`);
+        say(
+          `  history: ${history - written} entries (${h.sessions} closed sessions of ${texts.length}) written in ${(h.ms / 1000).toFixed(1)} s`,
+        );
         written = history;
       }
       for (const lack of lacks) {
         const timings: Timing[] = [];
-        for (let r = 0; r < reps(lack); r++, n++) timings.push(await recoverOnce(dirs, `r${n}`, lack, { a, b }, `asset-${n}`));
+        for (let r = 0; r < reps(lack); r++, n++)
+          timings.push(await recoverOnce(dirs, `r${n}`, lack, { a, b }, `asset-${n}`));
         const t = median(timings);
         grid.set(`${history}/${lack}`, t);
-        results.time('recovery', `restart → RECOVER-SUCCESS, lacks ${label(lack)}, history ${label(history)}`, t.successMs, boundMs(t.work, limits), 'counted signs + verifies + synced puts + RTTs', {
-          note: `open ${t.openMs.toFixed(0)} + dial ${t.dialMs.toFixed(0)} + protocol ${(t.successMs - t.openMs - t.dialMs).toFixed(0)} ms; transfer done at ${t.doneMs.toFixed(0)} ms`,
-        });
+        results.time(
+          'recovery',
+          `restart → RECOVER-SUCCESS, lacks ${label(lack)}, history ${label(history)}`,
+          t.successMs,
+          boundMs(t.work, limits),
+          'counted signs + verifies + synced puts + RTTs',
+          {
+            note: `open ${t.openMs.toFixed(0)} + dial ${t.dialMs.toFixed(0)} + protocol ${(t.successMs - t.openMs - t.dialMs).toFixed(0)} ms; transfer done at ${t.doneMs.toFixed(0)} ms`,
+          },
+        );
       }
     }
     const top = histories.at(-1)!;
     for (const lack of lacks) {
       const at = grid.get(`${top}/${lack}`)!.successMs;
       const none = grid.get(`0/${lack}`)!.successMs;
-      results.add({ section: 'recovery', name: `flat in history: lacks ${label(lack)}, history ${label(top)} vs none`, value: at, unit: 'ms', bound: none, boundIs: 'no history', ratio: at / none, ratioAs: '×', target: '≈ 1× (flat)' });
+      results.add({
+        section: 'recovery',
+        name: `flat in history: lacks ${label(lack)}, history ${label(top)} vs none`,
+        value: at,
+        unit: 'ms',
+        bound: none,
+        boundIs: 'no history',
+        ratio: at / none,
+        ratioAs: '×',
+        target: '≈ 1× (flat)',
+      });
     }
     const big = lacks.at(-1)!;
     const t1 = grid.get(`0/${lacks[0]}`)!;
     const tb = grid.get(`0/${big}`)!;
     const perSecond = (big - lacks[0]!) / ((tb.successMs - t1.successMs) / 1000);
-    results.rate('recovery', `linear in the lack: entries recovered per second (lacks ${label(big)} vs ${label(lacks[0]!)})`, perSecond, limits.verify32, 'verify, 32 in flight');
+    results.rate(
+      'recovery',
+      `linear in the lack: entries recovered per second (lacks ${label(big)} vs ${label(lacks[0]!)})`,
+      perSecond,
+      limits.verify32,
+      'verify, 32 in flight',
+    );
   });
 }

@@ -24,8 +24,12 @@ useNativeSha256();
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const jsonAt = args.indexOf('--json');
-const jsonTo = jsonAt < 0 ? undefined : args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : '-';
-const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const jsonTo =
+  jsonAt < 0 ? undefined : args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : '-';
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 // With JSON on stdout, the table and progress go to stderr so stdout stays one JSON document.
 const say = (line: string) => (jsonTo === '-' ? process.stderr : process.stdout).write(`${line}\n`);
 
@@ -36,32 +40,43 @@ const started = Date.now();
 const load = { start: loadavg() };
 
 const parts: [string, () => Promise<void>][] = [
-  ['limits', async () => {
-    await limitsCrypto(results, limits, ms);
-    await limitsHash(results, ms);
-    await limitsDisk(results, limits, ms);
-    await limitsWs(results, limits, ms);
-  }],
+  [
+    'limits',
+    async () => {
+      await limitsCrypto(results, limits, ms);
+      await limitsHash(results, ms);
+      await limitsDisk(results, limits, ms);
+      await limitsWs(results, limits, ms);
+    },
+  ],
   ['append', () => durableAppend(results, need(limits), quick ? 500 : 3000)],
   ['transfers', async () => void (await transfers(results, need(limits), quick))],
   ['recovery', () => recovery(results, need(limits), quick, say)],
-  ['memory', async () => {
-    for (const row of await memoryInChild(quick ? 2_000 : 10_000)) results.add(row);
-  }],
+  [
+    'memory',
+    async () => {
+      for (const row of await memoryInChild(quick ? 2_000 : 10_000)) results.add(row);
+    },
+  ],
 ];
 
 /** The memory scenario runs in a fresh process with --expose-gc, so it starts from a clean heap. */
 function memoryInChild(sessions: number): Promise<Row[]> {
   const root = fileURLToPath(new URL('..', import.meta.url));
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/memory-child.ts', String(sessions)], { cwd: root, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) return reject(new BenchFailure(`memory scenario: ${stderr.trim() || String(err)}`));
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as Row[]);
-      } catch {
-        reject(new BenchFailure(`memory scenario printed no results: ${stdout.slice(-300)}`));
-      }
-    });
+    execFile(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', 'bench/memory-child.ts', String(sessions)],
+      { cwd: root, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new BenchFailure(`memory scenario: ${stderr.trim() || String(err)}`));
+        try {
+          resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as Row[]);
+        } catch {
+          reject(new BenchFailure(`memory scenario printed no results: ${stdout.slice(-300)}`));
+        }
+      },
+    );
   });
 }
 
@@ -92,8 +107,12 @@ const summary = {
   rows: results.rows,
 };
 say('');
-say(`${m.cpu} × ${m.nproc}, ${m.memoryGiB} GiB, Node ${m.node}, level ${m.versions.level}, @noble/curves ${m.versions['@noble/curves']}, ws ${m.versions.ws}`);
-say(`load average ${summary.load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${summary.load.end.map((x) => x.toFixed(2)).join(' ')} at end; ${summary.seconds.toFixed(0)} s`);
+say(
+  `${m.cpu} × ${m.nproc}, ${m.memoryGiB} GiB, Node ${m.node}, level ${m.versions.level}, @noble/curves ${m.versions['@noble/curves']}, ws ${m.versions.ws}`,
+);
+say(
+  `load average ${summary.load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${summary.load.end.map((x) => x.toFixed(2)).join(' ')} at end; ${summary.seconds.toFixed(0)} s`,
+);
 say(table(results.rows));
 if (jsonTo === '-') process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 else if (jsonTo) await writeFile(jsonTo, `${JSON.stringify(summary, null, 2)}\n`);

@@ -5,7 +5,18 @@ import { logIdOf } from '../kernel/entry.ts';
 import { Counts, DESTINATION_ID, identities, ORIGIN_ID } from './lib/identities.ts';
 import type { Limits } from './lib/limits.ts';
 import { now, quantile } from './lib/measure.ts';
-import { dialOrigin, ledgers, openStore, serveDestination, type Side, type StoreKind, transferRequest, Trouble, wireGateway, within } from './lib/pair.ts';
+import {
+  dialOrigin,
+  ledgers,
+  openStore,
+  serveDestination,
+  type Side,
+  type StoreKind,
+  transferRequest,
+  Trouble,
+  wireGateway,
+  within,
+} from './lib/pair.ts';
 import { check, type Results } from './lib/report.ts';
 import { withTempDir } from './lib/tmp.ts';
 
@@ -30,8 +41,27 @@ export async function runTransfers(kind: StoreKind, concurrency: number, count: 
     const { a, b } = ledgers(id, counts, warm + count);
     const server = await serveDestination(id, trouble);
     const client = await dialOrigin(id, server.url, trouble);
-    const origin = wireGateway({ id: ORIGIN_ID, signer: id.origin, store: await openStore(kind, dir, 'origin', id, counts), ledger: a, transport: client, ids: id, counts, trouble });
-    const destination = wireGateway({ id: DESTINATION_ID, signer: id.destination, store: await openStore(kind, dir, 'destination', id, counts), ledger: b, peerLedger: a, transport: server, ids: id, counts, trouble });
+    const origin = wireGateway({
+      id: ORIGIN_ID,
+      signer: id.origin,
+      store: await openStore(kind, dir, 'origin', id, counts),
+      ledger: a,
+      transport: client,
+      ids: id,
+      counts,
+      trouble,
+    });
+    const destination = wireGateway({
+      id: DESTINATION_ID,
+      signer: id.destination,
+      store: await openStore(kind, dir, 'destination', id, counts),
+      ledger: b,
+      peerLedger: a,
+      transport: server,
+      ids: id,
+      counts,
+      trouble,
+    });
     const sides: Side[] = [origin, destination];
     try {
       const transfer = async (i: number): Promise<number> => {
@@ -41,15 +71,20 @@ export async function runTransfers(kind: StoreKind, concurrency: number, count: 
         const started = await origin.gw.startTransfer(transferRequest(sid, `asset-${i}`));
         check(started.accepted, `transfer ${sid} started: ${JSON.stringify(started)}`);
         const outcomes = await within(120_000, `transfer ${sid}`, ended);
-        check(outcomes[0] === 'committed' && outcomes[1] === 'committed', `transfer ${sid} committed on both sides: ${outcomes.join(', ')}`);
+        check(
+          outcomes[0] === 'committed' && outcomes[1] === 'committed',
+          `transfer ${sid} committed on both sides: ${outcomes.join(', ')}`,
+        );
         return now() - t;
       };
       const batch = async (from: number, n: number, lanes: number): Promise<number[]> => {
         const latencies: number[] = [];
         let next = from;
-        await Promise.all(Array.from({ length: lanes }, async () => {
-          for (let i = next++; i < from + n; i = next++) latencies.push(await transfer(i));
-        }));
+        await Promise.all(
+          Array.from({ length: lanes }, async () => {
+            for (let i = next++; i < from + n; i = next++) latencies.push(await transfer(i));
+          }),
+        );
         return latencies;
       };
       await batch(0, warm, warm);
@@ -61,7 +96,14 @@ export async function runTransfers(kind: StoreKind, concurrency: number, count: 
       trouble.check(`transfers (${kind}, ${concurrency} sessions)`);
       // Counted before the checks below, whose verifications are not the transfers' work.
       const messages = origin.sent + destination.sent;
-      const per = { signs: counts.signs / count, verifies: counts.verifies / count, appends: counts.appends / count, entries: counts.entries / count, messages: messages / count, entryChars: counts.entryChars / Math.max(1, counts.entries) };
+      const per = {
+        signs: counts.signs / count,
+        verifies: counts.verifies / count,
+        appends: counts.appends / count,
+        entries: counts.entries / count,
+        messages: messages / count,
+        entryChars: counts.entryChars / Math.max(1, counts.entries),
+      };
       await checkOutcome(sides, warm, count, concurrency);
       return {
         store: kind,
@@ -87,13 +129,19 @@ async function checkOutcome(sides: Side[], from: number, count: number, concurre
   for (let i = from; i < from + count; i++) {
     const onA = await origin.ledger.asset(`asset-${i}`);
     const onB = await destination.ledger.asset(`asset-${i}`);
-    check(onA?.state === 'burned' && onB?.state === 'active' && onB.owner === 'bob', `asset-${i} burned on the origin ledger and bob's on the destination's`);
+    check(
+      onA?.state === 'burned' && onB?.state === 'active' && onB.owner === 'bob',
+      `asset-${i} burned on the origin ledger and bob's on the destination's`,
+    );
   }
   const step = Math.max(1, Math.floor(count / 32));
   for (let i = from; i < from + count; i += step) {
     for (const s of sides) {
       const v = await s.store.verifyLog(logIdOf(`t${concurrency}-${i}`, s.id));
-      check(v.ok && v.entries.at(-1)?.step === 'end', `${s.id}'s chain of t${concurrency}-${i} verifies and ends: ${JSON.stringify(v).slice(0, 300)}`);
+      check(
+        v.ok && v.entries.at(-1)?.step === 'end',
+        `${s.id}'s chain of t${concurrency}-${i} verifies and ends: ${JSON.stringify(v).slice(0, 300)}`,
+      );
     }
   }
 }
@@ -113,17 +161,40 @@ export function boundOf(r: TransferRun, l: Limits): { perSecond: number; latency
   const disk = r.store === 'level';
   if (r.concurrency === 1) {
     const sealing = Math.max(p.appends / l.signSeq, p.entries / l.sign32);
-    const seconds = sealing + (p.signs - p.entries) / l.signSeq + p.verifies / l.verifySeq + (disk ? p.appends / l.levelSync1 : 0) + (p.messages * l.wsRttMs) / 2000;
-    return { perSecond: 1 / seconds, latencyMs: 1000 * seconds, is: disk ? 'Σ signs + verifies + synced puts + ½ RTTs' : 'Σ signs + verifies + ½ RTTs' };
+    const seconds =
+      sealing +
+      (p.signs - p.entries) / l.signSeq +
+      p.verifies / l.verifySeq +
+      (disk ? p.appends / l.levelSync1 : 0) +
+      (p.messages * l.wsRttMs) / 2000;
+    return {
+      perSecond: 1 / seconds,
+      latencyMs: 1000 * seconds,
+      is: disk ? 'Σ signs + verifies + synced puts + ½ RTTs' : 'Σ signs + verifies + ½ RTTs',
+    };
   }
   const crypto = 1 / (p.signs / l.sign32 + p.verifies / l.verify32);
   const fsync = disk ? l.levelSync64 / p.entries : Infinity;
   const perSecond = Math.min(crypto, fsync);
-  return { perSecond, latencyMs: (1000 * r.concurrency) / perSecond, is: crypto <= fsync ? 'signs + verifies, 32 in flight' : 'entries in synced batches of 64' };
+  return {
+    perSecond,
+    latencyMs: (1000 * r.concurrency) / perSecond,
+    is: crypto <= fsync ? 'signs + verifies, 32 in flight' : 'entries in synced batches of 64',
+  };
 }
 
 export async function transfers(results: Results, limits: Limits, quick: boolean): Promise<TransferRun[]> {
-  const plan: [number, number][] = quick ? [[1, 10], [16, 48], [256, 256]] : [[1, 100], [16, 480], [256, 1_024]];
+  const plan: [number, number][] = quick
+    ? [
+        [1, 10],
+        [16, 48],
+        [256, 256],
+      ]
+    : [
+        [1, 100],
+        [16, 480],
+        [256, 1_024],
+      ];
   const runs: TransferRun[] = [];
   for (const kind of ['level', 'memory'] as const) {
     for (const [concurrency, count] of plan) {
@@ -131,14 +202,34 @@ export async function transfers(results: Results, limits: Limits, quick: boolean
       runs.push(r);
       const b = boundOf(r, limits);
       const label = `${kind === 'level' ? 'LevelDB' : 'memory'} log, ${concurrency} session${concurrency === 1 ? '' : 's'}`;
-      results.rate('transfers', `transfers, ${label}`, r.perSecond, b.perSecond, b.is, { target: '≥ 50 %', note: `${r.transfers} transfers` });
-      results.time('transfers', `latency p50, ${label}`, r.p50, b.latencyMs, concurrency === 1 ? 'the same sum' : 'sessions ÷ bound rate', { note: `p99 ${r.p99.toFixed(1)} ms` });
+      results.rate('transfers', `transfers, ${label}`, r.perSecond, b.perSecond, b.is, {
+        target: '≥ 50 %',
+        note: `${r.transfers} transfers`,
+      });
+      results.time(
+        'transfers',
+        `latency p50, ${label}`,
+        r.p50,
+        b.latencyMs,
+        concurrency === 1 ? 'the same sum' : 'sessions ÷ bound rate',
+        { note: `p99 ${r.p99.toFixed(1)} ms` },
+      );
     }
   }
   const one = (k: string) => runs.find((r) => r.store === k && r.concurrency === 1)!;
   const level = one('level').p50;
   const mem = one('memory').p50;
-  results.add({ section: 'transfers', name: 'latency p50 at 1 session, LevelDB log vs memory log', value: level, unit: 'ms', bound: mem, boundIs: 'memory log', ratio: level / mem, ratioAs: '×', target: '≤ 2×' });
+  results.add({
+    section: 'transfers',
+    name: 'latency p50 at 1 session, LevelDB log vs memory log',
+    value: level,
+    unit: 'ms',
+    bound: mem,
+    boundIs: 'memory log',
+    ratio: level / mem,
+    ratioAs: '×',
+    target: '≤ 2×',
+  });
   const p = one('level').per;
   results.add({
     section: 'transfers',

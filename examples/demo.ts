@@ -17,7 +17,13 @@ const USAGE = 'usage: npm start -- [--crash-at <step>] [--scenario crash|rollbac
 const ORIGIN_STEPS = ['1.1', '1.2', '1.3', '1.4', '2.1', '2.2', '2.4', '3.1', '3.3', '3.4', '3.5', '3.7', '3.8', '3.9'];
 const WAIT_MS = 30_000;
 
-const { values } = parseArgs({ options: { 'crash-at': { type: 'string', default: '3.4' }, scenario: { type: 'string', default: 'crash' }, help: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    'crash-at': { type: 'string', default: '3.4' },
+    scenario: { type: 'string', default: 'crash' },
+    help: { type: 'boolean', default: false },
+  },
+});
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
@@ -49,10 +55,28 @@ try {
   console.log(`  ${ledgerB.id}  ${ledgerB.url}`);
   console.log(`  data: .data/demo/ (LevelDB per gateway and per ledger, wiped at every run)\n`);
   // Fast timers so the whole story takes seconds: resend after 0.5 s, deadline grace 1 s.
-  const flags = ['--retransmit-ms', '500', '--deadline-grace-ms', '1000', '--burn-margin-ms', '500', '--min-lock-seconds', '1'];
+  const flags = [
+    '--retransmit-ms',
+    '500',
+    '--deadline-grace-ms',
+    '1000',
+    '--burn-margin-ms',
+    '500',
+    '--min-lock-seconds',
+    '1',
+  ];
   const crashFlag = rollback ? 'sent:commit-prepare-msg' : crashAt;
   pair = await GatewayPair.start(
-    { dir: DIR, runtime: 'node', ledgers: { origin: { url: ledgerA.url, publicJwk: ledgerA.publicJwk }, destination: { url: ledgerB.url, publicJwk: ledgerB.publicJwk } }, flags, onEvent: (_m, e) => say.onEvent(e) },
+    {
+      dir: DIR,
+      runtime: 'node',
+      ledgers: {
+        origin: { url: ledgerA.url, publicJwk: ledgerA.publicJwk },
+        destination: { url: ledgerB.url, publicJwk: ledgerB.publicJwk },
+      },
+      flags,
+      onEvent: (_m, e) => say.onEvent(e),
+    },
     { origin: ['--crash-after', crashFlag] },
   );
   const { origin, destination } = pair.members;
@@ -65,35 +89,72 @@ try {
   );
   // With --crash-at 1.1 the origin dies before it can answer; the crash comes after the 1.1 entries are
   // durable, so the transfer has started all the same.
-  const reply = await origin.child!.request({ cmd: 'transfer', sessionId, assetId: asset, originator: alice, beneficiary: bob, lockSeconds }).catch(() => undefined);
+  const reply = await origin
+    .child!.request({ cmd: 'transfer', sessionId, assetId: asset, originator: alice, beneficiary: bob, lockSeconds })
+    .catch(() => undefined);
   if (reply && reply.started !== true) throw new Error(`the transfer did not start: ${JSON.stringify(reply)}`);
 
-  const died = await Promise.race([origin.child!.exited, origin.child!.waitFor((e) => e.event === 'outcome', WAIT_MS, 'the crash').then(() => undefined)]);
-  if (died?.signal !== 'SIGKILL') throw new Error(`the origin was not killed at ${crashFlag}: the transfer ended first, or it exited (${JSON.stringify(died)})`);
+  const died = await Promise.race([
+    origin.child!.exited,
+    origin.child!.waitFor((e) => e.event === 'outcome', WAIT_MS, 'the crash').then(() => undefined),
+  ]);
+  if (died?.signal !== 'SIGKILL')
+    throw new Error(
+      `the origin was not killed at ${crashFlag}: the transfer ended first, or it exited (${JSON.stringify(died)})`,
+    );
   if (rollback) {
-    say.note(`${origin.id} stays down. ${destination.id} minted and waits for commit-final; past the lock expiry (+1 s grace) it asks ${ledgerA.id}, by the ledger's own clock, whether the burn happened or never can.`);
-    await destination.child!.waitFor((e) => e.event === 'ledger' && e.kind === 'burn' && String(e.opId).endsWith(':rollback:burn') && e.ok === true, WAIT_MS, 'the destination rolling back');
-    say.note(`${destination.id} rolled back (burned what it minted) and keeps sending ROLLBACK. Now ${origin.id} comes back: its own lock expiry has passed as well, so it rolls back (unlock), and RECOVER-UPDATE brings the destination's chain, which shows the destination rolled back.`);
+    say.note(
+      `${origin.id} stays down. ${destination.id} minted and waits for commit-final; past the lock expiry (+1 s grace) it asks ${ledgerA.id}, by the ledger's own clock, whether the burn happened or never can.`,
+    );
+    await destination.child!.waitFor(
+      (e) => e.event === 'ledger' && e.kind === 'burn' && String(e.opId).endsWith(':rollback:burn') && e.ok === true,
+      WAIT_MS,
+      'the destination rolling back',
+    );
+    say.note(
+      `${destination.id} rolled back (burned what it minted) and keeps sending ROLLBACK. Now ${origin.id} comes back: its own lock expiry has passed as well, so it rolls back (unlock), and RECOVER-UPDATE brings the destination's chain, which shows the destination rolled back.`,
+    );
   } else {
     say.note(`${origin.id} restarts at once on the same LevelDB and key.`);
   }
   const sinceRestart = destination.child!.events.length;
   await pair.launch('origin');
-  const ended = (m: typeof origin) => m.child!.waitFor((e) => e.event === 'outcome' && e.session === sessionId, WAIT_MS, `${m.id} ending the session`);
+  const ended = (m: typeof origin) =>
+    m.child!.waitFor((e) => e.event === 'outcome' && e.session === sessionId, WAIT_MS, `${m.id} ending the session`);
   // Boot replays every open session, so one the restarted origin does not hold open had ended before the
   // crash (--crash-at 3.9: the end entry was durable, its outcome line was not printed).
   const originOpen = ((await origin.child!.request({ cmd: 'status' })).open as string[]).includes(sessionId);
-  await Promise.all([originOpen ? ended(origin) : undefined, destination.history.some((e) => e.event === 'outcome' && e.session === sessionId) ? undefined : ended(destination)]);
+  await Promise.all([
+    originOpen ? ended(origin) : undefined,
+    destination.history.some((e) => e.event === 'outcome' && e.session === sessionId) ? undefined : ended(destination),
+  ]);
   // The handshake can outlast the sessions: the destination's resent ROLLBACK may end the origin's session
   // while its RECOVER is under way, and the rest of the handshake is then answered unlogged. Wait for it.
-  if (originOpen) await destination.child!.waitFor((e) => e.event === 'send' && e.session === sessionId && e.type === 'recover-success-msg', WAIT_MS, 'RECOVER-SUCCESS', sinceRestart);
+  if (originOpen)
+    await destination.child!.waitFor(
+      (e) => e.event === 'send' && e.session === sessionId && e.type === 'recover-success-msg',
+      WAIT_MS,
+      'RECOVER-SUCCESS',
+      sinceRestart,
+    );
   const exits = await pair.stop();
-  if (!exits.every((x) => x.graceful && x.code === 0)) throw new Error(`a gateway did not shut down cleanly: ${JSON.stringify(exits)}`);
-  ok = await printReport({ sessionId, assetId: asset, originator: alice, beneficiary: bob, expected: rollback ? 'rolled-back' : 'committed', recovered: originOpen, members: pair.members, ledgers: { origin: ledgerA, destination: ledgerB } });
+  if (!exits.every((x) => x.graceful && x.code === 0))
+    throw new Error(`a gateway did not shut down cleanly: ${JSON.stringify(exits)}`);
+  ok = await printReport({
+    sessionId,
+    assetId: asset,
+    originator: alice,
+    beneficiary: bob,
+    expected: rollback ? 'rolled-back' : 'committed',
+    recovered: originOpen,
+    members: pair.members,
+    ledgers: { origin: ledgerA, destination: ledgerB },
+  });
   console.log(ok ? '\nAll checks hold.' : '\nA CHECK FAILED.');
 } catch (err) {
   console.error(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}`);
-  for (const m of Object.values(pair?.members ?? {})) if (m.child?.stderr) console.error(`${m.id} stderr: ${m.child.stderr.slice(-2000)}`);
+  for (const m of Object.values(pair?.members ?? {}))
+    if (m.child?.stderr) console.error(`${m.id} stderr: ${m.child.stderr.slice(-2000)}`);
 } finally {
   await pair?.destroy();
   await Promise.allSettled([ledgerA.close(), ledgerB.close()]);

@@ -26,7 +26,9 @@ export type Wrap = (command: [string, string[]]) => [string, string[]];
 /** Rejects `p` after `ms`: a deadline on an awaited event, never a sleep. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -35,7 +37,11 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * names examples/gateway.ts pre-built into one ES module (the same source, without tsx's per-file loader).
  */
 export function gatewayCommand(runtime: 'node' | 'deno', args: string[], bundle?: string): [string, string[]] {
-  if (runtime === 'deno') return [here === 'deno' ? process.execPath : `${ROOT}node_modules/.bin/deno`, ['run', '-A', 'examples/gateway.deno.ts', ...args]];
+  if (runtime === 'deno')
+    return [
+      here === 'deno' ? process.execPath : `${ROOT}node_modules/.bin/deno`,
+      ['run', '-A', 'examples/gateway.deno.ts', ...args],
+    ];
   const node = here === 'node' ? process.execPath : 'node';
   return [node, bundle ? [bundle, ...args] : ['--import', 'tsx', 'examples/gateway.ts', ...args]];
 }
@@ -57,11 +63,21 @@ export class GatewayChild {
   readonly #waiters = new Set<Waiter>();
   readonly #onEvent: ((e: GatewayEvent) => void) | undefined;
 
-  private constructor(runtime: 'node' | 'deno', args: string[], onEvent?: (e: GatewayEvent) => void, bundle?: string, wrap?: Wrap) {
+  private constructor(
+    runtime: 'node' | 'deno',
+    args: string[],
+    onEvent?: (e: GatewayEvent) => void,
+    bundle?: string,
+    wrap?: Wrap,
+  ) {
     const command = gatewayCommand(runtime, args, bundle);
     const [cmd, argv] = wrap ? wrap(command) : command;
     this.#onEvent = onEvent;
-    this.child = spawn(cmd, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' } });
+    this.child = spawn(cmd, argv, {
+      cwd: ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1' },
+    });
     this.child.stdin!.on('error', () => undefined); // writing to a killed child: EPIPE, expected
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr = (this.stderr + d).slice(-8000)));
@@ -77,11 +93,18 @@ export class GatewayChild {
   }
 
   /** Spawns a gateway and resolves once it is listening (its first line). */
-  static async start(runtime: 'node' | 'deno', args: string[], options: { onEvent?: (e: GatewayEvent) => void; startupMs?: number; bundle?: string; wrap?: Wrap } = {}): Promise<GatewayChild> {
+  static async start(
+    runtime: 'node' | 'deno',
+    args: string[],
+    options: { onEvent?: (e: GatewayEvent) => void; startupMs?: number; bundle?: string; wrap?: Wrap } = {},
+  ): Promise<GatewayChild> {
     const g = new GatewayChild(runtime, args, options.onEvent, options.bundle, options.wrap);
     const spawnFailed = new Promise<never>((_, reject) => g.child.on('error', reject));
     try {
-      const listening = await Promise.race([g.waitFor((e) => e.event === 'listening', options.startupMs ?? 60_000, 'gateway startup'), spawnFailed]);
+      const listening = await Promise.race([
+        g.waitFor((e) => e.event === 'listening', options.startupMs ?? 60_000, 'gateway startup'),
+        spawnFailed,
+      ]);
       g.url = String(listening.url);
       g.pid = Number(listening.pid);
       return g;
@@ -112,7 +135,12 @@ export class GatewayChild {
   /** Writes one command line; resolves with the answer event (a reply or status echoing `id`). */
   request(command: Record<string, unknown>, ms = 30_000): Promise<GatewayEvent> {
     const id = `c${Math.random().toString(36).slice(2)}`;
-    const answer = this.waitFor((e) => (e.event === 'reply' || e.event === 'status') && e.id === id, ms, `answer to ${String(command.cmd)}`, this.events.length);
+    const answer = this.waitFor(
+      (e) => (e.event === 'reply' || e.event === 'status') && e.id === id,
+      ms,
+      `answer to ${String(command.cmd)}`,
+      this.events.length,
+    );
     this.child.stdin!.write(`${JSON.stringify({ ...command, id })}\n`);
     return answer;
   }

@@ -18,8 +18,18 @@ export const USAGE = `usage: gateway --id <gateway-id> --db <dir> --keys <privat
                  message was sent (sent:commit-prepare-msg)
 commands: JSON lines on stdin (docs/demo.md); stdin's end shuts the gateway down`;
 
-const jwkSchema = z.strictObject({ kty: z.literal('EC'), crv: z.enum(['P-256', 'secp256k1']), x: z.string(), y: z.string() });
-const peerSchema = z.strictObject({ url: z.string().regex(/^wss?:\/\//), publicJwk: jwkSchema, networkId: z.string().regex(ID_PATTERN), ledgerPublicJwk: jwkSchema });
+const jwkSchema = z.strictObject({
+  kty: z.literal('EC'),
+  crv: z.enum(['P-256', 'secp256k1']),
+  x: z.string(),
+  y: z.string(),
+});
+const peerSchema = z.strictObject({
+  url: z.string().regex(/^wss?:\/\//),
+  publicJwk: jwkSchema,
+  networkId: z.string().regex(ID_PATTERN),
+  ledgerPublicJwk: jwkSchema,
+});
 const peersSchema = z.record(z.string().regex(ID_PATTERN), peerSchema);
 
 export interface PeerConfig {
@@ -77,18 +87,26 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
   if (values.help) return 'help';
   const { id, db, keys, ledger, peers } = values;
   const ledgerKeyText = values['ledger-key'];
-  if (!id || !db || !keys || !ledger || !ledgerKeyText || !peers) throw new RangeError('--id, --db, --keys, --ledger, --ledger-key and --peers are required');
+  if (!id || !db || !keys || !ledger || !ledgerKeyText || !peers)
+    throw new RangeError('--id, --db, --keys, --ledger, --ledger-key and --peers are required');
   if (!ID_PATTERN.test(id)) throw new RangeError(`bad --id ${JSON.stringify(id)}`);
   const port = integer('--port', values.port, 0, 65535)!;
   const ledgerKey = jwkSchema.safeParse(jsonArg('--ledger-key', ledgerKeyText));
-  if (!ledgerKey.success) throw new RangeError(`bad --ledger-key: ${ledgerKey.error.issues[0]?.path.join('.')} ${ledgerKey.error.issues[0]?.message}`);
+  if (!ledgerKey.success)
+    throw new RangeError(
+      `bad --ledger-key: ${ledgerKey.error.issues[0]?.path.join('.')} ${ledgerKey.error.issues[0]?.message}`,
+    );
   const parsedPeers = peersSchema.safeParse(jsonArg('--peers', peers));
-  if (!parsedPeers.success) throw new RangeError(`bad --peers: ${parsedPeers.error.issues[0]?.path.join('.')} ${parsedPeers.error.issues[0]?.message}`);
+  if (!parsedPeers.success)
+    throw new RangeError(
+      `bad --peers: ${parsedPeers.error.issues[0]?.path.join('.')} ${parsedPeers.error.issues[0]?.message}`,
+    );
   const peerLedgers: Record<string, string> = {};
   for (const item of values['peer-ledger']) {
     const eq = item.indexOf('=');
     const peer = item.slice(0, eq);
-    if (eq < 1 || !parsedPeers.data[peer]) throw new RangeError(`bad --peer-ledger ${JSON.stringify(item)}: want <peer-id>=<url> for a peer in --peers`);
+    if (eq < 1 || !parsedPeers.data[peer])
+      throw new RangeError(`bad --peer-ledger ${JSON.stringify(item)}: want <peer-id>=<url> for a peer in --peers`);
     peerLedgers[peer] = item.slice(eq + 1);
   }
   const optional = {
@@ -99,7 +117,17 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
     connectWaitMs: integer('--connect-wait-ms', values['connect-wait-ms'], 0, 600_000),
     crashAfter: values['crash-after'] === undefined ? undefined : parseCrashPoint(values['crash-after']),
   };
-  const config: GatewayCliConfig = { id, host: values.host, port, db, keys, ledger, ledgerKey: ledgerKey.data, peers: parsedPeers.data, peerLedgers };
+  const config: GatewayCliConfig = {
+    id,
+    host: values.host,
+    port,
+    db,
+    keys,
+    ledger,
+    ledgerKey: ledgerKey.data,
+    peers: parsedPeers.data,
+    peerLedgers,
+  };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(config, { [k]: v });
   return config;
 }
@@ -116,6 +144,7 @@ function jsonArg(flag: string, text: string): unknown {
 function integer(flag: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`bad ${flag} ${JSON.stringify(text)}: want an integer in [${min}, ${max}]`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new RangeError(`bad ${flag} ${JSON.stringify(text)}: want an integer in [${min}, ${max}]`);
   return n;
 }

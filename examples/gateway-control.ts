@@ -35,7 +35,8 @@ export async function handleCommand(line: string, ctx: ControlContext): Promise<
     return;
   }
   const id = typeof c.id === 'string' || typeof c.id === 'number' ? c.id : undefined;
-  const reply = (fields: Record<string, unknown>) => ctx.emit('reply', { cmd: String(c.cmd), id, ...(fields as Record<string, never>) });
+  const reply = (fields: Record<string, unknown>) =>
+    ctx.emit('reply', { cmd: String(c.cmd), id, ...(fields as Record<string, never>) });
   try {
     switch (c.cmd) {
       case 'transfer': {
@@ -43,7 +44,10 @@ export async function handleCommand(line: string, ctx: ControlContext): Promise<
         const peer = str(c.peer) ?? (ctx.peers.length === 1 ? ctx.peers[0] : undefined);
         const [assetId, originator, beneficiary] = [str(c.assetId), str(c.originator), str(c.beneficiary)];
         if (!sessionId || !peer || !assetId || !originator || !beneficiary) {
-          return reply({ ok: false, error: 'transfer needs sessionId, assetId, originator, beneficiary (and peer when there are several)' });
+          return reply({
+            ok: false,
+            error: 'transfer needs sessionId, assetId, originator, beneficiary (and peer when there are several)',
+          });
         }
         const request: TransferRequest = {
           sessionId,
@@ -64,7 +68,11 @@ export async function handleCommand(line: string, ctx: ControlContext): Promise<
       case 'abort': {
         const sessionId = str(c.sessionId);
         if (!sessionId) return reply({ ok: false, error: 'abort needs sessionId' });
-        return reply({ ok: true, sessionId, ...(await ctx.gateway.abort(sessionId, str(c.reason) ?? 'operator abort')) });
+        return reply({
+          ok: true,
+          sessionId,
+          ...(await ctx.gateway.abort(sessionId, str(c.reason) ?? 'operator abort')),
+        });
       }
       case 'status': {
         const sessions = ctx.gateway.sessions();
@@ -79,7 +87,8 @@ export async function handleCommand(line: string, ctx: ControlContext): Promise<
       case 'peer-url': {
         const peer = str(c.peer);
         const url = str(c.url);
-        if (!peer || !url || !ctx.peers.includes(peer) || !/^wss?:\/\//.test(url)) return reply({ ok: false, error: 'peer-url needs a known peer and a ws:// URL' });
+        if (!peer || !url || !ctx.peers.includes(peer) || !/^wss?:\/\//.test(url))
+          return reply({ ok: false, error: 'peer-url needs a known peer and a ws:// URL' });
         ctx.urls[peer] = url;
         return reply({ ok: true, peer });
       }

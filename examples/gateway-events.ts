@@ -20,13 +20,17 @@ export function emitter(gw: string, write: (line: string) => void = (l) => conso
 }
 
 /** The last segment of a message-type URN: `urn:...:msgtype:commit-ready-msg` → `commit-ready-msg`. */
-export const shortType = (urn: unknown): string => (typeof urn === 'string' ? urn.slice(urn.lastIndexOf(':') + 1) : '?');
+export const shortType = (urn: unknown): string =>
+  typeof urn === 'string' ? urn.slice(urn.lastIndexOf(':') + 1) : '?';
 
 /** Reads session and type out of a JWS envelope or a bare error-msg, for logging only (never trusted). */
 export function peek(envelope: unknown): { type: string; session?: string } {
   try {
     const e = envelope as { payload?: unknown; messageType?: unknown; sessionId?: unknown };
-    const m = (typeof e.payload === 'string' ? JSON.parse(fromUtf8(fromBase64Url(e.payload))) : e) as { messageType?: unknown; sessionId?: unknown };
+    const m = (typeof e.payload === 'string' ? JSON.parse(fromUtf8(fromBase64Url(e.payload))) : e) as {
+      messageType?: unknown;
+      sessionId?: unknown;
+    };
     return { type: shortType(m.messageType), ...(typeof m.sessionId === 'string' ? { session: m.sessionId } : {}) };
   } catch {
     return { type: '?' };
@@ -38,7 +42,9 @@ export function describeEntry(e: Pick<LogEntry, 'payload' | 'recoveryMessage'>):
   const p = e.payload as Record<string, unknown> & { kind?: string };
   const op = p.op as { kind?: string; assetId?: string; opId?: string } | undefined;
   const receipt = p.receipt as { txSeq?: number; error?: { code?: string } } | undefined;
-  const req = p.request as { assetId?: string; originator?: string; beneficiary?: string; lockSeconds?: number } | undefined;
+  const req = p.request as
+    | { assetId?: string; originator?: string; beneficiary?: string; lockSeconds?: number }
+    | undefined;
   const msg = p.message as { messageType?: string } | undefined;
   switch (p.kind) {
     case 'request':

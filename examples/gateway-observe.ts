@@ -19,7 +19,10 @@ export type CrashPoint = { kind: 'step'; step: string } | { kind: 'sent'; type: 
 
 export function parseCrashPoint(text: string): CrashPoint {
   if (text.startsWith('sent:')) return { kind: 'sent', type: text.slice(5) };
-  if (!/^(\d\.\d|rollback|deadline|recovery|end)$/.test(text)) throw new RangeError(`bad crash point ${JSON.stringify(text)}: want a step label (e.g. 3.4) or sent:<message type>`);
+  if (!/^(\d\.\d|rollback|deadline|recovery|end)$/.test(text))
+    throw new RangeError(
+      `bad crash point ${JSON.stringify(text)}: want a step label (e.g. 3.4) or sent:<message type>`,
+    );
   return { kind: 'step', step: text };
 }
 
@@ -33,7 +36,10 @@ export class ObservedLogStore extends LogStore {
   #crashAt: CrashPoint | undefined;
   readonly #crash: Crash;
 
-  constructor(driver: LogStoreDriver, options: LogStoreOptions & { self: string; emit: Emit; crashAt?: CrashPoint; crash: Crash }) {
+  constructor(
+    driver: LogStoreDriver,
+    options: LogStoreOptions & { self: string; emit: Emit; crashAt?: CrashPoint; crash: Crash },
+  ) {
     super(driver, options);
     this.#self = options.self;
     this.#emit = options.emit;
@@ -47,7 +53,12 @@ export class ObservedLogStore extends LogStore {
     const written = entries as LogEntry[];
     for (const e of written) this.#emit('append', appendFields(e, this.#self));
     const at = this.#crashAt;
-    if (at?.kind === 'step' && written.some((e) => e.author === this.#self && e.step === at.step && e.operation !== 'init' && e.operation !== 'fail')) {
+    if (
+      at?.kind === 'step' &&
+      written.some(
+        (e) => e.author === this.#self && e.step === at.step && e.operation !== 'init' && e.operation !== 'fail',
+      )
+    ) {
       this.#crashAt = undefined;
       this.#crash(`after appending step ${at.step}`);
     }
@@ -68,7 +79,14 @@ export class ObservedLedger implements Ledger {
   }
 
   async execute(op: LedgerOp): Promise<LedgerReceipt> {
-    const base = { ledger: this.inner.id, role: this.role, call: 'execute', kind: op.kind, opId: op.opId, asset: op.assetId };
+    const base = {
+      ledger: this.inner.id,
+      role: this.role,
+      call: 'execute',
+      kind: op.kind,
+      opId: op.opId,
+      asset: op.assetId,
+    };
     try {
       const r = await this.inner.execute(op);
       this.emit('ledger', { ...base, ok: r.ok, code: r.error?.code, txSeq: r.txSeq });

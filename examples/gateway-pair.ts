@@ -59,7 +59,18 @@ export class GatewayPair {
     for (const role of ['origin', 'destination'] as const) {
       const id = GATEWAY_IDS[role];
       const keys = join(o.dir, `${id}.key.json`);
-      members[role] = { role, id, db: join(o.dir, id), keys, publicJwk: await publicKeyOf(keys), port: 0, url: '', up: false, lives: 0, history: [] };
+      members[role] = {
+        role,
+        id,
+        db: join(o.dir, id),
+        keys,
+        publicJwk: await publicKeyOf(keys),
+        port: 0,
+        url: '',
+        up: false,
+        lives: 0,
+        history: [],
+      };
     }
     const pair = new GatewayPair(o, members);
     try {
@@ -67,7 +78,11 @@ export class GatewayPair {
       // the destination's; then the destination learns the origin's (the peer-url command).
       await pair.launch('destination', { extra: first.destination });
       await pair.launch('origin', { extra: first.origin });
-      const told = await members.destination.child!.request({ cmd: 'peer-url', peer: members.origin.id, url: members.origin.url });
+      const told = await members.destination.child!.request({
+        cmd: 'peer-url',
+        peer: members.origin.id,
+        url: members.origin.url,
+      });
       if (told.ok !== true) throw new Error(`peer-url refused: ${JSON.stringify(told)}`);
       return pair;
     } catch (err) {
@@ -84,9 +99,33 @@ export class GatewayPair {
     const m = this.members[role];
     const peer = this.members[this.peerOf(role)];
     const peerLedger = this.#o.ledgers[peer.role];
-    const peers = { [peer.id]: { url: peer.url || 'ws://127.0.0.1:9/satp/ws', publicJwk: peer.publicJwk, networkId: LEDGER_IDS[peer.role], ledgerPublicJwk: peerLedger.publicJwk } };
+    const peers = {
+      [peer.id]: {
+        url: peer.url || 'ws://127.0.0.1:9/satp/ws',
+        publicJwk: peer.publicJwk,
+        networkId: LEDGER_IDS[peer.role],
+        ledgerPublicJwk: peerLedger.publicJwk,
+      },
+    };
     const own = this.#o.ledgers[role];
-    const args = ['--id', m.id, '--port', String(m.port), '--db', m.db, '--keys', m.keys, '--ledger', own.url, '--ledger-key', JSON.stringify(own.publicJwk), '--peers', JSON.stringify(peers), ...this.#o.flags, ...extra];
+    const args = [
+      '--id',
+      m.id,
+      '--port',
+      String(m.port),
+      '--db',
+      m.db,
+      '--keys',
+      m.keys,
+      '--ledger',
+      own.url,
+      '--ledger-key',
+      JSON.stringify(own.publicJwk),
+      '--peers',
+      JSON.stringify(peers),
+      ...this.#o.flags,
+      ...extra,
+    ];
     // The destination asks the origin ledger past its deadline (was the burn made, or can it never be?).
     if (role === 'destination') args.push('--peer-ledger', `${peer.id}=${this.#o.ledgers.origin.url}`);
     return args;
@@ -125,17 +164,24 @@ export class GatewayPair {
     const t = Date.now();
     const x = await m.child!.kill('SIGKILL');
     m.history.push({ event: 'killed', gw: m.id, t, signal: 'SIGKILL' });
-    if (x.signal !== 'SIGKILL') throw new Error(`${m.id} exited (${x.code ?? x.signal}) before the kill: ${m.child!.stderr}`);
+    if (x.signal !== 'SIGKILL')
+      throw new Error(`${m.id} exited (${x.code ?? x.signal}) before the kill: ${m.child!.stderr}`);
     return x;
   }
 
   /** Graceful stop of both gateways (stdin's end): each closes its transports and LevelDB, then exits 0. */
   stop(): Promise<(Exit & { graceful: boolean })[]> {
-    return Promise.all(Object.values(this.members).map((m) => (m.child?.alive ? m.child.stop() : Promise.resolve({ code: 0, signal: null, graceful: true }))));
+    return Promise.all(
+      Object.values(this.members).map((m) =>
+        m.child?.alive ? m.child.stop() : Promise.resolve({ code: 0, signal: null, graceful: true }),
+      ),
+    );
   }
 
   /** Every gateway process still running is killed; safe to call twice. */
   async destroy(): Promise<void> {
-    await Promise.allSettled(Object.values(this.members).map((m) => (m.child?.alive ? m.child.kill('SIGKILL') : undefined)));
+    await Promise.allSettled(
+      Object.values(this.members).map((m) => (m.child?.alive ? m.child.kill('SIGKILL') : undefined)),
+    );
   }
 }

@@ -24,8 +24,23 @@ import { ObservedLedger, ObservedLogStore, observedOutbox } from './gateway-obse
 export interface GatewayRuntime {
   name: 'node' | 'deno';
   pid: number;
-  listen(options: { self: string; signer: Signer; keys: KeyResolver; host: string; port: number; onError: TransportErrorHandler }): Promise<{ transport: Transport; url: string }>;
-  dialer(options: { self: string; signer: Signer; keys: KeyResolver; verifier: Verifier; peers: (peer: string) => string | undefined; connectTimeoutMs: number; onError: TransportErrorHandler }): Transport & {
+  listen(options: {
+    self: string;
+    signer: Signer;
+    keys: KeyResolver;
+    host: string;
+    port: number;
+    onError: TransportErrorHandler;
+  }): Promise<{ transport: Transport; url: string }>;
+  dialer(options: {
+    self: string;
+    signer: Signer;
+    keys: KeyResolver;
+    verifier: Verifier;
+    peers: (peer: string) => string | undefined;
+    connectTimeoutMs: number;
+    onError: TransportErrorHandler;
+  }): Transport & {
     connect(peer: string): Promise<void>;
   };
   stdinLines(): AsyncIterable<string>;
@@ -48,7 +63,7 @@ async function connectLedger(url: string): Promise<HttpLedger> {
 }
 
 export async function runGatewayProcess(runtime: GatewayRuntime, args: string[]): Promise<void> {
-  let cli;
+  let cli: ReturnType<typeof parseGatewayArgs>;
   try {
     cli = parseGatewayArgs(args);
   } catch (err) {
@@ -66,22 +81,52 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     return runtime.killSelf();
   };
   // Transport trouble that reaches no one (a peer dropping mid-frame, a refused handshake) goes to stderr.
-  const onError: TransportErrorHandler = (error, context) => console.error(JSON.stringify({ gw: id, what: context.what, peer: context.peer, error: String(error) }));
+  const onError: TransportErrorHandler = (error, context) =>
+    console.error(JSON.stringify({ gw: id, what: context.what, peer: context.peer, error: String(error) }));
 
   const signer = await loadOrCreateKey(cli.keys);
-  const keys = keyTable({ [id]: signer.publicJwk, ...Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.publicJwk])) });
+  const keys = keyTable({
+    [id]: signer.publicJwk,
+    ...Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.publicJwk])),
+  });
   const verifier = defaultVerifier();
-  const store = new ObservedLogStore(await LevelDriver.open(cli.db), { keys, verifier, self: id, emit, crashAt: cli.crashAfter, crash });
+  const store = new ObservedLogStore(await LevelDriver.open(cli.db), {
+    keys,
+    verifier,
+    self: id,
+    emit,
+    crashAt: cli.crashAfter,
+    crash,
+  });
   const own = await connectLedger(cli.ledger);
   const ledger = new ObservedLedger(own, emit, 'own');
   const peerLedgers: Record<string, Ledger> = {};
   for (const [peer, url] of Object.entries(cli.peerLedgers)) {
-    peerLedgers[peer] = new ObservedLedger(new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 }), emit, 'peer');
+    peerLedgers[peer] = new ObservedLedger(
+      new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 }),
+      emit,
+      'peer',
+    );
   }
 
   const urls: Record<string, string> = Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.url]));
-  const { transport: server, url } = await runtime.listen({ self: id, signer, keys, host: cli.host, port: cli.port, onError });
-  const client = runtime.dialer({ self: id, signer, keys, verifier, peers: (p) => urls[p], connectTimeoutMs: 3_000, onError });
+  const { transport: server, url } = await runtime.listen({
+    self: id,
+    signer,
+    keys,
+    host: cli.host,
+    port: cli.port,
+    onError,
+  });
+  const client = runtime.dialer({
+    self: id,
+    signer,
+    keys,
+    verifier,
+    peers: (p) => urls[p],
+    connectTimeoutMs: 3_000,
+    onError,
+  });
   const links = new PeerLinks({ server, client, peers: Object.keys(cli.peers), emit });
 
   const config = gatewayConfig({
@@ -89,7 +134,12 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     publicJwk: signer.publicJwk,
     networkId: own.id,
     ledgerKey: cli.ledgerKey,
-    peers: Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, { publicJwk: c.publicJwk, networkId: c.networkId, ledgerKey: c.ledgerPublicJwk }])),
+    peers: Object.fromEntries(
+      Object.entries(cli.peers).map(([p, c]) => [
+        p,
+        { publicJwk: c.publicJwk, networkId: c.networkId, ledgerKey: c.ledgerPublicJwk },
+      ]),
+    ),
     ...(cli.retransmitMs !== undefined && { retransmitMs: cli.retransmitMs }),
     ...(cli.deadlineGraceMs !== undefined && { deadlineGraceMs: cli.deadlineGraceMs }),
     ...(cli.burnMarginMs !== undefined && { burnMarginMs: cli.burnMarginMs }),
@@ -107,7 +157,13 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     clock: realClock,
     onReport: (session, report) => {
       if (report.kind === 'ended') emit('outcome', { session, outcome: report.outcome, reason: report.reason });
-      else emit('report', { session, kind: report.kind, ...('code' in report && { code: report.code }), detail: report.detail });
+      else
+        emit('report', {
+          session,
+          kind: report.kind,
+          ...('code' in report && { code: report.code }),
+          detail: report.detail,
+        });
     },
   });
 
@@ -129,7 +185,13 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     })());
   runtime.onSignal(() => void shutdown());
 
-  emit('listening', { url, runtime: runtime.name, pid: runtime.pid, network: own.id, publicJwk: { ...signer.publicJwk } });
+  emit('listening', {
+    url,
+    runtime: runtime.name,
+    pid: runtime.pid,
+    network: own.id,
+    publicJwk: { ...signer.publicJwk },
+  });
   links.start();
   // Recovery starts by messaging the peer (RECOVER, recovery-04 §5.1): give the links a moment to come up
   // first. A peer that is down costs at most this wait; the recover timer keeps resending meanwhile.

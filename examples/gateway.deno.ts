@@ -13,7 +13,10 @@ useNativeSha256();
 declare const Deno: {
   args: string[];
   pid: number;
-  serve(options: { hostname: string; port: number; onListen?: () => void }, handler: (req: Request) => Response | Promise<Response>): { addr: { port: number }; shutdown(): Promise<void> };
+  serve(
+    options: { hostname: string; port: number; onListen?: () => void },
+    handler: (req: Request) => Response | Promise<Response>,
+  ): { addr: { port: number }; shutdown(): Promise<void> };
   stdin: { readable: ReadableStream<Uint8Array> };
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   kill(pid: number, signal: 'SIGKILL'): void;
@@ -39,7 +42,10 @@ const deno: GatewayRuntime = {
   pid: Deno.pid,
   async listen({ host, port, ...options }) {
     const ws = new DenoWsServer({ ...options, idleTimeoutSeconds: 5 });
-    const http = Deno.serve({ hostname: host, port, onListen: () => {} }, async (req) => (await ws.fetch(req)) ?? new Response(null, { status: 404 }));
+    const http = Deno.serve(
+      { hostname: host, port, onListen: () => {} },
+      async (req) => (await ws.fetch(req)) ?? new Response(null, { status: 404 }),
+    );
     const close = ws.close.bind(ws);
     // Closing the transport also stops the listener, as WsServerTransport.close does on Node.
     ws.close = async () => {

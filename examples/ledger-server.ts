@@ -11,7 +11,8 @@ import type { SeedAsset } from '../ledgers/ledger-engine.ts';
 import { loadOrCreateKey } from '../gateway/keys.ts';
 import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../http/node-limits.ts';
 
-const USAGE = 'usage: ledger-server --db <dir> --id <ledger-id> [--port 0] [--assets id:owner,...] [--key <private-jwk-file>]';
+const USAGE =
+  'usage: ledger-server --db <dir> --id <ledger-id> [--port 0] [--assets id:owner,...] [--key <private-jwk-file>]';
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -45,7 +46,6 @@ const seeds: SeedAsset[] = values.assets
     if (!assetId || !owner || extra !== undefined) fail(`bad --assets item ${JSON.stringify(pair)} (want id:owner)`);
     return { assetId, owner };
   });
-
 
 const signer = await loadOrCreateKey(values.key ?? `${values.db.replace(/\/+$/, '')}.key.json`);
 const ledger = await LevelLedger.open(values.db, { id: values.id, signer, assets: seeds, now: Date.now });

@@ -50,7 +50,8 @@ export function parseLogServerArgs(argv: string[]): LogServerConfig {
   const parsed = parseStrictJson(readFileSync(file, 'utf8'));
   if (!parsed.ok) throw new TypeError(`${file}: not JSON: ${parsed.problem}`);
   const table = gatewayTableSchema.safeParse(parsed.value);
-  if (!table.success) throw new TypeError(`${file}: ${table.error.issues[0]?.path.join('.')}: ${table.error.issues[0]?.message}`);
+  if (!table.success)
+    throw new TypeError(`${file}: ${table.error.issues[0]?.path.join('.')}: ${table.error.issues[0]?.message}`);
   return {
     port: int(values.port, 'port', 0),
     db: values.db,
@@ -63,7 +64,10 @@ export function parseLogServerArgs(argv: string[]): LogServerConfig {
 
 /** The Log Storage API over LevelDB (one synced batch per append: durable when it answers 200). */
 export async function openLogServer(config: LogServerConfig): Promise<{ app: LogApiApp; store: LogStore }> {
-  const store = new LogStore(await LevelDriver.open(config.db), { keys: keysOfGateways(config.gateways), verifier: defaultVerifier() });
+  const store = new LogStore(await LevelDriver.open(config.db), {
+    keys: keysOfGateways(config.gateways),
+    verifier: defaultVerifier(),
+  });
   const app = createLogStorageApp({ store, gateways: config.gateways, maxBodyBytes: config.maxBodyBytes });
   return { app, store };
 }

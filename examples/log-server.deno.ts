@@ -12,7 +12,7 @@ declare const Deno: {
   ): { finished: Promise<void>; shutdown(): Promise<void> };
 };
 
-let config;
+let config: ReturnType<typeof parseLogServerArgs>;
 try {
   config = parseLogServerArgs(process.argv.slice(2));
 } catch (err) {
@@ -22,7 +22,11 @@ try {
 
 const { app, store } = await openLogServer(config);
 const server = Deno.serve(
-  { hostname: '127.0.0.1', port: config.port, onListen: ({ hostname, port }) => console.log(`http://${hostname}:${port}`) },
+  {
+    hostname: '127.0.0.1',
+    port: config.port,
+    onListen: ({ hostname, port }) => console.log(`http://${hostname}:${port}`),
+  },
   app.fetch,
 );
 

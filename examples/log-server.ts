@@ -9,7 +9,7 @@ import { useNativeSha256 } from '../storage/sha256-node.ts';
 // Hashes with the runtime's native SHA-256 (node:crypto, in Node and Deno alike) instead of noble's.
 useNativeSha256();
 
-let config;
+let config: ReturnType<typeof parseLogServerArgs>;
 try {
   config = parseLogServerArgs(process.argv.slice(2));
 } catch (err) {

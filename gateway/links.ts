@@ -62,7 +62,8 @@ export class PeerLinks implements Outbox {
    * gateway waits this long before boot, so its RECOVER goes out at once instead of a retransmit later.
    */
   connected(ms: number): Promise<boolean> {
-    const all = () => this.#o.peers.every((p) => this.#o.client.peers().includes(p) || this.#o.server.peers().includes(p));
+    const all = () =>
+      this.#o.peers.every((p) => this.#o.client.peers().includes(p) || this.#o.server.peers().includes(p));
     if (all()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (v: boolean) => {
@@ -108,7 +109,12 @@ export class PeerLinks implements Outbox {
       await this.#o.client.connect(peer);
       this.#attempts.set(peer, 0);
     } catch (err) {
-      if (!this.#closed) this.#o.emit('dial-failed', { peer, attempt: this.#attempts.get(peer) ?? 0, error: (err as { code?: string }).code ?? String(err) });
+      if (!this.#closed)
+        this.#o.emit('dial-failed', {
+          peer,
+          attempt: this.#attempts.get(peer) ?? 0,
+          error: (err as { code?: string }).code ?? String(err),
+        });
       this.#schedule(peer);
     } finally {
       this.#dialing.delete(peer);
@@ -121,9 +127,12 @@ export class PeerLinks implements Outbox {
     const attempt = this.#attempts.get(peer) ?? 0;
     this.#attempts.set(peer, attempt + 1);
     const delay = backoffDelay(Math.min(attempt, 30), this.#backoff, this.#o.random ?? Math.random);
-    this.#timers.set(peer, setTimeout(() => {
-      this.#timers.delete(peer);
-      void this.#dial(peer);
-    }, delay));
+    this.#timers.set(
+      peer,
+      setTimeout(() => {
+        this.#timers.delete(peer);
+        void this.#dial(peer);
+      }, delay),
+    );
   }
 }

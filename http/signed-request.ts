@@ -32,7 +32,12 @@ export async function signRequest(
   nowMs: number,
 ): Promise<string> {
   const timestamp = Math.floor(nowMs);
-  const data = stringToSign(request.method, pathAndQueryOf(request.url), timestamp, sha256Hex(request.body ?? new Uint8Array()));
+  const data = stringToSign(
+    request.method,
+    pathAndQueryOf(request.url),
+    timestamp,
+    sha256Hex(request.body ?? new Uint8Array()),
+  );
   const signature = await signer.sign(utf8(data));
   return `${SIGNED_SCHEME} ${gatewayId} ${timestamp} ${toBase64Url(signature)}`;
 }

@@ -30,8 +30,13 @@ export interface ChainExpectations {
  * shares the session and author of the first. Signatures are checked concurrently; the failure
  * reported is always the one with the lowest index.
  */
-export async function verifyChain(values: unknown, ctx: VerifyContext, expect: ChainExpectations = {}): Promise<ChainResult> {
-  if (!Array.isArray(values)) return { ok: false, index: 0, reason: 'not-an-array', detail: 'a chain is an array of entries' };
+export async function verifyChain(
+  values: unknown,
+  ctx: VerifyContext,
+  expect: ChainExpectations = {},
+): Promise<ChainResult> {
+  if (!Array.isArray(values))
+    return { ok: false, index: 0, reason: 'not-an-array', detail: 'a chain is an array of entries' };
   let head = expect.from ?? EMPTY_HEAD;
   let sessionId = expect.sessionId;
   let author = expect.author;
@@ -45,22 +50,46 @@ export async function verifyChain(values: unknown, ctx: VerifyContext, expect: C
       const content = checkEntryContent(values[i]);
       if (!content.ok) {
         const seq = (values[i] as { seqNumber?: unknown } | null)?.seqNumber;
-        failure = { ok: false, index: i, reason: content.reason, detail: content.detail, ...(typeof seq === 'number' ? { seqNumber: seq } : {}) };
+        failure = {
+          ok: false,
+          index: i,
+          reason: content.reason,
+          detail: content.detail,
+          ...(typeof seq === 'number' ? { seqNumber: seq } : {}),
+        };
         break;
       }
       const e = content.entry;
       sessionId ??= e.sessionId;
       author ??= e.author;
       if (e.sessionId !== sessionId || e.author !== author) {
-        failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'foreign-entry', detail: `seq ${e.seqNumber}: written by ${e.author} for ${e.sessionId}, not by ${author} for ${sessionId}` };
+        failure = {
+          ok: false,
+          index: i,
+          seqNumber: e.seqNumber,
+          reason: 'foreign-entry',
+          detail: `seq ${e.seqNumber}: written by ${e.author} for ${e.sessionId}, not by ${author} for ${sessionId}`,
+        };
         break;
       }
       if (e.seqNumber !== head.seq + 1) {
-        failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'gap', detail: `expected seq ${head.seq + 1}, found ${e.seqNumber}` };
+        failure = {
+          ok: false,
+          index: i,
+          seqNumber: e.seqNumber,
+          reason: 'gap',
+          detail: `expected seq ${head.seq + 1}, found ${e.seqNumber}`,
+        };
         break;
       }
       if (e.lastEntryHash !== head.hash) {
-        failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'broken-link', detail: `seq ${e.seqNumber}: lastEntryHash is not the hash of seq ${head.seq}` };
+        failure = {
+          ok: false,
+          index: i,
+          seqNumber: e.seqNumber,
+          reason: 'broken-link',
+          detail: `seq ${e.seqNumber}: lastEntryHash is not the hash of seq ${head.seq}`,
+        };
         break;
       }
       checked.push({ entry: e, canonical: content.canonical });
@@ -74,7 +103,7 @@ export async function verifyChain(values: unknown, ctx: VerifyContext, expect: C
   const signatures = await Promise.all(checked.map((c) => checkEntrySignature(c.entry, c.canonical, ctx)));
   const bad = signatures.findIndex((s) => !s.ok);
   if (bad >= 0) {
-    const s = signatures[bad] as Extract<typeof signatures[number], { ok: false }>;
+    const s = signatures[bad] as Extract<(typeof signatures)[number], { ok: false }>;
     return { ok: false, index: bad, seqNumber: checked[bad]!.entry.seqNumber, reason: s.reason, detail: s.detail };
   }
   if (failure) return failure;

@@ -8,7 +8,16 @@ import type { Ledger } from './ledger.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { sealEntry } from './seal.ts';
 import { errorMessage } from './satp/error-codes.ts';
-import type { About, Effect, GatewayConfig, GatewayEvent, Report, StoreRequest, StoreResult, TimerName } from './satp/effects.ts';
+import type {
+  About,
+  Effect,
+  GatewayConfig,
+  GatewayEvent,
+  Report,
+  StoreRequest,
+  StoreResult,
+  TimerName,
+} from './satp/effects.ts';
 import { openEnvelope, sealMessage } from './satp/envelope.ts';
 import { MSG, type SatpMessage } from './satp/messages.ts';
 import type { TransferRequest } from './satp/payloads.ts';
@@ -42,14 +51,23 @@ export type ReceiveResult = { accepted: true } | { accepted: false; code: string
 const CLOSED: ReceiveResult = { accepted: false, code: 'GATEWAY_CLOSED', status: 503, detail: 'the gateway is closed' };
 
 /** Store error codes that mean "the input does not verify" (nothing stored), as opposed to the store failing. */
-const REFUSALS: ReadonlySet<string> = new Set(['INVALID_INPUT', 'BAD_HASH', 'BAD_SIGNATURE', 'UNKNOWN_AUTHOR', 'CHAIN_CONFLICT']);
+const REFUSALS: ReadonlySet<string> = new Set([
+  'INVALID_INPUT',
+  'BAD_HASH',
+  'BAD_SIGNATURE',
+  'UNKNOWN_AUTHOR',
+  'CHAIN_CONFLICT',
+]);
 
 /**
  * A step could not be completed because the store failed; it is tried again after a pause. `moved`: the chain's
  * head is not where the step started, or could not be read, so the session is reloaded before the retry.
  */
 class StoreUnavailable extends Error {
-  constructor(message: string, readonly moved = false) {
+  constructor(
+    message: string,
+    readonly moved = false,
+  ) {
     super(message);
   }
 }
@@ -102,14 +120,31 @@ export class Gateway {
       // Tell the peer (unlogged error-msg) only about authentic messages that name their session;
       // anything else is answered by the transport alone, so forgeries cannot steer a session.
       if (opened.authentic && h && h.messageType !== MSG.error) {
-        const reply = errorMessage(opened.error, { sessionId: h.sessionId, transferContextId: h.transferContextId, hashPrevMessage: h.hash, ...(h.messageType ? { prevMsgType: h.messageType } : {}) }, opened.detail, new Date(this.#o.clock.now()).toISOString());
+        const reply = errorMessage(
+          opened.error,
+          {
+            sessionId: h.sessionId,
+            transferContextId: h.transferContextId,
+            hashPrevMessage: h.hash,
+            ...(h.messageType ? { prevMsgType: h.messageType } : {}),
+          },
+          opened.detail,
+          new Date(this.#o.clock.now()).toISOString(),
+        );
         void this.#send(from, reply);
       }
       this.#report(h?.sessionId ?? '', { kind: 'refused', code: opened.error.code, detail: opened.detail });
       return { accepted: false, code: opened.error.code, status: opened.error.status, detail: opened.detail };
     }
     const m = opened.message;
-    return this.#dispatch(m.sessionId, { kind: 'message', now: this.#o.clock.now(), from, message: m, hash: opened.hash, proofs: [] });
+    return this.#dispatch(m.sessionId, {
+      kind: 'message',
+      now: this.#o.clock.now(),
+      from,
+      message: m,
+      hash: opened.hash,
+      proofs: [],
+    });
   }
 
   session(sessionId: string): SessionState | undefined {
@@ -163,7 +198,11 @@ export class Gateway {
         return await this.#step(sessionId, event);
       } catch (err) {
         if (!(err instanceof StoreUnavailable)) throw err;
-        if (attempt === 0) this.#report(sessionId, { kind: 'ignored', detail: `the store failed; the step will be tried again: ${err.message}` });
+        if (attempt === 0)
+          this.#report(sessionId, {
+            kind: 'ignored',
+            detail: `the store failed; the step will be tried again: ${err.message}`,
+          });
         if (!(await this.#pause(attempt))) return CLOSED;
         // The chain moved under the step (an earlier append landed after all): pick up where it stands first.
         if (err.moved) await this.#process(sessionId, { kind: 'reload', now: this.#o.clock.now() });
@@ -180,7 +219,12 @@ export class Gateway {
     }
     const state = this.#sessions.get(sessionId) ?? (await this.#storeCall(() => this.#load(sessionId)));
     if (this.#quarantined.has(sessionId)) return this.#step(sessionId, raw);
-    const event = await withCheckedProofs(raw, this.#o.config, this.#o.verifier, raw.kind === 'attestation' ? state?.peer : undefined);
+    const event = await withCheckedProofs(
+      raw,
+      this.#o.config,
+      this.#o.verifier,
+      raw.kind === 'attestation' ? state?.peer : undefined,
+    );
     const { state: next, entries, effects } = reduce(state, event, this.#o.config);
     if (entries.length > 0) {
       // Write-ahead: sealed and durable before any effect of this step runs.
@@ -219,12 +263,18 @@ export class Gateway {
       } catch (readErr) {
         // The outcome stays unknown: the retry reloads the session from the store first, whatever it holds.
         this.#sessions.delete(sessionId);
-        throw new StoreUnavailable(`append of seq ${sealed[0]!.seqNumber}..${last.seqNumber} failed (${String(err)}), and its outcome could not be read: ${String(readErr)}`, true);
+        throw new StoreUnavailable(
+          `append of seq ${sealed[0]!.seqNumber}..${last.seqNumber} failed (${String(err)}), and its outcome could not be read: ${String(readErr)}`,
+          true,
+        );
       }
       if (head?.hash === last.entryHash && head.seq === last.seqNumber) return; // it landed after all
       const moved = (head?.hash ?? '0'.repeat(64)) !== (before?.head.hash ?? '0'.repeat(64));
       if (moved) this.#sessions.delete(sessionId); // reloaded from the store by the retry
-      throw new StoreUnavailable(`append of seq ${sealed[0]!.seqNumber}..${last.seqNumber} failed: ${String(err)}`, moved);
+      throw new StoreUnavailable(
+        `append of seq ${sealed[0]!.seqNumber}..${last.seqNumber} failed: ${String(err)}`,
+        moved,
+      );
     }
   }
 
@@ -243,7 +293,8 @@ export class Gateway {
       try {
         return await work();
       } catch (err) {
-        if (attempt === 0) this.#report('', { kind: 'ignored', detail: `the store failed at boot; trying again: ${String(err)}` });
+        if (attempt === 0)
+          this.#report('', { kind: 'ignored', detail: `the store failed at boot; trying again: ${String(err)}` });
         if (!(await this.#pause(attempt))) return undefined;
       }
     }
@@ -256,10 +307,13 @@ export class Gateway {
     return new Promise((resolve) => {
       if (this.#closed) return resolve(false);
       const key = `\u0000pause\u0000${++this.#pauses}`;
-      this.#timers.set(key, this.#o.clock.setTimer(this.#o.clock.now() + wait, () => {
-        this.#timers.delete(key);
-        resolve(!this.#closed);
-      }));
+      this.#timers.set(
+        key,
+        this.#o.clock.setTimer(this.#o.clock.now() + wait, () => {
+          this.#timers.delete(key);
+          resolve(!this.#closed);
+        }),
+      );
     });
   }
 
@@ -287,22 +341,59 @@ export class Gateway {
       case 'send':
         void this.#send(e.to, e.message);
         if (!e.logged && e.message.messageType === MSG.error) {
-          return { accepted: false, code: e.message.type.split(':').pop()!, status: e.message.status, detail: e.message.detail ?? e.message.title };
+          return {
+            accepted: false,
+            code: e.message.type.split(':').pop()!,
+            status: e.message.status,
+            detail: e.message.detail ?? e.message.title,
+          };
         }
         return undefined;
       case 'store':
-        followUps.push({ kind: 'store-result', now: this.#o.clock.now(), about: e.about, result: await this.#storeWork(sessionId, e.request, e.about) });
+        followUps.push({
+          kind: 'store-result',
+          now: this.#o.clock.now(),
+          about: e.about,
+          result: await this.#storeWork(sessionId, e.request, e.about),
+        });
         return undefined;
       case 'ledger-execute':
         this.#o.ledger.execute(e.op).then(
-          (receipt) => this.#dispatch(sessionId, { kind: 'ledger-result', now: this.#o.clock.now(), opId: e.op.opId, receipt, verified: false }),
-          (err) => this.#dispatch(sessionId, { kind: 'ledger-error', now: this.#o.clock.now(), opId: e.op.opId, error: String(err), ...(isSatpError(err) ? { code: err.code } : {}) }),
+          (receipt) =>
+            this.#dispatch(sessionId, {
+              kind: 'ledger-result',
+              now: this.#o.clock.now(),
+              opId: e.op.opId,
+              receipt,
+              verified: false,
+            }),
+          (err) =>
+            this.#dispatch(sessionId, {
+              kind: 'ledger-error',
+              now: this.#o.clock.now(),
+              opId: e.op.opId,
+              error: String(err),
+              ...(isSatpError(err) ? { code: err.code } : {}),
+            }),
         );
         return undefined;
       case 'ledger-query':
         this.#o.ledger.status(e.opId).then(
-          (receipt) => this.#dispatch(sessionId, { kind: 'ledger-status', now: this.#o.clock.now(), opId: e.opId, receipt, verified: false }),
-          (err) => this.#dispatch(sessionId, { kind: 'ledger-status-failed', now: this.#o.clock.now(), opId: e.opId, error: String(err) }),
+          (receipt) =>
+            this.#dispatch(sessionId, {
+              kind: 'ledger-status',
+              now: this.#o.clock.now(),
+              opId: e.opId,
+              receipt,
+              verified: false,
+            }),
+          (err) =>
+            this.#dispatch(sessionId, {
+              kind: 'ledger-status-failed',
+              now: this.#o.clock.now(),
+              opId: e.opId,
+              error: String(err),
+            }),
         );
         return undefined;
       case 'ledger-attest': {
@@ -331,7 +422,8 @@ export class Gateway {
       }
       case 'report':
         this.#report(sessionId, e.report);
-        if (e.report.kind === 'refused') return { accepted: false, code: e.report.code, status: 400, detail: e.report.detail };
+        if (e.report.kind === 'refused')
+          return { accepted: false, code: e.report.code, status: 400, detail: e.report.detail };
         return undefined;
     }
   }
@@ -340,11 +432,21 @@ export class Gateway {
   async #storeWork(sessionId: string, request: StoreRequest, about: About): Promise<StoreResult> {
     try {
       if (request.kind === 'read-page') {
-        const page = await this.#o.store.readPage(logIdOf(sessionId, this.id), request.from, RECOVER_PAGE, request.maxChars);
+        const page = await this.#o.store.readPage(
+          logIdOf(sessionId, this.id),
+          request.from,
+          RECOVER_PAGE,
+          request.maxChars,
+        );
         return { kind: 'page', entries: page.entries, more: page.more };
       }
       const r = await this.#o.store.updateLog(logIdOf(sessionId, about.from), request.entries);
-      return { kind: 'copy-updated', appended: r.appended, head: { seq: r.head.seq, hash: r.head.hash }, pageEnd: r.pageEnd };
+      return {
+        kind: 'copy-updated',
+        appended: r.appended,
+        head: { seq: r.head.seq, hash: r.head.hash },
+        pageEnd: r.pageEnd,
+      };
     } catch (err) {
       const e = err as SatpError;
       const code = isSatpError(err) ? e.code : 'STORAGE_FAILURE';
@@ -363,11 +465,18 @@ export class Gateway {
     const old = this.#timers.get(key);
     if (old !== undefined) this.#o.clock.clearTimer(old);
     const epoch = this.#bump(key);
-    this.#timers.set(key, this.#o.clock.setTimer(at, () => {
-      this.#timers.delete(key);
-      // A timer that fired while its session was busy waits for the lock; cleared or re-armed meanwhile, it is void.
-      void this.#lock.run(sessionId, () => (this.#epochs.get(key) === epoch ? this.#process(sessionId, { kind: 'timer', now: this.#o.clock.now(), timer }) : Promise.resolve(CLOSED)));
-    }));
+    this.#timers.set(
+      key,
+      this.#o.clock.setTimer(at, () => {
+        this.#timers.delete(key);
+        // A timer that fired while its session was busy waits for the lock; cleared or re-armed meanwhile, it is void.
+        void this.#lock.run(sessionId, () =>
+          this.#epochs.get(key) === epoch
+            ? this.#process(sessionId, { kind: 'timer', now: this.#o.clock.now(), timer })
+            : Promise.resolve(CLOSED),
+        );
+      }),
+    );
   }
 
   /** A new epoch for a timer: every firing of an earlier arming is void from now on. */

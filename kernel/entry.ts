@@ -35,7 +35,9 @@ const jwk = z.strictObject({
   y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
 });
 const json = (what: string) =>
-  z.custom<Json>((v) => jsonProblem(v, ENTRY_LIMITS.json) === undefined, { message: `${what} is not bounded plain JSON` });
+  z.custom<Json>((v) => jsonProblem(v, ENTRY_LIMITS.json) === undefined, {
+    message: `${what} is not bounded plain JSON`,
+  });
 
 const bodyShape = {
   version: text(16),
@@ -75,7 +77,10 @@ export const logEntrySchema = z.strictObject({
 });
 
 /** What the kernel builds: every field but the seal. */
-export type EntryBody = z.infer<typeof entryBodySchema> & { originGatewayPubkey: PublicJwk; destinationGatewayPubkey: PublicJwk };
+export type EntryBody = z.infer<typeof entryBodySchema> & {
+  originGatewayPubkey: PublicJwk;
+  destinationGatewayPubkey: PublicJwk;
+};
 /** A sealed entry: the body plus its hash and its author's signature over the body's canonical JSON. */
 export type LogEntry = EntryBody & { entryHash: string; messageSignature: string };
 

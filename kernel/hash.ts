@@ -20,7 +20,8 @@ export function useSha256(impl: Sha256): void {
   const probe = utf8('abc');
   const expected = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
   const got = impl(probe);
-  if (!(got instanceof Uint8Array) || got.length !== 32 || toHex(got) !== expected) throw new TypeError('useSha256: the implementation does not compute SHA-256');
+  if (!(got instanceof Uint8Array) || got.length !== 32 || toHex(got) !== expected)
+    throw new TypeError('useSha256: the implementation does not compute SHA-256');
   digest = impl;
 }
 

@@ -167,7 +167,8 @@ function jcs(v: unknown, depth: number): string | undefined {
   }
   if (v === null) return 'null';
   if (depth >= MAX_CANONICAL_DEPTH) throw new RangeError('nested too deeply, or circular');
-  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return jcs((v as { toJSON(): unknown }).toJSON(), depth + 1);
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    return jcs((v as { toJSON(): unknown }).toJSON(), depth + 1);
   if (Array.isArray(v)) {
     let out = '[';
     for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + (jcs(v[i], depth + 1) ?? 'null');

@@ -31,14 +31,20 @@ export async function sealReceipt(body: LedgerReceiptBody, signer: Signer): Prom
   return { ...clean, proof: toBase64Url(await signer.sign(receiptSigningBytes(clean))) };
 }
 
-export type ReceiptCheck = { ok: true; receipt: LedgerReceipt } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
+export type ReceiptCheck =
+  | { ok: true; receipt: LedgerReceipt }
+  | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
 
 type Signed<T> = { ok: true; value: T } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
 
 /** Shape first, then the ledger's signature over the canonical JSON without `proof`. Never throws. */
 async function checkSigned<T extends { proof: string }>(
   value: unknown,
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } },
+  schema: {
+    safeParse(
+      v: unknown,
+    ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
   bytesOf: (v: T) => Uint8Array,
   ledgerKey: PublicJwk,
   verifier: Verifier,
@@ -51,7 +57,9 @@ async function checkSigned<T extends { proof: string }>(
   }
   try {
     const good = await verifier.verify(ledgerKey, bytesOf(parsed.data), fromBase64Url(parsed.data.proof));
-    return good ? { ok: true, value: parsed.data } : { ok: false, reason: 'bad-signature', detail: `${what(parsed.data)}: proof does not verify` };
+    return good
+      ? { ok: true, value: parsed.data }
+      : { ok: false, reason: 'bad-signature', detail: `${what(parsed.data)}: proof does not verify` };
   } catch (err) {
     return { ok: false, reason: 'bad-signature', detail: String(err) };
   }
@@ -62,13 +70,23 @@ async function checkSigned<T extends { proof: string }>(
  * Which ledger and which op it should be about is the caller's question (see receiptMatchesOp). Never throws.
  */
 export async function verifyReceipt(receipt: unknown, ledgerKey: PublicJwk, verifier: Verifier): Promise<ReceiptCheck> {
-  const r = await checkSigned(receipt, ledgerReceiptSchema, receiptSigningBytes, ledgerKey, verifier, (v) => `receipt of ${v.opId} for ledger ${v.ledgerId}`);
+  const r = await checkSigned(
+    receipt,
+    ledgerReceiptSchema,
+    receiptSigningBytes,
+    ledgerKey,
+    verifier,
+    (v) => `receipt of ${v.opId} for ledger ${v.ledgerId}`,
+  );
   return r.ok ? { ok: true, receipt: r.value } : r;
 }
 
 /** Whether a receipt answers exactly this op (same id, kind, asset and every other field, via opHash). */
 export const receiptMatchesOp = (receipt: LedgerReceiptBody, op: LedgerOp): boolean =>
-  receipt.opId === op.opId && receipt.kind === op.kind && receipt.assetId === op.assetId && receipt.opHash === opHashOf(op);
+  receipt.opId === op.opId &&
+  receipt.kind === op.kind &&
+  receipt.assetId === op.assetId &&
+  receipt.opHash === opHashOf(op);
 
 /** The signed bytes of an attestation: its canonical JSON without `proof`. */
 export function attestationSigningBytes(a: LedgerAttestationBody | LedgerAttestation): Uint8Array {
@@ -88,15 +106,34 @@ export async function sealAttestation(body: LedgerAttestationBody, signer: Signe
   };
   if (body.asset) {
     const { assetId, owner, state, lockExpiresAt, lockOpId } = body.asset;
-    clean.asset = { assetId, owner, state, ...(lockExpiresAt !== undefined ? { lockExpiresAt } : {}), ...(lockOpId !== undefined ? { lockOpId } : {}) };
+    clean.asset = {
+      assetId,
+      owner,
+      state,
+      ...(lockExpiresAt !== undefined ? { lockExpiresAt } : {}),
+      ...(lockOpId !== undefined ? { lockOpId } : {}),
+    };
   }
   return { ...clean, proof: toBase64Url(await signer.sign(attestationSigningBytes(clean))) };
 }
 
-export type AttestationCheck = { ok: true; attestation: LedgerAttestation } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
+export type AttestationCheck =
+  | { ok: true; attestation: LedgerAttestation }
+  | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
 
 /** Checks an attestation from anywhere: its shape, then the ledger's signature under `ledgerKey`. Never throws. */
-export async function verifyAttestation(value: unknown, ledgerKey: PublicJwk, verifier: Verifier): Promise<AttestationCheck> {
-  const r = await checkSigned(value, ledgerAttestationSchema, attestationSigningBytes, ledgerKey, verifier, (v) => `attestation of ${v.assetId} for ledger ${v.ledgerId}`);
+export async function verifyAttestation(
+  value: unknown,
+  ledgerKey: PublicJwk,
+  verifier: Verifier,
+): Promise<AttestationCheck> {
+  const r = await checkSigned(
+    value,
+    ledgerAttestationSchema,
+    attestationSigningBytes,
+    ledgerKey,
+    verifier,
+    (v) => `attestation of ${v.assetId} for ledger ${v.ledgerId}`,
+  );
   return r.ok ? { ok: true, attestation: r.value } : r;
 }

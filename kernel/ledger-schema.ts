@@ -16,7 +16,12 @@ const ref = z.string().regex(LEDGER_REF_PATTERN);
 const base = { opId: ref, assetId: ref };
 
 export const ledgerOpSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ ...base, kind: z.literal('lock'), owner: ref, expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }),
+  z.strictObject({
+    ...base,
+    kind: z.literal('lock'),
+    owner: ref,
+    expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  }),
   z.strictObject({ ...base, kind: z.literal('unlock'), lockOpId: ref.optional() }),
   z.strictObject({ ...base, kind: z.literal('burn'), lockOpId: ref.optional() }),
   z.strictObject({ ...base, kind: z.literal('mint'), owner: ref }),
@@ -47,9 +52,10 @@ const receiptShape = {
   proof: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
 };
 
-export const ledgerReceiptSchema = z
-  .strictObject(receiptShape)
-  .refine((r) => r.ok === (r.error === undefined), { message: 'error is present exactly when ok is false', path: ['error'] });
+export const ledgerReceiptSchema = z.strictObject(receiptShape).refine((r) => r.ok === (r.error === undefined), {
+  message: 'error is present exactly when ok is false',
+  path: ['error'],
+});
 
 export const ledgerAttestationSchema = z.strictObject({
   kind: z.literal('attestation'),
@@ -65,13 +71,14 @@ export const ledgerAttestationSchema = z.strictObject({
 /** A fresh, well-formed attestation (its proof not yet checked: see verifyAttestation), or INVALID_INPUT. */
 export function parseLedgerAttestation(value: unknown): LedgerAttestation {
   const r = ledgerAttestationSchema.safeParse(value);
-  if (!r.success) throw new SatpError('INVALID_INPUT', `invalid ledger attestation: ${firstIssue(r.error, 'attestation')}`);
+  if (!r.success)
+    throw new SatpError('INVALID_INPUT', `invalid ledger attestation: ${firstIssue(r.error, 'attestation')}`);
   return r.data;
 }
 
 const firstIssue = (error: z.ZodError, what: string): string => {
   const issue = error.issues[0];
-  return `${what}${issue?.path.length ? '.' + issue.path.join('.') : ''}: ${issue?.message ?? 'invalid'}`;
+  return `${what}${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`;
 };
 
 /** A fresh, well-formed op (unknown fields refused), or SatpError INVALID_INPUT. */

@@ -179,9 +179,25 @@ export interface Ledger {
 
 /** Builders for the five operations, so call sites read like the steps they perform. Pure. */
 export const ledgerOp = {
-  lock: (opId: string, assetId: string, owner: string, expiresAt?: number): LockOp => ({ opId, kind: 'lock', assetId, owner, ...(expiresAt !== undefined ? { expiresAt } : {}) }),
-  unlock: (opId: string, assetId: string, lockOpId?: string): UnlockOp => ({ opId, kind: 'unlock', assetId, ...(lockOpId !== undefined ? { lockOpId } : {}) }),
-  burn: (opId: string, assetId: string, lockOpId?: string): BurnOp => ({ opId, kind: 'burn', assetId, ...(lockOpId !== undefined ? { lockOpId } : {}) }),
+  lock: (opId: string, assetId: string, owner: string, expiresAt?: number): LockOp => ({
+    opId,
+    kind: 'lock',
+    assetId,
+    owner,
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+  }),
+  unlock: (opId: string, assetId: string, lockOpId?: string): UnlockOp => ({
+    opId,
+    kind: 'unlock',
+    assetId,
+    ...(lockOpId !== undefined ? { lockOpId } : {}),
+  }),
+  burn: (opId: string, assetId: string, lockOpId?: string): BurnOp => ({
+    opId,
+    kind: 'burn',
+    assetId,
+    ...(lockOpId !== undefined ? { lockOpId } : {}),
+  }),
   mint: (opId: string, assetId: string, owner: string): MintOp => ({ opId, kind: 'mint', assetId, owner }),
   assign: (opId: string, assetId: string, owner: string): AssignOp => ({ opId, kind: 'assign', assetId, owner }),
 };

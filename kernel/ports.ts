@@ -35,11 +35,19 @@ export interface SessionLogStore {
   listOpenLogs(): Promise<OpenLogRef[]>;
   /** Verifies a stored log end to end; a corrupt log is a result (ok: false), not a rejection. */
   verifyLog(logId: string): Promise<ChainResult>;
-  readPage(logId: string, from: number, limit: number, maxChars?: number): Promise<{ entries: LogEntry[]; more: boolean }>;
+  readPage(
+    logId: string,
+    from: number,
+    limit: number,
+    maxChars?: number,
+  ): Promise<{ entries: LogEntry[]; more: boolean }>;
   /**
    * Verifies `source` as part of the chain `logId` and appends what the log lacks. Rejects with INVALID_INPUT,
    * BAD_HASH, BAD_SIGNATURE, UNKNOWN_AUTHOR or CHAIN_CONFLICT when the source does not verify (nothing stored),
    * LOG_DIVERGED when it verifies but differs from what the log holds.
    */
-  updateLog(logId: string, source: readonly unknown[]): Promise<{ appended: LogEntry[]; head: ChainHead; pageEnd: number }>;
+  updateLog(
+    logId: string,
+    source: readonly unknown[],
+  ): Promise<{ appended: LogEntry[]; head: ChainHead; pageEnd: number }>;
 }

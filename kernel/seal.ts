@@ -57,12 +57,7 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
   return entry;
 }
 
-export type EntryFailure =
-  | 'malformed'
-  | 'bad-payload-hash'
-  | 'bad-entry-hash'
-  | 'unknown-author'
-  | 'bad-signature';
+export type EntryFailure = 'malformed' | 'bad-payload-hash' | 'bad-entry-hash' | 'unknown-author' | 'bad-signature';
 
 export type EntryCheck = { ok: true; entry: LogEntry } | { ok: false; reason: EntryFailure; detail: string };
 
@@ -88,7 +83,11 @@ export function checkEntryContent(value: unknown): EntryCheck & { canonical?: st
     const entry = value as LogEntry;
     const payloadText = canonicalJson(entry.payload);
     const { entryHash: _h, messageSignature: _s, ...body } = entry;
-    return contentChecks(entry, payloadText, canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText));
+    return contentChecks(
+      entry,
+      payloadText,
+      canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText),
+    );
   } catch (err) {
     return { ok: false, reason: 'malformed', detail: String(err) };
   }
@@ -100,17 +99,28 @@ function contentChecks(entry: LogEntry, payloadText: string, canonical: string):
     if (payloadText.length > ENTRY_LIMITS.maxPayloadChars) {
       return { ok: false, reason: 'malformed', detail: `payload: larger than ${ENTRY_LIMITS.maxPayloadChars}` };
     }
-    if (entry.recoveryPayload !== undefined && canonicalJson(entry.recoveryPayload).length > ENTRY_LIMITS.maxPayloadChars) {
+    if (
+      entry.recoveryPayload !== undefined &&
+      canonicalJson(entry.recoveryPayload).length > ENTRY_LIMITS.maxPayloadChars
+    ) {
       return { ok: false, reason: 'malformed', detail: `recoveryPayload: larger than ${ENTRY_LIMITS.maxPayloadChars}` };
     }
     if (sha256HexOfText(payloadText) !== entry.payloadHash) {
-      return { ok: false, reason: 'bad-payload-hash', detail: `seq ${entry.seqNumber}: payloadHash does not match the payload` };
+      return {
+        ok: false,
+        reason: 'bad-payload-hash',
+        detail: `seq ${entry.seqNumber}: payloadHash does not match the payload`,
+      };
     }
     if (canonical.length > ENTRY_LIMITS.maxEntryChars) {
       return { ok: false, reason: 'malformed', detail: `entry: larger than ${ENTRY_LIMITS.maxEntryChars}` };
     }
     if (sha256HexOfText(canonical) !== entry.entryHash) {
-      return { ok: false, reason: 'bad-entry-hash', detail: `seq ${entry.seqNumber}: entryHash does not match the entry` };
+      return {
+        ok: false,
+        reason: 'bad-entry-hash',
+        detail: `seq ${entry.seqNumber}: entryHash does not match the entry`,
+      };
     }
     return { ok: true, entry, canonical };
   } catch (err) {
@@ -119,15 +129,30 @@ function contentChecks(entry: LogEntry, payloadText: string, canonical: string):
 }
 
 /** Verifies the author's signature of an entry whose content already checked out. Never throws. */
-export async function checkEntrySignature(entry: LogEntry, canonical: string | undefined, ctx: VerifyContext): Promise<EntryCheck> {
+export async function checkEntrySignature(
+  entry: LogEntry,
+  canonical: string | undefined,
+  ctx: VerifyContext,
+): Promise<EntryCheck> {
   const key = ctx.keys(entry.author);
-  if (!key) return { ok: false, reason: 'unknown-author', detail: `seq ${entry.seqNumber}: no trusted key for ${entry.author}` };
+  if (!key)
+    return {
+      ok: false,
+      reason: 'unknown-author',
+      detail: `seq ${entry.seqNumber}: no trusted key for ${entry.author}`,
+    };
   const sealedWith = sealedHere.get(entry)?.key;
   if (sealedWith && sameKey(sealedWith, key)) return { ok: true, entry };
   try {
     const body = canonical ?? canonicalJson(stripSeal(entry));
     const ok = await ctx.verifier.verify(key, utf8(body), fromBase64Url(entry.messageSignature));
-    return ok ? { ok: true, entry } : { ok: false, reason: 'bad-signature', detail: `seq ${entry.seqNumber}: signature does not verify for ${entry.author}` };
+    return ok
+      ? { ok: true, entry }
+      : {
+          ok: false,
+          reason: 'bad-signature',
+          detail: `seq ${entry.seqNumber}: signature does not verify for ${entry.author}`,
+        };
   } catch (err) {
     return { ok: false, reason: 'bad-signature', detail: `seq ${entry.seqNumber}: ${String(err)}` };
   }

@@ -7,7 +7,10 @@ export type StrictJsonResult = { ok: true; value: Json } | { ok: false; problem:
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 class Refusal {
-  constructor(readonly problem: string, readonly at: number) {}
+  constructor(
+    readonly problem: string,
+    readonly at: number,
+  ) {}
 }
 
 export function parseStrictJson(text: string, limits: JsonLimits = DEFAULT_JSON_LIMITS): StrictJsonResult {
@@ -43,7 +46,16 @@ export function parseStrictJson(text: string, limits: JsonLimits = DEFAULT_JSON_
       if (c === 0x5c) {
         out += text.slice(chunk, i);
         const e = text[i + 1];
-        const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+        const simple: Record<string, string> = {
+          '"': '"',
+          '\\': '\\',
+          '/': '/',
+          b: '\b',
+          f: '\f',
+          n: '\n',
+          r: '\r',
+          t: '\t',
+        };
         if (e !== undefined && e in simple) {
           out += simple[e];
           i += 2;

@@ -32,7 +32,15 @@ export function applyOp(asset: AssetRecord | undefined, op: LedgerOp, now: numbe
     case 'lock':
       if (asset.state !== 'active') return wrongState(op, asset.state, 'active');
       if (asset.owner !== op.owner) return refuse('WRONG_OWNER', `${op.assetId} is not owned by ${op.owner}`);
-      return { ok: true, next: { ...asset, state: 'locked', lockOpId: op.opId, ...(op.expiresAt !== undefined ? { lockExpiresAt: op.expiresAt } : {}) } };
+      return {
+        ok: true,
+        next: {
+          ...asset,
+          state: 'locked',
+          lockOpId: op.opId,
+          ...(op.expiresAt !== undefined ? { lockExpiresAt: op.expiresAt } : {}),
+        },
+      };
     case 'unlock': {
       if (asset.state !== 'locked') return wrongState(op, asset.state, 'locked');
       if (op.lockOpId !== undefined && asset.lockOpId !== op.lockOpId) {
@@ -42,7 +50,8 @@ export function applyOp(asset: AssetRecord | undefined, op: LedgerOp, now: numbe
       return { ok: true, next: { ...unlocked, state: 'active' } };
     }
     case 'burn': {
-      if (op.lockOpId !== undefined && asset.state !== 'locked') return wrongState(op, asset.state, `locked by ${op.lockOpId}`);
+      if (op.lockOpId !== undefined && asset.state !== 'locked')
+        return wrongState(op, asset.state, `locked by ${op.lockOpId}`);
       if (asset.state !== 'locked' && asset.state !== 'minted') return wrongState(op, asset.state, 'locked or minted');
       if (op.lockOpId !== undefined && asset.lockOpId !== op.lockOpId) {
         return refuse('WRONG_LOCK', `${op.assetId} is not held by lock ${op.lockOpId}`);

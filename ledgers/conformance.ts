@@ -2,7 +2,16 @@
 // OP_CONFLICT, the state machine of SATP core Figure 2 with its rollbacks (recovery-04 §5.2.3), signed receipts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSatpError } from '../kernel/errors.ts';
-import { type AssetRecord, type AssetState, type Ledger, type LedgerOp, type LedgerOpKind, type LedgerReceipt, type LedgerRefusalCode, ledgerOp } from '../kernel/ledger.ts';
+import {
+  type AssetRecord,
+  type AssetState,
+  type Ledger,
+  type LedgerOp,
+  type LedgerOpKind,
+  type LedgerReceipt,
+  type LedgerRefusalCode,
+  ledgerOp,
+} from '../kernel/ledger.ts';
 import { receiptMatchesOp, verifyAttestation, verifyReceipt } from '../kernel/ledger-receipt.ts';
 import type { PublicJwk, Verifier } from '../kernel/crypto/types.ts';
 import type { SeedAsset } from './ledger-engine.ts';
@@ -60,20 +69,60 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
      * The txSeq the ledger gives its next recorded op. A probe is itself recorded (a refusal of an
      * asset that never exists), so "no op was recorded in between" reads as probe = last + 1.
      */
-    const nextTxSeq = async (): Promise<number> => (await run(ledgerOp.unlock(`probe-${++probes}`, 'no-such-asset'))).txSeq;
+    const nextTxSeq = async (): Promise<number> =>
+      (await run(ledgerOp.unlock(`probe-${++probes}`, 'no-such-asset'))).txSeq;
     const rejects = async (work: Promise<unknown>, code: string) => {
-      const err = await work.then(() => undefined, (e: unknown) => e);
+      const err = await work.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isSatpError(err) ? err.code : err).toBe(code);
     };
 
     describe('idempotency by opId (never call the ledger twice blind)', () => {
       // Each retry comes after later ops that would make a second application visible.
-      const scenarios: { kind: LedgerOpKind; before: LedgerOp[]; op: LedgerOp; after: LedgerOp[]; final: AssetRecord }[] = [
-        { kind: 'lock', before: [], op: ledgerOp.lock('L1', 'asset-1', 'alice'), after: [ledgerOp.unlock('U1', 'asset-1')], final: { assetId: 'asset-1', owner: 'alice', state: 'active' } },
-        { kind: 'unlock', before: [ledgerOp.lock('L1', 'asset-1', 'alice')], op: ledgerOp.unlock('U1', 'asset-1'), after: [ledgerOp.lock('L2', 'asset-1', 'alice')], final: { assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L2' } },
-        { kind: 'burn', before: [ledgerOp.lock('L1', 'asset-1', 'alice')], op: ledgerOp.burn('B1', 'asset-1'), after: [], final: { assetId: 'asset-1', owner: 'alice', state: 'burned' } },
-        { kind: 'mint', before: [], op: ledgerOp.mint('M1', 'asset-9', ESCROW), after: [ledgerOp.burn('B1', 'asset-9')], final: { assetId: 'asset-9', owner: ESCROW, state: 'burned' } },
-        { kind: 'assign', before: [ledgerOp.mint('M1', 'asset-9', ESCROW)], op: ledgerOp.assign('A1', 'asset-9', BENEFICIARY), after: [ledgerOp.lock('L9', 'asset-9', BENEFICIARY)], final: { assetId: 'asset-9', owner: BENEFICIARY, state: 'locked', lockOpId: 'L9' } },
+      const scenarios: {
+        kind: LedgerOpKind;
+        before: LedgerOp[];
+        op: LedgerOp;
+        after: LedgerOp[];
+        final: AssetRecord;
+      }[] = [
+        {
+          kind: 'lock',
+          before: [],
+          op: ledgerOp.lock('L1', 'asset-1', 'alice'),
+          after: [ledgerOp.unlock('U1', 'asset-1')],
+          final: { assetId: 'asset-1', owner: 'alice', state: 'active' },
+        },
+        {
+          kind: 'unlock',
+          before: [ledgerOp.lock('L1', 'asset-1', 'alice')],
+          op: ledgerOp.unlock('U1', 'asset-1'),
+          after: [ledgerOp.lock('L2', 'asset-1', 'alice')],
+          final: { assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L2' },
+        },
+        {
+          kind: 'burn',
+          before: [ledgerOp.lock('L1', 'asset-1', 'alice')],
+          op: ledgerOp.burn('B1', 'asset-1'),
+          after: [],
+          final: { assetId: 'asset-1', owner: 'alice', state: 'burned' },
+        },
+        {
+          kind: 'mint',
+          before: [],
+          op: ledgerOp.mint('M1', 'asset-9', ESCROW),
+          after: [ledgerOp.burn('B1', 'asset-9')],
+          final: { assetId: 'asset-9', owner: ESCROW, state: 'burned' },
+        },
+        {
+          kind: 'assign',
+          before: [ledgerOp.mint('M1', 'asset-9', ESCROW)],
+          op: ledgerOp.assign('A1', 'asset-9', BENEFICIARY),
+          after: [ledgerOp.lock('L9', 'asset-9', BENEFICIARY)],
+          final: { assetId: 'asset-9', owner: BENEFICIARY, state: 'locked', lockOpId: 'L9' },
+        },
       ];
       for (const s of scenarios) {
         it(`${s.kind}: a repeated opId returns the first receipt and has no second effect`, async () => {
@@ -97,7 +146,9 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
       });
 
       it('concurrent distinct ops each get their own txSeq, with no gaps', async () => {
-        const receipts = await Promise.all(Array.from({ length: 8 }, (_, i) => ok(ledgerOp.mint(`M${i}`, `minted-${i}`, ESCROW))));
+        const receipts = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => ok(ledgerOp.mint(`M${i}`, `minted-${i}`, ESCROW))),
+        );
         expect(receipts.map((r) => r.txSeq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
       });
     });
@@ -109,7 +160,12 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
         expect(await ledger.status('U1')).toEqual(first);
         await ok(ledgerOp.lock('L1', 'asset-1', 'alice'));
         expect(await run(unlock)).toEqual(first);
-        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L1' });
+        expect(await ledger.asset('asset-1')).toEqual({
+          assetId: 'asset-1',
+          owner: 'alice',
+          state: 'locked',
+          lockOpId: 'L1',
+        });
       });
 
       it('each refusal names its reason: ASSET_NOT_FOUND, ASSET_EXISTS, WRONG_STATE, WRONG_OWNER', async () => {
@@ -130,7 +186,12 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
         await rejects(run(ledgerOp.unlock('L1', 'asset-1')), 'OP_CONFLICT');
         await rejects(run(ledgerOp.mint('L1', 'asset-1', 'alice')), 'OP_CONFLICT');
         expect(await ledger.status('L1')).toEqual(first);
-        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L1' });
+        expect(await ledger.asset('asset-1')).toEqual({
+          assetId: 'asset-1',
+          owner: 'alice',
+          state: 'locked',
+          lockOpId: 'L1',
+        });
         expect(await ledger.asset('asset-3')).toEqual({ assetId: 'asset-3', owner: 'alice', state: 'active' });
         expect(await nextTxSeq()).toBe(last + 1);
       });
@@ -177,8 +238,21 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
         await ok(ledgerOp.mint('setup-mint', 'asset-9', ESCROW));
         await ok(ledgerOp.lock('setup-lock-3', 'asset-3', 'alice'));
         await ok(ledgerOp.burn('setup-burn-3', 'asset-3'));
-        const inState: Record<AssetState | 'missing', string> = { active: 'asset-1', locked: 'asset-2', minted: 'asset-9', burned: 'asset-3', missing: 'ghost' };
-        const legal = new Set(['active:lock', 'locked:unlock', 'locked:burn', 'minted:burn', 'minted:assign', 'missing:mint']);
+        const inState: Record<AssetState | 'missing', string> = {
+          active: 'asset-1',
+          locked: 'asset-2',
+          minted: 'asset-9',
+          burned: 'asset-3',
+          missing: 'ghost',
+        };
+        const legal = new Set([
+          'active:lock',
+          'locked:unlock',
+          'locked:burn',
+          'minted:burn',
+          'minted:assign',
+          'missing:mint',
+        ]);
         const before = new Map<string, AssetRecord | undefined>();
         for (const id of Object.values(inState)) before.set(id, await ledger.asset(id));
         let n = 0;
@@ -193,7 +267,8 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
           ];
           for (const op of ops) {
             if (legal.has(`${state}:${op.kind}`)) continue;
-            const expected: LedgerRefusalCode = op.kind === 'mint' ? 'ASSET_EXISTS' : state === 'missing' ? 'ASSET_NOT_FOUND' : 'WRONG_STATE';
+            const expected: LedgerRefusalCode =
+              op.kind === 'mint' ? 'ASSET_EXISTS' : state === 'missing' ? 'ASSET_NOT_FOUND' : 'WRONG_STATE';
             await refused(op, expected);
             expect(await ledger.asset(assetId), `${op.kind} on ${state}`).toEqual(before.get(assetId));
           }
@@ -213,7 +288,12 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
         await refused(ledgerOp.burn('B1', 'asset-1', 'L1'), 'WRONG_STATE');
         await ok(ledgerOp.lock('L2', 'asset-1', 'alice'));
         await refused(ledgerOp.burn('B2', 'asset-1', 'L1'), 'WRONG_LOCK');
-        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L2' });
+        expect(await ledger.asset('asset-1')).toEqual({
+          assetId: 'asset-1',
+          owner: 'alice',
+          state: 'locked',
+          lockOpId: 'L2',
+        });
         await ok(ledgerOp.burn('B3', 'asset-1', 'L2'));
         expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'burned' });
       });
@@ -225,7 +305,7 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
       });
     });
 
-    describe('attestations: where an asset stands, by the ledger\'s own clock, signed', () => {
+    describe("attestations: where an asset stands, by the ledger's own clock, signed", () => {
       it('report the asset, its lock and which asked ops were recorded, and verify under the ledger key only', async () => {
         await ok(ledgerOp.lock('L1', 'asset-1', 'alice', 4_102_444_800_000));
         await refused(ledgerOp.lock('L2', 'asset-2', 'alice'), 'WRONG_OWNER');
@@ -234,15 +314,32 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
           kind: 'attestation',
           ledgerId: ledger.id,
           assetId: 'asset-1',
-          asset: { assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 'L1', lockExpiresAt: 4_102_444_800_000 },
-          ops: [{ opId: 'L1', ok: true }, { opId: 'L2', ok: false }],
+          asset: {
+            assetId: 'asset-1',
+            owner: 'alice',
+            state: 'locked',
+            lockOpId: 'L1',
+            lockExpiresAt: 4_102_444_800_000,
+          },
+          ops: [
+            { opId: 'L1', ok: true },
+            { opId: 'L2', ok: false },
+          ],
         });
         expect(Number.isSafeInteger(a.ledgerTime)).toBe(true);
         expect(a.txSeq).toBeGreaterThanOrEqual(2);
         expect(await verifyAttestation(a, t.publicJwk, options.verifier)).toEqual({ ok: true, attestation: a });
         expect((await verifyAttestation(a, options.otherKey, options.verifier)).ok).toBe(false);
-        for (const change of [{ ledgerTime: a.ledgerTime + 1 }, { ops: [] }, { asset: { ...a.asset!, state: 'active' } }, { assetId: 'asset-2' }]) {
-          expect((await verifyAttestation({ ...a, ...change }, t.publicJwk, options.verifier)).ok, JSON.stringify(change)).toBe(false);
+        for (const change of [
+          { ledgerTime: a.ledgerTime + 1 },
+          { ops: [] },
+          { asset: { ...a.asset!, state: 'active' } },
+          { assetId: 'asset-2' },
+        ]) {
+          expect(
+            (await verifyAttestation({ ...a, ...change }, t.publicJwk, options.verifier)).ok,
+            JSON.stringify(change),
+          ).toBe(false);
         }
         // A receipt's proof is not an attestation's, and the other way round (the shapes are disjoint).
         const receipt = (await ledger.status('L1'))!;
@@ -255,7 +352,13 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
         expect(a.asset).toBeUndefined();
         expect(a.ops).toEqual([]);
         await rejects(ledger.attest('bad id!', []), 'INVALID_INPUT');
-        await rejects(ledger.attest('asset-1', Array.from({ length: 9 }, (_, i) => `op-${i}`)), 'INVALID_INPUT');
+        await rejects(
+          ledger.attest(
+            'asset-1',
+            Array.from({ length: 9 }, (_, i) => `op-${i}`),
+          ),
+          'INVALID_INPUT',
+        );
         await rejects(ledger.attest('asset-1', ['bad id!']), 'INVALID_INPUT');
       });
     });

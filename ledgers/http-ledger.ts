@@ -4,7 +4,13 @@ import { fromUtf8 } from '../kernel/encoding.ts';
 import { ID_PATTERN } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
 import type { AssetRecord, Ledger, LedgerAttestation, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
-import { assetRecordSchema, LEDGER_REF_PATTERN, ledgerAttestationSchema, ledgerReceiptSchema, parseLedgerOp } from '../kernel/ledger-schema.ts';
+import {
+  assetRecordSchema,
+  LEDGER_REF_PATTERN,
+  ledgerAttestationSchema,
+  ledgerReceiptSchema,
+  parseLedgerOp,
+} from '../kernel/ledger-schema.ts';
 import { receiptMatchesOp } from '../kernel/ledger-receipt.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 import type { LedgerHealth } from './ledger-server.ts';
@@ -28,7 +34,12 @@ const healthSchema = z.strictObject({
   status: z.literal('ok'),
   ledgerId: z.string().regex(ID_PATTERN),
   txSeq: z.number().int().min(0),
-  publicJwk: z.strictObject({ kty: z.literal('EC'), crv: z.enum(['P-256', 'secp256k1']), x: z.string(), y: z.string() }),
+  publicJwk: z.strictObject({
+    kty: z.literal('EC'),
+    crv: z.enum(['P-256', 'secp256k1']),
+    x: z.string(),
+    y: z.string(),
+  }),
 });
 
 /**
@@ -70,11 +81,14 @@ export class HttpLedger implements Ledger {
     const { status, body } = await this.#request('POST', '/ops', JSON.stringify(op));
     if (status === 200) {
       const receipt = this.#parse(ledgerReceiptSchema, body, 'receipt');
-      if (!receiptMatchesOp(receipt, op) || receipt.ledgerId !== this.id) throw this.#unavailable(`the receipt answers another op or ledger than ${op.opId}`);
+      if (!receiptMatchesOp(receipt, op) || receipt.ledgerId !== this.id)
+        throw this.#unavailable(`the receipt answers another op or ledger than ${op.opId}`);
       return receipt;
     }
-    if (status === 409) throw new SatpError('OP_CONFLICT', problemDetail(body, `op ${op.opId} conflicts with a recorded op`));
-    if (status === 400 || status === 413) throw new SatpError('INVALID_INPUT', problemDetail(body, `the ledger refused op ${op.opId} as malformed`));
+    if (status === 409)
+      throw new SatpError('OP_CONFLICT', problemDetail(body, `op ${op.opId} conflicts with a recorded op`));
+    if (status === 400 || status === 413)
+      throw new SatpError('INVALID_INPUT', problemDetail(body, `the ledger refused op ${op.opId} as malformed`));
     throw this.#unavailable(`POST /ops answered ${status}: ${problemDetail(body, '')}`);
   }
 
@@ -84,7 +98,8 @@ export class HttpLedger implements Ledger {
     if (status === 404) return undefined;
     if (status !== 200) throw this.#unavailable(`GET /ops/${opId} answered ${status}`);
     const receipt = this.#parse(ledgerReceiptSchema, body, 'receipt');
-    if (receipt.opId !== opId || receipt.ledgerId !== this.id) throw this.#unavailable(`the receipt answers another op or ledger than ${opId}`);
+    if (receipt.opId !== opId || receipt.ledgerId !== this.id)
+      throw this.#unavailable(`the receipt answers another op or ledger than ${opId}`);
     return receipt;
   }
 
@@ -101,10 +116,15 @@ export class HttpLedger implements Ledger {
   /** The ledger's signed attestation; its proof is checked by whoever relies on it (kernel/ledger-receipt.ts). */
   async attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation> {
     const { status, body } = await this.#request('POST', '/attestations', JSON.stringify({ assetId, opIds }));
-    if (status === 400 || status === 413) throw new SatpError('INVALID_INPUT', problemDetail(body, `the ledger refused the attestation request for ${assetId}`));
+    if (status === 400 || status === 413)
+      throw new SatpError(
+        'INVALID_INPUT',
+        problemDetail(body, `the ledger refused the attestation request for ${assetId}`),
+      );
     if (status !== 200) throw this.#unavailable(`POST /attestations answered ${status}`);
     const a = this.#parse(ledgerAttestationSchema, body, 'attestation');
-    if (a.assetId !== assetId || a.ledgerId !== this.id) throw this.#unavailable(`the attestation answers another asset or ledger than ${assetId}`);
+    if (a.assetId !== assetId || a.ledgerId !== this.id)
+      throw this.#unavailable(`the attestation answers another asset or ledger than ${assetId}`);
     return a;
   }
 
@@ -118,7 +138,10 @@ export class HttpLedger implements Ledger {
     try {
       const res = await this.#fetch(this.url + path, {
         method,
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers:
+          body === undefined
+            ? { accept: 'application/json' }
+            : { accept: 'application/json', 'content-type': 'application/json' },
         ...(body !== undefined && { body }),
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
@@ -133,12 +156,17 @@ export class HttpLedger implements Ledger {
 
   #parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
     const r = schema.safeParse(body);
-    if (!r.success) throw this.#unavailable(`malformed ${what}: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`);
+    if (!r.success)
+      throw this.#unavailable(`malformed ${what}: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`);
     return r.data;
   }
 
   #unavailable(message: string, cause?: unknown): SatpError {
-    return new SatpError('LEDGER_UNAVAILABLE', `ledger ${this.id} at ${this.url}: ${message}`, cause === undefined ? undefined : { cause });
+    return new SatpError(
+      'LEDGER_UNAVAILABLE',
+      `ledger ${this.id} at ${this.url}: ${message}`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
@@ -152,7 +180,8 @@ async function readBounded(res: Response, max: number): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? 0);
   if (declared > max || !res.body) {
     await res.body?.cancel();
-    if (declared > max) throw new SatpError('LEDGER_UNAVAILABLE', `response of ${declared} bytes is over the ${max}-byte limit`);
+    if (declared > max)
+      throw new SatpError('LEDGER_UNAVAILABLE', `response of ${declared} bytes is over the ${max}-byte limit`);
     return '';
   }
   const reader = res.body.getReader();

@@ -2,7 +2,15 @@
 // idempotency by opId, OP_CONFLICT, signed receipts, and recorded refusals.
 import { ID_PATTERN } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
-import { type AssetRecord, type Ledger, type LedgerAttestation, type LedgerOp, type LedgerReceipt, type LedgerReceiptBody, MAX_ATTESTED_OPS } from '../kernel/ledger.ts';
+import {
+  type AssetRecord,
+  type Ledger,
+  type LedgerAttestation,
+  type LedgerOp,
+  type LedgerReceipt,
+  type LedgerReceiptBody,
+  MAX_ATTESTED_OPS,
+} from '../kernel/ledger.ts';
 import { LEDGER_REF_PATTERN, parseLedgerOp } from '../kernel/ledger-schema.ts';
 import { opHashOf, sealAttestation, sealReceipt } from '../kernel/ledger-receipt.ts';
 import type { PublicJwk, Signer } from '../kernel/crypto/types.ts';
@@ -85,9 +93,13 @@ export class LedgerEngine implements LedgerHost {
       const prior = await this.#backend.record(op.opId);
       if (prior) {
         if (prior.receipt.opHash !== opHash) {
-          throw new SatpError('OP_CONFLICT', `op ${op.opId} was recorded as ${prior.op.kind} of ${prior.op.assetId} with other fields`, {
-            detail: { opId: op.opId, recordedOpHash: prior.receipt.opHash, opHash },
-          });
+          throw new SatpError(
+            'OP_CONFLICT',
+            `op ${op.opId} was recorded as ${prior.op.kind} of ${prior.op.assetId} with other fields`,
+            {
+              detail: { opId: op.opId, recordedOpHash: prior.receipt.opHash, opHash },
+            },
+          );
         }
         // First seen by this process (recorded by an earlier run): the record tells whether it applied.
         this.#count(op.opId, prior.receipt.ok ? 1 : 0).requested++;
@@ -128,8 +140,13 @@ export class LedgerEngine implements LedgerHost {
 
   /** A signed snapshot of one asset and of which `opIds` were recorded, by this ledger's clock; atomic with execute. */
   async attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation> {
-    if (typeof assetId !== 'string' || !LEDGER_REF_PATTERN.test(assetId)) throw new SatpError('INVALID_INPUT', 'not an asset id');
-    if (!Array.isArray(opIds) || opIds.length > MAX_ATTESTED_OPS || opIds.some((o) => typeof o !== 'string' || !LEDGER_REF_PATTERN.test(o))) {
+    if (typeof assetId !== 'string' || !LEDGER_REF_PATTERN.test(assetId))
+      throw new SatpError('INVALID_INPUT', 'not an asset id');
+    if (
+      !Array.isArray(opIds) ||
+      opIds.length > MAX_ATTESTED_OPS ||
+      opIds.some((o) => typeof o !== 'string' || !LEDGER_REF_PATTERN.test(o))
+    ) {
       throw new SatpError('INVALID_INPUT', `opIds must be at most ${MAX_ATTESTED_OPS} operation ids`);
     }
     return this.#lock.run('ops', async () => {
@@ -141,7 +158,10 @@ export class LedgerEngine implements LedgerHost {
       }
       const txSeq = await this.#backend.lastTxSeq();
       const ledgerTime = Math.trunc(this.#now ? this.#now() : Date.now());
-      return sealAttestation({ kind: 'attestation', ledgerId: this.id, assetId, ...(asset ? { asset } : {}), ledgerTime, txSeq, ops }, this.#signer);
+      return sealAttestation(
+        { kind: 'attestation', ledgerId: this.id, assetId, ...(asset ? { asset } : {}), ledgerTime, txSeq, ops },
+        this.#signer,
+      );
     });
   }
 
@@ -175,7 +195,8 @@ export class LedgerEngine implements LedgerHost {
   }
 }
 
-export const byAssetId = (a: AssetRecord, b: AssetRecord): number => (a.assetId < b.assetId ? -1 : a.assetId > b.assetId ? 1 : 0);
+export const byAssetId = (a: AssetRecord, b: AssetRecord): number =>
+  a.assetId < b.assetId ? -1 : a.assetId > b.assetId ? 1 : 0;
 
 /** An asset a ledger starts with: active, owned by `owner`. */
 export interface SeedAsset {

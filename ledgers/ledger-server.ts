@@ -33,12 +33,16 @@ export function createLedgerApp(ledger: LedgerHost, options: LedgerAppOptions = 
   const maxBytes = options.maxBodyBytes ?? 64 * 1024;
   const app = new Hono();
 
-  const limit = bodyLimit({ maxSize: maxBytes, onError: () => problemResponse(413, 'too-large', 'Request body too large', `the limit is ${maxBytes} bytes`) });
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => problemResponse(413, 'too-large', 'Request body too large', `the limit is ${maxBytes} bytes`),
+  });
   /** A POST whose small JSON body goes through the strict parser (duplicate keys, unsafe numbers refused) first. */
   const postJson = (path: string, handle: (body: unknown, c: Context) => Promise<Response> | Response) =>
     app.post(path, limit, async (c) => {
       const parsed = parseStrictJson(await c.req.text(), OP_JSON_LIMITS);
-      if (!parsed.ok) return problemResponse(400, 'invalid-json', 'Invalid JSON', `${parsed.problem} at offset ${parsed.at}`);
+      if (!parsed.ok)
+        return problemResponse(400, 'invalid-json', 'Invalid JSON', `${parsed.problem} at offset ${parsed.at}`);
       return handle(parsed.value, c);
     });
 
@@ -47,16 +51,20 @@ export function createLedgerApp(ledger: LedgerHost, options: LedgerAppOptions = 
 
   app.get('/ops/:opId', async (c) => {
     const opId = c.req.param('opId');
-    if (!LEDGER_REF_PATTERN.test(opId)) return problemResponse(400, 'invalid-input', 'Invalid input', 'not an operation id');
+    if (!LEDGER_REF_PATTERN.test(opId))
+      return problemResponse(400, 'invalid-input', 'Invalid input', 'not an operation id');
     const receipt = await ledger.status(opId);
-    return receipt ? c.json(receipt) : problemResponse(404, 'not-found', 'Not found', `no operation ${opId} was recorded`);
+    return receipt
+      ? c.json(receipt)
+      : problemResponse(404, 'not-found', 'Not found', `no operation ${opId} was recorded`);
   });
 
   app.get('/assets', async (c) => c.json({ assets: await ledger.listAssets() }));
 
   app.get('/assets/:assetId', async (c) => {
     const assetId = c.req.param('assetId');
-    if (!LEDGER_REF_PATTERN.test(assetId)) return problemResponse(400, 'invalid-input', 'Invalid input', 'not an asset id');
+    if (!LEDGER_REF_PATTERN.test(assetId))
+      return problemResponse(400, 'invalid-input', 'Invalid input', 'not an asset id');
     const asset = await ledger.asset(assetId);
     return asset ? c.json(asset) : problemResponse(404, 'not-found', 'Not found', `no asset ${assetId}`);
   });
@@ -64,18 +72,29 @@ export function createLedgerApp(ledger: LedgerHost, options: LedgerAppOptions = 
   postJson('/attestations', async (body, c) => {
     const q = body as { assetId?: unknown; opIds?: unknown };
     const keys = body !== null && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
-    if (typeof q?.assetId !== 'string' || !Array.isArray(q.opIds) || keys.some((k) => k !== 'assetId' && k !== 'opIds')) {
+    if (
+      typeof q?.assetId !== 'string' ||
+      !Array.isArray(q.opIds) ||
+      keys.some((k) => k !== 'assetId' && k !== 'opIds')
+    ) {
       return problemResponse(400, 'invalid-input', 'Invalid input', 'expected {"assetId": string, "opIds": string[]}');
     }
     return c.json(await ledger.attest(q.assetId, q.opIds as string[]));
   });
 
   app.get('/health', async (c) => {
-    const health: LedgerHealth = { status: 'ok', ledgerId: ledger.id, txSeq: await ledger.txSeq(), publicJwk: ledger.publicJwk };
+    const health: LedgerHealth = {
+      status: 'ok',
+      ledgerId: ledger.id,
+      txSeq: await ledger.txSeq(),
+      publicJwk: ledger.publicJwk,
+    };
     return c.json(health);
   });
 
-  app.notFound((c) => problemResponse(404, 'not-found', 'Not found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.notFound((c) =>
+    problemResponse(404, 'not-found', 'Not found', `no route ${c.req.method} ${new URL(c.req.url).pathname}`),
+  );
   // The one choke point: whatever a request throws becomes a problem, and the server keeps serving.
   app.onError((err) => problemFor(err));
   return app;

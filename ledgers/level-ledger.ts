@@ -4,7 +4,15 @@ import { Level } from 'level';
 import { SatpError } from '../kernel/errors.ts';
 import type { AssetRecord, LedgerAttestation, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
 import type { PublicJwk, Signer } from '../kernel/crypto/types.ts';
-import { type LedgerBackend, LedgerEngine, type LedgerHost, type LedgerJournalEntry, type LedgerRecord, type SeedAsset, seedRecords } from './ledger-engine.ts';
+import {
+  type LedgerBackend,
+  LedgerEngine,
+  type LedgerHost,
+  type LedgerJournalEntry,
+  type LedgerRecord,
+  type SeedAsset,
+  seedRecords,
+} from './ledger-engine.ts';
 
 export interface LevelLedgerOptions {
   id: string;
@@ -69,12 +77,16 @@ class LevelBackend implements LedgerBackend {
     for (const a of seeds) if ((await this.asset(a.assetId)) === undefined) absent.push(a);
     if (absent.length === 0) return;
     await this.#do(() =>
-      this.db.batch(absent.map((a) => ({ type: 'put' as const, key: a.assetId, value: JSON.stringify(a), sublevel: this.#assets })), { sync: this.#sync }),
+      this.db.batch(
+        absent.map((a) => ({ type: 'put' as const, key: a.assetId, value: JSON.stringify(a), sublevel: this.#assets })),
+        { sync: this.#sync },
+      ),
     );
   }
 
   async #do<T>(work: () => Promise<T>): Promise<T> {
-    if (this.db.status === 'closed' || this.db.status === 'closing') throw new SatpError('STORE_CLOSED', 'the ledger database is closed');
+    if (this.db.status === 'closed' || this.db.status === 'closing')
+      throw new SatpError('STORE_CLOSED', 'the ledger database is closed');
     try {
       return await work();
     } catch (err) {
@@ -108,7 +120,12 @@ export class LevelLedger implements LedgerHost {
       await db.close();
       throw err;
     }
-    const engine = new LedgerEngine({ id: options.id, signer: options.signer, backend, ...(options.now && { now: options.now }) });
+    const engine = new LedgerEngine({
+      id: options.id,
+      signer: options.signer,
+      backend,
+      ...(options.now && { now: options.now }),
+    });
     return new LevelLedger(backend, engine);
   }
 

@@ -1,7 +1,16 @@
 // The in-memory ledger for tests and the simulator: the shared engine over Maps, with a journal for invariant checks.
 import type { AssetRecord, LedgerAttestation, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
 import type { PublicJwk, Signer } from '../kernel/crypto/types.ts';
-import { byAssetId, type LedgerBackend, LedgerEngine, type LedgerHost, type LedgerJournalEntry, type LedgerRecord, type SeedAsset, seedRecords } from './ledger-engine.ts';
+import {
+  byAssetId,
+  type LedgerBackend,
+  LedgerEngine,
+  type LedgerHost,
+  type LedgerJournalEntry,
+  type LedgerRecord,
+  type SeedAsset,
+  seedRecords,
+} from './ledger-engine.ts';
 
 export interface MemoryLedgerOptions {
   id: string;
@@ -53,7 +62,12 @@ export class MemoryLedger implements LedgerHost {
 
   constructor(options: MemoryLedgerOptions) {
     for (const a of seedRecords(options.assets)) this.#backend.byAsset.set(a.assetId, a);
-    this.#engine = new LedgerEngine({ id: options.id, signer: options.signer, backend: this.#backend, ...(options.now && { now: options.now }) });
+    this.#engine = new LedgerEngine({
+      id: options.id,
+      signer: options.signer,
+      backend: this.#backend,
+      ...(options.now && { now: options.now }),
+    });
   }
 
   get id(): string {

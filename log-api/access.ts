@@ -26,7 +26,11 @@ export interface AccessProfile {
   backups: ReadonlySet<string>;
 }
 
-export const AUTHOR_ONLY: AccessProfile = Object.freeze({ publicRead: false, readers: new Set<string>(), backups: new Set<string>() });
+export const AUTHOR_ONLY: AccessProfile = Object.freeze({
+  publicRead: false,
+  readers: new Set<string>(),
+  backups: new Set<string>(),
+});
 
 const AUTHOR_ONLY_SPELLINGS = new Set(['', 'author-only', 'GatewayOnly']);
 

@@ -66,7 +66,8 @@ export function createLogStorageApp(options: LogStorageAppOptions): LogApiApp {
   app.onError((err) => {
     if (err instanceof HTTPException) return err.getResponse();
     if (err instanceof ForbiddenError) return logApiProblemResponse({ code: 'FORBIDDEN', detail: err.message });
-    if (err instanceof HeadConflict) return logApiProblemResponse({ code: 'CHAIN_CONFLICT', detail: err.message, extra: { head: err.head } });
+    if (err instanceof HeadConflict)
+      return logApiProblemResponse({ code: 'CHAIN_CONFLICT', detail: err.message, extra: { head: err.head } });
     const problem = problemOfError(err);
     if (problem.status === 500) report(err);
     return logApiProblemResponse(problem);
@@ -80,7 +81,10 @@ export function createLogStorageApp(options: LogStorageAppOptions): LogApiApp {
     timeout(options.requestTimeoutMs ?? LOG_STORAGE_DEFAULTS.requestTimeoutMs, () => {
       // recovery-04 §9 assumes "all requests are served up to a pre-defined time bound"; past it the
       // outcome of a write is unknown, and the client reads the head to learn it (§3.4.1).
-      const res = logApiProblemResponse({ code: 'STORAGE_FAILURE', detail: 'the request timed out; a write may or may not have happened' });
+      const res = logApiProblemResponse({
+        code: 'STORAGE_FAILURE',
+        detail: 'the request timed out; a write may or may not have happened',
+      });
       return new HTTPException(503, { res });
     }),
   );
@@ -91,15 +95,30 @@ export function createLogStorageApp(options: LogStorageAppOptions): LogApiApp {
       // The rest of the body is not read, so the connection cannot carry another request: say so
       // (RFC 9112 §9.6), or a client may reuse a connection the server is about to close.
       onError: () =>
-        logApiProblemResponse({ code: 'INVALID_INPUT', status: 413, detail: `the body is larger than ${maxBodyBytes} bytes`, headers: { connection: 'close' } }),
+        logApiProblemResponse({
+          code: 'INVALID_INPUT',
+          status: 413,
+          detail: `the body is larger than ${maxBodyBytes} bytes`,
+          headers: { connection: 'close' },
+        }),
     }),
   );
   // Read the body once (bounded above), then authenticate: a signed request covers the body's hash.
   app.use('*', async (c, next) => {
     const body = c.req.raw.body ? new Uint8Array(await c.req.arrayBuffer()) : new Uint8Array();
     c.set('rawBody', body);
-    const who = await authenticate({ method: c.req.method, url: c.req.url, authorization: c.req.header('authorization') ?? null, body });
-    if (!who.ok) return logApiProblemResponse({ code: 'UNAUTHENTICATED', detail: who.detail, headers: { 'www-authenticate': WWW_AUTHENTICATE } });
+    const who = await authenticate({
+      method: c.req.method,
+      url: c.req.url,
+      authorization: c.req.header('authorization') ?? null,
+      body,
+    });
+    if (!who.ok)
+      return logApiProblemResponse({
+        code: 'UNAUTHENTICATED',
+        detail: who.detail,
+        headers: { 'www-authenticate': WWW_AUTHENTICATE },
+      });
     c.set('caller', { id: who.gatewayId, role: who.role });
     await next();
   });
@@ -113,6 +132,8 @@ export function createLogStorageApp(options: LogStorageAppOptions): LogApiApp {
   registerDriverRoutes(app, deps);
 
   // Inside the app (not notFound), so the problem reply also holds when the app is mounted.
-  app.all('*', (c) => logApiProblemResponse({ code: 'NOT_FOUND', detail: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }));
+  app.all('*', (c) =>
+    logApiProblemResponse({ code: 'NOT_FOUND', detail: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }),
+  );
   return app;
 }

@@ -54,7 +54,9 @@ export interface AuthRequest {
 
 export type CallerRole = 'gateway' | 'operator';
 
-export type AuthResult = { ok: true; gatewayId: string; role: CallerRole; via: 'token' | 'signature' } | { ok: false; detail: string };
+export type AuthResult =
+  | { ok: true; gatewayId: string; role: CallerRole; via: 'token' | 'signature' }
+  | { ok: false; detail: string };
 
 export type Authenticator = (req: AuthRequest) => Promise<AuthResult>;
 
@@ -63,14 +65,18 @@ export const WWW_AUTHENTICATE = `Bearer realm="satp-log-storage", ${SIGNED_SCHEM
 
 export function createAuthenticator(options: AuthOptions): Authenticator {
   const table = gatewayTableSchema.safeParse(options.gateways);
-  if (!table.success) throw new TypeError(`invalid gateway table: ${table.error.issues[0]?.path.join('.')}: ${table.error.issues[0]?.message}`);
+  if (!table.success)
+    throw new TypeError(
+      `invalid gateway table: ${table.error.issues[0]?.path.join('.')}: ${table.error.issues[0]?.message}`,
+    );
   // Tokens are looked up by their SHA-256: the secret itself is never compared byte by byte, so the
   // lookup leaks nothing useful through timing, and a table may hold hashes only.
   const byTokenHash = new Map<string, string>();
   for (const [id, cred] of Object.entries(options.gateways)) {
     for (const h of [cred.token === undefined ? undefined : sha256Hex(utf8(cred.token)), cred.tokenSha256]) {
       if (h === undefined) continue;
-      if (byTokenHash.has(h) && byTokenHash.get(h) !== id) throw new TypeError(`gateways ${byTokenHash.get(h)} and ${id} share a token`);
+      if (byTokenHash.has(h) && byTokenHash.get(h) !== id)
+        throw new TypeError(`gateways ${byTokenHash.get(h)} and ${id} share a token`);
       byTokenHash.set(h, id);
     }
   }
@@ -83,22 +89,28 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
 
   return async (req) => {
     const auth = req.authorization;
-    if (!auth) return { ok: false, detail: 'no credentials: send Authorization: Bearer <token> or a SATP-Sig signature' };
+    if (!auth)
+      return { ok: false, detail: 'no credentials: send Authorization: Bearer <token> or a SATP-Sig signature' };
     // Auth scheme names are case-insensitive (RFC 9110 §11.1).
     if (auth.slice(0, 7).toLowerCase() === 'bearer ') {
       const token = auth.slice('Bearer '.length);
       const id = token.length <= 512 ? byTokenHash.get(sha256Hex(utf8(token))) : undefined;
-      return id ? { ok: true, gatewayId: id, role: roleOf(id), via: 'token' } : { ok: false, detail: 'unknown bearer token' };
+      return id
+        ? { ok: true, gatewayId: id, role: roleOf(id), via: 'token' }
+        : { ok: false, detail: 'unknown bearer token' };
     }
     if (auth.startsWith(`${SIGNED_SCHEME} `)) {
       const signed = parseSignedAuthorization(auth);
       if (!signed) return { ok: false, detail: `malformed ${SIGNED_SCHEME} authorization` };
       const key = keys(signed.gatewayId);
       if (!key) return { ok: false, detail: `no key is registered for gateway ${signed.gatewayId}` };
-      if (Math.abs(now() - signed.timestampMs) > skew) return { ok: false, detail: `request timestamp is more than ${skew} ms from the server clock` };
+      if (Math.abs(now() - signed.timestampMs) > skew)
+        return { ok: false, detail: `request timestamp is more than ${skew} ms from the server clock` };
       const data = stringToSign(req.method, pathAndQueryOf(req.url), signed.timestampMs, sha256Hex(req.body));
       const ok = await verifier.verify(key, utf8(data), signed.signature);
-      return ok ? { ok: true, gatewayId: signed.gatewayId, role: roleOf(signed.gatewayId), via: 'signature' } : { ok: false, detail: 'request signature does not verify' };
+      return ok
+        ? { ok: true, gatewayId: signed.gatewayId, role: roleOf(signed.gatewayId), via: 'signature' }
+        : { ok: false, detail: 'request signature does not verify' };
     }
     return { ok: false, detail: 'unsupported authorization scheme' };
   };
@@ -106,5 +118,7 @@ export function createAuthenticator(options: AuthOptions): Authenticator {
 
 /** The public keys of a gateway table, as the resolver a LogStore verifies entries with. */
 export function keysOfGateways(gateways: GatewayTable): KeyResolver {
-  return keyTable(Object.entries(gateways).flatMap(([id, c]) => (c.publicJwk ? [[id, c.publicJwk] as [string, PublicJwk]] : [])));
+  return keyTable(
+    Object.entries(gateways).flatMap(([id, c]) => (c.publicJwk ? [[id, c.publicJwk] as [string, PublicJwk]] : [])),
+  );
 }

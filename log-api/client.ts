@@ -51,7 +51,10 @@ export class RemoteDriver implements LogStoreDriver {
     this.#opts = options;
     this.#base = options.url.replace(/\/+$/, '');
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.capabilities = Object.freeze({ persistent: options.capabilities.persistent, durable: options.capabilities.durable });
+    this.capabilities = Object.freeze({
+      persistent: options.capabilities.persistent,
+      durable: options.capabilities.durable,
+    });
   }
 
   /** A driver whose capabilities are those the server reports (GET /capabilities). */
@@ -67,9 +70,20 @@ export class RemoteDriver implements LogStoreDriver {
   async head(logId: string): Promise<StoredHead | undefined> {
     const path = logPath(logId);
     if (!path) return undefined;
-    const head = (await this.#call('GET', `/getHead/${path}`)) as { seq?: unknown; hash?: unknown; open?: unknown } | null;
+    const head = (await this.#call('GET', `/getHead/${path}`)) as {
+      seq?: unknown;
+      hash?: unknown;
+      open?: unknown;
+    } | null;
     if (head === null) return undefined;
-    if (typeof head.seq !== 'number' || !Number.isSafeInteger(head.seq) || head.seq < 1 || typeof head.hash !== 'string' || !HASH_PATTERN.test(head.hash) || typeof head.open !== 'boolean') {
+    if (
+      typeof head.seq !== 'number' ||
+      !Number.isSafeInteger(head.seq) ||
+      head.seq < 1 ||
+      typeof head.hash !== 'string' ||
+      !HASH_PATTERN.test(head.hash) ||
+      typeof head.open !== 'boolean'
+    ) {
       throw new SatpError('STORAGE_FAILURE', 'the log server sent a malformed head');
     }
     return { seq: head.seq, hash: head.hash, open: head.open };
@@ -84,7 +98,8 @@ export class RemoteDriver implements LogStoreDriver {
     if (!path) throw new SatpError('INVALID_INPUT', `not a log id: ${logId}`);
     const body = utf8(`{"entries":[${texts.join(',')}]}`);
     const length = await this.#call('POST', `/writeLogEntry/${path}`, body, { [EXPECTED_HEAD_HEADER]: expected.hash });
-    if (length !== String(next.seq)) throw new SatpError('STORAGE_FAILURE', `the log server reports length ${String(length)}, expected ${next.seq}`);
+    if (length !== String(next.seq))
+      throw new SatpError('STORAGE_FAILURE', `the log server reports length ${String(length)}, expected ${next.seq}`);
   }
 
   /**
@@ -98,13 +113,23 @@ export class RemoteDriver implements LogStoreDriver {
     if (!path || !(last >= at)) return [];
     const out: string[] = [];
     for (let page = 0; page < MAX_PAGES; page++) {
-      const reply = (await this.#call('GET', `/getLogTexts/${path}?from=${at}&to=${last}`)) as { texts?: unknown; more?: unknown; next?: unknown } | null;
-      if (!reply || !Array.isArray(reply.texts) || !reply.texts.every((t) => typeof t === 'string') || typeof reply.more !== 'boolean') {
+      const reply = (await this.#call('GET', `/getLogTexts/${path}?from=${at}&to=${last}`)) as {
+        texts?: unknown;
+        more?: unknown;
+        next?: unknown;
+      } | null;
+      if (
+        !reply ||
+        !Array.isArray(reply.texts) ||
+        !reply.texts.every((t) => typeof t === 'string') ||
+        typeof reply.more !== 'boolean'
+      ) {
         throw new SatpError('STORAGE_FAILURE', 'malformed getLogTexts page');
       }
       out.push(...(reply.texts as string[]));
       if (!reply.more) return out;
-      if (typeof reply.next !== 'number' || !(reply.next > at)) throw new SatpError('STORAGE_FAILURE', 'a getLogTexts page did not advance');
+      if (typeof reply.next !== 'number' || !(reply.next > at))
+        throw new SatpError('STORAGE_FAILURE', 'a getLogTexts page did not advance');
       at = reply.next;
     }
     throw new SatpError('STORAGE_FAILURE', `reading ${logId} took more than ${MAX_PAGES} pages`);
@@ -125,22 +150,41 @@ export class RemoteDriver implements LogStoreDriver {
   }
 
   /** One authenticated call; the reply's response_data, or a SatpError mapped from the problem reply. */
-  async #call(method: 'GET' | 'POST', path: string, body?: Uint8Array, headers: Record<string, string> = {}): Promise<unknown> {
+  async #call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: Uint8Array,
+    headers: Record<string, string> = {},
+  ): Promise<unknown> {
     if (this.#closed) throw new SatpError('STORE_CLOSED', 'the remote store is closed');
     const url = `${this.#base}${path}`;
     const auth = this.#opts.signer
-      ? await signRequest(this.#opts.signer, this.#opts.gatewayId, { method, url, ...(body ? { body } : {}) }, (this.#opts.now ?? Date.now)())
+      ? await signRequest(
+          this.#opts.signer,
+          this.#opts.gatewayId,
+          { method, url, ...(body ? { body } : {}) },
+          (this.#opts.now ?? Date.now)(),
+        )
       : `Bearer ${this.#opts.token}`;
     let res: Response;
     try {
       res = await this.#fetch(url, {
         method,
-        headers: { authorization: auth, accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+        headers: {
+          authorization: auth,
+          accept: 'application/json',
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
         ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}),
         signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 15_000),
       });
     } catch (err) {
-      throw new SatpError('STORAGE_FAILURE', `the log server did not answer ${method} ${path}; the operation may or may not have happened`, { cause: err });
+      throw new SatpError(
+        'STORAGE_FAILURE',
+        `the log server did not answer ${method} ${path}; the operation may or may not have happened`,
+        { cause: err },
+      );
     }
     if (res.status !== 200) throw await errorOf(res, method, path);
     const text = await res.text().catch((err: unknown) => {
@@ -148,7 +192,7 @@ export class RemoteDriver implements LogStoreDriver {
     });
     const parsed = text.length <= MAX_REPLY_CHARS ? parseStrictJson(text, REPLY_LIMITS) : undefined;
     const envelope = parsed?.ok ? (parsed.value as { success?: unknown; response_data?: unknown } | null) : undefined;
-    if (!envelope || envelope.success !== true || !('response_data' in envelope)) {
+    if (envelope?.success !== true || !('response_data' in envelope)) {
       throw new SatpError('STORAGE_FAILURE', `malformed reply to ${method} ${path}`);
     }
     return envelope.response_data;
@@ -171,9 +215,12 @@ async function errorOf(res: Response, method: string, path: string): Promise<Sat
   const serverCode = typeof problem?.code === 'string' ? problem.code : undefined;
   let code: ErrorCode;
   if (serverCode === 'UNAUTHENTICATED' || serverCode === 'FORBIDDEN') code = 'PEER_REFUSED';
-  else if (serverCode !== undefined && KNOWN_CODES.has(serverCode) && serverCode !== 'STORE_CLOSED') code = serverCode as ErrorCode;
+  else if (serverCode !== undefined && KNOWN_CODES.has(serverCode) && serverCode !== 'STORE_CLOSED')
+    code = serverCode as ErrorCode;
   else code = res.status >= 500 || serverCode === 'STORE_CLOSED' ? 'STORAGE_FAILURE' : 'INVALID_INPUT';
   const detail: Record<string, unknown> = { status: res.status, ...(serverCode ? { serverCode } : {}) };
   if (problem?.head) detail.head = problem.head;
-  return new SatpError(code, `log server: ${method} ${path}: ${res.status} ${problem?.detail ?? res.statusText}`, { detail });
+  return new SatpError(code, `log server: ${method} ${path}: ${res.status} ${problem?.detail ?? res.statusText}`, {
+    detail,
+  });
 }

@@ -66,7 +66,8 @@ export function logApiProblem(input: LogApiProblemInput): ProblemDetails {
   };
 }
 
-export const logApiProblemResponse = (input: LogApiProblemInput): Response => problemResponse(logApiProblem(input), input.headers);
+export const logApiProblemResponse = (input: LogApiProblemInput): Response =>
+  problemResponse(logApiProblem(input), input.headers);
 
 /**
  * Any thrown value as a problem: a SatpError by its code, anything else as 500 STORAGE_FAILURE
@@ -77,5 +78,10 @@ export function problemOfError(err: unknown, typeBase?: string): LogApiProblemIn
     const extra = err.code === 'LOG_DIVERGED' && err.detail ? { divergence: err.detail } : undefined;
     return { code: err.code, detail: err.message, typeBase, ...(extra ? { extra } : {}) };
   }
-  return { code: 'STORAGE_FAILURE', status: 500, detail: 'internal error; the operation may or may not have happened', typeBase };
+  return {
+    code: 'STORAGE_FAILURE',
+    status: 500,
+    detail: 'internal error; the operation may or may not have happened',
+    typeBase,
+  };
 }

@@ -44,7 +44,10 @@ export class LogAccessGuard {
     if (cached) return cached;
     const first = await this.#store.getLogEntry(logId, 1);
     if (!first) return undefined;
-    const found = { text: first.accessControlProfile, profile: parseAccessProfile(first.accessControlProfile) ?? AUTHOR_ONLY };
+    const found = {
+      text: first.accessControlProfile,
+      profile: parseAccessProfile(first.accessControlProfile) ?? AUTHOR_ONLY,
+    };
     if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(logId, found);
     return found;
@@ -61,7 +64,8 @@ export class LogAccessGuard {
   }
 
   async assertRead(logId: string, author: string, caller: Caller): Promise<void> {
-    if (!(await this.canRead(logId, author, caller))) throw new ForbiddenError(`gateway ${caller.id} may not read log ${logId}`);
+    if (!(await this.canRead(logId, author, caller)))
+      throw new ForbiddenError(`gateway ${caller.id} may not read log ${logId}`);
   }
 
   /**
@@ -72,7 +76,9 @@ export class LogAccessGuard {
     const established = await this.profileOf(logId);
     if (caller.id === author || caller.role === 'operator') return established;
     if (established && mayWrite(established.profile, author, caller.id)) return established;
-    throw new ForbiddenError(`gateway ${caller.id} may not write log ${logId}: a gateway writes only the chains it authors (or backs up)`);
+    throw new ForbiddenError(
+      `gateway ${caller.id} may not write log ${logId}: a gateway writes only the chains it authors (or backs up)`,
+    );
   }
 }
 
@@ -81,19 +87,32 @@ export class LogAccessGuard {
  * the grammar, the same as the log's (or, for a new log, as the batch's first entry). Refusals are
  * INVALID_INPUT; the LogStore then checks shape, hashes, signatures and the chain link.
  */
-export function checkEntriesFor(entries: readonly unknown[], sessionId: string, author: string, established: EstablishedProfile | undefined): void {
+export function checkEntriesFor(
+  entries: readonly unknown[],
+  sessionId: string,
+  author: string,
+  established: EstablishedProfile | undefined,
+): void {
   let profileText = established?.text;
   entries.forEach((value, i) => {
     const e = value as { sessionId?: unknown; author?: unknown; accessControlProfile?: unknown } | null;
-    if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new SatpError('INVALID_INPUT', `entry ${i} is not an object`);
+    if (e === null || typeof e !== 'object' || Array.isArray(e))
+      throw new SatpError('INVALID_INPUT', `entry ${i} is not an object`);
     if (e.sessionId !== sessionId || e.author !== author) {
       throw new SatpError('INVALID_INPUT', `entry ${i} belongs to another log than ${sessionId}/${author}`);
     }
     const text = e.accessControlProfile;
     if (typeof text !== 'string' || parseAccessProfile(text) === undefined) {
-      throw new SatpError('INVALID_INPUT', `entry ${i}: accessControlProfile is outside the grammar (docs/log-storage-api.md)`);
+      throw new SatpError(
+        'INVALID_INPUT',
+        `entry ${i}: accessControlProfile is outside the grammar (docs/log-storage-api.md)`,
+      );
     }
     profileText ??= text;
-    if (text !== profileText) throw new SatpError('INVALID_INPUT', `entry ${i}: accessControlProfile differs from the log's ${JSON.stringify(profileText)}`);
+    if (text !== profileText)
+      throw new SatpError(
+        'INVALID_INPUT',
+        `entry ${i}: accessControlProfile differs from the log's ${JSON.stringify(profileText)}`,
+      );
   });
 }

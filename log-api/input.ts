@@ -24,16 +24,24 @@ export function parseBody(bytes: Uint8Array, limits: JsonLimits = BODY_JSON_LIMI
     throw new SatpError('INVALID_INPUT', 'the body is not valid UTF-8');
   }
   const parsed = parseStrictJson(text, limits);
-  if (!parsed.ok) throw new SatpError('INVALID_INPUT', `the body is not acceptable JSON: ${parsed.problem} at offset ${parsed.at}`);
+  if (!parsed.ok)
+    throw new SatpError('INVALID_INPUT', `the body is not acceptable JSON: ${parsed.problem} at offset ${parsed.at}`);
   return parsed.value;
 }
 
-export const isObject = (v: Json | undefined): v is { [key: string]: Json } => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const isObject = (v: Json | undefined): v is { [key: string]: Json } =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** The log a route names: `/:sessionId/:author`, the two halves of logIdOf (kernel/entry.ts). */
-export function logIdParam(sessionId: string | undefined, author: string | undefined): { logId: string; sessionId: string; author: string } {
+export function logIdParam(
+  sessionId: string | undefined,
+  author: string | undefined,
+): { logId: string; sessionId: string; author: string } {
   if (!sessionId || !author || !ID_PATTERN.test(sessionId) || !ID_PATTERN.test(author)) {
-    throw new SatpError('INVALID_INPUT', 'the log is named by /<sessionId>/<author>, each matching [A-Za-z0-9][A-Za-z0-9._:-]{0,127}');
+    throw new SatpError(
+      'INVALID_INPUT',
+      'the log is named by /<sessionId>/<author>, each matching [A-Za-z0-9][A-Za-z0-9._:-]{0,127}',
+    );
   }
   return { logId: logIdOf(sessionId, author), sessionId, author };
 }
@@ -44,6 +52,7 @@ const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 export function intParam(value: string | undefined, name: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
   const n = DECIMAL.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new SatpError('INVALID_INPUT', `${name} must be a decimal integer ≥ ${min}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new SatpError('INVALID_INPUT', `${name} must be a decimal integer ≥ ${min}`);
   return n;
 }

@@ -6,11 +6,18 @@ const success = (data: object, description: string) => ({
   description,
   content: {
     'application/json': {
-      schema: { type: 'object', required: ['success', 'response_data'], properties: { success: { const: true }, response_data: data } },
+      schema: {
+        type: 'object',
+        required: ['success', 'response_data'],
+        properties: { success: { const: true }, response_data: data },
+      },
     },
   },
 });
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: ref('Problem') } },
+});
 const errors = (...statuses: number[]) =>
   Object.fromEntries(
     statuses.map((s) => [
@@ -32,9 +39,19 @@ const errors = (...statuses: number[]) =>
   );
 const logParams = [
   { name: 'sessionId', in: 'path', required: true, schema: ref('Id') },
-  { name: 'author', in: 'path', required: true, schema: ref('Id'), description: 'The gateway that writes the chain: the log id is `sessionId/author`' },
+  {
+    name: 'author',
+    in: 'path',
+    required: true,
+    schema: ref('Id'),
+    description: 'The gateway that writes the chain: the log id is `sessionId/author`',
+  },
 ];
-const lengthString = { type: 'string', pattern: '^(0|[1-9][0-9]*)$', description: 'A decimal integer as a string, as recovery-04 Figure 4 shows' };
+const lengthString = {
+  type: 'string',
+  pattern: '^(0|[1-9][0-9]*)$',
+  description: 'A decimal integer as a string, as recovery-04 Figure 4 shows',
+};
 const entriesBody = {
   required: true,
   content: {
@@ -42,7 +59,12 @@ const entriesBody = {
       schema: {
         oneOf: [
           ref('LogEntry'),
-          { type: 'object', required: ['entries'], additionalProperties: false, properties: { entries: { type: 'array', minItems: 1, items: ref('LogEntry') } } },
+          {
+            type: 'object',
+            required: ['entries'],
+            additionalProperties: false,
+            properties: { entries: { type: 'array', minItems: 1, items: ref('LogEntry') } },
+          },
         ],
       },
     },
@@ -60,7 +82,8 @@ const writeOp = (summary: string, okDescription: string, expectedHead: boolean) 
             in: 'header',
             required: false,
             schema: ref('Hash'),
-            description: 'The head the append expects (GENESIS_HASH, 64 zeros, for an empty log). Refused 409 if the log ends elsewhere.',
+            description:
+              'The head the append expects (GENESIS_HASH, 64 zeros, for an empty log). Refused 409 if the log ends elsewhere.',
           },
         ]
       : []),
@@ -68,7 +91,13 @@ const writeOp = (summary: string, okDescription: string, expectedHead: boolean) 
   requestBody: entriesBody,
   responses: { 200: success(lengthString, okDescription), ...errors(400, 401, 403, 409, 413, 422, 500, 503) },
 });
-const readOp = (summary: string, data: object, okDescription: string, extra: object[] = [], statuses = [400, 401, 403, 500, 503]) => ({
+const readOp = (
+  summary: string,
+  data: object,
+  okDescription: string,
+  extra: object[] = [],
+  statuses = [400, 401, 403, 500, 503],
+) => ({
   summary,
   tags: ['read'],
   parameters: [...logParams, ...extra],
@@ -79,7 +108,12 @@ const jwk = {
   type: 'object',
   additionalProperties: false,
   required: ['kty', 'crv', 'x', 'y'],
-  properties: { kty: { const: 'EC' }, crv: { enum: ['P-256', 'secp256k1'] }, x: { type: 'string' }, y: { type: 'string' } },
+  properties: {
+    kty: { const: 'EC' },
+    crv: { enum: ['P-256', 'secp256k1'] },
+    x: { type: 'string' },
+    y: { type: 'string' },
+  },
 };
 
 export const LOG_STORAGE_OPENAPI = {
@@ -92,49 +126,141 @@ export const LOG_STORAGE_OPENAPI = {
   },
   security: [{ bearer: [] }, { satpSig: [] }],
   paths: {
-    '/openapi.json': { get: { summary: 'This document', security: [], responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': {} } } } } },
-    '/capabilities': {
-      get: { summary: 'What the server promises and accepts', tags: ['meta'], responses: { 200: success(ref('Capabilities'), 'The capabilities'), ...errors(401) } },
+    '/openapi.json': {
+      get: {
+        summary: 'This document',
+        security: [],
+        responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': {} } } },
+      },
     },
-    '/writeLogEntry/{sessionId}/{author}': { post: writeOp('writeLogEntry(e, L): append one entry, or a batch atomically', 'The log length after the append', true) },
-    '/saveLogEntry/{sessionId}/{author}': { post: writeOp('saveLogEntry (-01 name of writeLogEntry)', 'The log length after the append', true) },
+    '/capabilities': {
+      get: {
+        summary: 'What the server promises and accepts',
+        tags: ['meta'],
+        responses: { 200: success(ref('Capabilities'), 'The capabilities'), ...errors(401) },
+      },
+    },
+    '/writeLogEntry/{sessionId}/{author}': {
+      post: writeOp(
+        'writeLogEntry(e, L): append one entry, or a batch atomically',
+        'The log length after the append',
+        true,
+      ),
+    },
+    '/saveLogEntry/{sessionId}/{author}': {
+      post: writeOp('saveLogEntry (-01 name of writeLogEntry)', 'The log length after the append', true),
+    },
     '/updateLog/{sessionId}/{author}': {
-      post: writeOp('updateLog(l1, l2) (-01): bring the log up to date from entries of the same chain', 'The index of the last common entry: the log length before the update', false),
+      post: writeOp(
+        'updateLog(l1, l2) (-01): bring the log up to date from entries of the same chain',
+        'The index of the last common entry: the log length before the update',
+        false,
+      ),
     },
     '/getLogEntry/{sessionId}/{author}/{seq}': {
-      get: readOp('getLogEntry(i, L): the entry with seqNumber i', ref('LogEntry'), 'The entry', [{ name: 'seq', in: 'path', required: true, schema: lengthString }], [400, 401, 403, 404, 500, 503]),
+      get: readOp(
+        'getLogEntry(i, L): the entry with seqNumber i',
+        ref('LogEntry'),
+        'The entry',
+        [{ name: 'seq', in: 'path', required: true, schema: lengthString }],
+        [400, 401, 403, 404, 500, 503],
+      ),
     },
-    '/getLogLength/{sessionId}/{author}': { get: readOp('getLogLength(L)', lengthString, 'The number of entries (0 for an unknown log)') },
-    '/getLastEntry/{sessionId}/{author}': { get: readOp('getLastEntry(L)', ref('LogEntry'), 'The last entry', [], [400, 401, 403, 404, 500, 503]) },
-    '/lastEntry/{sessionId}/{author}': { get: readOp('lastEntry (-01 name of getLastEntry)', ref('LogEntry'), 'The last entry', [], [400, 401, 403, 404, 500, 503]) },
+    '/getLogLength/{sessionId}/{author}': {
+      get: readOp('getLogLength(L)', lengthString, 'The number of entries (0 for an unknown log)'),
+    },
+    '/getLastEntry/{sessionId}/{author}': {
+      get: readOp('getLastEntry(L)', ref('LogEntry'), 'The last entry', [], [400, 401, 403, 404, 500, 503]),
+    },
+    '/lastEntry/{sessionId}/{author}': {
+      get: readOp(
+        'lastEntry (-01 name of getLastEntry)',
+        ref('LogEntry'),
+        'The last entry',
+        [],
+        [400, 401, 403, 404, 500, 503],
+      ),
+    },
     '/getLog/{sessionId}/{author}': {
       get: readOp('getLog(L), one bounded page at a time', ref('LogPage'), 'A page of the log', [
-        { name: 'from', in: 'query', required: false, schema: lengthString, description: 'First seqNumber (default 1)' },
-        { name: 'to', in: 'query', required: false, schema: lengthString, description: 'Last seqNumber (default: the end)' },
-        { name: 'limit', in: 'query', required: false, schema: lengthString, description: 'Most entries (default and maximum: the page size)' },
+        {
+          name: 'from',
+          in: 'query',
+          required: false,
+          schema: lengthString,
+          description: 'First seqNumber (default 1)',
+        },
+        {
+          name: 'to',
+          in: 'query',
+          required: false,
+          schema: lengthString,
+          description: 'Last seqNumber (default: the end)',
+        },
+        {
+          name: 'limit',
+          in: 'query',
+          required: false,
+          schema: lengthString,
+          description: 'Most entries (default and maximum: the page size)',
+        },
       ]),
     },
     '/getLogDiff/{sessionId}/{author}': {
       post: {
-        ...readOp('getLogDiff(l1, l2): what the log holds beyond the caller’s view of it', ref('LogDiff'), 'The difference (kernel/log-diff.ts)'),
+        ...readOp(
+          'getLogDiff(l1, l2): what the log holds beyond the caller’s view of it',
+          ref('LogDiff'),
+          'The difference (kernel/log-diff.ts)',
+        ),
         requestBody: { required: true, content: { 'application/json': { schema: ref('LogView') } } },
       },
     },
     '/getHead/{sessionId}/{author}': {
-      get: readOp('The stored head of the log (driver level: log-api/client.ts)', { oneOf: [ref('StoredHead'), { type: 'null' }] }, 'The head, or null for an empty log'),
+      get: readOp(
+        'The stored head of the log (driver level: log-api/client.ts)',
+        { oneOf: [ref('StoredHead'), { type: 'null' }] },
+        'The head, or null for an empty log',
+      ),
     },
     '/getLogTexts/{sessionId}/{author}': {
-      get: readOp('The stored texts of the log, verbatim and unverified, one bounded page at a time (driver level: log-api/client.ts)', ref('TextPage'), 'A page of stored texts', [
-        { name: 'from', in: 'query', required: false, schema: lengthString, description: 'First seqNumber (default 1)' },
-        { name: 'to', in: 'query', required: false, schema: lengthString, description: 'Last seqNumber (default: the end)' },
-        { name: 'limit', in: 'query', required: false, schema: lengthString, description: 'Most entries (default and maximum: the page size)' },
-      ]),
+      get: readOp(
+        'The stored texts of the log, verbatim and unverified, one bounded page at a time (driver level: log-api/client.ts)',
+        ref('TextPage'),
+        'A page of stored texts',
+        [
+          {
+            name: 'from',
+            in: 'query',
+            required: false,
+            schema: lengthString,
+            description: 'First seqNumber (default 1)',
+          },
+          {
+            name: 'to',
+            in: 'query',
+            required: false,
+            schema: lengthString,
+            description: 'Last seqNumber (default: the end)',
+          },
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            schema: lengthString,
+            description: 'Most entries (default and maximum: the page size)',
+          },
+        ],
+      ),
     },
     '/openLogs': {
       get: {
         summary: 'Logs whose session has not ended and that the caller may read',
         tags: ['read'],
-        responses: { 200: success({ type: 'array', items: ref('OpenLog') }, 'The open logs'), ...errors(401, 500, 503) },
+        responses: {
+          200: success({ type: 'array', items: ref('OpenLog') }, 'The open logs'),
+          ...errors(401, 500, 503),
+        },
       },
     },
   },
@@ -151,26 +277,77 @@ export const LOG_STORAGE_OPENAPI = {
     schemas: {
       Id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$' },
       Hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-      ChainHead: { type: 'object', required: ['seq', 'hash'], properties: { seq: { type: 'integer', minimum: 0 }, hash: ref('Hash') } },
+      ChainHead: {
+        type: 'object',
+        required: ['seq', 'hash'],
+        properties: { seq: { type: 'integer', minimum: 0 }, hash: ref('Hash') },
+      },
       LogEntry: {
         type: 'object',
         description: 'A sealed log entry (recovery-04 §4, camelCase; kernel/entry.ts)',
         additionalProperties: false,
         required: [
-          'version', 'sessionId', 'contextId', 'seqNumber', 'phase', 'step', 'author', 'resourceUrl', 'developerUrn', 'actionResponse',
-          'credentialProfile', 'credentialBlock', 'payloadProfile', 'applicationProfile', 'payload', 'payloadHash', 'timestamp',
-          'originGatewayPubkey', 'originGatewaySystem', 'destinationGatewayPubkey', 'destinationGatewaySystem', 'loggingProfile',
-          'lastEntryHash', 'accessControlProfile', 'operation', 'entryHash', 'messageSignature',
+          'version',
+          'sessionId',
+          'contextId',
+          'seqNumber',
+          'phase',
+          'step',
+          'author',
+          'resourceUrl',
+          'developerUrn',
+          'actionResponse',
+          'credentialProfile',
+          'credentialBlock',
+          'payloadProfile',
+          'applicationProfile',
+          'payload',
+          'payloadHash',
+          'timestamp',
+          'originGatewayPubkey',
+          'originGatewaySystem',
+          'destinationGatewayPubkey',
+          'destinationGatewaySystem',
+          'loggingProfile',
+          'lastEntryHash',
+          'accessControlProfile',
+          'operation',
+          'entryHash',
+          'messageSignature',
         ],
         properties: {
-          version: str(16), sessionId: ref('Id'), contextId: ref('Id'), seqNumber: { type: 'integer', minimum: 1 }, phase: str(64), step: str(64),
-          author: ref('Id'), resourceUrl: str(2048), developerUrn: str(512), actionResponse: str(512), credentialProfile: str(128),
-          credentialBlock: str(8192), payloadProfile: str(512), applicationProfile: str(512), payload: {}, payloadHash: ref('Hash'),
-          timestamp: { type: 'integer', minimum: 0 }, originGatewayPubkey: jwk, originGatewaySystem: str(256), destinationGatewayPubkey: jwk,
-          destinationGatewaySystem: str(256), loggingProfile: str(128), lastEntryHash: ref('Hash'),
-          accessControlProfile: { ...str(512), description: 'author-only | public-read | gateways:<id>,… | backups:<id>,… (clauses joined by ";")' },
-          operation: { enum: ['init', 'exec', 'done', 'ack', 'fail'] }, recoveryMessage: str(128), recoveryPayload: {},
-          entryHash: ref('Hash'), messageSignature: { type: 'string', pattern: '^[A-Za-z0-9_-]{86}$' },
+          version: str(16),
+          sessionId: ref('Id'),
+          contextId: ref('Id'),
+          seqNumber: { type: 'integer', minimum: 1 },
+          phase: str(64),
+          step: str(64),
+          author: ref('Id'),
+          resourceUrl: str(2048),
+          developerUrn: str(512),
+          actionResponse: str(512),
+          credentialProfile: str(128),
+          credentialBlock: str(8192),
+          payloadProfile: str(512),
+          applicationProfile: str(512),
+          payload: {},
+          payloadHash: ref('Hash'),
+          timestamp: { type: 'integer', minimum: 0 },
+          originGatewayPubkey: jwk,
+          originGatewaySystem: str(256),
+          destinationGatewayPubkey: jwk,
+          destinationGatewaySystem: str(256),
+          loggingProfile: str(128),
+          lastEntryHash: ref('Hash'),
+          accessControlProfile: {
+            ...str(512),
+            description: 'author-only | public-read | gateways:<id>,… | backups:<id>,… (clauses joined by ";")',
+          },
+          operation: { enum: ['init', 'exec', 'done', 'ack', 'fail'] },
+          recoveryMessage: str(128),
+          recoveryPayload: {},
+          entryHash: ref('Hash'),
+          messageSignature: { type: 'string', pattern: '^[A-Za-z0-9_-]{86}$' },
         },
       },
       LogView: {
@@ -181,25 +358,58 @@ export const LOG_STORAGE_OPENAPI = {
       },
       LogDiff: {
         oneOf: [
-          { type: 'object', required: ['kind', 'entries', 'more'], properties: { kind: { const: 'extends' }, entries: { type: 'array', items: ref('LogEntry') }, more: { type: 'boolean' } } },
-          { type: 'object', required: ['kind', 'length'], properties: { kind: { const: 'view-longer' }, length: { type: 'integer' } } },
-          { type: 'object', required: ['kind', 'seq', 'ours', 'theirs'], properties: { kind: { const: 'diverged' }, seq: { type: 'integer' }, ours: ref('Hash'), theirs: ref('Hash') } },
+          {
+            type: 'object',
+            required: ['kind', 'entries', 'more'],
+            properties: {
+              kind: { const: 'extends' },
+              entries: { type: 'array', items: ref('LogEntry') },
+              more: { type: 'boolean' },
+            },
+          },
+          {
+            type: 'object',
+            required: ['kind', 'length'],
+            properties: { kind: { const: 'view-longer' }, length: { type: 'integer' } },
+          },
+          {
+            type: 'object',
+            required: ['kind', 'seq', 'ours', 'theirs'],
+            properties: {
+              kind: { const: 'diverged' },
+              seq: { type: 'integer' },
+              ours: ref('Hash'),
+              theirs: ref('Hash'),
+            },
+          },
         ],
       },
       LogPage: {
         type: 'object',
         required: ['entries', 'more'],
-        properties: { entries: { type: 'array', items: ref('LogEntry') }, more: { type: 'boolean' }, next: { type: 'integer', description: 'The from of the next page, when more' } },
+        properties: {
+          entries: { type: 'array', items: ref('LogEntry') },
+          more: { type: 'boolean' },
+          next: { type: 'integer', description: 'The from of the next page, when more' },
+        },
       },
       StoredHead: {
         type: 'object',
         required: ['seq', 'hash', 'open'],
-        properties: { seq: { type: 'integer', minimum: 1 }, hash: ref('Hash'), open: { type: 'boolean', description: 'false once the chain has its end entry' } },
+        properties: {
+          seq: { type: 'integer', minimum: 1 },
+          hash: ref('Hash'),
+          open: { type: 'boolean', description: 'false once the chain has its end entry' },
+        },
       },
       TextPage: {
         type: 'object',
         required: ['texts', 'more'],
-        properties: { texts: { type: 'array', items: { type: 'string' } }, more: { type: 'boolean' }, next: { type: 'integer', description: 'The from of the next page, when more' } },
+        properties: {
+          texts: { type: 'array', items: { type: 'string' } },
+          more: { type: 'boolean' },
+          next: { type: 'integer', description: 'The from of the next page, when more' },
+        },
       },
       OpenLog: {
         type: 'object',
@@ -228,7 +438,19 @@ export const LOG_STORAGE_OPENAPI = {
           status: { type: 'integer' },
           detail: { type: 'string' },
           code: {
-            enum: ['INVALID_INPUT', 'CHAIN_CONFLICT', 'BAD_HASH', 'BAD_SIGNATURE', 'UNKNOWN_AUTHOR', 'LOG_DIVERGED', 'NOT_FOUND', 'STORE_CLOSED', 'STORAGE_FAILURE', 'UNAUTHENTICATED', 'FORBIDDEN'],
+            enum: [
+              'INVALID_INPUT',
+              'CHAIN_CONFLICT',
+              'BAD_HASH',
+              'BAD_SIGNATURE',
+              'UNKNOWN_AUTHOR',
+              'LOG_DIVERGED',
+              'NOT_FOUND',
+              'STORE_CLOSED',
+              'STORAGE_FAILURE',
+              'UNAUTHENTICATED',
+              'FORBIDDEN',
+            ],
           },
           head: { ...ref('ChainHead'), description: 'On CHAIN_CONFLICT: where the log stands now' },
           divergence: { type: 'object', description: 'On LOG_DIVERGED: {seq, ours, theirs}' },

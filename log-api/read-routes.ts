@@ -67,8 +67,10 @@ export function registerReadRoutes(app: LogApiApp, deps: RouteDeps): void {
       throw new SatpError('INVALID_INPUT', 'the body is {"seq": n, "hash": "<64 hex>", "limit"?: n}');
     }
     const { seq, hash, limit } = body;
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new SatpError('INVALID_INPUT', 'seq must be an integer ≥ 0');
-    if (typeof hash !== 'string' || !HASH_PATTERN.test(hash)) throw new SatpError('INVALID_INPUT', 'hash must be 64 lowercase hex digits');
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
+      throw new SatpError('INVALID_INPUT', 'seq must be an integer ≥ 0');
+    if (typeof hash !== 'string' || !HASH_PATTERN.test(hash))
+      throw new SatpError('INVALID_INPUT', 'hash must be 64 lowercase hex digits');
     if (limit !== undefined && (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1)) {
       throw new SatpError('INVALID_INPUT', 'limit must be an integer ≥ 1');
     }

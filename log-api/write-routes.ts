@@ -20,7 +20,10 @@ function entriesOf(body: Json): Json[] {
   if (isObject(body) && 'entries' in body) {
     const { entries } = body;
     if (Object.keys(body).length !== 1 || !Array.isArray(entries) || entries.length === 0) {
-      throw new SatpError('INVALID_INPUT', 'a batch is {"entries": [entry, …]} with at least one entry and no other member');
+      throw new SatpError(
+        'INVALID_INPUT',
+        'a batch is {"entries": [entry, …]} with at least one entry and no other member',
+      );
     }
     return entries;
   }
@@ -69,14 +72,19 @@ export function registerWriteRoutes(app: LogApiApp, deps: RouteDeps): void {
         // A precondition, evaluated before the body is looked at (as RFC 9110 §13.2.2 orders them):
         // the log must still end at the expected head. The store checks again atomically (the first
         // entry's lastEntryHash against the head, under the log's lock); this refuses early.
-        if (!HASH_PATTERN.test(expected)) throw new SatpError('INVALID_INPUT', `${EXPECTED_HEAD_HEADER} must be 64 lowercase hex digits`);
+        if (!HASH_PATTERN.test(expected))
+          throw new SatpError('INVALID_INPUT', `${EXPECTED_HEAD_HEADER} must be 64 lowercase hex digits`);
         const head = await headOf(logId);
-        if (head.hash !== expected) throw new HeadConflict(`log ${logId} moved: its head is seq ${head.seq}, not the expected one`, head);
+        if (head.hash !== expected)
+          throw new HeadConflict(`log ${logId} moved: its head is seq ${head.seq}, not the expected one`, head);
       }
       const entries = entriesFor(c, log);
       // The expectation must be what the entries link to, so the store's atomic check covers it.
       if (expected !== undefined && (entries[0] as { lastEntryHash?: unknown }).lastEntryHash !== expected) {
-        throw new HeadConflict(`the first entry does not link to the expected head ${expected.slice(0, 12)}…`, await headOf(logId));
+        throw new HeadConflict(
+          `the first entry does not link to the expected head ${expected.slice(0, 12)}…`,
+          await headOf(logId),
+        );
       }
       try {
         const head = await store.writeLogEntries(entries);

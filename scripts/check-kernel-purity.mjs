@@ -6,7 +6,10 @@ import { join, relative } from 'node:path';
 const FORBIDDEN = [
   [/from\s+['"]node:/, 'imports node:*'],
   [/import\(\s*['"]node:/, 'imports node:*'],
-  [/from\s+['"](fs|path|os|child_process|net|http|https|crypto|ws|level|classic-level)['"]/, 'imports a runtime module'],
+  [
+    /from\s+['"](fs|path|os|child_process|net|http|https|crypto|ws|level|classic-level)['"]/,
+    'imports a runtime module',
+  ],
   [/\bDeno\./, 'uses Deno.*'],
   [/\bprocess\./, 'uses process'],
   [/\bDate\.now\s*\(/, 'reads the clock (Date.now)'],
@@ -33,10 +36,12 @@ const hits = [];
 for (const file of files) {
   const rel = relative(root, file);
   if (EXEMPT.test(rel)) continue;
-  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (/^\s*(\/\/|\*)/.test(line)) return; // comments may name what they avoid
-    for (const [re, why] of FORBIDDEN) if (re.test(line)) hits.push(`kernel/${rel}:${i + 1}: ${why}: ${line.trim()}`);
-  });
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (/^\s*(\/\/|\*)/.test(line)) return; // comments may name what they avoid
+      for (const [re, why] of FORBIDDEN) if (re.test(line)) hits.push(`kernel/${rel}:${i + 1}: ${why}: ${line.trim()}`);
+    });
 }
 if (hits.length) {
   console.error(`kernel purity check failed:\n${hits.join('\n')}`);

@@ -21,6 +21,7 @@ const SEEDS = Number(arg('seeds') ?? 2000);
 const ONLY = arg('only')?.split(',');
 
 /** Each mutant: where, what text it replaces (each `from` must occur exactly once), and which suites may catch it. */
+// biome-ignore-start lint/suspicious/noTemplateCurlyInString: the mutants are source text, template literals included
 const MUTANTS = [
   {
     id: 'M1',
@@ -33,7 +34,12 @@ const MUTANTS = [
     id: 'M2',
     name: 'no hashPrevMessage check on in-order messages',
     file: 'kernel/satp/decide.ts',
-    edits: [["  if (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash) return refuse(s, m, hash, now, mismatch(m.messageType, 'prev'), 'hashPrevMessage is not the hash of the last message sent');\n", '']],
+    edits: [
+      [
+        "  if (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash) return refuse(s, m, hash, now, mismatch(m.messageType, 'prev'), 'hashPrevMessage is not the hash of the last message sent');\n",
+        '',
+      ],
+    ],
   },
   {
     id: 'M3',
@@ -45,22 +51,34 @@ const MUTANTS = [
     id: 'M4',
     name: "a step's sends and ledger calls go on after its append failed",
     file: 'kernel/driver.ts',
-    edits: [['    } catch (err) {\n      const last = sealed[sealed.length - 1]!;', '    } catch (err) {\n      if (err) return;\n      const last = sealed[sealed.length - 1]!;']],
+    edits: [
+      [
+        '    } catch (err) {\n      const last = sealed[sealed.length - 1]!;',
+        '    } catch (err) {\n      if (err) return;\n      const last = sealed[sealed.length - 1]!;',
+      ],
+    ],
   },
   {
     id: 'M5',
     name: 'a failed ledger status query read as "did not happen"',
     file: 'kernel/driver.ts',
-    edits: [[
-      "(err) => this.#dispatch(sessionId, { kind: 'ledger-status-failed', now: this.#o.clock.now(), opId: e.opId, error: String(err) }),",
-      "() => this.#dispatch(sessionId, { kind: 'ledger-status', now: this.#o.clock.now(), opId: e.opId, receipt: undefined, verified: false }),",
-    ]],
+    edits: [
+      [
+        "(err) => this.#dispatch(sessionId, { kind: 'ledger-status-failed', now: this.#o.clock.now(), opId: e.opId, error: String(err) }),",
+        "() => this.#dispatch(sessionId, { kind: 'ledger-status', now: this.#o.clock.now(), opId: e.opId, receipt: undefined, verified: false }),",
+      ],
+    ],
   },
   {
     id: 'M5b',
     name: 'a failed attestation of the origin ledger read as "no burn"',
     file: 'kernel/satp/decide.ts',
-    edits: [["  if (!a) return later(`the origin ledger did not attest: ${error ?? 'no answer'}`);", "  if (!a) return startRollback(s, now, `no answer read as no burn: ${error}`, true);"]],
+    edits: [
+      [
+        "  if (!a) return later(`the origin ledger did not attest: ${error ?? 'no answer'}`);",
+        '  if (!a) return startRollback(s, now, `no answer read as no burn: ${error}`, true);',
+      ],
+    ],
   },
   {
     id: 'M6',
@@ -72,45 +90,72 @@ const MUTANTS = [
     id: 'M7',
     name: 'an exec settled at boot by executing it again instead of asking the ledger',
     file: 'kernel/satp/decide.ts',
-    edits: [[
-      "  if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });\n  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n  const local",
-      "  if (s.pending) effects.push({ kind: 'ledger-execute', op: s.pending.op });\n  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n  const local",
-    ]],
+    edits: [
+      [
+        "  if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });\n  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n  const local",
+        "  if (s.pending) effects.push({ kind: 'ledger-execute', op: s.pending.op });\n  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n  const local",
+      ],
+    ],
   },
   {
     id: 'M8',
     name: 'RECOVER-UPDATE entries stored without signature and link verification',
     file: 'storage/log-store.ts',
-    edits: [['    if (!verified.ok) throw chainError(verified);\n    const entries = verified.entries;', '    const entries = verified.ok ? verified.entries : (source as LogEntry[]);']],
+    edits: [
+      [
+        '    if (!verified.ok) throw chainError(verified);\n    const entries = verified.entries;',
+        '    const entries = verified.ok ? verified.entries : (source as LogEntry[]);',
+      ],
+    ],
   },
   {
     id: 'M9',
     name: 'the deadline timer not re-armed at boot',
     file: 'kernel/satp/decide.ts',
-    edits: [["  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n  const local", '  const local']],
+    edits: [
+      [
+        "  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n  const local",
+        '  const local',
+      ],
+    ],
   },
   {
     id: 'M10',
     name: "the origin committed at the burn's done instead of its exec",
     file: 'kernel/satp/state.ts',
     edits: [
-      ["const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');", 'const committed = s.committed;'],
-      ["return { ...s, pending: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, compensations, rollbackList: list, wait: { kind: 'none' } };",
-        "const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');\n      return { ...s, pending: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, compensations, rollbackList: committed ? [] : list, committed, wait: { kind: 'none' } };"],
+      [
+        "const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');",
+        'const committed = s.committed;',
+      ],
+      [
+        "return { ...s, pending: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, compensations, rollbackList: list, wait: { kind: 'none' } };",
+        "const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');\n      return { ...s, pending: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, compensations, rollbackList: committed ? [] : list, committed, wait: { kind: 'none' } };",
+      ],
     ],
   },
   {
     id: 'M11',
     name: 'BURN not cleared from the rollback list after the rollback burn',
     file: 'kernel/satp/state.ts',
-    edits: [["      if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');\n      const compensations", '      const compensations']],
+    edits: [
+      [
+        "      if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');\n      const compensations",
+        '      const compensations',
+      ],
+    ],
   },
 ];
+// biome-ignore-end lint/suspicious/noTemplateCurlyInString: the mutants are source text
 
 function sh(cmd, args, cwd, env = {}) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd,
+      env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -134,33 +179,85 @@ const SUITES = {
   async sim(dir) {
     const half = Math.ceil(SEEDS / 2);
     const runs = await Promise.all([
-      sh(process.execPath, ['--import', 'tsx', 'test/sim/cli.ts', '--runs', String(half), '--from', '1', '--json'], dir),
-      sh(process.execPath, ['--import', 'tsx', 'test/sim/cli.ts', '--runs', String(SEEDS - half), '--from', String(half + 1), '--json'], dir),
+      sh(
+        process.execPath,
+        ['--import', 'tsx', 'test/sim/cli.ts', '--runs', String(half), '--from', '1', '--json'],
+        dir,
+      ),
+      sh(
+        process.execPath,
+        ['--import', 'tsx', 'test/sim/cli.ts', '--runs', String(SEEDS - half), '--from', String(half + 1), '--json'],
+        dir,
+      ),
     ]);
     const results = runs.map((r) => lastJson(r.out));
-    if (results.some((r) => !r)) return { caught: true, detail: `the simulator crashed: ${runs.map((r) => r.out.slice(-300)).join(' | ')}`, ms: Math.max(...runs.map((r) => r.ms)) };
+    if (results.some((r) => !r))
+      return {
+        caught: true,
+        detail: `the simulator crashed: ${runs.map((r) => r.out.slice(-300)).join(' | ')}`,
+        ms: Math.max(...runs.map((r) => r.ms)),
+      };
     const failures = results.flatMap((r) => r.failures);
     const kinds = [...new Set(failures.flatMap((f) => f.violations.map((v) => v.invariant)))];
-    return { caught: failures.length > 0, detail: failures.length ? `${failures.length} of ${SEEDS} seeds (e.g. ${failures.slice(0, 3).map((f) => f.seed).join(', ')}): ${kinds.slice(0, 3).join('; ')}` : `0 of ${SEEDS} seeds`, ms: Math.max(...runs.map((r) => r.ms)) };
+    return {
+      caught: failures.length > 0,
+      detail: failures.length
+        ? `${failures.length} of ${SEEDS} seeds (e.g. ${failures
+            .slice(0, 3)
+            .map((f) => f.seed)
+            .join(', ')}): ${kinds.slice(0, 3).join('; ')}`
+        : `0 of ${SEEDS} seeds`,
+      ms: Math.max(...runs.map((r) => r.ms)),
+    };
   },
   async sweep(dir) {
-    const r = await sh(process.execPath, ['--import', 'tsx', 'test/sim/cli.ts', '--sweep-all', '--first-only', '--json'], dir);
+    const r = await sh(
+      process.execPath,
+      ['--import', 'tsx', 'test/sim/cli.ts', '--sweep-all', '--first-only', '--json'],
+      dir,
+    );
     const summaries = lastJson(r.out);
     if (!summaries) return { caught: true, detail: `the sweep crashed: ${r.out.slice(-300)}`, ms: r.ms };
     const failing = summaries.filter((s) => s.failures.length);
     const points = summaries.reduce((n, s) => n + s.failures.length, 0);
-    return { caught: points > 0, detail: points ? `${points} crash points in ${failing.map((s) => s.scenario).join(', ')}` : 'no crash point', ms: r.ms };
+    return {
+      caught: points > 0,
+      detail: points ? `${points} crash points in ${failing.map((s) => s.scenario).join(', ')}` : 'no crash point',
+      ms: r.ms,
+    };
   },
   async scenarios(dir) {
-    const files = ['test/safety-harsher-world.test.ts', 'test/satp-transfer-scenarios.test.ts', 'test/recovery-04-s5.4-scenarios.test.ts', 'test/satp-replay-property.test.ts', 'test/satp-bad-input.test.ts', 'test/kernel-log.test.ts', 'test/storage-conformance.test.ts'];
-    const r = await sh(join(dir, 'node_modules/.bin/vitest'), ['run', '--reporter=json', ...files], dir, { SATP_RUNTIME: 'node' });
+    const files = [
+      'test/safety-harsher-world.test.ts',
+      'test/satp-transfer-scenarios.test.ts',
+      'test/recovery-04-s5.4-scenarios.test.ts',
+      'test/satp-replay-property.test.ts',
+      'test/satp-bad-input.test.ts',
+      'test/kernel-log.test.ts',
+      'test/storage-conformance.test.ts',
+    ];
+    const r = await sh(join(dir, 'node_modules/.bin/vitest'), ['run', '--reporter=json', ...files], dir, {
+      SATP_RUNTIME: 'node',
+    });
     const j = lastJson(r.out.slice(r.out.indexOf('{')));
-    const failed = j?.testResults?.flatMap((f) => f.assertionResults.filter((a) => a.status === 'failed').map((a) => a.title)) ?? ['(no report)'];
-    return { caught: failed.length > 0, detail: failed.length ? `${failed.length} tests: ${failed.slice(0, 2).join(' | ')}` : 'all pass', ms: r.ms };
+    const failed = j?.testResults?.flatMap((f) =>
+      f.assertionResults.filter((a) => a.status === 'failed').map((a) => a.title),
+    ) ?? ['(no report)'];
+    return {
+      caught: failed.length > 0,
+      detail: failed.length ? `${failed.length} tests: ${failed.slice(0, 2).join(' | ')}` : 'all pass',
+      ms: r.ms,
+    };
   },
   async strace(dir) {
-    const r = await sh(join(dir, 'node_modules/.bin/vitest'), ['run', 'test/durability-strace.test.ts'], dir, { SATP_RUNTIME: 'node' });
-    return { caught: r.code !== 0, detail: r.code !== 0 ? (r.out.match(/AssertionError: [^\n]*/)?.[0] ?? 'failed').slice(0, 200) : 'passes', ms: r.ms };
+    const r = await sh(join(dir, 'node_modules/.bin/vitest'), ['run', 'test/durability-strace.test.ts'], dir, {
+      SATP_RUNTIME: 'node',
+    });
+    return {
+      caught: r.code !== 0,
+      detail: r.code !== 0 ? (r.out.match(/AssertionError: [^\n]*/)?.[0] ?? 'failed').slice(0, 200) : 'passes',
+      ms: r.ms,
+    };
   },
 };
 
@@ -185,7 +282,9 @@ async function main() {
       for (const suite of m.suites ?? ['sim', 'sweep', 'scenarios']) {
         process.stdout.write(`${m.id} ${suite}… `);
         row.suites[suite] = await SUITES[suite](dir);
-        console.log(`${row.suites[suite].caught ? 'CAUGHT' : 'not caught'} (${Math.round(row.suites[suite].ms / 1000)} s): ${row.suites[suite].detail}`);
+        console.log(
+          `${row.suites[suite].caught ? 'CAUGHT' : 'not caught'} (${Math.round(row.suites[suite].ms / 1000)} s): ${row.suites[suite].detail}`,
+        );
       }
       writeFileSync(path, original);
       results.push(row);
@@ -196,10 +295,21 @@ async function main() {
   }
   mkdirSync(join(ROOT, 'reports'), { recursive: true });
   writeFileSync(join(ROOT, 'reports', 'listed-mutants.json'), JSON.stringify({ head, seeds: SEEDS, results }, null, 2));
-  console.log(`\n| mutant | ${Object.keys(SUITES).join(' | ')} |\n|---|${Object.keys(SUITES).map(() => '---').join('|')}|`);
-  for (const r of results) console.log(`| ${r.id} ${r.name} | ${Object.keys(SUITES).map((s) => (r.suites[s] ? (r.suites[s].caught ? 'caught' : '**missed**') : '—')).join(' | ')} |`);
+  console.log(
+    `\n| mutant | ${Object.keys(SUITES).join(' | ')} |\n|---|${Object.keys(SUITES)
+      .map(() => '---')
+      .join('|')}|`,
+  );
+  for (const r of results)
+    console.log(
+      `| ${r.id} ${r.name} | ${Object.keys(SUITES)
+        .map((s) => (r.suites[s] ? (r.suites[s].caught ? 'caught' : '**missed**') : '—'))
+        .join(' | ')} |`,
+    );
   const missed = results.filter((r) => !Object.values(r.suites).some((s) => s.caught));
-  console.log(`\n${results.length - missed.length} of ${results.length} mutants caught at ${head} (${SEEDS} seeds)${missed.length ? `; missed: ${missed.map((r) => r.id).join(', ')}` : ''}`);
+  console.log(
+    `\n${results.length - missed.length} of ${results.length} mutants caught at ${head} (${SEEDS} seeds)${missed.length ? `; missed: ${missed.map((r) => r.id).join(', ')}` : ''}`,
+  );
   process.exitCode = missed.length ? 1 : 0;
 }
 

@@ -17,7 +17,10 @@ const started = Date.now();
 rmSync(PLAN_FILE, { force: true });
 // Its own process group, so that stopping it stops its test runner and checker processes too. Its output is
 // passed on until the plan is ready; what it prints while being stopped is not.
-const stryker = spawn('node_modules/.bin/stryker', ['run', '--reporters', 'plan,progress', ...process.argv.slice(2)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+const stryker = spawn('node_modules/.bin/stryker', ['run', '--reporters', 'plan,progress', ...process.argv.slice(2)], {
+  stdio: ['ignore', 'pipe', 'pipe'],
+  detached: true,
+});
 let stopping = false;
 stryker.stdout.on('data', (d) => stopping || process.stdout.write(d));
 stryker.stderr.on('data', (d) => stopping || process.stderr.write(d));
@@ -56,19 +59,37 @@ for (const m of mutants) {
   byFile.set(m.file, f);
 }
 const total = { all: 0, run: 0, ms: 0, early: {} };
-console.log(`\nTest plan (${PLAN_FILE}), from an initial run of ${dryRun.tests.length} tests in ${s(dryRun.netMs)} (+ ${s(dryRun.overheadMs)} overhead)\n`);
-console.log(`${'file'.padEnd(36)} ${'mutants'.padStart(7)} ${'to run'.padStart(7)} ${'worst case'.padStart(10)}  not run`);
+console.log(
+  `\nTest plan (${PLAN_FILE}), from an initial run of ${dryRun.tests.length} tests in ${s(dryRun.netMs)} (+ ${s(dryRun.overheadMs)} overhead)\n`,
+);
+console.log(
+  `${'file'.padEnd(36)} ${'mutants'.padStart(7)} ${'to run'.padStart(7)} ${'worst case'.padStart(10)}  not run`,
+);
 for (const [file, f] of [...byFile].sort((a, b) => b[1].ms - a[1].ms)) {
   total.all += f.all;
   total.run += f.run;
   total.ms += f.ms;
   for (const [k, n] of Object.entries(f.early)) total.early[k] = (total.early[k] ?? 0) + n;
-  const early = Object.entries(f.early).map(([k, n]) => `${n} ${k}`).join(', ');
-  console.log(`${file.padEnd(36)} ${String(f.all).padStart(7)} ${String(f.run).padStart(7)} ${h(f.ms).padStart(10)}  ${early}`);
+  const early = Object.entries(f.early)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  console.log(
+    `${file.padEnd(36)} ${String(f.all).padStart(7)} ${String(f.run).padStart(7)} ${h(f.ms).padStart(10)}  ${early}`,
+  );
 }
-const early = Object.entries(total.early).map(([k, n]) => `${n} ${k}`).join(', ');
-console.log(`${'all files'.padEnd(36)} ${String(total.all).padStart(7)} ${String(total.run).padStart(7)} ${h(total.ms).padStart(10)}  ${early}`);
-console.log(`\nWorst case (every mutant that runs survives, so all its covering tests run; ${s(OVERHEAD_MS)} overhead each):`);
+const early = Object.entries(total.early)
+  .map(([k, n]) => `${n} ${k}`)
+  .join(', ');
+console.log(
+  `${'all files'.padEnd(36)} ${String(total.all).padStart(7)} ${String(total.run).padStart(7)} ${h(total.ms).padStart(10)}  ${early}`,
+);
+console.log(
+  `\nWorst case (every mutant that runs survives, so all its covering tests run; ${s(OVERHEAD_MS)} overhead each):`,
+);
 console.log(`  concurrency 1: ${h(total.ms)}; concurrency 2: ${h(total.ms / 2)} if both cores are free.`);
-console.log(`  Mean per mutant that runs: ${s(total.ms / Math.max(total.run, 1))}. Killed mutants stop at the first failing test, and`);
-console.log(`  mutants the TypeScript checker rejects run no test, so a real run is shorter (docs/mutation-testing.md).`);
+console.log(
+  `  Mean per mutant that runs: ${s(total.ms / Math.max(total.run, 1))}. Killed mutants stop at the first failing test, and`,
+);
+console.log(
+  `  mutants the TypeScript checker rejects run no test, so a real run is shorter (docs/mutation-testing.md).`,
+);

@@ -13,7 +13,16 @@ let dryRun;
 export const strykerPlugins = [
   declareValuePlugin(PluginKind.Reporter, 'plan', {
     onDryRunCompleted({ result, timing }) {
-      dryRun = { tests: result.tests.map((t) => ({ id: t.id, name: t.name, file: t.fileName && relative(process.cwd(), t.fileName), ms: t.timeSpentMs })), netMs: timing.net, overheadMs: timing.overhead };
+      dryRun = {
+        tests: result.tests.map((t) => ({
+          id: t.id,
+          name: t.name,
+          file: t.fileName && relative(process.cwd(), t.fileName),
+          ms: t.timeSpentMs,
+        })),
+        netMs: timing.net,
+        overheadMs: timing.overhead,
+      };
     },
     onMutationTestingPlanReady({ mutantPlans }) {
       const mutants = mutantPlans.map(({ plan, mutant, netTime, runOptions }) => ({
@@ -25,10 +34,18 @@ export const strykerPlugins = [
         static: Boolean(mutant.static),
         ...(plan === 'EarlyResult'
           ? { status: mutant.status, reason: mutant.statusReason }
-          : { run: true, tests: runOptions.testFilter?.length ?? 'all', netMs: Math.round(netTime), timeoutMs: Math.round(runOptions.timeout) }),
+          : {
+              run: true,
+              tests: runOptions.testFilter?.length ?? 'all',
+              netMs: Math.round(netTime),
+              timeoutMs: Math.round(runOptions.timeout),
+            }),
       }));
       mkdirSync(dirname(PLAN_FILE), { recursive: true });
-      writeFileSync(PLAN_FILE, `${JSON.stringify({ createdAt: new Date().toISOString(), dryRun, mutants }, null, 1)}\n`);
+      writeFileSync(
+        PLAN_FILE,
+        `${JSON.stringify({ createdAt: new Date().toISOString(), dryRun, mutants }, null, 1)}\n`,
+      );
     },
   }),
 ];

@@ -25,13 +25,20 @@ function installDebianPackages() {
   const missing = debianPackages.filter((p) => !onPath(p.command));
   if (missing.length === 0) return true;
   const names = missing.map((p) => p.pkg).join(' ');
-  for (const p of missing) console.log(`\n${p.command} is not on PATH, and ${p.why}: it comes with the Debian package ${p.pkg}`);
+  for (const p of missing)
+    console.log(`\n${p.command} is not on PATH, and ${p.why}: it comes with the Debian package ${p.pkg}`);
   if (process.getuid?.() !== 0) {
-    console.log(`not root, so not installing it: run \`sudo apt-get update && sudo apt-get install -y ${names}\`, then test again`);
+    console.log(
+      `not root, so not installing it: run \`sudo apt-get update && sudo apt-get install -y ${names}\`, then test again`,
+    );
     return false;
   }
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  return run('apt-get update', 'apt-get', ['update'], env) && run(`install ${names}`, 'apt-get', ['install', '-y', ...missing.map((p) => p.pkg)], env) && missing.every((p) => onPath(p.command));
+  return (
+    run('apt-get update', 'apt-get', ['update'], env) &&
+    run(`install ${names}`, 'apt-get', ['install', '-y', ...missing.map((p) => p.pkg)], env) &&
+    missing.every((p) => onPath(p.command))
+  );
 }
 const packagesOk = installDebianPackages();
 
@@ -42,6 +49,7 @@ const checks = [
   ['typecheck kernel without Node types (tsc)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.kernel.json']],
   ['typecheck (deno check)', bin('deno'), ['check', '--quiet', ...denoChecked]],
   ['kernel purity', process.execPath, ['scripts/check-kernel-purity.mjs']],
+  ['format and lint (biome check)', bin('biome'), ['check', '.']],
 ];
 let failedChecks = 0;
 for (const [label, cmd, args] of checks) if (!run(label, cmd, args)) failedChecks++;
@@ -51,11 +59,20 @@ const results = {};
 for (const runtime of ['node', 'deno']) {
   const out = join(dir, `${runtime}.json`);
   const vitest = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extra];
-  const [cmd, args] = runtime === 'node' ? [bin('vitest'), vitest] : [bin('deno'), ['run', '-A', 'node_modules/vitest/vitest.mjs', ...vitest]];
+  const [cmd, args] =
+    runtime === 'node'
+      ? [bin('vitest'), vitest]
+      : [bin('deno'), ['run', '-A', 'node_modules/vitest/vitest.mjs', ...vitest]];
   const ok = run(`tests under ${runtime}`, cmd, args, { SATP_RUNTIME: runtime });
   try {
     const j = JSON.parse(readFileSync(out, 'utf8'));
-    results[runtime] = { ok, passed: j.numPassedTests, failed: j.numFailedTests, skipped: j.numPendingTests + j.numTodoTests, files: j.testResults.length };
+    results[runtime] = {
+      ok,
+      passed: j.numPassedTests,
+      failed: j.numFailedTests,
+      skipped: j.numPendingTests + j.numTodoTests,
+      files: j.testResults.length,
+    };
   } catch {
     results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0 };
   }
@@ -64,12 +81,20 @@ rmSync(dir, { recursive: true, force: true });
 
 console.log('\n=== summary');
 for (const [runtime, r] of Object.entries(results)) {
-  console.log(`${runtime}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${r.files} files)${r.ok ? '' : '  <- FAILED'}`);
+  console.log(
+    `${runtime}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${r.files} files)${r.ok ? '' : '  <- FAILED'}`,
+  );
 }
 console.log(`static checks: ${checks.length - failedChecks} of ${checks.length} passed`);
-console.log(`debian packages (${debianPackages.map((p) => p.pkg).join(', ')}): ${packagesOk ? 'present' : 'missing  <- FAILED'}`);
-const passed = Object.values(results).reduce((n, r) => n + r.passed, 0) + checks.length - failedChecks + (packagesOk ? 1 : 0);
-const failed = Object.values(results).reduce((n, r) => n + r.failed + (r.ok || r.failed ? 0 : 1), 0) + failedChecks + (packagesOk ? 0 : 1);
+console.log(
+  `debian packages (${debianPackages.map((p) => p.pkg).join(', ')}): ${packagesOk ? 'present' : 'missing  <- FAILED'}`,
+);
+const passed =
+  Object.values(results).reduce((n, r) => n + r.passed, 0) + checks.length - failedChecks + (packagesOk ? 1 : 0);
+const failed =
+  Object.values(results).reduce((n, r) => n + r.failed + (r.ok || r.failed ? 0 : 1), 0) +
+  failedChecks +
+  (packagesOk ? 0 : 1);
 const allOk = failed === 0 && Object.values(results).every((r) => r.ok && r.passed > 0);
 console.log(`${passed} passed, ${allOk ? 0 : Math.max(failed, 1)} failed`);
 process.exit(allOk ? 0 : 1);

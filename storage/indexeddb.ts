@@ -31,7 +31,9 @@ const openKey = (logId: string): IDBValidKey => ['o', logId];
  */
 export function strictStore(db: IDBDatabase, storeName: string): UseStore {
   return (txMode, callback) =>
-    new Promise((resolve) => resolve(callback(db.transaction(storeName, txMode, { durability: 'strict' }).objectStore(storeName))));
+    new Promise((resolve) =>
+      resolve(callback(db.transaction(storeName, txMode, { durability: 'strict' }).objectStore(storeName))),
+    );
 }
 
 export class IndexedDbDriver implements LogStoreDriver {
@@ -59,7 +61,8 @@ export class IndexedDbDriver implements LogStoreDriver {
   static async open(databaseName: string, options: IndexedDbDriverOptions = {}): Promise<IndexedDbDriver> {
     const factory = options.indexedDB ?? globalThis.indexedDB;
     const range = options.IDBKeyRange ?? globalThis.IDBKeyRange;
-    if (!factory || !range) throw new TypeError('no IndexedDB in this runtime: pass options.indexedDB and options.IDBKeyRange');
+    if (!factory || !range)
+      throw new TypeError('no IndexedDB in this runtime: pass options.indexedDB and options.IDBKeyRange');
     try {
       const request = factory.open(databaseName, SCHEMA_VERSION);
       request.onupgradeneeded = () => {
@@ -72,7 +75,9 @@ export class IndexedDbDriver implements LogStoreDriver {
   }
 
   head(logId: string): Promise<StoredHead | undefined> {
-    return this.#do(() => this.store('readonly', (s) => promisifyRequest(s.get(headKey(logId)) as IDBRequest<StoredHead | undefined>)));
+    return this.#do(() =>
+      this.store('readonly', (s) => promisifyRequest(s.get(headKey(logId)) as IDBRequest<StoredHead | undefined>)),
+    );
   }
 
   append(logId: string, expected: ChainHead, texts: readonly string[], next: StoredHead): Promise<void> {
@@ -91,7 +96,7 @@ export class IndexedDbDriver implements LogStoreDriver {
             tx.abort();
             return;
           }
-          texts.forEach((text, i) => s.put(text, entryKey(logId, expected.seq + 1 + i)));
+          for (const [i, text] of texts.entries()) s.put(text, entryKey(logId, expected.seq + 1 + i));
           s.put({ seq: next.seq, hash: next.hash, open: next.open } satisfies StoredHead, headKey(logId));
           if (next.open) s.put('', openKey(logId));
           else s.delete(openKey(logId));

@@ -21,7 +21,8 @@ const MAX_GROUP_CHARS = 8 * 1024 * 1024;
 /** Heads kept in memory (most recently used); a miss costs one read. */
 const HEAD_CACHE = 16_384;
 
-const sublevel = (db: Level<string, string>, name: string) => db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
+const sublevel = (db: Level<string, string>, name: string) =>
+  db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
 type Sub = ReturnType<typeof sublevel>;
 type Op = { type: 'put'; sublevel: Sub; key: string; value: string } | { type: 'del'; sublevel: Sub; key: string };
 
@@ -88,11 +89,23 @@ export class LevelDriver implements LogStoreDriver {
       if ((h?.seq ?? 0) !== expected.seq || (h && h.hash !== expected.hash)) {
         throw new SatpError('CHAIN_CONFLICT', `log ${logId} moved: head is seq ${h?.seq ?? 0}`);
       }
-      const ops: Op[] = texts.map((value, i) => ({ type: 'put', sublevel: this.#entries, key: seqKey(logId, expected.seq + 1 + i), value }));
+      const ops: Op[] = texts.map((value, i) => ({
+        type: 'put',
+        sublevel: this.#entries,
+        key: seqKey(logId, expected.seq + 1 + i),
+        value,
+      }));
       ops.push({ type: 'put', sublevel: this.#heads, key: logId, value: JSON.stringify(next) });
-      ops.push(next.open ? { type: 'put', sublevel: this.#open, key: logId, value: '' } : { type: 'del', sublevel: this.#open, key: logId });
+      ops.push(
+        next.open
+          ? { type: 'put', sublevel: this.#open, key: logId, value: '' }
+          : { type: 'del', sublevel: this.#open, key: logId },
+      );
       try {
-        await this.#commit(ops, texts.reduce((n, t) => n + t.length, 0));
+        await this.#commit(
+          ops,
+          texts.reduce((n, t) => n + t.length, 0),
+        );
       } catch (err) {
         // A failed batch stores nothing; the head is forgotten anyway, so the next append reads it from disk.
         this.#headCache.delete(logId);
@@ -104,7 +117,11 @@ export class LevelDriver implements LogStoreDriver {
 
   read(logId: string, from: number, to: number): Promise<string[]> {
     if (to < from) return Promise.resolve([]);
-    return this.#do(() => this.#entries.values({ gte: seqKey(logId, Math.max(1, from)), lte: seqKey(logId, Math.min(to, Number.MAX_SAFE_INTEGER)) }).all());
+    return this.#do(() =>
+      this.#entries
+        .values({ gte: seqKey(logId, Math.max(1, from)), lte: seqKey(logId, Math.min(to, Number.MAX_SAFE_INTEGER)) })
+        .all(),
+    );
   }
 
   openLogs(): Promise<string[]> {
@@ -136,7 +153,11 @@ export class LevelDriver implements LogStoreDriver {
     }
     this.#writing = true;
     let take = 0;
-    for (let chars = 0; take < this.#queue.length && (take === 0 || chars + this.#queue[take]!.chars <= MAX_GROUP_CHARS); take++) {
+    for (
+      let chars = 0;
+      take < this.#queue.length && (take === 0 || chars + this.#queue[take]!.chars <= MAX_GROUP_CHARS);
+      take++
+    ) {
       chars += this.#queue[take]!.chars;
     }
     const group = this.#queue.slice(0, take);
@@ -166,7 +187,8 @@ export class LevelDriver implements LogStoreDriver {
   }
 
   #checkOpen(): void {
-    if (this.db.status === 'closed' || this.db.status === 'closing') throw new SatpError('STORE_CLOSED', 'the LevelDB store is closed');
+    if (this.db.status === 'closed' || this.db.status === 'closing')
+      throw new SatpError('STORE_CLOSED', 'the LevelDB store is closed');
   }
 
   async #do<T>(work: () => Promise<T>): Promise<T> {

@@ -1,5 +1,13 @@
 // The LogStore: recovery-04 §3 log primitives over a driver, validating everything before it is stored.
-import { type ChainHead, EMPTY_HEAD, GENESIS_HASH, isEndEntry, type LogEntry, logIdOf, parseLogId } from '../kernel/entry.ts';
+import {
+  type ChainHead,
+  EMPTY_HEAD,
+  GENESIS_HASH,
+  isEndEntry,
+  type LogEntry,
+  logIdOf,
+  parseLogId,
+} from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
 import { checkEntryContent, checkEntrySignature, sealedText, type VerifyContext } from '../kernel/seal.ts';
 import { type ChainResult, verifyChain } from '../kernel/chain.ts';
@@ -61,8 +69,10 @@ export class LogStore {
    * or the chain has ended).
    */
   async writeLogEntries(entries: unknown): Promise<ChainHead> {
-    if (!Array.isArray(entries) || entries.length === 0) throw new SatpError('INVALID_INPUT', 'expected a non-empty array of entries');
-    if (entries.length > this.#maxBatch) throw new SatpError('INVALID_INPUT', `more than ${this.#maxBatch} entries in one append`);
+    if (!Array.isArray(entries) || entries.length === 0)
+      throw new SatpError('INVALID_INPUT', 'expected a non-empty array of entries');
+    if (entries.length > this.#maxBatch)
+      throw new SatpError('INVALID_INPUT', `more than ${this.#maxBatch} entries in one append`);
     const checked: LogEntry[] = [];
     const canonicals: (string | undefined)[] = [];
     const verified: boolean[] = [];
@@ -75,7 +85,8 @@ export class LogStore {
       }
       verified.push(false);
       const c = checkEntryContent(value);
-      if (!c.ok) throw new SatpError(c.reason === 'malformed' ? 'INVALID_INPUT' : 'BAD_HASH', `invalid entry: ${c.detail}`);
+      if (!c.ok)
+        throw new SatpError(c.reason === 'malformed' ? 'INVALID_INPUT' : 'BAD_HASH', `invalid entry: ${c.detail}`);
       checked.push(c.entry);
       canonicals.push(c.canonical);
     }
@@ -84,13 +95,20 @@ export class LogStore {
     if (checked.some((e) => e.sessionId !== first.sessionId || e.author !== first.author)) {
       throw new SatpError('INVALID_INPUT', 'one append takes entries of one chain (one session, one author)');
     }
-    const sigs = await Promise.all(checked.map((e, i) => (verified[i] ? ({ ok: true } as const) : checkEntrySignature(e, canonicals[i], this.#ctx))));
+    const sigs = await Promise.all(
+      checked.map((e, i) => (verified[i] ? ({ ok: true } as const) : checkEntrySignature(e, canonicals[i], this.#ctx))),
+    );
     for (const s of sigs) {
-      if (!s.ok) throw new SatpError(SIGNATURE_FAILURES[s.reason as keyof typeof SIGNATURE_FAILURES] ?? 'INVALID_INPUT', s.detail);
+      if (!s.ok)
+        throw new SatpError(
+          SIGNATURE_FAILURES[s.reason as keyof typeof SIGNATURE_FAILURES] ?? 'INVALID_INPUT',
+          s.detail,
+        );
     }
     return this.#lock.run(logId, async () => {
       const head = (await this.driver.head(logId)) ?? { ...EMPTY_HEAD, open: true };
-      if (!head.open) throw new SatpError('CHAIN_CONFLICT', `log ${logId} has ended at seq ${head.seq}`, { detail: { head } });
+      if (!head.open)
+        throw new SatpError('CHAIN_CONFLICT', `log ${logId} has ended at seq ${head.seq}`, { detail: { head } });
       let at: ChainHead = head;
       for (let i = 0; i < checked.length; i++) {
         const e = checked[i]!;
@@ -146,7 +164,8 @@ export class LogStore {
    * text (one entry alone always fits, so a page always moves on); `more` says the log holds more after them.
    */
   async readPage(logId: string, from: number, limit: number, maxChars = Infinity): Promise<Page> {
-    if (!Number.isSafeInteger(from) || from < 1) throw new SatpError('INVALID_INPUT', 'from must be a positive integer');
+    if (!Number.isSafeInteger(from) || from < 1)
+      throw new SatpError('INVALID_INPUT', 'from must be a positive integer');
     const length = (await this.driver.head(logId))?.seq ?? 0;
     if (from > length || limit < 1) return { entries: [], more: from <= length };
     const to = Math.min(length, from + limit - 1);
@@ -163,7 +182,8 @@ export class LogStore {
    * Reads only the entry at view.seq and those after it, so the cost is linear in the difference.
    */
   async getLogDiff(logId: string, view: ChainHead, limit = Infinity, maxChars = Infinity): Promise<LogDiff> {
-    if (!Number.isSafeInteger(view.seq) || view.seq < 0) throw new SatpError('INVALID_INPUT', 'view.seq must be a non-negative integer');
+    if (!Number.isSafeInteger(view.seq) || view.seq < 0)
+      throw new SatpError('INVALID_INPUT', 'view.seq must be a non-negative integer');
     const head = await this.driver.head(logId);
     const length = head?.seq ?? 0;
     if (view.seq > length) return { kind: 'view-longer', length };
@@ -176,7 +196,8 @@ export class LogStore {
       const first = view.seq === 0 ? 0 : 1; // texts[0] is the view's own entry when view.seq > 0
       let chars = 0;
       let end = first;
-      while (end < texts.length && (end === first || chars + texts[end]!.length <= maxChars)) chars += texts[end++]!.length;
+      while (end < texts.length && (end === first || chars + texts[end]!.length <= maxChars))
+        chars += texts[end++]!.length;
       if (end < texts.length) {
         texts = texts.slice(0, end);
         to = from + end - 1;
@@ -208,9 +229,11 @@ export class LogStore {
       throw new SatpError('INVALID_INPUT', 'source[0] has no valid seqNumber');
     }
     const firstSeq = first.seqNumber;
-    if (firstSeq > head.seq + 1) throw new SatpError('CHAIN_CONFLICT', `source starts at seq ${firstSeq}, after a gap from seq ${head.seq}`);
+    if (firstSeq > head.seq + 1)
+      throw new SatpError('CHAIN_CONFLICT', `source starts at seq ${firstSeq}, after a gap from seq ${head.seq}`);
     const linkedTo = typeof first.lastEntryHash === 'string' ? first.lastEntryHash : '';
-    if (firstSeq === 1 && linkedTo !== GENESIS_HASH) throw new SatpError('CHAIN_CONFLICT', 'source seq 1 does not start a chain');
+    if (firstSeq === 1 && linkedTo !== GENESIS_HASH)
+      throw new SatpError('CHAIN_CONFLICT', 'source seq 1 does not start a chain');
     const parsed = parseLogId(logId);
     const verified = await verifyChain(source, this.#ctx, { from: { seq: firstSeq - 1, hash: linkedTo }, ...parsed });
     if (!verified.ok) throw chainError(verified);
@@ -219,12 +242,18 @@ export class LogStore {
     const overlapFrom = Math.max(1, firstSeq - 1);
     const overlapTo = Math.min(head.seq, firstSeq + entries.length - 1);
     if (overlapTo >= overlapFrom) {
-      const ours = overlapTo === head.seq && overlapFrom === overlapTo ? [head.hash] : (await this.driver.read(logId, overlapFrom, overlapTo)).map(hashOfStored);
+      const ours =
+        overlapTo === head.seq && overlapFrom === overlapTo
+          ? [head.hash]
+          : (await this.driver.read(logId, overlapFrom, overlapTo)).map(hashOfStored);
       if (overlapTo === head.seq) ours[ours.length - 1] = head.hash;
       for (let seq = overlapFrom; seq <= overlapTo; seq++) {
         const theirs = seq === firstSeq - 1 ? linkedTo : entries[seq - firstSeq]!.entryHash;
         const mine = ours[seq - overlapFrom];
-        if (mine !== theirs) throw new SatpError('LOG_DIVERGED', `log ${logId} and the source differ at seq ${seq}`, { detail: { seq, ours: mine, theirs } });
+        if (mine !== theirs)
+          throw new SatpError('LOG_DIVERGED', `log ${logId} and the source differ at seq ${seq}`, {
+            detail: { seq, ours: mine, theirs },
+          });
       }
     }
     const fresh = entries.filter((e) => e.seqNumber > head.seq);
@@ -265,7 +294,12 @@ export class LogStore {
     if (!result.ok) return result;
     const head = await this.driver.head(logId);
     if ((head?.seq ?? 0) !== result.head.seq || (head && head.hash !== result.head.hash)) {
-      return { ok: false, index: values.length, reason: 'gap', detail: `the head says seq ${head?.seq ?? 0}, the log holds ${result.head.seq}` };
+      return {
+        ok: false,
+        index: values.length,
+        reason: 'gap',
+        detail: `the head says seq ${head?.seq ?? 0}, the log holds ${result.head.seq}`,
+      };
     }
     return result;
   }
@@ -318,10 +352,18 @@ function parseStored(text: string, logId: string): LogEntry {
 
 export function chainError(result: Extract<ChainResult, { ok: false }>): SatpError {
   const code =
-    result.reason === 'bad-signature' ? 'BAD_SIGNATURE'
-    : result.reason === 'unknown-author' ? 'UNKNOWN_AUTHOR'
-    : result.reason === 'bad-payload-hash' || result.reason === 'bad-entry-hash' ? 'BAD_HASH'
-    : result.reason === 'gap' || result.reason === 'broken-link' ? 'CHAIN_CONFLICT'
-    : 'INVALID_INPUT';
-  return new SatpError(code, `entry ${result.index} (seq ${result.seqNumber ?? '?'}): ${result.reason}: ${result.detail}`, { detail: { ...result } });
+    result.reason === 'bad-signature'
+      ? 'BAD_SIGNATURE'
+      : result.reason === 'unknown-author'
+        ? 'UNKNOWN_AUTHOR'
+        : result.reason === 'bad-payload-hash' || result.reason === 'bad-entry-hash'
+          ? 'BAD_HASH'
+          : result.reason === 'gap' || result.reason === 'broken-link'
+            ? 'CHAIN_CONFLICT'
+            : 'INVALID_INPUT';
+  return new SatpError(
+    code,
+    `entry ${result.index} (seq ${result.seqNumber ?? '?'}): ${result.reason}: ${result.detail}`,
+    { detail: { ...result } },
+  );
 }

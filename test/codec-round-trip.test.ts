@@ -5,12 +5,33 @@ import { describe, expect, it } from 'vitest';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import type { LogEntry } from '../kernel/entry.ts';
 import { checkEntryContent, verifyEntry } from '../kernel/seal.ts';
-import { type Envelope, MSG, messageHash, messageSchemas, openEnvelope, parseMessage, RMSG, type SatpMessage } from '../kernel/satp/index.ts';
+import {
+  type Envelope,
+  MSG,
+  messageHash,
+  messageSchemas,
+  openEnvelope,
+  parseMessage,
+  RMSG,
+  type SatpMessage,
+} from '../kernel/satp/index.ts';
 import type { Payload } from '../kernel/satp/payloads.ts';
-import { crashSide, DESTINATION, keys, makePair, messageOf, ORIGIN, type Pair, signedBy, typeOf, until } from './support/satp-pair.ts';
+import {
+  crashSide,
+  DESTINATION,
+  keys,
+  makePair,
+  messageOf,
+  ORIGIN,
+  type Pair,
+  signedBy,
+  typeOf,
+  until,
+} from './support/satp-pair.ts';
 
 const verifier = defaultVerifier();
-const ended = (pair: Pair, sid: string) => () => !!pair.origin.gw.session(sid)?.outcome && !!pair.destination.gw.session(sid)?.outcome;
+const ended = (pair: Pair, sid: string) => () =>
+  !!pair.origin.gw.session(sid)?.outcome && !!pair.destination.gw.session(sid)?.outcome;
 
 /** Runs that between them send every message type the gateways send, and log every kind of entry. */
 async function collect(): Promise<{ wire: { from: string; env: Envelope }[]; entries: LogEntry[] }> {
@@ -18,7 +39,8 @@ async function collect(): Promise<{ wire: { from: string; env: Envelope }[]; ent
   const entries: LogEntry[] = [];
   const harvest = async (pair: Pair, sid: string) => {
     wire.push(...pair.wire);
-    for (const side of [pair.origin, pair.destination]) entries.push(...(await side.store.getLog(`${sid}/${side.config.id}`)));
+    for (const side of [pair.origin, pair.destination])
+      entries.push(...(await side.store.getLog(`${sid}/${side.config.id}`)));
   };
   // A commit, with the origin crashed after commit-prepare: recovery messages in both directions.
   const commit = await makePair();
@@ -46,13 +68,21 @@ async function collect(): Promise<{ wire: { from: string; env: Envelope }[]; ent
     return undefined;
   };
   await rollback.origin.gw.startTransfer(rollback.request('c-rollback', { lockSeconds: 20 }));
-  await until(rollback, () => !!rollback.destination.gw.session('c-rollback')?.rollingBack, 120, 'the destination rolls back');
+  await until(
+    rollback,
+    () => !!rollback.destination.gw.session('c-rollback')?.rollingBack,
+    120,
+    'the destination rolls back',
+  );
   await gone!.restart();
   await until(rollback, ended(rollback, 'c-rollback'), 120, 'rollback ends');
   await harvest(rollback, 'c-rollback');
   // An error-msg from the peer (a refusal of a forged message) and an operator abort.
   const refused = await makePair();
-  refused.intercept = (_f, _t, env) => (typeOf(env) === 'assertion-receipt-msg' ? signedBy(DESTINATION, { ...messageOf(env), hashPrevMessage: 'ab'.repeat(32) } as SatpMessage) : undefined);
+  refused.intercept = (_f, _t, env) =>
+    typeOf(env) === 'assertion-receipt-msg'
+      ? signedBy(DESTINATION, { ...messageOf(env), hashPrevMessage: 'ab'.repeat(32) } as SatpMessage)
+      : undefined;
   await refused.origin.gw.startTransfer(refused.request('c-refused'));
   await until(refused, () => refused.wire.some((w) => typeOf(w.env) === 'error-msg'), 20, 'an error-msg');
   await refused.origin.gw.abort('c-refused', 'operator');
@@ -69,9 +99,26 @@ describe('codec tier: every message and entry type round-trips unchanged', () =>
     const ready = wire.find((w) => typeOf(w.env) === 'commit-ready-msg')!;
     const base = messageOf(ready.env) as SatpMessage & { hashPrevMessage: string; transferContextId: string };
     const extra: SatpMessage[] = [
-      { version: '1.0', messageType: MSG.sessionAbort, sessionId: base.sessionId, transferContextId: base.transferContextId, hashPrevMessage: base.hashPrevMessage, reason: 'operator' } as SatpMessage,
+      {
+        version: '1.0',
+        messageType: MSG.sessionAbort,
+        sessionId: base.sessionId,
+        transferContextId: base.transferContextId,
+        hashPrevMessage: base.hashPrevMessage,
+        reason: 'operator',
+      } as SatpMessage,
       { ...base, messageType: MSG.ackPrepare } as SatpMessage,
-      { version: '1.0', messageType: RMSG.recoverDispute, sessionId: base.sessionId, contextId: base.transferContextId, hashPrevMessage: base.hashPrevMessage, seqNumber: 3, ours: 'ab'.repeat(32), theirs: 'cd'.repeat(32), detail: 'differ' } as SatpMessage,
+      {
+        version: '1.0',
+        messageType: RMSG.recoverDispute,
+        sessionId: base.sessionId,
+        contextId: base.transferContextId,
+        hashPrevMessage: base.hashPrevMessage,
+        seqNumber: 3,
+        ours: 'ab'.repeat(32),
+        theirs: 'cd'.repeat(32),
+        detail: 'differ',
+      } as SatpMessage,
     ];
     for (const m of extra) wire.push({ from: DESTINATION.id, env: await signedBy(DESTINATION, m) });
 
@@ -86,7 +133,10 @@ describe('codec tier: every message and entry type round-trips unchanged', () =>
       expect(parseMessage(JSON.parse(JSON.stringify(sent)))).toEqual({ ok: true, message: sent });
       seenTypes.add(sent.messageType);
     }
-    expect([...Object.keys(messageSchemas)].filter((t) => !seenTypes.has(t)), 'message types no run produced').toEqual([]);
+    expect(
+      [...Object.keys(messageSchemas)].filter((t) => !seenTypes.has(t)),
+      'message types no run produced',
+    ).toEqual([]);
 
     const seenKinds = new Set<string>();
     for (const e of entries) {
@@ -97,8 +147,25 @@ describe('codec tier: every message and entry type round-trips unchanged', () =>
       expect((await verifyEntry(JSON.parse(text), { keys, verifier })).ok).toBe(true);
       seenKinds.add((e.payload as unknown as Payload).kind);
     }
-    const KINDS: Payload['kind'][] = ['request', 'send', 'receive', 'ledger-op', 'ledger-done', 'ledger-failed', 'burn-evidence', 'record', 'rollback', 'recovery-send', 'recovery-receive', 'dispute', 'end'];
+    const KINDS: Payload['kind'][] = [
+      'request',
+      'send',
+      'receive',
+      'ledger-op',
+      'ledger-done',
+      'ledger-failed',
+      'burn-evidence',
+      'record',
+      'rollback',
+      'recovery-send',
+      'recovery-receive',
+      'dispute',
+      'end',
+    ];
     // A dispute needs tampering (test/recovery-04-s5.4-scenarios.test.ts makes one); a refused ledger op a refusal.
-    expect(KINDS.filter((k) => !seenKinds.has(k) && k !== 'dispute' && k !== 'ledger-failed'), 'entry kinds no run logged').toEqual([]);
+    expect(
+      KINDS.filter((k) => !seenKinds.has(k) && k !== 'dispute' && k !== 'ledger-failed'),
+      'entry kinds no run logged',
+    ).toEqual([]);
   }, 120_000);
 });

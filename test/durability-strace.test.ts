@@ -90,14 +90,26 @@ async function transferUnderStrace(dir: string, started: Started): Promise<Run> 
     m.child!.waitFor((e) => e.event === 'outcome' && e.session === SESSION, WAIT_MS, `${m.id}'s outcome`);
   const outcomes = await Promise.all([ended(origin), ended(destination)]).catch((err: unknown) => {
     const last = (m: typeof origin) => m.history.slice(-12).map((e) => `  ${JSON.stringify(e).slice(0, 240)}`);
-    const lines = [String(err), `last events of ${origin.id}:`, ...last(origin), `last events of ${destination.id}:`, ...last(destination)];
+    const lines = [
+      String(err),
+      `last events of ${origin.id}:`,
+      ...last(origin),
+      `last events of ${destination.id}:`,
+      ...last(destination),
+    ];
     throw new Error(lines.join('\n'));
   });
   expect(outcomes.map((e) => e.outcome)).toEqual(['committed', 'committed']);
   // A graceful stop (stdin's end): each gateway closes its LevelDB and exits 0, and strace with it.
   const exits = await cluster.pair.stop();
-  expect(exits.map((x) => x.graceful && x.code === 0), 'both traced gateways exited cleanly').toEqual([true, true]);
-  expect(traces, 'each gateway ran once, under strace').toEqual({ origin: [expect.any(String)], destination: [expect.any(String)] });
+  expect(
+    exits.map((x) => x.graceful && x.code === 0),
+    'both traced gateways exited cleanly',
+  ).toEqual([true, true]);
+  expect(traces, 'each gateway ran once, under strace').toEqual({
+    origin: [expect.any(String)],
+    destination: [expect.any(String)],
+  });
 
   const ledgers = { ledgerA: cluster.ledgers.origin.url, ledgerB: cluster.ledgers.destination.url };
   const report = await checkInvariants({ origin, destination, ...ledgers, transfers: [TRANSFER] });
@@ -131,7 +143,11 @@ function outbound(e: LogEntry): { kind: 'message' | 'ledger call'; what: string;
     return { kind: 'message', what: `recovery message ${p.messageType} to ${p.to}`, needle: payload(p.message) };
   }
   if (p.kind === 'ledger-op') {
-    return { kind: 'ledger call', what: `ledger call ${p.op.kind} ${p.op.opId}`, needle: `"opId":${JSON.stringify(p.op.opId)}` };
+    return {
+      kind: 'ledger call',
+      what: `ledger call ${p.op.kind} ${p.op.opId}`,
+      needle: `"opId":${JSON.stringify(p.op.opId)}`,
+    };
   }
   return undefined;
 }
@@ -159,7 +175,9 @@ function checkTrace(run: Run, role: Role): Checked {
   const all = [...streams(trace, (path) => isLogFile(path) || !path.startsWith('/')).values()];
   const logFiles = all.filter((s) => isLogFile(s.path));
   // Bytes this reader cannot see, on a TCP connection or the log file, could hide a message: refuse them.
-  for (const c of trace.calls.filter((c) => c.undecoded && (isLogFile(c.path) || /^(TCP|TCPv6|socket):/.test(c.path)))) {
+  for (const c of trace.calls.filter(
+    (c) => c.undecoded && (isLogFile(c.path) || /^(TCP|TCPv6|socket):/.test(c.path)),
+  )) {
     unread.push(`${at(c)}: ${c.name}'s bytes are not decoded by test/support/strace.ts`);
   }
   if (logFiles.length === 0) unread.push(`${m.id} wrote no LevelDB log file under ${db} in the trace`);
@@ -198,7 +216,8 @@ function checkTrace(run: Run, role: Role): Checked {
     const label = `${m.id} #${e.seqNumber} ${e.operation} ${e.step} (entry ${e.entryHash.slice(0, 12)})`;
     const d = durable(e);
     if (!d) unsynced.push(`${label}: no write to its LevelDB log file holds the entry`);
-    else if (!d.sync) unsynced.push(`${label}: written at ${at(d.write)}, but no fdatasync/fsync of that file followed`);
+    else if (!d.sync)
+      unsynced.push(`${label}: written at ${at(d.write)}, but no fdatasync/fsync of that file followed`);
     const out = outbound(e);
     if (!out) continue;
     if (out.kind === 'ledger call') counts.ledgerCalls++;
@@ -208,7 +227,10 @@ function checkTrace(run: Run, role: Role): Checked {
       early.push(`${label}: its ${out.what} never left the process in the trace`);
     } else if (!d?.sync) {
       const written = d ? `after its write at ${at(d.write)}` : '(and no write holds it)';
-      early.push(`${label}: its ${out.what} left at ${at(sent)} with the entry not synced: no fdatasync/fsync of the log file ` + written);
+      early.push(
+        `${label}: its ${out.what} left at ${at(sent)} with the entry not synced: no fdatasync/fsync of the log file ` +
+          written,
+      );
     } else if (d.sync.exit >= sent.entry) {
       early.push(
         `${label}: its ${out.what} left at ${at(sent)}, before the entry was durable: written at ${at(d.write)}, ` +
@@ -222,11 +244,15 @@ function checkTrace(run: Run, role: Role): Checked {
   }
   const calls = counts.messages + counts.ledgerCalls;
   const logSyncs = syncs.filter((s) => isLogFile(s.path)).length;
-  const near = closest ? ` (closest: ${closest.what}, ${closest.lines} trace lines / ${closest.ms.toFixed(2)} ms after its sync began)` : '';
+  const near = closest
+    ? ` (closest: ${closest.what}, ${closest.lines} trace lines / ${closest.ms.toFixed(2)} ms after its sync began)`
+    : '';
   const summary =
     `${m.id} (${runtime}): ${chain.length} entries in ${records.length} LevelDB batches, ${logSyncs} syncs of its log file; ` +
     `${counts.messages} messages and ${counts.ledgerCalls} ledger calls: ` +
-    (early.length === 0 ? `each left after its exec entry was synced${near}` : `${early.length} of ${calls} left before their exec entry was synced`) +
+    (early.length === 0
+      ? `each left after its exec entry was synced${near}`
+      : `${early.length} of ${calls} left before their exec entry was synced`) +
     (unsynced.length ? `; ${unsynced.length} of ${chain.length} entries never synced` : '; every entry synced');
   return { summary, early, unsynced, unread, counts };
 }
@@ -246,13 +272,17 @@ describe(`write-ahead durability, seen by strace: entries synced before a step's
 
   for (const role of ['origin', 'destination'] as const) {
     const title = `${role}: each send or ledger op left the process after its exec entry was written to the LevelDB log and synced`;
-    it(`${title}; every entry was synced`, async () => {
-      const r = checkTrace(await run(), role);
-      console.log(`durability strace: ${r.summary}`);
-      const problems = [...r.unread, ...r.early, ...r.unsynced];
-      expect(problems, `${r.summary}\n${problems.join('\n')}\n`).toHaveLength(0);
-      expect(r.counts.messages, 'messages were checked').toBeGreaterThan(0);
-      expect(r.counts.ledgerCalls, 'ledger calls were checked').toBeGreaterThan(0);
-    }, TEST_MS);
+    it(
+      `${title}; every entry was synced`,
+      async () => {
+        const r = checkTrace(await run(), role);
+        console.log(`durability strace: ${r.summary}`);
+        const problems = [...r.unread, ...r.early, ...r.unsynced];
+        expect(problems, `${r.summary}\n${problems.join('\n')}\n`).toHaveLength(0);
+        expect(r.counts.messages, 'messages were checked').toBeGreaterThan(0);
+        expect(r.counts.ledgerCalls, 'ledger calls were checked').toBeGreaterThan(0);
+      },
+      TEST_MS,
+    );
   }
 });

@@ -33,7 +33,16 @@ const LONG_DOWN_CHANCE = 0.08;
 const LONG_DOWN_MS = [2_500, 4_500] as const;
 const SETTLE_MS = 120_000;
 // Fast timings, so a transfer takes well under a second and a deadline a few seconds.
-const FLAGS = ['--retransmit-ms', '400', '--deadline-grace-ms', '500', '--burn-margin-ms', '300', '--min-lock-seconds', '1'];
+const FLAGS = [
+  '--retransmit-ms',
+  '400',
+  '--deadline-grace-ms',
+  '500',
+  '--burn-margin-ms',
+  '300',
+  '--min-lock-seconds',
+  '1',
+];
 
 interface Tracked {
   spec: TransferSpec;
@@ -63,8 +72,15 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
     const random = mulberry32(SEED);
     const transfers = new Map<string, Tracked>();
     const assets = Array.from({ length: MAX_TRANSFERS }, (_, i) => `asset-${i}:owner-${i}`);
-    const how = runtime === 'deno' ? 'examples/gateway.deno.ts under deno' : viaTsx ? 'examples/gateway.ts under node + tsx' : 'examples/gateway.ts bundled by esbuild, under node';
-    console.log(`gateway sigkill: seed ${SEED} (replay with SATP_GW_SEED=${SEED}), ${KILLS} kills; gateways: ${how}; ledger servers under ${runtime}`);
+    const how =
+      runtime === 'deno'
+        ? 'examples/gateway.deno.ts under deno'
+        : viaTsx
+          ? 'examples/gateway.ts under node + tsx'
+          : 'examples/gateway.ts bundled by esbuild, under node';
+    console.log(
+      `gateway sigkill: seed ${SEED} (replay with SATP_GW_SEED=${SEED}), ${KILLS} kills; gateways: ${how}; ledger servers under ${runtime}`,
+    );
     if (runtime === 'node' && !viaTsx) bundle = await bundleGateway();
 
     const onEvent = (_m: unknown, e: GatewayEvent) => {
@@ -74,7 +90,14 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
         if (t) t.ended = true;
       }
     };
-    cluster = await Cluster.start({ dir, runtime, assets, flags: FLAGS, onEvent, ...(bundle && { bundle: bundle.path }) });
+    cluster = await Cluster.start({
+      dir,
+      runtime,
+      assets,
+      flags: FLAGS,
+      onEvent,
+      ...(bundle && { bundle: bundle.path }),
+    });
     const c = cluster;
     const origin = c.members.origin;
 
@@ -83,7 +106,17 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
       const active = () => [...transfers.values()].filter((t) => !t.ended).length;
       for (let n = 0; fresh && n < NEW_PER_KILL && active() < MAX_ACTIVE && transfers.size < MAX_TRANSFERS; n++) {
         const i = transfers.size;
-        transfers.set(`s-${i}`, { spec: { sessionId: `s-${i}`, assetId: `asset-${i}`, originator: `owner-${i}`, beneficiary: `beneficiary-${i}` }, lockSeconds: 2 + Math.floor(random() * 7), confirmed: false, ended: false });
+        transfers.set(`s-${i}`, {
+          spec: {
+            sessionId: `s-${i}`,
+            assetId: `asset-${i}`,
+            originator: `owner-${i}`,
+            beneficiary: `beneficiary-${i}`,
+          },
+          lockSeconds: 2 + Math.floor(random() * 7),
+          confirmed: false,
+          ended: false,
+        });
       }
       for (const t of transfers.values()) {
         if (t.confirmed || !origin.up || !origin.child?.alive) continue;
@@ -107,9 +140,12 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
       if (downMs) await sleep(downMs);
       const child = await c.pair.launch(role, { boot: false });
       // Boot may be cut short by the next kill; then there is nothing to do for this life.
-      void child.waitFor((e) => e.event === 'booted', 60_000, 'boot').then(async () => {
-        if (role === 'origin') await refresh();
-      }).catch(() => undefined);
+      void child
+        .waitFor((e) => e.event === 'booted', 60_000, 'boot')
+        .then(async () => {
+          if (role === 'origin') await refresh();
+        })
+        .catch(() => undefined);
     };
 
     // Each kill: a random one of the two gateways (once it runs again, if it is restarting), at a random
@@ -120,7 +156,8 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
       await submit(true).catch(() => undefined);
       const role: Role = random() < 0.5 ? 'origin' : 'destination';
       const delay = Math.floor(random() * MAX_KILL_DELAY_MS);
-      const downMs = random() < LONG_DOWN_CHANCE ? LONG_DOWN_MS[0] + Math.floor(random() * (LONG_DOWN_MS[1] - LONG_DOWN_MS[0])) : 0;
+      const downMs =
+        random() < LONG_DOWN_CHANCE ? LONG_DOWN_MS[0] + Math.floor(random() * (LONG_DOWN_MS[1] - LONG_DOWN_MS[0])) : 0;
       await pending[role]; // listening again after its previous kill
       await sleep(delay);
       await c.pair.kill(role);
@@ -133,12 +170,16 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
 
     // Settle: both gateways up; wait, by their events, until neither holds an open session.
     const settleBy = Date.now() + SETTLE_MS;
-    for (const m of Object.values(c.members)) await m.child!.waitFor((e) => e.event === 'booted', 60_000, `${m.id} boot`);
+    for (const m of Object.values(c.members))
+      await m.child!.waitFor((e) => e.event === 'booted', 60_000, `${m.id} boot`);
     let settled = false;
     let stillOpen = '';
     for (let round = 0; round < 500 && Date.now() < settleBy; round++) {
       await submit(false);
-      const [so, sd] = await Promise.all([origin.child!.request({ cmd: 'status' }), c.members.destination.child!.request({ cmd: 'status' })]);
+      const [so, sd] = await Promise.all([
+        origin.child!.request({ cmd: 'status' }),
+        c.members.destination.child!.request({ cmd: 'status' }),
+      ]);
       const unconfirmed = [...transfers.values()].filter((t) => !t.confirmed).length;
       stillOpen = `origin: ${JSON.stringify(so.open)}, destination: ${JSON.stringify(sd.open)}, unconfirmed: ${unconfirmed}`;
       if ((so.open as string[]).length === 0 && (sd.open as string[]).length === 0 && unconfirmed === 0) {
@@ -147,18 +188,41 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
       }
       // The next session ending on either side, or 2 s, whichever first; then look again.
       const from = Object.values(c.members).map((m) => m.child!.events.length);
-      await Promise.race(Object.values(c.members).map((m, i) => m.child!.waitFor((e) => e.event === 'outcome', 2_000, 'an outcome', from[i]))).catch(() => undefined);
+      await Promise.race(
+        Object.values(c.members).map((m, i) =>
+          m.child!.waitFor((e) => e.event === 'outcome', 2_000, 'an outcome', from[i]),
+        ),
+      ).catch(() => undefined);
     }
     const settleMs = Date.now() - started - killPhaseMs;
     const exits = await c.pair.stop();
     const history = [...c.members.origin.history, ...c.members.destination.history];
     // SATP_GW_DUMP=<file>: every event of both gateways, in time order, for reading a failure.
-    if (process.env.SATP_GW_DUMP) writeFileSync(process.env.SATP_GW_DUMP, [...history].sort((a, b) => a.t - b.t).map((e) => JSON.stringify(e)).join('\n'));
-    expect(settled, `every session ended on both gateways within ${SETTLE_MS / 1000} s (seed ${SEED}); still open: ${stillOpen}`).toBe(true);
-    expect(exits.map((x) => x.graceful && x.code === 0), 'both gateways shut down cleanly at the end').toEqual([true, true]);
+    if (process.env.SATP_GW_DUMP)
+      writeFileSync(
+        process.env.SATP_GW_DUMP,
+        [...history]
+          .sort((a, b) => a.t - b.t)
+          .map((e) => JSON.stringify(e))
+          .join('\n'),
+      );
+    expect(
+      settled,
+      `every session ended on both gateways within ${SETTLE_MS / 1000} s (seed ${SEED}); still open: ${stillOpen}`,
+    ).toBe(true);
+    expect(
+      exits.map((x) => x.graceful && x.code === 0),
+      'both gateways shut down cleanly at the end',
+    ).toEqual([true, true]);
 
     const specs = [...transfers.values()].map((t) => t.spec);
-    const result = await checkInvariants({ origin: c.members.origin, destination: c.members.destination, ledgerA: c.ledgers.origin.url, ledgerB: c.ledgers.destination.url, transfers: specs });
+    const result = await checkInvariants({
+      origin: c.members.origin,
+      destination: c.members.destination,
+      ledgerA: c.ledgers.origin.url,
+      ledgerB: c.ledgers.destination.url,
+      transfers: specs,
+    });
     // Two operator reports the kernel makes too early, both on sessions that then roll back cleanly on both
     // sides (reported to the kernel's owners; decide.ts). Only these, on a session that ended rolled back,
     // are tolerated; every other operator report fails the test.
@@ -169,22 +233,30 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
     //   before the ledger call) gets the destination's ROLLBACK; the burn then settles as refused
     //   (LOCK_EXPIRED) and the origin rolls back and answers the next ROLLBACK.
     const KNOWN = [/^peer error after the point of no return/, /^ROLLBACK after the point of no return$/];
-    const benign = (e: GatewayEvent) => KNOWN.some((k) => k.test(String(e.detail))) && result.outcomes[String(e.session)] === 'rolled-back';
+    const benign = (e: GatewayEvent) =>
+      KNOWN.some((k) => k.test(String(e.detail))) && result.outcomes[String(e.session)] === 'rolled-back';
     const operator = history.filter((e) => e.event === 'report' && e.kind === 'needs-operator' && !benign(e));
     const tolerated = history.filter((e) => e.event === 'report' && e.kind === 'needs-operator' && benign(e));
-    const recovers = history.filter((e) => e.event === 'append' && e.recoveryMessage === 'recover-msg' && !e.copy).length;
+    const recovers = history.filter(
+      (e) => e.event === 'append' && e.recoveryMessage === 'recover-msg' && !e.copy,
+    ).length;
     console.log(
       `gateway sigkill: ${KILLS} kills (origin ${tally.origin}, destination ${tally.destination}; ${tally.longDowns} stayed down past deadlines), ` +
         `${specs.length} transfers: ${result.committed} committed, ${result.rolledBack} rolled back (${result.destinationUnaware} never reached the destination); ` +
         `${recovers} RECOVER sent; ${tolerated.length} known-harmless operator reports; ${(killPhaseMs / 1000).toFixed(1)} s of kills + ${(settleMs / 1000).toFixed(1)} s to settle, ` +
         `${((Date.now() - started) / 1000).toFixed(1)} s in all under ${runtime}; seed ${SEED}`,
     );
-    for (const e of [...operator, ...tolerated].slice(0, 10)) console.log(`needs-operator${benign(e) ? ' (known, harmless)' : ''}: ${JSON.stringify(e)}`);
+    for (const e of [...operator, ...tolerated].slice(0, 10))
+      console.log(`needs-operator${benign(e) ? ' (known, harmless)' : ''}: ${JSON.stringify(e)}`);
     expect(result.problems, `invariants (seed ${SEED})`).toEqual([]);
-    expect(operator.map((e) => `${e.gw} ${e.session}: ${e.detail}`), 'no session needed an operator').toEqual([]);
+    expect(
+      operator.map((e) => `${e.gw} ${e.session}: ${e.detail}`),
+      'no session needed an operator',
+    ).toEqual([]);
     expect(result.committed + result.rolledBack).toBe(specs.length);
     expect(result.committed, 'some transfers committed').toBeGreaterThan(0);
-    if (runtime === 'node') expect(result.rolledBack, 'some kills landed past a deadline: rollbacks happened').toBeGreaterThan(0);
+    if (runtime === 'node')
+      expect(result.rolledBack, 'some kills landed past a deadline: rollbacks happened').toBeGreaterThan(0);
   }, 600_000);
 
   it(`ran both gateways (${runtime === 'deno' ? 'examples/gateway.deno.ts' : viaTsx ? 'examples/gateway.ts under tsx' : 'examples/gateway.ts, bundled'}) and both ledger servers under ${runtime}, restarting each`, () => {

@@ -23,7 +23,12 @@ ledgerConformance(
   'LevelLedger',
   async (assets) => {
     const dir = tempDir();
-    const ledger = await LevelLedger.open(dir.path, { id: 'ledger-a', signer: LEDGER_KEY.signer, assets, now: fakeClock() });
+    const ledger = await LevelLedger.open(dir.path, {
+      id: 'ledger-a',
+      signer: LEDGER_KEY.signer,
+      assets,
+      now: fakeClock(),
+    });
     return {
       ledger,
       publicJwk: ledger.publicJwk,

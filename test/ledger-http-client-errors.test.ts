@@ -12,10 +12,17 @@ import { LEDGER_KEY } from './support/ledger-harness.ts';
 const URL_ = 'http://ledger.test';
 const LOCK = ledgerOp.lock('L1', 'asset-1', 'alice');
 
-const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => (isSatpError(e) ? e.code : String(e)));
+const codeOf = (p: Promise<unknown>) =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (isSatpError(e) ? e.code : String(e)),
+  );
 
 /** A client whose every request gets `answer`. */
-const clientAnswering = (answer: (req: Request) => Response | Promise<Response>, extra: { timeoutMs?: number; maxResponseBytes?: number } = {}) => {
+const clientAnswering = (
+  answer: (req: Request) => Response | Promise<Response>,
+  extra: { timeoutMs?: number; maxResponseBytes?: number } = {},
+) => {
   let calls = 0;
   const ledger = new HttpLedger({
     url: URL_,
@@ -30,15 +37,28 @@ const clientAnswering = (answer: (req: Request) => Response | Promise<Response>,
 };
 
 async function realReceipt(op: LedgerOp = LOCK) {
-  const ledger = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_KEY.signer, assets: [{ assetId: 'asset-1', owner: 'alice' }, { assetId: 'asset-2', owner: 'alice' }] });
+  const ledger = new MemoryLedger({
+    id: 'ledger-a',
+    signer: LEDGER_KEY.signer,
+    assets: [
+      { assetId: 'asset-1', owner: 'alice' },
+      { assetId: 'asset-2', owner: 'alice' },
+    ],
+  });
   return ledger.execute(op);
 }
 
 describe('HttpLedger', () => {
   it('works against the app through an injected fetch, and connect() learns the ledger id from /health', async () => {
-    const host = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_KEY.signer, assets: [{ assetId: 'asset-1', owner: 'alice' }] });
+    const host = new MemoryLedger({
+      id: 'ledger-b',
+      signer: LEDGER_KEY.signer,
+      assets: [{ assetId: 'asset-1', owner: 'alice' }],
+    });
     const app = createLedgerApp(host);
-    const ledger = await HttpLedger.connect(`${URL_}/`, { fetch: async (input, init) => app.request(input as string, init) });
+    const ledger = await HttpLedger.connect(`${URL_}/`, {
+      fetch: async (input, init) => app.request(input as string, init),
+    });
     expect(ledger.id).toBe('ledger-b');
     expect(await ledger.execute(LOCK)).toEqual(await host.status('L1'));
     expect(await ledger.listAssets()).toEqual(await host.listAssets());
@@ -52,7 +72,10 @@ describe('HttpLedger', () => {
   });
 
   it('a request with no answer ends at its timeout as LEDGER_UNAVAILABLE', async () => {
-    const { ledger } = clientAnswering((req) => new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason))), { timeoutMs: 50 });
+    const { ledger } = clientAnswering(
+      (req) => new Promise((_, reject) => req.signal.addEventListener('abort', () => reject(req.signal.reason))),
+      { timeoutMs: 50 },
+    );
     expect(await codeOf(ledger.execute(LOCK))).toBe('LEDGER_UNAVAILABLE');
   });
 
@@ -79,7 +102,9 @@ describe('HttpLedger', () => {
 
   it('a response over the size limit is refused without reading it all', async () => {
     const receipt = await realReceipt();
-    const { ledger } = clientAnswering(() => Response.json({ ...receipt, padding: 'x'.repeat(5000) }), { maxResponseBytes: 1024 });
+    const { ledger } = clientAnswering(() => Response.json({ ...receipt, padding: 'x'.repeat(5000) }), {
+      maxResponseBytes: 1024,
+    });
     expect(await codeOf(ledger.execute(LOCK))).toBe('LEDGER_UNAVAILABLE');
     const streamed = clientAnswering(
       () =>
@@ -96,7 +121,11 @@ describe('HttpLedger', () => {
   });
 
   it('409 is OP_CONFLICT and 400 or 413 is INVALID_INPUT, with the server detail', async () => {
-    const problem = (status: number) => () => new Response(JSON.stringify({ type: 't', title: 't', status, detail: `detail ${status}` }), { status, headers: { 'content-type': 'application/problem+json' } });
+    const problem = (status: number) => () =>
+      new Response(JSON.stringify({ type: 't', title: 't', status, detail: `detail ${status}` }), {
+        status,
+        headers: { 'content-type': 'application/problem+json' },
+      });
     const conflict = clientAnswering(problem(409)).ledger.execute(LOCK);
     await expect(conflict).rejects.toMatchObject({ code: 'OP_CONFLICT', message: 'detail 409' });
     expect(await codeOf(clientAnswering(problem(400)).ledger.execute(LOCK))).toBe('INVALID_INPUT');
@@ -105,7 +134,9 @@ describe('HttpLedger', () => {
 
   it('refuses a malformed op before sending it, and answers malformed ids without asking', async () => {
     const { ledger, calls } = clientAnswering(() => new Response('', { status: 500 }));
-    expect(await codeOf(ledger.execute({ opId: 'L1', kind: 'lock', assetId: 'asset-1' } as unknown as LedgerOp))).toBe('INVALID_INPUT');
+    expect(await codeOf(ledger.execute({ opId: 'L1', kind: 'lock', assetId: 'asset-1' } as unknown as LedgerOp))).toBe(
+      'INVALID_INPUT',
+    );
     expect(await ledger.status('bad id')).toBeUndefined();
     expect(await ledger.asset('bad/id')).toBeUndefined();
     expect(calls()).toBe(0);

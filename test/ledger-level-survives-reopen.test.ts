@@ -16,9 +16,15 @@ describe('LevelLedger across reopen', () => {
   it('keeps receipts, assets and txSeq, answers repeats with the first receipt, and keeps counting', async () => {
     const dir = tempDir();
     try {
-      const open = (assets = SEEDS) => LevelLedger.open(dir.path, { id: 'ledger-a', signer: LEDGER_KEY.signer, assets, now: fakeClock() });
+      const open = (assets = SEEDS) =>
+        LevelLedger.open(dir.path, { id: 'ledger-a', signer: LEDGER_KEY.signer, assets, now: fakeClock() });
       let ledger = await open();
-      const ops = [ledgerOp.lock('L1', 'asset-1', 'alice'), ledgerOp.mint('M1', 'asset-9', 'gw-b'), ledgerOp.lock('L2', 'asset-2', 'mallory'), ledgerOp.burn('B1', 'asset-1')];
+      const ops = [
+        ledgerOp.lock('L1', 'asset-1', 'alice'),
+        ledgerOp.mint('M1', 'asset-9', 'gw-b'),
+        ledgerOp.lock('L2', 'asset-2', 'mallory'),
+        ledgerOp.burn('B1', 'asset-1'),
+      ];
       const receipts = [];
       for (const op of ops) receipts.push(await ledger.execute(op));
       const assets = await ledger.listAssets();
@@ -35,10 +41,20 @@ describe('LevelLedger across reopen', () => {
         }
         // asset-1 was burned: the seed given again must not bring it back; asset-3 is new.
         expect(assets.map((a) => a.assetId)).toEqual(['asset-1', 'asset-2', 'asset-9']);
-        expect(await ledger.listAssets()).toEqual([assets[0], assets[1], { assetId: 'asset-3', owner: 'carol', state: 'active' }, assets[2]]);
+        expect(await ledger.listAssets()).toEqual([
+          assets[0],
+          assets[1],
+          { assetId: 'asset-3', owner: 'carol', state: 'active' },
+          assets[2],
+        ]);
         expect(assets[0]).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'burned' });
         const journal = await ledger.ops();
-        expect(journal.map((o) => [o.op.opId, o.applied])).toEqual([['L1', 1], ['M1', 1], ['L2', 0], ['B1', 1]]);
+        expect(journal.map((o) => [o.op.opId, o.applied])).toEqual([
+          ['L1', 1],
+          ['M1', 1],
+          ['L2', 0],
+          ['B1', 1],
+        ]);
         expect((await ledger.execute(ledgerOp.assign('A1', 'asset-9', 'dave'))).txSeq).toBe(5);
       } finally {
         await ledger.close();

@@ -5,7 +5,8 @@ import { ledgerOp } from '../kernel/ledger.ts';
 import { MemoryLedger } from '../ledgers/memory-ledger.ts';
 import { LEDGER_KEY } from './support/ledger-harness.ts';
 
-const seeded = () => new MemoryLedger({ id: 'ledger-a', signer: LEDGER_KEY.signer, assets: [{ assetId: 'asset-1', owner: 'alice' }] });
+const seeded = () =>
+  new MemoryLedger({ id: 'ledger-a', signer: LEDGER_KEY.signer, assets: [{ assetId: 'asset-1', owner: 'alice' }] });
 
 describe('MemoryLedger journal', () => {
   it('ops() counts requests and applications separately; applied never exceeds 1', async () => {
@@ -43,8 +44,20 @@ describe('MemoryLedger journal', () => {
   });
 
   it('refuses malformed or duplicate seeds and a ledger id outside the id alphabet', () => {
-    expect(() => new MemoryLedger({ id: 'ledger-a', signer: LEDGER_KEY.signer, assets: [{ assetId: 'a b', owner: 'x' }] })).toThrow(/invalid seed/);
-    expect(() => new MemoryLedger({ id: 'ledger-a', signer: LEDGER_KEY.signer, assets: [{ assetId: 'a', owner: 'x' }, { assetId: 'a', owner: 'y' }] })).toThrow(TypeError);
+    expect(
+      () => new MemoryLedger({ id: 'ledger-a', signer: LEDGER_KEY.signer, assets: [{ assetId: 'a b', owner: 'x' }] }),
+    ).toThrow(/invalid seed/);
+    expect(
+      () =>
+        new MemoryLedger({
+          id: 'ledger-a',
+          signer: LEDGER_KEY.signer,
+          assets: [
+            { assetId: 'a', owner: 'x' },
+            { assetId: 'a', owner: 'y' },
+          ],
+        }),
+    ).toThrow(TypeError);
     expect(() => new MemoryLedger({ id: 'ledger a', signer: LEDGER_KEY.signer })).toThrow(TypeError);
   });
 });

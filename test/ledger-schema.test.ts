@@ -20,7 +20,13 @@ const code = (work: () => unknown): string | undefined => {
 
 describe('parseLedgerOp', () => {
   it('accepts each kind with exactly its fields and returns a fresh copy', () => {
-    for (const op of [ledgerOp.lock('a', 'b', 'c'), ledgerOp.unlock('a', 'b'), ledgerOp.burn('a', 'b'), ledgerOp.mint('a', 'b', 'c'), ledgerOp.assign('a', 'b', 'c')]) {
+    for (const op of [
+      ledgerOp.lock('a', 'b', 'c'),
+      ledgerOp.unlock('a', 'b'),
+      ledgerOp.burn('a', 'b'),
+      ledgerOp.mint('a', 'b', 'c'),
+      ledgerOp.assign('a', 'b', 'c'),
+    ]) {
       const parsed = parseLedgerOp(op);
       expect(parsed).toEqual(op);
       expect(parsed).not.toBe(op);
@@ -40,19 +46,35 @@ describe('parseLedgerOp', () => {
       'lock',
       undefined,
     ];
-    for (const v of bad) expect(code(() => parseLedgerOp(v)), JSON.stringify(v)).toBe('INVALID_INPUT');
+    for (const v of bad)
+      expect(
+        code(() => parseLedgerOp(v)),
+        JSON.stringify(v),
+      ).toBe('INVALID_INPUT');
     expect(code(() => parseLedgerOp({ opId: 'x'.repeat(256), kind: 'burn', assetId: 'b' }))).toBeUndefined();
   });
 
   it('opHash differs whenever any field differs, and ignores key order', () => {
     const base = ledgerOp.lock('a', 'b', 'c');
     expect(opHashOf({ owner: 'c', assetId: 'b', kind: 'lock', opId: 'a' })).toBe(opHashOf(base));
-    expect(new Set([base, ledgerOp.lock('a', 'b', 'd'), ledgerOp.lock('a', 'x', 'c'), ledgerOp.mint('a', 'b', 'c')].map(opHashOf)).size).toBe(4);
+    expect(
+      new Set(
+        [base, ledgerOp.lock('a', 'b', 'd'), ledgerOp.lock('a', 'x', 'c'), ledgerOp.mint('a', 'b', 'c')].map(opHashOf),
+      ).size,
+    ).toBe(4);
   });
 });
 
 describe('receipts', () => {
-  const body = { opId: 'op-1', kind: 'lock' as const, assetId: 'asset-1', opHash: opHashOf(ledgerOp.lock('op-1', 'asset-1', 'alice')), ok: true, ledgerId: 'ledger-a', txSeq: 1 };
+  const body = {
+    opId: 'op-1',
+    kind: 'lock' as const,
+    assetId: 'asset-1',
+    opHash: opHashOf(ledgerOp.lock('op-1', 'asset-1', 'alice')),
+    ok: true,
+    ledgerId: 'ledger-a',
+    txSeq: 1,
+  };
 
   it('sign the canonical JSON of every field but proof, with absent optional fields left out', async () => {
     const receipt = await sealReceipt({ ...body, timestamp: undefined } as never, LEDGER_KEY.signer);
@@ -64,12 +86,17 @@ describe('receipts', () => {
   });
 
   it('carry an error exactly when ok is false', async () => {
-    const refusal = await sealReceipt({ ...body, ok: false, error: { code: 'WRONG_STATE', message: 'no' } }, LEDGER_KEY.signer);
+    const refusal = await sealReceipt(
+      { ...body, ok: false, error: { code: 'WRONG_STATE', message: 'no' } },
+      LEDGER_KEY.signer,
+    );
     expect(parseLedgerReceipt(refusal)).toEqual(refusal);
     expect(code(() => parseLedgerReceipt({ ...refusal, ok: true }))).toBe('INVALID_INPUT');
     const { error: _e, ...noError } = refusal;
     expect(code(() => parseLedgerReceipt(noError))).toBe('INVALID_INPUT');
-    expect(code(() => parseLedgerReceipt({ ...refusal, error: { code: 'NOPE', message: 'no' } }))).toBe('INVALID_INPUT');
+    expect(code(() => parseLedgerReceipt({ ...refusal, error: { code: 'NOPE', message: 'no' } }))).toBe(
+      'INVALID_INPUT',
+    );
   });
 
   it('verifyReceipt reports malformed input and never throws on hostile values', async () => {

@@ -11,9 +11,14 @@ import { LEDGER_KEY } from './support/ledger-harness.ts';
 const BASE = 'http://ledger.test';
 
 function setup() {
-  const ledger = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_KEY.signer, assets: [{ assetId: 'asset-1', owner: 'alice' }] });
+  const ledger = new MemoryLedger({
+    id: 'ledger-a',
+    signer: LEDGER_KEY.signer,
+    assets: [{ assetId: 'asset-1', owner: 'alice' }],
+  });
   const app = createLedgerApp(ledger);
-  const post = (body: BodyInit, headers: Record<string, string> = { 'content-type': 'application/json' }) => app.request(`${BASE}/ops`, { method: 'POST', body, headers });
+  const post = (body: BodyInit, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+    app.request(`${BASE}/ops`, { method: 'POST', body, headers });
   return { ledger, app, post };
 }
 
@@ -36,7 +41,11 @@ describe('ledger server', () => {
     await expectProblem(await post('{"opId":"L1","kind":"lock","assetId":"asset-1"}'), 400, 'invalid-input');
     await expectProblem(await post('{"opId":"L1","kind":"burn","assetId":"asset-1","extra":1}'), 400, 'invalid-input');
     await expectProblem(await post('[1,2,3]'), 400, 'invalid-input');
-    await expectProblem(await post(JSON.stringify({ opId: 'L1', kind: 'burn', assetId: 'a'.repeat(70_000) })), 413, 'too-large');
+    await expectProblem(
+      await post(JSON.stringify({ opId: 'L1', kind: 'burn', assetId: 'a'.repeat(70_000) })),
+      413,
+      'too-large',
+    );
     // Without a content-length the limit is enforced while the body streams in.
     const chunks = new ReadableStream<Uint8Array>({
       start(c) {
@@ -44,7 +53,11 @@ describe('ledger server', () => {
         c.close();
       },
     });
-    await expectProblem(await app.request(`${BASE}/ops`, { method: 'POST', body: chunks, duplex: 'half' } as RequestInit), 413, 'too-large');
+    await expectProblem(
+      await app.request(`${BASE}/ops`, { method: 'POST', body: chunks, duplex: 'half' } as RequestInit),
+      413,
+      'too-large',
+    );
     await expectProblem(await app.request(`${BASE}/ops/never`), 404, 'not-found');
     await expectProblem(await app.request(`${BASE}/ops/bad%20id`), 400, 'invalid-input');
     await expectProblem(await app.request(`${BASE}/assets/ghost`), 404, 'not-found');
@@ -52,7 +65,12 @@ describe('ledger server', () => {
     await expectProblem(await app.request(`${BASE}/ops`, { method: 'DELETE' }), 404, 'not-found');
 
     const health = await app.request(`${BASE}/health`);
-    expect(await health.json()).toMatchObject({ status: 'ok', ledgerId: 'ledger-a', txSeq: 0, publicJwk: LEDGER_KEY.jwk });
+    expect(await health.json()).toMatchObject({
+      status: 'ok',
+      ledgerId: 'ledger-a',
+      txSeq: 0,
+      publicJwk: LEDGER_KEY.jwk,
+    });
     const res = await post(JSON.stringify(ledgerOp.lock('L1', 'asset-1', 'alice')));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ opId: 'L1', ok: true, txSeq: 1 });
@@ -63,11 +81,21 @@ describe('ledger server', () => {
     const refusal = await post(JSON.stringify(ledgerOp.unlock('U1', 'asset-1')));
     expect(refusal.status).toBe(200);
     expect(await refusal.json()).toMatchObject({ ok: false, error: { code: 'WRONG_STATE' } });
-    const conflict = await expectProblem(await post(JSON.stringify(ledgerOp.unlock('U1', 'ghost'))), 409, 'op-conflict');
+    const conflict = await expectProblem(
+      await post(JSON.stringify(ledgerOp.unlock('U1', 'ghost'))),
+      409,
+      'op-conflict',
+    );
     expect(conflict.detail).toMatch(/U1/);
     expect(await (await app.request(`${BASE}/ops/U1`)).json()).toMatchObject({ opId: 'U1', ok: false });
-    expect(await (await app.request(`${BASE}/assets`)).json()).toEqual({ assets: [{ assetId: 'asset-1', owner: 'alice', state: 'active' }] });
-    expect(await (await app.request(`${BASE}/assets/asset-1`)).json()).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'active' });
+    expect(await (await app.request(`${BASE}/assets`)).json()).toEqual({
+      assets: [{ assetId: 'asset-1', owner: 'alice', state: 'active' }],
+    });
+    expect(await (await app.request(`${BASE}/assets/asset-1`)).json()).toEqual({
+      assetId: 'asset-1',
+      owner: 'alice',
+      state: 'active',
+    });
   });
 
   it('turns ledger failures into 5xx problems without leaking the text of unexpected errors', async () => {
@@ -88,7 +116,8 @@ describe('ledger server', () => {
       listAssets: async () => [],
     };
     const app = createLedgerApp(failing);
-    const post = () => app.request(`${BASE}/ops`, { method: 'POST', body: JSON.stringify(ledgerOp.burn('B1', 'asset-1')) });
+    const post = () =>
+      app.request(`${BASE}/ops`, { method: 'POST', body: JSON.stringify(ledgerOp.burn('B1', 'asset-1')) });
     expect((await expectProblem(await post(), 500, 'storage-failure')).detail).toMatch(/disk full/);
     mode = 'bug';
     expect((await expectProblem(await post(), 500, 'internal')).detail).not.toMatch(/secret/);

@@ -16,7 +16,16 @@ const KILL_AFTER = 5;
 describe('ledger server process', () => {
   it('keeps every receipted op across SIGKILL and restart, and applies none twice', async () => {
     const dir = tempDir();
-    const args = ['--port', '0', '--db', join(dir.path, 'ledger-a'), '--id', 'ledger-a', '--assets', 'asset-1:alice,asset-2:bob'];
+    const args = [
+      '--port',
+      '0',
+      '--db',
+      join(dir.path, 'ledger-a'),
+      '--id',
+      'ledger-a',
+      '--assets',
+      'asset-1:alice,asset-2:bob',
+    ];
     let proc = await startLedgerProcess(args);
     try {
       let ledger = await HttpLedger.connect(proc.url);
@@ -41,7 +50,10 @@ describe('ledger server process', () => {
       await enoughAnswered;
       expect(await proc.kill('SIGKILL')).toMatchObject({ signal: 'SIGKILL' });
       const settled = await allSettled;
-      const got = new Map<string, LedgerReceipt>([[lock.opId, lock], [refusal.opId, refusal]]);
+      const got = new Map<string, LedgerReceipt>([
+        [lock.opId, lock],
+        [refusal.opId, refusal],
+      ]);
       settled.forEach((s, i) => {
         if (s.status === 'fulfilled') got.set(mints[i]!.opId, s.value);
         else expect(s.reason).toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
@@ -70,8 +82,17 @@ describe('ledger server process', () => {
       expect((await ledger.health()).txSeq).toBe(2 + IN_FLIGHT);
       const assets = await ledger.listAssets();
       expect(assets.filter((a) => a.state === 'minted')).toHaveLength(IN_FLIGHT);
-      expect(assets.find((a) => a.assetId === 'asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'locked', lockOpId: 's1:2.1' });
-      expect(assets.find((a) => a.assetId === 'asset-2')).toEqual({ assetId: 'asset-2', owner: 'bob', state: 'active' });
+      expect(assets.find((a) => a.assetId === 'asset-1')).toEqual({
+        assetId: 'asset-1',
+        owner: 'alice',
+        state: 'locked',
+        lockOpId: 's1:2.1',
+      });
+      expect(assets.find((a) => a.assetId === 'asset-2')).toEqual({
+        assetId: 'asset-2',
+        owner: 'bob',
+        state: 'active',
+      });
     } finally {
       await proc.kill('SIGKILL');
       dir.remove();

@@ -43,7 +43,9 @@ interface Tally {
 
 function spawnChild(dir: string, seed: number, round: number) {
   // The current runtime runs the child: node with the tsx loader, or deno itself.
-  const args = deno ? ['run', '-A', childScript, dir, String(seed), String(round)] : ['--import', 'tsx', childScript, dir, String(seed), String(round)];
+  const args = deno
+    ? ['run', '-A', childScript, dir, String(seed), String(round)]
+    : ['--import', 'tsx', childScript, dir, String(seed), String(round)];
   return spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -55,12 +57,16 @@ async function runAndKill(dir: string, round: number, delayMs: number, childSeed
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
   // 'close' comes after 'exit' and after stdout ended, so every line the child wrote has been read.
-  const closed = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const closed = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   const spawnFailed = new Promise<never>((_, reject) => child.on('error', reject));
   spawnFailed.catch(() => undefined); // raced below; after the round it has no one left to tell
   const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`round ${round}: ${what} took over ${ms} ms`)), ms)));
+    const timeout = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`round ${round}: ${what} took over ${ms} ms`)), ms)),
+    );
     return Promise.race([p, timeout, spawnFailed]).finally(() => clearTimeout(timer));
   };
   try {
@@ -75,14 +81,20 @@ async function runAndKill(dir: string, round: number, delayMs: number, childSeed
         }
       };
       child.stdout.on('data', onData);
-      void closed.then((c) => reject(new Error(`round ${round}: child exited before ready (${c.code ?? c.signal}): ${err}`)));
+      void closed.then((c) =>
+        reject(new Error(`round ${round}: child exited before ready (${c.code ?? c.signal}): ${err}`)),
+      );
     });
     await within(ready, READY_TIMEOUT_MS, 'startup');
     await new Promise((r) => setTimeout(r, delayMs)); // the random moment itself, not a wait for a state
-    if (child.exitCode !== null) throw new Error(`round ${round}: child exited by itself (${child.exitCode}): ${out.slice(-500)} ${err}`);
+    if (child.exitCode !== null)
+      throw new Error(`round ${round}: child exited by itself (${child.exitCode}): ${out.slice(-500)} ${err}`);
     child.kill('SIGKILL');
     const end = await within(closed, EXIT_TIMEOUT_MS, 'exit after SIGKILL');
-    if (end.signal !== 'SIGKILL') throw new Error(`round ${round}: the child exited (${end.code ?? end.signal}) before the kill: ${out.slice(-500)} ${err}`);
+    if (end.signal !== 'SIGKILL')
+      throw new Error(
+        `round ${round}: the child exited (${end.code ?? end.signal}) before the kill: ${out.slice(-500)} ${err}`,
+      );
   } catch (e) {
     child.kill('SIGKILL');
     await within(closed, EXIT_TIMEOUT_MS, 'exit after a failure').catch(() => undefined); // before the dir is removed
@@ -96,7 +108,8 @@ function applyLines(lines: string[], logs: Map<string, LogModel>, tally: Tally, 
   for (const line of lines) {
     const [kind, logId, seqText, hashList, flag] = line.split(' ');
     if (kind === 'ready') continue;
-    if ((kind !== 'try' && kind !== 'ack') || !logId || !seqText || !hashList) throw new Error(`round ${round}: unexpected line from the child: ${line}`);
+    if ((kind !== 'try' && kind !== 'ack') || !logId || !seqText || !hashList)
+      throw new Error(`round ${round}: unexpected line from the child: ${line}`);
     const hashes = hashList.split(',');
     const log = logs.get(logId) ?? { hashes: [], open: true };
     logs.set(logId, log);
@@ -122,12 +135,18 @@ async function checkStore(dir: string, logs: Map<string, LogModel>, tally: Tally
   try {
     for (const [logId, log] of logs) {
       const result = await store.verifyLog(logId);
-      if (!result.ok) throw new Error(`round ${round}: ${logId} does not verify at entry ${result.index}: ${result.reason}: ${result.detail}`);
+      if (!result.ok)
+        throw new Error(
+          `round ${round}: ${logId} does not verify at entry ${result.index}: ${result.reason}: ${result.detail}`,
+        );
       const stored = result.entries.map((e) => e.entryHash);
       const flight = log.inFlight;
       if (flight && stored.length === log.hashes.length + flight.hashes.length) {
         // The kill came after the write but before the ack was printed: the whole batch is there.
-        expect(stored, `round ${round}: ${logId} holds its acked entries and the whole in-flight batch`).toEqual([...log.hashes, ...flight.hashes]);
+        expect(stored, `round ${round}: ${logId} holds its acked entries and the whole in-flight batch`).toEqual([
+          ...log.hashes,
+          ...flight.hashes,
+        ]);
         log.hashes.push(...flight.hashes);
         log.open = !flight.ends;
         tally.inFlightStored++;
@@ -141,7 +160,12 @@ async function checkStore(dir: string, logs: Map<string, LogModel>, tally: Tally
     // The open-session index was written in the same batches: it names exactly the stored, open chains
     // (a chain whose first append died in flight does not exist).
     const open = (await store.listOpenLogs()).map((l) => l.logId).sort();
-    expect(open, `round ${round}: the open-session index`).toEqual([...logs].filter(([, l]) => l.open && l.hashes.length > 0).map(([id]) => id).sort());
+    expect(open, `round ${round}: the open-session index`).toEqual(
+      [...logs]
+        .filter(([, l]) => l.open && l.hashes.length > 0)
+        .map(([id]) => id)
+        .sort(),
+    );
   } finally {
     await store.close();
   }
@@ -155,7 +179,9 @@ describe('LevelDB store under SIGKILL of the appending process', () => {
     const logs = new Map<string, LogModel>();
     const tally: Tally = { acked: 0, ackedBatches: 0, ackedEntries: 0, inFlightStored: 0, inFlightAbsent: 0 };
     let checkMs = 0;
-    console.log(`sigkill: seed ${SEED} (replay with SATP_SIGKILL_SEED=${SEED}), ${KILLS} kills under ${deno ? 'deno' : 'node'}`);
+    console.log(
+      `sigkill: seed ${SEED} (replay with SATP_SIGKILL_SEED=${SEED}), ${KILLS} kills under ${deno ? 'deno' : 'node'}`,
+    );
     try {
       for (let round = 0; round < KILLS; round++) {
         const delay = Math.floor(random() * MAX_DELAY_MS);
@@ -174,7 +200,9 @@ describe('LevelDB store under SIGKILL of the appending process', () => {
         `in flight at the kill: ${tally.inFlightStored} stored whole, ${tally.inFlightAbsent} absent; ${logs.size} chains, ${entries} entries, ` +
         `${((Date.now() - started) / 1000).toFixed(1)} s (${(checkMs / 1000).toFixed(1)} s reopening and checking), seed ${SEED}`,
     );
-    expect(tally.acked, "the children appended before they were killed").toBeGreaterThan(0);
-    expect(tally.inFlightStored + tally.inFlightAbsent, "some kills landed with an append in flight").toBeGreaterThan(0);
+    expect(tally.acked, 'the children appended before they were killed').toBeGreaterThan(0);
+    expect(tally.inFlightStored + tally.inFlightAbsent, 'some kills landed with an append in flight').toBeGreaterThan(
+      0,
+    );
   }, 240_000);
 });

@@ -15,8 +15,18 @@ function appWith(driver: MemoryDriver, options: Partial<LogStorageAppOptions> = 
   return createLogStorageApp({ store: serverStore(driver), gateways: GATEWAYS, ...options });
 }
 
-const post = (app: Hono<any>, path: string, body: unknown, headers: Record<string, string> = bearer()) => // eslint-disable-line @typescript-eslint/no-explicit-any
-  app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const post = (
+  // biome-ignore lint/suspicious/noExplicitAny: any app the fixtures build, whatever its env type
+  app: Hono<any>,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = bearer(),
+) =>
+  app.request(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe('Log Storage API app', () => {
   it('mounted under /log by a parent app, its routes answer there and signed requests cover the full path', async () => {
@@ -37,12 +47,21 @@ describe('Log Storage API app', () => {
     const driver = new MemoryDriver();
     let release = () => {};
     const gate = new Promise<void>((r) => (release = r));
-    const stalled = Object.assign(driver, { head: async () => (await gate, undefined) });
+    const stalled = Object.assign(driver, {
+      head: async () => {
+        await gate;
+        return undefined;
+      },
+    });
     const app = appWith(stalled, { requestTimeoutMs: 50 });
     try {
       const res = await app.request(`/getLogLength/slow/${G1.id}`, { headers: bearer() });
       expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ success: false, code: 'STORAGE_FAILURE', detail: expect.stringMatching(/timed out/) });
+      expect(await res.json()).toMatchObject({
+        success: false,
+        code: 'STORAGE_FAILURE',
+        detail: expect.stringMatching(/timed out/),
+      });
     } finally {
       release();
     }
@@ -91,7 +110,8 @@ describe('Log Storage API app', () => {
     const seen = [];
     let from = 1;
     for (let page = 0; page < 10; page++) {
-      const body = (await (await app.request(`/getLog/pages/${G1.id}?from=${from}`, { headers: bearer() })).json()).response_data;
+      const body = (await (await app.request(`/getLog/pages/${G1.id}?from=${from}`, { headers: bearer() })).json())
+        .response_data;
       expect(body.entries.length).toBeGreaterThanOrEqual(1);
       expect(body.entries.length).toBeLessThan(7);
       seen.push(...body.entries);
@@ -99,7 +119,8 @@ describe('Log Storage API app', () => {
       from = body.next;
     }
     expect(seen).toEqual(entries);
-    const diff = (await (await post(app, `/getLogDiff/pages/${G1.id}`, { seq: 0, hash: GENESIS_HASH })).json()).response_data;
+    const diff = (await (await post(app, `/getLogDiff/pages/${G1.id}`, { seq: 0, hash: GENESIS_HASH })).json())
+      .response_data;
     expect(diff.kind).toBe('extends');
     expect(diff.more).toBe(true);
     expect(diff.entries).toEqual(entries.slice(0, diff.entries.length));
@@ -114,18 +135,30 @@ describe('Log Storage API app', () => {
     const texts: string[] = [];
     let from = 1;
     for (let page = 0; page < 10; page++) {
-      const body = (await (await app.request(`/getLogTexts/texts/${G1.id}?from=${from}`, { headers: bearer() })).json()).response_data;
+      const body = (await (await app.request(`/getLogTexts/texts/${G1.id}?from=${from}`, { headers: bearer() })).json())
+        .response_data;
       texts.push(...body.texts);
       if (!body.more) break;
       from = body.next;
     }
     expect(texts).toEqual(await driver.read(`texts/${G1.id}`, 1, Number.MAX_SAFE_INTEGER));
     expect(texts.map((t) => JSON.parse(t).seqNumber)).toEqual([1, 3, 4, 5]);
-    expect((await (await app.request(`/getHead/texts/${G1.id}`, { headers: bearer() })).json()).response_data).toEqual({ ...headOf(entries), open: true });
+    expect((await (await app.request(`/getHead/texts/${G1.id}`, { headers: bearer() })).json()).response_data).toEqual({
+      ...headOf(entries),
+      open: true,
+    });
   });
 
-  it('capabilities reports the store\'s promises and the server\'s limits', async () => {
-    const res = await appWith(new MemoryDriver(), { maxBodyBytes: 1234 }).request('/capabilities', { headers: bearer() });
-    expect((await res.json()).response_data).toEqual({ persistent: false, durable: false, maxBodyBytes: 1234, pageSize: 256, maxReplyChars: 4 * 1024 * 1024 });
+  it("capabilities reports the store's promises and the server's limits", async () => {
+    const res = await appWith(new MemoryDriver(), { maxBodyBytes: 1234 }).request('/capabilities', {
+      headers: bearer(),
+    });
+    expect((await res.json()).response_data).toEqual({
+      persistent: false,
+      durable: false,
+      maxBodyBytes: 1234,
+      pageSize: 256,
+      maxReplyChars: 4 * 1024 * 1024,
+    });
   });
 });

@@ -9,7 +9,11 @@ import { GATEWAYS, serverStore } from './support/log-storage-fixtures.ts';
 /** The app's routes as "METHOD /path/{param}", leaving out middleware and the catch-all. */
 function appRoutes(): string[] {
   const app = createLogStorageApp({ store: serverStore(), gateways: GATEWAYS });
-  return [...new Set(app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`))].sort();
+  return [
+    ...new Set(
+      app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
+    ),
+  ].sort();
 }
 
 function documentedRoutes(): string[] {
@@ -25,7 +29,17 @@ describe('OpenAPI 3.1 document of the Log Storage API', () => {
 
   it('names every recovery-04 §3.4 function and -01 alias among its routes', () => {
     const paths = Object.keys(LOG_STORAGE_OPENAPI.paths).map((p) => p.split('/')[1]);
-    for (const name of ['writeLogEntry', 'getLogEntry', 'getLogLength', 'getLogDiff', 'getLastEntry', 'getLog', 'saveLogEntry', 'lastEntry', 'updateLog']) {
+    for (const name of [
+      'writeLogEntry',
+      'getLogEntry',
+      'getLogLength',
+      'getLogDiff',
+      'getLastEntry',
+      'getLog',
+      'saveLogEntry',
+      'lastEntry',
+      'updateLog',
+    ]) {
       expect(paths).toContain(name);
     }
   });
@@ -34,7 +48,13 @@ describe('OpenAPI 3.1 document of the Log Storage API', () => {
     for (const [path, ops] of Object.entries(LOG_STORAGE_OPENAPI.paths)) {
       const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
       for (const op of Object.values(ops) as { parameters?: { name: string; in: string }[] }[]) {
-        expect((op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name).sort(), path).toEqual(inPath);
+        expect(
+          (op.parameters ?? [])
+            .filter((p) => p.in === 'path')
+            .map((p) => p.name)
+            .sort(),
+          path,
+        ).toEqual(inPath);
       }
     }
   });
@@ -43,7 +63,12 @@ describe('OpenAPI 3.1 document of the Log Storage API', () => {
     const documented = Object.keys(LOG_STORAGE_OPENAPI.components.schemas.LogEntry.properties).sort();
     expect(documented).toEqual(Object.keys(logEntrySchema.shape).sort());
     const required = [...LOG_STORAGE_OPENAPI.components.schemas.LogEntry.required].sort();
-    expect(required).toEqual(Object.entries(logEntrySchema.shape).filter(([, s]) => !s.safeParse(undefined).success).map(([k]) => k).sort());
+    expect(required).toEqual(
+      Object.entries(logEntrySchema.shape)
+        .filter(([, s]) => !s.safeParse(undefined).success)
+        .map(([k]) => k)
+        .sort(),
+    );
   });
 
   it('is what GET /openapi.json serves', async () => {

@@ -26,14 +26,21 @@ import {
 } from './support/satp-pair.ts';
 import type { Envelope } from '../kernel/satp/envelope.ts';
 
-const ended = (pair: Pair, sid: string) => () => !!pair.origin.gw.session(sid)?.outcome && !!pair.destination.gw.session(sid)?.outcome;
+const ended = (pair: Pair, sid: string) => () =>
+  !!pair.origin.gw.session(sid)?.outcome && !!pair.destination.gw.session(sid)?.outcome;
 const refusals = (pair: Pair, who: 'origin' | 'destination', sid: string) =>
-  pair[who].reports.filter((r) => r.sessionId === sid && r.report.kind === 'refused').map((r) => (r.report as { code: string }).code);
+  pair[who].reports
+    .filter((r) => r.sessionId === sid && r.report.kind === 'refused')
+    .map((r) => (r.report as { code: string }).code);
 const chainSteps = async (pair: Pair, who: 'origin' | 'destination', sid: string) =>
   (await pair[who].store.getLog(`${sid}/${pair[who].config.id}`)).map((e) => `${e.step}:${e.operation}`);
 
 /** The first message of `type` on the wire is replaced by `forge(message)`, re-signed by its sender. */
-function forgeFirst(pair: Pair, type: string, forge: (m: SatpMessage) => SatpMessage | Promise<SatpMessage>): { forged: () => boolean } {
+function forgeFirst(
+  pair: Pair,
+  type: string,
+  forge: (m: SatpMessage) => SatpMessage | Promise<SatpMessage>,
+): { forged: () => boolean } {
   let done = false;
   pair.intercept = async (from, _to, env) => {
     if (done || typeOf(env) !== type) return undefined;
@@ -45,7 +52,7 @@ function forgeFirst(pair: Pair, type: string, forge: (m: SatpMessage) => SatpMes
 }
 
 describe('clocks: safety does not depend on the gateways agreeing on the time', () => {
-  it('clock skew burns the asset twice: a destination 10 s ahead rolls back only on the origin ledger\'s own evidence', async () => {
+  it("clock skew burns the asset twice: a destination 10 s ahead rolls back only on the origin ledger's own evidence", async () => {
     const pair = await makePair({ skew: { destination: 10_000 } });
     // The network holds commit-ready and any ROLLBACK until released.
     const held: { release: () => void; type: string }[] = [];
@@ -70,7 +77,7 @@ describe('clocks: safety does not depend on the gateways agreeing on the time', 
     expect(pair.destination.ledger.ops().some((o) => o.op.opId === 's-skew:rollback:burn')).toBe(false);
   });
 
-  it('a destination 30 s ahead, with the origin gone, burns its mint only once the lock has lapsed by the origin ledger\'s clock', async () => {
+  it("a destination 30 s ahead, with the origin gone, burns its mint only once the lock has lapsed by the origin ledger's clock", async () => {
     const pair = await makePair({ skew: { destination: 30_000 } });
     const lockSeconds = 60;
     let down: { restart: () => Promise<void> } | undefined;
@@ -83,10 +90,20 @@ describe('clocks: safety does not depend on the gateways agreeing on the time', 
     const expiry = pair.origin.gw.session('s-ahead')!.lockExpiry!;
     await until(pair, () => !!pair.destination.gw.session('s-ahead')?.rollingBack, 200, 'the destination rolls back');
     const burn = pair.destination.ledger.ops().find((o) => o.op.opId === 's-ahead:rollback:burn');
-    expect(burn?.receipt.timestamp, 'the mint is burned only after the lock lapsed on the origin ledger').toBeGreaterThanOrEqual(expiry);
-    const evidence = (await pair.destination.store.getLog('s-ahead/gw-destination')).find((e) => (e.payload as { kind?: string }).kind === 'burn-evidence');
-    expect(evidence?.payload).toMatchObject({ burned: false, attestation: { ledgerId: 'ledger-a', asset: { state: 'locked', lockExpiresAt: expiry } } });
-    expect((evidence!.payload as { attestation: { ledgerTime: number } }).attestation.ledgerTime).toBeGreaterThanOrEqual(expiry);
+    expect(
+      burn?.receipt.timestamp,
+      'the mint is burned only after the lock lapsed on the origin ledger',
+    ).toBeGreaterThanOrEqual(expiry);
+    const evidence = (await pair.destination.store.getLog('s-ahead/gw-destination')).find(
+      (e) => (e.payload as { kind?: string }).kind === 'burn-evidence',
+    );
+    expect(evidence?.payload).toMatchObject({
+      burned: false,
+      attestation: { ledgerId: 'ledger-a', asset: { state: 'locked', lockExpiresAt: expiry } },
+    });
+    expect(
+      (evidence!.payload as { attestation: { ledgerTime: number } }).attestation.ledgerTime,
+    ).toBeGreaterThanOrEqual(expiry);
     await down!.restart();
     await until(pair, ended(pair, 's-ahead'), 120, 'both sessions end');
     expect(await outcomes(pair, 's-ahead')).toEqual(['rolled-back', 'rolled-back']);
@@ -104,28 +121,42 @@ describe('the one timing assumption left, broken on purpose (docs/assumptions.md
     const pair = await makePair({ skew: { origin: -30_000 } });
     const held: (() => void)[] = [];
     let holding = true;
-    pair.intercept = (_f, _t, env) => (holding && typeOf(env) === 'commit-ready-msg' ? new Promise((r) => held.push(() => r(undefined))) : undefined);
+    pair.intercept = (_f, _t, env) =>
+      holding && typeOf(env) === 'commit-ready-msg' ? new Promise((r) => held.push(() => r(undefined))) : undefined;
     pair.drop = (_f, _t, env) => typeOf(env) === 'rollback-msg';
     await pair.origin.gw.startTransfer(pair.request(sid, { lockSeconds: 60 }));
     await until(pair, () => held.length > 0, 30, 'commit-ready sent (held)');
-    await until(pair, () => pair.destination.ledger.ops().some((o) => o.op.opId === `${sid}:rollback:burn` && o.applied === 1), 120, 'the destination burns its mint');
+    await until(
+      pair,
+      () => pair.destination.ledger.ops().some((o) => o.op.opId === `${sid}:rollback:burn` && o.applied === 1),
+      120,
+      'the destination burns its mint',
+    );
     pair.ledgerClock.origin = jump;
     holding = false;
     for (const h of held.splice(0)) h();
-    await until(pair, () => pair.origin.ledger.ops().some((o) => o.op.opId === `${sid}:3.4:burn`), 30, 'the origin tries the burn');
+    await until(
+      pair,
+      () => pair.origin.ledger.ops().some((o) => o.op.opId === `${sid}:3.4:burn`),
+      30,
+      'the origin tries the burn',
+    );
     return pair;
   }
 
-  it('while the origin ledger\'s clock holds, the late burn is refused (LOCK_EXPIRED) and the asset stays with its owner', async () => {
+  it("while the origin ledger's clock holds, the late burn is refused (LOCK_EXPIRED) and the asset stays with its owner", async () => {
     const pair = await lateBurn('s-steady', 0);
-    expect(pair.origin.ledger.ops().find((o) => o.op.opId === 's-steady:3.4:burn')).toMatchObject({ applied: 0, receipt: { error: { code: 'LOCK_EXPIRED' } } });
+    expect(pair.origin.ledger.ops().find((o) => o.op.opId === 's-steady:3.4:burn')).toMatchObject({
+      applied: 0,
+      receipt: { error: { code: 'LOCK_EXPIRED' } },
+    });
     pair.drop = () => false;
     await until(pair, ended(pair, 's-steady'), 120, 'both end');
     expect(await outcomes(pair, 's-steady')).toEqual(['rolled-back', 'rolled-back']);
     await checkInvariants(pair, 's-steady');
   });
 
-  it('the origin ledger\'s clock must not go back past a lock expiry it attested: when it does, the late burn succeeds and the asset is on neither ledger', async () => {
+  it("the origin ledger's clock must not go back past a lock expiry it attested: when it does, the late burn succeeds and the asset is on neither ledger", async () => {
     const pair = await lateBurn('s-assume', -60_000);
     expect(pair.origin.ledger.ops().find((o) => o.op.opId === 's-assume:3.4:burn')?.applied).toBe(1);
     expect(await pair.origin.ledger.asset('asset-1')).toMatchObject({ state: 'burned' });
@@ -139,10 +170,18 @@ describe('ledger receipts are checked as proofs', () => {
     const f = forgeFirst(pair, 'lock-assert-msg', async (m) => {
       const real = (m as unknown as { lockAssertionClaim: { receipt: LedgerReceipt } }).lockAssertionClaim.receipt;
       const { proof: _p, ...body } = real;
-      return { ...m, lockAssertionClaim: { receipt: await sealReceipt(body, ORIGIN.signer) } as unknown as Json } as SatpMessage;
+      return {
+        ...m,
+        lockAssertionClaim: { receipt: await sealReceipt(body, ORIGIN.signer) } as unknown as Json,
+      } as SatpMessage;
     });
     await pair.origin.gw.startTransfer(pair.request('s-forged-lock'));
-    await until(pair, () => f.forged() && refusals(pair, 'destination', 's-forged-lock').length > 0, 10, 'the forged lock-assert is refused');
+    await until(
+      pair,
+      () => f.forged() && refusals(pair, 'destination', 's-forged-lock').length > 0,
+      10,
+      'the forged lock-assert is refused',
+    );
     expect(refusals(pair, 'destination', 's-forged-lock')).toEqual(['err_0.1.3']);
     expect(await chainSteps(pair, 'destination', 's-forged-lock')).not.toContain('2.2:ack');
     await until(pair, ended(pair, 's-forged-lock'), 60, 'the real lock-assert, resent, completes the transfer');
@@ -151,7 +190,17 @@ describe('ledger receipts are checked as proofs', () => {
 
   it('a lock assertion bound to another expiry than the lock the ledger recorded is refused (err_2.2.4)', async () => {
     const pair = await makePair();
-    forgeFirst(pair, 'lock-assert-msg', (m) => ({ ...m, lockAssertionExpiration: new Date(Date.parse((m as { lockAssertionExpiration: string }).lockAssertionExpiration) + 3_600_000).toISOString() }) as SatpMessage);
+    forgeFirst(
+      pair,
+      'lock-assert-msg',
+      (m) =>
+        ({
+          ...m,
+          lockAssertionExpiration: new Date(
+            Date.parse((m as { lockAssertionExpiration: string }).lockAssertionExpiration) + 3_600_000,
+          ).toISOString(),
+        }) as SatpMessage,
+    );
     await pair.origin.gw.startTransfer(pair.request('s-wrong-expiry'));
     await until(pair, () => refusals(pair, 'destination', 's-wrong-expiry').length > 0, 10, 'refused');
     expect(refusals(pair, 'destination', 's-wrong-expiry')).toEqual(['err_2.2.4']);
@@ -162,8 +211,17 @@ describe('ledger receipts are checked as proofs', () => {
   it('a commit-ready whose mint receipt belongs to another operation makes the origin burn nothing (err_3.3.4)', async () => {
     const pair = await makePair({ assets: ['asset-1'] });
     // A genuine receipt of ledger-b, signed by it, for another op: bound to nothing of this session.
-    const other = await pair.destination.ledger.execute({ opId: 'elsewhere:3.2:mint', kind: 'mint', assetId: 'asset-9', owner: 'gw-destination' });
-    forgeFirst(pair, 'commit-ready-msg', (m) => ({ ...m, mintAssertionClaim: { receipt: other } as unknown as Json }) as SatpMessage);
+    const other = await pair.destination.ledger.execute({
+      opId: 'elsewhere:3.2:mint',
+      kind: 'mint',
+      assetId: 'asset-9',
+      owner: 'gw-destination',
+    });
+    forgeFirst(
+      pair,
+      'commit-ready-msg',
+      (m) => ({ ...m, mintAssertionClaim: { receipt: other } as unknown as Json }) as SatpMessage,
+    );
     await pair.origin.gw.startTransfer(pair.request('s-forged-mint'));
     await until(pair, () => refusals(pair, 'origin', 's-forged-mint').length > 0, 10, 'refused');
     expect(refusals(pair, 'origin', 's-forged-mint')).toEqual(['err_3.3.4']);
@@ -177,7 +235,12 @@ describe('ledger receipts are checked as proofs', () => {
     forgeFirst(pair, 'commit-final-msg', async (m) => {
       const real = (m as unknown as { burnAssertionClaim: { receipt: LedgerReceipt } }).burnAssertionClaim.receipt;
       const { proof: _p, ...body } = real;
-      return { ...m, burnAssertionClaim: { receipt: await sealReceipt({ ...body, txSeq: body.txSeq + 7 }, ORIGIN.signer) } as unknown as Json } as SatpMessage;
+      return {
+        ...m,
+        burnAssertionClaim: {
+          receipt: await sealReceipt({ ...body, txSeq: body.txSeq + 7 }, ORIGIN.signer),
+        } as unknown as Json,
+      } as SatpMessage;
     });
     await pair.origin.gw.startTransfer(pair.request('s-forged-burn'));
     await until(pair, () => refusals(pair, 'destination', 's-forged-burn').length > 0, 10, 'refused');
@@ -202,7 +265,12 @@ async function recoveringOrigin(sid: string): Promise<Pair> {
   pair.intercept = () => undefined;
   blocked = true; // from the restart on, the RECOVER-UPDATE never arrives
   await crashed!.restart();
-  await until(pair, () => pair.wire.some((w) => w.from === ORIGIN.id && typeOf(w.env) === 'recover-msg'), 10, 'RECOVER sent');
+  await until(
+    pair,
+    () => pair.wire.some((w) => w.from === ORIGIN.id && typeOf(w.env) === 'recover-msg'),
+    10,
+    'RECOVER sent',
+  );
   await settle(20);
   expect(pair.origin.gw.session(sid)!.recovery?.status).toBe('recovering');
   return pair;
@@ -210,7 +278,14 @@ async function recoveringOrigin(sid: string): Promise<Pair> {
 
 describe('recovery messages are bound to what they answer', () => {
   const bogusSuccess = (sid: string): SatpMessage =>
-    ({ version: '1.0', sessionId: sid, contextId: `ctx-${sid}`, messageType: RMSG.recoverSuccess, hashRecoverUpdateAckMessage: 'ab'.repeat(32), success: false }) as SatpMessage;
+    ({
+      version: '1.0',
+      sessionId: sid,
+      contextId: `ctx-${sid}`,
+      messageType: RMSG.recoverSuccess,
+      hashRecoverUpdateAckMessage: 'ab'.repeat(32),
+      success: false,
+    }) as SatpMessage;
 
   it('RECOVER-SUCCESS is accepted unbound: one before any RECOVER-UPDATE, with a random hash and success false, leaves the recovery pending', async () => {
     const pair = await recoveringOrigin('s-unbound');
@@ -219,7 +294,9 @@ describe('recovery messages are bound to what they answer', () => {
     await settle(10);
     expect(pair.origin.gw.session('s-unbound')!.recovery?.status).toBe('recovering');
     // Nothing held for after the recovery was released.
-    expect(pair.wire.slice(sentBefore).filter((w) => w.from === ORIGIN.id && !typeOf(w.env).startsWith('recover'))).toEqual([]);
+    expect(
+      pair.wire.slice(sentBefore).filter((w) => w.from === ORIGIN.id && !typeOf(w.env).startsWith('recover')),
+    ).toEqual([]);
     pair.drop = () => false;
     await until(pair, ended(pair, 's-unbound'), 60, 'the real handshake completes');
     await checkInvariants(pair, 's-unbound');
@@ -236,7 +313,15 @@ describe('recovery messages are bound to what they answer', () => {
     const pair = await recoveringOrigin('s-third-update');
     const recover = pair.wire.filter((w) => w.from === ORIGIN.id && typeOf(w.env) === 'recover-msg').at(-1)!;
     const entries = await pair.destination.store.getLog('s-third-update/gw-destination');
-    const update = { version: '1.0', sessionId: 's-third-update', contextId: 'ctx-s-third-update', messageType: RMSG.recoverUpdate, hashRecoverMessage: messageHash(messageOf(recover.env)), recoveredLogs: entries as unknown as Json[], more: false } as SatpMessage;
+    const update = {
+      version: '1.0',
+      sessionId: 's-third-update',
+      contextId: 'ctx-s-third-update',
+      messageType: RMSG.recoverUpdate,
+      hashRecoverMessage: messageHash(messageOf(recover.env)),
+      recoveredLogs: entries as unknown as Json[],
+      more: false,
+    } as SatpMessage;
     const driver = pair.origin.store.driver as MemoryDriver;
     const before = JSON.stringify([...driver.heads]);
     const r = await pair.inject(THIRD, 'origin', update);
@@ -250,7 +335,15 @@ describe('recovery messages are bound to what they answer', () => {
     const recover = pair.wire.filter((w) => w.from === ORIGIN.id && typeOf(w.env) === 'recover-msg').at(-1)!;
     const entries = (await pair.destination.store.getLog('s-bad-update/gw-destination')).map((e) => ({ ...e }));
     entries[2] = { ...entries[2]!, messageSignature: entries[1]!.messageSignature }; // a bad signature
-    const update = { version: '1.0', sessionId: 's-bad-update', contextId: 'ctx-s-bad-update', messageType: RMSG.recoverUpdate, hashRecoverMessage: messageHash(messageOf(recover.env)), recoveredLogs: entries as unknown as Json[], more: false } as SatpMessage;
+    const update = {
+      version: '1.0',
+      sessionId: 's-bad-update',
+      contextId: 'ctx-s-bad-update',
+      messageType: RMSG.recoverUpdate,
+      hashRecoverMessage: messageHash(messageOf(recover.env)),
+      recoveredLogs: entries as unknown as Json[],
+      more: false,
+    } as SatpMessage;
     const r = await pair.inject(DESTINATION, 'origin', update);
     expect(r).toMatchObject({ accepted: false, code: 'err_0.1.3' });
     expect(pair.origin.gw.session('s-bad-update')!.disputed).toBeUndefined();
@@ -262,7 +355,13 @@ describe('recovery messages are bound to what they answer', () => {
 });
 
 /** Flips one character of a stored entry's text (valid JSON either way is not guaranteed: that is the point). */
-function tamper(pair: Pair, who: 'origin' | 'destination', sid: string, index: number, edit: (text: string) => string): void {
+function tamper(
+  pair: Pair,
+  who: 'origin' | 'destination',
+  sid: string,
+  index: number,
+  edit: (text: string) => string,
+): void {
   const driver = pair[who].store.driver as MemoryDriver;
   const log = driver.logs.get(`${sid}/${pair[who].config.id}`)!;
   log[index] = edit(log[index]!);
@@ -275,7 +374,13 @@ describe('boot never stops on one bad session', () => {
     pair.drop = (_f, _t, env) => dropping && typeOf(env) === 'assertion-receipt-msg';
     await pair.origin.gw.startTransfer(pair.request('s-good', { assetId: 'asset-1' }));
     await pair.origin.gw.startTransfer(pair.request('s-bad', { assetId: 'asset-2' }));
-    await until(pair, () => ['s-good', 's-bad'].every((s) => pair.origin.gw.session(s)?.lastSent?.message.messageType === MSG.lockAssert), 20, 'both locked');
+    await until(
+      pair,
+      () =>
+        ['s-good', 's-bad'].every((s) => pair.origin.gw.session(s)?.lastSent?.message.messageType === MSG.lockAssert),
+      20,
+      'both locked',
+    );
     const down = crashSide(pair, 'origin');
     dropping = false;
     return { pair, down };
@@ -288,9 +393,28 @@ describe('boot never stops on one bad session', () => {
     expect(pair.origin.gw.quarantined().get('s-bad')).toMatch(/does not verify/);
     expect(pair.origin.reports.some((r) => r.sessionId === 's-bad' && r.report.kind === 'needs-operator')).toBe(true);
     await until(pair, () => !!pair.origin.gw.session('s-good')?.outcome, 60, 's-good ends');
-    expect(pair.wire.some((w) => w.from === ORIGIN.id && typeOf(w.env) === 'recover-msg' && messageOf(w.env).sessionId === 's-bad')).toBe(false);
+    expect(
+      pair.wire.some(
+        (w) => w.from === ORIGIN.id && typeOf(w.env) === 'recover-msg' && messageOf(w.env).sessionId === 's-bad',
+      ),
+    ).toBe(false);
     // A message for the quarantined session is refused, and the gateway keeps serving.
-    const r = await pair.origin.gw.receive(DESTINATION.id, await signedBy(DESTINATION, { version: '1.0', sessionId: 's-bad', contextId: 'ctx-s-bad', messageType: RMSG.recover, phase: 'x', seqNumber: 0, lastEntryHash: '0'.repeat(64), peerSeqNumber: 0, peerLastEntryHash: '0'.repeat(64), lastEntryTimestamp: 0, isBackup: false } as SatpMessage));
+    const r = await pair.origin.gw.receive(
+      DESTINATION.id,
+      await signedBy(DESTINATION, {
+        version: '1.0',
+        sessionId: 's-bad',
+        contextId: 'ctx-s-bad',
+        messageType: RMSG.recover,
+        phase: 'x',
+        seqNumber: 0,
+        lastEntryHash: '0'.repeat(64),
+        peerSeqNumber: 0,
+        peerLastEntryHash: '0'.repeat(64),
+        lastEntryTimestamp: 0,
+        isBackup: false,
+      } as SatpMessage),
+    );
     expect(r).toMatchObject({ accepted: false, code: 'SESSION_QUARANTINED' });
   });
 
@@ -382,11 +506,16 @@ describe('storage failures never wedge a session', () => {
       const stores: Partial<Record<'origin' | 'destination', FlakyStore>> = {};
       const pair = await makePair({ wrapStore: (who, store) => (stores[who] = new FlakyStore(store)) });
       // The append that logs each ledger result fails once: the result must not be lost with it.
-      for (const s of Object.values(stores)) s!.failWhen = (entries) => entries.some((e) => (e as { payload?: { kind?: string } }).payload?.kind === 'ledger-done');
+      for (const s of Object.values(stores))
+        s!.failWhen = (entries) =>
+          entries.some((e) => (e as { payload?: { kind?: string } }).payload?.kind === 'ledger-done');
       for (const s of Object.values(stores)) s!.landed = landed;
       await pair.origin.gw.startTransfer(pair.request('s-flaky'));
       await until(pair, ended(pair, 's-flaky'), 120, 'both end');
-      expect(stores.origin!.failures + stores.destination!.failures, 'one failure per ledger result: lock, burn, mint, assign').toBe(4);
+      expect(
+        stores.origin!.failures + stores.destination!.failures,
+        'one failure per ledger result: lock, burn, mint, assign',
+      ).toBe(4);
       expect(await outcomes(pair, 's-flaky')).toEqual(['committed', 'committed']);
       await checkInvariants(pair, 's-flaky');
     });
@@ -430,7 +559,7 @@ describe('storage failures never wedge a session', () => {
 });
 
 describe('one rule each', () => {
-  it('an op\'s purpose is a typed field, not parsed from its id: session a:rollback:b commits', async () => {
+  it("an op's purpose is a typed field, not parsed from its id: session a:rollback:b commits", async () => {
     const pair = await makePair();
     await pair.origin.gw.startTransfer(pair.request('a:rollback:b'));
     expect(await outcomes(pair, 'a:rollback:b')).toEqual(['committed', 'committed']);
@@ -440,11 +569,19 @@ describe('one rule each', () => {
   it('the destination honours an incoming session-abort after it sent commit-ready: no longer, the transfer completes', async () => {
     const pair = await makePair();
     let release: (() => void) | undefined;
-    pair.intercept = (_f, _t, env) => (typeOf(env) === 'commit-ready-msg' && !release ? new Promise((r) => (release = () => r(undefined))) : undefined);
+    pair.intercept = (_f, _t, env) =>
+      typeOf(env) === 'commit-ready-msg' && !release ? new Promise((r) => (release = () => r(undefined))) : undefined;
     await pair.origin.gw.startTransfer(pair.request('s-late-abort-d'));
     await until(pair, () => !!release, 20, 'commit-ready sent');
     const d = pair.destination.gw.session('s-late-abort-d')!;
-    const abort = { version: '1.0', sessionId: 's-late-abort-d', transferContextId: 'ctx-s-late-abort-d', messageType: MSG.sessionAbort, hashPrevMessage: d.lastReceived!, reason: 'late' } as SatpMessage;
+    const abort = {
+      version: '1.0',
+      sessionId: 's-late-abort-d',
+      transferContextId: 'ctx-s-late-abort-d',
+      messageType: MSG.sessionAbort,
+      hashPrevMessage: d.lastReceived!,
+      reason: 'late',
+    } as SatpMessage;
     expect(await pair.inject(ORIGIN, 'destination', abort)).toMatchObject({ accepted: false });
     expect(pair.destination.gw.session('s-late-abort-d')!.rollingBack).toBeUndefined();
     release!();
@@ -453,45 +590,101 @@ describe('one rule each', () => {
   });
 
   const rollbackFrom = (sid: string, hashPrev: string, actions: string[], proofs: unknown[]): SatpMessage =>
-    ({ version: '1.0', sessionId: sid, contextId: `ctx-${sid}`, messageType: RMSG.rollback, hashPrevMessage: hashPrev, success: true, actionsPerformed: actions, proofs, reason: 'forged' }) as SatpMessage;
+    ({
+      version: '1.0',
+      sessionId: sid,
+      contextId: `ctx-${sid}`,
+      messageType: RMSG.rollback,
+      hashPrevMessage: hashPrev,
+      success: true,
+      actionsPerformed: actions,
+      proofs,
+      reason: 'forged',
+    }) as SatpMessage;
 
   it('ROLLBACK and session-abort are accepted without a hashPrevMessage check: one naming no message of the session is refused', async () => {
     const pair = await makePair();
     pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
     await pair.origin.gw.startTransfer(pair.request('s-rb-prev'));
-    await until(pair, () => pair.origin.gw.session('s-rb-prev')?.lastSent?.message.messageType === MSG.commitPrepare, 20, 'at 3.1');
-    expect(await pair.inject(DESTINATION, 'origin', rollbackFrom('s-rb-prev', 'cd'.repeat(32), [], []))).toMatchObject({ accepted: false });
-    const abort = { version: '1.0', sessionId: 's-rb-prev', transferContextId: 'ctx-s-rb-prev', messageType: MSG.sessionAbort, hashPrevMessage: 'cd'.repeat(32) } as SatpMessage;
+    await until(
+      pair,
+      () => pair.origin.gw.session('s-rb-prev')?.lastSent?.message.messageType === MSG.commitPrepare,
+      20,
+      'at 3.1',
+    );
+    expect(await pair.inject(DESTINATION, 'origin', rollbackFrom('s-rb-prev', 'cd'.repeat(32), [], []))).toMatchObject({
+      accepted: false,
+    });
+    const abort = {
+      version: '1.0',
+      sessionId: 's-rb-prev',
+      transferContextId: 'ctx-s-rb-prev',
+      messageType: MSG.sessionAbort,
+      hashPrevMessage: 'cd'.repeat(32),
+    } as SatpMessage;
     expect(await pair.inject(DESTINATION, 'origin', abort)).toMatchObject({ accepted: false });
     expect(pair.origin.gw.session('s-rb-prev')!.rollingBack).toBeUndefined();
     expect(pair.origin.ledger.ops().some((o) => o.op.kind === 'unlock')).toBe(false);
   });
 
-  it('ROLLBACK\'s proofs are ignored: proofs from another session, or of an operation that never ran, are refused and the origin unlocks nothing', async () => {
+  it("ROLLBACK's proofs are ignored: proofs from another session, or of an operation that never ran, are refused and the origin unlocks nothing", async () => {
     const pair = await makePair({ assets: ['asset-1', 'asset-2'] });
     // A real, signed compensation of another session on ledger-b.
-    await pair.destination.ledger.execute({ opId: 's-other:3.2:mint', kind: 'mint', assetId: 'asset-1x', owner: 'gw-destination' });
-    const otherSession = await pair.destination.ledger.execute({ opId: 's-other:rollback:burn', kind: 'burn', assetId: 'asset-1x' });
-    const neverRan = await sealReceipt({ opId: 's-rb-proofs:rollback:burn', kind: 'burn', assetId: 'asset-1', opHash: '0'.repeat(64), ok: true, ledgerId: 'ledger-b', txSeq: 99 }, DESTINATION.signer);
+    await pair.destination.ledger.execute({
+      opId: 's-other:3.2:mint',
+      kind: 'mint',
+      assetId: 'asset-1x',
+      owner: 'gw-destination',
+    });
+    const otherSession = await pair.destination.ledger.execute({
+      opId: 's-other:rollback:burn',
+      kind: 'burn',
+      assetId: 'asset-1x',
+    });
+    const neverRan = await sealReceipt(
+      {
+        opId: 's-rb-proofs:rollback:burn',
+        kind: 'burn',
+        assetId: 'asset-1',
+        opHash: '0'.repeat(64),
+        ok: true,
+        ledgerId: 'ledger-b',
+        txSeq: 99,
+      },
+      DESTINATION.signer,
+    );
     let held = false;
-    pair.intercept = (_f, _t, env) => (typeOf(env) === 'commit-ready-msg' && !held ? ((held = true), new Promise(() => undefined)) : undefined);
+    const holdForever = () => {
+      held = true;
+      return new Promise<undefined>(() => undefined);
+    };
+    pair.intercept = (_f, _t, env) => (typeOf(env) === 'commit-ready-msg' && !held ? holdForever() : undefined);
     await pair.origin.gw.startTransfer(pair.request('s-rb-proofs'));
     await until(pair, () => held, 20, 'the destination minted and answered (held)');
     const anchor = pair.origin.gw.session('s-rb-proofs')!.lastSent!.hash;
     for (const proof of [otherSession, neverRan]) {
-      expect(await pair.inject(DESTINATION, 'origin', rollbackFrom('s-rb-proofs', anchor, ['BURN'], [proof]))).toMatchObject({ accepted: false, code: 'err_0.1.3' });
+      expect(
+        await pair.inject(DESTINATION, 'origin', rollbackFrom('s-rb-proofs', anchor, ['BURN'], [proof])),
+      ).toMatchObject({ accepted: false, code: 'err_0.1.3' });
     }
     expect(pair.origin.gw.session('s-rb-proofs')!.rollingBack).toBeUndefined();
     expect(pair.origin.ledger.ops().some((o) => o.op.kind === 'unlock')).toBe(false);
   });
 
-  it('past the point of no return a ROLLBACK without the origin ledger\'s unlock receipt is refused by the destination', async () => {
+  it("past the point of no return a ROLLBACK without the origin ledger's unlock receipt is refused by the destination", async () => {
     const pair = await makePair();
     pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
     await pair.origin.gw.startTransfer(pair.request('s-rb-late'));
-    await until(pair, () => pair.destination.gw.session('s-rb-late')?.promised === true, 20, 'the destination promised');
+    await until(
+      pair,
+      () => pair.destination.gw.session('s-rb-late')?.promised === true,
+      20,
+      'the destination promised',
+    );
     const anchor = pair.destination.gw.session('s-rb-late')!.lastReceived!;
-    expect(await pair.inject(ORIGIN, 'destination', rollbackFrom('s-rb-late', anchor, [], []))).toMatchObject({ accepted: false });
+    expect(await pair.inject(ORIGIN, 'destination', rollbackFrom('s-rb-late', anchor, [], []))).toMatchObject({
+      accepted: false,
+    });
     expect(pair.destination.gw.session('s-rb-late')!.rollingBack).toBeUndefined();
   });
 
@@ -518,7 +711,19 @@ describe('wire amplification is bounded', () => {
     const pair = await makePair();
     await pair.origin.gw.startTransfer(pair.request('s-amp'));
     expect(await outcomes(pair, 's-amp')).toEqual(['committed', 'committed']);
-    const recover = { version: '1.0', sessionId: 's-amp', contextId: 'ctx-s-amp', messageType: RMSG.recover, phase: 'x', seqNumber: 0, lastEntryHash: '0'.repeat(64), peerSeqNumber: 0, peerLastEntryHash: '0'.repeat(64), lastEntryTimestamp: 0, isBackup: false } as SatpMessage;
+    const recover = {
+      version: '1.0',
+      sessionId: 's-amp',
+      contextId: 'ctx-s-amp',
+      messageType: RMSG.recover,
+      phase: 'x',
+      seqNumber: 0,
+      lastEntryHash: '0'.repeat(64),
+      peerSeqNumber: 0,
+      peerLastEntryHash: '0'.repeat(64),
+      lastEntryTimestamp: 0,
+      isBackup: false,
+    } as SatpMessage;
     const asked = JSON.stringify(await signedBy(ORIGIN, recover)).length;
     const from = pair.wire.length;
     await pair.inject(ORIGIN, 'destination', recover);

@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { toBase64Url } from '../kernel/encoding.ts';
 import { contextOf, MSG, type SatpMessage } from '../kernel/satp/index.ts';
 import type { Envelope } from '../kernel/satp/envelope.ts';
-import { checkInvariants, DESTINATION, makePair, messageOf, ORIGIN, outcomes, type Pair, signedBy, typeOf } from './support/satp-pair.ts';
+import {
+  checkInvariants,
+  DESTINATION,
+  makePair,
+  messageOf,
+  ORIGIN,
+  outcomes,
+  type Pair,
+  signedBy,
+  typeOf,
+} from './support/satp-pair.ts';
 import { MALLORY } from './support/fixtures.ts';
 
 /** A transfer held just before the lock assertion reaches the destination. */
@@ -34,16 +44,54 @@ const resign = (m: SatpMessage) => signedBy(ORIGIN, m);
 
 describe('a gateway refuses bad input with its SATP error code and changes nothing', () => {
   const cases: [string, string, (x: { lockAssert: Envelope; pair: Pair }) => Promise<Envelope>][] = [
-    ['a message for an unknown session', 'err_2.2.2', ({ lockAssert }) => resign({ ...messageOf(lockAssert), sessionId: 's-nobody' } as SatpMessage)],
-    ['a message out of stage order (commit-prepare before the lock assertion)', 'err_0.1.1', ({ lockAssert }) => {
-      const m = messageOf(lockAssert) as SatpMessage & { hashPrevMessage: string };
-      return resign({ version: '1.0', messageType: MSG.commitPrepare, sessionId: m.sessionId, transferContextId: contextOf(m), hashPrevMessage: m.hashPrevMessage });
-    }],
-    ['a forged signature (signature bytes altered)', 'err_0.1.3', async ({ lockAssert }) => ({ ...lockAssert, signature: toBase64Url(new Uint8Array(64).fill(7)) })],
-    ['a signature by another key in the origin\'s name', 'err_0.1.3', ({ lockAssert }) => signedBy({ ...MALLORY, id: ORIGIN.id }, messageOf(lockAssert))],
-    ['a broken hashPrevMessage', 'err_2.2.5', ({ lockAssert }) => resign({ ...messageOf(lockAssert), hashPrevMessage: 'ab'.repeat(32) } as SatpMessage)],
-    ['a mismatched transferContextId', 'err_2.2.1', ({ lockAssert }) => resign({ ...messageOf(lockAssert), transferContextId: 'ctx-other' } as SatpMessage)],
-    ['a lock expiry already past', 'err_2.2.9', ({ lockAssert, pair }) => resign({ ...messageOf(lockAssert), lockAssertionExpiration: new Date(pair.clock.now() - 1).toISOString() } as SatpMessage)],
+    [
+      'a message for an unknown session',
+      'err_2.2.2',
+      ({ lockAssert }) => resign({ ...messageOf(lockAssert), sessionId: 's-nobody' } as SatpMessage),
+    ],
+    [
+      'a message out of stage order (commit-prepare before the lock assertion)',
+      'err_0.1.1',
+      ({ lockAssert }) => {
+        const m = messageOf(lockAssert) as SatpMessage & { hashPrevMessage: string };
+        return resign({
+          version: '1.0',
+          messageType: MSG.commitPrepare,
+          sessionId: m.sessionId,
+          transferContextId: contextOf(m),
+          hashPrevMessage: m.hashPrevMessage,
+        });
+      },
+    ],
+    [
+      'a forged signature (signature bytes altered)',
+      'err_0.1.3',
+      async ({ lockAssert }) => ({ ...lockAssert, signature: toBase64Url(new Uint8Array(64).fill(7)) }),
+    ],
+    [
+      "a signature by another key in the origin's name",
+      'err_0.1.3',
+      ({ lockAssert }) => signedBy({ ...MALLORY, id: ORIGIN.id }, messageOf(lockAssert)),
+    ],
+    [
+      'a broken hashPrevMessage',
+      'err_2.2.5',
+      ({ lockAssert }) => resign({ ...messageOf(lockAssert), hashPrevMessage: 'ab'.repeat(32) } as SatpMessage),
+    ],
+    [
+      'a mismatched transferContextId',
+      'err_2.2.1',
+      ({ lockAssert }) => resign({ ...messageOf(lockAssert), transferContextId: 'ctx-other' } as SatpMessage),
+    ],
+    [
+      'a lock expiry already past',
+      'err_2.2.9',
+      ({ lockAssert, pair }) =>
+        resign({
+          ...messageOf(lockAssert),
+          lockAssertionExpiration: new Date(pair.clock.now() - 1).toISOString(),
+        } as SatpMessage),
+    ],
   ];
   for (const [what, code, make] of cases) {
     it(`${what}: ${code}`, async () => {
@@ -75,8 +123,14 @@ describe('a gateway refuses bad input with its SATP error code and changes nothi
   it('an envelope that is not one, or whose sender is not the authenticated peer, is refused', async () => {
     const { pair, lockAssert } = await heldAtLockAssert();
     const before = await snapshot(pair);
-    expect(await pair.destination.gw.receive(ORIGIN.id, { hello: 'world' })).toMatchObject({ accepted: false, code: 'err_0.1.1' });
-    expect(await pair.destination.gw.receive(MALLORY.id, lockAssert)).toMatchObject({ accepted: false, code: 'err_0.1.2' });
+    expect(await pair.destination.gw.receive(ORIGIN.id, { hello: 'world' })).toMatchObject({
+      accepted: false,
+      code: 'err_0.1.1',
+    });
+    expect(await pair.destination.gw.receive(MALLORY.id, lockAssert)).toMatchObject({
+      accepted: false,
+      code: 'err_0.1.2',
+    });
     expect(await snapshot(pair)).toEqual(before);
   });
 });

@@ -29,7 +29,13 @@ describe('two gateways over the memory transport', () => {
     const gateways = [ORIGIN, DESTINATION].map((me, i) => {
       const transport = transports[i]!;
       const gw: Gateway = new Gateway({
-        config: gatewayConfig({ id: me.id, publicJwk: me.jwk, networkId: i === 0 ? 'ledger-a' : 'ledger-b', ledgerKey: i === 0 ? LEDGER_A.jwk : LEDGER_B.jwk, peers }),
+        config: gatewayConfig({
+          id: me.id,
+          publicJwk: me.jwk,
+          networkId: i === 0 ? 'ledger-a' : 'ledger-b',
+          ledgerKey: i === 0 ? LEDGER_A.jwk : LEDGER_B.jwk,
+          peers,
+        }),
         signer: me.signer,
         verifier: defaultVerifier(),
         keys,
@@ -44,22 +50,40 @@ describe('two gateways over the memory transport', () => {
     });
     const [origin, destination] = gateways as [Gateway, Gateway];
     for (let i = 0; i < 21; i++) {
-      await origin.startTransfer({ sessionId: `s-mem-${i}`, contextId: `ctx-${i}`, peer: DESTINATION.id, assetId: `asset-${i}`, assetProfileId: 'p', originator: 'alice', beneficiary: 'bob', lockSeconds: 600 });
+      await origin.startTransfer({
+        sessionId: `s-mem-${i}`,
+        contextId: `ctx-${i}`,
+        peer: DESTINATION.id,
+        assetId: `asset-${i}`,
+        assetProfileId: 'p',
+        originator: 'alice',
+        beneficiary: 'bob',
+        lockSeconds: 600,
+      });
     }
     await origin.abort('s-mem-20', 'cancelled by the originator');
     // The aborted session may never reach the destination (its proposal lost before the abort): then the
     // destination has no session to end, and answers the ROLLBACK from nothing.
-    const ended = () => Array.from({ length: 21 }, (_, i) => `s-mem-${i}`).every((s) => origin.session(s)?.outcome && (destination.session(s)?.outcome || (s === 's-mem-20' && !destination.session(s))));
+    const ended = () =>
+      Array.from({ length: 21 }, (_, i) => `s-mem-${i}`).every(
+        (s) =>
+          origin.session(s)?.outcome &&
+          (destination.session(s)?.outcome || (s === 's-mem-20' && !destination.session(s))),
+      );
     for (let step = 0; step < 600 && !ended(); step++) await clock.advance(1_000);
     expect(ended()).toBe(true);
     for (let i = 0; i < 20; i++) {
-      expect([origin.session(`s-mem-${i}`)?.outcome, destination.session(`s-mem-${i}`)?.outcome]).toEqual(['committed', 'committed']);
+      expect([origin.session(`s-mem-${i}`)?.outcome, destination.session(`s-mem-${i}`)?.outcome]).toEqual([
+        'committed',
+        'committed',
+      ]);
       expect(await ledgers[DESTINATION.id]!.asset(`asset-${i}`)).toMatchObject({ state: 'active', owner: 'bob' });
     }
     expect(origin.session('s-mem-20')?.outcome).toBe('rolled-back');
     expect([undefined, 'rolled-back', 'rejected']).toContain(destination.session('s-mem-20')?.outcome);
     expect(await ledgers[ORIGIN.id]!.asset('asset-20')).toMatchObject({ state: 'active', owner: 'alice' });
-    for (const ledger of Object.values(ledgers)) for (const op of ledger.ops()) expect(op.applied).toBeLessThanOrEqual(1);
+    for (const ledger of Object.values(ledgers))
+      for (const op of ledger.ops()) expect(op.applied).toBeLessThanOrEqual(1);
     origin.close();
     destination.close();
     await Promise.all(transports.map((t) => t.close()));

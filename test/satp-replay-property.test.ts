@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { type EntryBody, entryHashOf } from '../kernel/entry.ts';
 import type { LedgerOp } from '../kernel/ledger.ts';
-import { gatewayConfig, messageHash, reduce, replay, withCheckedProofs, type GatewayEvent, type SatpMessage, type SessionState, type TimerName } from '../kernel/satp/index.ts';
+import {
+  gatewayConfig,
+  messageHash,
+  reduce,
+  replay,
+  withCheckedProofs,
+  type GatewayEvent,
+  type SatpMessage,
+  type SessionState,
+  type TimerName,
+} from '../kernel/satp/index.ts';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { MemoryLedger } from '../ledgers/memory-ledger.ts';
 import { DESTINATION, ORIGIN } from './support/satp-pair.ts';
@@ -30,7 +40,13 @@ const peers = {
 };
 const cfg = {
   O: gatewayConfig({ id: ORIGIN.id, publicJwk: ORIGIN.jwk, networkId: 'ledger-a', ledgerKey: LEDGER_A.jwk, peers }),
-  D: gatewayConfig({ id: DESTINATION.id, publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk, peers }),
+  D: gatewayConfig({
+    id: DESTINATION.id,
+    publicJwk: DESTINATION.jwk,
+    networkId: 'ledger-b',
+    ledgerKey: LEDGER_B.jwk,
+    peers,
+  }),
 };
 const idOf = { O: ORIGIN.id, D: DESTINATION.id };
 const other = (w: Who): Who => (w === 'O' ? 'D' : 'O');
@@ -60,34 +76,70 @@ async function step(world: World, choice: number, faults: boolean): Promise<bool
   world.inflight.forEach((m, i) => {
     actions.push(() => {
       world.inflight.splice(i, 1);
-      return apply(world, m.to, { kind: 'message', now: world.now, from: idOf[m.from], message: m.message, hash: messageHash(m.message), proofs: [] });
+      return apply(world, m.to, {
+        kind: 'message',
+        now: world.now,
+        from: idOf[m.from],
+        message: m.message,
+        hash: messageHash(m.message),
+        proofs: [],
+      });
     });
     if (faults) {
       actions.push(() => void world.inflight.splice(i, 1)); // lost
-      actions.push(() => apply(world, m.to, { kind: 'message', now: world.now, from: idOf[m.from], message: m.message, hash: messageHash(m.message), proofs: [] })); // duplicated
+      actions.push(() =>
+        apply(world, m.to, {
+          kind: 'message',
+          now: world.now,
+          from: idOf[m.from],
+          message: m.message,
+          hash: messageHash(m.message),
+          proofs: [],
+        }),
+      ); // duplicated
     }
   });
-  world.ledgerOps.forEach((l, i) =>
+  for (const [i, l] of world.ledgerOps.entries()) {
     actions.push(async () => {
       world.ledgerOps.splice(i, 1);
-      await apply(world, l.who, { kind: 'ledger-result', now: world.now, opId: l.op.opId, receipt: await world.ledgers[l.who].execute(l.op), verified: false });
-    }),
-  );
-  world.queries.forEach((q, i) =>
+      await apply(world, l.who, {
+        kind: 'ledger-result',
+        now: world.now,
+        opId: l.op.opId,
+        receipt: await world.ledgers[l.who].execute(l.op),
+        verified: false,
+      });
+    });
+  }
+  for (const [i, q] of world.queries.entries()) {
     actions.push(async () => {
       world.queries.splice(i, 1);
-      await apply(world, q.who, { kind: 'ledger-status', now: world.now, opId: q.opId, receipt: await world.ledgers[q.who].status(q.opId), verified: false });
-    }),
-  );
-  world.attests.forEach((q, i) =>
+      await apply(world, q.who, {
+        kind: 'ledger-status',
+        now: world.now,
+        opId: q.opId,
+        receipt: await world.ledgers[q.who].status(q.opId),
+        verified: false,
+      });
+    });
+  }
+  for (const [i, q] of world.attests.entries()) {
     actions.push(async () => {
       world.attests.splice(i, 1);
       const attestation = await world.ledgers[other(q.who)].attest(q.assetId, q.opIds);
-      await apply(world, q.who, { kind: 'attestation', now: world.now, assetId: q.assetId, attestation, verified: false });
-    }),
-  );
+      await apply(world, q.who, {
+        kind: 'attestation',
+        now: world.now,
+        assetId: q.assetId,
+        attestation,
+        verified: false,
+      });
+    });
+  }
   // Aborts are rare (one choice in 32), so most runs get far enough for deadlines and the burn.
-  if (faults && (choice >> 5) % 32 === 0) for (const who of ['O', 'D'] as Who[]) if (world.state[who]) actions.push(() => apply(world, who, { kind: 'abort', now: world.now, reason: 'random' }));
+  if (faults && (choice >> 5) % 32 === 0)
+    for (const who of ['O', 'D'] as Who[])
+      if (world.state[who]) actions.push(() => apply(world, who, { kind: 'abort', now: world.now, reason: 'random' }));
   // The clock jumps past a deadline (the lock expiry) at once.
   if (faults) {
     for (const who of ['O', 'D'] as Who[]) {
@@ -101,7 +153,11 @@ async function step(world: World, choice: number, faults: boolean): Promise<bool
       }
     }
   }
-  const due = (['O', 'D'] as Who[]).flatMap((who) => Object.entries(world.timers[who]).map(([timer, at]) => ({ who, timer: timer as TimerName, at: at! }))).sort((a, b) => a.at - b.at);
+  const due = (['O', 'D'] as Who[])
+    .flatMap((who) =>
+      Object.entries(world.timers[who]).map(([timer, at]) => ({ who, timer: timer as TimerName, at: at! })),
+    )
+    .sort((a, b) => a.at - b.at);
   if (due.length && (faults || actions.length === 0)) {
     actions.push(() => {
       const t = due[0]!;
@@ -118,38 +174,60 @@ async function step(world: World, choice: number, faults: boolean): Promise<bool
 describe('replay(chain) is the live state', () => {
   it('at every prefix of random runs with loss, duplication, reordering, timeouts and aborts; and every run ends consistently', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.nat(), { maxLength: 160 }), fc.integer({ min: 5, max: 60 }), async (choices, lockSeconds) => {
-        const world: World = {
-          now: 1_700_000_000_000,
-          state: { O: undefined, D: undefined },
-          chain: { O: [], D: [] },
-          inflight: [],
-          ledgerOps: [],
-          queries: [],
-          attests: [],
-          timers: { O: {}, D: {} },
-          ledgers: {
-            O: new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: () => world.now, assets: [{ assetId: 'asset-1', owner: 'alice' }] }),
-            D: new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: () => world.now }),
-          },
-        };
-        await apply(world, 'O', { kind: 'start', now: world.now, request: { sessionId: 's-prop', contextId: 'ctx-prop', peer: DESTINATION.id, assetId: 'asset-1', assetProfileId: 'p', originator: 'alice', beneficiary: 'bob', lockSeconds } });
-        for (const c of choices) if (!(await step(world, c, true))) break;
-        // Faults stop: deliver everything, fire timers, until nothing is left (bounded).
-        for (let i = 0; i < 2_000 && (await step(world, 0, false)); i++);
-        const [o, d] = [world.state.O!, world.state.D];
-        expect(o.outcome, 'the origin ended').toBeDefined();
-        if (d) expect(d.outcome, 'both agree').toBe(o.outcome);
-        const a = await world.ledgers.O.asset('asset-1');
-        const b = await world.ledgers.D.asset('asset-1');
-        if (o.outcome === 'committed') {
-          expect(a?.state).toBe('burned');
-          expect(b).toMatchObject({ state: 'active', owner: 'bob' });
-        } else {
-          expect(a).toMatchObject({ state: 'active', owner: 'alice' });
-          expect(b === undefined || b.state === 'burned').toBe(true);
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.nat(), { maxLength: 160 }),
+        fc.integer({ min: 5, max: 60 }),
+        async (choices, lockSeconds) => {
+          const world: World = {
+            now: 1_700_000_000_000,
+            state: { O: undefined, D: undefined },
+            chain: { O: [], D: [] },
+            inflight: [],
+            ledgerOps: [],
+            queries: [],
+            attests: [],
+            timers: { O: {}, D: {} },
+            ledgers: {
+              O: new MemoryLedger({
+                id: 'ledger-a',
+                signer: LEDGER_A.signer,
+                now: () => world.now,
+                assets: [{ assetId: 'asset-1', owner: 'alice' }],
+              }),
+              D: new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: () => world.now }),
+            },
+          };
+          await apply(world, 'O', {
+            kind: 'start',
+            now: world.now,
+            request: {
+              sessionId: 's-prop',
+              contextId: 'ctx-prop',
+              peer: DESTINATION.id,
+              assetId: 'asset-1',
+              assetProfileId: 'p',
+              originator: 'alice',
+              beneficiary: 'bob',
+              lockSeconds,
+            },
+          });
+          for (const c of choices) if (!(await step(world, c, true))) break;
+          // Faults stop: deliver everything, fire timers, until nothing is left (bounded).
+          for (let i = 0; i < 2_000 && (await step(world, 0, false)); i++);
+          const [o, d] = [world.state.O!, world.state.D];
+          expect(o.outcome, 'the origin ended').toBeDefined();
+          if (d) expect(d.outcome, 'both agree').toBe(o.outcome);
+          const a = await world.ledgers.O.asset('asset-1');
+          const b = await world.ledgers.D.asset('asset-1');
+          if (o.outcome === 'committed') {
+            expect(a?.state).toBe('burned');
+            expect(b).toMatchObject({ state: 'active', owner: 'bob' });
+          } else {
+            expect(a).toMatchObject({ state: 'active', owner: 'alice' });
+            expect(b === undefined || b.state === 'burned').toBe(true);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   }, 120_000);

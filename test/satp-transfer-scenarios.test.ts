@@ -2,17 +2,40 @@
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '../kernel/entry.ts';
 import { contextOf, errorMessage, MSG, type SatpMessage } from '../kernel/satp/index.ts';
-import { checkInvariants, DESTINATION, makePair, messageOf, ORIGIN, outcomes, type Pair, signedBy, typeOf } from './support/satp-pair.ts';
+import {
+  checkInvariants,
+  DESTINATION,
+  makePair,
+  messageOf,
+  ORIGIN,
+  outcomes,
+  type Pair,
+  signedBy,
+  typeOf,
+} from './support/satp-pair.ts';
 
 const FLOW = [
-  'transfer-proposal-msg', 'proposal-receipt-msg', 'transfer-commence-msg', 'ack-commence-msg', 'lock-assert-msg', 'assertion-receipt-msg',
-  'commit-prepare-msg', 'commit-ready-msg', 'commit-final-msg', 'ack-commit-final-msg', 'commit-transfer-complete-msg',
+  'transfer-proposal-msg',
+  'proposal-receipt-msg',
+  'transfer-commence-msg',
+  'ack-commence-msg',
+  'lock-assert-msg',
+  'assertion-receipt-msg',
+  'commit-prepare-msg',
+  'commit-ready-msg',
+  'commit-final-msg',
+  'ack-commit-final-msg',
+  'commit-transfer-complete-msg',
 ];
 
 /** Advances time in steps until both sides ended (timers retransmit and expire meanwhile); bounded. */
 async function runUntilEnded(pair: Pair, sessionId: string, maxSeconds = 300): Promise<void> {
   for (let i = 0; i < maxSeconds; i++) {
-    if (pair.origin.gw.session(sessionId)?.outcome && (pair.destination.gw.session(sessionId)?.outcome || !pair.destination.gw.session(sessionId))) return;
+    if (
+      pair.origin.gw.session(sessionId)?.outcome &&
+      (pair.destination.gw.session(sessionId)?.outcome || !pair.destination.gw.session(sessionId))
+    )
+      return;
     await pair.clock.advance(1_000);
   }
   throw new Error(`session ${sessionId} did not end within ${maxSeconds} simulated seconds`);
@@ -54,7 +77,19 @@ describe('SATP transfer between two gateways', () => {
   // Replacing the i-th message of the flow by an error-msg from its sender about the receiver's last
   // message. Before the point of no return both sides roll back; after it the error cannot undo
   // anything and the transfer completes (the real message is retransmitted).
-  const expected = ['committed', 'rolled-back', 'rolled-back', 'rolled-back', 'rolled-back', 'rolled-back', 'rolled-back', 'rolled-back', 'committed', 'committed', 'committed'];
+  const expected = [
+    'committed',
+    'rolled-back',
+    'rolled-back',
+    'rolled-back',
+    'rolled-back',
+    'rolled-back',
+    'rolled-back',
+    'rolled-back',
+    'committed',
+    'committed',
+    'committed',
+  ];
   for (const [i, type] of FLOW.entries()) {
     it(`an error-msg in place of ${type} ends ${expected[i]} on both sides, with the invariants holding`, async () => {
       const pair = await makePair();
@@ -63,7 +98,16 @@ describe('SATP transfer between two gateways', () => {
         if (replaced || typeOf(env) !== type) return undefined;
         replaced = true;
         const m = messageOf(env) as SatpMessage & { hashPrevMessage?: string };
-        const err = errorMessage({ code: 'err_0.1.1', status: 400, title: 'injected error' }, { sessionId: m.sessionId, transferContextId: contextOf(m), hashPrevMessage: m.hashPrevMessage ?? GENESIS_HASH }, 'test', new Date(pair.clock.now()).toISOString());
+        const err = errorMessage(
+          { code: 'err_0.1.1', status: 400, title: 'injected error' },
+          {
+            sessionId: m.sessionId,
+            transferContextId: contextOf(m),
+            hashPrevMessage: m.hashPrevMessage ?? GENESIS_HASH,
+          },
+          'test',
+          new Date(pair.clock.now()).toISOString(),
+        );
         return signedBy(from === ORIGIN.id ? ORIGIN : DESTINATION, err);
       };
       await pair.origin.gw.startTransfer(pair.request('s-err'));
@@ -78,7 +122,8 @@ describe('SATP transfer between two gateways', () => {
     const pair = await makePair();
     pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
     await pair.origin.gw.startTransfer(pair.request('s-abort'));
-    for (let i = 0; i < 50 && !pair.destination.ledger.ops().some((o) => o.op.kind === 'mint'); i++) await pair.clock.advance(100);
+    for (let i = 0; i < 50 && !pair.destination.ledger.ops().some((o) => o.op.kind === 'mint'); i++)
+      await pair.clock.advance(100);
     await pair.origin.gw.abort('s-abort', 'operator cancelled');
     await runUntilEnded(pair, 's-abort', 60);
     expect(await outcomes(pair, 's-abort')).toEqual(['rolled-back', 'rolled-back']);
@@ -93,7 +138,11 @@ describe('SATP transfer between two gateways', () => {
     await pair.origin.gw.startTransfer(pair.request('s-late-abort'));
     for (let i = 0; i < 50 && !pair.origin.gw.session('s-late-abort')?.committed; i++) await pair.clock.advance(100);
     await pair.origin.gw.abort('s-late-abort', 'too late');
-    expect(pair.origin.reports.some((r) => r.report.kind === 'needs-operator' && /no longer effective/.test(r.report.detail))).toBe(true);
+    expect(
+      pair.origin.reports.some(
+        (r) => r.report.kind === 'needs-operator' && /no longer effective/.test(r.report.detail),
+      ),
+    ).toBe(true);
     held = false;
     await runUntilEnded(pair, 's-late-abort', 60);
     expect(await outcomes(pair, 's-late-abort')).toEqual(['committed', 'committed']);
@@ -104,7 +153,12 @@ describe('SATP transfer between two gateways', () => {
     const early = await makePair();
     early.drop = (_f, _t, env) => typeOf(env) === 'commit-prepare-msg';
     await early.origin.gw.startTransfer(early.request('s-d-abort'));
-    for (let i = 0; i < 50 && !Object.values(early.destination.gw.session('s-d-abort')?.sent ?? {}).includes(MSG.assertionReceipt); i++) await early.clock.advance(100);
+    for (
+      let i = 0;
+      i < 50 && !Object.values(early.destination.gw.session('s-d-abort')?.sent ?? {}).includes(MSG.assertionReceipt);
+      i++
+    )
+      await early.clock.advance(100);
     await early.destination.gw.abort('s-d-abort', 'compliance hold');
     await runUntilEnded(early, 's-d-abort', 60);
     expect(await outcomes(early, 's-d-abort')).toEqual(['rolled-back', 'rolled-back']);
@@ -126,7 +180,11 @@ describe('SATP transfer between two gateways', () => {
   it('200 concurrent transfers between two gateways all complete, each session isolated', async () => {
     const assets = Array.from({ length: 200 }, (_, i) => `asset-${i}`);
     const pair = await makePair({ assets });
-    await Promise.all(assets.map((assetId, i) => pair.origin.gw.startTransfer(pair.request(`s-many-${i}`, { assetId, beneficiary: `bob-${i}` }))));
+    await Promise.all(
+      assets.map((assetId, i) =>
+        pair.origin.gw.startTransfer(pair.request(`s-many-${i}`, { assetId, beneficiary: `bob-${i}` })),
+      ),
+    );
     const results = await Promise.all(assets.map((_, i) => outcomes(pair, `s-many-${i}`)));
     expect(results.every(([o, d]) => o === 'committed' && d === 'committed')).toBe(true);
     for (const [i, assetId] of assets.entries()) await checkInvariants(pair, `s-many-${i}`, assetId, `bob-${i}`);

@@ -19,7 +19,11 @@ const NO_CHILD = process.env.SATP_SIM_NO_CHILD === '1';
 const SECOND = process.env.SATP_SWEEP_SECOND;
 const FULL = NODE && SECOND === undefined;
 const second =
-  SECOND !== undefined ? SECOND.split(',').filter(Boolean) : NODE ? SCENARIOS.map((s) => s.name) : ['commit', 'destination-deadline-after-mint-origin-down', 'destination-deadline-after-burn-origin-down'];
+  SECOND !== undefined
+    ? SECOND.split(',').filter(Boolean)
+    : NODE
+      ? SCENARIOS.map((s) => s.name)
+      : ['commit', 'destination-deadline-after-mint-origin-down', 'destination-deadline-after-burn-origin-down'];
 const mode = FULL ? 'full' : 'bounded';
 const remote = FULL && !NO_CHILD ? SCENARIOS.filter((_, i) => i % 2 === 1).map((s) => s.name) : [];
 const local = SCENARIOS.map((s) => s.name).filter((name) => !remote.includes(name));
@@ -36,15 +40,22 @@ describe('crash sweep: every write point, crashed or failed before and after it 
     const during = second.includes(scenario.name) ? ', and after a second crash during the recovery' : '';
     it(`${scenario.name}: the invariants hold after a crash at any write point of either gateway${during}`, async () => {
       const shares = NO_CHILD ? undefined : start();
-      const sweeps = shares ? await (remote.includes(scenario.name) ? shares.child : shares.here) : await runSweeps([scenario.name], mode, second);
+      const sweeps = shares
+        ? await (remote.includes(scenario.name) ? shares.child : shares.here)
+        : await runSweeps([scenario.name], mode, second);
       const summary = sweeps.find((s) => s.scenario === scenario.name)!;
       const swept = summary.firstCrashRuns + summary.secondCrashRuns;
-      console.log(`${scenario.name}: write points A ${summary.writePoints.A}, B ${summary.writePoints.B}; ${summary.firstCrashRuns} first-crash points, ${summary.secondCrashRuns} second-crash points (${swept} swept)`);
+      console.log(
+        `${scenario.name}: write points A ${summary.writePoints.A}, B ${summary.writePoints.B}; ${summary.firstCrashRuns} first-crash points, ${summary.secondCrashRuns} second-crash points (${swept} swept)`,
+      );
       expect(summary.writePoints.A + summary.writePoints.B, 'the fault-free run has write points').toBeGreaterThan(0);
       // Four modes per write point: crash before it lands, crash after, append fails not landed, fails landed.
       expect(summary.firstCrashRuns).toBe(4 * (summary.writePoints.A + summary.writePoints.B));
       if (second.includes(scenario.name)) expect(summary.secondCrashRuns, 'some recovery was swept').toBeGreaterThan(0);
-      const report = summary.failures.slice(0, 10).map((f) => `${f.command}\n  ${f.violations.map((v) => `${v.invariant}: ${v.detail}`).join('\n  ')}`).join('\n');
+      const report = summary.failures
+        .slice(0, 10)
+        .map((f) => `${f.command}\n  ${f.violations.map((v) => `${v.invariant}: ${v.detail}`).join('\n  ')}`)
+        .join('\n');
       expect(summary.failures.length, `${summary.failures.length} crash points broke an invariant:\n${report}`).toBe(0);
     }, 900_000);
   }

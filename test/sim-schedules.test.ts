@@ -18,7 +18,10 @@ const CHILD = NODE && process.env.SATP_SIM_NO_CHILD !== '1';
 
 /** Each fault class and outcome the simulator claims to inject: a run that never exercised one fails. */
 function exercised(c: FaultCounts): Record<string, number> {
-  const crash = (prefix: string) => Object.entries(c.crashes).filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0);
+  const crash = (prefix: string) =>
+    Object.entries(c.crashes)
+      .filter(([k]) => k.startsWith(prefix))
+      .reduce((s, [, v]) => s + v, 0);
   return {
     'crashes between steps': crash('between-steps'),
     'crashes with an append in flight that landed': crash('append-landed'),
@@ -91,14 +94,24 @@ describe('deterministic simulation of two gateways', () => {
     const child = CHILD ? inChild<BatchResult>(['--runs', String(RUNS - half), '--from', String(half + 1)]) : undefined;
     const local = await runBatch(1, half);
     const all = child ? mergeBatches(local, await child) : local;
-    console.log(`${RUNS} schedules (${child ? '2 processes' : '1 process'}): ${(all.ms / 1000).toFixed(1)} s wall, ${(all.cpuMs / RUNS).toFixed(1)} s CPU per 1,000\n${formatCounts(all.counts)}`);
+    console.log(
+      `${RUNS} schedules (${child ? '2 processes' : '1 process'}): ${(all.ms / 1000).toFixed(1)} s wall, ${(all.cpuMs / RUNS).toFixed(1)} s CPU per 1,000\n${formatCounts(all.counts)}`,
+    );
     const report = all.failures
       .slice(0, 20)
-      .map((f) => `seed ${f.seed}: ${f.violations.map((v) => `${v.invariant}: ${v.detail}`).join('; ')}\n  replay: ${f.command}\n${f.tail}`)
+      .map(
+        (f) =>
+          `seed ${f.seed}: ${f.violations.map((v) => `${v.invariant}: ${v.detail}`).join('; ')}\n  replay: ${f.command}\n${f.tail}`,
+      )
       .join('\n\n');
-    expect(all.failures.length, `${all.failures.length} schedules broke an invariant (first ${Math.min(20, all.failures.length)}):\n${report}`).toBe(0);
+    expect(
+      all.failures.length,
+      `${all.failures.length} schedules broke an invariant (first ${Math.min(20, all.failures.length)}):\n${report}`,
+    ).toBe(0);
     const classes = exercised(all.counts);
-    const never = Object.entries(classes).filter(([, n]) => n === 0).map(([k]) => k);
+    const never = Object.entries(classes)
+      .filter(([, n]) => n === 0)
+      .map(([k]) => k);
     expect(never, `fault classes never exercised: ${never.join(', ')}`).toEqual([]);
   }, 1_200_000);
 });

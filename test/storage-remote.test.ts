@@ -4,7 +4,7 @@
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
-import { isSatpError, SatpError } from '../kernel/errors.ts';
+import { isSatpError, type SatpError } from '../kernel/errors.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { MemoryDriver } from '../storage/memory.ts';
 import { RemoteDriver, type RemoteDriverOptions } from '../log-api/client.ts';
@@ -13,7 +13,8 @@ import { createLogStorageApp } from '../log-api/app.ts';
 import { type NodeServer, serveOnNode } from '../http/node-serve.ts';
 import { BACKUP, chain, G1, G2, GATEWAYS, headOf, serverStore, TOKENS } from './support/log-storage-fixtures.ts';
 
-const clientStore = (driver: RemoteDriver) => new LogStore(driver, { keys: keysOfGateways(GATEWAYS), verifier: defaultVerifier() });
+const clientStore = (driver: RemoteDriver) =>
+  new LogStore(driver, { keys: keysOfGateways(GATEWAYS), verifier: defaultVerifier() });
 
 async function refused(p: Promise<unknown>, code: string): Promise<SatpError> {
   const err = await p.then(
@@ -30,7 +31,13 @@ describe('RemoteDriver over a live log server', () => {
   let served: NodeServer;
   let url = '';
   const remote = (over: Partial<RemoteDriverOptions> = {}) =>
-    new RemoteDriver({ url, gatewayId: G1.id, token: TOKENS[G1.id], capabilities: { persistent: true, durable: false }, ...over });
+    new RemoteDriver({
+      url,
+      gatewayId: G1.id,
+      token: TOKENS[G1.id],
+      capabilities: { persistent: true, durable: false },
+      ...over,
+    });
 
   beforeAll(async () => {
     // Mounted under /log, as the gateway app will mount it.
@@ -74,13 +81,16 @@ describe('RemoteDriver over a live log server', () => {
     const head = headOf([first!]);
     const [mine] = await chain('rd-race', 1, { from: head, offset: 10 });
     const [theirs] = await chain('rd-race', 1, { from: head, offset: 20 });
-    const outcomes = await Promise.allSettled([clientStore(remote()).writeLogEntry(mine), clientStore(remote()).writeLogEntry(theirs)]);
+    const outcomes = await Promise.allSettled([
+      clientStore(remote()).writeLogEntry(mine),
+      clientStore(remote()).writeLogEntry(theirs),
+    ]);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
     const lost = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
     expect(isSatpError(lost.reason, 'CHAIN_CONFLICT')).toBe(true);
   });
 
-  it('fencing: after the backup appends, the stale primary\'s append is CHAIN_CONFLICT with the new head', async () => {
+  it("fencing: after the backup appends, the stale primary's append is CHAIN_CONFLICT with the new head", async () => {
     const profile = 'backups:gw-backup';
     const entries = await chain('rd-fence', 3, { profile });
     const primary = clientStore(remote());
@@ -88,14 +98,26 @@ describe('RemoteDriver over a live log server', () => {
     const backup = clientStore(remote({ gatewayId: BACKUP.id, token: TOKENS[BACKUP.id] }));
     await backup.writeLogEntry(entries[2]);
     const [stale] = await chain('rd-fence', 1, { profile, from: headOf(entries.slice(0, 2)), offset: 40 });
-    const err = await refused(primary.driver.append(`rd-fence/${G1.id}`, headOf(entries.slice(0, 2)), [JSON.stringify(stale)], { ...headOf([stale!]), open: true }), 'CHAIN_CONFLICT');
+    const err = await refused(
+      primary.driver.append(`rd-fence/${G1.id}`, headOf(entries.slice(0, 2)), [JSON.stringify(stale)], {
+        ...headOf([stale!]),
+        open: true,
+      }),
+      'CHAIN_CONFLICT',
+    );
     expect(err.detail).toMatchObject({ status: 409, head: headOf(entries) });
   });
 
   it('refusals keep their codes: PEER_REFUSED for credentials and access, STORAGE_FAILURE when unreachable, STORE_CLOSED after close', async () => {
     const entries = await chain('rd-errors', 1);
-    await refused(clientStore(remote({ token: 'not-a-configured-token-xyz' })).writeLogEntry(entries[0]), 'PEER_REFUSED');
-    await refused(clientStore(remote({ gatewayId: G2.id, token: TOKENS[G2.id] })).writeLogEntry(entries[0]), 'PEER_REFUSED');
+    await refused(
+      clientStore(remote({ token: 'not-a-configured-token-xyz' })).writeLogEntry(entries[0]),
+      'PEER_REFUSED',
+    );
+    await refused(
+      clientStore(remote({ gatewayId: G2.id, token: TOKENS[G2.id] })).writeLogEntry(entries[0]),
+      'PEER_REFUSED',
+    );
     // A port nothing listens on: the one this test's server does not use, closed right away.
     const spare = await serveOnNode(() => new Response('x'));
     await spare.close();
@@ -105,7 +127,7 @@ describe('RemoteDriver over a live log server', () => {
     await refused(driver.head(`rd-errors/${G1.id}`), 'STORE_CLOSED');
   });
 
-  it('reads the server copy verbatim, so the client\'s verifyLog names a corrupted entry', async () => {
+  it("reads the server copy verbatim, so the client's verifyLog names a corrupted entry", async () => {
     const store = clientStore(remote());
     const entries = await chain('rd-tamper', 3);
     await store.writeLogEntries(entries);

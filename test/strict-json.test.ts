@@ -11,7 +11,9 @@ const refused = (text: string, problem: RegExp) => {
 
 describe('parseStrictJson', () => {
   it('parses what JSON.parse parses, to the same value, for arbitrary safe JSON', () => {
-    const safe = fc.jsonValue({ maxDepth: 6 }).filter((v) => !JSON.stringify(v).match(/"(__proto__|constructor|prototype)"|e\+?\d{2}|\d{17}/));
+    const safe = fc
+      .jsonValue({ maxDepth: 6 })
+      .filter((v) => !JSON.stringify(v).match(/"(__proto__|constructor|prototype)"|e\+?\d{2}|\d{17}/));
     fc.assert(
       fc.property(safe, (v) => {
         const text = JSON.stringify(v, null, 1);
@@ -22,7 +24,8 @@ describe('parseStrictJson', () => {
     );
   });
 
-  it('refuses duplicate keys, which JSON.parse silently resolves to the last', () => refused('{"a":1,"a":2}', /duplicate key "a"/));
+  it('refuses duplicate keys, which JSON.parse silently resolves to the last', () =>
+    refused('{"a":1,"a":2}', /duplicate key "a"/));
   it('refuses __proto__, constructor and prototype keys', () => {
     refused('{"__proto__":{"x":1}}', /forbidden key/);
     refused('{"a":{"constructor":1}}', /forbidden key/);

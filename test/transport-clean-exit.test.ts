@@ -10,7 +10,10 @@ const deno = 'Deno' in globalThis;
 
 it('a process that used every transport and closed them exits by itself', async () => {
   const script = 'test/support/transport-exit-child.ts';
-  const child = spawn(process.execPath, deno ? ['run', '-A', script] : ['--import', 'tsx', script], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, deno ? ['run', '-A', script] : ['--import', 'tsx', script], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

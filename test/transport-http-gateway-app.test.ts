@@ -17,8 +17,20 @@ const NOW = 1_700_000_000_000;
 const URL_TO_SERVER = `http://gw-server.test/satp/messages?to=${ids.server.id}`;
 
 function gateway(options: { validate?: InboundValidator; requestTimeoutMs?: number; logStorage?: Hono } = {}) {
-  const transport = new HttpTransport({ self: ids.server.id, signer: ids.server.signer, keys: transportKeys, peers: {}, clock: () => NOW, validate: options.validate, onError: () => {} });
-  const app = createGatewayApp({ transport, requestTimeoutMs: options.requestTimeoutMs, logStorage: options.logStorage });
+  const transport = new HttpTransport({
+    self: ids.server.id,
+    signer: ids.server.signer,
+    keys: transportKeys,
+    peers: {},
+    clock: () => NOW,
+    validate: options.validate,
+    onError: () => {},
+  });
+  const app = createGatewayApp({
+    transport,
+    requestTimeoutMs: options.requestTimeoutMs,
+    logStorage: options.logStorage,
+  });
   const got: unknown[] = [];
   transport.onMessage((from, m) => got.push({ from, m }));
   return { transport, app, got };
@@ -26,7 +38,14 @@ function gateway(options: { validate?: InboundValidator; requestTimeoutMs?: numb
 
 async function signed(body: string, at = NOW, contentType = 'application/json') {
   const bytes = utf8(body);
-  return { method: 'POST', body: bytes as Uint8Array<ArrayBuffer>, headers: { 'content-type': contentType, authorization: await signRequest(ids.a.signer, ids.a.id, { method: 'POST', url: URL_TO_SERVER, body: bytes }, at) } };
+  return {
+    method: 'POST',
+    body: bytes as Uint8Array<ArrayBuffer>,
+    headers: {
+      'content-type': contentType,
+      authorization: await signRequest(ids.a.signer, ids.a.id, { method: 'POST', url: URL_TO_SERVER, body: bytes }, at),
+    },
+  };
 }
 
 describe('createGatewayApp', () => {
@@ -39,10 +58,14 @@ describe('createGatewayApp', () => {
     const body = new Uint8Array(await res.arrayBuffer());
     const header = res.headers.get(REPLY_SIGNATURE_HEADER);
     const reqSig = requestSignatureOf(init.headers.authorization);
-    expect(await verifyReply(header, ids.server.id, 202, reqSig, body, transportKeys, defaultVerifier())).toEqual({ ok: true });
+    expect(await verifyReply(header, ids.server.id, 202, reqSig, body, transportKeys, defaultVerifier())).toEqual({
+      ok: true,
+    });
     // Bound: the same reply does not verify for another request, another status or another signer.
     expect((await verifyReply(header, ids.server.id, 202, '-', body, transportKeys, defaultVerifier())).ok).toBe(false);
-    expect((await verifyReply(header, ids.server.id, 200, reqSig, body, transportKeys, defaultVerifier())).ok).toBe(false);
+    expect((await verifyReply(header, ids.server.id, 200, reqSig, body, transportKeys, defaultVerifier())).ok).toBe(
+      false,
+    );
     expect((await verifyReply(header, ids.b.id, 202, reqSig, body, transportKeys, defaultVerifier())).ok).toBe(false);
   });
 
@@ -53,7 +76,17 @@ describe('createGatewayApp', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     const body = new Uint8Array(await res.arrayBuffer());
-    expect(await verifyReply(res.headers.get(REPLY_SIGNATURE_HEADER), ids.server.id, 401, requestSignatureOf(init.headers.authorization), body, transportKeys, defaultVerifier())).toEqual({ ok: true });
+    expect(
+      await verifyReply(
+        res.headers.get(REPLY_SIGNATURE_HEADER),
+        ids.server.id,
+        401,
+        requestSignatureOf(init.headers.authorization),
+        body,
+        transportKeys,
+        defaultVerifier(),
+      ),
+    ).toEqual({ ok: true });
   });
 
   it('refuses a body that is not application/json with 415', async () => {
@@ -64,7 +97,11 @@ describe('createGatewayApp', () => {
   it('answers 408 when the request takes longer than requestTimeoutMs (a validator that never settles)', async () => {
     let release!: () => void;
     const stuck = new Promise<void>((r) => (release = r));
-    const { app, got } = gateway({ validate: async () => (await stuck, { ok: true }), requestTimeoutMs: 50 });
+    const validate = async () => {
+      await stuck;
+      return { ok: true as const };
+    };
+    const { app, got } = gateway({ validate, requestTimeoutMs: 50 });
     const res = await app.request(URL_TO_SERVER, await signed('{"slow":true}'));
     expect(res.status).toBe(408);
     expect(res.headers.get('connection')).toBe('close');
@@ -79,7 +116,9 @@ describe('createGatewayApp', () => {
   });
 
   it('mounts the Log Storage API at /log, outside the message routes', async () => {
-    const logStorage = new Hono().get('/getLogLength/:log', (c) => c.json({ success: true, response_data: { log: c.req.param('log') } }));
+    const logStorage = new Hono().get('/getLogLength/:log', (c) =>
+      c.json({ success: true, response_data: { log: c.req.param('log') } }),
+    );
     const { app } = gateway({ logStorage });
     const res = await app.request('http://gw-server.test/log/getLogLength/s1');
     expect(res.status).toBe(200);
@@ -90,7 +129,15 @@ describe('createGatewayApp', () => {
 
 describe('HttpTransport.send: replies mapped to outcomes', () => {
   const client = (fetchFn: typeof fetch, timeoutMs?: number) =>
-    new HttpTransport({ self: ids.a.id, signer: ids.a.signer, keys: transportKeys, peers: { [ids.server.id]: 'http://gw-server.test' }, fetch: fetchFn, timeoutMs, clock: () => NOW });
+    new HttpTransport({
+      self: ids.a.id,
+      signer: ids.a.signer,
+      keys: transportKeys,
+      peers: { [ids.server.id]: 'http://gw-server.test' },
+      fetch: fetchFn,
+      timeoutMs,
+      clock: () => NOW,
+    });
 
   it('delivers through the peer app (the app as the fetch), and rejects a reply not signed by the peer with BAD_SIGNATURE', async () => {
     const { app, got } = gateway();
@@ -111,7 +158,10 @@ describe('HttpTransport.send: replies mapped to outcomes', () => {
         if (init?.signal?.aborted) abort();
         init?.signal?.addEventListener('abort', abort);
       });
-    await expect(client(hanging, 30).send(ids.server.id, {})).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE', message: expect.stringMatching(/timed out/) });
+    await expect(client(hanging, 30).send(ids.server.id, {})).rejects.toMatchObject({
+      code: 'PEER_UNAVAILABLE',
+      message: expect.stringMatching(/timed out/),
+    });
     const closing = client(hanging, 60_000);
     const pending = closing.send(ids.server.id, {}).catch((e: unknown) => e);
     await closing.close();

@@ -112,7 +112,10 @@ function gatedVerifier(): { verifier: Verifier; open: () => void } {
   let open = () => {};
   const gate = new Promise<void>((resolve) => (open = resolve));
   const inner = defaultVerifier();
-  const verify: Verifier['verify'] = async (key, data, signature) => (await gate, inner.verify(key, data, signature));
+  const verify: Verifier['verify'] = async (key, data, signature) => {
+    await gate;
+    return inner.verify(key, data, signature);
+  };
   return { open, verifier: { verify } };
 }
 
@@ -158,7 +161,10 @@ function firstAnswer(socket: Socket): Promise<number | 'closed'> {
 const sockets: Socket[] = [];
 const transports: Transport[] = [];
 const servers: Started[] = [];
-const track = <T extends { socket: Socket }>(s: T): T => (sockets.push(s.socket), s);
+const track = <T extends { socket: Socket }>(s: T): T => {
+  sockets.push(s.socket);
+  return s;
+};
 const client = async (url: string, who: Identity): Promise<{ t: Transport; inbox: Inbox }> => {
   const peers = { [ids.server.id]: url };
   const t = wsClient({ self: who.id, signer: who.signer, keys: transportKeys, peers, onError: () => {} });

@@ -22,7 +22,11 @@ describe('MemoryNetwork in manual mode: the scheduler decides', () => {
     for (let i = 0; i < 3; i++) await a.send('b', { i });
     expect(got).toEqual([]);
     const pending = net.pending();
-    expect(pending.map((e) => [e.from, e.to])).toEqual([['a', 'b'], ['a', 'b'], ['a', 'b']]);
+    expect(pending.map((e) => [e.from, e.to])).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
     for (const e of [...pending].reverse()) expect(await net.deliver(e.id)).toBe(true);
     expect(got.map((g) => g.message)).toEqual([{ i: 2 }, { i: 1 }, { i: 0 }]);
   });
@@ -105,7 +109,10 @@ describe('MemoryNetwork faults and topology', () => {
     await a.send('b', { n: 2 });
     await net.flush();
     expect(got.map((g) => g.message)).toEqual([{ n: 2 }]);
-    expect(changes).toEqual([['b', false], ['b', true]]);
+    expect(changes).toEqual([
+      ['b', false],
+      ['b', true],
+    ]);
   });
 
   it('an unreachable gateway (a crash) is down for every peer until it comes back', async () => {
@@ -147,7 +154,10 @@ describe('MemoryNetwork faults and topology', () => {
     await a.send('b', { messageType: 'urn:ietf:params:satp:core:msgtype:transfer-proposal-msg' });
     await net.flush();
     // a's validator refuses b's error-msg too, and that refusal is not answered.
-    expect(events.filter((e) => e.kind === 'refused').map((e) => [e.envelope.from, e.envelope.to])).toEqual([['a', 'b'], ['b', 'a']]);
+    expect(events.filter((e) => e.kind === 'refused').map((e) => [e.envelope.from, e.envelope.to])).toEqual([
+      ['a', 'b'],
+      ['b', 'a'],
+    ]);
     expect(events.filter((e) => e.kind === 'sent').length).toBe(2);
     expect(gotA).toEqual([]);
     expect(gotB).toEqual([]);
@@ -158,7 +168,12 @@ describe('MemoryNetwork faults and topology', () => {
     const gotC = received(c);
     await c.send('d', { messageType: 'urn:ietf:params:satp:core:msgtype:transfer-proposal-msg' });
     await lenient.flush();
-    expect(gotC[0]?.message).toMatchObject({ messageType: ERROR_MSG_TYPE, status: 422, detail: 'no', prevMsgType: 'urn:ietf:params:satp:core:msgtype:transfer-proposal-msg' });
+    expect(gotC[0]?.message).toMatchObject({
+      messageType: ERROR_MSG_TYPE,
+      status: 422,
+      detail: 'no',
+      prevMsgType: 'urn:ietf:params:satp:core:msgtype:transfer-proposal-msg',
+    });
   });
 
   it('a closed transport: sends reject TRANSPORT_CLOSED, peers see it go, and its id can join again', async () => {
@@ -173,6 +188,9 @@ describe('MemoryNetwork faults and topology', () => {
     await expect(b.send('a', {})).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
     const again = net.transport('a');
     expect(again.peers()).toEqual(['b']);
-    expect(seen).toEqual([['a', false], ['a', true]]);
+    expect(seen).toEqual([
+      ['a', false],
+      ['a', true],
+    ]);
   });
 });

@@ -20,14 +20,28 @@ const URL_BASE = 'http://gw-server.test/satp/ws';
 function setup(options: { challengeTtlMs?: number; maxRemembered?: number } = {}) {
   let now = 1_700_000_000_000;
   const clock = { now: () => now, advance: (ms: number) => (now += ms) };
-  const gk = new Gatekeeper({ self: ids.server.id, signer: ids.server.signer, keys: transportKeys, clock: clock.now, ...options });
+  const gk = new Gatekeeper({
+    self: ids.server.id,
+    signer: ids.server.signer,
+    keys: transportKeys,
+    clock: clock.now,
+    ...options,
+  });
   /** The subprotocol header a client would offer, with optional tampering. */
-  const header = async (who = ids.a, o: { claim?: string; signer?: typeof ids.a.signer; server?: string; timestamp?: number; issuer?: Gatekeeper } = {}) => {
+  const header = async (
+    who = ids.a,
+    o: { claim?: string; signer?: typeof ids.a.signer; server?: string; timestamp?: number; issuer?: Gatekeeper } = {},
+  ) => {
     const res = await (o.issuer ?? gk).challengeResponse(`${URL_BASE}/challenge?client=${who.id}`);
     const parsed = parseStrictJson(await res.text());
     const ch = parsed.ok ? parseChallenge(parsed.value) : undefined;
     if (!ch) throw new Error(`no challenge (${res.status})`);
-    const body = { challenge: ch.challenge, clientId: o.claim ?? who.id, serverId: o.server ?? ids.server.id, timestamp: o.timestamp ?? clock.now() };
+    const body = {
+      challenge: ch.challenge,
+      clientId: o.claim ?? who.id,
+      serverId: o.server ?? ids.server.id,
+      timestamp: o.timestamp ?? clock.now(),
+    };
     const signature = toBase64Url(await (o.signer ?? who.signer).sign(proofSigningInput(body)));
     return `${WS_PROTOCOL}, ${encodeProof({ ...body, signature })}`;
   };
@@ -55,13 +69,20 @@ describe('Gatekeeper: deciding an upgrade before it completes', () => {
     clock.advance(30_001);
     expect(await gk.decide(h)).toMatchObject({ ok: false, status: 401, detail: expect.stringMatching(/expired/) });
     const skewed = await header(ids.a, { timestamp: clock.now() - 120_000 });
-    expect(await gk.decide(skewed)).toMatchObject({ ok: false, status: 401, detail: expect.stringMatching(/timestamp/) });
+    expect(await gk.decide(skewed)).toMatchObject({
+      ok: false,
+      status: 401,
+      detail: expect.stringMatching(/timestamp/),
+    });
   });
 
   it('a challenge is bound to its client and to the server process that issued it', async () => {
     const { gk, header } = setup();
     // a's challenge, claimed by b and signed with b's key: the MAC names a.
-    expect(await gk.decide(await header(ids.a, { claim: ids.b.id, signer: ids.b.signer }))).toMatchObject({ ok: false, status: 401 });
+    expect(await gk.decide(await header(ids.a, { claim: ids.b.id, signer: ids.b.signer }))).toMatchObject({
+      ok: false,
+      status: 401,
+    });
     // a challenge from another Gatekeeper (another process, another secret) for the same server id.
     const other = new Gatekeeper({ self: ids.server.id, signer: ids.server.signer, keys: transportKeys });
     expect(await gk.decide(await header(ids.a, { issuer: other }))).toMatchObject({ ok: false, status: 401 });
@@ -71,10 +92,24 @@ describe('Gatekeeper: deciding an upgrade before it completes', () => {
     const { gk, header } = setup();
     expect((await gk.challengeResponse(`${URL_BASE}/challenge?client=${ids.stranger.id}`)).status).toBe(403);
     expect((await gk.challengeResponse(`${URL_BASE}/challenge?client=..%2F..`)).status).toBe(400);
-    expect(await gk.decide(await header(ids.a, { claim: ids.stranger.id, signer: ids.stranger.signer }))).toMatchObject({ ok: false, status: 403 });
-    expect(await gk.decide(await header(ids.a, { signer: ids.stranger.signer }))).toMatchObject({ ok: false, status: 401 });
+    expect(await gk.decide(await header(ids.a, { claim: ids.stranger.id, signer: ids.stranger.signer }))).toMatchObject(
+      { ok: false, status: 403 },
+    );
+    expect(await gk.decide(await header(ids.a, { signer: ids.stranger.signer }))).toMatchObject({
+      ok: false,
+      status: 401,
+    });
     const good = await header();
-    for (const bad of [null, '', WS_PROTOCOL, good.replace(`${WS_PROTOCOL}, `, ''), `${good}, ${AUTH_PROTOCOL_PREFIX}x`, `${WS_PROTOCOL}, ${AUTH_PROTOCOL_PREFIX}!!!`, `${WS_PROTOCOL}, ${AUTH_PROTOCOL_PREFIX}${toBase64Url(utf8('{"a":1,"a":2}'))}`, 'x'.repeat(5000)]) {
+    for (const bad of [
+      null,
+      '',
+      WS_PROTOCOL,
+      good.replace(`${WS_PROTOCOL}, `, ''),
+      `${good}, ${AUTH_PROTOCOL_PREFIX}x`,
+      `${WS_PROTOCOL}, ${AUTH_PROTOCOL_PREFIX}!!!`,
+      `${WS_PROTOCOL}, ${AUTH_PROTOCOL_PREFIX}${toBase64Url(utf8('{"a":1,"a":2}'))}`,
+      'x'.repeat(5000),
+    ]) {
       expect(await gk.decide(bad)).toMatchObject({ ok: false, status: 401 });
     }
   });
@@ -90,29 +125,57 @@ describe('Gatekeeper: deciding an upgrade before it completes', () => {
 });
 
 describe('clientProtocols: the client checks who issued the challenge', () => {
-  const handshake = (fetchFn: typeof fetch) => ({ self: ids.a.id, signer: ids.a.signer, keys: transportKeys, verifier: defaultVerifier(), fetch: fetchFn, clock: () => 1_700_000_000_000 });
-  const serving = (gk: Gatekeeper): typeof fetch => async (input) => gk.challengeResponse(String(input));
+  const handshake = (fetchFn: typeof fetch) => ({
+    self: ids.a.id,
+    signer: ids.a.signer,
+    keys: transportKeys,
+    verifier: defaultVerifier(),
+    fetch: fetchFn,
+    clock: () => 1_700_000_000_000,
+  });
+  const serving =
+    (gk: Gatekeeper): typeof fetch =>
+    async (input) =>
+      gk.challengeResponse(String(input));
 
   it('signs a proof the server accepts', async () => {
-    const gk = new Gatekeeper({ self: ids.server.id, signer: ids.server.signer, keys: transportKeys, clock: () => 1_700_000_000_000 });
+    const gk = new Gatekeeper({
+      self: ids.server.id,
+      signer: ids.server.signer,
+      keys: transportKeys,
+      clock: () => 1_700_000_000_000,
+    });
     const protocols = await clientProtocols(handshake(serving(gk)), ids.server.id, 'ws://gw-server.test/satp/ws');
     expect(await gk.decide(protocols.join(', '))).toMatchObject({ ok: true, peer: ids.a.id });
   });
 
   it('refuses a challenge from an endpoint that is not the peer it dialled, or not signed by its key', async () => {
     const impostor = new Gatekeeper({ self: ids.server.id, signer: ids.stranger.signer, keys: transportKeys });
-    await expect(clientProtocols(handshake(serving(impostor)), ids.server.id, 'ws://x.test/satp/ws')).rejects.toMatchObject({ code: 'PEER_REFUSED' });
+    await expect(
+      clientProtocols(handshake(serving(impostor)), ids.server.id, 'ws://x.test/satp/ws'),
+    ).rejects.toMatchObject({ code: 'PEER_REFUSED' });
     const someoneElse = new Gatekeeper({ self: ids.b.id, signer: ids.b.signer, keys: transportKeys });
-    await expect(clientProtocols(handshake(serving(someoneElse)), ids.server.id, 'ws://x.test/satp/ws')).rejects.toMatchObject({ code: 'PEER_REFUSED' });
+    await expect(
+      clientProtocols(handshake(serving(someoneElse)), ids.server.id, 'ws://x.test/satp/ws'),
+    ).rejects.toMatchObject({ code: 'PEER_REFUSED' });
   });
 
   it('maps the challenge request failing: unreachable or 5xx → PEER_UNAVAILABLE, 4xx → PEER_REFUSED', async () => {
     const down: typeof fetch = async () => {
       throw new TypeError('fetch failed');
     };
-    await expect(clientProtocols(handshake(down), ids.server.id, 'ws://x.test/satp/ws')).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
-    const status = (s: number): typeof fetch => async () => new Response(null, { status: s });
-    await expect(clientProtocols(handshake(status(503)), ids.server.id, 'ws://x.test/satp/ws')).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
-    await expect(clientProtocols(handshake(status(403)), ids.server.id, 'ws://x.test/satp/ws')).rejects.toMatchObject({ code: 'PEER_REFUSED' });
+    await expect(clientProtocols(handshake(down), ids.server.id, 'ws://x.test/satp/ws')).rejects.toMatchObject({
+      code: 'PEER_UNAVAILABLE',
+    });
+    const status =
+      (s: number): typeof fetch =>
+      async () =>
+        new Response(null, { status: s });
+    await expect(clientProtocols(handshake(status(503)), ids.server.id, 'ws://x.test/satp/ws')).rejects.toMatchObject({
+      code: 'PEER_UNAVAILABLE',
+    });
+    await expect(clientProtocols(handshake(status(403)), ids.server.id, 'ws://x.test/satp/ws')).rejects.toMatchObject({
+      code: 'PEER_REFUSED',
+    });
   });
 });

@@ -65,7 +65,12 @@ export function errorMessage(input: ErrorMsgInput): { [key: string]: Json } {
 }
 
 /** The error-msg for a validator's refusal of a message that parsed. */
-export function refusalMessage(refusal: Refusal, message: Json, hashPrevMessage: string, timestamp: number): { [key: string]: Json } {
+export function refusalMessage(
+  refusal: Refusal,
+  message: Json,
+  hashPrevMessage: string,
+  timestamp: number,
+): { [key: string]: Json } {
   return errorMessage({
     status: refusal.status ?? 422,
     type: refusal.type ?? PROBLEM_TYPES.refused,

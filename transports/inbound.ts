@@ -30,7 +30,8 @@ export const defaultOnError: TransportErrorHandler = (error, context) => {
 
 export function inboundContext(options: InboundOptions = {}): InboundContext {
   const maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
-  if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 1) throw new RangeError('maxMessageBytes must be a positive integer');
+  if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 1)
+    throw new RangeError('maxMessageBytes must be a positive integer');
   return {
     validate: options.validate,
     onError: options.onError ?? defaultOnError,
@@ -64,7 +65,14 @@ export function utf8Length(text: string): number {
   return n;
 }
 
-const refuse = (ctx: InboundContext, status: number, type: string, detail: string, hash?: string, close?: number): Admission => ({
+const refuse = (
+  ctx: InboundContext,
+  status: number,
+  type: string,
+  detail: string,
+  hash?: string,
+  close?: number,
+): Admission => ({
   ok: false,
   status,
   detail,
@@ -75,13 +83,27 @@ const refuse = (ctx: InboundContext, status: number, type: string, detail: strin
 /** Bytes as they came off the wire: a frame payload or an HTTP body. */
 export async function admitBytes(from: string, bytes: Uint8Array, ctx: InboundContext): Promise<Admission> {
   if (bytes.length > ctx.maxMessageBytes) {
-    return refuse(ctx, 413, PROBLEM_TYPES.tooLarge, `message is larger than ${ctx.maxMessageBytes} bytes`, undefined, CLOSE.tooBig);
+    return refuse(
+      ctx,
+      413,
+      PROBLEM_TYPES.tooLarge,
+      `message is larger than ${ctx.maxMessageBytes} bytes`,
+      undefined,
+      CLOSE.tooBig,
+    );
   }
   let text: string;
   try {
     text = fromUtf8(bytes);
   } catch {
-    return refuse(ctx, 400, PROBLEM_TYPES.badEncoding, 'message is not valid UTF-8', sha256Hex(bytes), CLOSE.invalidPayload);
+    return refuse(
+      ctx,
+      400,
+      PROBLEM_TYPES.badEncoding,
+      'message is not valid UTF-8',
+      sha256Hex(bytes),
+      CLOSE.invalidPayload,
+    );
   }
   return admitChecked(from, text, bytes, ctx);
 }
@@ -89,23 +111,50 @@ export async function admitBytes(from: string, bytes: Uint8Array, ctx: InboundCo
 /** Text the runtime already decoded (a WebSocket text frame, which the runtime checked is UTF-8). */
 export async function admitText(from: string, text: string, ctx: InboundContext): Promise<Admission> {
   // UTF-16 length ≤ UTF-8 length ≤ 3 × UTF-16 length, so the exact count is needed only near the bound.
-  if (text.length > ctx.maxMessageBytes || (text.length * 3 > ctx.maxMessageBytes && utf8Length(text) > ctx.maxMessageBytes)) {
-    return refuse(ctx, 413, PROBLEM_TYPES.tooLarge, `message is larger than ${ctx.maxMessageBytes} bytes`, undefined, CLOSE.tooBig);
+  if (
+    text.length > ctx.maxMessageBytes ||
+    (text.length * 3 > ctx.maxMessageBytes && utf8Length(text) > ctx.maxMessageBytes)
+  ) {
+    return refuse(
+      ctx,
+      413,
+      PROBLEM_TYPES.tooLarge,
+      `message is larger than ${ctx.maxMessageBytes} bytes`,
+      undefined,
+      CLOSE.tooBig,
+    );
   }
   return admitChecked(from, text, undefined, ctx);
 }
 
-async function admitChecked(from: string, text: string, bytes: Uint8Array | undefined, ctx: InboundContext): Promise<Admission> {
+async function admitChecked(
+  from: string,
+  text: string,
+  bytes: Uint8Array | undefined,
+  ctx: InboundContext,
+): Promise<Admission> {
   const hash = () => sha256Hex(bytes ?? utf8(text));
   const parsed = parseStrictJson(text, ctx.jsonLimits);
-  if (!parsed.ok) return refuse(ctx, 400, PROBLEM_TYPES.badlyFormed, `not acceptable JSON: ${parsed.problem} at ${parsed.at}`, hash());
+  if (!parsed.ok)
+    return refuse(
+      ctx,
+      400,
+      PROBLEM_TYPES.badlyFormed,
+      `not acceptable JSON: ${parsed.problem} at ${parsed.at}`,
+      hash(),
+    );
   return admitParsed(from, parsed.value, hash, ctx);
 }
 
 /** A message that is already a JSON value (the memory network): only the validator remains. */
-export async function admitParsed(from: string, message: Json, hash: () => string, ctx: InboundContext): Promise<Admission> {
+export async function admitParsed(
+  from: string,
+  message: Json,
+  hash: () => string,
+  ctx: InboundContext,
+): Promise<Admission> {
   if (!ctx.validate) return { ok: true, message };
-  let verdict;
+  let verdict: Awaited<ReturnType<NonNullable<typeof ctx.validate>>>;
   try {
     verdict = await ctx.validate(from, message);
   } catch (err) {
@@ -115,7 +164,12 @@ export async function admitParsed(from: string, message: Json, hash: () => strin
   }
   if (verdict.ok) return { ok: true, message };
   const status = verdict.status ?? 422;
-  return { ok: false, status, detail: verdict.detail, reply: isErrorMessage(message) ? null : refusalMessage(verdict, message, hash(), ctx.clock()) };
+  return {
+    ok: false,
+    status,
+    detail: verdict.detail,
+    reply: isErrorMessage(message) ? null : refusalMessage(verdict, message, hash(), ctx.clock()),
+  };
 }
 
 /** The handler sets of one transport. A throwing handler is reported and never stops the others. */

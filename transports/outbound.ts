@@ -13,11 +13,15 @@ export function encodeMessage(message: Json, maxBytes: number, limits: JsonLimit
   if (problem) throw new SatpError('INVALID_INPUT', `cannot send: ${problem}`);
   const text = JSON.stringify(message);
   const size = utf8Length(text);
-  if (size > maxBytes) throw new SatpError('INVALID_INPUT', `cannot send: message is ${size} bytes, over the ${maxBytes}-byte limit`, { detail: { size, maxBytes } });
+  if (size > maxBytes)
+    throw new SatpError('INVALID_INPUT', `cannot send: message is ${size} bytes, over the ${maxBytes}-byte limit`, {
+      detail: { size, maxBytes },
+    });
   return text;
 }
 
 export const unavailable = (peer: string, why: string, cause?: unknown): SatpError =>
   new SatpError('PEER_UNAVAILABLE', `peer ${peer} is unavailable: ${why}`, { cause, detail: { peer } });
 
-export const closedError = (self: string): SatpError => new SatpError('TRANSPORT_CLOSED', `transport of ${self} is closed`);
+export const closedError = (self: string): SatpError =>
+  new SatpError('TRANSPORT_CLOSED', `transport of ${self} is closed`);

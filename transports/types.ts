@@ -10,7 +10,12 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024;
  * wider than the kernel's defaults, because a RECOVER-UPDATE (recovery-04 §5.3.2) carries whole log
  * entries; the codec applies the message schemas afterwards.
  */
-export const MESSAGE_JSON_LIMITS: JsonLimits = { maxDepth: 32, maxString: MAX_MESSAGE_BYTES, maxItems: 8_192, maxNodes: 131_072 };
+export const MESSAGE_JSON_LIMITS: JsonLimits = {
+  maxDepth: 32,
+  maxString: MAX_MESSAGE_BYTES,
+  maxItems: 8_192,
+  maxNodes: 131_072,
+};
 
 /** Receives a message that passed the transport's choke point; `from` is the authenticated sender. */
 export type MessageHandler = (from: string, message: Json) => void;

@@ -14,14 +14,23 @@ const FAKE_HASH = 'f'.repeat(64);
  * Adds `entries` entries to the store at `dir`, as closed sessions `h<n>/gw-origin` (n from `firstSession`)
  * of `texts.length` entries each. Returns the sessions written and the milliseconds it took.
  */
-export async function writeHistory(dir: string, firstSession: number, entries: number, texts: readonly string[]): Promise<{ sessions: number; ms: number }> {
+export async function writeHistory(
+  dir: string,
+  firstSession: number,
+  entries: number,
+  texts: readonly string[],
+): Promise<{ sessions: number; ms: number }> {
   const t = now();
   const driver = await LevelDriver.open(dir, { sync: false });
   const sessions = Math.ceil(entries / texts.length);
   try {
     for (let s = 0; s < sessions; s += WAVE) {
       const wave = Array.from({ length: Math.min(WAVE, sessions - s) }, (_, k) => firstSession + s + k);
-      await Promise.all(wave.map((n) => driver.append(`h${n}/${ORIGIN_ID}`, EMPTY_HEAD, texts, { seq: texts.length, hash: FAKE_HASH, open: false })));
+      await Promise.all(
+        wave.map((n) =>
+          driver.append(`h${n}/${ORIGIN_ID}`, EMPTY_HEAD, texts, { seq: texts.length, hash: FAKE_HASH, open: false }),
+        ),
+      );
     }
   } finally {
     await driver.close();

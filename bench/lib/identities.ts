@@ -54,9 +54,21 @@ let cached: Promise<Identities> | undefined;
 /** One set of keys for the whole run (key generation is not what is measured). */
 export function identities(): Promise<Identities> {
   cached ??= (async () => {
-    const [origin, destination, ledgerA, ledgerB] = await Promise.all([0, 1, 2, 3].map(async () => (await generateWebCryptoSigner()).signer));
-    const table: Record<string, PublicJwk> = { [ORIGIN_ID]: origin!.publicJwk, [DESTINATION_ID]: destination!.publicJwk };
-    return { origin: origin!, destination: destination!, ledgerA: ledgerA!, ledgerB: ledgerB!, keys: keyTable(table), verifier: defaultVerifier() };
+    const [origin, destination, ledgerA, ledgerB] = await Promise.all(
+      [0, 1, 2, 3].map(async () => (await generateWebCryptoSigner()).signer),
+    );
+    const table: Record<string, PublicJwk> = {
+      [ORIGIN_ID]: origin!.publicJwk,
+      [DESTINATION_ID]: destination!.publicJwk,
+    };
+    return {
+      origin: origin!,
+      destination: destination!,
+      ledgerA: ledgerA!,
+      ledgerB: ledgerB!,
+      keys: keyTable(table),
+      verifier: defaultVerifier(),
+    };
   })();
   return cached;
 }

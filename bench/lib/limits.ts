@@ -18,7 +18,16 @@ export interface Limits {
 export const emptyLimits = (): Partial<Limits> => ({});
 
 export function need(l: Partial<Limits>): Limits {
-  for (const k of ['signSeq', 'sign32', 'verifySeq', 'verify32', 'levelSync1', 'levelSync64', 'wsRttMs', 'wsEcho32'] as const) {
+  for (const k of [
+    'signSeq',
+    'sign32',
+    'verifySeq',
+    'verify32',
+    'levelSync1',
+    'levelSync64',
+    'wsRttMs',
+    'wsEcho32',
+  ] as const) {
     if (!(typeof l[k] === 'number' && l[k]! > 0)) throw new TypeError(`limit ${k} was not measured`);
   }
   return l as Limits;

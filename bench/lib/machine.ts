@@ -17,7 +17,8 @@ function cpuModel(): string {
 
 const versionOf = (pkg: string): string => {
   try {
-    return (JSON.parse(readFileSync(new URL(`node_modules/${pkg}/package.json`, root), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL(`node_modules/${pkg}/package.json`, root), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -29,6 +30,11 @@ export function machine() {
     nproc: availableParallelism(),
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.versions.node,
-    versions: Object.fromEntries(['level', 'classic-level', '@noble/curves', '@noble/hashes', 'ws', 'zod', 'canonicalize'].map((p) => [p, versionOf(p)])) as Record<string, string>,
+    versions: Object.fromEntries(
+      ['level', 'classic-level', '@noble/curves', '@noble/hashes', 'ws', 'zod', 'canonicalize'].map((p) => [
+        p,
+        versionOf(p),
+      ]),
+    ) as Record<string, string>,
   };
 }

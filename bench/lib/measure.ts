@@ -40,7 +40,12 @@ async function window(op: (i: number) => Promise<unknown>, ms: number, inflight:
  * The best of `tries` windows: for limits that other tenants of a shared machine disturb (a disk's fsync
  * latency above all), the best rate seen in this run is the fairer limit.
  */
-export async function bestRateOf(tries: number, op: (i: number) => Promise<unknown>, ms: number, inflight = 1): Promise<Rate> {
+export async function bestRateOf(
+  tries: number,
+  op: (i: number) => Promise<unknown>,
+  ms: number,
+  inflight = 1,
+): Promise<Rate> {
   let best = await rateOf(op, ms, inflight);
   for (let i = 1; i < tries; i++) {
     const r = await rateOf(op, ms, inflight);

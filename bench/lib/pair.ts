@@ -13,7 +13,15 @@ import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import { createNodeWsClient, type WsClientTransport } from '../../transports/ws/node/client.ts';
 import { WsServerTransport } from '../../transports/ws/node/server.ts';
 import type { Transport } from '../../transports/types.ts';
-import { benchPeers, Counts, countingSigner, countingVerifier, DESTINATION_ID, type Identities, ORIGIN_ID } from './identities.ts';
+import {
+  benchPeers,
+  type Counts,
+  countingSigner,
+  countingVerifier,
+  DESTINATION_ID,
+  type Identities,
+  ORIGIN_ID,
+} from './identities.ts';
 import { BenchFailure } from './report.ts';
 
 export type StoreKind = 'level' | 'memory';
@@ -40,7 +48,12 @@ export class CountingDriver implements LogStoreDriver {
   head(logId: string) {
     return this.inner.head(logId);
   }
-  append(logId: string, expected: Parameters<LogStoreDriver['append']>[1], texts: readonly string[], next: Parameters<LogStoreDriver['append']>[3]) {
+  append(
+    logId: string,
+    expected: Parameters<LogStoreDriver['append']>[1],
+    texts: readonly string[],
+    next: Parameters<LogStoreDriver['append']>[3],
+  ) {
     this.counts.appends++;
     this.counts.entries += texts.length;
     for (const t of texts) this.counts.entryChars += t.length;
@@ -57,9 +70,18 @@ export class CountingDriver implements LogStoreDriver {
   }
 }
 
-export async function openStore(kind: StoreKind, dir: string, who: string, id: Identities, counts: Counts): Promise<LogStore> {
+export async function openStore(
+  kind: StoreKind,
+  dir: string,
+  who: string,
+  id: Identities,
+  counts: Counts,
+): Promise<LogStore> {
   const driver = kind === 'level' ? await LevelDriver.open(join(dir, who)) : new MemoryDriver();
-  return new LogStore(new CountingDriver(driver, counts), { keys: id.keys, verifier: countingVerifier(id.verifier, counts) });
+  return new LogStore(new CountingDriver(driver, counts), {
+    keys: id.keys,
+    verifier: countingVerifier(id.verifier, counts),
+  });
 }
 
 export interface Side {
@@ -110,7 +132,15 @@ export function wireGateway(p: GatewayParts): Side {
   const peers = benchPeers(p.ids);
   const ledgerKey = p.id === ORIGIN_ID ? p.ids.ledgerA.publicJwk : p.ids.ledgerB.publicJwk;
   // Retransmits are for lost messages; on loopback none is lost, and a resend under load would only add work.
-  const config = gatewayConfig({ id: p.id, publicJwk: p.signer.publicJwk, networkId, ledgerKey, peers, retransmitMs: 120_000, ...p.config });
+  const config = gatewayConfig({
+    id: p.id,
+    publicJwk: p.signer.publicJwk,
+    networkId,
+    ledgerKey,
+    peers,
+    retransmitMs: 120_000,
+    ...p.config,
+  });
   const side = { id: p.id, store: p.store, ledger: p.ledger, transport: p.transport, sent: 0 } as Side;
   side.gw = new Gateway({
     config,
@@ -129,7 +159,8 @@ export function wireGateway(p: GatewayParts): Side {
       },
     },
     onReport: (sessionId: string, r: Report) => {
-      if (r.kind === 'needs-operator' || r.kind === 'refused') p.trouble.add(`${p.id} ${sessionId}: ${r.kind}: ${r.detail}`);
+      if (r.kind === 'needs-operator' || r.kind === 'refused')
+        p.trouble.add(`${p.id} ${sessionId}: ${r.kind}: ${r.detail}`);
     },
   });
   side.detach = p.transport.onMessage((from, message) => {
@@ -150,17 +181,35 @@ export const TRANSPORT_OPTIONS = {
 };
 
 export async function serveDestination(id: Identities, trouble: Trouble): Promise<WsServerTransport> {
-  return WsServerTransport.listen({ self: DESTINATION_ID, signer: id.destination, keys: id.keys, ...TRANSPORT_OPTIONS, onError: (err, c) => trouble.add(`server ${c.what}: ${String(err)}`) });
+  return WsServerTransport.listen({
+    self: DESTINATION_ID,
+    signer: id.destination,
+    keys: id.keys,
+    ...TRANSPORT_OPTIONS,
+    onError: (err, c) => trouble.add(`server ${c.what}: ${String(err)}`),
+  });
 }
 
 export async function dialOrigin(id: Identities, url: string, trouble: Trouble): Promise<WsClientTransport> {
-  const client = createNodeWsClient({ self: ORIGIN_ID, signer: id.origin, keys: id.keys, peers: { [DESTINATION_ID]: url }, ...TRANSPORT_OPTIONS, onError: (err, c) => trouble.add(`client ${c.what}: ${String(err)}`) });
+  const client = createNodeWsClient({
+    self: ORIGIN_ID,
+    signer: id.origin,
+    keys: id.keys,
+    peers: { [DESTINATION_ID]: url },
+    ...TRANSPORT_OPTIONS,
+    onError: (err, c) => trouble.add(`client ${c.what}: ${String(err)}`),
+  });
   await client.connect(DESTINATION_ID);
   return client;
 }
 
 export const ledgers = (id: Identities, counts: Counts, assets: number) => ({
-  a: new MemoryLedger({ id: 'ledger-a', signer: countingSigner(id.ledgerA, counts), now: Date.now, assets: Array.from({ length: assets }, (_, i) => ({ assetId: `asset-${i}`, owner: 'alice' })) }),
+  a: new MemoryLedger({
+    id: 'ledger-a',
+    signer: countingSigner(id.ledgerA, counts),
+    now: Date.now,
+    assets: Array.from({ length: assets }, (_, i) => ({ assetId: `asset-${i}`, owner: 'alice' })),
+  }),
   b: new MemoryLedger({ id: 'ledger-b', signer: countingSigner(id.ledgerB, counts), now: Date.now }),
 });
 
@@ -179,7 +228,12 @@ export const transferRequest = (sessionId: string, assetId: string): TransferReq
 export async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new BenchFailure(`${what}: not done after ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      work,
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new BenchFailure(`${what}: not done after ${ms} ms`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -35,12 +35,40 @@ export class Results {
     return row;
   }
   /** A rate held against a limit rate. */
-  rate(section: Section, name: string, value: number, bound: number | undefined, boundIs: string, extra: Partial<Row> = {}): Row {
-    return this.add({ section, name, value, unit: '/s', ...(bound !== undefined ? { bound, boundIs, ratio: value / bound } : {}), ...extra });
+  rate(
+    section: Section,
+    name: string,
+    value: number,
+    bound: number | undefined,
+    boundIs: string,
+    extra: Partial<Row> = {},
+  ): Row {
+    return this.add({
+      section,
+      name,
+      value,
+      unit: '/s',
+      ...(bound !== undefined ? { bound, boundIs, ratio: value / bound } : {}),
+      ...extra,
+    });
   }
   /** A time held against the shortest it could take. */
-  time(section: Section, name: string, ms: number, boundMs: number | undefined, boundIs: string, extra: Partial<Row> = {}): Row {
-    return this.add({ section, name, value: ms, unit: 'ms', ...(boundMs !== undefined ? { bound: boundMs, boundIs, ratio: boundMs / ms } : {}), ...extra });
+  time(
+    section: Section,
+    name: string,
+    ms: number,
+    boundMs: number | undefined,
+    boundIs: string,
+    extra: Partial<Row> = {},
+  ): Row {
+    return this.add({
+      section,
+      name,
+      value: ms,
+      unit: 'ms',
+      ...(boundMs !== undefined ? { bound: boundMs, boundIs, ratio: boundMs / ms } : {}),
+      ...extra,
+    });
   }
 }
 
@@ -57,9 +85,15 @@ const pct = (r: number): string => `${(r * 100).toFixed(r < 0.1 ? 1 : 0)} %`;
 export function table(rows: readonly Row[]): string {
   const lines = ['| part | figure | measured | limit | of limit | target |', '|---|---|---:|---:|---:|---|'];
   for (const r of rows) {
-    const limit = r.bound !== undefined ? `${formatValue(r.bound, r.unit)}${r.boundIs ? ` (${r.boundIs})` : ''}` : (r.boundIs ?? '');
-    const ratio = r.ratio !== undefined ? (r.unit === '×' || r.ratioAs === '×' ? formatValue(r.ratio, '×') : pct(r.ratio)) : '';
-    lines.push(`| ${r.section} | ${r.name}${r.note ? ` (${r.note})` : ''} | ${formatValue(r.value, r.unit)} | ${limit} | ${ratio} | ${r.target ?? ''} |`);
+    const limit =
+      r.bound !== undefined
+        ? `${formatValue(r.bound, r.unit)}${r.boundIs ? ` (${r.boundIs})` : ''}`
+        : (r.boundIs ?? '');
+    const ratio =
+      r.ratio !== undefined ? (r.unit === '×' || r.ratioAs === '×' ? formatValue(r.ratio, '×') : pct(r.ratio)) : '';
+    lines.push(
+      `| ${r.section} | ${r.name}${r.note ? ` (${r.note})` : ''} | ${formatValue(r.value, r.unit)} | ${limit} | ${ratio} | ${r.target ?? ''} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -41,17 +41,23 @@ export class Narrator {
       case 'listening': {
         const life = (this.#lives.get(e.gw) ?? 0) + 1;
         this.#lives.set(e.gw, life);
-        return life === 1 ? `listening on ${String(e.url)} (pid ${String(e.pid)})` : `restarted (pid ${String(e.pid)}): same LevelDB, same key, same port`;
+        return life === 1
+          ? `listening on ${String(e.url)} (pid ${String(e.pid)})`
+          : `restarted (pid ${String(e.pid)}): same LevelDB, same key, same port`;
       }
       case 'booted':
-        return Number(e.sessions) > 0 ? `boot: replayed its log, ${String(e.sessions)} unfinished session → sends RECOVER (recovery-04 §5.1)` : undefined;
+        return Number(e.sessions) > 0
+          ? `boot: replayed its log, ${String(e.sessions)} unfinished session → sends RECOVER (recovery-04 §5.1)`
+          : undefined;
       case 'send': {
         const key = `${e.gw} ${String(e.type)}`;
         const type = messageName(String(e.type));
         if (e.ok !== true) {
           const n = (this.#failing.get(key) ?? 0) + 1;
           this.#failing.set(key, n);
-          return n === 1 ? `✗ ${type} not delivered: no connection to ${String(e.to)} (resent by the retransmit timer)` : undefined;
+          return n === 1
+            ? `✗ ${type} not delivered: no connection to ${String(e.to)} (resent by the retransmit timer)`
+            : undefined;
         }
         const failed = this.#failing.get(key) ?? 0;
         this.#failing.delete(key);
@@ -63,7 +69,8 @@ export class Narrator {
       case 'ledger': {
         const op = String(e.kind ?? '').toUpperCase();
         if (e.failed) return `ledger ${String(e.ledger)} unreachable: ${String(e.failed).slice(0, 80)}`;
-        if (e.call === 'status') return `asks ${String(e.ledger)} whether ${String(e.opId)} happened: ${e.found ? (e.ok ? 'yes' : 'refused') : 'no'}`;
+        if (e.call === 'status')
+          return `asks ${String(e.ledger)} whether ${String(e.opId)} happened: ${e.found ? (e.ok ? 'yes' : 'refused') : 'no'}`;
         if (e.call === 'attest') {
           const recorded = (e.recorded as { opId: string; ok: boolean }[] | undefined) ?? [];
           const burned = recorded.some((o) => o.ok && o.opId.endsWith(':3.4:burn'));
@@ -77,7 +84,8 @@ export class Narrator {
           const n = /\+(\d+) entries/.exec(String(e.what))?.[1] ?? '0';
           return `logged RECOVER-UPDATE: ${n} entries of the peer's chain verified and added to its copy${/peer rolled back/.test(String(e.what)) ? '; they show the peer rolled back' : ''}`;
         }
-        if (e.step === 'rollback' && e.operation === 'init' && String(e.what).startsWith('decided')) return String(e.what);
+        if (e.step === 'rollback' && e.operation === 'init' && String(e.what).startsWith('decided'))
+          return String(e.what);
         if (e.step === 'deadline') return String(e.what);
         return undefined;
       }

@@ -9,7 +9,12 @@ const CURVES = { 'P-256': p256, secp256k1 } as const;
 
 export function jwkFromPublicKey(crv: Curve, uncompressed: Uint8Array): PublicJwk {
   if (uncompressed.length !== 65 || uncompressed[0] !== 4) throw new RangeError('expected an uncompressed EC point');
-  return Object.freeze({ kty: 'EC', crv, x: toBase64Url(uncompressed.slice(1, 33)), y: toBase64Url(uncompressed.slice(33)) });
+  return Object.freeze({
+    kty: 'EC',
+    crv,
+    x: toBase64Url(uncompressed.slice(1, 33)),
+    y: toBase64Url(uncompressed.slice(33)),
+  });
 }
 
 function publicKeyFromJwk(jwk: PublicJwk): Uint8Array {

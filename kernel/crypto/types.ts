@@ -34,7 +34,9 @@ export type KeyResolver = (gatewayId: string) => PublicJwk | undefined;
 
 /** A resolver over a fixed table of gateway ids and keys. */
 export function keyTable(entries: Record<string, PublicJwk> | Iterable<[string, PublicJwk]>): KeyResolver {
-  const map = new Map(Symbol.iterator in entries ? (entries as Iterable<[string, PublicJwk]>) : Object.entries(entries));
+  const map = new Map(
+    Symbol.iterator in entries ? (entries as Iterable<[string, PublicJwk]>) : Object.entries(entries),
+  );
   return (id) => map.get(id);
 }
 

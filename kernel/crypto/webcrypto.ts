@@ -56,7 +56,12 @@ export function webCryptoVerifier(cacheSize = 1024): Verifier {
     async verify(jwk, data, signature) {
       if (jwk.crv !== 'P-256' || signature.length !== 64) return false;
       try {
-        return await subtle().verify(ES256, await keyFor(jwk), signature as Uint8Array<ArrayBuffer>, data as Uint8Array<ArrayBuffer>);
+        return await subtle().verify(
+          ES256,
+          await keyFor(jwk),
+          signature as Uint8Array<ArrayBuffer>,
+          data as Uint8Array<ArrayBuffer>,
+        );
       } catch {
         return false;
       }

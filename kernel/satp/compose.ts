@@ -16,12 +16,21 @@ export function fold(s: SessionState, steps: readonly EntryStep[]): SessionState
 
 export function andThen(s: SessionState, first: Decision, next: (after: SessionState) => Decision): Decision {
   const rest = next(fold(s, first.steps));
-  return { steps: [...first.steps, ...rest.steps], effects: [...first.effects, ...rest.effects], ...(first.context ? { context: first.context } : {}) };
+  return {
+    steps: [...first.steps, ...rest.steps],
+    effects: [...first.effects, ...rest.effects],
+    ...(first.context ? { context: first.context } : {}),
+  };
 }
 
 /** The fields every answer to the peer's last accepted message carries (SATP core §4.2: hashPrevMessage). */
 export const replyTo = (s: SessionState) =>
-  ({ version: SATP_VERSION, sessionId: s.sessionId, transferContextId: s.contextId, hashPrevMessage: s.lastReceived! }) as const;
+  ({
+    version: SATP_VERSION,
+    sessionId: s.sessionId,
+    transferContextId: s.contextId,
+    hashPrevMessage: s.lastReceived!,
+  }) as const;
 
 /** Log and send `m` to the peer as step `step`, answering the peer's last accepted message. */
 export const sendToPeer = (s: SessionState, step: string, now: number, m: SatpMessage): Decision => ({
@@ -30,4 +39,7 @@ export const sendToPeer = (s: SessionState, step: string, now: number, m: SatpMe
 });
 
 /** Nothing logged, one report. */
-export const reportOnly = (kind: 'ignored' | 'needs-operator', detail: string): Decision => ({ steps: [], effects: [{ kind: 'report', report: { kind, detail } }] });
+export const reportOnly = (kind: 'ignored' | 'needs-operator', detail: string): Decision => ({
+  steps: [],
+  effects: [{ kind: 'report', report: { kind, detail } }],
+});

@@ -39,31 +39,41 @@ export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: Gatew
   if (s?.disputed) return reportOnly('needs-operator', `session frozen by a dispute: ${s.disputed}`);
   switch (ev.kind) {
     case 'start':
-      return s ? reportOnly('ignored', `session ${ev.request.sessionId} exists`) : startTransfer(ev.request, ev.now, cfg);
+      return s
+        ? reportOnly('ignored', `session ${ev.request.sessionId} exists`)
+        : startTransfer(ev.request, ev.now, cfg);
     case 'message':
       return onMessage(s, ev.from, ev.message, ev.hash, ev.now, cfg, ev.proofs);
     case 'store-result':
       return onStoreResult(s, ev.about, ev.result, ev.now, cfg);
     case 'ledger-result':
-      return s ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.verified, ev.now, cfg) : reportOnly('ignored', 'receipt for no session');
+      return s
+        ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.verified, ev.now, cfg)
+        : reportOnly('ignored', 'receipt for no session');
     case 'ledger-status':
-      if (!s?.pending || s.pending.op.opId !== ev.opId) return reportOnly('ignored', `status of ${ev.opId}, not pending`);
+      if (!s?.pending || s.pending.op.opId !== ev.opId)
+        return reportOnly('ignored', `status of ${ev.opId}, not pending`);
       // Settling an exec without its done: it happened → log it; the ledger never recorded it → do it now.
-      return ev.receipt ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.verified, ev.now, cfg) : { steps: [], effects: [{ kind: 'ledger-execute', op: s.pending.op }] };
+      return ev.receipt
+        ? onLedgerReceipt(s, ev.opId, ev.receipt, ev.verified, ev.now, cfg)
+        : { steps: [], effects: [{ kind: 'ledger-execute', op: s.pending.op }] };
     case 'ledger-status-failed':
       // Nothing is known: ask again later, never guess (a ledger that cannot answer is not one that said no).
-      if (!s?.pending || s.pending.op.opId !== ev.opId) return reportOnly('ignored', `status of ${ev.opId} failed, not pending`);
+      if (!s?.pending || s.pending.op.opId !== ev.opId)
+        return reportOnly('ignored', `status of ${ev.opId} failed, not pending`);
       return { steps: [], effects: [{ kind: 'set-timer', timer: 'ledger-retry', at: ev.now + cfg.retransmitMs }] };
     case 'ledger-error':
       if (s?.pending?.op.opId !== ev.opId) return reportOnly('ignored', 'error for no pending op');
       // The ledger says the op itself is wrong (reused id, malformed): retrying cannot help.
-      if (ev.code === 'OP_CONFLICT' || ev.code === 'INVALID_INPUT') return reportOnly('needs-operator', `ledger refused ${ev.opId} as ${ev.code}: ${ev.error}`);
+      if (ev.code === 'OP_CONFLICT' || ev.code === 'INVALID_INPUT')
+        return reportOnly('needs-operator', `ledger refused ${ev.opId} as ${ev.code}: ${ev.error}`);
       // Unavailable or unknown outcome: ask status(opId) later, never execute blind.
       return { steps: [], effects: [{ kind: 'set-timer', timer: 'ledger-retry', at: ev.now + cfg.retransmitMs }] };
     case 'attestation':
       if (!s) return reportOnly('ignored', 'attestation for no session');
       // No read access to the origin ledger at all: nothing can settle the deadline but an operator.
-      if (ev.noAccess) return reportOnly('needs-operator', 'past the deadline with no read access to the origin ledger');
+      if (ev.noAccess)
+        return reportOnly('needs-operator', 'past the deadline with no read access to the origin ledger');
       return onAttestation(s, ev.attestation, ev.verified, ev.error, ev.now, cfg);
     case 'timer':
       return s ? onTimer(s, ev.timer, ev.now, cfg) : reportOnly('ignored', 'timer for no session');
@@ -78,7 +88,15 @@ export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: Gatew
   }
 }
 
-function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
+function onMessage(
+  s: SessionState | undefined,
+  from: string,
+  m: SatpMessage,
+  hash: string,
+  now: number,
+  cfg: GatewayConfig,
+  proofs: readonly string[],
+): Decision {
   // Recovery (recovery-04 §5.3): answered whatever the session's state, even ended or unknown.
   switch (m.messageType) {
     case RMSG.recover:
@@ -86,15 +104,21 @@ function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, ha
     case RMSG.recoverUpdateAck:
       return onRecoverUpdateAck(s, from, m, hash, now, cfg);
     case RMSG.recoverUpdate:
-      return s && !(hash in s.received) ? onRecoverUpdate(s, from, m, hash, now) : reportOnly('ignored', 'RECOVER-UPDATE already handled or for no session');
+      return s && !(hash in s.received)
+        ? onRecoverUpdate(s, from, m, hash, now)
+        : reportOnly('ignored', 'RECOVER-UPDATE already handled or for no session');
     case RMSG.recoverSuccess:
-      return s && !(hash in s.received) ? onRecoverSuccess(s, from, m, hash, now, cfg) : reportOnly('ignored', 'RECOVER-SUCCESS already handled or for no session');
+      return s && !(hash in s.received)
+        ? onRecoverSuccess(s, from, m, hash, now, cfg)
+        : reportOnly('ignored', 'RECOVER-SUCCESS already handled or for no session');
     case RMSG.recoverDispute:
       return onRecoverDispute(s, from, m, hash, now);
   }
   if (!s) return onMessageForNoSession(from, m, hash, now, cfg);
-  if (from !== s.peer) return refuse(s, m, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
-  if (contextOf(m) !== s.contextId) return refuse(s, m, hash, now, mismatch(m.messageType, 'context'), 'transferContextId differs from the session');
+  if (from !== s.peer)
+    return refuse(s, m, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
+  if (contextOf(m) !== s.contextId)
+    return refuse(s, m, hash, now, mismatch(m.messageType, 'context'), 'transferContextId differs from the session');
   if (hash in s.received) return duplicate(s, m, hash, now);
   switch (m.messageType) {
     case RMSG.rollbackAck:
@@ -110,21 +134,44 @@ function onMessage(s: SessionState | undefined, from: string, m: SatpMessage, ha
   if (s.rollingBack) return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), 'session is rolling back');
   const expected = s.wait.kind === 'message' ? s.wait.types : [];
   // Destination assigned on burn evidence: the origin's commit-final is still to be answered.
-  const late = s.role === 'destination' && s.committed && s.lastReceivedType !== MSG.commitFinal ? [MSG.commitFinal] : [];
-  if (![...expected, ...late].includes(m.messageType)) return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, `${m.messageType} is out of order`);
-  if (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash) return refuse(s, m, hash, now, mismatch(m.messageType, 'prev'), 'hashPrevMessage is not the hash of the last message sent');
-  return s.role === 'origin' ? originOnMessage(s, m, hash, now, cfg, proofs) : destinationOnMessage(s, m, hash, now, cfg, proofs);
+  const late =
+    s.role === 'destination' && s.committed && s.lastReceivedType !== MSG.commitFinal ? [MSG.commitFinal] : [];
+  if (![...expected, ...late].includes(m.messageType))
+    return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, `${m.messageType} is out of order`);
+  if (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash)
+    return refuse(
+      s,
+      m,
+      hash,
+      now,
+      mismatch(m.messageType, 'prev'),
+      'hashPrevMessage is not the hash of the last message sent',
+    );
+  return s.role === 'origin'
+    ? originOnMessage(s, m, hash, now, cfg, proofs)
+    : destinationOnMessage(s, m, hash, now, cfg, proofs);
 }
 
 function onMessageForNoSession(from: string, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig): Decision {
   if (m.messageType === MSG.transferProposal) return acceptProposal(from, m, hash, now, cfg);
-  if (!Object.hasOwn(cfg.peers, from)) return refuse(undefined, m, hash, now, SATP_ERRORS.forbidden, `unknown gateway ${from}`, from);
+  if (!Object.hasOwn(cfg.peers, from))
+    return refuse(undefined, m, hash, now, SATP_ERRORS.forbidden, `unknown gateway ${from}`, from);
   // A session this gateway never started has nothing to undo: acknowledge, so the peer can end.
   if (m.messageType === RMSG.rollback) {
-    const ack: RecoveryOf<typeof RMSG.rollbackAck> = { version: '1.0', sessionId: m.sessionId, contextId: m.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: hash, success: true, actionsPerformed: [], proofs: [] };
+    const ack: RecoveryOf<typeof RMSG.rollbackAck> = {
+      version: '1.0',
+      sessionId: m.sessionId,
+      contextId: m.contextId,
+      messageType: RMSG.rollbackAck,
+      hashRollbackMessage: hash,
+      success: true,
+      actionsPerformed: [],
+      proofs: [],
+    };
     return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
   }
-  if (m.messageType === MSG.error || m.messageType === MSG.sessionAbort || m.messageType === RMSG.rollbackAck) return reportOnly('ignored', `${m.messageType} for an unknown session`);
+  if (m.messageType === MSG.error || m.messageType === MSG.sessionAbort || m.messageType === RMSG.rollbackAck)
+    return reportOnly('ignored', `${m.messageType} for an unknown session`);
   return refuse(undefined, m, hash, now, mismatch(m.messageType, 'session'), `unknown session ${m.sessionId}`, from);
 }
 
@@ -146,12 +193,23 @@ function duplicate(s: SessionState, m: SatpMessage, hash: string, now: number): 
 }
 
 /** Whether `hash` names a message of this session's conversation that the peer knows: one this gateway sent, else one it accepted. */
-const inConversation = (s: SessionState, hash: string): boolean => isTransferMessage(s.sent[hash]) || hash in s.received;
+const inConversation = (s: SessionState, hash: string): boolean =>
+  isTransferMessage(s.sent[hash]) || hash in s.received;
 
-function onRollbackAck(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.rollbackAck>, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
-  if (isEnded(s) || s.lastSent?.message.messageType !== RMSG.rollback || m.hashRollbackMessage !== s.lastSent.hash) return reportOnly('ignored', 'ROLLBACK-ACK for no pending ROLLBACK');
+function onRollbackAck(
+  s: SessionState,
+  from: string,
+  m: RecoveryOf<typeof RMSG.rollbackAck>,
+  hash: string,
+  now: number,
+  cfg: GatewayConfig,
+  proofs: readonly string[],
+): Decision {
+  if (isEnded(s) || s.lastSent?.message.messageType !== RMSG.rollback || m.hashRollbackMessage !== s.lastSent.hash)
+    return reportOnly('ignored', 'ROLLBACK-ACK for no pending ROLLBACK');
   const problem = compensationProblem(s, cfg.peers[from]?.networkId ?? '', m.actionsPerformed, m.proofs, proofs);
-  if (problem) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.badSignature, `ROLLBACK-ACK refused: ${problem}`);
+  if (problem)
+    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.badSignature, `ROLLBACK-ACK refused: ${problem}`);
   const reason = s.rollingBack?.reason ?? 'rolled back';
   return {
     steps: [receive('rollback', now, from, m as SatpMessage, hash), end(now, 'rolled-back', reason)],
@@ -166,51 +224,122 @@ function onRollbackAck(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.
  * destination that promised accepts it only with the origin ledger's receipt of the unlock of this session's
  * lock, after which the burn (bound to that lock) can never happen.
  */
-function onRollback(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.rollback>, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
+function onRollback(
+  s: SessionState,
+  from: string,
+  m: RecoveryOf<typeof RMSG.rollback>,
+  hash: string,
+  now: number,
+  cfg: GatewayConfig,
+  proofs: readonly string[],
+): Decision {
   if (isEnded(s)) {
     if (s.outcome === 'committed') return reportOnly('needs-operator', 'ROLLBACK after the session committed');
     // Ended rolled back before the peer's ROLLBACK arrived: acknowledge from the state, unlogged.
-    const ack: RecoveryOf<typeof RMSG.rollbackAck> = { version: '1.0', sessionId: s.sessionId, contextId: s.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: hash, success: true, ...rollbackActions(s) };
+    const ack: RecoveryOf<typeof RMSG.rollbackAck> = {
+      version: '1.0',
+      sessionId: s.sessionId,
+      contextId: s.contextId,
+      messageType: RMSG.rollbackAck,
+      hashRollbackMessage: hash,
+      success: true,
+      ...rollbackActions(s),
+    };
     return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
   }
-  if (!inConversation(s, m.hashPrevMessage)) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.invalidMessageType, 'ROLLBACK names no message of this session');
+  if (!inConversation(s, m.hashPrevMessage))
+    return refuse(
+      s,
+      m as SatpMessage,
+      hash,
+      now,
+      SATP_ERRORS.invalidMessageType,
+      'ROLLBACK names no message of this session',
+    );
   const problem = compensationProblem(s, cfg.peers[from]?.networkId ?? '', m.actionsPerformed, m.proofs, proofs);
   if (problem) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.badSignature, `ROLLBACK refused: ${problem}`);
   if (pastNoReturn(s) && (s.role === 'origin' || !m.actionsPerformed.includes('UNLOCK'))) {
-    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.invalidMessageType, 'ROLLBACK past the point of no return without the ledger evidence that the burn cannot happen');
+    return refuse(
+      s,
+      m as SatpMessage,
+      hash,
+      now,
+      SATP_ERRORS.invalidMessageType,
+      'ROLLBACK past the point of no return without the ledger evidence that the burn cannot happen',
+    );
   }
   return andThen(s, { steps: [receive('rollback', now, from, m as SatpMessage, hash)], effects: [] }, (r) =>
     s.rollingBack ? continueRollback(r, now) : startRollback(r, now, `peer rolled back: ${m.reason}`, false),
   );
 }
 
-function onError(s: SessionState, from: string, m: Extract<SatpMessage, { messageType: typeof MSG.error }>, hash: string, now: number): Decision {
+function onError(
+  s: SessionState,
+  from: string,
+  m: Extract<SatpMessage, { messageType: typeof MSG.error }>,
+  hash: string,
+  now: number,
+): Decision {
   // Act only on an error about a transfer message this gateway sent: a refusal of someone else's (forged)
   // message, or of a recovery message, is not ours to act on.
-  if (!isTransferMessage(s.sent[m.hashPrevMessage])) return reportOnly('ignored', 'error-msg about no transfer message this gateway sent');
+  if (!isTransferMessage(s.sent[m.hashPrevMessage]))
+    return reportOnly('ignored', 'error-msg about no transfer message this gateway sent');
   if (isEnded(s)) return reportOnly('ignored', `peer error after the session ended: ${m.title}`);
   // Past the point of no return an error cannot undo anything: only the ledgers' evidence decides.
   if (pastNoReturn(s)) return reportOnly('needs-operator', `peer error after the point of no return: ${m.title}`);
   if (s.rollingBack) return reportOnly('ignored', 'already rolling back');
-  return andThen(s, { steps: [receive('error', now, from, m, hash)], effects: [] }, (r) => startRollback(r, now, `peer error ${m.type.split(':').pop()}: ${m.title}`, true));
+  return andThen(s, { steps: [receive('error', now, from, m, hash)], effects: [] }, (r) =>
+    startRollback(r, now, `peer error ${m.type.split(':').pop()}: ${m.title}`, true),
+  );
 }
 
-function onSessionAbort(s: SessionState, from: string, m: Extract<SatpMessage, { messageType: typeof MSG.sessionAbort }>, hash: string, now: number): Decision {
-  if (isEnded(s) || s.rollingBack) return reportOnly('ignored', 'session-abort after the session ended or while rolling back');
-  if (!inConversation(s, m.hashPrevMessage)) return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, 'session-abort names no message of this session');
+function onSessionAbort(
+  s: SessionState,
+  from: string,
+  m: Extract<SatpMessage, { messageType: typeof MSG.sessionAbort }>,
+  hash: string,
+  now: number,
+): Decision {
+  if (isEnded(s) || s.rollingBack)
+    return reportOnly('ignored', 'session-abort after the session ended or while rolling back');
+  if (!inConversation(s, m.hashPrevMessage))
+    return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, 'session-abort names no message of this session');
   // SATP core §9.6: an abort is effective only before the point of no return.
-  if (pastNoReturn(s)) return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, 'session-abort past the point of no return is not effective');
-  return andThen(s, { steps: [receive('abort', now, from, m, hash)], effects: [] }, (r) => startRollback(r, now, `peer aborted: ${m.reason ?? 'no reason'}`, false));
+  if (pastNoReturn(s))
+    return refuse(
+      s,
+      m,
+      hash,
+      now,
+      SATP_ERRORS.invalidMessageType,
+      'session-abort past the point of no return is not effective',
+    );
+  return andThen(s, { steps: [receive('abort', now, from, m, hash)], effects: [] }, (r) =>
+    startRollback(r, now, `peer aborted: ${m.reason ?? 'no reason'}`, false),
+  );
 }
 
-function onStoreResult(s: SessionState | undefined, about: About, result: StoreResult, now: number, cfg: GatewayConfig): Decision {
+function onStoreResult(
+  s: SessionState | undefined,
+  about: About,
+  result: StoreResult,
+  now: number,
+  cfg: GatewayConfig,
+): Decision {
   if (about.message.messageType === RMSG.recover) return onRecoverPage(s, about, result, now);
   if (about.message.messageType === RMSG.recoverUpdate && s) return onCopyUpdated(s, about, result, now, cfg);
   return reportOnly('ignored', 'store result for nothing pending');
 }
 
 /** A ledger answer for the pending op: it must verify under this gateway's ledger key and answer exactly that op. */
-function onLedgerReceipt(s: SessionState, opId: string, receipt: LedgerReceipt, verified: boolean, now: number, cfg: GatewayConfig): Decision {
+function onLedgerReceipt(
+  s: SessionState,
+  opId: string,
+  receipt: LedgerReceipt,
+  verified: boolean,
+  now: number,
+  cfg: GatewayConfig,
+): Decision {
   const pending = s.pending;
   if (!pending || pending.op.opId !== opId) return reportOnly('ignored', `receipt for ${opId}, not pending`);
   if (!verified || !receiptMatchesOp(receipt, pending.op)) {
@@ -218,19 +347,31 @@ function onLedgerReceipt(s: SessionState, opId: string, receipt: LedgerReceipt, 
     return {
       steps: [],
       effects: [
-        { kind: 'report', report: { kind: 'needs-operator', detail: `the ledger's receipt for ${opId} does not verify under its key or answers another op` } },
+        {
+          kind: 'report',
+          report: {
+            kind: 'needs-operator',
+            detail: `the ledger's receipt for ${opId} does not verify under its key or answers another op`,
+          },
+        },
         { kind: 'set-timer', timer: 'ledger-retry', at: now + cfg.retransmitMs },
       ],
     };
   }
   const { op, purpose, step } = pending;
-  const logged = receipt.ok ? ledgerDone(step, now, op, purpose, receipt) : ledgerFailed(step, now, op, purpose, `${receipt.error?.code}: ${receipt.error?.message}`, receipt);
+  const logged = receipt.ok
+    ? ledgerDone(step, now, op, purpose, receipt)
+    : ledgerFailed(step, now, op, purpose, `${receipt.error?.code}: ${receipt.error?.message}`, receipt);
   return andThen(s, { steps: [logged], effects: [] }, (after) => {
     if (purpose === 'rollback' || after.rollingBack) {
       // A forward burn refused during a rollback leaves the lock: continueRollback unlocks it.
-      return after.rollingBack ? continueRollback(after, now) : startRollback(after, now, 'ledger result during rollback', true);
+      return after.rollingBack
+        ? continueRollback(after, now)
+        : startRollback(after, now, 'ledger result during rollback', true);
     }
-    return s.role === 'origin' ? originAfterLedger(after, op, receipt, now) : destinationAfterLedger(after, op, receipt, now);
+    return s.role === 'origin'
+      ? originAfterLedger(after, op, receipt, now)
+      : destinationAfterLedger(after, op, receipt, now);
   });
 }
 
@@ -244,13 +385,27 @@ function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayCon
       // the ACK or its answer was lost, or the peer cannot bind it any more (it answered the RECOVER before it had
       // the session, unlogged); a new round binds every message again.
       if (last.messageType === RMSG.recoverUpdateAck) return recover(s, now, cfg);
-      return { steps: [], effects: [{ kind: 'send', to: s.peer, message: last as SatpMessage, logged: true }, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
+      return {
+        steps: [],
+        effects: [
+          { kind: 'send', to: s.peer, message: last as SatpMessage, logged: true },
+          { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs },
+        ],
+      };
     }
     case 'retransmit':
       if (s.wait.kind !== 'message' || !s.lastSent) return reportOnly('ignored', 'nothing to retransmit');
-      return { steps: [], effects: [{ kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true }, { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs }] };
+      return {
+        steps: [],
+        effects: [
+          { kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true },
+          { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs },
+        ],
+      };
     case 'ledger-retry':
-      return s.pending ? { steps: [], effects: [{ kind: 'ledger-query', opId: s.pending.op.opId }] } : reportOnly('ignored', 'no pending op');
+      return s.pending
+        ? { steps: [], effects: [{ kind: 'ledger-query', opId: s.pending.op.opId }] }
+        : reportOnly('ignored', 'no pending op');
     case 'deadline':
       return onDeadline(s, now);
   }
@@ -263,19 +418,39 @@ function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayCon
  * burn happened or never can, by its own clock: the destination asks it for an attestation and decides on that.
  */
 function onDeadline(s: SessionState, now: number): Decision {
-  if (s.committed || s.rollingBack) return reportOnly('ignored', 'deadline after the point of no return or during rollback');
+  if (s.committed || s.rollingBack)
+    return reportOnly('ignored', 'deadline after the point of no return or during rollback');
   if (!pastNoReturn(s)) {
-    const why = s.lockExpiry === undefined ? 'no lock within the lock time' : s.role === 'origin' ? 'lock expired before the burn' : 'lock expired before commit';
+    const why =
+      s.lockExpiry === undefined
+        ? 'no lock within the lock time'
+        : s.role === 'origin'
+          ? 'lock expired before the burn'
+          : 'lock expired before commit';
     return startRollback(s, now, why, true);
   }
-  return { steps: [], effects: [{ kind: 'ledger-attest', peer: s.peer, assetId: assetOf(s), opIds: [burnOpId(s.sessionId)] }] };
+  return {
+    steps: [],
+    effects: [{ kind: 'ledger-attest', peer: s.peer, assetId: assetOf(s), opIds: [burnOpId(s.sessionId)] }],
+  };
 }
 
-function onAttestation(s: SessionState, a: LedgerAttestation | undefined, verified: boolean, error: string | undefined, now: number, cfg: GatewayConfig): Decision {
-  if (s.role !== 'destination' || isEnded(s) || s.committed || s.rollingBack || !s.promised) return reportOnly('ignored', 'attestation not needed');
+function onAttestation(
+  s: SessionState,
+  a: LedgerAttestation | undefined,
+  verified: boolean,
+  error: string | undefined,
+  now: number,
+  cfg: GatewayConfig,
+): Decision {
+  if (s.role !== 'destination' || isEnded(s) || s.committed || s.rollingBack || !s.promised)
+    return reportOnly('ignored', 'attestation not needed');
   const later = (detail: string, at = now + cfg.retransmitMs): Decision => ({
     steps: [],
-    effects: [{ kind: 'report', report: { kind: 'ignored', detail } }, { kind: 'set-timer', timer: 'deadline', at }],
+    effects: [
+      { kind: 'report', report: { kind: 'ignored', detail } },
+      { kind: 'set-timer', timer: 'deadline', at },
+    ],
   });
   // No answer is no evidence: ask again, never read it as "no burn".
   if (!a) return later(`the origin ledger did not attest: ${error ?? 'no answer'}`);
@@ -285,20 +460,28 @@ function onAttestation(s: SessionState, a: LedgerAttestation | undefined, verifi
       return later(`attestation refused: ${v.detail}`);
     case 'wait':
       // The lock still holds by the ledger's own clock: ask again once it has lapsed there.
-      return later(`the lock holds until ${v.lockExpiresAt} by the origin ledger's clock (${v.ledgerTime})`, now + Math.max(cfg.retransmitMs, v.lockExpiresAt - v.ledgerTime));
+      return later(
+        `the lock holds until ${v.lockExpiresAt} by the origin ledger's clock (${v.ledgerTime})`,
+        now + Math.max(cfg.retransmitMs, v.lockExpiresAt - v.ledgerTime),
+      );
     case 'operator':
       return reportOnly('needs-operator', `past the deadline: ${v.detail}`);
     case 'burned':
-      return andThen(s, { steps: [burnEvidence(now, true, a)], effects: [] }, (after) => (after.pending ? NONE : assign(after, now)));
+      return andThen(s, { steps: [burnEvidence(now, true, a)], effects: [] }, (after) =>
+        after.pending ? NONE : assign(after, now),
+      );
     case 'never':
-      return andThen(s, { steps: [burnEvidence(now, false, a)], effects: [] }, (after) => startRollback(after, now, `the origin did not burn, and never can: ${v.why}`, true));
+      return andThen(s, { steps: [burnEvidence(now, false, a)], effects: [] }, (after) =>
+        startRollback(after, now, `the origin did not burn, and never can: ${v.why}`, true),
+      );
   }
 }
 
 function onAbort(s: SessionState, reason: string, now: number): Decision {
   if (isEnded(s) || s.rollingBack) return reportOnly('ignored', 'abort: the session has ended or is rolling back');
   // SATP core §9.6: an abort is effective only before the point of no return.
-  if (pastNoReturn(s)) return reportOnly('needs-operator', 'abort is no longer effective: the transfer can only go forward');
+  if (pastNoReturn(s))
+    return reportOnly('needs-operator', 'abort is no longer effective: the transfer can only go forward');
   return startRollback(s, now, `aborted: ${reason}`, true);
 }
 
@@ -319,7 +502,9 @@ function onBoot(s: SessionState, now: number, cfg: GatewayConfig): Decision {
   if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });
   if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });
   const local = s.rollingBack && !s.pending && s.wait.kind !== 'message' ? continueRollback(s, now) : NONE;
-  return andThen(s, { steps: local.steps, effects: [...effects, ...local.effects] }, (after) => (isEnded(after) ? NONE : recover(after, now, cfg)));
+  return andThen(s, { steps: local.steps, effects: [...effects, ...local.effects] }, (after) =>
+    isEnded(after) ? NONE : recover(after, now, cfg),
+  );
 }
 
 /**

@@ -24,8 +24,10 @@ export function acceptProposal(from: string, m: Proposal, hash: string, now: num
   if (!peer) return refuse(undefined, m, hash, now, SATP_ERRORS.forbidden, `unknown gateway ${from}`, from);
   if (c.senderGatewayId !== from) return bad('senderGatewayId is not the authenticated sender');
   if (c.recipientGatewayId !== cfg.id) return bad('recipientGatewayId is not this gateway');
-  if (!sameKey(c.senderGatewaySignaturePublicKey, peer.publicJwk)) return bad('senderGatewaySignaturePublicKey is not the sender key');
-  if (!sameKey(c.receiverGatewaySignaturePublicKey, cfg.publicJwk)) return bad('receiverGatewaySignaturePublicKey is not this gateway key');
+  if (!sameKey(c.senderGatewaySignaturePublicKey, peer.publicJwk))
+    return bad('senderGatewaySignaturePublicKey is not the sender key');
+  if (!sameKey(c.receiverGatewaySignaturePublicKey, cfg.publicJwk))
+    return bad('receiverGatewaySignaturePublicKey is not this gateway key');
   if (c.recipientGatewayNetworkId !== cfg.networkId) return bad('recipientGatewayNetworkId is not this network');
 
   const claimHash = hashJson(c as unknown as Json);
@@ -41,19 +43,40 @@ export function acceptProposal(from: string, m: Proposal, hash: string, now: num
   };
   const ack = receive('1.1', now, from, m, hash, claimHash);
   const policy =
-    c.networkLockType !== 'TIME_LOCK' ? SATP_ERRORS.unsupportedLockType
-    : c.assetLockExpirationTime < cfg.minLockSeconds || c.assetLockExpirationTime > cfg.maxLockSeconds ? SATP_ERRORS.unsupportedLockTime
-    : undefined;
-  const base = { version: SATP_VERSION, sessionId: m.sessionId, transferContextId: m.transferContextId, hashPrevMessage: hash } as const;
+    c.networkLockType !== 'TIME_LOCK'
+      ? SATP_ERRORS.unsupportedLockType
+      : c.assetLockExpirationTime < cfg.minLockSeconds || c.assetLockExpirationTime > cfg.maxLockSeconds
+        ? SATP_ERRORS.unsupportedLockTime
+        : undefined;
+  const base = {
+    version: SATP_VERSION,
+    sessionId: m.sessionId,
+    transferContextId: m.transferContextId,
+    hashPrevMessage: hash,
+  } as const;
   if (policy) {
-    const reject: MessageOf<typeof MSG.proposalReject> = { ...base, messageType: MSG.proposalReject, type: `urn:ietf:params:satp:core:error:${policy.code}`, status: policy.status, title: policy.title };
+    const reject: MessageOf<typeof MSG.proposalReject> = {
+      ...base,
+      messageType: MSG.proposalReject,
+      type: `urn:ietf:params:satp:core:error:${policy.code}`,
+      status: policy.status,
+      title: policy.title,
+    };
     return {
       context,
       steps: [ack, ...send('1.2', now, from, reject, hash), end(now, 'rejected', policy.title)],
-      effects: [{ kind: 'send', to: from, message: reject, logged: true }, { kind: 'report', report: { kind: 'ended', outcome: 'rejected', reason: policy.title } }],
+      effects: [
+        { kind: 'send', to: from, message: reject, logged: true },
+        { kind: 'report', report: { kind: 'ended', outcome: 'rejected', reason: policy.title } },
+      ],
     };
   }
-  const receipt: MessageOf<typeof MSG.proposalReceipt> = { ...base, messageType: MSG.proposalReceipt, hashTransferInitClaim: claimHash, timestamp: iso(now) };
+  const receipt: MessageOf<typeof MSG.proposalReceipt> = {
+    ...base,
+    messageType: MSG.proposalReceipt,
+    hashTransferInitClaim: claimHash,
+    timestamp: iso(now),
+  };
   return {
     context,
     steps: [ack, ...send('1.2', now, from, receipt, hash)],
@@ -66,26 +89,67 @@ export function acceptProposal(from: string, m: Proposal, hash: string, now: num
 }
 
 /** A validated, in-order message from the origin; `proofs` are the ids of its verified ledger receipts. */
-export function destinationOnMessage(s: SessionState, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
+export function destinationOnMessage(
+  s: SessionState,
+  m: SatpMessage,
+  hash: string,
+  now: number,
+  cfg: GatewayConfig,
+  proofs: readonly string[],
+): Decision {
   const assetId = s.claim!.digitalAssetId;
   const peerLedger = cfg.peers[s.peer]?.networkId ?? '';
   switch (m.messageType) {
     case MSG.transferCommence:
-      if (m.hashTransferInitClaim !== s.hashes.initClaim) return refuse(s, m, hash, now, SATP_ERRORS.commenceClaimMismatch, 'commence names another claim');
-      return andThen(s, { steps: [receive('1.3', now, s.peer, m, hash)], effects: [] }, (r) => sendToPeer(r, '1.4', now, { ...replyTo(r), messageType: MSG.ackCommence }));
+      if (m.hashTransferInitClaim !== s.hashes.initClaim)
+        return refuse(s, m, hash, now, SATP_ERRORS.commenceClaimMismatch, 'commence names another claim');
+      return andThen(s, { steps: [receive('1.3', now, s.peer, m, hash)], effects: [] }, (r) =>
+        sendToPeer(r, '1.4', now, { ...replyTo(r), messageType: MSG.ackCommence }),
+      );
     case MSG.lockAssert: {
       const expiry = Date.parse(m.lockAssertionExpiration);
-      if (!(expiry > now)) return refuse(s, m, hash, now, SATP_ERRORS.lockAssertionExpired, `lock expired at ${m.lockAssertionExpiration}`);
+      if (!(expiry > now))
+        return refuse(
+          s,
+          m,
+          hash,
+          now,
+          SATP_ERRORS.lockAssertionExpired,
+          `lock expired at ${m.lockAssertionExpiration}`,
+        );
       // The claim must prove this session's lock of this asset, owned by the originator, until exactly this expiry.
       const want = { ledgerId: peerLedger, opId: lockOpId(s.sessionId), kind: 'lock' as const, assetId };
       const lock = checkReceipt(claimReceipt(m.lockAssertionClaim), proofs, want);
-      if (!lock.ok) return refuse(s, m, hash, now, lock.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.lockAssetNotFound, lock.detail);
-      const bound = checkReceipt(claimReceipt(m.lockAssertionClaim), proofs, { ...want, op: lockOp(s.sessionId, assetId, s.claim!.verifiedOriginatorEntityId, expiry) });
-      if (!bound.ok) return refuse(s, m, hash, now, SATP_ERRORS.lockAssertionExpiration, `${bound.detail}: not a lock by the originator until ${m.lockAssertionExpiration}`);
+      if (!lock.ok)
+        return refuse(
+          s,
+          m,
+          hash,
+          now,
+          lock.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.lockAssetNotFound,
+          lock.detail,
+        );
+      const bound = checkReceipt(claimReceipt(m.lockAssertionClaim), proofs, {
+        ...want,
+        op: lockOp(s.sessionId, assetId, s.claim!.verifiedOriginatorEntityId, expiry),
+      });
+      if (!bound.ok)
+        return refuse(
+          s,
+          m,
+          hash,
+          now,
+          SATP_ERRORS.lockAssertionExpiration,
+          `${bound.detail}: not a lock by the originator until ${m.lockAssertionExpiration}`,
+        );
       return andThen(
         s,
         {
-          steps: [receive('2.2', now, s.peer, m, hash), intent('2.3', now, 'record the lock assertion'), record('2.3', now, `lock of ${assetId} on ${peerLedger} until ${m.lockAssertionExpiration}`)],
+          steps: [
+            receive('2.2', now, s.peer, m, hash),
+            intent('2.3', now, 'record the lock assertion'),
+            record('2.3', now, `lock of ${assetId} on ${peerLedger} until ${m.lockAssertionExpiration}`),
+          ],
           effects: [{ kind: 'set-timer', timer: 'deadline', at: expiry + cfg.deadlineGraceMs }],
         },
         (after) => sendToPeer(after, '2.4', now, { ...replyTo(after), messageType: MSG.assertionReceipt }),
@@ -93,13 +157,33 @@ export function destinationOnMessage(s: SessionState, m: SatpMessage, hash: stri
     }
     case MSG.commitPrepare: {
       const op = mintOp(s.sessionId, assetId, cfg.escrowAccount ?? cfg.id);
-      return { steps: [receive('3.1', now, s.peer, m, hash), ...ledger('3.2', now, op, 'forward')], effects: [{ kind: 'ledger-execute', op }] };
+      return {
+        steps: [receive('3.1', now, s.peer, m, hash), ...ledger('3.2', now, op, 'forward')],
+        effects: [{ kind: 'ledger-execute', op }],
+      };
     }
     case MSG.commitFinal: {
       const op = burnOp(s.sessionId, assetId);
-      const burn = checkReceipt(claimReceipt(m.burnAssertionClaim), proofs, { ledgerId: peerLedger, opId: op.opId, kind: 'burn', assetId, op });
-      if (!burn.ok) return refuse(s, m, hash, now, burn.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.burnClaimFormat, burn.detail);
-      const received = { steps: [receive('3.5', now, s.peer, m, hash)], effects: [{ kind: 'clear-timer' as const, timer: 'deadline' as const }] };
+      const burn = checkReceipt(claimReceipt(m.burnAssertionClaim), proofs, {
+        ledgerId: peerLedger,
+        opId: op.opId,
+        kind: 'burn',
+        assetId,
+        op,
+      });
+      if (!burn.ok)
+        return refuse(
+          s,
+          m,
+          hash,
+          now,
+          burn.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.burnClaimFormat,
+          burn.detail,
+        );
+      const received = {
+        steps: [receive('3.5', now, s.peer, m, hash)],
+        effects: [{ kind: 'clear-timer' as const, timer: 'deadline' as const }],
+      };
       const assigned = s.receipts[assignOpId(s.sessionId)];
       // Already assigned on burn evidence (past the deadline): answer now. Assign in flight: its result answers.
       if (assigned?.ok) return andThen(s, received, (after) => sendAck(after, now, assigned));
@@ -107,7 +191,8 @@ export function destinationOnMessage(s: SessionState, m: SatpMessage, hash: stri
       return andThen(s, received, (after) => assign(after, now));
     }
     case MSG.transferComplete:
-      if (m.hashTransferCommence !== s.hashes.commence) return refuse(s, m, hash, now, SATP_ERRORS.commenceMismatch, 'names another commence');
+      if (m.hashTransferCommence !== s.hashes.commence)
+        return refuse(s, m, hash, now, SATP_ERRORS.commenceMismatch, 'names another commence');
       return {
         steps: [receive('3.9', now, s.peer, m, hash), end(now, 'committed', 'transfer complete')],
         effects: [{ kind: 'report', report: { kind: 'ended', outcome: 'committed', reason: 'transfer complete' } }],
@@ -126,10 +211,24 @@ export function assign(s: SessionState, now: number): Decision {
 export function destinationAfterLedger(s: SessionState, op: LedgerOp, receipt: LedgerReceipt, now: number): Decision {
   if (op.kind === 'mint') {
     if (!receipt.ok) return startRollback(s, now, `mint refused: ${receipt.error?.code ?? 'unknown'}`, true);
-    return sendToPeer(s, '3.3', now, { ...replyTo(s), messageType: MSG.commitReady, mintAssertionFormat: 'MINT_ASSERTION_CLAIM_FORMAT_1', mintAssertionClaim: { receipt } as unknown as Json } as SatpMessage);
+    return sendToPeer(s, '3.3', now, {
+      ...replyTo(s),
+      messageType: MSG.commitReady,
+      mintAssertionFormat: 'MINT_ASSERTION_CLAIM_FORMAT_1',
+      mintAssertionClaim: { receipt } as unknown as Json,
+    } as SatpMessage);
   }
   if (op.kind === 'assign') {
-    if (!receipt.ok) return { steps: [], effects: [{ kind: 'report', report: { kind: 'needs-operator', detail: `assign refused after the burn: ${receipt.error?.code}` } }] };
+    if (!receipt.ok)
+      return {
+        steps: [],
+        effects: [
+          {
+            kind: 'report',
+            report: { kind: 'needs-operator', detail: `assign refused after the burn: ${receipt.error?.code}` },
+          },
+        ],
+      };
     // 3.7 answers the commit-final. Assigned on burn evidence instead: wait for the commit-final.
     if (s.lastReceivedType === MSG.commitFinal) return sendAck(s, now, receipt);
     return { steps: [], effects: [] };

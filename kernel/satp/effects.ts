@@ -61,7 +61,15 @@ export type GatewayEvent =
   /** status(opId) could not be answered: nothing is known. */
   | { kind: 'ledger-status-failed'; now: number; opId: string; error: string }
   /** attest() of the peer's ledger: the attestation (signature checked under that ledger's key), or why none came. */
-  | { kind: 'attestation'; now: number; assetId: string; attestation?: LedgerAttestation; verified: boolean; error?: string; noAccess?: boolean }
+  | {
+      kind: 'attestation';
+      now: number;
+      assetId: string;
+      attestation?: LedgerAttestation;
+      verified: boolean;
+      error?: string;
+      noAccess?: boolean;
+    }
   | { kind: 'timer'; now: number; timer: TimerName }
   | { kind: 'boot'; now: number }
   /** The session was reloaded from its store after an append of unknown outcome turned out to have landed. */
@@ -141,7 +149,9 @@ export interface GatewayConfig {
   >;
 }
 
-export function gatewayConfig(c: Pick<GatewayConfig, 'id' | 'publicJwk' | 'networkId' | 'ledgerKey' | 'peers'> & Partial<GatewayConfig>): GatewayConfig {
+export function gatewayConfig(
+  c: Pick<GatewayConfig, 'id' | 'publicJwk' | 'networkId' | 'ledgerKey' | 'peers'> & Partial<GatewayConfig>,
+): GatewayConfig {
   return {
     retransmitMs: 2_000,
     deadlineGraceMs: 2_000,

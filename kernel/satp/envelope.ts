@@ -16,8 +16,16 @@ export interface Envelope {
 }
 
 const MAX = 1_400_000; // 1 MiB of JSON, base64url-encoded
-const envelopeSchema = z.strictObject({ protected: z.string().max(512), payload: z.string().max(MAX), signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/) });
-const headerSchema = z.strictObject({ alg: z.enum(['ES256', 'ES256K']), kid: z.string().max(128), typ: z.literal('satp+json') });
+const envelopeSchema = z.strictObject({
+  protected: z.string().max(512),
+  payload: z.string().max(MAX),
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+});
+const headerSchema = z.strictObject({
+  alg: z.enum(['ES256', 'ES256K']),
+  kid: z.string().max(128),
+  typ: z.literal('satp+json'),
+});
 
 /** Signs a message as its sender `kid`. The payload is the canonical JSON, so its hash is the message hash. */
 export async function sealMessage(message: SatpMessage, kid: string, signer: Signer): Promise<Envelope> {
@@ -45,9 +53,20 @@ export type Opened =
  * transport-authenticated peer, signature, then payload strict JSON in canonical form and schema.
  * Never throws.
  */
-export async function openEnvelope(value: unknown, authenticatedPeer: string, keys: KeyResolver, verifier: Verifier): Promise<Opened> {
+export async function openEnvelope(
+  value: unknown,
+  authenticatedPeer: string,
+  keys: KeyResolver,
+  verifier: Verifier,
+): Promise<Opened> {
   let authentic = false;
-  const bad = (error: SatpErrorCode, detail: string, hint?: RefusalHint): Opened => ({ ok: false, error, detail, authentic, ...(hint ? { hint } : {}) });
+  const bad = (error: SatpErrorCode, detail: string, hint?: RefusalHint): Opened => ({
+    ok: false,
+    error,
+    detail,
+    authentic,
+    ...(hint ? { hint } : {}),
+  });
   const env = envelopeSchema.safeParse(value);
   if (!env.success) return bad(SATP_ERRORS.invalidMessageType, 'not a JWS flattened JSON envelope');
   let header: z.infer<typeof headerSchema>;
@@ -65,23 +84,39 @@ export async function openEnvelope(value: unknown, authenticatedPeer: string, ke
   }
   // The signature first: a message that is not authentic must not make this gateway say anything
   // about the session it names (a forger could replay a genuine payload with a bad signature).
-  if (header.kid !== authenticatedPeer) return bad(SATP_ERRORS.forbidden, `signed as ${header.kid} but sent by ${authenticatedPeer}`);
+  if (header.kid !== authenticatedPeer)
+    return bad(SATP_ERRORS.forbidden, `signed as ${header.kid} but sent by ${authenticatedPeer}`);
   const key = keys(header.kid);
-  if (!key || algOf(key.crv) !== header.alg) return bad(SATP_ERRORS.forbidden, `no trusted ${header.alg} key for ${header.kid}`);
-  const ok = await verifier.verify(key, utf8(`${env.data.protected}.${env.data.payload}`), fromBase64Url(env.data.signature));
+  if (!key || algOf(key.crv) !== header.alg)
+    return bad(SATP_ERRORS.forbidden, `no trusted ${header.alg} key for ${header.kid}`);
+  const ok = await verifier.verify(
+    key,
+    utf8(`${env.data.protected}.${env.data.payload}`),
+    fromBase64Url(env.data.signature),
+  );
   if (!ok) return bad(SATP_ERRORS.badSignature, `signature of ${header.kid} does not verify`);
   authentic = true;
   const json = parseStrictJson(text);
   if (!json.ok) return bad(SATP_ERRORS.invalidMessageType, `payload: ${json.problem}`);
   const v = json.value as Record<string, unknown>;
   const hash = sha256Hex(payloadBytes);
-  const hint = typeof v?.sessionId === 'string' && typeof v?.transferContextId === 'string'
-    ? { sessionId: v.sessionId, transferContextId: v.transferContextId, hash, ...(typeof v.messageType === 'string' ? { messageType: v.messageType } : {}) }
-    : undefined;
-  if (canonicalJson(json.value) !== text) return bad(SATP_ERRORS.invalidMessageType, 'payload is not canonical JSON (RFC 8785)', hint);
+  const hint =
+    typeof v?.sessionId === 'string' && typeof v?.transferContextId === 'string'
+      ? {
+          sessionId: v.sessionId,
+          transferContextId: v.transferContextId,
+          hash,
+          ...(typeof v.messageType === 'string' ? { messageType: v.messageType } : {}),
+        }
+      : undefined;
+  if (canonicalJson(json.value) !== text)
+    return bad(SATP_ERRORS.invalidMessageType, 'payload is not canonical JSON (RFC 8785)', hint);
   const m = parseMessage(json.value);
   if (!m.ok) {
-    const code = m.messageType && isMessageType(m.messageType) && /sessionId/.test(m.problem) ? mismatch(m.messageType, 'session') : SATP_ERRORS.invalidMessageType;
+    const code =
+      m.messageType && isMessageType(m.messageType) && /sessionId/.test(m.problem)
+        ? mismatch(m.messageType, 'session')
+        : SATP_ERRORS.invalidMessageType;
     return bad(code, m.problem, hint);
   }
   return { ok: true, message: m.message, hash, from: header.kid };

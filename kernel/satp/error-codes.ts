@@ -54,7 +54,12 @@ const MISMATCH: Partial<Record<MessageType, { context: string; session: string; 
 export function mismatch(t: MessageType, what: 'context' | 'session' | 'prev'): SatpErrorCode {
   const row = MISMATCH[t];
   const code = row?.[what];
-  const title = what === 'context' ? 'mismatch transferContextId' : what === 'session' ? 'mismatch sessionId' : 'mismatch hashPrevMessage';
+  const title =
+    what === 'context'
+      ? 'mismatch transferContextId'
+      : what === 'session'
+        ? 'mismatch sessionId'
+        : 'mismatch hashPrevMessage';
   return code ? E(code, 404, title) : what === 'session' ? E('err_1.2.2', 404, title) : E('err_0.1.1', 400, title);
 }
 

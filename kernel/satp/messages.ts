@@ -31,8 +31,15 @@ export const MSG = {
 const id = z.string().regex(ID_PATTERN);
 const hash = z.string().regex(HASH_PATTERN);
 const text = (max = 1024) => z.string().max(max);
-const claim = z.custom<Json>((v) => v !== null && typeof v === 'object' && jsonProblem(v) === undefined, { message: 'claim must be a JSON object' });
-const jwk = z.strictObject({ kty: z.literal('EC'), crv: z.enum(['P-256', 'secp256k1']), x: z.string().max(64), y: z.string().max(64) });
+const claim = z.custom<Json>((v) => v !== null && typeof v === 'object' && jsonProblem(v) === undefined, {
+  message: 'claim must be a JSON object',
+});
+const jwk = z.strictObject({
+  kty: z.literal('EC'),
+  crv: z.enum(['P-256', 'secp256k1']),
+  x: z.string().max(64),
+  y: z.string().max(64),
+});
 
 const base = { version: z.literal(SATP_VERSION), sessionId: id, transferContextId: id };
 const answer = { ...base, hashPrevMessage: hash };
@@ -43,7 +50,11 @@ export const transferInitClaimSchema = z.strictObject({
   assetProfileId: text(256),
   networkLockType: z.enum(['TIME_LOCK', 'HASH_LOCK', 'HASH_TIME_LOCK']),
   /** Seconds the lock holds on the origin network. */
-  assetLockExpirationTime: z.number().int().min(1).max(30 * 24 * 3600),
+  assetLockExpirationTime: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 3600),
   verifiedOriginatorEntityId: text(512),
   verifiedBeneficiaryEntityId: text(512),
   originatorPublicKey: text(512),
@@ -63,7 +74,11 @@ export const capabilitiesSchema = z.strictObject({
   gatewayDefaultSignatureAlgorithm: z.enum(['ES256', 'ES256K']),
   gatewaySupportedSignatureAlgorithms: z.array(text(32)).max(16).optional(),
   networkLockType: z.enum(['TIME_LOCK', 'HASH_LOCK', 'HASH_TIME_LOCK']),
-  networkLockExpirationTime: z.number().int().min(1).max(30 * 24 * 3600),
+  networkLockExpirationTime: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 3600),
   gatewayTlsScheme: text(64),
 });
 
@@ -82,9 +97,18 @@ export const messageSchemas = {
     transferInitClaim: transferInitClaimSchema,
     gatewayAndNetworkCapabilities: capabilitiesSchema,
   }),
-  [MSG.proposalReceipt]: z.strictObject({ ...answer, messageType: z.literal(MSG.proposalReceipt), hashTransferInitClaim: hash, timestamp: z.string().max(64) }),
+  [MSG.proposalReceipt]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.proposalReceipt),
+    hashTransferInitClaim: hash,
+    timestamp: z.string().max(64),
+  }),
   [MSG.proposalReject]: z.strictObject({ ...answer, messageType: z.literal(MSG.proposalReject), ...problem }),
-  [MSG.transferCommence]: z.strictObject({ ...answer, messageType: z.literal(MSG.transferCommence), hashTransferInitClaim: hash }),
+  [MSG.transferCommence]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.transferCommence),
+    hashTransferInitClaim: hash,
+  }),
   [MSG.ackCommence]: z.strictObject({ ...answer, messageType: z.literal(MSG.ackCommence) }),
   [MSG.lockAssert]: z.strictObject({
     ...answer,
@@ -96,16 +120,35 @@ export const messageSchemas = {
   }),
   [MSG.assertionReceipt]: z.strictObject({ ...answer, messageType: z.literal(MSG.assertionReceipt) }),
   [MSG.commitPrepare]: z.strictObject({ ...answer, messageType: z.literal(MSG.commitPrepare) }),
-  [MSG.commitReady]: z.strictObject({ ...answer, messageType: z.literal(MSG.commitReady), mintAssertionFormat: z.literal('MINT_ASSERTION_CLAIM_FORMAT_1'), mintAssertionClaim: claim }),
-  [MSG.ackPrepare]: z.strictObject({ ...answer, messageType: z.literal(MSG.ackPrepare), mintAssertionFormat: z.literal('MINT_ASSERTION_CLAIM_FORMAT_1'), mintAssertionClaim: claim }),
-  [MSG.commitFinal]: z.strictObject({ ...answer, messageType: z.literal(MSG.commitFinal), burnAssertionClaimFormat: z.literal('BURN_ASSERTION_CLAIM_FORMAT_1'), burnAssertionClaim: claim }),
+  [MSG.commitReady]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.commitReady),
+    mintAssertionFormat: z.literal('MINT_ASSERTION_CLAIM_FORMAT_1'),
+    mintAssertionClaim: claim,
+  }),
+  [MSG.ackPrepare]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.ackPrepare),
+    mintAssertionFormat: z.literal('MINT_ASSERTION_CLAIM_FORMAT_1'),
+    mintAssertionClaim: claim,
+  }),
+  [MSG.commitFinal]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.commitFinal),
+    burnAssertionClaimFormat: z.literal('BURN_ASSERTION_CLAIM_FORMAT_1'),
+    burnAssertionClaim: claim,
+  }),
   [MSG.ackCommitFinal]: z.strictObject({
     ...answer,
     messageType: z.literal(MSG.ackCommitFinal),
     assignmentAssertionClaimFormat: z.literal('ASSIGNMENT_ASSERTION_CLAIM_FORMAT_1'),
     assignmentAssertionClaim: claim,
   }),
-  [MSG.transferComplete]: z.strictObject({ ...answer, messageType: z.literal(MSG.transferComplete), hashTransferCommence: hash }),
+  [MSG.transferComplete]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.transferComplete),
+    hashTransferCommence: hash,
+  }),
   [MSG.error]: z.strictObject({
     ...answer,
     messageType: z.literal(MSG.error),
@@ -114,7 +157,11 @@ export const messageSchemas = {
     prevMsgType: text(128).optional(),
     timestamp: z.string().max(64),
   }),
-  [MSG.sessionAbort]: z.strictObject({ ...answer, messageType: z.literal(MSG.sessionAbort), reason: text(512).optional() }),
+  [MSG.sessionAbort]: z.strictObject({
+    ...answer,
+    messageType: z.literal(MSG.sessionAbort),
+    reason: text(512).optional(),
+  }),
   ...recoverySchemas,
 } as const;
 
@@ -126,7 +173,8 @@ export type CoreMessage = Exclude<SatpMessage, RecoveryMessage>;
 export const contextOf = (m: SatpMessage): string => ('transferContextId' in m ? m.transferContextId : m.contextId);
 export type MessageOf<K extends MessageType> = z.infer<(typeof messageSchemas)[K]>;
 
-export const isMessageType = (t: unknown): t is MessageType => typeof t === 'string' && Object.hasOwn(messageSchemas, t);
+export const isMessageType = (t: unknown): t is MessageType =>
+  typeof t === 'string' && Object.hasOwn(messageSchemas, t);
 
 export type ParsedMessage = { ok: true; message: SatpMessage } | { ok: false; problem: string; messageType?: string };
 

@@ -17,9 +17,25 @@ import { assignOp, burnOp, lockOp, mintOpId } from './ops.ts';
 /** 1.1: log the request, then send the transfer proposal. */
 export function startTransfer(req: TransferRequest, now: number, cfg: GatewayConfig): Decision {
   const peer = cfg.peers[req.peer];
-  if (!peer) return { steps: [], effects: [{ kind: 'report', report: { kind: 'refused', code: 'UNKNOWN_PEER', detail: `no peer ${req.peer}` } }] };
+  if (!peer)
+    return {
+      steps: [],
+      effects: [{ kind: 'report', report: { kind: 'refused', code: 'UNKNOWN_PEER', detail: `no peer ${req.peer}` } }],
+    };
   if (req.lockSeconds < cfg.minLockSeconds || req.lockSeconds > cfg.maxLockSeconds) {
-    return { steps: [], effects: [{ kind: 'report', report: { kind: 'refused', code: 'BAD_REQUEST', detail: `lockSeconds out of [${cfg.minLockSeconds}, ${cfg.maxLockSeconds}]` } }] };
+    return {
+      steps: [],
+      effects: [
+        {
+          kind: 'report',
+          report: {
+            kind: 'refused',
+            code: 'BAD_REQUEST',
+            detail: `lockSeconds out of [${cfg.minLockSeconds}, ${cfg.maxLockSeconds}]`,
+          },
+        },
+      ],
+    };
   }
   const claim: TransferInitClaim = {
     digitalAssetId: req.assetId,
@@ -64,7 +80,14 @@ export function startTransfer(req: TransferRequest, now: number, cfg: GatewayCon
       destinationGatewaySystem: peer.networkId,
     },
     steps: [
-      { phase: 'transfer-initiation', step: '1.1', operation: 'init', actionResponse: 'transfer requested', payload: { kind: 'request', request: req } as unknown as Json, timestamp: now },
+      {
+        phase: 'transfer-initiation',
+        step: '1.1',
+        operation: 'init',
+        actionResponse: 'transfer requested',
+        payload: { kind: 'request', request: req } as unknown as Json,
+        timestamp: now,
+      },
       ...send('1.1', now, req.peer, proposal, undefined, claimHash),
     ],
     effects: [
@@ -76,19 +99,34 @@ export function startTransfer(req: TransferRequest, now: number, cfg: GatewayCon
 }
 
 /** A validated, in-order message from the destination; `proofs` are the ids of its verified ledger receipts. */
-export function originOnMessage(s: SessionState, m: SatpMessage, hash: string, now: number, cfg: GatewayConfig, proofs: readonly string[]): Decision {
+export function originOnMessage(
+  s: SessionState,
+  m: SatpMessage,
+  hash: string,
+  now: number,
+  cfg: GatewayConfig,
+  proofs: readonly string[],
+): Decision {
   const t = s.transfer!;
   const peerLedger = cfg.peers[s.peer]?.networkId ?? '';
   switch (m.messageType) {
     case MSG.proposalReceipt: {
-      if (m.hashTransferInitClaim !== s.hashes.initClaim) return refuse(s, m, hash, now, SATP_ERRORS.receiptClaimMismatch, 'receipt is for another claim');
+      if (m.hashTransferInitClaim !== s.hashes.initClaim)
+        return refuse(s, m, hash, now, SATP_ERRORS.receiptClaimMismatch, 'receipt is for another claim');
       return andThen(s, { steps: [receive('1.2', now, s.peer, m, hash)], effects: [] }, (r) =>
-        sendToPeer(r, '1.3', now, { ...replyTo(r), messageType: MSG.transferCommence, hashTransferInitClaim: r.hashes.initClaim! }),
+        sendToPeer(r, '1.3', now, {
+          ...replyTo(r),
+          messageType: MSG.transferCommence,
+          hashTransferInitClaim: r.hashes.initClaim!,
+        }),
       );
     }
     case MSG.proposalReject:
       return {
-        steps: [receive('1.2', now, s.peer, m, hash), end(now, 'rejected', `${m.title}${m.detail ? `: ${m.detail}` : ''}`)],
+        steps: [
+          receive('1.2', now, s.peer, m, hash),
+          end(now, 'rejected', `${m.title}${m.detail ? `: ${m.detail}` : ''}`),
+        ],
         effects: [{ kind: 'report', report: { kind: 'ended', outcome: 'rejected', reason: m.title } }],
       };
     case MSG.ackCommence: {
@@ -97,25 +135,48 @@ export function originOnMessage(s: SessionState, m: SatpMessage, hash: string, n
       const op = lockOp(s.sessionId, t.assetId, t.originator, expiresAt);
       return {
         steps: [receive('1.4', now, s.peer, m, hash), ...ledger('2.1', now, op, 'forward', expiresAt)],
-        effects: [{ kind: 'ledger-execute', op }, { kind: 'set-timer', timer: 'deadline', at: expiresAt }],
+        effects: [
+          { kind: 'ledger-execute', op },
+          { kind: 'set-timer', timer: 'deadline', at: expiresAt },
+        ],
       };
     }
     case MSG.assertionReceipt:
-      return andThen(s, { steps: [receive('2.4', now, s.peer, m, hash)], effects: [] }, (r) => sendToPeer(r, '3.1', now, { ...replyTo(r), messageType: MSG.commitPrepare }));
+      return andThen(s, { steps: [receive('2.4', now, s.peer, m, hash)], effects: [] }, (r) =>
+        sendToPeer(r, '3.1', now, { ...replyTo(r), messageType: MSG.commitPrepare }),
+      );
     case MSG.commitReady:
     case MSG.ackPrepare: {
       // The mint claim must prove this session's mint on the destination ledger before anything is burned.
-      const mint = checkReceipt(claimReceipt(m.mintAssertionClaim), proofs, { ledgerId: peerLedger, opId: mintOpId(s.sessionId), kind: 'mint', assetId: t.assetId });
-      if (!mint.ok) return refuse(s, m, hash, now, mint.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.mintClaimFormat, mint.detail);
+      const mint = checkReceipt(claimReceipt(m.mintAssertionClaim), proofs, {
+        ledgerId: peerLedger,
+        opId: mintOpId(s.sessionId),
+        kind: 'mint',
+        assetId: t.assetId,
+      });
+      if (!mint.ok)
+        return refuse(
+          s,
+          m,
+          hash,
+          now,
+          mint.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.mintClaimFormat,
+          mint.detail,
+        );
       const received = { steps: [receive('3.3', now, s.peer, m, hash)], effects: [] };
       // Burn only while the lock surely holds; otherwise the ledger would refuse it anyway: roll back.
       if (s.lockExpiry === undefined || now >= s.lockExpiry - cfg.burnMarginMs) {
-        return andThen(s, received, (r) => startRollback(r, now, 'commit-ready came too close to the lock expiry', true));
+        return andThen(s, received, (r) =>
+          startRollback(r, now, 'commit-ready came too close to the lock expiry', true),
+        );
       }
       const op = burnOp(s.sessionId, t.assetId);
       return andThen(s, received, () => ({
         steps: ledger('3.4', now, op, 'forward'),
-        effects: [{ kind: 'ledger-execute', op }, { kind: 'clear-timer', timer: 'deadline' }],
+        effects: [
+          { kind: 'ledger-execute', op },
+          { kind: 'clear-timer', timer: 'deadline' },
+        ],
       }));
     }
     case MSG.ackCommitFinal: {
@@ -126,14 +187,40 @@ export function originOnMessage(s: SessionState, m: SatpMessage, hash: string, n
         assetId: t.assetId,
         op: assignOp(s.sessionId, t.assetId, t.beneficiary),
       });
-      if (!assign.ok) return refuse(s, m, hash, now, assign.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.assignClaimFormat, assign.detail);
-      return andThen(s, { steps: [receive('3.7', now, s.peer, m, hash), intent('3.8', now, 'record the transfer'), record('3.8', now, 'asset burned on origin, assigned on destination')], effects: [] }, (r) => {
-        const done = sendToPeer(r, '3.9', now, { ...replyTo(r), messageType: MSG.transferComplete, hashTransferCommence: r.hashes.commence! });
-        return {
-          steps: [...done.steps, end(now, 'committed', 'transfer complete')],
-          effects: [...done.effects, { kind: 'report', report: { kind: 'ended', outcome: 'committed', reason: 'transfer complete' } }],
-        };
-      });
+      if (!assign.ok)
+        return refuse(
+          s,
+          m,
+          hash,
+          now,
+          assign.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.assignClaimFormat,
+          assign.detail,
+        );
+      return andThen(
+        s,
+        {
+          steps: [
+            receive('3.7', now, s.peer, m, hash),
+            intent('3.8', now, 'record the transfer'),
+            record('3.8', now, 'asset burned on origin, assigned on destination'),
+          ],
+          effects: [],
+        },
+        (r) => {
+          const done = sendToPeer(r, '3.9', now, {
+            ...replyTo(r),
+            messageType: MSG.transferComplete,
+            hashTransferCommence: r.hashes.commence!,
+          });
+          return {
+            steps: [...done.steps, end(now, 'committed', 'transfer complete')],
+            effects: [
+              ...done.effects,
+              { kind: 'report', report: { kind: 'ended', outcome: 'committed', reason: 'transfer complete' } },
+            ],
+          };
+        },
+      );
     }
     default:
       return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, `unexpected ${m.messageType}`);

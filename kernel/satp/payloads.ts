@@ -48,9 +48,24 @@ export type Payload =
   /** init rollback: the decision to roll back, and why. */
   | { kind: 'rollback'; reason: string; notify: boolean }
   /** exec (recovery-04 §5.3): a recovery message sent; RECOVER-UPDATE's entries are named by hash only. */
-  | { kind: 'recovery-send'; to: string; messageType: string; hash: string; message?: RecoveryMessage; entryHashes?: string[] }
+  | {
+      kind: 'recovery-send';
+      to: string;
+      messageType: string;
+      hash: string;
+      message?: RecoveryMessage;
+      entryHashes?: string[];
+    }
   /** ack: a recovery message accepted; for RECOVER-UPDATE, what was appended to the copy of the peer's chain. */
-  | { kind: 'recovery-receive'; from: string; messageType: string; hash: string; appended?: string[]; peerHead?: ChainHead; peerRolledBack?: boolean }
+  | {
+      kind: 'recovery-receive';
+      from: string;
+      messageType: string;
+      hash: string;
+      appended?: string[];
+      peerHead?: ChainHead;
+      peerRolledBack?: boolean;
+    }
   /** fail (RECOVER-DISPUTE): two views of one chain disagree; the session is frozen for an operator. */
   | { kind: 'dispute'; detail: string; seq?: number; ours?: string; theirs?: string }
   /** done end: the session is over. */

@@ -42,7 +42,12 @@ async function verifiedIds(values: unknown[], key: PublicJwk | undefined, verifi
  * own ledger answers against its own ledger's key, an attestation against the key of the ledger it is from.
  * Never throws; an unknown key verifies nothing.
  */
-export async function withCheckedProofs(ev: GatewayEvent, cfg: GatewayConfig, verifier: Verifier, attestedBy?: string): Promise<GatewayEvent> {
+export async function withCheckedProofs(
+  ev: GatewayEvent,
+  cfg: GatewayConfig,
+  verifier: Verifier,
+  attestedBy?: string,
+): Promise<GatewayEvent> {
   switch (ev.kind) {
     case 'message':
       return { ...ev, proofs: await verifiedIds(receiptsIn(ev.message), cfg.peers[ev.from]?.ledgerKey, verifier) };
@@ -52,7 +57,9 @@ export async function withCheckedProofs(ev: GatewayEvent, cfg: GatewayConfig, ve
       return ev.receipt ? { ...ev, verified: (await verifyReceipt(ev.receipt, cfg.ledgerKey, verifier)).ok } : ev;
     case 'attestation': {
       const key = attestedBy ? cfg.peers[attestedBy]?.ledgerKey : undefined;
-      return ev.attestation && key ? { ...ev, verified: (await verifyAttestation(ev.attestation, key, verifier)).ok } : { ...ev, verified: false };
+      return ev.attestation && key
+        ? { ...ev, verified: (await verifyAttestation(ev.attestation, key, verifier)).ok }
+        : { ...ev, verified: false };
     }
     default:
       return ev;

@@ -34,10 +34,17 @@ export const ENDED_PAGE_CHARS = 16 * 1024;
 const id = z.string().regex(ID_PATTERN);
 const hash = z.string().regex(HASH_PATTERN);
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const jwk = z.strictObject({ kty: z.literal('EC'), crv: z.enum(['P-256', 'secp256k1']), x: z.string().max(64), y: z.string().max(64) });
+const jwk = z.strictObject({
+  kty: z.literal('EC'),
+  crv: z.enum(['P-256', 'secp256k1']),
+  x: z.string().max(64),
+  y: z.string().max(64),
+});
 const base = { version: z.literal('1.0'), sessionId: id, contextId: id };
 /** Entries of a chain: validated as log entries (schema, hashes, links, signatures) by the store, not here. */
-const entries = z.array(z.custom<Json>((v) => v !== null && typeof v === 'object' && !Array.isArray(v))).max(RECOVER_PAGE);
+const entries = z
+  .array(z.custom<Json>((v) => v !== null && typeof v === 'object' && !Array.isArray(v)))
+  .max(RECOVER_PAGE);
 const actions = z.array(z.enum(['UNLOCK', 'BURN'])).max(4);
 const proofs = z.array(z.custom<Json>((v) => v !== null && typeof v === 'object')).max(4);
 
@@ -56,21 +63,62 @@ export const recoverySchemas = {
     newIdentityPublicKey: jwk.optional(),
   }),
   /** §5.3.2: the entries of the sender's chain the recovered gateway lacks (getLogDiff). */
-  [RMSG.recoverUpdate]: z.strictObject({ ...base, messageType: z.literal(RMSG.recoverUpdate), hashRecoverMessage: hash, recoveredLogs: entries, more: z.boolean() }),
+  [RMSG.recoverUpdate]: z.strictObject({
+    ...base,
+    messageType: z.literal(RMSG.recoverUpdate),
+    hashRecoverMessage: hash,
+    recoveredLogs: entries,
+    more: z.boolean(),
+  }),
   /** §5.3.3: the recovered gateway logged them: success and the hashes it appended. */
-  [RMSG.recoverUpdateAck]: z.strictObject({ ...base, messageType: z.literal(RMSG.recoverUpdateAck), hashRecoverUpdateMessage: hash, success: z.boolean(), entriesChanged: z.array(hash).max(RECOVER_PAGE) }),
+  [RMSG.recoverUpdateAck]: z.strictObject({
+    ...base,
+    messageType: z.literal(RMSG.recoverUpdateAck),
+    hashRecoverUpdateMessage: hash,
+    success: z.boolean(),
+    entriesChanged: z.array(hash).max(RECOVER_PAGE),
+  }),
   /** §5.1 step 3: the counterparty confirms; both resume. */
-  [RMSG.recoverSuccess]: z.strictObject({ ...base, messageType: z.literal(RMSG.recoverSuccess), hashRecoverUpdateAckMessage: hash, success: z.boolean() }),
+  [RMSG.recoverSuccess]: z.strictObject({
+    ...base,
+    messageType: z.literal(RMSG.recoverSuccess),
+    hashRecoverUpdateAckMessage: hash,
+    success: z.boolean(),
+  }),
   /** §5.3.3: two views of one chain disagree; the session stops for an operator. */
-  [RMSG.recoverDispute]: z.strictObject({ ...base, messageType: z.literal(RMSG.recoverDispute), hashPrevMessage: hash, seqNumber: seq, ours: hash.optional(), theirs: hash.optional(), detail: z.string().max(1024) }),
+  [RMSG.recoverDispute]: z.strictObject({
+    ...base,
+    messageType: z.literal(RMSG.recoverDispute),
+    hashPrevMessage: hash,
+    seqNumber: seq,
+    ours: hash.optional(),
+    theirs: hash.optional(),
+    detail: z.string().max(1024),
+  }),
   /** §5.3.4: the sender rolled back (actions, proofs); the receiver rolls back too and acknowledges. */
-  [RMSG.rollback]: z.strictObject({ ...base, messageType: z.literal(RMSG.rollback), hashPrevMessage: hash, success: z.boolean(), actionsPerformed: actions, proofs, reason: z.string().max(512) }),
+  [RMSG.rollback]: z.strictObject({
+    ...base,
+    messageType: z.literal(RMSG.rollback),
+    hashPrevMessage: hash,
+    success: z.boolean(),
+    actionsPerformed: actions,
+    proofs,
+    reason: z.string().max(512),
+  }),
   /** §5.3.5 */
-  [RMSG.rollbackAck]: z.strictObject({ ...base, messageType: z.literal(RMSG.rollbackAck), hashRollbackMessage: hash, success: z.boolean(), actionsPerformed: actions, proofs }),
+  [RMSG.rollbackAck]: z.strictObject({
+    ...base,
+    messageType: z.literal(RMSG.rollbackAck),
+    hashRollbackMessage: hash,
+    success: z.boolean(),
+    actionsPerformed: actions,
+    proofs,
+  }),
 } as const;
 
 export type RecoveryType = keyof typeof recoverySchemas;
 export type RecoveryMessage = { [K in RecoveryType]: z.infer<(typeof recoverySchemas)[K]> }[RecoveryType];
 export type RecoveryOf<K extends RecoveryType> = z.infer<(typeof recoverySchemas)[K]>;
-export const isRecoveryType = (t: unknown): t is RecoveryType => typeof t === 'string' && Object.hasOwn(recoverySchemas, t);
+export const isRecoveryType = (t: unknown): t is RecoveryType =>
+  typeof t === 'string' && Object.hasOwn(recoverySchemas, t);
 export const shortType = (urn: string): string => urn.slice(urn.lastIndexOf(':') + 1);

@@ -10,7 +10,14 @@ import type { Json } from '../json.ts';
 import type { About, Decision, GatewayConfig, StoreResult } from './effects.ts';
 import { messageHash, type SatpMessage } from './messages.ts';
 import type { Payload } from './payloads.ts';
-import { ENDED_PAGE_CHARS, RECOVER_PAGE_CHARS, RMSG, type RecoveryMessage, type RecoveryOf, shortType } from './recovery-messages.ts';
+import {
+  ENDED_PAGE_CHARS,
+  RECOVER_PAGE_CHARS,
+  RMSG,
+  type RecoveryMessage,
+  type RecoveryOf,
+  shortType,
+} from './recovery-messages.ts';
 import { continueRollback, startRollback } from './rollback.ts';
 import { isEnded, type SessionState } from './state.ts';
 import { andThen, reportOnly } from './compose.ts';
@@ -21,22 +28,70 @@ const base = (sessionId: string, contextId: string) => ({ version: '1.0' as cons
 const ignore = (detail: string): Decision => reportOnly('ignored', detail);
 const live = (s: SessionState | undefined): s is SessionState => !!s && !isEnded(s) && !s.disputed;
 
-function entry(now: number, operation: 'exec' | 'ack' | 'fail', payload: Payload, recoveryMessage: string, recoveryPayload: Json): EntryStep {
-  return { phase: 'recovery', step: 'recovery', operation, actionResponse: recoveryMessage, payload: payload as unknown as Json, timestamp: now, recoveryMessage, recoveryPayload };
+function entry(
+  now: number,
+  operation: 'exec' | 'ack' | 'fail',
+  payload: Payload,
+  recoveryMessage: string,
+  recoveryPayload: Json,
+): EntryStep {
+  return {
+    phase: 'recovery',
+    step: 'recovery',
+    operation,
+    actionResponse: recoveryMessage,
+    payload: payload as unknown as Json,
+    timestamp: now,
+    recoveryMessage,
+    recoveryPayload,
+  };
 }
 
 /** Sends a recovery message: logged (exec, with §4's recovery fields) while the session is live, unlogged once it ended. */
-function sendRecovery(s: SessionState | undefined, to: string, now: number, message: RecoveryMessage, entryHashes?: string[]): Decision {
+function sendRecovery(
+  s: SessionState | undefined,
+  to: string,
+  now: number,
+  message: RecoveryMessage,
+  entryHashes?: string[],
+): Decision {
   const hash = messageHash(message as SatpMessage);
   const effects: Decision['effects'] = [{ kind: 'send', to, message: message as SatpMessage, logged: live(s) }];
   if (!live(s)) return { steps: [], effects };
   const small = message.messageType === RMSG.recoverUpdate ? undefined : message;
-  const payload: Payload = { kind: 'recovery-send', to, messageType: message.messageType, hash, ...(small ? { message: small } : {}), ...(entryHashes ? { entryHashes } : {}) };
-  return { steps: [entry(now, 'exec', payload, shortType(message.messageType), { hash, ...(entryHashes ? { entries: entryHashes.length } : {}) })], effects };
+  const payload: Payload = {
+    kind: 'recovery-send',
+    to,
+    messageType: message.messageType,
+    hash,
+    ...(small ? { message: small } : {}),
+    ...(entryHashes ? { entryHashes } : {}),
+  };
+  return {
+    steps: [
+      entry(now, 'exec', payload, shortType(message.messageType), {
+        hash,
+        ...(entryHashes ? { entries: entryHashes.length } : {}),
+      }),
+    ],
+    effects,
+  };
 }
 
-const received = (now: number, from: string, m: RecoveryMessage, hash: string, extra: Partial<Extract<Payload, { kind: 'recovery-receive' }>> = {}): EntryStep =>
-  entry(now, 'ack', { kind: 'recovery-receive', from, messageType: m.messageType, hash, ...extra }, shortType(m.messageType), { hash, ...(extra.appended ? { appended: extra.appended } : {}) });
+const received = (
+  now: number,
+  from: string,
+  m: RecoveryMessage,
+  hash: string,
+  extra: Partial<Extract<Payload, { kind: 'recovery-receive' }>> = {},
+): EntryStep =>
+  entry(
+    now,
+    'ack',
+    { kind: 'recovery-receive', from, messageType: m.messageType, hash, ...extra },
+    shortType(m.messageType),
+    { hash, ...(extra.appended ? { appended: extra.appended } : {}) },
+  );
 
 /** Who may send a recovery message about a session: its peer, or, for a session unknown here, a configured gateway. */
 function fromPeer(s: SessionState | undefined, from: string, cfg: GatewayConfig): boolean {
@@ -57,7 +112,10 @@ export function recover(s: SessionState, now: number, cfg: GatewayConfig): Decis
     isBackup: false,
   };
   const d = sendRecovery(s, s.peer, now, m);
-  return { steps: d.steps, effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
+  return {
+    steps: d.steps,
+    effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }],
+  };
 }
 
 /**
@@ -66,22 +124,46 @@ export function recover(s: SessionState, now: number, cfg: GatewayConfig): Decis
  * the view alone: a view that differs from this chain, or claims more of it, is answered with the entries
  * that show it, and the sender, which holds both verified copies, decides (onCopyUpdated).
  */
-export function onRecover(s: SessionState | undefined, from: string, m: RecoveryOf<typeof RMSG.recover>, hash: string, now: number, cfg: GatewayConfig): Decision {
-  if (!fromPeer(s, from, cfg)) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
+export function onRecover(
+  s: SessionState | undefined,
+  from: string,
+  m: RecoveryOf<typeof RMSG.recover>,
+  hash: string,
+  now: number,
+  cfg: GatewayConfig,
+): Decision {
+  if (!fromPeer(s, from, cfg))
+    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
   const head = s?.head.seq ?? 0;
   if (head === 0) return answerRecover(s, { from, message: m as SatpMessage, hash }, [], false, now);
   const start = Math.max(1, Math.min(m.peerSeqNumber, head));
   const maxChars = live(s) ? RECOVER_PAGE_CHARS : ENDED_PAGE_CHARS;
-  return { steps: [], effects: [{ kind: 'store', request: { kind: 'read-page', from: start, maxChars }, about: { from, message: m as SatpMessage, hash } }] };
+  return {
+    steps: [],
+    effects: [
+      {
+        kind: 'store',
+        request: { kind: 'read-page', from: start, maxChars },
+        about: { from, message: m as SatpMessage, hash },
+      },
+    ],
+  };
 }
 
 /** The page for a RECOVER was read: answer with it (a duplicate RECOVER, or one for an ended session, unlogged). */
 export function onRecoverPage(s: SessionState | undefined, about: About, result: StoreResult, now: number): Decision {
-  if (result.kind !== 'page') return ignore(`RECOVER not answered: ${result.kind === 'failed' ? result.detail : result.kind}`);
+  if (result.kind !== 'page')
+    return ignore(`RECOVER not answered: ${result.kind === 'failed' ? result.detail : result.kind}`);
   return answerRecover(s, about, result.entries, result.more, now);
 }
 
-function answerRecover(s: SessionState | undefined, about: About, entries: readonly Json[] | readonly { entryHash: string }[], more: boolean, now: number): Decision {
+function answerRecover(
+  s: SessionState | undefined,
+  about: About,
+  entries: readonly Json[] | readonly { entryHash: string }[],
+  more: boolean,
+  now: number,
+): Decision {
   const m = about.message as RecoveryOf<typeof RMSG.recover>;
   const update: RecoveryOf<typeof RMSG.recoverUpdate> = {
     ...base(m.sessionId, m.contextId),
@@ -93,18 +175,41 @@ function answerRecover(s: SessionState | undefined, about: About, entries: reado
   // A live session logs every RECOVER-UPDATE it sends, a resent RECOVER's answer too (the page may have grown),
   // so the RECOVER-UPDATE-ACK that names it can be checked against the log.
   const ack = live(s) && !(about.hash in s.received) ? [received(now, about.from, m, about.hash)] : [];
-  const d = sendRecovery(s, about.from, now, update, (entries as { entryHash: string }[]).map((e) => e.entryHash));
+  const d = sendRecovery(
+    s,
+    about.from,
+    now,
+    update,
+    (entries as { entryHash: string }[]).map((e) => e.entryHash),
+  );
   return { steps: [...ack, ...d.steps], effects: d.effects };
 }
 
 /** The recovered gateway: a RECOVER-UPDATE for its pending RECOVER goes to its copy of the peer's chain. */
-export function onRecoverUpdate(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.recoverUpdate>, hash: string, now: number): Decision {
-  if (from !== s.peer) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
-  if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash) return ignore('RECOVER-UPDATE for no pending RECOVER');
+export function onRecoverUpdate(
+  s: SessionState,
+  from: string,
+  m: RecoveryOf<typeof RMSG.recoverUpdate>,
+  hash: string,
+  now: number,
+): Decision {
+  if (from !== s.peer)
+    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
+  if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash)
+    return ignore('RECOVER-UPDATE for no pending RECOVER');
   // The session ended while its RECOVER was under way (the peer's resent ROLLBACK, say): nothing is left to
   // resume, but the peer's update is answered, unlogged like every recovery answer of an ended session.
   if (isEnded(s)) return sendRecovery(s, from, now, ackOf(s, hash, []));
-  return { steps: [], effects: [{ kind: 'store', request: { kind: 'update-copy', entries: m.recoveredLogs }, about: { from, message: m as SatpMessage, hash } }] };
+  return {
+    steps: [],
+    effects: [
+      {
+        kind: 'store',
+        request: { kind: 'update-copy', entries: m.recoveredLogs },
+        about: { from, message: m as SatpMessage, hash },
+      },
+    ],
+  };
 }
 
 const ackOf = (s: SessionState, hash: string, appended: string[]): RecoveryOf<typeof RMSG.recoverUpdateAck> => ({
@@ -119,19 +224,43 @@ const ackOf = (s: SessionState, hash: string, appended: string[]): RecoveryOf<ty
  * The copy of the peer's chain was brought up to date (or not): acknowledge and resume the handshake, refuse a
  * page that does not verify, dispute only when two verified chains disagree, and wait out a store failure.
  */
-export function onCopyUpdated(s: SessionState, about: About, result: StoreResult, now: number, cfg: GatewayConfig): Decision {
+export function onCopyUpdated(
+  s: SessionState,
+  about: About,
+  result: StoreResult,
+  now: number,
+  cfg: GatewayConfig,
+): Decision {
   const m = about.message as RecoveryOf<typeof RMSG.recoverUpdate>;
-  if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash || isEnded(s)) return ignore('RECOVER-UPDATE no longer pending');
+  if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash || isEnded(s))
+    return ignore('RECOVER-UPDATE no longer pending');
   switch (result.kind) {
     case 'failed':
       // Nothing is decided on a store failure: the recover timer asks again.
       return ignore(`RECOVER-UPDATE not applied, the store failed: ${result.detail}`);
     case 'refused': {
-      const code = result.code === 'BAD_SIGNATURE' || result.code === 'UNKNOWN_AUTHOR' ? SATP_ERRORS.badSignature : SATP_ERRORS.invalidMessageType;
-      return refuse(s, m as SatpMessage, about.hash, now, code, `recovered entries refused: ${result.code}: ${result.detail}`);
+      const code =
+        result.code === 'BAD_SIGNATURE' || result.code === 'UNKNOWN_AUTHOR'
+          ? SATP_ERRORS.badSignature
+          : SATP_ERRORS.invalidMessageType;
+      return refuse(
+        s,
+        m as SatpMessage,
+        about.hash,
+        now,
+        code,
+        `recovered entries refused: ${result.code}: ${result.detail}`,
+      );
     }
     case 'diverged':
-      return dispute(s, about.from, now, about.hash, { seq: result.seq, ours: result.ours, theirs: result.theirs }, `LOG_DIVERGED: ${result.detail}`);
+      return dispute(
+        s,
+        about.from,
+        now,
+        about.hash,
+        { seq: result.seq, ours: result.ours, theirs: result.theirs },
+        `LOG_DIVERGED: ${result.detail}`,
+      );
     case 'page':
       return ignore('RECOVER-UPDATE got a page instead of an update');
     case 'copy-updated':
@@ -141,47 +270,97 @@ export function onCopyUpdated(s: SessionState, about: About, result: StoreResult
     // The page ends before the copy's head. Before the view this gateway's RECOVER named, the author claims less
     // of its chain than this gateway already holds, verified: a real inconsistency. At or past the view, it is an
     // older answer to the same RECOVER, overtaken by a newer one already applied: nothing to do.
-    if (result.pageEnd >= (s.recovery.view ?? 0)) return ignore(`a RECOVER-UPDATE older than the copy of the peer's chain (seq ${result.pageEnd} < ${result.head.seq})`);
-    return dispute(s, about.from, now, about.hash, { seq: result.head.seq }, `the peer's chain ends at seq ${result.pageEnd}, before this gateway's verified copy of it (seq ${result.head.seq})`);
+    if (result.pageEnd >= (s.recovery.view ?? 0))
+      return ignore(
+        `a RECOVER-UPDATE older than the copy of the peer's chain (seq ${result.pageEnd} < ${result.head.seq})`,
+      );
+    return dispute(
+      s,
+      about.from,
+      now,
+      about.hash,
+      { seq: result.head.seq },
+      `the peer's chain ends at seq ${result.pageEnd}, before this gateway's verified copy of it (seq ${result.head.seq})`,
+    );
   }
   const appended = result.appended.map((e) => e.entryHash);
   const peerRolledBack = result.appended.some(rolledBackEntry);
-  const logged = received(now, about.from, m, about.hash, { appended, peerHead: result.head, ...(peerRolledBack ? { peerRolledBack } : {}) });
+  const logged = received(now, about.from, m, about.hash, {
+    appended,
+    peerHead: result.head,
+    ...(peerRolledBack ? { peerRolledBack } : {}),
+  });
   return andThen(s, { steps: [logged], effects: [{ kind: 'clear-timer', timer: 'recover' }] }, (after) => {
     // More than one page: ask again from the new view (the next RECOVER carries it).
     if (m.more) return recover(after, now, cfg);
     // Resent until RECOVER-SUCCESS arrives: a lost ACK, or a peer that crashed before answering it, would
     // otherwise leave this session recovering forever (the peer answers a duplicate ACK from its log).
     const d = sendRecovery(after, about.from, now, ackOf(after, about.hash, appended));
-    return { steps: d.steps, effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }] };
+    return {
+      steps: d.steps,
+      effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }],
+    };
   });
 }
 
 /** The counterparty confirms the recovered gateway is in sync (§5.1 step 3), for a RECOVER-UPDATE it sent. */
-export function onRecoverUpdateAck(s: SessionState | undefined, from: string, m: RecoveryOf<typeof RMSG.recoverUpdateAck>, hash: string, now: number, cfg: GatewayConfig): Decision {
-  if (!fromPeer(s, from, cfg)) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
+export function onRecoverUpdateAck(
+  s: SessionState | undefined,
+  from: string,
+  m: RecoveryOf<typeof RMSG.recoverUpdateAck>,
+  hash: string,
+  now: number,
+  cfg: GatewayConfig,
+): Decision {
+  if (!fromPeer(s, from, cfg))
+    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
   const first = live(s) && !(hash in s.received);
   // A live session logged every RECOVER-UPDATE it sent; the ACK must name one of them. An ended session
   // answered unlogged, and its answer binds nothing: the recovered side checks the RECOVER-SUCCESS against its ACK.
   if (first && s.sent[m.hashRecoverUpdateMessage] !== RMSG.recoverUpdate) {
-    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.invalidMessageType, 'RECOVER-UPDATE-ACK names no RECOVER-UPDATE this gateway sent');
+    return refuse(
+      s,
+      m as SatpMessage,
+      hash,
+      now,
+      SATP_ERRORS.invalidMessageType,
+      'RECOVER-UPDATE-ACK names no RECOVER-UPDATE this gateway sent',
+    );
   }
-  const success: RecoveryOf<typeof RMSG.recoverSuccess> = { ...base(m.sessionId, m.contextId), messageType: RMSG.recoverSuccess, hashRecoverUpdateAckMessage: hash, success: m.success };
+  const success: RecoveryOf<typeof RMSG.recoverSuccess> = {
+    ...base(m.sessionId, m.contextId),
+    messageType: RMSG.recoverSuccess,
+    hashRecoverUpdateAckMessage: hash,
+    success: m.success,
+  };
   const ack = first ? [received(now, from, m, hash)] : [];
   const d = sendRecovery(first ? s : undefined, from, now, success);
   return { steps: [...ack, ...d.steps], effects: d.effects };
 }
 
 /** Recovered and in sync: resume where the transfer stood, or roll back if the peer did (§5.4.3). */
-export function onRecoverSuccess(s: SessionState, from: string, m: RecoveryOf<typeof RMSG.recoverSuccess>, hash: string, now: number, cfg: GatewayConfig): Decision {
-  if (from !== s.peer) return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
+export function onRecoverSuccess(
+  s: SessionState,
+  from: string,
+  m: RecoveryOf<typeof RMSG.recoverSuccess>,
+  hash: string,
+  now: number,
+  cfg: GatewayConfig,
+): Decision {
+  if (from !== s.peer)
+    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
   if (isEnded(s) || s.recovery?.status !== 'recovering') return ignore('RECOVER-SUCCESS while not recovering');
-  if (!s.recovery.ackHash || m.hashRecoverUpdateAckMessage !== s.recovery.ackHash) return ignore('RECOVER-SUCCESS for no RECOVER-UPDATE-ACK of this gateway');
+  if (!s.recovery.ackHash || m.hashRecoverUpdateAckMessage !== s.recovery.ackHash)
+    return ignore('RECOVER-SUCCESS for no RECOVER-UPDATE-ACK of this gateway');
   // The counterparty did not confirm the update: start over from this gateway's current view (a new RECOVER).
   if (!m.success) return recover(s, now, cfg);
-  const logged = { steps: [received(now, from, m, hash)], effects: [{ kind: 'clear-timer' as const, timer: 'recover' as const }] };
+  const logged = {
+    steps: [received(now, from, m, hash)],
+    effects: [{ kind: 'clear-timer' as const, timer: 'recover' as const }],
+  };
   return andThen(s, logged, (after) => {
-    if (after.peerRolledBack && !after.committed && !after.rollingBack && !isEnded(after)) return startRollback(after, now, 'the peer rolled back while this gateway was down', false);
+    if (after.peerRolledBack && !after.committed && !after.rollingBack && !isEnded(after))
+      return startRollback(after, now, 'the peer rolled back while this gateway was down', false);
     return resume(after, now, cfg);
   });
 }
@@ -191,26 +370,85 @@ export function resume(s: SessionState, now: number, cfg: GatewayConfig): Decisi
   if (isEnded(s)) return { steps: [], effects: [] };
   if (s.rollingBack && !s.pending && s.wait.kind !== 'message') return continueRollback(s, now);
   if (s.wait.kind === 'message' && s.lastSent) {
-    return { steps: [], effects: [{ kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true }, { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs }] };
+    return {
+      steps: [],
+      effects: [
+        { kind: 'send', to: s.lastSent.to, message: s.lastSent.message, logged: true },
+        { kind: 'set-timer', timer: 'retransmit', at: now + cfg.retransmitMs },
+      ],
+    };
   }
   return { steps: [], effects: [] };
 }
 
 /** The peer disputes one of this gateway's recovery messages: the session freezes for an operator. */
-export function onRecoverDispute(s: SessionState | undefined, from: string, m: RecoveryOf<typeof RMSG.recoverDispute>, hash: string, now: number): Decision {
+export function onRecoverDispute(
+  s: SessionState | undefined,
+  from: string,
+  m: RecoveryOf<typeof RMSG.recoverDispute>,
+  hash: string,
+  now: number,
+): Decision {
   if (!s || from !== s.peer) return ignore('RECOVER-DISPUTE for no session of this peer');
   if (s.disputed) return ignore('already disputed');
   const about = s.sent[m.hashPrevMessage];
   if (about !== RMSG.recover && about !== RMSG.recoverUpdate) {
-    return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.invalidMessageType, 'RECOVER-DISPUTE answers no recovery message of this gateway');
+    return refuse(
+      s,
+      m as SatpMessage,
+      hash,
+      now,
+      SATP_ERRORS.invalidMessageType,
+      'RECOVER-DISPUTE answers no recovery message of this gateway',
+    );
   }
-  const steps = isEnded(s) ? [] : [entry(now, 'fail', { kind: 'dispute', detail: `peer disputes: ${m.detail}`, seq: m.seqNumber, ...(m.ours ? { ours: m.ours } : {}), ...(m.theirs ? { theirs: m.theirs } : {}) }, 'recover-dispute-msg', { detail: m.detail })];
-  return { steps, effects: [{ kind: 'clear-timer', timer: 'retransmit' }, { kind: 'clear-timer', timer: 'recover' }, { kind: 'report', report: { kind: 'needs-operator', detail: `dispute raised by the peer: ${m.detail}` } }] };
+  const steps = isEnded(s)
+    ? []
+    : [
+        entry(
+          now,
+          'fail',
+          {
+            kind: 'dispute',
+            detail: `peer disputes: ${m.detail}`,
+            seq: m.seqNumber,
+            ...(m.ours ? { ours: m.ours } : {}),
+            ...(m.theirs ? { theirs: m.theirs } : {}),
+          },
+          'recover-dispute-msg',
+          { detail: m.detail },
+        ),
+      ];
+  return {
+    steps,
+    effects: [
+      { kind: 'clear-timer', timer: 'retransmit' },
+      { kind: 'clear-timer', timer: 'recover' },
+      { kind: 'report', report: { kind: 'needs-operator', detail: `dispute raised by the peer: ${m.detail}` } },
+    ],
+  };
 }
 
-function dispute(s: SessionState, to: string, now: number, hashPrev: string, at: { seq?: number; ours?: string; theirs?: string }, detail: string): Decision {
-  const msg: RecoveryOf<typeof RMSG.recoverDispute> = { ...base(s.sessionId, s.contextId), messageType: RMSG.recoverDispute, hashPrevMessage: hashPrev, seqNumber: at.seq ?? 0, ...(at.ours ? { ours: at.ours } : {}), ...(at.theirs ? { theirs: at.theirs } : {}), detail: detail.slice(0, 1024) };
-  const steps = live(s) ? [entry(now, 'fail', { kind: 'dispute', detail, ...at }, 'recover-dispute-msg', { detail })] : [];
+function dispute(
+  s: SessionState,
+  to: string,
+  now: number,
+  hashPrev: string,
+  at: { seq?: number; ours?: string; theirs?: string },
+  detail: string,
+): Decision {
+  const msg: RecoveryOf<typeof RMSG.recoverDispute> = {
+    ...base(s.sessionId, s.contextId),
+    messageType: RMSG.recoverDispute,
+    hashPrevMessage: hashPrev,
+    seqNumber: at.seq ?? 0,
+    ...(at.ours ? { ours: at.ours } : {}),
+    ...(at.theirs ? { theirs: at.theirs } : {}),
+    detail: detail.slice(0, 1024),
+  };
+  const steps = live(s)
+    ? [entry(now, 'fail', { kind: 'dispute', detail, ...at }, 'recover-dispute-msg', { detail })]
+    : [];
   return {
     steps,
     effects: [

@@ -40,7 +40,12 @@ export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg
   } else if (next!.wait.kind !== 'message') {
     effects.push({ kind: 'clear-timer', timer: 'retransmit' });
   }
-  if (next!.outcome) effects.push({ kind: 'clear-timer', timer: 'deadline' }, { kind: 'clear-timer', timer: 'ledger-retry' }, { kind: 'clear-timer', timer: 'recover' });
+  if (next!.outcome)
+    effects.push(
+      { kind: 'clear-timer', timer: 'deadline' },
+      { kind: 'clear-timer', timer: 'ledger-retry' },
+      { kind: 'clear-timer', timer: 'recover' },
+    );
   return { state: next, entries, effects: heldDuringRecovery(next, effects) };
 }
 
@@ -49,10 +54,18 @@ export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg
  * about this one while it is in flight (unknown yet), or it would be executed a second time, blind.
  */
 function settling(effects: Effect[]): Effect[] {
-  return effects.some((e) => e.kind === 'ledger-execute') ? [{ kind: 'clear-timer', timer: 'ledger-retry' }, ...effects] : effects;
+  return effects.some((e) => e.kind === 'ledger-execute')
+    ? [{ kind: 'clear-timer', timer: 'ledger-retry' }, ...effects]
+    : effects;
 }
 
-const HANDSHAKE: ReadonlySet<string> = new Set([RMSG.recover, RMSG.recoverUpdate, RMSG.recoverUpdateAck, RMSG.recoverSuccess, RMSG.recoverDispute]);
+const HANDSHAKE: ReadonlySet<string> = new Set([
+  RMSG.recover,
+  RMSG.recoverUpdate,
+  RMSG.recoverUpdateAck,
+  RMSG.recoverSuccess,
+  RMSG.recoverDispute,
+]);
 
 /**
  * recovery-04 §5.1: a recovered gateway resumes SATP only once the recovery is confirmed (RECOVER-SUCCESS).

@@ -13,7 +13,10 @@ import { compensationOp } from './ops.ts';
 /** Decide to roll back: logged first, so a crash in the middle resumes the rollback, never the transfer. */
 export function startRollback(s: SessionState, now: number, reason: string, notify: boolean): Decision {
   const decided = rollbackDecision(now, reason, notify);
-  const rest = continueRollback({ ...s, rollingBack: { reason, notify, ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}) } }, now);
+  const rest = continueRollback(
+    { ...s, rollingBack: { reason, notify, ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}) } },
+    now,
+  );
   return { steps: [decided, ...rest.steps], effects: rest.effects };
 }
 
@@ -25,7 +28,14 @@ export function continueRollback(s: SessionState, now: number): Decision {
   const rb = s.rollingBack;
   if (!rb || s.outcome) return { steps: [], effects: [] };
   if (s.pending) return { steps: [], effects: [] }; // settle first; its result brings us back here
-  const owed: Compensation | undefined = s.role === 'origin' ? (s.rollbackList.includes('UNLOCK') ? 'UNLOCK' : undefined) : s.rollbackList.includes('BURN') ? 'BURN' : undefined;
+  const owed: Compensation | undefined =
+    s.role === 'origin'
+      ? s.rollbackList.includes('UNLOCK')
+        ? 'UNLOCK'
+        : undefined
+      : s.rollbackList.includes('BURN')
+        ? 'BURN'
+        : undefined;
   if (owed) {
     const op = compensationOp(s.sessionId, assetOf(s), owed);
     return { steps: ledger('rollback', now, op, 'rollback'), effects: [{ kind: 'ledger-execute', op }] };
@@ -33,8 +43,21 @@ export function continueRollback(s: SessionState, now: number): Decision {
   const actions = rollbackActions(s);
   // Answer the peer's ROLLBACK (recovery-04 §5.3.5) with what this side undid, and end.
   if (rb.ackTo) {
-    const ack: RecoveryOf<typeof RMSG.rollbackAck> = { version: SATP_VERSION, sessionId: s.sessionId, contextId: s.contextId, messageType: RMSG.rollbackAck, hashRollbackMessage: rb.ackTo, success: true, ...actions };
-    return finish([...send('rollback', now, s.peer, ack as SatpMessage, rb.ackTo)], [{ kind: 'send', to: s.peer, message: ack as SatpMessage, logged: true }], now, rb.reason);
+    const ack: RecoveryOf<typeof RMSG.rollbackAck> = {
+      version: SATP_VERSION,
+      sessionId: s.sessionId,
+      contextId: s.contextId,
+      messageType: RMSG.rollbackAck,
+      hashRollbackMessage: rb.ackTo,
+      success: true,
+      ...actions,
+    };
+    return finish(
+      [...send('rollback', now, s.peer, ack as SatpMessage, rb.ackTo)],
+      [{ kind: 'send', to: s.peer, message: ack as SatpMessage, logged: true }],
+      now,
+      rb.reason,
+    );
   }
   // Tell the peer (§5.3.4) and end when it acknowledges (its ROLLBACK-ACK, or its own ROLLBACK).
   if (rb.notify && s.peer) {
@@ -49,7 +72,10 @@ export function continueRollback(s: SessionState, now: number): Decision {
       ...actions,
       reason: rb.reason.slice(0, 512),
     };
-    return { steps: send('rollback', now, s.peer, msg as SatpMessage), effects: [{ kind: 'send', to: s.peer, message: msg as SatpMessage, logged: true }] };
+    return {
+      steps: send('rollback', now, s.peer, msg as SatpMessage),
+      effects: [{ kind: 'send', to: s.peer, message: msg as SatpMessage, logged: true }],
+    };
   }
   return finish([], [], now, rb.reason);
 }

@@ -12,10 +12,7 @@ export type Outcome = 'committed' | 'rolled-back' | 'rejected';
 export type Compensation = 'UNLOCK' | 'BURN';
 
 /** What the session waits for next. */
-export type Wait =
-  | { kind: 'message'; types: MessageType[] }
-  | { kind: 'ledger'; opId: string }
-  | { kind: 'none' };
+export type Wait = { kind: 'message'; types: MessageType[] } | { kind: 'ledger'; opId: string } | { kind: 'none' };
 
 export interface SentMessage {
   message: SatpMessage;
@@ -202,27 +199,64 @@ function provenBy(m: SatpMessage): { key: keyof PeerOps; receipt: LedgerReceipt 
 export function evolve(state: SessionState | undefined, entry: EntryBody | LogEntry): SessionState {
   const p = entry.payload as unknown as Payload;
   let s: SessionState = state ?? initial(entry, p.kind === 'request' ? 'origin' : 'destination');
-  s = { ...s, head: { seq: entry.seqNumber, hash: (entry as LogEntry).entryHash ?? s.head.hash }, phase: entry.phase, lastTimestamp: entry.timestamp };
+  s = {
+    ...s,
+    head: { seq: entry.seqNumber, hash: (entry as LogEntry).entryHash ?? s.head.hash },
+    phase: entry.phase,
+    lastTimestamp: entry.timestamp,
+  };
   switch (p.kind) {
     case 'request':
-      return { ...s, peer: p.request.peer, transfer: { assetId: p.request.assetId, originator: p.request.originator, beneficiary: p.request.beneficiary, lockSeconds: p.request.lockSeconds } };
+      return {
+        ...s,
+        peer: p.request.peer,
+        transfer: {
+          assetId: p.request.assetId,
+          originator: p.request.originator,
+          beneficiary: p.request.beneficiary,
+          lockSeconds: p.request.lockSeconds,
+        },
+      };
     case 'send': {
       const sent: SentMessage = { message: p.message, hash: p.hash, to: p.to };
       const received = p.inReplyTo ? { ...s.received, [p.inReplyTo]: sent } : s.received;
       const type = p.message.messageType;
       const replies = EXPECTED_REPLY[type] ?? [];
-      let next: SessionState = { ...s, lastSent: sent, sent: { ...s.sent, [p.hash]: type }, received, wait: replies.length ? { kind: 'message', types: replies } : { kind: 'none' } };
-      if (type === MSG.transferProposal) next = { ...next, claim: p.message.transferInitClaim, hashes: { ...next.hashes, initClaim: p.claimHash } };
+      let next: SessionState = {
+        ...s,
+        lastSent: sent,
+        sent: { ...s.sent, [p.hash]: type },
+        received,
+        wait: replies.length ? { kind: 'message', types: replies } : { kind: 'none' },
+      };
+      if (type === MSG.transferProposal)
+        next = { ...next, claim: p.message.transferInitClaim, hashes: { ...next.hashes, initClaim: p.claimHash } };
       if (type === MSG.transferCommence) next = { ...next, hashes: { ...next.hashes, commence: p.hash } };
       if (type === MSG.commitReady || type === MSG.ackPrepare) next = { ...next, promised: true };
       return next;
     }
     case 'receive': {
-      let next: SessionState = { ...s, received: { ...s.received, [p.hash]: null }, lastReceived: p.hash, lastReceivedType: p.message.messageType, wait: { kind: 'none' } };
+      let next: SessionState = {
+        ...s,
+        received: { ...s.received, [p.hash]: null },
+        lastReceived: p.hash,
+        lastReceivedType: p.message.messageType,
+        wait: { kind: 'none' },
+      };
       const m = p.message;
-      if (m.messageType !== MSG.error && m.messageType !== MSG.sessionAbort && Object.values(MSG).includes(m.messageType as never)) next = { ...next, lastPeerMessage: p.hash };
+      if (
+        m.messageType !== MSG.error &&
+        m.messageType !== MSG.sessionAbort &&
+        Object.values(MSG).includes(m.messageType as never)
+      )
+        next = { ...next, lastPeerMessage: p.hash };
       if (m.messageType === MSG.transferProposal) {
-        next = { ...next, peer: p.from, claim: m.transferInitClaim, hashes: { ...next.hashes, initClaim: p.claimHash } };
+        next = {
+          ...next,
+          peer: p.from,
+          claim: m.transferInitClaim,
+          hashes: { ...next.hashes, initClaim: p.claimHash },
+        };
       }
       if (m.messageType === MSG.transferCommence) next = { ...next, hashes: { ...next.hashes, commence: p.hash } };
       if (m.messageType === MSG.lockAssert) next = { ...next, lockExpiry: Date.parse(m.lockAssertionExpiration) };
@@ -230,7 +264,11 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       if (proven) next = { ...next, peerOps: { ...next.peerOps, [proven.key]: proven.receipt } };
       if (m.messageType === MSG.commitFinal) next = { ...next, committed: true, rollbackList: [] };
       // A ROLLBACK from the peer: answer it with ROLLBACK-ACK once this side's compensations are done.
-      if (m.messageType === RMSG.rollback) next = { ...next, rollingBack: { reason: `peer rolled back: ${m.reason}`, notify: false, ...s.rollingBack, ackTo: p.hash } };
+      if (m.messageType === RMSG.rollback)
+        next = {
+          ...next,
+          rollingBack: { reason: `peer rolled back: ${m.reason}`, notify: false, ...s.rollingBack, ackTo: p.hash },
+        };
       return next;
     }
     case 'ledger-op': {
@@ -240,7 +278,14 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       if (op.kind === 'mint') list = [...without(list, 'BURN'), 'BURN'];
       const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');
       const lockExpiry = op.kind === 'lock' && p.expiresAt !== undefined ? p.expiresAt : s.lockExpiry;
-      return { ...s, pending: { op, purpose: p.purpose, step: entry.step }, rollbackList: committed ? [] : list, committed, lockExpiry, wait: { kind: 'ledger', opId: op.opId } };
+      return {
+        ...s,
+        pending: { op, purpose: p.purpose, step: entry.step },
+        rollbackList: committed ? [] : list,
+        committed,
+        lockExpiry,
+        wait: { kind: 'ledger', opId: op.opId },
+      };
     }
     case 'ledger-done': {
       const op = p.op;
@@ -248,7 +293,14 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       if (op.kind === 'unlock') list = without(list, 'UNLOCK');
       if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');
       const compensations = p.purpose === 'rollback' ? [...s.compensations, p.receipt] : s.compensations;
-      return { ...s, pending: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, compensations, rollbackList: list, wait: { kind: 'none' } };
+      return {
+        ...s,
+        pending: undefined,
+        receipts: { ...s.receipts, [op.opId]: p.receipt },
+        compensations,
+        rollbackList: list,
+        wait: { kind: 'none' },
+      };
     }
     case 'ledger-failed': {
       const op = p.op;
@@ -263,23 +315,40 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       // The origin's burn refused (the lock expired first): the asset is still locked, so the transfer
       // is not past the point of no return after all, and the lock is owed back.
       if (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward') {
-        return { ...s, pending: undefined, receipts, committed: false, rollbackList: ['UNLOCK'], wait: { kind: 'none' } };
+        return {
+          ...s,
+          pending: undefined,
+          receipts,
+          committed: false,
+          rollbackList: ['UNLOCK'],
+          wait: { kind: 'none' },
+        };
       }
       return { ...s, pending: undefined, receipts, rollbackList: list, wait: { kind: 'none' } };
     }
     case 'burn-evidence':
-      return p.burned ? { ...s, committed: true, rollbackList: [], wait: { kind: 'none' } } : { ...s, wait: { kind: 'none' } };
+      return p.burned
+        ? { ...s, committed: true, rollbackList: [], wait: { kind: 'none' } }
+        : { ...s, wait: { kind: 'none' } };
     case 'record':
       return s;
     case 'rollback':
-      return { ...s, rollingBack: { reason: p.reason, notify: p.notify, ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}) } };
+      return {
+        ...s,
+        rollingBack: {
+          reason: p.reason,
+          notify: p.notify,
+          ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}),
+        },
+      };
     case 'recovery-send': {
       const sent = { ...s.sent, [p.hash]: p.messageType as MessageType };
       if (p.messageType === RMSG.recover && p.message) {
         const view = (p.message as { peerSeqNumber?: number }).peerSeqNumber ?? 0;
         return { ...s, sent, recovery: { status: 'recovering', recoverHash: p.hash, last: p.message, view } };
       }
-      if (p.messageType === RMSG.recoverUpdateAck && p.message && s.recovery) return { ...s, sent, recovery: { ...s.recovery, last: p.message, ackHash: p.hash } };
+      if (p.messageType === RMSG.recoverUpdateAck && p.message && s.recovery)
+        return { ...s, sent, recovery: { ...s.recovery, last: p.message, ackHash: p.hash } };
       return { ...s, sent };
     }
     case 'recovery-receive': {

@@ -12,9 +12,13 @@ export function capabilityCases(h: StoreHarness): void {
     });
 
     if (h.capabilities.durable) {
-      storeTest(h, 'declares durable only together with persistent (a crash cannot spare what a close loses)', async (t) => {
-        expect(t.driver.capabilities).toMatchObject({ durable: true, persistent: true });
-      });
+      storeTest(
+        h,
+        'declares durable only together with persistent (a crash cannot spare what a close loses)',
+        async (t) => {
+          expect(t.driver.capabilities).toMatchObject({ durable: true, persistent: true });
+        },
+      );
     } else {
       storeTest(h, 'declares durable: false, so a resolved append may be lost in a crash', async (t) => {
         expect(t.driver.capabilities.durable).toBe(false);
@@ -29,7 +33,7 @@ export function capabilityCases(h: StoreHarness): void {
       return;
     }
 
-    it('a persistent driver\'s harness can reopen it', () => {
+    it("a persistent driver's harness can reopen it", () => {
       expect(h.reopen).toBeTypeOf('function');
     });
 

@@ -16,27 +16,32 @@ const settle = (entry: LogEntry, p: Promise<unknown>): Promise<Outcome> =>
 
 export function concurrencyCases(h: StoreHarness): void {
   describe('concurrent appends', () => {
-    storeTest(h, '50 concurrent single-entry appends racing on one log: exactly those that extend the chain land, and it verifies', async (t) => {
-      const session = 'race-one-log';
-      const logId = logIdFor(session);
-      // 25 entries of one chain and 25 forks, fork k competing with chain entry k for the same seq.
-      const chain = await makeChain(session, 25);
-      const forks = await Promise.all(chain.map((_, k) => sealNext(session, headOf(chain.slice(0, k)), 100 + k)));
-      const racers = [...chain, ...forks];
-      const random = prng(50);
-      for (let i = racers.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [racers[i], racers[j]] = [racers[j]!, racers[i]!];
-      }
-      const outcomes = await Promise.all(racers.map((e) => settle(e, t.store.writeLogEntry(e))));
-      for (const o of outcomes) if (!o.landed) expect(o.error instanceof SatpError && o.error.code, String(o.error)).toBe('CHAIN_CONFLICT');
-      const landed = outcomes.filter((o) => o.landed).map((o) => o.entry);
-      const stored = await t.store.getLog(logId);
-      expect(stored.length).toBeGreaterThan(0);
-      expect(new Set(stored.map((e) => e.entryHash))).toEqual(new Set(landed.map((e) => e.entryHash)));
-      expect(landed.length).toBe(stored.length);
-      expect(await t.store.verifyLog(logId)).toMatchObject({ ok: true, head: headOf(stored) });
-    });
+    storeTest(
+      h,
+      '50 concurrent single-entry appends racing on one log: exactly those that extend the chain land, and it verifies',
+      async (t) => {
+        const session = 'race-one-log';
+        const logId = logIdFor(session);
+        // 25 entries of one chain and 25 forks, fork k competing with chain entry k for the same seq.
+        const chain = await makeChain(session, 25);
+        const forks = await Promise.all(chain.map((_, k) => sealNext(session, headOf(chain.slice(0, k)), 100 + k)));
+        const racers = [...chain, ...forks];
+        const random = prng(50);
+        for (let i = racers.length - 1; i > 0; i--) {
+          const j = Math.floor(random() * (i + 1));
+          [racers[i], racers[j]] = [racers[j]!, racers[i]!];
+        }
+        const outcomes = await Promise.all(racers.map((e) => settle(e, t.store.writeLogEntry(e))));
+        for (const o of outcomes)
+          if (!o.landed) expect(o.error instanceof SatpError && o.error.code, String(o.error)).toBe('CHAIN_CONFLICT');
+        const landed = outcomes.filter((o) => o.landed).map((o) => o.entry);
+        const stored = await t.store.getLog(logId);
+        expect(stored.length).toBeGreaterThan(0);
+        expect(new Set(stored.map((e) => e.entryHash))).toEqual(new Set(landed.map((e) => e.entryHash)));
+        expect(landed.length).toBe(stored.length);
+        expect(await t.store.verifyLog(logId)).toMatchObject({ ok: true, head: headOf(stored) });
+      },
+    );
 
     storeTest(h, 'driver.append: 50 concurrent appends expecting the same head, exactly one lands', async (t) => {
       // Below the LogStore's lock: the driver's own check-and-write must be atomic.
@@ -47,11 +52,14 @@ export function concurrencyCases(h: StoreHarness): void {
       const head = headOf([first!]);
       const forks = await Promise.all(Array.from({ length: 50 }, (_, k) => sealNext(session, head, 200 + k)));
       const outcomes = await Promise.all(
-        forks.map((e) => settle(e, t.driver.append(logId, head, [JSON.stringify(e)], { seq: 2, hash: e.entryHash, open: true }))),
+        forks.map((e) =>
+          settle(e, t.driver.append(logId, head, [JSON.stringify(e)], { seq: 2, hash: e.entryHash, open: true })),
+        ),
       );
       const landed = outcomes.filter((o) => o.landed);
       expect(landed.length).toBe(1);
-      for (const o of outcomes) if (!o.landed) expect(o.error instanceof SatpError && o.error.code, String(o.error)).toBe('CHAIN_CONFLICT');
+      for (const o of outcomes)
+        if (!o.landed) expect(o.error instanceof SatpError && o.error.code, String(o.error)).toBe('CHAIN_CONFLICT');
       expect(await t.store.getLog(logId)).toEqual([first, landed[0]!.entry]);
       expect(await t.store.verifyLog(logId)).toMatchObject({ ok: true });
     });
@@ -65,7 +73,9 @@ export function concurrencyCases(h: StoreHarness): void {
       }
       const verified = await Promise.all(sessions.map((s) => t.store.verifyLog(logIdFor(s))));
       expect(verified.filter((r) => !r.ok)).toEqual([]);
-      expect((await t.store.listOpenLogs()).map((o) => o.logId).sort()).toEqual(sessions.map((s) => logIdFor(s)).sort());
+      expect((await t.store.listOpenLogs()).map((o) => o.logId).sort()).toEqual(
+        sessions.map((s) => logIdFor(s)).sort(),
+      );
     });
   });
 }

@@ -6,7 +6,17 @@ import { nobleSigner } from '../../kernel/crypto/noble.ts';
 import { keyTable, type Signer } from '../../kernel/crypto/types.ts';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { utf8 } from '../../kernel/encoding.ts';
-import { type ChainContext, type ChainHead, EMPTY_HEAD, END_STEP, type EntryBody, type EntryStep, type LogEntry, logIdOf, nextEntryBody } from '../../kernel/entry.ts';
+import {
+  type ChainContext,
+  type ChainHead,
+  EMPTY_HEAD,
+  END_STEP,
+  type EntryBody,
+  type EntryStep,
+  type LogEntry,
+  logIdOf,
+  nextEntryBody,
+} from '../../kernel/entry.ts';
 import { type ErrorCode, SatpError } from '../../kernel/errors.ts';
 import type { Json } from '../../kernel/json.ts';
 import { sealEntry, type VerifyContext } from '../../kernel/seal.ts';
@@ -53,7 +63,14 @@ export function chainContext(sessionId: string, author: Gateway = AUTHOR): Chain
 /** Step i of a session (recovery-04 §3.1: init, exec, done, ack in turn). */
 export function step(i: number, extra: Partial<EntryStep> = {}): EntryStep {
   const operations = ['init', 'exec', 'done', 'ack'] as const;
-  return { phase: 'lock-evidence', step: `2.${(i % 4) + 1}`, operation: operations[i % 4]!, payload: { i } as Json, timestamp: 1_700_000_000_000 + i, ...extra };
+  return {
+    phase: 'lock-evidence',
+    step: `2.${(i % 4) + 1}`,
+    operation: operations[i % 4]!,
+    payload: { i } as Json,
+    timestamp: 1_700_000_000_000 + i,
+    ...extra,
+  };
 }
 
 export interface SealOptions {
@@ -67,11 +84,18 @@ export interface SealOptions {
 /** The entry after `head` in sessionId's chain: step i, signed by opts.signer. */
 export function sealNext(sessionId: string, head: ChainHead, i: number, opts: SealOptions = {}): Promise<LogEntry> {
   const author = opts.author ?? AUTHOR;
-  return sealEntry(nextEntryBody(chainContext(sessionId, author), head, step(i, opts.step)), opts.signer ?? author.signer);
+  return sealEntry(
+    nextEntryBody(chainContext(sessionId, author), head, step(i, opts.step)),
+    opts.signer ?? author.signer,
+  );
 }
 
 /** Re-seals an entry's body, changed by `edit`, with `signer`: what someone holding that key could forge. */
-export function reseal(entry: LogEntry, signer: Signer, edit: (body: EntryBody) => EntryBody = (b) => b): Promise<LogEntry> {
+export function reseal(
+  entry: LogEntry,
+  signer: Signer,
+  edit: (body: EntryBody) => EntryBody = (b) => b,
+): Promise<LogEntry> {
   const { entryHash: _h, messageSignature: _s, ...body } = outside(entry);
   return sealEntry(edit(body as EntryBody), signer);
 }
@@ -90,7 +114,15 @@ const chains = new Map<string, Promise<LogEntry[]>>();
 /** A signed chain of n entries. Memoized: sealed entries are frozen, so every driver may share them. */
 export function makeChain(sessionId: string, n: number, opts: ChainOptions = {}): Promise<LogEntry[]> {
   const from = opts.from ?? EMPTY_HEAD;
-  const key = JSON.stringify([sessionId, n, opts.author?.id ?? AUTHOR.id, !!opts.end, from.seq, from.hash, opts.offset ?? 0]);
+  const key = JSON.stringify([
+    sessionId,
+    n,
+    opts.author?.id ?? AUTHOR.id,
+    !!opts.end,
+    from.seq,
+    from.hash,
+    opts.offset ?? 0,
+  ]);
   let chain = chains.get(key);
   if (!chain) {
     chain = (async () => {
@@ -98,7 +130,10 @@ export function makeChain(sessionId: string, n: number, opts: ChainOptions = {})
       let head = from;
       for (let i = 0; i < n; i++) {
         const last = opts.end && i === n - 1;
-        const e = await sealNext(sessionId, head, (opts.offset ?? 0) + i, { author: opts.author, step: last ? { step: END_STEP, operation: 'done' } : {} });
+        const e = await sealNext(sessionId, head, (opts.offset ?? 0) + i, {
+          author: opts.author,
+          step: last ? { step: END_STEP, operation: 'done' } : {},
+        });
         out.push(e);
         head = { seq: e.seqNumber, hash: e.entryHash };
       }
@@ -125,7 +160,8 @@ export interface Snapshot {
 /** Everything the driver holds for these logs, byte for byte, plus the open-session list. */
 export async function snapshot(driver: LogStoreDriver, logIds: readonly string[]): Promise<Snapshot> {
   const logs = [];
-  for (const logId of logIds) logs.push({ logId, head: await driver.head(logId), texts: await driver.read(logId, 1, Number.MAX_SAFE_INTEGER) });
+  for (const logId of logIds)
+    logs.push({ logId, head: await driver.head(logId), texts: await driver.read(logId, 1, Number.MAX_SAFE_INTEGER) });
   return { open: (await driver.openLogs()).sort(), logs };
 }
 

@@ -17,9 +17,13 @@ export function openLogCases(h: StoreHarness): void {
       const chain = await makeChain('open-life', 3, { end: true });
       const logId = logIdFor('open-life');
       await t.store.writeLogEntry(chain[0]);
-      expect(await t.store.listOpenLogs()).toEqual([{ logId, sessionId: 'open-life', author: AUTHOR.id, head: headOf(chain.slice(0, 1)) }]);
+      expect(await t.store.listOpenLogs()).toEqual([
+        { logId, sessionId: 'open-life', author: AUTHOR.id, head: headOf(chain.slice(0, 1)) },
+      ]);
       await t.store.writeLogEntry(chain[1]);
-      expect(await t.store.listOpenLogs()).toEqual([{ logId, sessionId: 'open-life', author: AUTHOR.id, head: headOf(chain.slice(0, 2)) }]);
+      expect(await t.store.listOpenLogs()).toEqual([
+        { logId, sessionId: 'open-life', author: AUTHOR.id, head: headOf(chain.slice(0, 2)) },
+      ]);
       await t.store.writeLogEntry(chain[2]);
       expect(await t.store.listOpenLogs()).toEqual([]);
       expect(await t.store.getHead(logId)).toEqual({ ...headOf(chain), open: false });
@@ -38,7 +42,13 @@ export function openLogCases(h: StoreHarness): void {
         const ends = i % 2 === 0;
         const chain = await makeChain(session, 1 + (i % 3), { author, end: ends });
         await t.store.writeLogEntries(chain);
-        if (!ends) expected.push({ logId: logIdFor(session, author), sessionId: session, author: author.id, head: headOf(chain) });
+        if (!ends)
+          expected.push({
+            logId: logIdFor(session, author),
+            sessionId: session,
+            author: author.id,
+            head: headOf(chain),
+          });
       }
       expect((await t.store.listOpenLogs()).sort(byId)).toEqual(expected.sort(byId));
     });

@@ -5,16 +5,20 @@ import { type StoreHarness, storeTest } from './harness.ts';
 
 export function primitiveCases(h: StoreHarness): void {
   describe('recovery-04 §3 log primitives', () => {
-    storeTest(h, 'writeLogEntry appends one entry that getLogEntry, getLogLength, getLastEntry and getLog return unchanged', async (t) => {
-      const [e] = await makeChain('prim-one', 1);
-      const id = logIdFor('prim-one');
-      expect(await t.store.writeLogEntry(e)).toEqual({ seq: 1, hash: e!.entryHash });
-      expect(await t.store.getLogLength(id)).toBe(1);
-      expect(await t.store.getLogEntry(id, 1)).toEqual(e);
-      expect(await t.store.getLastEntry(id)).toEqual(e);
-      expect(await t.store.getLog(id)).toEqual([e]);
-      expect(await t.store.getHead(id)).toEqual({ seq: 1, hash: e!.entryHash, open: true });
-    });
+    storeTest(
+      h,
+      'writeLogEntry appends one entry that getLogEntry, getLogLength, getLastEntry and getLog return unchanged',
+      async (t) => {
+        const [e] = await makeChain('prim-one', 1);
+        const id = logIdFor('prim-one');
+        expect(await t.store.writeLogEntry(e)).toEqual({ seq: 1, hash: e!.entryHash });
+        expect(await t.store.getLogLength(id)).toBe(1);
+        expect(await t.store.getLogEntry(id, 1)).toEqual(e);
+        expect(await t.store.getLastEntry(id)).toEqual(e);
+        expect(await t.store.getLog(id)).toEqual([e]);
+        expect(await t.store.getHead(id)).toEqual({ seq: 1, hash: e!.entryHash, open: true });
+      },
+    );
 
     storeTest(h, 'writeLogEntries stores a batch atomically and every entry reads back by its seqNumber', async (t) => {
       const chain = await makeChain('prim-batch', 6);
@@ -52,7 +56,8 @@ export function primitiveCases(h: StoreHarness): void {
 
     storeTest(h, 'getLogEntry refuses a seq that is not a positive integer with INVALID_INPUT', async (t) => {
       const id = logIdFor('prim-bad-seq');
-      for (const seq of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) await refusal(t.store.getLogEntry(id, seq), 'INVALID_INPUT');
+      for (const seq of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+        await refusal(t.store.getLogEntry(id, seq), 'INVALID_INPUT');
     });
 
     storeTest(h, 'logs are independent: each chain (session, author) reads back only its own entries', async (t) => {
@@ -67,12 +72,16 @@ export function primitiveCases(h: StoreHarness): void {
       expect(await t.store.getLog(logIdFor('prim-iso-2'))).toEqual(other);
     });
 
-    storeTest(h, 'the -01 names saveLogEntry and lastEntry are aliases of writeLogEntry and getLastEntry', async (t) => {
-      const chain = await makeChain('prim-alias', 2);
-      await t.store.saveLogEntry(chain[0]);
-      await t.store.saveLogEntry(chain[1]);
-      expect(await t.store.lastEntry(logIdFor('prim-alias'))).toEqual(chain[1]);
-    });
+    storeTest(
+      h,
+      'the -01 names saveLogEntry and lastEntry are aliases of writeLogEntry and getLastEntry',
+      async (t) => {
+        const chain = await makeChain('prim-alias', 2);
+        await t.store.saveLogEntry(chain[0]);
+        await t.store.saveLogEntry(chain[1]);
+        expect(await t.store.lastEntry(logIdFor('prim-alias'))).toEqual(chain[1]);
+      },
+    );
 
     storeTest(h, 'a closed store refuses every primitive with STORE_CLOSED', async (t) => {
       const chain = await makeChain('prim-closed', 2);

@@ -19,7 +19,12 @@ const BYTE_FAILURES: ReadonlySet<ChainFailure> = new Set([
   'foreign-entry',
 ]);
 
-async function expectFailure(t: StoreUnderTest, logId: string, index: number, reasons: ChainFailure | ReadonlySet<ChainFailure>) {
+async function expectFailure(
+  t: StoreUnderTest,
+  logId: string,
+  index: number,
+  reasons: ChainFailure | ReadonlySet<ChainFailure>,
+) {
   const r = await t.store.verifyLog(logId);
   expect(r.ok, `verifyLog(${logId}) passed`).toBe(false);
   if (r.ok) return;
@@ -49,7 +54,8 @@ export function tamperCases(h: StoreHarness): void {
       for (let i = 0; i < original.length; i++) {
         await t.tamper(logId, 2, () => flip(original, i, 1));
         const r = await t.store.verifyLog(logId);
-        if (r.ok || r.index !== 1 || !BYTE_FAILURES.has(r.reason)) wrong.push(`byte ${i} (${original[i]}): ${JSON.stringify(r).slice(0, 160)}`);
+        if (r.ok || r.index !== 1 || !BYTE_FAILURES.has(r.reason))
+          wrong.push(`byte ${i} (${original[i]}): ${JSON.stringify(r).slice(0, 160)}`);
         else seen.add(r.reason);
       }
       expect(wrong).toEqual([]);
@@ -85,13 +91,17 @@ export function tamperCases(h: StoreHarness): void {
       }
     });
 
-    storeTest(h, 'a dropped entry is a gap at its index, the last one included (the head still names it)', async (t) => {
-      for (const seq of [1, 2, 4]) {
-        const { logId } = await stored(t, `tamper-drop-${seq}`, 4);
-        await t.remove(logId, seq);
-        await expectFailure(t, logId, seq - 1, 'gap');
-      }
-    });
+    storeTest(
+      h,
+      'a dropped entry is a gap at its index, the last one included (the head still names it)',
+      async (t) => {
+        for (const seq of [1, 2, 4]) {
+          const { logId } = await stored(t, `tamper-drop-${seq}`, 4);
+          await t.remove(logId, seq);
+          await expectFailure(t, logId, seq - 1, 'gap');
+        }
+      },
+    );
 
     storeTest(h, 'two swapped entries are a gap at the first of them', async (t) => {
       const a = await stored(t, 'tamper-swap-middle', 4);
@@ -116,25 +126,40 @@ export function tamperCases(h: StoreHarness): void {
     // belong there at all, whoever signed it; membership is checked before the author's key is looked up,
     // so both re-authored forgeries are foreign-entry, and unknown-author is what a whole log by an
     // untrusted gateway gets (the last case).
-    storeTest(h, 'an entry re-signed by the trusted peer with the author changed to the peer is a foreign-entry at its index', async (t) => {
-      const { chain, logId } = await stored(t, 'tamper-peer', 3);
-      const forged = await reseal(chain[1]!, PEER.signer, (b) => ({ ...b, author: PEER.id }));
-      await t.tamper(logId, 2, () => JSON.stringify(forged));
-      await expectFailure(t, logId, 1, 'foreign-entry');
-    });
+    storeTest(
+      h,
+      'an entry re-signed by the trusted peer with the author changed to the peer is a foreign-entry at its index',
+      async (t) => {
+        const { chain, logId } = await stored(t, 'tamper-peer', 3);
+        const forged = await reseal(chain[1]!, PEER.signer, (b) => ({ ...b, author: PEER.id }));
+        await t.tamper(logId, 2, () => JSON.stringify(forged));
+        await expectFailure(t, logId, 1, 'foreign-entry');
+      },
+    );
 
-    storeTest(h, 'an entry re-signed by an untrusted key with the author changed to it is a foreign-entry at its index', async (t) => {
-      const { chain, logId } = await stored(t, 'tamper-outsider', 3);
-      const forged = await reseal(chain[1]!, OUTSIDER.signer, (b) => ({ ...b, author: OUTSIDER.id }));
-      await t.tamper(logId, 2, () => JSON.stringify(forged));
-      await expectFailure(t, logId, 1, 'foreign-entry');
-    });
+    storeTest(
+      h,
+      'an entry re-signed by an untrusted key with the author changed to it is a foreign-entry at its index',
+      async (t) => {
+        const { chain, logId } = await stored(t, 'tamper-outsider', 3);
+        const forged = await reseal(chain[1]!, OUTSIDER.signer, (b) => ({ ...b, author: OUTSIDER.id }));
+        await t.tamper(logId, 2, () => JSON.stringify(forged));
+        await expectFailure(t, logId, 1, 'foreign-entry');
+      },
+    );
 
-    storeTest(h, 'a log whose author the verifying store does not trust is unknown-author at its first entry', async (t) => {
-      const { logId } = await stored(t, 'tamper-untrusted', 3);
-      // The same data read by a store that trusts only the peer (the author's key revoked, or never known).
-      const peerOnly = new LogStore(t.driver, { keys: keyTable({ [PEER.id]: PEER.signer.publicJwk }), verifier: defaultVerifier() });
-      expect(await peerOnly.verifyLog(logId)).toMatchObject({ ok: false, index: 0, reason: 'unknown-author' });
-    });
+    storeTest(
+      h,
+      'a log whose author the verifying store does not trust is unknown-author at its first entry',
+      async (t) => {
+        const { logId } = await stored(t, 'tamper-untrusted', 3);
+        // The same data read by a store that trusts only the peer (the author's key revoked, or never known).
+        const peerOnly = new LogStore(t.driver, {
+          keys: keyTable({ [PEER.id]: PEER.signer.publicJwk }),
+          verifier: defaultVerifier(),
+        });
+        expect(await peerOnly.verifyLog(logId)).toMatchObject({ ok: false, index: 0, reason: 'unknown-author' });
+      },
+    );
   });
 }

@@ -34,23 +34,43 @@ export async function runBatch(from: number, runs: number, faults: FaultSet = fa
 }
 
 /** Sweeps the named scenarios; `bounded` (the test) sweeps the second crash only where the scenario asks for it, alternating modes. */
-export async function runSweeps(names: string[], mode: 'full' | 'bounded' | 'first-only', secondCrashFor?: string[]): Promise<SweepSummary[]> {
+export async function runSweeps(
+  names: string[],
+  mode: 'full' | 'bounded' | 'first-only',
+  secondCrashFor?: string[],
+): Promise<SweepSummary[]> {
   const out: SweepSummary[] = [];
   for (const s of SCENARIOS.filter((x) => names.includes(x.name))) {
-    const second = mode === 'full' ? 'both' : mode === 'first-only' ? 'none' : (secondCrashFor ?? []).includes(s.name) ? 'alternate' : 'none';
+    const second =
+      mode === 'full'
+        ? 'both'
+        : mode === 'first-only'
+          ? 'none'
+          : (secondCrashFor ?? []).includes(s.name)
+            ? 'alternate'
+            : 'none';
     out.push(await sweepScenario(s, { secondCrash: second }));
   }
   return out;
 }
 
 export function mergeBatches(a: BatchResult, b: BatchResult): BatchResult {
-  return { counts: addCounts(addCounts(emptyCounts(), a.counts), b.counts), failures: [...a.failures, ...b.failures], ms: Math.max(a.ms, b.ms), cpuMs: a.cpuMs + b.cpuMs };
+  return {
+    counts: addCounts(addCounts(emptyCounts(), a.counts), b.counts),
+    failures: [...a.failures, ...b.failures],
+    ms: Math.max(a.ms, b.ms),
+    cpuMs: a.cpuMs + b.cpuMs,
+  };
 }
 
 /** The same work in a child Node process (the simulator is single-threaded; vitest gives this machine one worker). */
 export function inChild<T>(args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./cli.ts', import.meta.url).pathname, ...args, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL('./cli.ts', import.meta.url).pathname, ...args, '--json'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let text = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => (text += d));

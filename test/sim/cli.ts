@@ -17,7 +17,8 @@ const arg = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const flag = (name: string): boolean => process.argv.includes(`--${name}`);
-const violationsText = (vs: { invariant: string; detail: string }[]): string => vs.map((v) => `  ${v.invariant}: ${v.detail}`).join('\n');
+const violationsText = (vs: { invariant: string; detail: string }[]): string =>
+  vs.map((v) => `  ${v.invariant}: ${v.detail}`).join('\n');
 
 async function main(): Promise<number> {
   const json = flag('json');
@@ -28,7 +29,11 @@ async function main(): Promise<number> {
     const mode = flag('first-only') ? 'first-only' : second ? 'bounded' : 'full';
     const summaries = await runSweeps(names, mode, second?.split(','));
     if (json) console.log(JSON.stringify(summaries));
-    else for (const s of summaries) console.log(`${s.scenario}: write points ${JSON.stringify(s.writePoints)}, ${s.firstCrashRuns} + ${s.secondCrashRuns} crash runs, ${s.failures.length} failing${s.failures.map((f) => `\n  ${f.command}\n${violationsText(f.violations)}`).join('')}`);
+    else
+      for (const s of summaries)
+        console.log(
+          `${s.scenario}: write points ${JSON.stringify(s.writePoints)}, ${s.firstCrashRuns} + ${s.secondCrashRuns} crash runs, ${s.failures.length} failing${s.failures.map((f) => `\n  ${f.command}\n${violationsText(f.violations)}`).join('')}`,
+        );
     return summaries.some((s) => s.failures.length) ? 1 : 0;
   }
   const sweep = arg('sweep');
@@ -40,9 +45,15 @@ async function main(): Promise<number> {
     }
     const first = arg('crash');
     const then = arg('then');
-    const r = await runSweepPoint(scenario, first ? parseCrashPoint(first) : undefined, then ? parseCrashPoint(then) : undefined);
+    const r = await runSweepPoint(
+      scenario,
+      first ? parseCrashPoint(first) : undefined,
+      then ? parseCrashPoint(then) : undefined,
+    );
     console.log(r.timeline.format());
-    console.log(`\nwrite points: ${JSON.stringify(r.appendsBy)}; recovery window: ${r.recoveryWindow.map((w) => `${w.node}:${w.index}`).join(' ') || 'none'}`);
+    console.log(
+      `\nwrite points: ${JSON.stringify(r.appendsBy)}; recovery window: ${r.recoveryWindow.map((w) => `${w.node}:${w.index}`).join(' ') || 'none'}`,
+    );
     console.log(r.violations.length ? `\nVIOLATIONS:\n${violationsText(r.violations)}` : '\nall invariants hold');
     return r.violations.length ? 1 : 0;
   }
@@ -51,9 +62,13 @@ async function main(): Promise<number> {
   if (seed !== undefined) {
     const r = await runSchedule(Number(seed), faults);
     console.log(r.timeline.format());
-    console.log(`\n${r.steps} steps, ${(r.simulatedMs / 1000).toFixed(1)} simulated s, timeline fingerprint ${r.timeline.fingerprint()}`);
+    console.log(
+      `\n${r.steps} steps, ${(r.simulatedMs / 1000).toFixed(1)} simulated s, timeline fingerprint ${r.timeline.fingerprint()}`,
+    );
     console.log(formatCounts(r.counts));
-    console.log(r.violations.length ? `\nVIOLATIONS (seed ${r.seed}):\n${violationsText(r.violations)}` : '\nall invariants hold');
+    console.log(
+      r.violations.length ? `\nVIOLATIONS (seed ${r.seed}):\n${violationsText(r.violations)}` : '\nall invariants hold',
+    );
     return r.violations.length ? 1 : 0;
   }
   const runs = Number(arg('runs') ?? 100);
@@ -74,7 +89,9 @@ async function main(): Promise<number> {
   for (const [v, seeds] of [...by].sort((a, b) => b[1].length - a[1].length)) {
     console.log(`  ${seeds.length} seed(s): ${v} (e.g. ${seeds.slice(0, 3).join(', ')})`);
   }
-  console.log(`${runs} schedules in ${(r.ms / 1000).toFixed(1)} s wall, ${(r.cpuMs / 1000).toFixed(1)} s CPU (${(r.ms / runs).toFixed(1)} s wall, ${(r.cpuMs / runs).toFixed(1)} s CPU per 1,000); ${r.failures.length} with violations`);
+  console.log(
+    `${runs} schedules in ${(r.ms / 1000).toFixed(1)} s wall, ${(r.cpuMs / 1000).toFixed(1)} s CPU (${(r.ms / runs).toFixed(1)} s wall, ${(r.cpuMs / runs).toFixed(1)} s CPU per 1,000); ${r.failures.length} with violations`,
+  );
   return r.failures.length ? 1 : 0;
 }
 

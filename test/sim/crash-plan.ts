@@ -28,7 +28,9 @@ export class CrashPlan {
 
   constructor(readonly plan: Plan) {
     const rng = plan.rng;
-    this.#armAt = Array.from({ length: plan.maxCrashes }, () => Math.floor(rng() * plan.faultSteps)).sort((a, b) => a - b);
+    this.#armAt = Array.from({ length: plan.maxCrashes }, () => Math.floor(rng() * plan.faultSteps)).sort(
+      (a, b) => a - b,
+    );
   }
 
   #trigger(): Trigger {
@@ -40,17 +42,28 @@ export class CrashPlan {
   onRecovery(step: number): void {
     if (this.#extra >= 3 || this.plan.rng() >= this.plan.recoveryCrash) return;
     this.#extra++;
-    this.#armed.push({ node: this.plan.rng() < 0.5 ? 'A' : 'B', trigger: 'append', until: step + 12, why: 'during recovery' });
+    this.#armed.push({
+      node: this.plan.rng() < 0.5 ? 'A' : 'B',
+      trigger: 'append',
+      until: step + 12,
+      why: 'during recovery',
+    });
   }
 
   /** The crash to run this step, if one is armed and due. */
   next(world: World, step: number): Action | undefined {
     while (this.#armAt.length && this.#armAt[0]! <= step) {
       this.#armAt.shift();
-      this.#armed.push({ node: this.plan.rng() < 0.5 ? 'A' : 'B', trigger: this.#trigger(), until: step + 40, why: 'seeded' });
+      this.#armed.push({
+        node: this.plan.rng() < 0.5 ? 'A' : 'B',
+        trigger: this.#trigger(),
+        until: step + 40,
+        why: 'seeded',
+      });
       // While one side is down, sometimes take the other down too.
       const down = NODES.find((n) => !world.isUp(n));
-      if (down && this.plan.rng() < this.plan.bothDown) this.#armed.push({ node: other(down), trigger: 'now', until: step, why: 'both down' });
+      if (down && this.plan.rng() < this.plan.bothDown)
+        this.#armed.push({ node: other(down), trigger: 'now', until: step, why: 'both down' });
     }
     for (const [i, a] of this.#armed.entries()) {
       if (!world.isUp(a.node)) {
@@ -61,7 +74,11 @@ export class CrashPlan {
       const hit =
         a.trigger === 'now' ||
         step >= a.until ||
-        world.work.some((w) => w.inc.node === id && (a.trigger === 'append' ? w.kind === 'append' : w.kind === 'ledger' && w.call === 'execute'));
+        world.work.some(
+          (w) =>
+            w.inc.node === id &&
+            (a.trigger === 'append' ? w.kind === 'append' : w.kind === 'ledger' && w.call === 'execute'),
+        );
       if (!hit) continue;
       this.#armed.splice(i, 1);
       const rng = this.plan.rng;

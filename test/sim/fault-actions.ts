@@ -17,21 +17,30 @@ export function faultActions(world: World, plan: Plan): Action[] {
   const now = world.clock.now;
   const acts: Action[] = [];
   for (const m of world.wire.ready(now)) {
-    acts.push({ weight: w.drop, run: () => {
-      world.wire.take(m.id);
-      world.counts.drops++;
-      world.log(NODES.find((n) => world.nodes[n].id === m.to)!, 'drop', `#${m.id} lost on the wire`);
-    } });
-    acts.push({ weight: w.duplicate, run: () => {
-      const copy = world.wire.duplicate(m, now + Math.floor(rng() * 3_000));
-      world.counts.duplicates++;
-      world.log('net', 'duplicate', `#${m.id} → copy #${copy.id} arrives t+${copy.deliverAt - now}ms`);
-    } });
-    acts.push({ weight: w.delay, run: () => {
-      m.deliverAt = now + 500 + Math.floor(rng() * 8_000);
-      world.counts.delays++;
-      world.log('net', 'note', `#${m.id} delayed to +${m.deliverAt - now}ms`);
-    } });
+    acts.push({
+      weight: w.drop,
+      run: () => {
+        world.wire.take(m.id);
+        world.counts.drops++;
+        world.log(NODES.find((n) => world.nodes[n].id === m.to)!, 'drop', `#${m.id} lost on the wire`);
+      },
+    });
+    acts.push({
+      weight: w.duplicate,
+      run: () => {
+        const copy = world.wire.duplicate(m, now + Math.floor(rng() * 3_000));
+        world.counts.duplicates++;
+        world.log('net', 'duplicate', `#${m.id} → copy #${copy.id} arrives t+${copy.deliverAt - now}ms`);
+      },
+    });
+    acts.push({
+      weight: w.delay,
+      run: () => {
+        m.deliverAt = now + 500 + Math.floor(rng() * 8_000);
+        world.counts.delays++;
+        world.log('net', 'note', `#${m.id} delayed to +${m.deliverAt - now}ms`);
+      },
+    });
   }
   for (const x of world.work) {
     if (x.kind === 'ledger' && x.call === 'execute' && !x.timedOut) {
@@ -55,12 +64,15 @@ export function faultActions(world: World, plan: Plan): Action[] {
       return at.filter((x): x is number => x !== undefined && x > local).map((x) => ledger.worldAt(x));
     });
     if (expiries.length) {
-      acts.push({ weight: w.jump, run: () => {
-        const to = Math.min(...expiries) + world.nodes.A.config.deadlineGraceMs + Math.floor(rng() * 3_000);
-        world.clock.now = Math.max(now, to);
-        world.counts.clockJumps++;
-        world.log('clock', 'jump', `every clock jumps to t+${world.clock.now - now}ms, past a lock expiry`);
-      } });
+      acts.push({
+        weight: w.jump,
+        run: () => {
+          const to = Math.min(...expiries) + world.nodes.A.config.deadlineGraceMs + Math.floor(rng() * 3_000);
+          world.clock.now = Math.max(now, to);
+          world.counts.clockJumps++;
+          world.log('clock', 'jump', `every clock jumps to t+${world.clock.now - now}ms, past a lock expiry`);
+        },
+      });
     }
   }
   acts.push(...switchableActions(world, plan));

@@ -67,7 +67,10 @@ const GROUPS: Record<string, FaultGroup> = {
 export function parseFaults(spec: string | undefined): FaultSet {
   const out = new Set<FaultClass>();
   const text = spec?.trim() || 'all';
-  for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const remove = raw.startsWith('-');
     const name = remove ? raw.slice(1) : raw;
     const group = GROUPS[name];

@@ -149,14 +149,23 @@ export function crashKinds(c: FaultCounts): Record<string, number> {
 export function formatCounts(c: FaultCounts): string {
   const lines = [
     `schedules ${c.schedules}, transfers ${c.transfers}`,
-    `crashes ${c.crashesTotal}: ${Object.entries(crashKinds(c)).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `  by write point: ${Object.entries(c.crashes).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `crashes ${c.crashesTotal}: ${Object.entries(crashKinds(c))
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+    `  by write point: ${Object.entries(c.crashes)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     `ledger calls in flight at a crash: landed ${c.ledgerCallsLandedAfterCrash}, lost ${c.ledgerCallsLostAtCrash}; ledger errors ${c.ledgerErrors}`,
     `messages: drops ${c.drops}, lost to a down receiver ${c.dropsReceiverDown}, duplicates ${c.duplicates}, reorders ${c.reorders}, delays ${c.delays}`,
     `clock jumps ${c.clockJumps}, deadline rollbacks ${c.deadlineRollbacks}, aborts ${c.aborts}`,
     `recoveries ${c.recoveries}, crashes during recovery ${c.crashesDuringRecovery}, both down ${c.bothDown}, recovery messages ${c.recoveryMessages}, disputes ${c.disputes}`,
     `outcomes: committed ${c.outcomes.committed}, rolled-back ${c.outcomes['rolled-back']}, rejected ${c.outcomes.rejected}, not started ${c.outcomes['not-started']}`,
-    `seeds per fault class: ${Object.entries(c.classes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `seeds per fault class: ${
+      Object.entries(c.classes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
     `clocks: offset ${c.clockOffsets} node(s), drift ${c.clockDrifts} node(s), ` +
       `one node's clock jumped forward ${c.nodeClockJumpsForward}, back ${c.nodeClockJumpsBack}`,
     `storage: appends failed landed ${c.appendFailedLanded}, not landed ${c.appendFailedLost}; ` +
@@ -164,7 +173,11 @@ export function formatCounts(c: FaultCounts): string {
       `slow syncs ${c.slowSyncs}; boot failures ${c.bootFailures}; driver calls rejected ${c.driverRejections}`,
     `ledgers: timeouts applied ${c.ledgerTimeoutsApplied}, not applied ${c.ledgerTimeoutsNotApplied}; ` +
       `reads failed ${c.ledgerReadFailures}; outages ${c.ledgerOutages} (refused ${c.ledgerOutageRefusals} calls)`,
-    `misbehaving peer: ${Object.entries(c.forgeries).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+    `misbehaving peer: ${
+      Object.entries(c.forgeries)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }`,
     `bounds: longest chain ${c.maxChainEntries} entries, most steps ${c.maxSteps}, longest without progress ` +
       `after faults stopped ${c.maxIdleSteps} steps, ${Math.round(c.maxIdleMs / 1000)} simulated s`,
   ];

@@ -175,14 +175,20 @@ export class SimLedgerClient implements Ledger {
     return this.#call('attest', [assetId, opIds]) as Promise<LedgerAttestation>;
   }
 
-
   #call<T>(call: LedgerMethod, args: unknown[], op?: LedgerOp): Promise<T> {
     if (!this.inc.alive) return never();
     return new Promise<T>((resolve, reject) => {
       const id = this.queue.nextId();
       const settle = resolve as (r: unknown) => void;
       const w: PendingLedgerCall = {
-        kind: 'ledger', id, inc: this.inc, call, args, ledger: this.target, resolve: settle, reject,
+        kind: 'ledger',
+        id,
+        inc: this.inc,
+        call,
+        args,
+        ledger: this.target,
+        resolve: settle,
+        reject,
       };
       this.queue.push(op ? { ...w, op } : w);
     });
@@ -196,14 +202,24 @@ export const callLedger = (w: PendingLedgerCall): Promise<unknown> =>
 /** Entries of an append as `step:operation:payloadKind`, for the timeline and the write-point kinds. */
 export function describeAppend(texts: readonly string[]): { step: string; operation: string; payload: string }[] {
   return texts.map((t) => {
-    const e = JSON.parse(t) as { step: string; operation: string; payload: { kind?: string; messageType?: string; message?: { messageType?: string }; op?: { kind?: string } } };
+    const e = JSON.parse(t) as {
+      step: string;
+      operation: string;
+      payload: { kind?: string; messageType?: string; message?: { messageType?: string }; op?: { kind?: string } };
+    };
     return { step: e.step, operation: e.operation, payload: payloadLabel(e.payload) };
   });
 }
 
 const short = (urn: string | undefined): string => (urn ? urn.slice(urn.lastIndexOf(':') + 1) : '?');
 
-function payloadLabel(p: { kind?: string; messageType?: string; message?: { messageType?: string }; op?: { kind?: string }; outcome?: string }): string {
+function payloadLabel(p: {
+  kind?: string;
+  messageType?: string;
+  message?: { messageType?: string };
+  op?: { kind?: string };
+  outcome?: string;
+}): string {
   switch (p.kind) {
     case 'send':
     case 'receive':

@@ -46,9 +46,12 @@ const CLAIM_FIELD: Record<string, string> = {
 };
 
 type Message = SatpMessage & Record<string, unknown>;
-const decode = (env: Envelope): Message => JSON.parse(Buffer.from(env.payload, 'base64url').toString('utf8')) as Message;
-const randomHash = (rng: () => number): string => Array.from({ length: 64 }, () => '0123456789abcdef'[Math.floor(rng() * 16)]).join('');
-const pick = <T>(rng: () => number, xs: readonly T[]): T | undefined => (xs.length ? xs[Math.floor(rng() * xs.length)] : undefined);
+const decode = (env: Envelope): Message =>
+  JSON.parse(Buffer.from(env.payload, 'base64url').toString('utf8')) as Message;
+const randomHash = (rng: () => number): string =>
+  Array.from({ length: 64 }, () => '0123456789abcdef'[Math.floor(rng() * 16)]).join('');
+const pick = <T>(rng: () => number, xs: readonly T[]): T | undefined =>
+  xs.length ? xs[Math.floor(rng() * xs.length)] : undefined;
 
 /** A genuine message seen on the wire: who sent it to whom, and its payload. */
 interface Seen {
@@ -97,15 +100,24 @@ export class Liar {
     if (mustRefuse) this.forged.set(`${messageHash(message)}|${from}`, kind);
     this.world.counts.forgeries[kind] = (this.world.counts.forgeries[kind] ?? 0) + 1;
     const m = this.world.wire.send(from, GW[to], env, this.world.clock.now + Math.floor(this.rng() * 300));
-    this.world.log('liar', 'forge', `#${m.id} ${kind}: ${message.messageType.split(':').pop()} ${message.sessionId} as ${from} → ${GW[to]}`);
+    this.world.log(
+      'liar',
+      'forge',
+      `#${m.id} ${kind}: ${message.messageType.split(':').pop()} ${message.sessionId} as ${from} → ${GW[to]}`,
+    );
   }
 
-  async #make(kind: Forgery): Promise<{ from: string; to: NodeName; message: SatpMessage; mustRefuse: boolean } | undefined> {
+  async #make(
+    kind: Forgery,
+  ): Promise<{ from: string; to: NodeName; message: SatpMessage; mustRefuse: boolean } | undefined> {
     const rng = this.rng;
     const toNode = (id: string): NodeName => (id === GW.A ? 'A' : 'B');
     switch (kind) {
       case 'forged-claim': {
-        const s = pick(rng, this.seen.filter((x) => CLAIM_FIELD[x.message.messageType]));
+        const s = pick(
+          rng,
+          this.seen.filter((x) => CLAIM_FIELD[x.message.messageType]),
+        );
         if (!s) return undefined;
         const field = CLAIM_FIELD[s.message.messageType]!;
         const receipt = (s.message[field] as { receipt?: LedgerReceipt } | undefined)?.receipt;
@@ -115,11 +127,19 @@ export class Liar {
         if (variant < 0.4) {
           // The ledger's receipt re-signed by the sending gateway: well formed, signed by the wrong key.
           const { proof: _p, ...body } = receipt;
-          forged = { ...s.message, [field]: { receipt: await sealReceipt(body, this.world.keyring.identity(s.from).signer) } as unknown as Json };
+          forged = {
+            ...s.message,
+            [field]: {
+              receipt: await sealReceipt(body, this.world.keyring.identity(s.from).signer),
+            } as unknown as Json,
+          };
         } else if (variant < 0.8 || s.message.messageType !== MSG.lockAssert) {
           // A genuine receipt of the same ledger for another operation.
           const ledger = this.world.nodes[toNode(s.from)].ledger;
-          const other = pick(rng, ledger.ops().filter((o) => o.receipt.opId !== receipt.opId && o.receipt.ok));
+          const other = pick(
+            rng,
+            ledger.ops().filter((o) => o.receipt.opId !== receipt.opId && o.receipt.ok),
+          );
           if (!other) return undefined;
           forged = { ...s.message, [field]: { receipt: other.receipt } as unknown as Json };
         } else {
@@ -130,9 +150,17 @@ export class Liar {
         return { from: s.from, to: toNode(s.to), message: forged, mustRefuse: true };
       }
       case 'wrong-prev': {
-        const s = pick(rng, this.seen.filter((x) => TRANSFER_TYPES.has(x.message.messageType) && 'hashPrevMessage' in x.message));
+        const s = pick(
+          rng,
+          this.seen.filter((x) => TRANSFER_TYPES.has(x.message.messageType) && 'hashPrevMessage' in x.message),
+        );
         if (!s) return undefined;
-        return { from: s.from, to: toNode(s.to), message: { ...s.message, hashPrevMessage: randomHash(rng) } as SatpMessage, mustRefuse: true };
+        return {
+          from: s.from,
+          to: toNode(s.to),
+          message: { ...s.message, hashPrevMessage: randomHash(rng) } as SatpMessage,
+          mustRefuse: true,
+        };
       }
       case 'third-gateway': {
         const s = pick(rng, this.seen);
@@ -141,15 +169,23 @@ export class Liar {
         return { from: THIRD, to: toNode(s.to), message: s.message, mustRefuse: true };
       }
       case 'cross-session': {
-        const bound = this.seen.filter((x) => TRANSFER_TYPES.has(x.message.messageType) && x.message.messageType !== MSG.transferProposal);
+        const bound = this.seen.filter(
+          (x) => TRANSFER_TYPES.has(x.message.messageType) && x.message.messageType !== MSG.transferProposal,
+        );
         const s = pick(rng, bound);
         if (!s) return undefined;
-        const sessions = [...new Set(this.seen.filter((x) => x.from === s.from && x.to === s.to).map((x) => x.message.sessionId))].filter((id) => id !== s.message.sessionId);
+        const sessions = [
+          ...new Set(this.seen.filter((x) => x.from === s.from && x.to === s.to).map((x) => x.message.sessionId)),
+        ].filter((id) => id !== s.message.sessionId);
         const target = pick(rng, sessions);
         if (!target) return undefined;
         const ctx = this.seen.find((x) => x.message.sessionId === target)!.message;
         const context = 'transferContextId' in ctx ? ctx.transferContextId : (ctx as { contextId: string }).contextId;
-        const moved = { ...s.message, sessionId: target, ...('transferContextId' in s.message ? { transferContextId: context } : { contextId: context }) } as Message;
+        const moved = {
+          ...s.message,
+          sessionId: target,
+          ...('transferContextId' in s.message ? { transferContextId: context } : { contextId: context }),
+        } as Message;
         return { from: s.from, to: toNode(s.to), message: moved, mustRefuse: true };
       }
       case 'stale-replay': {
@@ -157,7 +193,11 @@ export class Liar {
         if (!s) return undefined;
         const m = this.world.wire.send(s.from, s.to, s.env, this.world.clock.now + Math.floor(rng() * 300));
         this.world.counts.forgeries[kind] = (this.world.counts.forgeries[kind] ?? 0) + 1;
-        this.world.log('liar', 'forge', `#${m.id} stale-replay of ${s.message.messageType.split(':').pop()} ${s.message.sessionId} → ${s.to}`);
+        this.world.log(
+          'liar',
+          'forge',
+          `#${m.id} stale-replay of ${s.message.messageType.split(':').pop()} ${s.message.sessionId} → ${s.to}`,
+        );
         return undefined;
       }
       case 'unbound-recovery': {
@@ -167,26 +207,76 @@ export class Liar {
         const base = { version: '1.0', sessionId: t.sessionId, contextId: t.contextId };
         const which = rng();
         const message =
-          which < 0.4 ? { ...base, messageType: RMSG.recoverSuccess, hashRecoverUpdateAckMessage: randomHash(rng), success: rng() < 0.5 }
-          : which < 0.7 ? { ...base, messageType: RMSG.recoverUpdateAck, hashRecoverUpdateMessage: randomHash(rng), success: true, entriesChanged: [] }
-          : { ...base, messageType: RMSG.recoverDispute, hashPrevMessage: randomHash(rng), seqNumber: 1, detail: 'forged' };
+          which < 0.4
+            ? {
+                ...base,
+                messageType: RMSG.recoverSuccess,
+                hashRecoverUpdateAckMessage: randomHash(rng),
+                success: rng() < 0.5,
+              }
+            : which < 0.7
+              ? {
+                  ...base,
+                  messageType: RMSG.recoverUpdateAck,
+                  hashRecoverUpdateMessage: randomHash(rng),
+                  success: true,
+                  entriesChanged: [],
+                }
+              : {
+                  ...base,
+                  messageType: RMSG.recoverDispute,
+                  hashPrevMessage: randomHash(rng),
+                  seqNumber: 1,
+                  detail: 'forged',
+                };
         return { from: t.peer, to: t.node, message: message as unknown as SatpMessage, mustRefuse: true };
       }
       case 'bad-update': {
-        const t = pick(rng, this.#liveSessions().filter((x) => x.recoverHash));
+        const t = pick(
+          rng,
+          this.#liveSessions().filter((x) => x.recoverHash),
+        );
         if (!t) return undefined;
         const page = await this.#badPage(t.peer, t.sessionId);
         if (!page) return undefined;
-        const message = { version: '1.0', sessionId: t.sessionId, contextId: t.contextId, messageType: RMSG.recoverUpdate, hashRecoverMessage: t.recoverHash!, recoveredLogs: page as unknown as Json[], more: false };
+        const message = {
+          version: '1.0',
+          sessionId: t.sessionId,
+          contextId: t.contextId,
+          messageType: RMSG.recoverUpdate,
+          hashRecoverMessage: t.recoverHash!,
+          recoveredLogs: page as unknown as Json[],
+          more: false,
+        };
         return { from: t.peer, to: t.node, message: message as SatpMessage, mustRefuse: true };
       }
       case 'late-abort': {
-        const t = pick(rng, this.#liveSessions().filter((x) => x.pastNoReturn && x.lastReceived));
+        const t = pick(
+          rng,
+          this.#liveSessions().filter((x) => x.pastNoReturn && x.lastReceived),
+        );
         if (!t) return undefined;
         const message =
           rng() < 0.5
-            ? { version: '1.0', sessionId: t.sessionId, transferContextId: t.contextId, messageType: MSG.sessionAbort, hashPrevMessage: t.lastReceived!, reason: 'forged' }
-            : { version: '1.0', sessionId: t.sessionId, contextId: t.contextId, messageType: RMSG.rollback, hashPrevMessage: t.lastReceived!, success: true, actionsPerformed: [], proofs: [], reason: 'forged' };
+            ? {
+                version: '1.0',
+                sessionId: t.sessionId,
+                transferContextId: t.contextId,
+                messageType: MSG.sessionAbort,
+                hashPrevMessage: t.lastReceived!,
+                reason: 'forged',
+              }
+            : {
+                version: '1.0',
+                sessionId: t.sessionId,
+                contextId: t.contextId,
+                messageType: RMSG.rollback,
+                hashPrevMessage: t.lastReceived!,
+                success: true,
+                actionsPerformed: [],
+                proofs: [],
+                reason: 'forged',
+              };
         return { from: t.peer, to: t.node, message: message as SatpMessage, mustRefuse: true };
       }
     }
@@ -224,7 +314,10 @@ export class Liar {
       // An entry changed and re-signed by its author's key: the next entry's link no longer holds.
       const { entryHash: _h, messageSignature: _s, ...body } = entries[i]!;
       const changed = { ...body, actionResponse: `${body.actionResponse} (forged)` } as EntryBody;
-      entries[i] = await sealEntry({ ...changed, payloadHash: hashJson(changed.payload) }, this.world.keyring.identity(author).signer);
+      entries[i] = await sealEntry(
+        { ...changed, payloadHash: hashJson(changed.payload) },
+        this.world.keyring.identity(author).signer,
+      );
     } else if (way < 0.75) {
       // A gap.
       entries.splice(i, 1);
@@ -232,7 +325,10 @@ export class Liar {
     } else {
       // An entry of the chain written by another gateway (the third one, with its own valid signature).
       const { entryHash: _h, messageSignature: _s, ...body } = entries[i]!;
-      entries[i] = await sealEntry({ ...(body as EntryBody), author: THIRD }, this.world.keyring.identity(THIRD).signer);
+      entries[i] = await sealEntry(
+        { ...(body as EntryBody), author: THIRD },
+        this.world.keyring.identity(THIRD).signer,
+      );
     }
     return entries;
   }

@@ -22,7 +22,10 @@ export const isRecoveryType = (urn: string): boolean => urn.startsWith(RECOVERY_
 export function peek(env: Envelope): { type: string; sessionId: string } {
   try {
     // Node's native base64url decoder (also in Deno): the simulator reads every envelope once.
-    const m = JSON.parse(Buffer.from(env.payload, 'base64url').toString('utf8')) as { messageType?: unknown; sessionId?: unknown };
+    const m = JSON.parse(Buffer.from(env.payload, 'base64url').toString('utf8')) as {
+      messageType?: unknown;
+      sessionId?: unknown;
+    };
     return { type: String(m.messageType), sessionId: String(m.sessionId) };
   } catch {
     return { type: '?', sessionId: '?' };

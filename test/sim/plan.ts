@@ -1,7 +1,7 @@
 // A schedule's shape, drawn from its seed: which transfers, how hostile the network, how often gateways crash.
 import { mulberry32 } from '../support/prng.ts';
 import { CLOCK_NODES, type ClockModel, type ClockName, EXACT, SIM_EPOCH } from './clock.ts';
-import { FAULT_CLASSES, type FaultClass, type FaultSet, faultsFromEnv } from './fault-classes.ts';
+import { type FaultClass, type FaultSet, faultsFromEnv } from './fault-classes.ts';
 import { Hazards } from './hazards.ts';
 import { FORGERIES, type Forgery } from './liar.ts';
 import type { NodeName } from './names.ts';
@@ -109,7 +109,8 @@ const SWARM_ODDS: Record<Exclude<FaultClass, PeerClass>, number> = {
 export function swarmFor(seed: number, selected: FaultSet): Swarm {
   const rng = mulberry32((Math.imul(seed, 0x9e3779b1) ^ 0x5bd1e995) >>> 0);
   const on = {} as Record<FaultClass, boolean>;
-  for (const c of Object.keys(SWARM_ODDS) as Exclude<FaultClass, PeerClass>[]) on[c] = rng() < SWARM_ODDS[c] && selected.has(c);
+  for (const c of Object.keys(SWARM_ODDS) as Exclude<FaultClass, PeerClass>[])
+    on[c] = rng() < SWARM_ODDS[c] && selected.has(c);
   const clocks = {} as Record<ClockName, ClockModel>;
   for (const n of CLOCK_NODES) {
     // Offsets: half within a few seconds (around the destination's grace), half up to ±30 s.

@@ -2,7 +2,7 @@
 import { CLOCK_NODES, type ClockModel } from './clock.ts';
 import { type FaultSet, formatFaults, faultsFromEnv } from './fault-classes.ts';
 import { faultActions } from './fault-actions.ts';
-import { type FaultCounts } from './faults.ts';
+import type { FaultCounts } from './faults.ts';
 import { checkInvariants, type Violation } from './invariants.ts';
 import { CrashPlan } from './crash-plan.ts';
 import { NODES, other, type NodeName } from './names.ts';
@@ -69,10 +69,13 @@ function boundViolation(
 ): Violation | undefined {
   const h = world.halted;
   if (h) {
-    const tail = world.nodes[h.node].disk.logs.get(h.logId)?.slice(-4).map((t) => {
-      const e = JSON.parse(t) as { seqNumber: number; step: string; operation: string; payload: { kind?: string } };
-      return `${e.seqNumber} ${e.step}:${e.operation} ${e.payload.kind ?? ''}`;
-    });
+    const tail = world.nodes[h.node].disk.logs
+      .get(h.logId)
+      ?.slice(-4)
+      .map((t) => {
+        const e = JSON.parse(t) as { seqNumber: number; step: string; operation: string; payload: { kind?: string } };
+        return `${e.seqNumber} ${e.step}:${e.operation} ${e.payload.kind ?? ''}`;
+      });
     const detail = `${h.logId} reached ${h.entries} entries at step ${h.step}; last: ${tail?.join(' | ')}`;
     return { invariant: `no livelock: a chain holds at most ${MAX_CHAIN_ENTRIES} entries`, detail };
   }

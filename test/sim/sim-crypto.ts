@@ -38,7 +38,12 @@ export class SimKeyring {
   identity(id: string): SimIdentity {
     const known = this.#identities.get(id);
     if (known) return known;
-    const jwk: PublicJwk = Object.freeze({ kty: 'EC', crv: 'P-256', x: toBase64Url(digest([`sim-x:${id}`])), y: toBase64Url(digest([`sim-y:${id}`])) });
+    const jwk: PublicJwk = Object.freeze({
+      kty: 'EC',
+      crv: 'P-256',
+      x: toBase64Url(digest([`sim-x:${id}`])),
+      y: toBase64Url(digest([`sim-y:${id}`])),
+    });
     const secret = `sim-secret:${id}`;
     this.#secrets.set(`${jwk.x}.${jwk.y}`, secret);
     const signer: Signer = { alg: 'ES256', publicJwk: jwk, sign: async (data) => mac(secret, data) };

@@ -3,7 +3,13 @@
 /** Undefined when equal; otherwise the path of the first difference and both values. */
 export function deepEqualState(a: unknown, b: unknown, path = '$'): string | undefined {
   if (Object.is(a, b)) return undefined;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
+  if (
+    typeof a !== 'object' ||
+    typeof b !== 'object' ||
+    a === null ||
+    b === null ||
+    Array.isArray(a) !== Array.isArray(b)
+  ) {
     return `${path}: live ${short(a)} ≠ replayed ${short(b)}`;
   }
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);

@@ -78,7 +78,16 @@ export async function runSweepPoint(scenario: Scenario, first?: CrashPoint, seco
     origin: 'A',
     owner: 'alice',
     startAt: SIM_EPOCH,
-    request: { sessionId: SESSION, contextId: `ctx-${SESSION}`, peer: world.nodes.B.id, assetId: 'asset-1', assetProfileId: 'sim-asset', originator: scenario.originator ?? 'alice', beneficiary: 'bob', lockSeconds: scenario.lockSeconds },
+    request: {
+      sessionId: SESSION,
+      contextId: `ctx-${SESSION}`,
+      peer: world.nodes.B.id,
+      assetId: 'asset-1',
+      assetProfileId: 'sim-asset',
+      originator: scenario.originator ?? 'alice',
+      beneficiary: 'bob',
+      lockSeconds: scenario.lockSeconds,
+    },
   });
   scenario.script?.(world);
   const pending = [first, second].filter((p): p is CrashPoint => p !== undefined);
@@ -94,7 +103,8 @@ export async function runSweepPoint(scenario: Scenario, first?: CrashPoint, seco
     if (!windowOpen || windowClosed) return;
     const n = nodeOf(w.inc.node);
     window.push({ node: n, index: w.index });
-    const synced = n === windowOpen && describeAppend(w.texts).some((e) => e.payload === 'recovery-receive recover-success-msg');
+    const synced =
+      n === windowOpen && describeAppend(w.texts).some((e) => e.payload === 'recovery-receive recover-success-msg');
     if (synced || window.length >= WINDOW_CAP) windowClosed = true;
   };
   for (const n of NODES) world.up(n, false);
@@ -133,7 +143,15 @@ export async function runSweepPoint(scenario: Scenario, first?: CrashPoint, seco
     // Deterministic order: I/O first (oldest first), then the oldest message, then timers, then time.
     const w = readyWork(world)[0];
     const m = world.wire.ready(world.clock.now).sort((a, b) => a.id - b.id)[0];
-    const run = w ? () => world.runWork(w) : m ? () => world.deliver(m.id) : world.clock.due().length ? () => void fireDueTimer(world) : advanceTime(world) ? () => undefined : undefined;
+    const run = w
+      ? () => world.runWork(w)
+      : m
+        ? () => world.deliver(m.id)
+        : world.clock.due().length
+          ? () => void fireDueTimer(world)
+          : advanceTime(world)
+            ? () => undefined
+            : undefined;
     if (!run) break;
     await runStep(world, { weight: 1, run });
   }
@@ -152,7 +170,11 @@ export async function runSweepPoint(scenario: Scenario, first?: CrashPoint, seco
     const detail = `stopped at ${bound}: ${left}, ${open}`;
     violations.push({ invariant: 'the world goes quiet once faults stop', detail });
   }
-  if (pending.length) violations.push({ invariant: 'the sweep reached its crash points', detail: `never reached ${pending.map(formatCrashPoint).join(', ')}` });
+  if (pending.length)
+    violations.push({
+      invariant: 'the sweep reached its crash points',
+      detail: `never reached ${pending.map(formatCrashPoint).join(', ')}`,
+    });
   const appendsBy = { A: world.nodes.A.appends, B: world.nodes.B.appends };
   return { violations, timeline: world.timeline, appendsBy, recoveryWindow: window, idleMax, world };
 }
@@ -185,7 +207,13 @@ export type SecondCrash = 'both' | 'alternate' | 'none';
  */
 export async function sweepScenario(scenario: Scenario, opts: { secondCrash: SecondCrash }): Promise<SweepSummary> {
   const base = await runSweepPoint(scenario);
-  const summary: SweepSummary = { scenario: scenario.name, writePoints: base.appendsBy, firstCrashRuns: 0, secondCrashRuns: 0, failures: [] };
+  const summary: SweepSummary = {
+    scenario: scenario.name,
+    writePoints: base.appendsBy,
+    firstCrashRuns: 0,
+    secondCrashRuns: 0,
+    failures: [],
+  };
   if (base.violations.length) summary.failures.push({ command: sweepCommand(scenario), violations: base.violations });
   for (const node of NODES) {
     for (let index = 1; index <= base.appendsBy[node]; index++) {
@@ -193,7 +221,8 @@ export async function sweepScenario(scenario: Scenario, opts: { secondCrash: Sec
         const first = { node, index, mode };
         const r = await runSweepPoint(scenario, first);
         summary.firstCrashRuns++;
-        if (r.violations.length) summary.failures.push({ command: sweepCommand(scenario, first), violations: r.violations });
+        if (r.violations.length)
+          summary.failures.push({ command: sweepCommand(scenario, first), violations: r.violations });
         if (opts.secondCrash === 'none' || !isCrash(mode)) continue;
         const landed = mode === 'landed';
         for (const [i, w] of r.recoveryWindow.entries()) {
@@ -203,7 +232,8 @@ export async function sweepScenario(scenario: Scenario, opts: { secondCrash: Sec
             const then = { node: w.node, index: w.index, mode: mode2 };
             const r2 = await runSweepPoint(scenario, first, then);
             summary.secondCrashRuns++;
-            if (r2.violations.length) summary.failures.push({ command: sweepCommand(scenario, first, then), violations: r2.violations });
+            if (r2.violations.length)
+              summary.failures.push({ command: sweepCommand(scenario, first, then), violations: r2.violations });
           }
         }
       }

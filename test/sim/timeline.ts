@@ -2,9 +2,31 @@
 import { SIM_EPOCH } from './clock.ts';
 
 export type EventKind =
-  | 'start' | 'abort' | 'send' | 'deliver' | 'drop' | 'duplicate' | 'append' | 'append-lost'
-  | 'ledger' | 'ledger-lost' | 'ledger-error' | 'query' | 'timer' | 'crash' | 'restart' | 'jump' | 'outcome' | 'phase'
-  | 'note' | 'store-error' | 'outage' | 'slow' | 'rejected' | 'livelock' | 'forge';
+  | 'start'
+  | 'abort'
+  | 'send'
+  | 'deliver'
+  | 'drop'
+  | 'duplicate'
+  | 'append'
+  | 'append-lost'
+  | 'ledger'
+  | 'ledger-lost'
+  | 'ledger-error'
+  | 'query'
+  | 'timer'
+  | 'crash'
+  | 'restart'
+  | 'jump'
+  | 'outcome'
+  | 'phase'
+  | 'note'
+  | 'store-error'
+  | 'outage'
+  | 'slow'
+  | 'rejected'
+  | 'livelock'
+  | 'forge';
 
 export interface TimelineEvent {
   step: number;
@@ -16,6 +38,15 @@ export interface TimelineEvent {
   kind: EventKind;
   /** Formatted lazily: most schedules pass and are never printed. */
   detail: string | (() => string);
+}
+
+/** A lazily formatted detail; one that throws (say, a mutant's odd state in a mutation run) is shown, not fatal. */
+function describe(detail: () => string): string {
+  try {
+    return detail();
+  } catch (err) {
+    return `(detail unavailable: ${String(err)})`;
+  }
 }
 
 const secs = (t: number): string => `t+${((t - SIM_EPOCH) / 1000).toFixed(3).padStart(9)}s`;
@@ -35,7 +66,7 @@ export class Timeline {
     return this.events
       .slice(from)
       .map((e) => {
-        const detail = typeof e.detail === 'function' ? e.detail() : e.detail;
+        const detail = typeof e.detail === 'function' ? describe(e.detail) : e.detail;
         const local = e.local === undefined ? ''.padEnd(20) : `(local ${secs(e.local)})`;
         const head = `${String(e.step).padStart(5)}  ${secs(e.t)}  ${e.actor.padEnd(8)} ${local}`;
         return `${head}  ${e.kind.padEnd(12)} ${detail}`;

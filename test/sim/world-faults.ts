@@ -33,7 +33,9 @@ function duringRecovery(world: World, n: NodeName, pending: Work[]): boolean {
   const node = world.nodes[n];
   if ([...node.recovering].some((sid) => world.openSessions(n).includes(sid))) return true;
   if (world.wire.queue.some((m) => isRecoveryType(m.type) && (m.from === node.id || m.to === node.id))) return true;
-  return pending.some((w) => w.kind === 'append' && describeAppend(w.texts).some((e) => e.payload.startsWith('recovery-')));
+  return pending.some(
+    (w) => w.kind === 'append' && describeAppend(w.texts).some((e) => e.payload.startsWith('recovery-')),
+  );
 }
 
 /**
@@ -93,11 +95,21 @@ export async function crashNode(
       }
       const fate = reaches ? 'reaches the ledger after the crash' : 'never reaches the ledger';
       world.log(n, reaches ? 'ledger' : 'ledger-lost', `${ledgerCallLabel(w)} ${fate}`);
-      if (reaches) landed.push(callLedger(w).then(() => undefined, () => undefined));
+      if (reaches)
+        landed.push(
+          callLedger(w).then(
+            () => undefined,
+            () => undefined,
+          ),
+        );
     }
   }
   if (!why) c.crashes[kind] = (c.crashes[kind] ?? 0) + 1;
-  world.log(n, 'crash', `gen ${inc.gen} (${kind}${recovering ? ', during recovery' : ''}${world.isUp(other(n)) ? '' : ', peer also down'})${restartAt !== undefined ? `, restart at t+${restartAt - world.clock.now}ms` : ''}`);
+  world.log(
+    n,
+    'crash',
+    `gen ${inc.gen} (${kind}${recovering ? ', during recovery' : ''}${world.isUp(other(n)) ? '' : ', peer also down'})${restartAt !== undefined ? `, restart at t+${restartAt - world.clock.now}ms` : ''}`,
+  );
   await Promise.all(landed);
   if (restartAt !== undefined) world.clock.set('world', restartAt, () => world.up(n, true));
 }

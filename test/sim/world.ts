@@ -63,7 +63,9 @@ export interface WorldOptions {
 }
 
 /** The SATP transfer messages: none may leave a gateway that saw its peer roll back. */
-const FORWARD_TYPES: ReadonlySet<string> = new Set(Object.values(MSG).filter((t) => t !== MSG.error && t !== MSG.sessionAbort));
+const FORWARD_TYPES: ReadonlySet<string> = new Set(
+  Object.values(MSG).filter((t) => t !== MSG.error && t !== MSG.sessionAbort),
+);
 
 /** Why a run stopped early: a chain grew past MAX_CHAIN_ENTRIES. */
 export interface Halt {
@@ -131,9 +133,15 @@ export class World implements WorkQueue {
     const identity = (n: NodeName) => this.keyring.identity(GW[n]);
     const ledgerKey = (n: NodeName) => this.keyring.identity(LEDGER[n]).jwk;
     const peers = {
-      ...Object.fromEntries(NODES.map((n) => [GW[n], { publicJwk: identity(n).jwk, networkId: LEDGER[n], ledgerKey: ledgerKey(n) }])),
+      ...Object.fromEntries(
+        NODES.map((n) => [GW[n], { publicJwk: identity(n).jwk, networkId: LEDGER[n], ledgerKey: ledgerKey(n) }]),
+      ),
       // Known and trusted by both, the peer of none of their sessions (the misbehaving peer signs as it too).
-      [THIRD]: { publicJwk: this.keyring.identity(THIRD).jwk, networkId: 'ledger-c', ledgerKey: this.keyring.identity('ledger-c').jwk },
+      [THIRD]: {
+        publicJwk: this.keyring.identity(THIRD).jwk,
+        networkId: 'ledger-c',
+        ledgerKey: this.keyring.identity('ledger-c').jwk,
+      },
     };
     const me = identity(name);
     const o = this.options;
@@ -153,7 +161,10 @@ export class World implements WorkQueue {
     // where the ledger's idempotency hides it.
     if (w.kind === 'ledger' && w.call === 'execute' && w.op && w.ledger.ops().some((o) => o.op.opId === w.op!.opId)) {
       const detail = `${GW[nodeOf(w.inc.node)]} asked ${w.ledger.id} to execute ${w.op.opId}, which it had already recorded`;
-      this.traceViolations.push({ invariant: 'no ledger operation executed blind (asked again once recorded)', detail });
+      this.traceViolations.push({
+        invariant: 'no ledger operation executed blind (asked again once recorded)',
+        detail,
+      });
     }
     this.work.push(w);
     if (w.kind === 'append') this.onAppendIssued?.(w);
@@ -177,7 +188,8 @@ export class World implements WorkQueue {
   /** Bookkeeping of an append that landed on `n`'s disk: the longest chain, and the livelock bound. */
   landed(n: NodeName, w: PendingAppend): void {
     const entries = w.next.seq;
-    if (w.texts.some((t) => t.includes('"peerRolledBack":true'))) this.peerRolledBack.add(`${n}/${w.logId.split('/')[0]}`);
+    if (w.texts.some((t) => t.includes('"peerRolledBack":true')))
+      this.peerRolledBack.add(`${n}/${w.logId.split('/')[0]}`);
     this.lastLandedStep = this.timeline.step;
     this.lastLandedAt = this.clock.now;
     if (entries > this.counts.maxChainEntries) this.counts.maxChainEntries = entries;
@@ -220,7 +232,8 @@ export class World implements WorkQueue {
         },
       },
       ledger: new SimLedgerClient(node.ledger, inc, this),
-      peerLedger: (peer) => (peer === GW[other(n)] ? new SimLedgerClient(this.nodes[other(n)].ledger, inc, this) : undefined),
+      peerLedger: (peer) =>
+        peer === GW[other(n)] ? new SimLedgerClient(this.nodes[other(n)].ledger, inc, this) : undefined,
       clock: this.clock.view(owner, n),
       onReport: (sessionId, report) => {
         if (!inc.alive) return;
@@ -232,7 +245,11 @@ export class World implements WorkQueue {
     const open = this.openSessions(n);
     node.recovering = new Set(open);
     if (restart) {
-      this.log(n, 'restart', `gen ${inc.gen}, ${open.length} unfinished session(s)${open.length ? `: ${open.join(', ')}` : ''}`);
+      this.log(
+        n,
+        'restart',
+        `gen ${inc.gen}, ${open.length} unfinished session(s)${open.length ? `: ${open.join(', ')}` : ''}`,
+      );
       if (open.length) {
         this.counts.recoveries++;
         this.onRecovery?.(n, open);
@@ -260,7 +277,9 @@ export class World implements WorkQueue {
   /** Sessions whose chain by this node has not ended, read straight from the disk. */
   openSessions(n: NodeName): string[] {
     const node = this.nodes[n];
-    return [...node.disk.heads].filter(([logId, h]) => h.open && parseLogId(logId)?.author === node.id).map(([logId]) => parseLogId(logId)!.sessionId);
+    return [...node.disk.heads]
+      .filter(([logId, h]) => h.open && parseLogId(logId)?.author === node.id)
+      .map(([logId]) => parseLogId(logId)!.sessionId);
   }
 
   crash(n: NodeName, decide: (w: Work) => boolean, restartAt: number | undefined, kind?: string): Promise<void> {
@@ -281,7 +300,11 @@ export class World implements WorkQueue {
   start(t: TransferSpec): void {
     t.attempted = true;
     const r = t.request;
-    this.log(t.origin, 'start', `${r.sessionId}: ${r.assetId} ${r.originator}→${r.beneficiary}, lock ${r.lockSeconds}s`);
+    this.log(
+      t.origin,
+      'start',
+      `${r.sessionId}: ${r.assetId} ${r.originator}→${r.beneficiary}, lock ${r.lockSeconds}s`,
+    );
     const inc = this.nodes[t.origin].inc!;
     this.#host(t.origin, inc, `startTransfer ${r.sessionId}`, inc.gw.startTransfer(r));
   }
@@ -299,10 +322,18 @@ export class World implements WorkQueue {
     this.liar?.observe(GW[from], to, env);
     // recovery-04 §5.4.3: once a recovery showed that the peer rolled back, the transfer never goes forward.
     if (this.peerRolledBack.has(`${from}/${m.sessionId}`) && FORWARD_TYPES.has(m.type)) {
-      this.traceViolations.push({ invariant: 'no transfer message after the peer was seen rolling back', detail: `${GW[from]} sent ${shortType(m.type)} of ${m.sessionId} (#${m.id})` });
+      this.traceViolations.push({
+        invariant: 'no transfer message after the peer was seen rolling back',
+        detail: `${GW[from]} sent ${shortType(m.type)} of ${m.sessionId} (#${m.id})`,
+      });
     }
     if (isRecoveryType(m.type)) this.counts.recoveryMessages++;
-    this.log(from, 'send', () => `#${m.id} ${shortType(m.type)} ${m.sessionId} → ${to}${m.deliverAt > this.clock.now ? ` (arrives +${m.deliverAt - this.clock.now}ms)` : ''}`);
+    this.log(
+      from,
+      'send',
+      () =>
+        `#${m.id} ${shortType(m.type)} ${m.sessionId} → ${to}${m.deliverAt > this.clock.now ? ` (arrives +${m.deliverAt - this.clock.now}ms)` : ''}`,
+    );
   }
 
   /** Hands a message to its receiver, or loses it if the receiver is down. */
@@ -323,7 +354,8 @@ export class World implements WorkQueue {
       return;
     }
     // The receiver dies as the message arrives (scripted): nothing of it is processed.
-    if (typeof verdict === 'object' && to.inc) void this.crash(to.name, () => false, this.clock.now + verdict.crashReceiverFor);
+    if (typeof verdict === 'object' && to.inc)
+      void this.crash(to.name, () => false, this.clock.now + verdict.crashReceiverFor);
     if (!to.inc) {
       this.counts.dropsReceiverDown++;
       this.log(to.name, 'drop', `#${m.id} ${shortType(m.type)} from ${m.from}: receiver down`);

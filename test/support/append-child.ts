@@ -59,7 +59,13 @@ let fresh = 0;
 const newChain = (): Chain => {
   const sessionId = `s-r${round}-${fresh++}`;
   const author = random() < 0.5 ? G1 : G2;
-  return { logId: `${sessionId}/${author.id}`, author, sessionId, head: { seq: 0, hash: '0'.repeat(64) }, endAt: 10 + Math.floor(random() * 40) };
+  return {
+    logId: `${sessionId}/${author.id}`,
+    author,
+    sessionId,
+    head: { seq: 0, hash: '0'.repeat(64) },
+    endAt: 10 + Math.floor(random() * 40),
+  };
 };
 
 // Continue the chains earlier rounds left open (found through the open-session index), then new ones.
@@ -67,7 +73,13 @@ const chains: Chain[] = [];
 for (const open of await store.listOpenLogs()) {
   if (chains.length === CONCURRENT_LOGS) break;
   const author = open.author === G1.id ? G1 : G2;
-  chains.push({ logId: open.logId, author, sessionId: open.sessionId, head: open.head, endAt: open.head.seq + 1 + Math.floor(random() * 30) });
+  chains.push({
+    logId: open.logId,
+    author,
+    sessionId: open.sessionId,
+    head: open.head,
+    endAt: open.head.seq + 1 + Math.floor(random() * 30),
+  });
 }
 const openAtStart = chains.length;
 while (chains.length < CONCURRENT_LOGS) chains.push(newChain());

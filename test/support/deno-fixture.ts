@@ -10,7 +10,9 @@ const EXIT_MS = 10_000;
 /** Rejects after `ms`: a deadline on an awaited event, never a sleep. */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)),
+  );
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -23,10 +25,14 @@ export interface DenoFixture {
 }
 
 export async function startDenoFixture(mode: 'ws-native' | 'ws-compat' | 'http'): Promise<DenoFixture> {
-  const child: ChildProcess = spawn(`${root}node_modules/.bin/deno`, ['run', '-A', 'test/support/gateway-fixture.deno.ts', mode], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    `${root}node_modules/.bin/deno`,
+    ['run', '-A', 'test/support/gateway-fixture.deno.ts', mode],
+    {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

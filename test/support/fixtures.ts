@@ -1,5 +1,18 @@
 // Shared test fixtures: gateways with keys, chain contexts, and signed chains built through the kernel.
-import { defaultVerifier, EMPTY_HEAD, keyTable, nextEntryBody, sealEntry, type ChainContext, type ChainHead, type EntryStep, type Json, type LogEntry, type PublicJwk, type Signer } from '../../kernel/index.ts';
+import {
+  defaultVerifier,
+  EMPTY_HEAD,
+  keyTable,
+  nextEntryBody,
+  sealEntry,
+  type ChainContext,
+  type ChainHead,
+  type EntryStep,
+  type Json,
+  type LogEntry,
+  type PublicJwk,
+  type Signer,
+} from '../../kernel/index.ts';
 import { nobleSigner } from '../../kernel/crypto/noble.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { toBase64Url, utf8 } from '../../kernel/encoding.ts';
@@ -49,11 +62,24 @@ export function chainContext(sessionId: string, author: TestGateway = G1, origin
 }
 
 export function step(i: number, extra: Partial<EntryStep> = {}): EntryStep {
-  return { phase: 'transfer-initiation', step: `1.${(i % 4) + 1}`, operation: 'init', payload: { i } as Json, timestamp: 1_700_000_000_000 + i, ...extra };
+  return {
+    phase: 'transfer-initiation',
+    step: `1.${(i % 4) + 1}`,
+    operation: 'init',
+    payload: { i } as Json,
+    timestamp: 1_700_000_000_000 + i,
+    ...extra,
+  };
 }
 
 /** A signed chain of `n` entries for `sessionId`, written by `author`, continuing from `from`. */
-export async function makeChain(sessionId: string, n: number, author: TestGateway = G1, from: ChainHead = EMPTY_HEAD, offset = 0): Promise<LogEntry[]> {
+export async function makeChain(
+  sessionId: string,
+  n: number,
+  author: TestGateway = G1,
+  from: ChainHead = EMPTY_HEAD,
+  offset = 0,
+): Promise<LogEntry[]> {
   const ctx = chainContext(sessionId, author);
   const out: LogEntry[] = [];
   let head = from;
@@ -70,6 +96,12 @@ export const fromOutside = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 /** The same P-256 identity with a WebCrypto signer (about 7× faster than noble here; not deterministic). */
 export async function webCryptoTestGateway(g: TestGateway): Promise<TestGateway> {
-  const signer = await webCryptoSignerFromJwk({ kty: 'EC', crv: 'P-256', x: g.jwk.x, y: g.jwk.y, d: toBase64Url(g.secret) });
+  const signer = await webCryptoSignerFromJwk({
+    kty: 'EC',
+    crv: 'P-256',
+    x: g.jwk.x,
+    y: g.jwk.y,
+    d: toBase64Url(g.secret),
+  });
   return { ...g, signer };
 }

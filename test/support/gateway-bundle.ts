@@ -12,6 +12,15 @@ import { ROOT } from '../../examples/gateway-child.ts';
  */
 export async function bundleGateway(): Promise<{ path: string; remove(): void }> {
   const path = join(ROOT, 'node_modules', '.cache', 'satp-recovery', `gateway-${process.pid}.mjs`);
-  await build({ entryPoints: [join(ROOT, 'examples', 'gateway.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: path, logLevel: 'warning' });
+  await build({
+    entryPoints: [join(ROOT, 'examples', 'gateway.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: path,
+    logLevel: 'warning',
+  });
   return { path, remove: () => rmSync(path, { force: true }) };
 }

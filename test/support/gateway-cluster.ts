@@ -21,15 +21,29 @@ export class Cluster {
 
   static async start(o: ClusterOptions): Promise<Cluster> {
     mkdirSync(o.dir, { recursive: true });
-    const ledgerArgs = (role: Role, assets: string[]) => ['--port', '0', '--db', join(o.dir, LEDGER_IDS[role]), '--id', LEDGER_IDS[role], ...(assets.length ? ['--assets', assets.join(',')] : [])];
-    const started = await Promise.allSettled([startLedgerProcess(ledgerArgs('origin', o.assets)), startLedgerProcess(ledgerArgs('destination', []))]);
+    const ledgerArgs = (role: Role, assets: string[]) => [
+      '--port',
+      '0',
+      '--db',
+      join(o.dir, LEDGER_IDS[role]),
+      '--id',
+      LEDGER_IDS[role],
+      ...(assets.length ? ['--assets', assets.join(',')] : []),
+    ];
+    const started = await Promise.allSettled([
+      startLedgerProcess(ledgerArgs('origin', o.assets)),
+      startLedgerProcess(ledgerArgs('destination', [])),
+    ]);
     const ledgers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     try {
       if (ledgers.length < 2) throw (started.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
       const [a, b] = ledgers as [LedgerProcess, LedgerProcess];
       // The harness started these ledgers itself, so it may take their keys from their own /health.
       const keyOf = async (url: string) => (await (await HttpLedger.connect(url)).health()).publicJwk;
-      const served = { origin: { url: a.url, publicJwk: await keyOf(a.url) }, destination: { url: b.url, publicJwk: await keyOf(b.url) } };
+      const served = {
+        origin: { url: a.url, publicJwk: await keyOf(a.url) },
+        destination: { url: b.url, publicJwk: await keyOf(b.url) },
+      };
       const pair = await GatewayPair.start({ ...o, ledgers: served });
       return new Cluster({ origin: a, destination: b }, pair);
     } catch (err) {

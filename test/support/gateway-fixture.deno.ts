@@ -13,13 +13,22 @@ import { TRANSPORT_IDS, transportKeys } from './transport-identities.ts';
 
 declare const Deno: {
   args: string[];
-  serve(options: { hostname: string; port: number; onListen?: () => void }, handler: (req: Request) => Response | Promise<Response>): { addr: { port: number }; shutdown(): Promise<void> };
+  serve(
+    options: { hostname: string; port: number; onListen?: () => void },
+    handler: (req: Request) => Response | Promise<Response>,
+  ): { addr: { port: number }; shutdown(): Promise<void> };
   stdin: { readable: ReadableStream<Uint8Array> };
 };
 
 const mode = Deno.args[0];
 const server = TRANSPORT_IDS.server;
-const common = { self: server.id, signer: server.signer, keys: transportKeys, validate: conformanceValidator, onError: () => {} };
+const common = {
+  self: server.id,
+  signer: server.signer,
+  keys: transportKeys,
+  validate: conformanceValidator,
+  onError: () => {},
+};
 const directory: Record<string, string> = {};
 let close: () => Promise<void>;
 let url: string;
@@ -27,7 +36,10 @@ let url: string;
 if (mode === 'ws-native') {
   const ws = new DenoWsServer({ ...common, idleTimeoutSeconds: 1 });
   serveEcho(ws);
-  const http = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen: () => {} }, async (req) => (await ws.fetch(req)) ?? new Response(null, { status: 404 }));
+  const http = Deno.serve(
+    { hostname: '127.0.0.1', port: 0, onListen: () => {} },
+    async (req) => (await ws.fetch(req)) ?? new Response(null, { status: 404 }),
+  );
   url = `ws://127.0.0.1:${http.addr.port}${ws.path}`;
   close = async () => {
     await ws.close();

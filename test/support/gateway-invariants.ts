@@ -52,16 +52,31 @@ async function openStore(side: GatewaySide, keys: ReturnType<typeof keyTable>): 
   return new LogStore(await LevelDriver.open(side.db), { keys, verifier: defaultVerifier() });
 }
 
-export async function checkInvariants(o: { origin: GatewaySide; destination: GatewaySide; ledgerA: string; ledgerB: string; transfers: TransferSpec[] }): Promise<InvariantReport> {
+export async function checkInvariants(o: {
+  origin: GatewaySide;
+  destination: GatewaySide;
+  ledgerA: string;
+  ledgerB: string;
+  transfers: TransferSpec[];
+}): Promise<InvariantReport> {
   const problems: string[] = [];
   const report: InvariantReport = { problems, committed: 0, rolledBack: 0, destinationUnaware: 0, outcomes: {} };
   const keys = keyTable({ [o.origin.id]: o.origin.publicJwk, [o.destination.id]: o.destination.publicJwk });
   const [os, ds] = [await openStore(o.origin, keys), await openStore(o.destination, keys)];
   const [la, lb] = [await HttpLedger.connect(o.ledgerA), await HttpLedger.connect(o.ledgerB)];
   try {
-    for (const [side, store] of [[o.origin, os], [o.destination, ds]] as const) {
+    for (const [side, store] of [
+      [o.origin, os],
+      [o.destination, ds],
+    ] as const) {
       const open = (await store.listOpenLogs()).filter((l) => l.author === side.id);
-      if (open.length) problems.push(`${side.id}: ${open.length} sessions never ended: ${open.slice(0, 5).map((l) => l.sessionId).join(', ')}`);
+      if (open.length)
+        problems.push(
+          `${side.id}: ${open.length} sessions never ended: ${open
+            .slice(0, 5)
+            .map((l) => l.sessionId)
+            .join(', ')}`,
+        );
     }
     const assetsA = new Map((await la.listAssets()).map((a) => [a.assetId, a] as const));
     const assetsB = new Map((await lb.listAssets()).map((a) => [a.assetId, a] as const));
@@ -70,7 +85,10 @@ export async function checkInvariants(o: { origin: GatewaySide; destination: Gat
     for (const t of o.transfers) {
       const s = t.sessionId;
       const chains: Record<string, LogEntry[]> = {};
-      for (const [side, store] of [[o.origin, os], [o.destination, ds]] as const) {
+      for (const [side, store] of [
+        [o.origin, os],
+        [o.destination, ds],
+      ] as const) {
         const logId = logIdOf(s, side.id);
         if ((await store.getLogLength(logId)) === 0) continue;
         const v = await store.verifyLog(logId);
@@ -85,8 +103,10 @@ export async function checkInvariants(o: { origin: GatewaySide; destination: Gat
       }
       const outcome = outcomeOf(oc);
       report.outcomes[s] = outcome;
-      if (outcome !== 'committed' && outcome !== 'rolled-back') problems.push(`${s}: the origin ended ${outcome ?? 'never'}`);
-      if (dc && outcomeOf(dc) !== outcome) problems.push(`${s}: outcomes differ: origin ${outcome}, destination ${outcomeOf(dc) ?? 'never ended'}`);
+      if (outcome !== 'committed' && outcome !== 'rolled-back')
+        problems.push(`${s}: the origin ended ${outcome ?? 'never'}`);
+      if (dc && outcomeOf(dc) !== outcome)
+        problems.push(`${s}: outcomes differ: origin ${outcome}, destination ${outcomeOf(dc) ?? 'never ended'}`);
       if (!dc) {
         report.destinationUnaware++;
         if (outcome !== 'rolled-back') problems.push(`${s}: the destination has no chain but the origin ${outcome}`);
@@ -95,23 +115,33 @@ export async function checkInvariants(o: { origin: GatewaySide; destination: Gat
       if (outcome === 'rolled-back') report.rolledBack++;
 
       // Each gateway's copy of its peer's chain (from RECOVER-UPDATE) is a verified prefix of that chain.
-      for (const [holder, store, author, chain] of [[o.origin, os, o.destination, dc], [o.destination, ds, o.origin, oc]] as const) {
+      for (const [holder, store, author, chain] of [
+        [o.origin, os, o.destination, dc],
+        [o.destination, ds, o.origin, oc],
+      ] as const) {
         const logId = logIdOf(s, author.id);
         if ((await store.getLogLength(logId)) === 0) continue;
         const v = await store.verifyLog(logId);
         if (!v.ok) problems.push(`${holder.id}'s copy of ${logId} does not verify: ${v.reason}`);
-        else if (!chain || v.entries.some((e, i) => chain[i]?.entryHash !== e.entryHash)) problems.push(`${holder.id}'s copy of ${logId} is not a prefix of the chain itself`);
+        else if (!chain || v.entries.some((e, i) => chain[i]?.entryHash !== e.entryHash))
+          problems.push(`${holder.id}'s copy of ${logId} is not a prefix of the chain itself`);
       }
 
       // The asset lives on exactly one ledger, owned by the right party.
       const a = assetsA.get(t.assetId);
       const b = assetsB.get(t.assetId);
       const live = (x: AssetRecord | undefined) => x !== undefined && x.state !== 'burned';
-      if (Number(live(a)) + Number(live(b)) !== 1) problems.push(`${s}: ${t.assetId} is live on ${Number(live(a)) + Number(live(b))} ledgers (A ${a?.state}, B ${b?.state})`);
+      if (Number(live(a)) + Number(live(b)) !== 1)
+        problems.push(
+          `${s}: ${t.assetId} is live on ${Number(live(a)) + Number(live(b))} ledgers (A ${a?.state}, B ${b?.state})`,
+        );
       if (outcome === 'committed' && !(a?.state === 'burned' && b?.state === 'active' && b.owner === t.beneficiary)) {
         problems.push(`${s}: committed, but A has ${a?.state}/${a?.owner} and B has ${b?.state}/${b?.owner}`);
       }
-      if (outcome === 'rolled-back' && !(a?.state === 'active' && a.owner === t.originator && (b === undefined || b.state === 'burned'))) {
+      if (
+        outcome === 'rolled-back' &&
+        !(a?.state === 'active' && a.owner === t.originator && (b === undefined || b.state === 'burned'))
+      ) {
         problems.push(`${s}: rolled back, but A has ${a?.state}/${a?.owner} and B has ${b?.state}/${b?.owner}`);
       }
 
@@ -133,19 +163,38 @@ export async function checkInvariants(o: { origin: GatewaySide; destination: Gat
         else recordedB++;
         ok[opId.slice(s.length + 1)] = r.ok;
         const logged = chain && loggedReceipts(chain).get(opId);
-        if (logged && !isDeepStrictEqual(logged, r)) problems.push(`${opId}: the gateway logged another receipt than the ledger recorded`);
+        if (logged && !isDeepStrictEqual(logged, r))
+          problems.push(`${opId}: the gateway logged another receipt than the ledger recorded`);
       }
-      if (outcome === 'committed' && !(ok['2.1:lock'] && ok['3.4:burn'] && ok['3.2:mint'] && ok['3.6:assign'] && !ok['rollback:unlock'] && !ok['rollback:burn'])) {
+      if (
+        outcome === 'committed' &&
+        !(
+          ok['2.1:lock'] &&
+          ok['3.4:burn'] &&
+          ok['3.2:mint'] &&
+          ok['3.6:assign'] &&
+          !ok['rollback:unlock'] &&
+          !ok['rollback:burn']
+        )
+      ) {
         problems.push(`${s}: committed with ops ${JSON.stringify(ok)}`);
       }
-      if (outcome === 'rolled-back' && (ok['3.4:burn'] || ok['3.6:assign'] || (ok['2.1:lock'] && !ok['rollback:unlock']) || (ok['3.2:mint'] && !ok['rollback:burn']))) {
+      if (
+        outcome === 'rolled-back' &&
+        (ok['3.4:burn'] ||
+          ok['3.6:assign'] ||
+          (ok['2.1:lock'] && !ok['rollback:unlock']) ||
+          (ok['3.2:mint'] && !ok['rollback:burn']))
+      ) {
         problems.push(`${s}: rolled back with ops ${JSON.stringify(ok)}`);
       }
     }
     // txSeq counts every op a ledger recorded: equal to the ops found above, so none applied outside them.
     const [ha, hb] = [await la.health(), await lb.health()];
-    if (ha.txSeq !== recordedA) problems.push(`ledger A recorded ${ha.txSeq} ops, the sessions account for ${recordedA}`);
-    if (hb.txSeq !== recordedB) problems.push(`ledger B recorded ${hb.txSeq} ops, the sessions account for ${recordedB}`);
+    if (ha.txSeq !== recordedA)
+      problems.push(`ledger A recorded ${ha.txSeq} ops, the sessions account for ${recordedA}`);
+    if (hb.txSeq !== recordedB)
+      problems.push(`ledger B recorded ${hb.txSeq} ops, the sessions account for ${recordedB}`);
   } finally {
     await Promise.allSettled([os.close(), ds.close()]);
   }

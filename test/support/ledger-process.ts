@@ -18,20 +18,25 @@ export interface LedgerProcess {
 /** Rejects `p` after `ms`: a deadline on an awaited event, never a sleep. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)),
+  );
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function startLedgerProcess(args: string[]): Promise<LedgerProcess> {
   // The child must run in the runtime under test, so a Deno run cannot silently fall back to Node.
-  if (deno !== /deno(\.exe)?$/.test(process.execPath)) throw new Error(`process.execPath ${process.execPath} is not the runtime under test`);
+  if (deno !== /deno(\.exe)?$/.test(process.execPath))
+    throw new Error(`process.execPath ${process.execPath} is not the runtime under test`);
   const script = 'examples/ledger-server.ts';
   const argv = deno ? ['run', '-A', script, ...args] : ['--import', 'tsx', script, ...args];
   const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const url = new Promise<string>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
@@ -43,7 +48,8 @@ export async function startLedgerProcess(args: string[]): Promise<LedgerProcess>
   });
   try {
     const first = await within(url, STARTUP_TIMEOUT_MS, 'ledger server startup');
-    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(first)) throw new Error(`first stdout line is not a loopback URL: ${first}`);
+    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(first))
+      throw new Error(`first stdout line is not a loopback URL: ${first}`);
     return {
       url: first,
       child,

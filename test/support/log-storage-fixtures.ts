@@ -52,7 +52,10 @@ export async function chain(sessionId: string, n: number, opts: ChainOptions = {
   let head = opts.from ?? EMPTY_HEAD;
   for (let i = 0; i < n; i++) {
     const last = opts.end && i === n - 1;
-    const e = await sealEntry(nextEntryBody(ctx, head, step((opts.offset ?? 0) + i, last ? { step: END_STEP, operation: 'done' } : {})), author.signer);
+    const e = await sealEntry(
+      nextEntryBody(ctx, head, step((opts.offset ?? 0) + i, last ? { step: END_STEP, operation: 'done' } : {})),
+      author.signer,
+    );
     out.push(JSON.parse(JSON.stringify(e)) as LogEntry);
     head = { seq: e.seqNumber, hash: e.entryHash };
   }
@@ -67,7 +70,8 @@ export const headOf = (entries: readonly LogEntry[]): ChainHead => {
 export interface Reply {
   status: number;
   contentType: string;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- test assertions read any member
+  // biome-ignore lint/suspicious/noExplicitAny: test assertions read any member of a reply body
+  body: any;
   headers: Headers;
 }
 
@@ -85,11 +89,19 @@ export interface CallOptions {
 export async function call(base: string, method: 'GET' | 'POST', path: string, opts: CallOptions = {}): Promise<Reply> {
   const url = `${base}${path}`;
   const body =
-    opts.body === undefined ? undefined
-    : opts.body instanceof Uint8Array ? opts.body
-    : new TextEncoder().encode(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
+    opts.body === undefined
+      ? undefined
+      : opts.body instanceof Uint8Array
+        ? opts.body
+        : new TextEncoder().encode(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
   const headers: Record<string, string> = { ...(body ? { 'content-type': 'application/json' } : {}), ...opts.headers };
-  if (opts.signAs) headers.authorization = await signRequest(opts.signAs.signer, opts.signAs.id, { method, url, ...(body ? { body } : {}) }, opts.now ?? Date.now());
+  if (opts.signAs)
+    headers.authorization = await signRequest(
+      opts.signAs.signer,
+      opts.signAs.id,
+      { method, url, ...(body ? { body } : {}) },
+      opts.now ?? Date.now(),
+    );
   else if (opts.as !== null) headers.authorization = `Bearer ${TOKENS[opts.as ?? G1.id] ?? opts.as}`;
   const res = await fetch(url, { method, headers, ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}) });
   const text = await res.text();

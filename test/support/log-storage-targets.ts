@@ -44,7 +44,11 @@ export function stopChild(child: ChildProcess): Promise<void> {
 
 /** Spawns a server whose first stdout line is its URL, and resolves with that URL. */
 export function spawnServer(cmd: string, args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   return new Promise((resolveUrl, reject) => {
     let out = '';
     let err = '';
@@ -77,19 +81,48 @@ export interface NodeTargetOptions {
 /** examples/log-server.ts, the Node CLI, over LevelDB. */
 export async function startNodeTarget(opts: NodeTargetOptions = {}): Promise<Target> {
   const { dir, gatewaysFile } = tempDirWithGateways('satp-log-node-');
-  const args = ['--import', 'tsx', 'examples/log-server.ts', '--port', '0', '--db', join(dir, 'db'), '--gateways', gatewaysFile];
+  const args = [
+    '--import',
+    'tsx',
+    'examples/log-server.ts',
+    '--port',
+    '0',
+    '--db',
+    join(dir, 'db'),
+    '--gateways',
+    gatewaysFile,
+  ];
   if (opts.headersTimeoutMs) args.push('--headers-timeout-ms', String(opts.headersTimeoutMs));
   const { url, child } = await spawnServer(nodeBinary(), args);
-  return { runtime: 'node', url, stop: () => stopChild(child).then(() => rmSync(dir, { recursive: true, force: true })) };
+  return {
+    runtime: 'node',
+    url,
+    stop: () => stopChild(child).then(() => rmSync(dir, { recursive: true, force: true })),
+  };
 }
 
 /** examples/log-server.deno.ts (Deno.serve), over LevelDB. */
 export async function startDenoTarget(): Promise<Target> {
   const { dir, gatewaysFile } = tempDirWithGateways('satp-log-deno-');
   const deno = join(ROOT, 'node_modules', '.bin', 'deno');
-  const args = ['run', '-A', '--no-lock', 'examples/log-server.deno.ts', '--port', '0', '--db', join(dir, 'db'), '--gateways', gatewaysFile];
+  const args = [
+    'run',
+    '-A',
+    '--no-lock',
+    'examples/log-server.deno.ts',
+    '--port',
+    '0',
+    '--db',
+    join(dir, 'db'),
+    '--gateways',
+    gatewaysFile,
+  ];
   const { url, child } = await spawnServer(deno, args);
-  return { runtime: 'deno', url, stop: () => stopChild(child).then(() => rmSync(dir, { recursive: true, force: true })) };
+  return {
+    runtime: 'deno',
+    url,
+    stop: () => stopChild(child).then(() => rmSync(dir, { recursive: true, force: true })),
+  };
 }
 
 /** examples/worker.ts bundled by esbuild into a temp dir (never committed) and run by workerd via miniflare. */

@@ -14,5 +14,6 @@ fc.configureGlobal({ seed: Number(process.env.SATP_FC_SEED) || 20_250_401, endOn
 const SKIPPED = [/^200 concurrent transfers between two gateways/];
 
 beforeEach((ctx) => {
-  if (SKIPPED.some((re) => re.test(ctx.task.name))) ctx.skip('too slow for each mutant (test/support/mutation-setup.ts)');
+  if (SKIPPED.some((re) => re.test(ctx.task.name)))
+    ctx.skip('too slow for each mutant (test/support/mutation-setup.ts)');
 });

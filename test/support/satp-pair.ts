@@ -5,7 +5,14 @@ import { type Clock, Gateway, type ReceiveResult } from '../../kernel/driver.ts'
 import type { SessionLogStore } from '../../kernel/ports.ts';
 import { type Envelope, sealMessage } from '../../kernel/satp/envelope.ts';
 import { fromBase64Url, fromUtf8 } from '../../kernel/encoding.ts';
-import { gatewayConfig, type GatewayConfig, type Outcome, type Report, type SatpMessage, type TransferRequest } from '../../kernel/satp/index.ts';
+import {
+  gatewayConfig,
+  type GatewayConfig,
+  type Outcome,
+  type Report,
+  type SatpMessage,
+  type TransferRequest,
+} from '../../kernel/satp/index.ts';
 import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
@@ -84,7 +91,11 @@ export interface Pair {
 
 /** A view of `clock` that runs `offset` ms ahead of it (behind, if negative): a gateway with a skewed clock. */
 export function skewed(clock: ManualClock, offset: number): Clock {
-  return { now: () => clock.now() + offset, setTimer: (at, fire) => clock.setTimer(at - offset, fire), clearTimer: clock.clearTimer };
+  return {
+    now: () => clock.now() + offset,
+    setTimer: (at, fire) => clock.setTimer(at - offset, fire),
+    clearTimer: clock.clearTimer,
+  };
 }
 
 export interface PairOptions {
@@ -103,8 +114,17 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
   const verifier = defaultVerifier();
   const assets = options.assets ?? ['asset-1'];
   const ledgerClock = { origin: 0, destination: 0 };
-  const ledgerA = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: () => clock.now() + ledgerClock.origin, assets: assets.map((assetId) => ({ assetId, owner: 'alice' })) });
-  const ledgerB = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: () => clock.now() + ledgerClock.destination });
+  const ledgerA = new MemoryLedger({
+    id: 'ledger-a',
+    signer: LEDGER_A.signer,
+    now: () => clock.now() + ledgerClock.origin,
+    assets: assets.map((assetId) => ({ assetId, owner: 'alice' })),
+  });
+  const ledgerB = new MemoryLedger({
+    id: 'ledger-b',
+    signer: LEDGER_B.signer,
+    now: () => clock.now() + ledgerClock.destination,
+  });
   const peers = {
     [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a', ledgerKey: LEDGER_A.jwk },
     [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk },
@@ -113,7 +133,12 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
   const pair = { clock, ledgerClock, wire: [], drop: () => false, intercept: () => undefined } as unknown as Pair;
   const sides: Record<string, Side> = {};
   const fast = { origin: await webCryptoTestGateway(ORIGIN), destination: await webCryptoTestGateway(DESTINATION) };
-  const build = (who: 'origin' | 'destination', store: LogStore, ledger: MemoryLedger, reports: Side['reports']): Side => {
+  const build = (
+    who: 'origin' | 'destination',
+    store: LogStore,
+    ledger: MemoryLedger,
+    reports: Side['reports'],
+  ): Side => {
     const me = fast[who];
     const config = gatewayConfig({
       id: me.id,
@@ -170,13 +195,15 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
       sides[who] = build(who, old.store, old.ledger, old.reports);
       await sides[who]!.gw.boot();
     },
-    inject: async (from: TestGateway, to: 'origin' | 'destination', message: SatpMessage) => sides[to]!.gw.receive(from.id, structuredClone(await sealMessage(message, from.id, from.signer))),
+    inject: async (from: TestGateway, to: 'origin' | 'destination', message: SatpMessage) =>
+      sides[to]!.gw.receive(from.id, structuredClone(await sealMessage(message, from.id, from.signer))),
   });
   return pair;
 }
 
 /** The message inside an envelope. */
-export const messageOf = (env: Envelope): SatpMessage => JSON.parse(fromUtf8(fromBase64Url(env.payload))) as SatpMessage;
+export const messageOf = (env: Envelope): SatpMessage =>
+  JSON.parse(fromUtf8(fromBase64Url(env.payload))) as SatpMessage;
 export const typeOf = (env: Envelope): string => messageOf(env).messageType.split(':').pop()!;
 
 /** A message signed by `who`, as that gateway would send it. */
@@ -190,7 +217,13 @@ export async function outcomes(pair: Pair, sessionId: string): Promise<[Outcome,
  * What must hold after every session: both chains verify; both sides agree on the outcome;
  * the asset exists on exactly one ledger with the right owner; no ledger operation applied twice.
  */
-export async function checkInvariants(pair: Pair, sessionId: string, assetId = 'asset-1', beneficiary = 'bob', originator = 'alice'): Promise<Outcome> {
+export async function checkInvariants(
+  pair: Pair,
+  sessionId: string,
+  assetId = 'asset-1',
+  beneficiary = 'bob',
+  originator = 'alice',
+): Promise<Outcome> {
   const o = pair.origin.gw.session(sessionId);
   const d = pair.destination.gw.session(sessionId);
   expect(o?.outcome, 'origin ended').toBeDefined();

@@ -10,7 +10,10 @@ export interface Served {
 type Handler = (req: Request) => Response | Promise<Response>;
 
 interface DenoServe {
-  serve(options: { hostname: string; port: number; onListen?: () => void }, handler: Handler): { addr: { port: number }; shutdown(): Promise<void> };
+  serve(
+    options: { hostname: string; port: number; onListen?: () => void },
+    handler: Handler,
+  ): { addr: { port: number }; shutdown(): Promise<void> };
 }
 
 export async function serveFetch(handler: Handler): Promise<Served> {

@@ -31,7 +31,8 @@ export const memoryHarness: StoreHarness = {
 };
 
 // The LevelDB driver's entry keys (storage/level.ts): sublevel 'e', `<logId>!<seq as 14 hex digits>`.
-const levelEntries = (driver: LogStoreDriver) => (driver as LevelDriver).db.sublevel<string, string>('e', { valueEncoding: 'utf8' });
+const levelEntries = (driver: LogStoreDriver) =>
+  (driver as LevelDriver).db.sublevel<string, string>('e', { valueEncoding: 'utf8' });
 const levelKey = (logId: string, seq: number) => `${logId}!${seq.toString(16).padStart(14, '0')}`;
 const levelDirs = new WeakMap<LogStoreDriver, string>();
 

@@ -166,7 +166,11 @@ export function parseTrace(text: string): Trace {
       odd.push(`${n}: no return value: ${rest.slice(0, 200)}`);
       continue;
     }
-    add(parseCall({ pid, time: h[2]!, name, entry: n, exit: n, ret: r[1] === '?' ? undefined : Number(r[1]) }, args), n, rest);
+    add(
+      parseCall({ pid, time: h[2]!, name, entry: n, exit: n, ret: r[1] === '?' ? undefined : Number(r[1]) }, args),
+      n,
+      rest,
+    );
   }
   // A call still unfinished at the end: its process died inside it, and its bytes may or may not have gone out.
   for (const [pid, p] of pending) {
@@ -189,13 +193,17 @@ export interface Stream {
  */
 export function streams(trace: Trace, want: (path: string) => boolean): Map<string, Stream> {
   const out = new Map<string, { path: string; chunks: Buffer[]; size: number; pieces: Stream['pieces'] }>();
-  const byEntry = trace.calls.filter((c) => c.bytes && (c.ret ?? 0) > 0 && want(c.path)).sort((a, b) => a.entry - b.entry);
+  const byEntry = trace.calls
+    .filter((c) => c.bytes && (c.ret ?? 0) > 0 && want(c.path))
+    .sort((a, b) => a.entry - b.entry);
   for (const c of byEntry) {
     let s = out.get(c.path);
     if (!s) out.set(c.path, (s = { path: c.path, chunks: [], size: 0, pieces: [] }));
     const written = c.bytes!.subarray(0, c.ret);
     if (c.offset !== undefined && c.offset !== s.size) {
-      throw new Error(`${c.name} at offset ${c.offset} of ${c.path}, whose stream is ${s.size} bytes: only appends are read here`);
+      throw new Error(
+        `${c.name} at offset ${c.offset} of ${c.path}, whose stream is ${s.size} bytes: only appends are read here`,
+      );
     }
     s.pieces.push({ start: s.size, end: s.size + written.length, call: c });
     s.chunks.push(written);
@@ -275,7 +283,8 @@ export function readable(stream: Stream): Readable {
     if (masked) at += 4;
     if (at + length > data.length) break; // the process stopped mid-frame
     if (opcode <= 2) {
-      if (b0 & 0x40) throw new Error(`${stream.path}: a compressed frame (RSV1, permessage-deflate) cannot be searched`);
+      if (b0 & 0x40)
+        throw new Error(`${stream.path}: a compressed frame (RSV1, permessage-deflate) cannot be searched`);
       const payload = Buffer.from(data.subarray(at, at + length));
       if (mask) for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i & 3]!;
       out.push(payload);

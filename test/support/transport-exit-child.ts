@@ -54,7 +54,12 @@ const wsA = wsClient({ self: ids.a.id, signer: ids.a.signer, keys: transportKeys
 await wsA.connect(ids.server.id);
 await echoOnce(wsA, ids.server.id);
 
-const httpB = new HttpTransport({ self: ids.b.id, signer: ids.b.signer, keys: transportKeys, peers: { [ids.server.id]: baseUrl } });
+const httpB = new HttpTransport({
+  self: ids.b.id,
+  signer: ids.b.signer,
+  keys: transportKeys,
+  peers: { [ids.server.id]: baseUrl },
+});
 const servedB = await serveFetch(createGatewayApp({ transport: httpB }).fetch);
 directory[ids.b.id] = servedB.url;
 await echoOnce(httpB, ids.server.id);

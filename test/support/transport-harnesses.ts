@@ -78,7 +78,13 @@ export function wsHarness(where: keyof typeof WS_WHERE): ConformanceHarness {
         url,
         stop,
         async client(who: Identity) {
-          const t = wsClient({ self: who.id, signer: who.signer, keys: transportKeys, peers: { [ids.server.id]: url }, onError: quietErrors().onError });
+          const t = wsClient({
+            self: who.id,
+            signer: who.signer,
+            keys: transportKeys,
+            peers: { [ids.server.id]: url },
+            onError: quietErrors().onError,
+          });
           try {
             await t.connect(ids.server.id);
           } catch (err) {
@@ -94,7 +100,10 @@ export function wsHarness(where: keyof typeof WS_WHERE): ConformanceHarness {
 
 export function httpHarness(where: 'in-process' | 'deno'): ConformanceHarness {
   return {
-    name: where === 'deno' ? 'http: the Hono gateway app on Deno.serve in a Deno process' : `http: the Hono gateway app in this process (${inDeno ? 'Deno.serve' : '@hono/node-server'})`,
+    name:
+      where === 'deno'
+        ? 'http: the Hono gateway app on Deno.serve in a Deno process'
+        : `http: the Hono gateway app in this process (${inDeno ? 'Deno.serve' : '@hono/node-server'})`,
     wire: 'http',
     identities: ids,
     async start(): Promise<HarnessServer> {
@@ -103,7 +112,14 @@ export function httpHarness(where: 'in-process' | 'deno'): ConformanceHarness {
       let register: (id: string, at: string) => Promise<void>;
       if (where === 'in-process') {
         const directory: Record<string, string> = {};
-        const server = new HttpTransport({ self: ids.server.id, signer: ids.server.signer, keys: transportKeys, peers: (id) => directory[id], validate: conformanceValidator, onError: quietErrors().onError });
+        const server = new HttpTransport({
+          self: ids.server.id,
+          signer: ids.server.signer,
+          keys: transportKeys,
+          peers: (id) => directory[id],
+          validate: conformanceValidator,
+          onError: quietErrors().onError,
+        });
         serveEcho(server);
         const served = await serveFetch(createGatewayApp({ transport: server }).fetch);
         url = served.url;
@@ -129,7 +145,13 @@ export function httpHarness(where: 'in-process' | 'deno'): ConformanceHarness {
         stop,
         // Each HTTP client is a gateway with its own app, since the server's replies (echoes) are POSTs to it.
         async client(who: Identity) {
-          const t = new HttpTransport({ self: who.id, signer: who.signer, keys: transportKeys, peers: { [ids.server.id]: url }, onError: quietErrors().onError });
+          const t = new HttpTransport({
+            self: who.id,
+            signer: who.signer,
+            keys: transportKeys,
+            peers: { [ids.server.id]: url },
+            onError: quietErrors().onError,
+          });
           const served = await serveFetch(createGatewayApp({ transport: t }).fetch);
           await register(who.id, served.url);
           return closingAlso(t, () => served.close());

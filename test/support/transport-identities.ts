@@ -19,7 +19,12 @@ export const TRANSPORT_IDS = {
 };
 
 /** What every gateway in these tests trusts: the server and its three clients, not the stranger. */
-export const transportKeys = keyTable((['server', 'a', 'b', 'c'] as const).map((k): [string, PublicJwk] => [TRANSPORT_IDS[k].id, TRANSPORT_IDS[k].signer.publicJwk]));
+export const transportKeys = keyTable(
+  (['server', 'a', 'b', 'c'] as const).map((k): [string, PublicJwk] => [
+    TRANSPORT_IDS[k].id,
+    TRANSPORT_IDS[k].signer.publicJwk,
+  ]),
+);
 
 /** Errors a server under test reports; collected, not printed, because hostile-input cases cause them on purpose. */
 export const quietErrors = (): { onError: (err: unknown) => void; errors: unknown[] } => {

@@ -16,7 +16,12 @@ export const REFUSE_MARK = 'refuseMe';
 /** The validator the gateway under test runs: refuses marked messages with 422 and SATP's bad-signature type. */
 export const conformanceValidator: InboundValidator = (_from, message) =>
   message !== null && typeof message === 'object' && !Array.isArray(message) && message[REFUSE_MARK] === true
-    ? { ok: false, status: 422, type: 'urn:ietf:params:satp:core:error:err_0.1.3', detail: 'refused by the conformance validator' }
+    ? {
+        ok: false,
+        status: 422,
+        type: 'urn:ietf:params:satp:core:error:err_0.1.3',
+        detail: 'refused by the conformance validator',
+      }
     : { ok: true };
 
 /**
@@ -24,13 +29,16 @@ export const conformanceValidator: InboundValidator = (_from, message) =>
  * - `send-to {peer, message}`: the server sends `message` to `peer`; the result is "ok" or the SatpError code.
  * - `await-down {peer, timeoutMs}`: resolves "down" once the server has no connection to `peer`, else "timeout".
  */
-type Command = { id: string; command: 'send-to'; peer: string; message: Json } | { id: string; command: 'await-down'; peer: string; timeoutMs: number };
+type Command =
+  | { id: string; command: 'send-to'; peer: string; message: Json }
+  | { id: string; command: 'await-down'; peer: string; timeoutMs: number };
 
 function asCommand(m: Json): Command | undefined {
   if (m === null || typeof m !== 'object' || Array.isArray(m) || m.messageType !== COMMAND_TYPE) return undefined;
   if (typeof m.id !== 'string' || typeof m.peer !== 'string') return undefined;
   if (m.command === 'send-to' && m.message !== undefined) return m as unknown as Command;
-  if (m.command === 'await-down' && typeof m.timeoutMs === 'number' && m.timeoutMs <= 30_000) return m as unknown as Command;
+  if (m.command === 'await-down' && typeof m.timeoutMs === 'number' && m.timeoutMs <= 30_000)
+    return m as unknown as Command;
   return undefined;
 }
 
@@ -39,13 +47,16 @@ export function serveEcho(t: Transport, onError: (err: unknown) => void = () => 
   const offMessage = t.onMessage((from, message) => {
     const command = asCommand(message);
     if (command) {
-      void run(t, command).then((result) => t.send(from, { messageType: COMMAND_RESULT_TYPE, id: command.id, result }).catch(onError));
+      void run(t, command).then((result) =>
+        t.send(from, { messageType: COMMAND_RESULT_TYPE, id: command.id, result }).catch(onError),
+      );
       return;
     }
     if (isErrorMessage(message)) return; // never answer an error-msg
     // A message near the size limit would not fit back inside an echo: echo its nonce and size instead.
     const bytes = new TextEncoder().encode(JSON.stringify(message)).length;
-    const body = bytes <= ECHO_WHOLE_BYTES ? message : { nonce: (message as Record<string, Json>).nonce ?? null, bytes };
+    const body =
+      bytes <= ECHO_WHOLE_BYTES ? message : { nonce: (message as Record<string, Json>).nonce ?? null, bytes };
     t.send(from, { messageType: ECHO_TYPE, from, message: body }).catch(onError);
   });
   return offMessage;

@@ -28,7 +28,11 @@ export function registerHttpWireCases(ctx: SuiteContext): void {
 
   it('a request signed with the wrong key, or not signed, is refused 401', async () => {
     expect((await signedPost(url(), ids.server.id, ids.a, message(), ids.stranger.signer)).status).toBe(401);
-    const res = await fetch(`${url()}${MESSAGES_PATH}?to=${ids.server.id}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${url()}${MESSAGES_PATH}?to=${ids.server.id}`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^SATP-Sig /);
     await res.arrayBuffer();
@@ -56,7 +60,12 @@ export function registerHttpWireCases(ctx: SuiteContext): void {
   });
 
   it('a body that is not UTF-8 is refused 400', async () => {
-    const r = await signedPost(url(), ids.server.id, ids.a, new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]));
+    const r = await signedPost(
+      url(),
+      ids.server.id,
+      ids.a,
+      new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+    );
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ messageType: ERROR_MSG_TYPE, type: PROBLEM_TYPES.badEncoding, status: 400 });
     await ctx.stillServes();
@@ -67,7 +76,12 @@ export function registerHttpWireCases(ctx: SuiteContext): void {
       const r = await signedPost(url(), ids.server.id, ids.a, utf8(text));
       expect(r.status).toBe(400);
       expect(r.contentType).toBe('application/problem+json');
-      expect(r.body).toMatchObject({ messageType: ERROR_MSG_TYPE, type: PROBLEM_TYPES.badlyFormed, status: 400, hashPrevMessage: sha256Hex(utf8(text)) });
+      expect(r.body).toMatchObject({
+        messageType: ERROR_MSG_TYPE,
+        type: PROBLEM_TYPES.badlyFormed,
+        status: 400,
+        hashPrevMessage: sha256Hex(utf8(text)),
+      });
       await ctx.stillServes();
     });
   }

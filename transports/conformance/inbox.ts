@@ -45,7 +45,8 @@ export class Inbox {
   }
 }
 
-export const isObject = (v: Json | undefined): v is Record<string, Json> => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const isObject = (v: Json | undefined): v is Record<string, Json> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 let counter = 0;
 export const nonce = (): string => `n${Date.now().toString(36)}-${(counter++).toString(36)}`;
@@ -61,4 +62,3 @@ export interface SuiteContext {
   stillServes: () => Promise<void>;
   command: (from: Inbox, body: Record<string, Json>) => Promise<string>;
 }
-

@@ -77,7 +77,13 @@ export function transportConformance(harness: ConformanceHarness): void {
     };
 
     it('delivers a message to the server and its echo back, intact', async () => {
-      const message = { nonce: nonce(), text: 'grüße ✓ 🚀', n: -12.5, big: Number.MAX_SAFE_INTEGER, list: [null, true, { deep: ['x'] }] };
+      const message = {
+        nonce: nonce(),
+        text: 'grüße ✓ 🚀',
+        n: -12.5,
+        big: Number.MAX_SAFE_INTEGER,
+        list: [null, true, { deep: ['x'] }],
+      };
       await a.transport.send(ids.server.id, message);
       const echo = await a.echoOf(message.nonce);
       expect(echo.message).toEqual(message);
@@ -92,12 +98,22 @@ export function transportConformance(harness: ConformanceHarness): void {
 
     it('send refuses values that are not plain bounded JSON before anything leaves (INVALID_INPUT)', async () => {
       const deep: Json = JSON.parse('['.repeat(40) + ']'.repeat(40)) as Json;
-      const bad: unknown[] = [JSON.parse('{"__proto__": 1}'), { n: 2 ** 53 + 2 }, { n: Number.NaN }, deep, { f: () => 1 }, new Date(0)];
-      for (const value of bad) await expect(a.transport.send(ids.server.id, value as Json)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      const bad: unknown[] = [
+        JSON.parse('{"__proto__": 1}'),
+        { n: 2 ** 53 + 2 },
+        { n: Number.NaN },
+        deep,
+        { f: () => 1 },
+        new Date(0),
+      ];
+      for (const value of bad)
+        await expect(a.transport.send(ids.server.id, value as Json)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     });
 
     it(`send refuses a message over ${MAX_MESSAGE_BYTES} bytes (INVALID_INPUT), and one just under it arrives`, async () => {
-      await expect(a.transport.send(ids.server.id, { pad: 'x'.repeat(MAX_MESSAGE_BYTES) })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      await expect(a.transport.send(ids.server.id, { pad: 'x'.repeat(MAX_MESSAGE_BYTES) })).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+      });
       const n = nonce();
       const message = { nonce: n, pad: '' };
       message.pad = 'y'.repeat(MAX_MESSAGE_BYTES - JSON.stringify(message).length);
@@ -110,7 +126,9 @@ export function transportConformance(harness: ConformanceHarness): void {
       const refused = nonce();
       const after = nonce();
       if (harness.wire === 'http') {
-        const err = await a.transport.send(ids.server.id, { nonce: refused, [REFUSE_MARK]: true }).catch((e: unknown) => e);
+        const err = await a.transport
+          .send(ids.server.id, { nonce: refused, [REFUSE_MARK]: true })
+          .catch((e: unknown) => e);
         expect(isSatpError(err, 'PEER_REFUSED')).toBe(true);
         expect((err as { detail?: { status?: number } }).detail?.status).toBe(422);
       } else {
@@ -121,11 +139,15 @@ export function transportConformance(harness: ConformanceHarness): void {
       await a.transport.send(ids.server.id, { nonce: after });
       await a.echoOf(after);
       // One connection delivers in order, so had the refused message been delivered its echo would be here by now.
-      expect(a.all().some((s) => isObject(s.message) && isObject(s.message.message) && s.message.message.nonce === refused)).toBe(false);
+      expect(
+        a.all().some((s) => isObject(s.message) && isObject(s.message.message) && s.message.message.nonce === refused),
+      ).toBe(false);
     });
 
     it('send to a peer that is not reachable rejects PEER_UNAVAILABLE', async () => {
-      await expect(a.transport.send('gw-nowhere', { nonce: nonce() })).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
+      await expect(a.transport.send('gw-nowhere', { nonce: nonce() })).rejects.toMatchObject({
+        code: 'PEER_UNAVAILABLE',
+      });
     });
 
     it('a closed client: its sends reject TRANSPORT_CLOSED, and the server, once it sees it gone, cannot send to it (PEER_UNAVAILABLE)', async () => {
@@ -135,9 +157,14 @@ export function transportConformance(harness: ConformanceHarness): void {
       await c.echoOf(n);
       await c.transport.close();
       await c.transport.close(); // idempotent
-      await expect(c.transport.send(ids.server.id, { nonce: nonce() })).rejects.toMatchObject({ code: 'TRANSPORT_CLOSED' });
-      if (c.transport.capabilities.connections) expect(await ctx.command(a, { command: 'await-down', peer: ids.c.id, timeoutMs: WAIT_MS })).toBe('down');
-      expect(await ctx.command(a, { command: 'send-to', peer: ids.c.id, message: { nonce: nonce() } })).toBe('PEER_UNAVAILABLE');
+      await expect(c.transport.send(ids.server.id, { nonce: nonce() })).rejects.toMatchObject({
+        code: 'TRANSPORT_CLOSED',
+      });
+      if (c.transport.capabilities.connections)
+        expect(await ctx.command(a, { command: 'await-down', peer: ids.c.id, timeoutMs: WAIT_MS })).toBe('down');
+      expect(await ctx.command(a, { command: 'send-to', peer: ids.c.id, message: { nonce: nonce() } })).toBe(
+        'PEER_UNAVAILABLE',
+      );
       await ctx.stillServes();
     });
 
@@ -149,7 +176,9 @@ export function transportConformance(harness: ConformanceHarness): void {
         const echoed: Json[] = [];
         // take() returns the oldest match, so this reads the echoes in arrival order.
         for (let i = 0; i < ns.length; i++) {
-          const e = await a.take((m) => m.messageType === ECHO_TYPE && isObject(m.message) && m.message.ordered === true);
+          const e = await a.take(
+            (m) => m.messageType === ECHO_TYPE && isObject(m.message) && m.message.ordered === true,
+          );
           echoed.push((e.message as Record<string, Json>).nonce!);
         }
         expect(echoed).toEqual(ns);

@@ -28,7 +28,14 @@ type WsModule = typeof import('ws');
 type RawWs = InstanceType<WsModule['WebSocket']>;
 
 /** Fetches a challenge for `clientId` and signs a proof claiming `claimedId`, with `signer`'s key. */
-export async function craftProtocols(wsUrl: string, serverId: string, clientId: string, claimedId: string, signer: Signer, now = Date.now()): Promise<string[]> {
+export async function craftProtocols(
+  wsUrl: string,
+  serverId: string,
+  clientId: string,
+  claimedId: string,
+  signer: Signer,
+  now = Date.now(),
+): Promise<string[]> {
   const res = await fetch(challengeUrlOf(wsUrl, clientId));
   if (!res.ok) throw new Error(`challenge request answered ${res.status}`);
   const parsed = parseStrictJson(await res.text());
@@ -48,7 +55,11 @@ export interface RawSocket {
 }
 
 /** Opens a raw `ws` socket with the given subprotocols; a refused upgrade gives its HTTP status instead. */
-export async function rawUpgrade(url: string, protocols: string[], options: { autoPong?: boolean } = {}): Promise<RawOutcome> {
+export async function rawUpgrade(
+  url: string,
+  protocols: string[],
+  options: { autoPong?: boolean } = {},
+): Promise<RawOutcome> {
   const { WebSocket } = (await import('ws')) as WsModule;
   const ws = new WebSocket(url, protocols, { autoPong: options.autoPong ?? true, perMessageDeflate: false });
   const inbox: Json[] = [];
@@ -94,9 +105,22 @@ export async function rawUpgrade(url: string, protocols: string[], options: { au
 export const sendTextBytes = (s: RawSocket, bytes: Uint8Array): void => s.ws.send(bytes, { binary: false });
 
 /** A signed POST of raw bytes to a gateway app, as `as` (signed with `signer`, default its own key). */
-export async function signedPost(baseUrl: string, to: string, as: Identity, body: Uint8Array, signer: Signer = as.signer): Promise<{ status: number; body: Json | undefined; contentType: string; replay: () => Promise<number> }> {
+export async function signedPost(
+  baseUrl: string,
+  to: string,
+  as: Identity,
+  body: Uint8Array,
+  signer: Signer = as.signer,
+): Promise<{ status: number; body: Json | undefined; contentType: string; replay: () => Promise<number> }> {
   const url = `${baseUrl.replace(/\/$/, '')}${MESSAGES_PATH}?to=${encodeURIComponent(to)}`;
-  const init = { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/json', authorization: await signRequest(signer, as.id, { method: 'POST', url, body }, Date.now()) } };
+  const init = {
+    method: 'POST',
+    body: body as Uint8Array<ArrayBuffer>,
+    headers: {
+      'content-type': 'application/json',
+      authorization: await signRequest(signer, as.id, { method: 'POST', url, body }, Date.now()),
+    },
+  };
   const res = await fetch(url, init);
   const text = new Uint8Array(await res.arrayBuffer());
   let parsed: Json | undefined;

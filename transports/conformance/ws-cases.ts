@@ -26,7 +26,8 @@ export function registerWsWireCases(ctx: SuiteContext): void {
     s.ws.send(JSON.stringify({ nonce: n }));
     for (let i = 0; i < 10; i++) {
       const m = (await s.next(10_000)) as Record<string, Json>;
-      if (m.messageType === ECHO_TYPE && (m.message as Record<string, Json>).nonce === n) return expect(m.from).toBe(ids.c.id);
+      if (m.messageType === ECHO_TYPE && (m.message as Record<string, Json>).nonce === n)
+        return expect(m.from).toBe(ids.c.id);
     }
     throw new Error('no echo among the next 10 frames');
   };
@@ -87,7 +88,12 @@ export function registerWsWireCases(ctx: SuiteContext): void {
       const s = await open(await asC());
       s.ws.send(text);
       const error = (await s.next(10_000)) as Record<string, Json>;
-      expect(error).toMatchObject({ messageType: ERROR_MSG_TYPE, type: PROBLEM_TYPES.badlyFormed, status: 400, hashPrevMessage: sha256Hex(utf8(text)) });
+      expect(error).toMatchObject({
+        messageType: ERROR_MSG_TYPE,
+        type: PROBLEM_TYPES.badlyFormed,
+        status: 400,
+        hashPrevMessage: sha256Hex(utf8(text)),
+      });
       await echoes(s);
       s.ws.close();
       await s.closed;
@@ -99,7 +105,10 @@ export function registerWsWireCases(ctx: SuiteContext): void {
     const s = await open(await asC(), { autoPong: false });
     const bound = ctx.harness.deadPeerWithinMs ?? 10_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const outcome = await Promise.race([s.closed, new Promise<'still open'>((r) => (timer = setTimeout(() => r('still open'), bound)))]);
+    const outcome = await Promise.race([
+      s.closed,
+      new Promise<'still open'>((r) => (timer = setTimeout(() => r('still open'), bound))),
+    ]);
     clearTimeout(timer);
     expect(outcome, `a peer that answers no ping is still connected after ${bound} ms`).not.toBe('still open');
     await ctx.stillServes();

@@ -75,20 +75,45 @@ export class HttpTransport implements Transport {
       let res: Response;
       try {
         if (abort.signal.aborted) throw new DOMException('aborted before the request', 'AbortError');
-        res = await (this.#o.fetch ?? fetch)(url, { method: 'POST', body: body as Uint8Array<ArrayBuffer>, headers: { 'content-type': 'application/json', authorization }, signal: abort.signal });
+        res = await (this.#o.fetch ?? fetch)(url, {
+          method: 'POST',
+          body: body as Uint8Array<ArrayBuffer>,
+          headers: { 'content-type': 'application/json', authorization },
+          signal: abort.signal,
+        });
       } catch (cause) {
-        throw unavailable(to, this.#closed ? 'the transport closed' : abort.signal.aborted ? 'timed out' : 'unreachable', cause);
+        throw unavailable(
+          to,
+          this.#closed ? 'the transport closed' : abort.signal.aborted ? 'timed out' : 'unreachable',
+          cause,
+        );
       }
       const replyBody = await readBounded(res, MAX_REPLY_BYTES);
       if (!replyBody) throw unavailable(to, `the reply was unreadable or over ${MAX_REPLY_BYTES} bytes`);
-      const check = await verifyReply(res.headers.get(REPLY_SIGNATURE_HEADER), to, res.status, requestSignatureOf(authorization), replyBody, this.keys, this.verifier);
-      if (!check.ok) throw new SatpError('BAD_SIGNATURE', `reply from ${to} (${res.status}): ${check.detail}`, { detail: { peer: to, status: res.status } });
+      const check = await verifyReply(
+        res.headers.get(REPLY_SIGNATURE_HEADER),
+        to,
+        res.status,
+        requestSignatureOf(authorization),
+        replyBody,
+        this.keys,
+        this.verifier,
+      );
+      if (!check.ok)
+        throw new SatpError('BAD_SIGNATURE', `reply from ${to} (${res.status}): ${check.detail}`, {
+          detail: { peer: to, status: res.status },
+        });
       if (res.ok) return;
       const problem = problemOf(replyBody);
       const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
       const why = `${res.status}${problem?.detail ? `: ${problem.detail}` : ''}`;
-      if (retryable) throw new SatpError('PEER_UNAVAILABLE', `peer ${to} is unavailable: ${why}`, { detail: { peer: to, status: res.status, problem } });
-      throw new SatpError('PEER_REFUSED', `peer ${to} refused the message: ${why}`, { detail: { peer: to, status: res.status, problem } });
+      if (retryable)
+        throw new SatpError('PEER_UNAVAILABLE', `peer ${to} is unavailable: ${why}`, {
+          detail: { peer: to, status: res.status, problem },
+        });
+      throw new SatpError('PEER_REFUSED', `peer ${to} refused the message: ${why}`, {
+        detail: { peer: to, status: res.status, problem },
+      });
     } finally {
       clearTimeout(timer);
       this.#inFlight.delete(abort);

@@ -36,18 +36,34 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
   const skew = options.maxSkewMs ?? 30_000;
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
   const replay = new ReplayGuard(options.maxRemembered ?? 100_000);
-  const problem = (c: Context, status: number, type: string, detail: string, hash?: string): Response =>
-    problemResponse(errorMessage({ status, type, detail, hashPrevMessage: hash, timestamp: t.ctx.clock() }) as unknown as ProblemDetails, {
-      ...(status === 401 ? { 'www-authenticate': `${SIGNED_SCHEME} realm="satp-gateway"` } : {}),
-      // A 413 or 408 leaves the body unread on the connection; closing it keeps a client from reusing it.
-      ...(status === 413 || status === 408 ? { connection: 'close' } : {}),
-    });
+  const problem = (_c: Context, status: number, type: string, detail: string, hash?: string): Response =>
+    problemResponse(
+      errorMessage({
+        status,
+        type,
+        detail,
+        hashPrevMessage: hash,
+        timestamp: t.ctx.clock(),
+      }) as unknown as ProblemDetails,
+      {
+        ...(status === 401 ? { 'www-authenticate': `${SIGNED_SCHEME} realm="satp-gateway"` } : {}),
+        // A 413 or 408 leaves the body unread on the connection; closing it keeps a client from reusing it.
+        ...(status === 413 || status === 408 ? { connection: 'close' } : {}),
+      },
+    );
 
   const app = new Hono();
-  app.use('/satp/*', signReplies(t), withTimeout(timeoutMs, (c) => problem(c, 408, PROBLEM_TYPES.timeout, `no complete request within ${timeoutMs} ms`)));
+  app.use(
+    '/satp/*',
+    signReplies(t),
+    withTimeout(timeoutMs, (c) => problem(c, 408, PROBLEM_TYPES.timeout, `no complete request within ${timeoutMs} ms`)),
+  );
   app.post(
     MESSAGES_PATH,
-    bodyLimit({ maxSize: t.ctx.maxMessageBytes, onError: (c) => problem(c, 413, PROBLEM_TYPES.tooLarge, `message is larger than ${t.ctx.maxMessageBytes} bytes`) }),
+    bodyLimit({
+      maxSize: t.ctx.maxMessageBytes,
+      onError: (c) => problem(c, 413, PROBLEM_TYPES.tooLarge, `message is larger than ${t.ctx.maxMessageBytes} bytes`),
+    }),
     async (c) => {
       // The body is read first (at most maxMessageBytes, bodyLimit saw to that): a reply sent before the body is
       // consumed leaves bytes on a keep-alive connection, which some servers and clients then trip over.
@@ -55,22 +71,43 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
       if (t.isClosed) return problem(c, 503, PROBLEM_TYPES.busy, `${t.self} is shutting down`);
       // 1. Who is calling (401/403) and is this request meant for us: checked before the body is parsed.
       const auth = parseSignedAuthorization(c.req.header('authorization') ?? '');
-      if (!auth) return problem(c, 401, PROBLEM_TYPES.unauthenticated, `sign the request: Authorization: ${SIGNED_SCHEME} <gatewayId> <timestampMs> <signature>`);
+      if (!auth)
+        return problem(
+          c,
+          401,
+          PROBLEM_TYPES.unauthenticated,
+          `sign the request: Authorization: ${SIGNED_SCHEME} <gatewayId> <timestampMs> <signature>`,
+        );
       const key = t.keys(auth.gatewayId);
       if (!key) return problem(c, 403, PROBLEM_TYPES.forbidden, `gateway ${auth.gatewayId} is not a peer of ${t.self}`);
       const to = c.req.query('to');
       // The signature covers `to`, so a request signed for another gateway does not authenticate here (401,
       // as a WebSocket proof for another server). Not 421: clients may silently retry that one.
-      if (to !== t.self) return problem(c, 401, PROBLEM_TYPES.misdirected, `this is ${t.self}; the request is signed for ${to ?? '(no "to")'}`);
-      if (!/^application\/json(;|$)/i.test(c.req.header('content-type') ?? '')) return problem(c, 415, PROBLEM_TYPES.badlyFormed, 'send the message as application/json');
+      if (to !== t.self)
+        return problem(
+          c,
+          401,
+          PROBLEM_TYPES.misdirected,
+          `this is ${t.self}; the request is signed for ${to ?? '(no "to")'}`,
+        );
+      if (!/^application\/json(;|$)/i.test(c.req.header('content-type') ?? ''))
+        return problem(c, 415, PROBLEM_TYPES.badlyFormed, 'send the message as application/json');
       const now = t.ctx.clock();
-      if (Math.abs(now - auth.timestampMs) > skew) return problem(c, 401, PROBLEM_TYPES.unauthenticated, `request timestamp is more than ${skew} ms from ${t.self}'s clock`);
+      if (Math.abs(now - auth.timestampMs) > skew)
+        return problem(
+          c,
+          401,
+          PROBLEM_TYPES.unauthenticated,
+          `request timestamp is more than ${skew} ms from ${t.self}'s clock`,
+        );
       const bodyHash = sha256Hex(body);
       const signed = stringToSign('POST', pathAndQueryOf(c.req.url), auth.timestampMs, bodyHash);
-      if (!(await t.verifier.verify(key, utf8(signed), auth.signature))) return problem(c, 401, PROBLEM_TYPES.unauthenticated, 'request signature does not verify');
+      if (!(await t.verifier.verify(key, utf8(signed), auth.signature)))
+        return problem(c, 401, PROBLEM_TYPES.unauthenticated, 'request signature does not verify');
       // 2. Not seen before: a signed request is good once (ECDSA signatures are malleable, so the signed content is the key).
       const seen = replay.spend(sha256Hex(utf8(signed)), auth.timestampMs + skew, now);
-      if (seen === 'replay') return problem(c, 401, PROBLEM_TYPES.unauthenticated, 'this signed request was already received (replay)');
+      if (seen === 'replay')
+        return problem(c, 401, PROBLEM_TYPES.unauthenticated, 'this signed request was already received (replay)');
       if (seen === 'full') return problem(c, 503, PROBLEM_TYPES.busy, 'too many recent requests; retry later');
       // 3. The choke point shared with WebSocket: UTF-8, strict JSON, then the codec's validator.
       const a = await admitBytes(auth.gatewayId, body, t.ctx);
@@ -99,7 +136,14 @@ function signReplies(t: HttpTransport): MiddlewareHandler {
   return async (c, next) => {
     await next();
     const body = new Uint8Array(await c.res.clone().arrayBuffer());
-    const header = await signReply(t.signer, t.self, c.res.status, requestSignatureOf(c.req.header('authorization')), body, t.ctx.clock());
+    const header = await signReply(
+      t.signer,
+      t.self,
+      c.res.status,
+      requestSignatureOf(c.req.header('authorization')),
+      body,
+      t.ctx.clock(),
+    );
     const headers = new Headers(c.res.headers);
     headers.set(REPLY_SIGNATURE_HEADER, header);
     c.res = new Response(body, { status: c.res.status, headers });

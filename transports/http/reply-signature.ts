@@ -17,10 +17,21 @@ export function requestSignatureOf(authorization: string | null | undefined): st
 }
 
 /** Lines joined by "\n", like the request scheme; the scheme name keeps the two kinds of signature apart. */
-export const replyStringToSign = (status: number, requestSignature: string, timestampMs: number, bodySha256: string): string =>
-  [REPLY_SCHEME, String(status), requestSignature, String(timestampMs), bodySha256].join('\n');
+export const replyStringToSign = (
+  status: number,
+  requestSignature: string,
+  timestampMs: number,
+  bodySha256: string,
+): string => [REPLY_SCHEME, String(status), requestSignature, String(timestampMs), bodySha256].join('\n');
 
-export async function signReply(signer: Signer, gatewayId: string, status: number, requestSignature: string, body: Uint8Array, nowMs: number): Promise<string> {
+export async function signReply(
+  signer: Signer,
+  gatewayId: string,
+  status: number,
+  requestSignature: string,
+  body: Uint8Array,
+  nowMs: number,
+): Promise<string> {
   const ts = Math.floor(nowMs);
   const sig = await signer.sign(utf8(replyStringToSign(status, requestSignature, ts, sha256Hex(body))));
   return `${gatewayId} ${ts} ${toBase64Url(sig)}`;
@@ -42,7 +53,8 @@ export async function verifyReply(
   const parts = header?.split(' ') ?? [];
   if (parts.length !== 3) return { ok: false, detail: 'the reply is not signed' };
   const [id, ts, sig] = parts as [string, string, string];
-  if (!ID_PATTERN.test(id) || !/^(0|[1-9][0-9]{0,15})$/.test(ts)) return { ok: false, detail: 'malformed reply signature' };
+  if (!ID_PATTERN.test(id) || !/^(0|[1-9][0-9]{0,15})$/.test(ts))
+    return { ok: false, detail: 'malformed reply signature' };
   if (id !== expectedSigner) return { ok: false, detail: `the reply is signed by ${id}, not ${expectedSigner}` };
   const key = keys(id);
   if (!key) return { ok: false, detail: `no trusted key for ${id}` };
@@ -52,6 +64,10 @@ export async function verifyReply(
   } catch {
     return { ok: false, detail: 'malformed reply signature' };
   }
-  const ok = await verifier.verify(key, utf8(replyStringToSign(status, requestSignature, Number(ts), sha256Hex(body))), signature);
+  const ok = await verifier.verify(
+    key,
+    utf8(replyStringToSign(status, requestSignature, Number(ts), sha256Hex(body))),
+    signature,
+  );
   return ok ? { ok: true } : { ok: false, detail: 'the reply signature does not verify' };
 }

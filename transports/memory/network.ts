@@ -48,7 +48,8 @@ export class MemoryNetwork {
 
   constructor(options: MemoryNetworkOptions = {}) {
     const { drop = 0, duplicate = 0 } = options.faults ?? {};
-    for (const p of [drop, duplicate]) if (!(p >= 0 && p <= 1)) throw new RangeError('fault probabilities lie in [0, 1]');
+    for (const p of [drop, duplicate])
+      if (!(p >= 0 && p <= 1)) throw new RangeError('fault probabilities lie in [0, 1]');
     if ((drop > 0 || duplicate > 0) && !options.random) throw new TypeError('faults need an injected random()');
     this.#options = options;
   }
@@ -137,7 +138,14 @@ export class MemoryNetwork {
   }
 
   connected(a: string, b: string): boolean {
-    return a !== b && this.#nodes.has(a) && this.#nodes.has(b) && !this.#disconnected.has(a) && !this.#disconnected.has(b) && !this.#cut.has(linkKey(a, b));
+    return (
+      a !== b &&
+      this.#nodes.has(a) &&
+      this.#nodes.has(b) &&
+      !this.#disconnected.has(a) &&
+      !this.#disconnected.has(b) &&
+      !this.#cut.has(linkKey(a, b))
+    );
   }
 
   peersOf(id: string): string[] {
@@ -147,7 +155,8 @@ export class MemoryNetwork {
   /** @internal The path of every send: check the link, apply faults, queue or schedule delivery. */
   post(from: string, to: string, text: string): void {
     if (!this.connected(from, to)) throw unavailable(to, this.#nodes.has(to) ? 'no link' : 'not on this network');
-    if (this.#pending.length >= (this.#options.maxPending ?? 100_000)) throw unavailable(to, 'the network queue is full');
+    if (this.#pending.length >= (this.#options.maxPending ?? 100_000))
+      throw unavailable(to, 'the network queue is full');
     this.#enqueue({ id: this.#nextId++, from, to, text });
   }
 
@@ -160,7 +169,10 @@ export class MemoryNetwork {
   #enqueue(envelope: Envelope): void {
     this.#emit({ kind: 'sent', envelope });
     const { drop = 0, duplicate = 0 } = this.#options.faults ?? {};
-    if (drop > 0 && this.#options.random!() < drop) return this.#emit({ kind: 'dropped', envelope, reason: 'fault' });
+    if (drop > 0 && this.#options.random!() < drop) {
+      this.#emit({ kind: 'dropped', envelope, reason: 'fault' });
+      return;
+    }
     const copies = [envelope];
     if (duplicate > 0 && this.#options.random!() < duplicate) {
       copies.push({ ...envelope, id: this.#nextId++ });
@@ -168,7 +180,10 @@ export class MemoryNetwork {
     }
     for (const e of copies) {
       if (this.#options.mode === 'manual') this.#pending.push(e);
-      else this.#auto = this.#auto.then(() => this.#deliver(e)).catch((err) => this.#nodes.get(e.to)?.ctx.onError(err, { peer: e.from, what: 'delivery failed' }));
+      else
+        this.#auto = this.#auto
+          .then(() => this.#deliver(e))
+          .catch((err) => this.#nodes.get(e.to)?.ctx.onError(err, { peer: e.from, what: 'delivery failed' }));
     }
   }
 
@@ -178,11 +193,22 @@ export class MemoryNetwork {
       this.#emit({ kind: 'dropped', envelope, reason: 'link down' });
       return false;
     }
-    const admission = await admitParsed(envelope.from, JSON.parse(envelope.text) as Json, () => sha256Hex(utf8(envelope.text)), node.ctx);
+    const admission = await admitParsed(
+      envelope.from,
+      JSON.parse(envelope.text) as Json,
+      () => sha256Hex(utf8(envelope.text)),
+      node.ctx,
+    );
     if (!admission.ok) {
       this.#emit({ kind: 'refused', envelope, detail: admission.detail });
       // The refusal travels back like any message, so it can be lost or delayed too.
-      if (admission.reply && this.connected(envelope.to, envelope.from)) this.#enqueue({ id: this.#nextId++, from: envelope.to, to: envelope.from, text: JSON.stringify(admission.reply) });
+      if (admission.reply && this.connected(envelope.to, envelope.from))
+        this.#enqueue({
+          id: this.#nextId++,
+          from: envelope.to,
+          to: envelope.from,
+          text: JSON.stringify(admission.reply),
+        });
       return false;
     }
     // A transport closed while the validator ran delivers nothing.

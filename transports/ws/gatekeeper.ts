@@ -30,7 +30,9 @@ export interface GatekeeperOptions {
   maxRemembered?: number;
 }
 
-export type UpgradeDecision = { ok: true; peer: string; protocol: string } | { ok: false; status: 400 | 401 | 403 | 503; detail: string };
+export type UpgradeDecision =
+  | { ok: true; peer: string; protocol: string }
+  | { ok: false; status: 400 | 401 | 403 | 503; detail: string };
 
 export class Gatekeeper {
   readonly self: string;
@@ -58,15 +60,22 @@ export class Gatekeeper {
     const clientId = new URL(url).searchParams.get('client') ?? '';
     const refuse = (status: number, type: string, detail: string) =>
       problemResponse(errorMessage({ status, type, detail, timestamp: this.#o.clock() }) as unknown as ProblemDetails);
-    if (!ID_PATTERN.test(clientId)) return refuse(400, PROBLEM_TYPES.badlyFormed, 'query parameter client must be a gateway id');
+    if (!ID_PATTERN.test(clientId))
+      return refuse(400, PROBLEM_TYPES.badlyFormed, 'query parameter client must be a gateway id');
     // Refused before any signing work: only our configured peers get challenges.
-    if (!this.#o.keys(clientId)) return refuse(403, PROBLEM_TYPES.forbidden, `gateway ${clientId} is not a peer of ${this.self}`);
+    if (!this.#o.keys(clientId))
+      return refuse(403, PROBLEM_TYPES.forbidden, `gateway ${clientId} is not a peer of ${this.self}`);
     const expiresAt = Math.floor(this.#o.clock()) + this.#o.challengeTtlMs;
     const nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
     const challenge = `${expiresAt}.${nonce}.${this.#mac(clientId, expiresAt, nonce)}`;
     const body = { challenge, clientId, serverId: this.self, expiresAt };
-    const signed: SignedChallenge = { ...body, signature: toBase64Url(await this.#o.signer.sign(challengeSigningInput(body))) };
-    return new Response(JSON.stringify(signed), { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+    const signed: SignedChallenge = {
+      ...body,
+      signature: toBase64Url(await this.#o.signer.sign(challengeSigningInput(body))),
+    };
+    return new Response(JSON.stringify(signed), {
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    });
   }
 
   /**
@@ -75,19 +84,27 @@ export class Gatekeeper {
    */
   async decide(protocolHeader: string | null | undefined): Promise<UpgradeDecision> {
     const { proof, hasProtocol } = decodeProtocolHeader(protocolHeader);
-    if (!hasProtocol || !proof) return { ok: false, status: 401, detail: `offer subprotocol ${WS_PROTOCOL} and one satp.auth.<proof>` };
-    if (proof.serverId !== this.self) return { ok: false, status: 401, detail: `the proof is for ${proof.serverId}, not ${this.self}` };
+    if (!hasProtocol || !proof)
+      return { ok: false, status: 401, detail: `offer subprotocol ${WS_PROTOCOL} and one satp.auth.<proof>` };
+    if (proof.serverId !== this.self)
+      return { ok: false, status: 401, detail: `the proof is for ${proof.serverId}, not ${this.self}` };
     const key = ID_PATTERN.test(proof.clientId) ? this.#o.keys(proof.clientId) : undefined;
     if (!key) return { ok: false, status: 403, detail: `gateway ${proof.clientId} is not a peer of ${this.self}` };
     const now = this.#o.clock();
     const parts = proof.challenge.split('.');
     const expiresAt = Number(parts[0]);
-    if (parts.length !== 3 || !Number.isSafeInteger(expiresAt) || !sameText(this.#mac(proof.clientId, expiresAt, parts[1]!), parts[2]!)) {
+    if (
+      parts.length !== 3 ||
+      !Number.isSafeInteger(expiresAt) ||
+      !sameText(this.#mac(proof.clientId, expiresAt, parts[1]!), parts[2]!)
+    ) {
       return { ok: false, status: 401, detail: 'the challenge was not issued here for this gateway' };
     }
     if (now > expiresAt) return { ok: false, status: 401, detail: 'the challenge has expired' };
-    if (Math.abs(now - proof.timestamp) > this.#o.maxSkewMs) return { ok: false, status: 401, detail: 'the proof timestamp is too far from the server clock' };
-    if (this.#used.has(proof.challenge)) return { ok: false, status: 401, detail: 'the challenge was already used (replay)' };
+    if (Math.abs(now - proof.timestamp) > this.#o.maxSkewMs)
+      return { ok: false, status: 401, detail: 'the proof timestamp is too far from the server clock' };
+    if (this.#used.has(proof.challenge))
+      return { ok: false, status: 401, detail: 'the challenge was already used (replay)' };
     let signature: Uint8Array;
     try {
       signature = fromBase64Url(proof.signature);
@@ -99,8 +116,10 @@ export class Gatekeeper {
     }
     // Check and spend in one synchronous step after the await, so two concurrent upgrades with one proof cannot both pass.
     this.#forgetExpired(this.#o.clock());
-    if (this.#used.has(proof.challenge)) return { ok: false, status: 401, detail: 'the challenge was already used (replay)' };
-    if (this.#used.size >= this.#o.maxRemembered) return { ok: false, status: 503, detail: 'too many recent handshakes; retry later' };
+    if (this.#used.has(proof.challenge))
+      return { ok: false, status: 401, detail: 'the challenge was already used (replay)' };
+    if (this.#used.size >= this.#o.maxRemembered)
+      return { ok: false, status: 503, detail: 'too many recent handshakes; retry later' };
     this.#used.set(proof.challenge, expiresAt);
     return { ok: true, peer: proof.clientId, protocol: WS_PROTOCOL };
   }
@@ -128,6 +147,13 @@ function sameText(a: string, b: string): boolean {
 
 /** The refusal problem body of a failed decision (sent on the raw socket or as a Response). */
 export function refusalBody(decision: Extract<UpgradeDecision, { ok: false }>, now: number): string {
-  const type = decision.status === 403 ? PROBLEM_TYPES.forbidden : decision.status === 503 ? PROBLEM_TYPES.busy : decision.status === 400 ? PROBLEM_TYPES.badlyFormed : PROBLEM_TYPES.unauthenticated;
+  const type =
+    decision.status === 403
+      ? PROBLEM_TYPES.forbidden
+      : decision.status === 503
+        ? PROBLEM_TYPES.busy
+        : decision.status === 400
+          ? PROBLEM_TYPES.badlyFormed
+          : PROBLEM_TYPES.unauthenticated;
   return JSON.stringify(errorMessage({ status: decision.status, type, detail: decision.detail, timestamp: now }));
 }

@@ -14,7 +14,10 @@ export const AUTH_PROTOCOL_PREFIX = 'satp.auth.';
  * Domain separation: the identity key also signs log entries and messages (docs/transports.md, "Handshake"), so each
  * handshake signature names what it is for and cannot be mistaken for, or reused as, another.
  */
-export const PURPOSE = { challenge: 'urn:satp-recovery:ws-challenge:v1', proof: 'urn:satp-recovery:ws-auth:v1' } as const;
+export const PURPOSE = {
+  challenge: 'urn:satp-recovery:ws-challenge:v1',
+  proof: 'urn:satp-recovery:ws-auth:v1',
+} as const;
 
 /** What GET <ws path>/challenge?client=<id> answers: a single-use token, signed by the server's key. */
 export interface SignedChallenge {
@@ -35,10 +38,26 @@ export interface Proof {
 }
 
 export const challengeSigningInput = (c: Omit<SignedChallenge, 'signature'>): Uint8Array =>
-  utf8(canonicalJson({ purpose: PURPOSE.challenge, challenge: c.challenge, clientId: c.clientId, serverId: c.serverId, expiresAt: c.expiresAt }));
+  utf8(
+    canonicalJson({
+      purpose: PURPOSE.challenge,
+      challenge: c.challenge,
+      clientId: c.clientId,
+      serverId: c.serverId,
+      expiresAt: c.expiresAt,
+    }),
+  );
 
 export const proofSigningInput = (p: Omit<Proof, 'signature'>): Uint8Array =>
-  utf8(canonicalJson({ purpose: PURPOSE.proof, challenge: p.challenge, clientId: p.clientId, serverId: p.serverId, timestamp: p.timestamp }));
+  utf8(
+    canonicalJson({
+      purpose: PURPOSE.proof,
+      challenge: p.challenge,
+      clientId: p.clientId,
+      serverId: p.serverId,
+      timestamp: p.timestamp,
+    }),
+  );
 
 /** The challenge URL of a WebSocket endpoint: same host, http(s) scheme, path + "/challenge". */
 export function challengeUrlOf(wsUrl: string, clientId: string): string {
@@ -57,19 +76,37 @@ function exactFields<T>(value: Json, fields: Record<string, 'string' | 'number'>
   if (keys.length !== Object.keys(fields).length) return undefined;
   for (const [k, t] of Object.entries(fields)) {
     const v = value[k];
-    if (typeof v !== t || (t === 'string' && (v as string).length > 512) || (t === 'number' && !Number.isSafeInteger(v))) return undefined;
+    if (
+      typeof v !== t ||
+      (t === 'string' && (v as string).length > 512) ||
+      (t === 'number' && !Number.isSafeInteger(v))
+    )
+      return undefined;
   }
   return value as T;
 }
 
 export const parseChallenge = (value: Json): SignedChallenge | undefined =>
-  exactFields(value, { challenge: 'string', clientId: 'string', serverId: 'string', expiresAt: 'number', signature: 'string' });
+  exactFields(value, {
+    challenge: 'string',
+    clientId: 'string',
+    serverId: 'string',
+    expiresAt: 'number',
+    signature: 'string',
+  });
 
 export const parseProof = (value: Json): Proof | undefined =>
-  exactFields(value, { challenge: 'string', clientId: 'string', serverId: 'string', timestamp: 'number', signature: 'string' });
+  exactFields(value, {
+    challenge: 'string',
+    clientId: 'string',
+    serverId: 'string',
+    timestamp: 'number',
+    signature: 'string',
+  });
 
 /** The subprotocol token carrying a proof. */
-export const encodeProof = (proof: Proof): string => AUTH_PROTOCOL_PREFIX + toBase64Url(utf8(canonicalJson(proof as unknown as Json)));
+export const encodeProof = (proof: Proof): string =>
+  AUTH_PROTOCOL_PREFIX + toBase64Url(utf8(canonicalJson(proof as unknown as Json)));
 
 /** Decodes the proof offered in a Sec-WebSocket-Protocol header; undefined if absent or malformed. Never throws. */
 export function decodeProtocolHeader(header: string | null | undefined): { proof?: Proof; hasProtocol: boolean } {
@@ -101,24 +138,36 @@ export interface ClientHandshake {
  * that also rules out a relay; recovery-04 §7 assumes TLS). Rejects PEER_UNAVAILABLE if the server
  * cannot be reached, PEER_REFUSED if it refuses us or does not prove it is `peer`.
  */
-export async function clientProtocols(h: ClientHandshake, peer: string, wsUrl: string, signal?: AbortSignal): Promise<string[]> {
+export async function clientProtocols(
+  h: ClientHandshake,
+  peer: string,
+  wsUrl: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
   let res: Response;
   try {
     res = await h.fetch(challengeUrlOf(wsUrl, h.self), { signal, headers: { accept: 'application/json' } });
   } catch (cause) {
-    throw new SatpError('PEER_UNAVAILABLE', `peer ${peer} is unavailable: challenge request failed`, { cause, detail: { peer } });
+    throw new SatpError('PEER_UNAVAILABLE', `peer ${peer} is unavailable: challenge request failed`, {
+      cause,
+      detail: { peer },
+    });
   }
   const text = await res.text().catch(() => '');
   if (!res.ok) {
     const code = res.status >= 500 ? 'PEER_UNAVAILABLE' : 'PEER_REFUSED';
-    throw new SatpError(code, `peer ${peer} refused the challenge request with ${res.status}`, { detail: { peer, status: res.status } });
+    throw new SatpError(code, `peer ${peer} refused the challenge request with ${res.status}`, {
+      detail: { peer, status: res.status },
+    });
   }
   const parsed = text.length <= 4096 ? parseStrictJson(text) : undefined;
   const ch = parsed?.ok ? parseChallenge(parsed.value) : undefined;
   const key = h.keys(peer);
-  const refused = (why: string) => new SatpError('PEER_REFUSED', `peer ${peer} failed the handshake: ${why}`, { detail: { peer } });
+  const refused = (why: string) =>
+    new SatpError('PEER_REFUSED', `peer ${peer} failed the handshake: ${why}`, { detail: { peer } });
   if (!ch) throw refused('malformed challenge');
-  if (ch.serverId !== peer || ch.clientId !== h.self) throw refused(`challenge is from ${ch.serverId} for ${ch.clientId}`);
+  if (ch.serverId !== peer || ch.clientId !== h.self)
+    throw refused(`challenge is from ${ch.serverId} for ${ch.clientId}`);
   if (!key) throw refused('no trusted key for the peer');
   let sig: Uint8Array;
   try {
@@ -126,7 +175,8 @@ export async function clientProtocols(h: ClientHandshake, peer: string, wsUrl: s
   } catch {
     throw refused('malformed challenge signature');
   }
-  if (!(await h.verifier.verify(key, challengeSigningInput(ch), sig))) throw refused('challenge signature does not verify');
+  if (!(await h.verifier.verify(key, challengeSigningInput(ch), sig)))
+    throw refused('challenge signature does not verify');
   const body = { challenge: ch.challenge, clientId: h.self, serverId: peer, timestamp: Math.floor(h.clock()) };
   const signature = toBase64Url(await h.signer.sign(proofSigningInput(body)));
   return [WS_PROTOCOL, encodeProof({ ...body, signature })];

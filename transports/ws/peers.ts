@@ -44,8 +44,14 @@ export class PeerConnection {
   /** A frame arrived: text as a string; binary frames as bytes, which are refused (messages are JSON text). */
   receive(data: string | Uint8Array, binary: boolean): void {
     if (!this.#open) return;
-    if (binary) return this.end(CLOSE.unsupportedData, 'messages are JSON text frames');
-    if (this.#queue.length >= this.core.maxInflight) return this.end(CLOSE.policy, 'too many unprocessed messages');
+    if (binary) {
+      this.end(CLOSE.unsupportedData, 'messages are JSON text frames');
+      return;
+    }
+    if (this.#queue.length >= this.core.maxInflight) {
+      this.end(CLOSE.policy, 'too many unprocessed messages');
+      return;
+    }
     this.#queue.push(data);
     if (!this.#draining) void this.#drain();
   }
@@ -64,7 +70,10 @@ export class PeerConnection {
     this.#draining = true;
     try {
       for (let data = this.#queue.shift(); data !== undefined && this.#open; data = this.#queue.shift()) {
-        const a = typeof data === 'string' ? await admitText(this.peer, data, this.core.ctx) : await admitBytes(this.peer, data, this.core.ctx);
+        const a =
+          typeof data === 'string'
+            ? await admitText(this.peer, data, this.core.ctx)
+            : await admitBytes(this.peer, data, this.core.ctx);
         if (a.ok) {
           this.core.handlers.message(this.peer, a.message);
         } else if (a.close !== undefined) {

@@ -19,11 +19,16 @@ interface DenoSocket {
   onerror: ((e: unknown) => void) | null;
 }
 interface DenoApi {
-  upgradeWebSocket(req: Request, options: { protocol?: string; idleTimeout?: number }): { socket: DenoSocket; response: Response };
+  upgradeWebSocket(
+    req: Request,
+    options: { protocol?: string; idleTimeout?: number },
+  ): { socket: DenoSocket; response: Response };
 }
 
 export interface DenoWsServerOptions
-  extends SocketPeersOptions, Omit<GatekeeperOptions, 'self' | 'clock'>, WsServerLimits {
+  extends SocketPeersOptions,
+    Omit<GatekeeperOptions, 'self' | 'clock'>,
+    WsServerLimits {
   /** Default /satp/ws; the challenge is at `${path}/challenge`. */
   path?: string;
   /**
@@ -111,7 +116,8 @@ export class DenoWsServer extends WsTransport {
   }
 
   async #upgrade(req: Request, deadline: { passed: boolean }): Promise<Response> {
-    if (req.headers.get('upgrade')?.toLowerCase() !== 'websocket') return new Response(null, { status: 426, headers: { upgrade: 'websocket' } });
+    if (req.headers.get('upgrade')?.toLowerCase() !== 'websocket')
+      return new Response(null, { status: 426, headers: { upgrade: 'websocket' } });
     if (this.core.isClosed) return new Response(null, { status: 503 });
     const decision = await this.gatekeeper.decide(req.headers.get('sec-websocket-protocol'));
     if (!decision.ok) return this.#refuse(decision);

@@ -110,21 +110,29 @@ export class WsServerTransport extends WsTransport {
    * there, this transport bounds the upgrade (handshakeTimeoutMs, maxPendingHandshakes).
    */
   attach(server: Server): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head, server));
+    server.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.handleUpgrade(req, socket, head, server),
+    );
   }
 
   /** Answers GET `${path}/challenge`; false for any other request, which the caller serves. */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' || url.pathname !== `${this.path}/challenge`) return false;
-    void this.gatekeeper.challengeResponse(url).then(async (r) => {
-      const headers: Record<string, string> = {};
-      r.headers.forEach((v, k) => (headers[k] = v));
-      res.writeHead(r.status, headers).end(await r.text());
-    }, (err) => {
-      this.core.ctx.onError(err, { what: 'challenge failed' });
-      res.writeHead(500).end();
-    });
+    void this.gatekeeper.challengeResponse(url).then(
+      async (r) => {
+        const headers: Record<string, string> = {};
+        r.headers.forEach((v, k) => {
+          headers[k] = v;
+        });
+        res.writeHead(r.status, headers).end(await r.text());
+      },
+      (err) => {
+        this.core.ctx.onError(err, { what: 'challenge failed' });
+        res.writeHead(500).end();
+      },
+    );
     return true;
   }
 
@@ -185,7 +193,8 @@ export class WsServerTransport extends WsTransport {
       get bufferedAmount() {
         return ws.bufferedAmount;
       },
-      sendText: (text) => new Promise<void>((resolve, reject) => ws.send(text, (err) => (err ? reject(err) : resolve()))),
+      sendText: (text) =>
+        new Promise<void>((resolve, reject) => ws.send(text, (err) => (err ? reject(err) : resolve()))),
       close: (code, reason) => ws.close(code, reason),
     });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
@@ -216,7 +225,9 @@ export class WsServerTransport extends WsTransport {
       await this.core.close();
       for (const socket of this.#deciding) socket.destroy();
       this.#unauthenticated?.destroyAll();
-      const closing = [...this.#wss.clients].map((ws) => (ws.readyState === ws.CLOSED ? undefined : new Promise((r) => ws.once('close', r))));
+      const closing = [...this.#wss.clients].map((ws) =>
+        ws.readyState === ws.CLOSED ? undefined : new Promise((r) => ws.once('close', r)),
+      );
       await within(this.#graceMs, Promise.all(closing));
       for (const ws of this.#wss.clients) ws.terminate();
       await new Promise<void>((r) => this.#wss.close(() => r()));

@@ -15,7 +15,10 @@ export interface WebSocketLike {
   binaryType: string;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: { data?: unknown; code?: number }) => void): void;
+  addEventListener(
+    type: 'open' | 'message' | 'close' | 'error',
+    listener: (event: { data?: unknown; code?: number }) => void,
+  ): void;
 }
 export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
 
@@ -65,14 +68,26 @@ export class WsClientTransport extends WsTransport {
   }
 
   async #dial(peer: string): Promise<void> {
-    const url = typeof this.#o.peers === 'function' ? this.#o.peers(peer) : Object.hasOwn(this.#o.peers, peer) ? this.#o.peers[peer] : undefined;
+    const url =
+      typeof this.#o.peers === 'function'
+        ? this.#o.peers(peer)
+        : Object.hasOwn(this.#o.peers, peer)
+          ? this.#o.peers[peer]
+          : undefined;
     if (!url) throw unavailable(peer, 'no address is configured for it');
     const timeoutMs = this.#o.connectTimeoutMs ?? 10_000;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
       const protocols = await clientProtocols(
-        { self: this.self, signer: this.#o.signer, keys: this.#o.keys, verifier: this.#verifier, fetch: this.#o.fetch ?? fetch, clock: this.core.ctx.clock },
+        {
+          self: this.self,
+          signer: this.#o.signer,
+          keys: this.#o.keys,
+          verifier: this.#verifier,
+          fetch: this.#o.fetch ?? fetch,
+          clock: this.core.ctx.clock,
+        },
         peer,
         url,
         abort.signal,
@@ -103,7 +118,10 @@ export class WsClientTransport extends WsTransport {
       signal.addEventListener('abort', onAbort);
       ws.addEventListener('open', () => {
         signal.removeEventListener('abort', onAbort);
-        if (ws.protocol !== WS_PROTOCOL) return fail(new SatpError('PEER_REFUSED', `peer ${peer} did not select ${WS_PROTOCOL}`, { detail: { peer } }));
+        if (ws.protocol !== WS_PROTOCOL)
+          return fail(
+            new SatpError('PEER_REFUSED', `peer ${peer} did not select ${WS_PROTOCOL}`, { detail: { peer } }),
+          );
         if (this.core.isClosed) return fail(closedError(this.self));
         conn = this.core.attach(peer, {
           get bufferedAmount() {
@@ -146,4 +164,5 @@ export class WsClientTransport extends WsTransport {
  * The standard API lets a client close only with 1000 or 3000–4999 (WHATWG WebSockets, close()), so
  * a protocol code such as 1009 is sent as 4000 + (code − 1000), e.g. 4009; docs/transports.md.
  */
-export const clientCloseCode = (code: number): number => (code === 1000 || (code >= 3000 && code <= 4999) ? code : 4000 + (code - 1000));
+export const clientCloseCode = (code: number): number =>
+  code === 1000 || (code >= 3000 && code <= 4999) ? code : 4000 + (code - 1000);
