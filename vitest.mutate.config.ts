@@ -11,7 +11,9 @@ import { defineConfig } from 'vitest/config';
  */
 const FILES = [
   'kernel-log.test.ts',
+  'codec-round-trip.test.ts',
   'satp-bad-input.test.ts',
+  'safety-harsher-world.test.ts',
   'satp-transfer-scenarios.test.ts',
   'satp-over-memory-transport.test.ts',
   'satp-replay-property.test.ts',
