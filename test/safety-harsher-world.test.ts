@@ -501,24 +501,28 @@ class FlakyStore implements SessionLogStore {
 }
 
 describe('storage failures never wedge a session', () => {
-  for (const landed of [true, false]) {
-    it(`storage failures wedge sessions: an append that fails with an unknown outcome (${landed ? 'it landed' : 'it did not land'}) is resolved and the transfer completes`, async () => {
-      const stores: Partial<Record<'origin' | 'destination', FlakyStore>> = {};
-      const pair = await makePair({ wrapStore: (who, store) => (stores[who] = new FlakyStore(store)) });
-      // The append that logs each ledger result fails once: the result must not be lost with it.
-      for (const s of Object.values(stores))
-        s!.failWhen = (entries) =>
-          entries.some((e) => (e as { payload?: { kind?: string } }).payload?.kind === 'ledger-done');
-      for (const s of Object.values(stores)) s!.landed = landed;
-      await pair.origin.gw.startTransfer(pair.request('s-flaky'));
-      await until(pair, ended(pair, 's-flaky'), 120, 'both end');
-      expect(
-        stores.origin!.failures + stores.destination!.failures,
-        'one failure per ledger result: lock, burn, mint, assign',
-      ).toBe(4);
-      expect(await outcomes(pair, 's-flaky')).toEqual(['committed', 'committed']);
-      await checkInvariants(pair, 's-flaky');
-    });
+  const FAILING = {
+    'ledger-done': 'the append that logs a ledger result (the result must not be lost with it)',
+    'ledger-op': 'the append that logs a ledger call (the call must not go out before it is durable)',
+  } as const;
+  for (const [kind, what] of Object.entries(FAILING)) {
+    for (const landed of [true, false]) {
+      it(`storage failures wedge sessions: ${what} fails with an unknown outcome (${landed ? 'it landed' : 'it did not land'}); resolved, the transfer completes`, async () => {
+        const stores: Partial<Record<'origin' | 'destination', FlakyStore>> = {};
+        const pair = await makePair({ wrapStore: (who, store) => (stores[who] = new FlakyStore(store)) });
+        for (const s of Object.values(stores)) {
+          s!.failWhen = (entries) => entries.some((e) => (e as { payload?: { kind?: string } }).payload?.kind === kind);
+          s!.landed = landed;
+        }
+        await pair.origin.gw.startTransfer(pair.request('s-flaky'));
+        await until(pair, ended(pair, 's-flaky'), 120, 'both end');
+        const failures = stores.origin!.failures + stores.destination!.failures;
+        expect(failures, 'one failure per ledger op: lock, burn, mint, assign').toBe(4);
+        expect(await outcomes(pair, 's-flaky')).toEqual(['committed', 'committed']);
+        // Also checks write-ahead: every ledger op has its exec in its gateway's chain.
+        await checkInvariants(pair, 's-flaky');
+      });
+    }
   }
 
   it('storage failures wedge sessions: a store that is down for a while delays the transfer, which completes once it is back', async () => {

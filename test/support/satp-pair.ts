@@ -248,6 +248,19 @@ export async function checkInvariants(
   for (const ledger of [pair.origin.ledger, pair.destination.ledger]) {
     for (const op of ledger.ops()) expect(op.applied, `${op.op.opId} applied at most once`).toBeLessThanOrEqual(1);
   }
+  // Write-ahead: every op the session's gateways asked of their ledgers is logged (exec) in the asker's chain.
+  for (const side of [pair.origin, pair.destination]) {
+    const chain = await side.store.getLog(logIdOf(sessionId, side.config.id));
+    const logged = new Set(
+      chain.filter((e) => e.operation === 'exec').map((e) => (e.payload as { op?: { opId?: string } }).op?.opId),
+    );
+    for (const op of side.ledger.ops().filter((o) => o.op.opId.startsWith(`${sessionId}:`))) {
+      expect(
+        logged.has(op.op.opId),
+        `${op.op.opId} reached ${side.ledger.id} with no exec in ${side.config.id}'s chain`,
+      ).toBe(true);
+    }
+  }
   return outcome;
 }
 
