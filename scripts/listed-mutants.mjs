@@ -34,12 +34,7 @@ const MUTANTS = [
     id: 'M2',
     name: 'no hashPrevMessage check on in-order messages',
     file: 'kernel/satp/decide.ts',
-    edits: [
-      [
-        "  if (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash) return refuse(s, m, hash, now, mismatch(m.messageType, 'prev'), 'hashPrevMessage is not the hash of the last message sent');\n",
-        '',
-      ],
-    ],
+    edits: [["  if (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash)\n", '  if (false)\n']],
   },
   {
     id: 'M3',
@@ -64,8 +59,8 @@ const MUTANTS = [
     file: 'kernel/driver.ts',
     edits: [
       [
-        "(err) => this.#dispatch(sessionId, { kind: 'ledger-status-failed', now: this.#o.clock.now(), opId: e.opId, error: String(err) }),",
-        "() => this.#dispatch(sessionId, { kind: 'ledger-status', now: this.#o.clock.now(), opId: e.opId, receipt: undefined, verified: false }),",
+        "kind: 'ledger-status-failed',\n              now: this.#o.clock.now(),\n              opId: e.opId,\n              error: String(err),",
+        "kind: 'ledger-status',\n              now: this.#o.clock.now(),\n              opId: e.opId,\n              receipt: undefined,\n              verified: false,",
       ],
     ],
   },
@@ -129,8 +124,8 @@ const MUTANTS = [
         'const committed = s.committed;',
       ],
       [
-        "return { ...s, pending: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, compensations, rollbackList: list, wait: { kind: 'none' } };",
-        "const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');\n      return { ...s, pending: undefined, receipts: { ...s.receipts, [op.opId]: p.receipt }, compensations, rollbackList: committed ? [] : list, committed, wait: { kind: 'none' } };",
+        '        receipts: { ...s.receipts, [op.opId]: p.receipt },\n        compensations,\n        rollbackList: list,',
+        "        receipts: { ...s.receipts, [op.opId]: p.receipt },\n        compensations,\n        committed: s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward'),\n        rollbackList: s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward') ? [] : list,",
       ],
     ],
   },
@@ -313,4 +308,22 @@ async function main() {
   process.exitCode = missed.length ? 1 : 0;
 }
 
-await main();
+/** `--check`: every mutant's text is found exactly once in this tree (run after a reformat), nothing else. */
+function check() {
+  let bad = 0;
+  for (const m of MUTANTS) {
+    const text = readFileSync(join(ROOT, m.file), 'utf8');
+    for (const [from] of m.edits) {
+      const n = text.split(from).length - 1;
+      if (n !== 1) {
+        bad++;
+        console.log(`${m.id} ${m.file}: found ${n} times: ${from.slice(0, 100)}`);
+      }
+    }
+  }
+  console.log(bad ? `${bad} mutant texts do not match this tree` : `all ${MUTANTS.length} mutants match this tree`);
+  process.exitCode = bad ? 1 : 0;
+}
+
+if (process.argv.includes('--check')) check();
+else await main();
