@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { SatpError } from '../kernel/errors.ts';
 import { sealReceipt } from '../kernel/ledger-receipt.ts';
-import type { LedgerReceipt } from '../kernel/ledger.ts';
+import type { Ledger, LedgerOp, LedgerReceipt } from '../kernel/ledger.ts';
+import type { MemoryLedger } from '../ledgers/memory-ledger.ts';
 import type { SessionLogStore } from '../kernel/ports.ts';
 import type { Json } from '../kernel/json.ts';
 import { ENDED_PAGE_CHARS, messageHash, MSG, RMSG, type SatpMessage } from '../kernel/satp/index.ts';
@@ -750,5 +751,68 @@ describe('wire amplification is bounded', () => {
     await pair.origin.gw.receive(DESTINATION.id, structuredClone(old.env) as Envelope);
     await settle(20);
     expect(pair.wire.slice(from).map((w) => typeOf(w.env))).toEqual([]);
+  });
+});
+
+/** A view of a ledger whose calls fail on demand: an execute's answer lost after it applied, status or attest refused. */
+class FlakyLedger implements Ledger {
+  readonly answerLost = new Set<string>();
+  failStatus = 0;
+  failAttest = 0;
+  constructor(readonly inner: MemoryLedger) {}
+  get id(): string {
+    return this.inner.id;
+  }
+  async execute(op: LedgerOp) {
+    const receipt = await this.inner.execute(op);
+    if (this.answerLost.delete(op.opId)) throw new SatpError('LEDGER_UNAVAILABLE', 'the answer was lost');
+    return receipt;
+  }
+  async status(opId: string) {
+    if (this.failStatus > 0 && this.failStatus--) throw new SatpError('LEDGER_UNAVAILABLE', 'status: no answer');
+    return this.inner.status(opId);
+  }
+  asset(assetId: string) {
+    return this.inner.asset(assetId);
+  }
+  async attest(assetId: string, opIds: readonly string[]) {
+    if (this.failAttest > 0 && this.failAttest--) throw new SatpError('LEDGER_UNAVAILABLE', 'attest: no answer');
+    return this.inner.attest(assetId, opIds);
+  }
+}
+
+describe('a ledger that cannot answer is not a ledger that said no', () => {
+  it('a failed ledger status query read as "did not happen": the op is asked about again, never executed again', async () => {
+    let own: FlakyLedger | undefined;
+    const pair = await makePair({
+      ledgerView: (who, ledger) =>
+        who === 'origin' && ledger.id === 'ledger-a' ? (own ??= new FlakyLedger(ledger)) : ledger,
+    });
+    own!.answerLost.add('s-status:2.1:lock');
+    own!.failStatus = 2;
+    await pair.origin.gw.startTransfer(pair.request('s-status'));
+    await until(pair, ended(pair, 's-status'), 120, 'both end');
+    expect(own!.failStatus, 'the status queries failed').toBe(0);
+    expect(pair.origin.ledger.ops().find((o) => o.op.opId === 's-status:2.1:lock')?.requested, 'executed once').toBe(1);
+    expect(await outcomes(pair, 's-status')).toEqual(['committed', 'committed']);
+    await checkInvariants(pair, 's-status');
+  });
+
+  it('a failed attestation of the origin ledger read as "no burn": the destination asks again and assigns', async () => {
+    let peer: FlakyLedger | undefined;
+    const pair = await makePair({
+      ledgerView: (who, ledger) =>
+        who === 'destination' && ledger.id === 'ledger-a'
+          ? (peer ??= Object.assign(new FlakyLedger(ledger), { failAttest: 2 }))
+          : ledger,
+    });
+    // The origin burns, but its commit-final is lost until the destination settled the transfer on its own.
+    pair.drop = (_f, _t, env) =>
+      typeOf(env) === 'commit-final-msg' && !pair.destination.gw.session('s-attest')?.committed;
+    await pair.origin.gw.startTransfer(pair.request('s-attest', { lockSeconds: 20 }));
+    await until(pair, ended(pair, 's-attest'), 120, 'both end');
+    expect(peer!.failAttest, 'the attestations failed first').toBe(0);
+    expect(await outcomes(pair, 's-attest')).toEqual(['committed', 'committed']);
+    await checkInvariants(pair, 's-attest');
   });
 });

@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import { defaultVerifier, keyTable, logIdOf } from '../../kernel/index.ts';
 import { type Clock, Gateway, type ReceiveResult } from '../../kernel/driver.ts';
 import type { SessionLogStore } from '../../kernel/ports.ts';
+import type { Ledger } from '../../kernel/ledger.ts';
 import { type Envelope, sealMessage } from '../../kernel/satp/envelope.ts';
 import { fromBase64Url, fromUtf8 } from '../../kernel/encoding.ts';
 import {
@@ -107,6 +108,8 @@ export interface PairOptions {
   skew?: Partial<Record<'origin' | 'destination', number>>;
   /** What a gateway sees of its store: a wrapper can make it fail. The side keeps the real store. */
   wrapStore?: (who: 'origin' | 'destination', store: LogStore) => SessionLogStore;
+  /** What a gateway sees of a ledger (its own, and the peer's it reads): a wrapper can make calls fail. */
+  ledgerView?: (who: 'origin' | 'destination', ledger: MemoryLedger) => Ledger;
 }
 
 export async function makePair(options: PairOptions = {}): Promise<Pair> {
@@ -155,8 +158,11 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
       verifier,
       keys,
       store: options.wrapStore ? options.wrapStore(who, store) : store,
-      ledger,
-      peerLedger: (peer) => (peer === ORIGIN.id ? ledgerA : peer === DESTINATION.id ? ledgerB : undefined),
+      ledger: options.ledgerView ? options.ledgerView(who, ledger) : ledger,
+      peerLedger: (peer) => {
+        const l = peer === ORIGIN.id ? ledgerA : peer === DESTINATION.id ? ledgerB : undefined;
+        return l && options.ledgerView ? options.ledgerView(who, l) : l;
+      },
       clock: skewed(clock, options.skew?.[who] ?? 0),
       outbox: {
         send: async (to, env) => {
