@@ -134,4 +134,20 @@ export const SCENARIOS: Scenario[] = [
     script: originDownPastDeadline('burn applied', 8),
     recoverySweep: true,
   },
+  {
+    // The origin ledger cannot answer the destination's first question past the deadline: no answer is no
+    // evidence, so the destination must ask again (and find the burn), never read it as "no burn".
+    name: 'destination-deadline-after-burn-origin-down-attest-fails-once',
+    lockSeconds: 8,
+    script: (world) => {
+      originDownPastDeadline('burn applied', 8)(world);
+      let failed = false;
+      world.ledgerFault = (w) => {
+        if (failed || w.kind !== 'ledger' || w.call !== 'attest') return undefined;
+        failed = true;
+        world.log('B', 'note', 'scripted: the origin ledger does not answer the first attestation');
+        return 'before';
+      };
+    },
+  },
 ];

@@ -144,7 +144,7 @@ export async function runSweepPoint(scenario: Scenario, first?: CrashPoint, seco
     const w = readyWork(world)[0];
     const m = world.wire.ready(world.clock.now).sort((a, b) => a.id - b.id)[0];
     const run = w
-      ? () => world.runWork(w)
+      ? () => world.runWork(w, world.ledgerFault?.(w))
       : m
         ? () => world.deliver(m.id)
         : world.clock.due().length

@@ -101,6 +101,8 @@ export class World implements WorkQueue {
   /** Hooks for scripted scenarios: called after each delivery decision and ledger op. */
   onDeliver?: (m: InFlight) => 'deliver' | 'drop' | { crashReceiverFor: number };
   onLedgerApplied?: (node: NodeName, opKind: string, ok: boolean) => void;
+  /** Scripted scenarios: the fault a queued ledger call meets when the sweep runs it (none by default). */
+  ledgerFault?: (w: Work) => WorkFault | undefined;
   /** Scripted scenarios: replace an envelope as it is sent (e.g. by an error-msg from the same sender). */
   onSend?: (from: NodeName, to: string, env: Envelope) => Promise<Envelope | undefined> | undefined;
   /** Called as a gateway issues an append (the sweep watches the write points of a recovery). */
