@@ -1,5 +1,5 @@
-// Part 1, CPU per entry: SHA-256 (noble, kernel/hash.ts's default, and node:crypto, which the bench installs) and RFC 8785 canonical JSON (kernel/json.ts)
-// of a typical entry body.
+// Part 1, CPU per entry: SHA-256 (noble, kernel/hash.ts's default, and node:crypto, which the bench installs) and
+// RFC 8785 canonical JSON (kernel/json.ts) of a typical entry body.
 import canonicalizeReference from 'canonicalize';
 import { canonicalJson, type Json } from '../kernel/json.ts';
 import { utf8 } from '../kernel/encoding.ts';

@@ -91,7 +91,9 @@ export async function memory(sessions: number): Promise<Row[]> {
           boundIs: "reference: the session's own log text",
           ratio: perHeap / chars,
           ratioAs: '×',
-          note: `${((end.heap - base.heap) / 2 ** 20).toFixed(1)} MiB in all; 2nd half ${(secondHalf / 1024).toFixed(1)} KiB/session vs 1st ${(firstHalf / 1024).toFixed(1)}`,
+          note:
+            `${((end.heap - base.heap) / 2 ** 20).toFixed(1)} MiB in all; ` +
+            `2nd half ${(secondHalf / 1024).toFixed(1)} KiB/session vs 1st ${(firstHalf / 1024).toFixed(1)}`,
         },
         {
           section: 'memory',

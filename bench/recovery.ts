@@ -29,7 +29,10 @@ import { withTempDir } from './lib/tmp.ts';
 import type { MemoryLedger } from '../ledgers/memory-ledger.ts';
 
 interface Timing {
-  /** From restart (opening the store) to: the store open, the peer dialled (WebSocket handshake), RECOVER-SUCCESS processed, the transfer committed on both sides. */
+  /**
+   * From restart (opening the store) to: the store open, the peer dialled (WebSocket handshake), RECOVER-SUCCESS
+   * processed, the transfer committed on both sides.
+   */
   openMs: number;
   dialMs: number;
   successMs: number;
@@ -163,7 +166,8 @@ async function recoverOnce(
     await destinationStore.writeLogEntries(await Promise.all(bodies.map((b) => sealEntry(b, id.destination))));
   }
 
-  // The destination runs on, with the session in memory: it answers a duplicate proposal (unlogged; the origin is down).
+  // The destination runs on, with the session in memory: it answers a duplicate proposal (unlogged; the origin is
+  // down).
   server = await serveDestination(id, trouble);
   destination = wireGateway({
     id: DESTINATION_ID,
@@ -295,7 +299,8 @@ export async function recovery(
         check(texts.length > 0, 'the first recovered session left a chain to copy');
         const h = await writeHistory(dirs.origin, written, history - written, texts);
         say(
-          `  history: ${history - written} entries (${h.sessions} closed sessions of ${texts.length}) written in ${(h.ms / 1000).toFixed(1)} s`,
+          `  history: ${history - written} entries (${h.sessions} closed sessions of ${texts.length}) ` +
+            `written in ${(h.ms / 1000).toFixed(1)} s`,
         );
         written = history;
       }
@@ -312,7 +317,10 @@ export async function recovery(
           boundMs(t.work, limits),
           'counted signs + verifies + synced puts + RTTs',
           {
-            note: `open ${t.openMs.toFixed(0)} + dial ${t.dialMs.toFixed(0)} + protocol ${(t.successMs - t.openMs - t.dialMs).toFixed(0)} ms; transfer done at ${t.doneMs.toFixed(0)} ms`,
+            note:
+              `open ${t.openMs.toFixed(0)} + dial ${t.dialMs.toFixed(0)} + ` +
+              `protocol ${(t.successMs - t.openMs - t.dialMs).toFixed(0)} ms; ` +
+              `transfer done at ${t.doneMs.toFixed(0)} ms`,
           },
         );
       }

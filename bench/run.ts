@@ -108,10 +108,12 @@ const summary = {
 };
 say('');
 say(
-  `${m.cpu} × ${m.nproc}, ${m.memoryGiB} GiB, Node ${m.node}, level ${m.versions.level}, @noble/curves ${m.versions['@noble/curves']}, ws ${m.versions.ws}`,
+  `${m.cpu} × ${m.nproc}, ${m.memoryGiB} GiB, Node ${m.node}, level ${m.versions.level}, ` +
+    `@noble/curves ${m.versions['@noble/curves']}, ws ${m.versions.ws}`,
 );
 say(
-  `load average ${summary.load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${summary.load.end.map((x) => x.toFixed(2)).join(' ')} at end; ${summary.seconds.toFixed(0)} s`,
+  `load average ${summary.load.start.map((x) => x.toFixed(2)).join(' ')} at start, ` +
+    `${summary.load.end.map((x) => x.toFixed(2)).join(' ')} at end; ${summary.seconds.toFixed(0)} s`,
 );
 say(table(results.rows));
 if (jsonTo === '-') process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

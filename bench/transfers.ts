@@ -201,7 +201,8 @@ export async function transfers(results: Results, limits: Limits, quick: boolean
       const r = await runTransfers(kind, concurrency, count);
       runs.push(r);
       const b = boundOf(r, limits);
-      const label = `${kind === 'level' ? 'LevelDB' : 'memory'} log, ${concurrency} session${concurrency === 1 ? '' : 's'}`;
+      const label =
+        `${kind === 'level' ? 'LevelDB' : 'memory'} log, ` + `${concurrency} session${concurrency === 1 ? '' : 's'}`;
       results.rate('transfers', `transfers, ${label}`, r.perSecond, b.perSecond, b.is, {
         target: '≥ 50 %',
         note: `${r.transfers} transfers`,
@@ -236,7 +237,9 @@ export async function transfers(results: Results, limits: Limits, quick: boolean
     name: 'work per transfer (counted, both gateways and ledgers)',
     value: p.signs,
     unit: 'signs',
-    note: `${p.verifies.toFixed(1)} verifies, ${p.appends.toFixed(1)} appends = fsyncs, ${p.entries.toFixed(1)} entries of ${p.entryChars.toFixed(0)} B, ${p.messages.toFixed(1)} messages`,
+    note:
+      `${p.verifies.toFixed(1)} verifies, ${p.appends.toFixed(1)} appends = fsyncs, ` +
+      `${p.entries.toFixed(1)} entries of ${p.entryChars.toFixed(0)} B, ${p.messages.toFixed(1)} messages`,
   });
   return runs;
 }

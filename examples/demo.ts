@@ -84,8 +84,11 @@ try {
   const lockSeconds = rollback ? 3 : 20;
   say.note(
     rollback
-      ? `Transfer ${sessionId}: ${asset} from ${alice} on ${ledgerA.id} to ${bob} on ${ledgerB.id}, lock ${lockSeconds} s. The origin will crash right after sending commit-prepare (3.1) and stay down past the deadline.`
-      : `Transfer ${sessionId}: ${asset} from ${alice} on ${ledgerA.id} to ${bob} on ${ledgerB.id}, lock ${lockSeconds} s. The origin will crash right after it logs step ${crashAt}.`,
+      ? `Transfer ${sessionId}: ${asset} from ${alice} on ${ledgerA.id} to ${bob} on ${ledgerB.id}, ` +
+          `lock ${lockSeconds} s. The origin will crash right after sending commit-prepare (3.1) ` +
+          'and stay down past the deadline.'
+      : `Transfer ${sessionId}: ${asset} from ${alice} on ${ledgerA.id} to ${bob} on ${ledgerB.id}, ` +
+          `lock ${lockSeconds} s. The origin will crash right after it logs step ${crashAt}.`,
   );
   // With --crash-at 1.1 the origin dies before it can answer; the crash comes after the 1.1 entries are
   // durable, so the transfer has started all the same.
@@ -104,7 +107,9 @@ try {
     );
   if (rollback) {
     say.note(
-      `${origin.id} stays down. ${destination.id} minted and waits for commit-final; past the lock expiry (+1 s grace) it asks ${ledgerA.id}, by the ledger's own clock, whether the burn happened or never can.`,
+      `${origin.id} stays down. ${destination.id} minted and waits for commit-final; ` +
+        `past the lock expiry (+1 s grace) it asks ${ledgerA.id}, by the ledger's own clock, ` +
+        'whether the burn happened or never can.',
     );
     await destination.child!.waitFor(
       (e) => e.event === 'ledger' && e.kind === 'burn' && String(e.opId).endsWith(':rollback:burn') && e.ok === true,
@@ -112,7 +117,9 @@ try {
       'the destination rolling back',
     );
     say.note(
-      `${destination.id} rolled back (burned what it minted) and keeps sending ROLLBACK. Now ${origin.id} comes back: its own lock expiry has passed as well, so it rolls back (unlock), and RECOVER-UPDATE brings the destination's chain, which shows the destination rolled back.`,
+      `${destination.id} rolled back (burned what it minted) and keeps sending ROLLBACK. ` +
+        `Now ${origin.id} comes back: its own lock expiry has passed as well, so it rolls back (unlock), ` +
+        "and RECOVER-UPDATE brings the destination's chain, which shows the destination rolled back.",
     );
   } else {
     say.note(`${origin.id} restarts at once on the same LevelDB and key.`);

@@ -6,8 +6,11 @@ import { ID_PATTERN } from '../kernel/entry.ts';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
 import { type CrashPoint, parseCrashPoint } from './gateway-observe.ts';
 
-export const USAGE = `usage: gateway --id <gateway-id> --db <dir> --keys <private-jwk-file> --ledger <url> --ledger-key <jwk-json|file>
-               --peers <json|file> [--port 0] [--host 127.0.0.1] [--peer-ledger <peer-id>=<url>]... [--retransmit-ms 2000]
+export const USAGE =
+  'usage: gateway --id <gateway-id> --db <dir> --keys <private-jwk-file> --ledger <url> ' +
+  `--ledger-key <jwk-json|file>
+               --peers <json|file> [--port 0] [--host 127.0.0.1] [--peer-ledger <peer-id>=<url>]... ` +
+  `[--retransmit-ms 2000]
                [--deadline-grace-ms 2000] [--burn-margin-ms 1000] [--min-lock-seconds 5] [--connect-wait-ms 1000]
                [--crash-after <point>]
   --ledger-key   the public JWK the own ledger signs receipts with (every receipt is checked against it)

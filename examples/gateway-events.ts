@@ -48,25 +48,38 @@ export function describeEntry(e: Pick<LogEntry, 'payload' | 'recoveryMessage'>):
   const msg = p.message as { messageType?: string } | undefined;
   switch (p.kind) {
     case 'request':
-      return `transfer requested: ${req?.assetId} ${req?.originator} → ${req?.beneficiary}, lock ${req?.lockSeconds} s`;
+      return (
+        `transfer requested: ${req?.assetId} ` +
+        `${req?.originator} → ${req?.beneficiary}, ` +
+        `lock ${req?.lockSeconds} s`
+      );
     case 'send':
       return `send ${shortType(msg?.messageType)} → ${String(p.to)}`;
     case 'receive':
       return `accepted ${shortType(msg?.messageType)} from ${String(p.from)}`;
     case 'ledger-op':
-      return `${p.purpose === 'rollback' ? 'rollback: ' : ''}${op?.kind?.toUpperCase()} ${op?.assetId} (calling the ledger)`;
+      return (
+        `${p.purpose === 'rollback' ? 'rollback: ' : ''}` +
+        `${op?.kind?.toUpperCase()} ${op?.assetId} (calling the ledger)`
+      );
     case 'ledger-done':
       return `${op?.kind?.toUpperCase()} done, ledger receipt txSeq ${receipt?.txSeq}`;
     case 'ledger-failed':
       return `${op?.kind?.toUpperCase()} refused: ${String(p.reason)}`;
     case 'burn-evidence':
-      return `asked the origin ledger past the deadline: its attestation says the burn ${p.burned ? 'happened' : 'never happened and never can'}`;
+      return (
+        'asked the origin ledger past the deadline: ' +
+        `its attestation says the burn ${p.burned ? 'happened' : 'never happened and never can'}`
+      );
     case 'record':
       return String(p.what);
     case 'rollback':
       return `decided to roll back: ${String(p.reason)}`;
     case 'recovery-send':
-      return `send ${shortType(p.messageType)}${Array.isArray(p.entryHashes) ? ` (${p.entryHashes.length} entries)` : ''}`;
+      return (
+        `send ${shortType(p.messageType)}` +
+        `${Array.isArray(p.entryHashes) ? ` (${p.entryHashes.length} entries)` : ''}`
+      );
     case 'recovery-receive': {
       const appended = Array.isArray(p.appended) ? ` (+${p.appended.length} entries of the peer's chain)` : '';
       return `accepted ${shortType(p.messageType)}${appended}${p.peerRolledBack ? ', peer rolled back' : ''}`;

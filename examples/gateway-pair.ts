@@ -32,7 +32,10 @@ export interface PairOptions {
   /** Where the gateways' LevelDBs and key files live. */
   dir: string;
   runtime: 'node' | 'deno';
-  /** Ledger servers, the origin's (ledger-a) and the destination's (ledger-b): URL, and the key their receipts verify under. */
+  /**
+   * Ledger servers, the origin's (ledger-a) and the destination's (ledger-b): URL, and the key their receipts
+   * verify under.
+   */
   ledgers: Record<Role, { url: string; publicJwk: PublicJwk }>;
   /** Extra flags for every start (timings). */
   flags: string[];

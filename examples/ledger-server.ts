@@ -1,5 +1,6 @@
 // Runs a durable simulated ledger over HTTP on 127.0.0.1, so gateway processes can crash around it:
-//   node --import tsx examples/ledger-server.ts --port 0 --db .data/ledger-a --id ledger-a --assets asset-1:alice,asset-2:bob
+//   node --import tsx examples/ledger-server.ts --port 0 --db .data/ledger-a --id ledger-a \
+//     --assets asset-1:alice,asset-2:bob
 // The first stdout line is the listening URL (port 0 lets the OS choose).
 import { serve } from '@hono/node-server';
 import { parseArgs } from 'node:util';

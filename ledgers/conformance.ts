@@ -154,19 +154,23 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
     });
 
     describe('refusals are recorded outcomes, not errors', () => {
-      it('a refused op gets a receipt with ok:false, status returns it, and a retry gets the same refusal even once the op would succeed', async () => {
-        const unlock = ledgerOp.unlock('U1', 'asset-1');
-        const first = await refused(unlock, 'WRONG_STATE');
-        expect(await ledger.status('U1')).toEqual(first);
-        await ok(ledgerOp.lock('L1', 'asset-1', 'alice'));
-        expect(await run(unlock)).toEqual(first);
-        expect(await ledger.asset('asset-1')).toEqual({
-          assetId: 'asset-1',
-          owner: 'alice',
-          state: 'locked',
-          lockOpId: 'L1',
-        });
-      });
+      it(
+        'a refused op gets a receipt with ok:false, status returns it, ' +
+          'and a retry gets the same refusal even once the op would succeed',
+        async () => {
+          const unlock = ledgerOp.unlock('U1', 'asset-1');
+          const first = await refused(unlock, 'WRONG_STATE');
+          expect(await ledger.status('U1')).toEqual(first);
+          await ok(ledgerOp.lock('L1', 'asset-1', 'alice'));
+          expect(await run(unlock)).toEqual(first);
+          expect(await ledger.asset('asset-1')).toEqual({
+            assetId: 'asset-1',
+            owner: 'alice',
+            state: 'locked',
+            lockOpId: 'L1',
+          });
+        },
+      );
 
       it('each refusal names its reason: ASSET_NOT_FOUND, ASSET_EXISTS, WRONG_STATE, WRONG_OWNER', async () => {
         await refused(ledgerOp.lock('R1', 'ghost', 'alice'), 'ASSET_NOT_FOUND');
@@ -278,25 +282,29 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
     });
 
     describe('a burn or unlock bound to its lock (lockOpId)', () => {
-      it('consumes exactly the lock it names: WRONG_LOCK for another lock, WRONG_STATE once no lock holds the asset', async () => {
-        await ok(ledgerOp.lock('L1', 'asset-1', 'alice'));
-        expect(await ledger.asset('asset-1')).toMatchObject({ state: 'locked', lockOpId: 'L1' });
-        await refused(ledgerOp.burn('B-other', 'asset-1', 'L0'), 'WRONG_LOCK');
-        await refused(ledgerOp.unlock('U-other', 'asset-1', 'L0'), 'WRONG_LOCK');
-        await ok(ledgerOp.unlock('U1', 'asset-1', 'L1'));
-        // The lock this burn names is gone: it can never succeed, even when the asset is locked again.
-        await refused(ledgerOp.burn('B1', 'asset-1', 'L1'), 'WRONG_STATE');
-        await ok(ledgerOp.lock('L2', 'asset-1', 'alice'));
-        await refused(ledgerOp.burn('B2', 'asset-1', 'L1'), 'WRONG_LOCK');
-        expect(await ledger.asset('asset-1')).toEqual({
-          assetId: 'asset-1',
-          owner: 'alice',
-          state: 'locked',
-          lockOpId: 'L2',
-        });
-        await ok(ledgerOp.burn('B3', 'asset-1', 'L2'));
-        expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'burned' });
-      });
+      it(
+        'consumes exactly the lock it names: WRONG_LOCK for another lock, ' +
+          'WRONG_STATE once no lock holds the asset',
+        async () => {
+          await ok(ledgerOp.lock('L1', 'asset-1', 'alice'));
+          expect(await ledger.asset('asset-1')).toMatchObject({ state: 'locked', lockOpId: 'L1' });
+          await refused(ledgerOp.burn('B-other', 'asset-1', 'L0'), 'WRONG_LOCK');
+          await refused(ledgerOp.unlock('U-other', 'asset-1', 'L0'), 'WRONG_LOCK');
+          await ok(ledgerOp.unlock('U1', 'asset-1', 'L1'));
+          // The lock this burn names is gone: it can never succeed, even when the asset is locked again.
+          await refused(ledgerOp.burn('B1', 'asset-1', 'L1'), 'WRONG_STATE');
+          await ok(ledgerOp.lock('L2', 'asset-1', 'alice'));
+          await refused(ledgerOp.burn('B2', 'asset-1', 'L1'), 'WRONG_LOCK');
+          expect(await ledger.asset('asset-1')).toEqual({
+            assetId: 'asset-1',
+            owner: 'alice',
+            state: 'locked',
+            lockOpId: 'L2',
+          });
+          await ok(ledgerOp.burn('B3', 'asset-1', 'L2'));
+          expect(await ledger.asset('asset-1')).toEqual({ assetId: 'asset-1', owner: 'alice', state: 'burned' });
+        },
+      );
 
       it('a burn naming a lock never burns a minted asset', async () => {
         await ok(ledgerOp.mint('M1', 'asset-9', ESCROW));
@@ -306,46 +314,49 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
     });
 
     describe("attestations: where an asset stands, by the ledger's own clock, signed", () => {
-      it('report the asset, its lock and which asked ops were recorded, and verify under the ledger key only', async () => {
-        await ok(ledgerOp.lock('L1', 'asset-1', 'alice', 4_102_444_800_000));
-        await refused(ledgerOp.lock('L2', 'asset-2', 'alice'), 'WRONG_OWNER');
-        const a = await ledger.attest('asset-1', ['L1', 'never', 'L2']);
-        expect(a).toMatchObject({
-          kind: 'attestation',
-          ledgerId: ledger.id,
-          assetId: 'asset-1',
-          asset: {
+      it(
+        'report the asset, its lock and which asked ops were recorded, ' + 'and verify under the ledger key only',
+        async () => {
+          await ok(ledgerOp.lock('L1', 'asset-1', 'alice', 4_102_444_800_000));
+          await refused(ledgerOp.lock('L2', 'asset-2', 'alice'), 'WRONG_OWNER');
+          const a = await ledger.attest('asset-1', ['L1', 'never', 'L2']);
+          expect(a).toMatchObject({
+            kind: 'attestation',
+            ledgerId: ledger.id,
             assetId: 'asset-1',
-            owner: 'alice',
-            state: 'locked',
-            lockOpId: 'L1',
-            lockExpiresAt: 4_102_444_800_000,
-          },
-          ops: [
-            { opId: 'L1', ok: true },
-            { opId: 'L2', ok: false },
-          ],
-        });
-        expect(Number.isSafeInteger(a.ledgerTime)).toBe(true);
-        expect(a.txSeq).toBeGreaterThanOrEqual(2);
-        expect(await verifyAttestation(a, t.publicJwk, options.verifier)).toEqual({ ok: true, attestation: a });
-        expect((await verifyAttestation(a, options.otherKey, options.verifier)).ok).toBe(false);
-        for (const change of [
-          { ledgerTime: a.ledgerTime + 1 },
-          { ops: [] },
-          { asset: { ...a.asset!, state: 'active' } },
-          { assetId: 'asset-2' },
-        ]) {
-          expect(
-            (await verifyAttestation({ ...a, ...change }, t.publicJwk, options.verifier)).ok,
-            JSON.stringify(change),
-          ).toBe(false);
-        }
-        // A receipt's proof is not an attestation's, and the other way round (the shapes are disjoint).
-        const receipt = (await ledger.status('L1'))!;
-        expect((await verifyAttestation(receipt, t.publicJwk, options.verifier)).ok).toBe(false);
-        expect((await verifyReceipt(a, t.publicJwk, options.verifier)).ok).toBe(false);
-      });
+            asset: {
+              assetId: 'asset-1',
+              owner: 'alice',
+              state: 'locked',
+              lockOpId: 'L1',
+              lockExpiresAt: 4_102_444_800_000,
+            },
+            ops: [
+              { opId: 'L1', ok: true },
+              { opId: 'L2', ok: false },
+            ],
+          });
+          expect(Number.isSafeInteger(a.ledgerTime)).toBe(true);
+          expect(a.txSeq).toBeGreaterThanOrEqual(2);
+          expect(await verifyAttestation(a, t.publicJwk, options.verifier)).toEqual({ ok: true, attestation: a });
+          expect((await verifyAttestation(a, options.otherKey, options.verifier)).ok).toBe(false);
+          for (const change of [
+            { ledgerTime: a.ledgerTime + 1 },
+            { ops: [] },
+            { asset: { ...a.asset!, state: 'active' } },
+            { assetId: 'asset-2' },
+          ]) {
+            expect(
+              (await verifyAttestation({ ...a, ...change }, t.publicJwk, options.verifier)).ok,
+              JSON.stringify(change),
+            ).toBe(false);
+          }
+          // A receipt's proof is not an attestation's, and the other way round (the shapes are disjoint).
+          const receipt = (await ledger.status('L1'))!;
+          expect((await verifyAttestation(receipt, t.publicJwk, options.verifier)).ok).toBe(false);
+          expect((await verifyReceipt(a, t.publicJwk, options.verifier)).ok).toBe(false);
+        },
+      );
 
       it('of an unknown asset say so, and refuse malformed requests as INVALID_INPUT', async () => {
         const a = await ledger.attest('ghost', []);

@@ -2,8 +2,8 @@
 //
 // POST /ops (a LedgerOp) → 200 receipt, ok true or false; GET /ops/:opId → receipt or 404;
 // GET /assets, GET /assets/:assetId, POST /attestations ({assetId, opIds}) → a signed attestation of the
-// asset and of which ops were recorded, by the ledger's clock; GET /health. Errors are RFC 9457 problem+json: 400 bad JSON or
-// shape, 409 OP_CONFLICT, 413 body too large, 404 unknown, 5xx the ledger's own failures.
+// asset and of which ops were recorded, by the ledger's clock; GET /health. Errors are RFC 9457 problem+json:
+// 400 bad JSON or shape, 409 OP_CONFLICT, 413 body too large, 404 unknown, 5xx the ledger's own failures.
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { LedgerOp } from '../kernel/ledger.ts';

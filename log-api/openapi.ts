@@ -28,7 +28,9 @@ const errors = (...statuses: number[]) =>
           401: 'UNAUTHENTICATED: missing or bad credentials',
           403: 'FORBIDDEN (the access-control profile refuses the caller) or UNKNOWN_AUTHOR',
           404: 'NOT_FOUND',
-          409: 'CHAIN_CONFLICT (does not extend the log, or the expected head moved; `head` tells where the log stands) or LOG_DIVERGED',
+          409:
+            'CHAIN_CONFLICT (does not extend the log, or the expected head moved; `head` tells where the log stands) ' +
+            'or LOG_DIVERGED',
           413: 'INVALID_INPUT: the body is over the limit',
           422: 'BAD_HASH or BAD_SIGNATURE',
           500: 'unexpected error: a write may or may not have happened',
@@ -83,7 +85,8 @@ const writeOp = (summary: string, okDescription: string, expectedHead: boolean) 
             required: false,
             schema: ref('Hash'),
             description:
-              'The head the append expects (GENESIS_HASH, 64 zeros, for an empty log). Refused 409 if the log ends elsewhere.',
+              'The head the append expects (GENESIS_HASH, 64 zeros, for an empty log). ' +
+              'Refused 409 if the log ends elsewhere.',
           },
         ]
       : []),
@@ -122,7 +125,9 @@ export const LOG_STORAGE_OPENAPI = {
     title: 'SATP Log Storage API',
     version: '1.0.0',
     description:
-      'The Log Storage API of draft-belchior-satp-gateway-recovery-04 §3.4, with the -01 names as aliases. Replies are {"success": true, "response_data": …} with 200; failures are RFC 9457 problems with "success": false and a stable "code". See docs/log-storage-api.md.',
+      'The Log Storage API of draft-belchior-satp-gateway-recovery-04 §3.4, with the -01 names as aliases. ' +
+      'Replies are {"success": true, "response_data": …} with 200; ' +
+      'failures are RFC 9457 problems with "success": false and a stable "code". See docs/log-storage-api.md.',
   },
   security: [{ bearer: [] }, { satpSig: [] }],
   paths: {
@@ -225,7 +230,8 @@ export const LOG_STORAGE_OPENAPI = {
     },
     '/getLogTexts/{sessionId}/{author}': {
       get: readOp(
-        'The stored texts of the log, verbatim and unverified, one bounded page at a time (driver level: log-api/client.ts)',
+        'The stored texts of the log, verbatim and unverified, one bounded page at a time ' +
+          '(driver level: log-api/client.ts)',
         ref('TextPage'),
         'A page of stored texts',
         [
@@ -271,7 +277,9 @@ export const LOG_STORAGE_OPENAPI = {
         type: 'http',
         scheme: 'SATP-Sig',
         description:
-          'Authorization: SATP-Sig <gatewayId> <timestampMs> <base64url r‖s signature> over "SATP-Sig\\n<METHOD>\\n<path?query>\\n<timestampMs>\\n<hex SHA-256 of the body>" with the gateway identity key.',
+          'Authorization: SATP-Sig <gatewayId> <timestampMs> <base64url r‖s signature> ' +
+          'over "SATP-Sig\\n<METHOD>\\n<path?query>\\n<timestampMs>\\n<hex SHA-256 of the body>" ' +
+          'with the gateway identity key.',
       },
     },
     schemas: {

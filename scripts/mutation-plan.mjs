@@ -60,7 +60,8 @@ for (const m of mutants) {
 }
 const total = { all: 0, run: 0, ms: 0, early: {} };
 console.log(
-  `\nTest plan (${PLAN_FILE}), from an initial run of ${dryRun.tests.length} tests in ${s(dryRun.netMs)} (+ ${s(dryRun.overheadMs)} overhead)\n`,
+  `\nTest plan (${PLAN_FILE}), from an initial run of ${dryRun.tests.length} tests ` +
+    `in ${s(dryRun.netMs)} (+ ${s(dryRun.overheadMs)} overhead)\n`,
 );
 console.log(
   `${'file'.padEnd(36)} ${'mutants'.padStart(7)} ${'to run'.padStart(7)} ${'worst case'.padStart(10)}  not run`,
@@ -81,14 +82,16 @@ const early = Object.entries(total.early)
   .map(([k, n]) => `${n} ${k}`)
   .join(', ');
 console.log(
-  `${'all files'.padEnd(36)} ${String(total.all).padStart(7)} ${String(total.run).padStart(7)} ${h(total.ms).padStart(10)}  ${early}`,
+  `${'all files'.padEnd(36)} ${String(total.all).padStart(7)} ${String(total.run).padStart(7)} ` +
+    `${h(total.ms).padStart(10)}  ${early}`,
 );
 console.log(
   `\nWorst case (every mutant that runs survives, so all its covering tests run; ${s(OVERHEAD_MS)} overhead each):`,
 );
 console.log(`  concurrency 1: ${h(total.ms)}; concurrency 2: ${h(total.ms / 2)} if both cores are free.`);
 console.log(
-  `  Mean per mutant that runs: ${s(total.ms / Math.max(total.run, 1))}. Killed mutants stop at the first failing test, and`,
+  `  Mean per mutant that runs: ${s(total.ms / Math.max(total.run, 1))}. ` +
+    'Killed mutants stop at the first failing test, and',
 );
 console.log(
   `  mutants the TypeScript checker rejects run no test, so a real run is shorter (docs/mutation-testing.md).`,

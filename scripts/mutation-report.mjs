@@ -69,24 +69,34 @@ export function report(file = REPORT_FILE) {
     rows.push([name, c]);
   }
 
-  const head = `${'file'.padEnd(36)} ${'score'.padStart(6)} ${'covered'.padStart(7)} ${'killed'.padStart(6)} ${'surv.'.padStart(5)} ${'t/o'.padStart(4)} ${'no cov'.padStart(6)} ${'compile'.padStart(7)} ${'runtime'.padStart(7)} ${'ignored'.padStart(7)}`;
+  const head =
+    `${'file'.padEnd(36)} ${'score'.padStart(6)} ${'covered'.padStart(7)} ${'killed'.padStart(6)} ` +
+    `${'surv.'.padStart(5)} ${'t/o'.padStart(4)} ${'no cov'.padStart(6)} ${'compile'.padStart(7)} ` +
+    `${'runtime'.padStart(7)} ${'ignored'.padStart(7)}`;
   const line = (name, c) => {
     const s = scores(c);
-    return `${name.padEnd(36)} ${pct(s.score)} ${pct(s.covered).padStart(7)} ${String(c.Killed).padStart(6)} ${String(c.Survived).padStart(5)} ${String(c.Timeout).padStart(4)} ${String(c.NoCoverage).padStart(6)} ${String(c.CompileError).padStart(7)} ${String(c.RuntimeError).padStart(7)} ${String(c.Ignored).padStart(7)}`;
+    return (
+      `${name.padEnd(36)} ${pct(s.score)} ${pct(s.covered).padStart(7)} ${String(c.Killed).padStart(6)} ` +
+      `${String(c.Survived).padStart(5)} ${String(c.Timeout).padStart(4)} ${String(c.NoCoverage).padStart(6)} ` +
+      `${String(c.CompileError).padStart(7)} ${String(c.RuntimeError).padStart(7)} ${String(c.Ignored).padStart(7)}`
+    );
   };
   console.log(`\nMutation report: ${file}`);
   console.log(
-    'score = (killed + timeout) / (killed + timeout + survived + no coverage); covered = the same without no coverage\n',
+    'score = (killed + timeout) / (killed + timeout + survived + no coverage); ' +
+      'covered = the same without no coverage\n',
   );
   console.log(head);
   for (const [name, c] of rows) console.log(line(name, c));
   console.log(line('all files', total));
   const { score, covered } = scores(total);
   console.log(
-    `\nOverall: ${score.toFixed(1)} % of ${total.Killed + total.Timeout + total.Survived + total.NoCoverage} valid mutants detected (${covered.toFixed(1)} % of those a test covers).`,
+    `\nOverall: ${score.toFixed(1)} % of ${total.Killed + total.Timeout + total.Survived + total.NoCoverage} ` +
+      `valid mutants detected (${covered.toFixed(1)} % of those a test covers).`,
   );
   console.log(
-    `Killed ${total.Killed}, survived ${total.Survived}, timeout ${total.Timeout}, no coverage ${total.NoCoverage}, compile errors ${total.CompileError}, runtime errors ${total.RuntimeError}, ignored ${total.Ignored}.`,
+    `Killed ${total.Killed}, survived ${total.Survived}, timeout ${total.Timeout}, no coverage ${total.NoCoverage}, ` +
+      `compile errors ${total.CompileError}, runtime errors ${total.RuntimeError}, ignored ${total.Ignored}.`,
   );
   const notRun = undetected.filter((u) => u.note.startsWith('NO TEST RAN')).length;
   if (notRun)
@@ -97,7 +107,8 @@ export function report(file = REPORT_FILE) {
   const md = [
     '# Undetected mutants',
     '',
-    `From ${file}. One box per mutant no test detected: tick it once a test kills it, or once it is shown equivalent (say why).`,
+    `From ${file}. One box per mutant no test detected: ` +
+      'tick it once a test kills it, or once it is shown equivalent (say why).',
     '',
   ];
   console.log(
@@ -114,13 +125,15 @@ export function report(file = REPORT_FILE) {
       `  ${u.where}  ${u.mutator}  ${oneLine(u.original, 60)}  →  ${oneLine(u.replacement, 60)}  (${u.note})`,
     );
     md.push(
-      `- [ ] \`${u.where}\` ${u.mutator}: \`${oneLine(u.original, 100).replaceAll('`', "'")}\` → \`${oneLine(u.replacement, 100).replaceAll('`', "'")}\` (${u.note})`,
+      `- [ ] \`${u.where}\` ${u.mutator}: \`${oneLine(u.original, 100).replaceAll('`', "'")}\` → ` +
+        `\`${oneLine(u.replacement, 100).replaceAll('`', "'")}\` (${u.note})`,
     );
   }
   const mdFile = join(dirname(file), 'survivors.md');
   writeFileSync(mdFile, `${md.join('\n')}\n`);
   console.log(
-    `\nThe same list, to work through: ${mdFile}. Every mutant, with its tests: ${join(dirname(file), 'mutation.html')}.`,
+    `\nThe same list, to work through: ${mdFile}. ` +
+      `Every mutant, with its tests: ${join(dirname(file), 'mutation.html')}.`,
   );
 }
 

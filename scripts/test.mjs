@@ -29,7 +29,8 @@ function installDebianPackages() {
     console.log(`\n${p.command} is not on PATH, and ${p.why}: it comes with the Debian package ${p.pkg}`);
   if (process.getuid?.() !== 0) {
     console.log(
-      `not root, so not installing it: run \`sudo apt-get update && sudo apt-get install -y ${names}\`, then test again`,
+      'not root, so not installing it: ' +
+        `run \`sudo apt-get update && sudo apt-get install -y ${names}\`, then test again`,
     );
     return false;
   }
@@ -82,7 +83,8 @@ rmSync(dir, { recursive: true, force: true });
 console.log('\n=== summary');
 for (const [runtime, r] of Object.entries(results)) {
   console.log(
-    `${runtime}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${r.files} files)${r.ok ? '' : '  <- FAILED'}`,
+    `${runtime}: ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped (${r.files} files)` +
+      `${r.ok ? '' : '  <- FAILED'}`,
   );
 }
 console.log(`static checks: ${checks.length - failedChecks} of ${checks.length} passed`);

@@ -27,7 +27,10 @@ export interface OpenLog {
   head: ChainHead;
 }
 
-/** What updateLog did: the entries it appended, the log's head after, and the seqNumber of the source's last entry (0 if empty). */
+/**
+ * What updateLog did: the entries it appended, the log's head after, and the seqNumber of the source's last entry
+ * (0 if empty).
+ */
 export type UpdateResult = { appended: LogEntry[]; head: ChainHead; pageEnd: number };
 
 /** A page of one log: its entries from a seqNumber on, and whether the log holds more after them. */
@@ -115,7 +118,8 @@ export class LogStore {
         if (e.seqNumber !== at.seq + 1 || e.lastEntryHash !== at.hash) {
           throw new SatpError(
             'CHAIN_CONFLICT',
-            `seq ${e.seqNumber} does not extend log ${logId}: expected seq ${at.seq + 1} after hash ${at.hash.slice(0, 12)}…`,
+            `seq ${e.seqNumber} does not extend log ${logId}: ` +
+              `expected seq ${at.seq + 1} after hash ${at.hash.slice(0, 12)}…`,
             { detail: { expected: { seq: at.seq + 1, lastEntryHash: at.hash } } },
           );
         }

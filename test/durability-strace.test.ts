@@ -248,7 +248,8 @@ function checkTrace(run: Run, role: Role): Checked {
     ? ` (closest: ${closest.what}, ${closest.lines} trace lines / ${closest.ms.toFixed(2)} ms after its sync began)`
     : '';
   const summary =
-    `${m.id} (${runtime}): ${chain.length} entries in ${records.length} LevelDB batches, ${logSyncs} syncs of its log file; ` +
+    `${m.id} (${runtime}): ${chain.length} entries in ${records.length} LevelDB batches, ` +
+    `${logSyncs} syncs of its log file; ` +
     `${counts.messages} messages and ${counts.ledgerCalls} ledger calls: ` +
     (early.length === 0
       ? `each left after its exec entry was synced${near}`
@@ -257,7 +258,12 @@ function checkTrace(run: Run, role: Role): Checked {
   return { summary, early, unsynced, unread, counts };
 }
 
-describe(`write-ahead durability, seen by strace: entries synced before a step's message or ledger call (${runtime})`, () => {
+const TITLE =
+  'write-ahead durability, seen by strace: ' +
+  "entries synced before a step's message or ledger call " +
+  `(${runtime})`;
+
+describe(TITLE, () => {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'satp-strace-')));
   const started: Started = {};
   let ran: Promise<Run> | undefined;
@@ -271,7 +277,9 @@ describe(`write-ahead durability, seen by strace: entries synced before a step's
   }, 60_000);
 
   for (const role of ['origin', 'destination'] as const) {
-    const title = `${role}: each send or ledger op left the process after its exec entry was written to the LevelDB log and synced`;
+    const title =
+      `${role}: each send or ledger op left the process after its exec entry ` +
+      'was written to the LevelDB log and synced';
     it(
       `${title}; every entry was synced`,
       async () => {

@@ -53,7 +53,8 @@ interface Tracked {
   ended: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)); // a scheduled moment (kill, downtime), never a wait for state
+// a scheduled moment (kill, downtime), never a wait for state
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe(`gateway processes under SIGKILL (${runtime})`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'satp-gw-sigkill-'));
@@ -67,7 +68,8 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it(`ends every transfer committed or rolled back, the asset on exactly one ledger, every chain verifying, across ${KILLS} SIGKILLs of either gateway`, async () => {
+  it('ends every transfer committed or rolled back, the asset on exactly one ledger, ' +
+    `every chain verifying, across ${KILLS} SIGKILLs of either gateway`, async () => {
     const started = Date.now();
     const random = mulberry32(SEED);
     const transfers = new Map<string, Tracked>();
@@ -79,7 +81,8 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
           ? 'examples/gateway.ts under node + tsx'
           : 'examples/gateway.ts bundled by esbuild, under node';
     console.log(
-      `gateway sigkill: seed ${SEED} (replay with SATP_GW_SEED=${SEED}), ${KILLS} kills; gateways: ${how}; ledger servers under ${runtime}`,
+      `gateway sigkill: seed ${SEED} (replay with SATP_GW_SEED=${SEED}), ${KILLS} kills; ` +
+        `gateways: ${how}; ledger servers under ${runtime}`,
     );
     if (runtime === 'node' && !viaTsx) bundle = await bundleGateway();
 
@@ -129,7 +132,10 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
       }
     };
 
-    /** After the origin boots: sessions it no longer holds open have ended (their outcome line may have died with it). */
+    /**
+     * After the origin boots: sessions it no longer holds open have ended (their outcome line may have died with
+     * it).
+     */
     const refresh = async () => {
       const status = await origin.child!.request({ cmd: 'status' }, 10_000);
       const open = new Set(status.open as string[]);
@@ -181,7 +187,8 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
         c.members.destination.child!.request({ cmd: 'status' }),
       ]);
       const unconfirmed = [...transfers.values()].filter((t) => !t.confirmed).length;
-      stillOpen = `origin: ${JSON.stringify(so.open)}, destination: ${JSON.stringify(sd.open)}, unconfirmed: ${unconfirmed}`;
+      stillOpen =
+        `origin: ${JSON.stringify(so.open)}, destination: ${JSON.stringify(sd.open)}, ` + `unconfirmed: ${unconfirmed}`;
       if ((so.open as string[]).length === 0 && (sd.open as string[]).length === 0 && unconfirmed === 0) {
         settled = true;
         break;
@@ -241,9 +248,12 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
       (e) => e.event === 'append' && e.recoveryMessage === 'recover-msg' && !e.copy,
     ).length;
     console.log(
-      `gateway sigkill: ${KILLS} kills (origin ${tally.origin}, destination ${tally.destination}; ${tally.longDowns} stayed down past deadlines), ` +
-        `${specs.length} transfers: ${result.committed} committed, ${result.rolledBack} rolled back (${result.destinationUnaware} never reached the destination); ` +
-        `${recovers} RECOVER sent; ${tolerated.length} known-harmless operator reports; ${(killPhaseMs / 1000).toFixed(1)} s of kills + ${(settleMs / 1000).toFixed(1)} s to settle, ` +
+      `gateway sigkill: ${KILLS} kills (origin ${tally.origin}, destination ${tally.destination}; ` +
+        `${tally.longDowns} stayed down past deadlines), ` +
+        `${specs.length} transfers: ${result.committed} committed, ${result.rolledBack} rolled back ` +
+        `(${result.destinationUnaware} never reached the destination); ` +
+        `${recovers} RECOVER sent; ${tolerated.length} known-harmless operator reports; ` +
+        `${(killPhaseMs / 1000).toFixed(1)} s of kills + ${(settleMs / 1000).toFixed(1)} s to settle, ` +
         `${((Date.now() - started) / 1000).toFixed(1)} s in all under ${runtime}; seed ${SEED}`,
     );
     for (const e of [...operator, ...tolerated].slice(0, 10))
@@ -259,9 +269,18 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
       expect(result.rolledBack, 'some kills landed past a deadline: rollbacks happened').toBeGreaterThan(0);
   }, 600_000);
 
-  it(`ran both gateways (${runtime === 'deno' ? 'examples/gateway.deno.ts' : viaTsx ? 'examples/gateway.ts under tsx' : 'examples/gateway.ts, bundled'}) and both ledger servers under ${runtime}, restarting each`, () => {
-    expect([...runtimes]).toEqual([runtime]);
-    expect(cluster?.members.origin.lives).toBeGreaterThan(1);
-    expect(cluster?.members.destination.lives).toBeGreaterThan(1);
-  });
+  it(
+    'ran both gateways (' +
+      (runtime === 'deno'
+        ? 'examples/gateway.deno.ts'
+        : viaTsx
+          ? 'examples/gateway.ts under tsx'
+          : 'examples/gateway.ts, bundled') +
+      `) and both ledger servers under ${runtime}, restarting each`,
+    () => {
+      expect([...runtimes]).toEqual([runtime]);
+      expect(cluster?.members.origin.lives).toBeGreaterThan(1);
+      expect(cluster?.members.destination.lives).toBeGreaterThan(1);
+    },
+  );
 });

@@ -80,11 +80,16 @@ describe('RFC 8785 canonical JSON', () => {
     for (const [n, text] of cases) expect(canonicalJson(n)).toBe(text);
   });
 
-  it('escapes only quote, backslash and controls below U+0020, with the short forms where JSON has them (§3.2.2.2)', () => {
-    expect(canonicalJson('\u0000\b\t\n\f\r\u001f"\\/\u007f\u2028é😀')).toBe(
-      '"\\u0000\\b\\t\\n\\f\\r\\u001f\\"\\\\/\u007f\u2028é😀"',
-    );
-  });
+  it(
+    'escapes only quote, backslash ' +
+      'and controls below U+0020, ' +
+      'with the short forms where JSON has them (§3.2.2.2)',
+    () => {
+      expect(canonicalJson('\u0000\b\t\n\f\r\u001f"\\/\u007f\u2028é😀')).toBe(
+        '"\\u0000\\b\\t\\n\\f\\r\\u001f\\"\\\\/\u007f\u2028é😀"',
+      );
+    },
+  );
 });
 
 describe('canonicalJson against the reference implementation', () => {
@@ -334,37 +339,40 @@ describe('sealing and chaining entries (recovery-04 §4)', () => {
     await expect(sealEntry({ ...body, seqNumber: 0 }, G1.signer)).rejects.toThrow(TypeError);
   });
 
-  it('verifyChain reports gap, broken-link, foreign-entry, unknown-author and bad-signature at the right index', async () => {
-    const c = fromOutside(await makeChain('k-chain', 4));
-    expect(await verifyChain(c, verifyCtx)).toMatchObject({ ok: true, head: { seq: 4, hash: c[3]!.entryHash } });
-    expect(await verifyChain([c[0], c[2]], verifyCtx)).toMatchObject({ ok: false, index: 1, reason: 'gap' });
-    expect(await verifyChain(c.slice(1), verifyCtx)).toMatchObject({ ok: false, index: 0, reason: 'gap' });
-    expect(await verifyChain(c.slice(1), verifyCtx, { from: { seq: 1, hash: c[1]!.entryHash } })).toMatchObject({
-      ok: false,
-      index: 0,
-      reason: 'broken-link',
-    });
-    const peers = fromOutside(await makeChain('k-chain', 2, G2));
-    expect(await verifyChain([c[0], peers[1]], verifyCtx)).toMatchObject({
-      ok: false,
-      index: 1,
-      reason: 'foreign-entry',
-    });
-    expect(await verifyChain(fromOutside(await makeChain('k-chain', 2, MALLORY)), verifyCtx)).toMatchObject({
-      ok: false,
-      index: 0,
-      reason: 'unknown-author',
-    });
-    const badSig = [...c];
-    badSig[2] = { ...c[2]!, messageSignature: c[3]!.messageSignature };
-    expect(await verifyChain(badSig, verifyCtx)).toMatchObject({ ok: false, index: 2, reason: 'bad-signature' });
-    // The lowest index wins even when a later failure is found first: bad signature at 2, junk at 3.
-    expect(await verifyChain([...badSig.slice(0, 3), 'junk'], verifyCtx)).toMatchObject({
-      ok: false,
-      index: 2,
-      reason: 'bad-signature',
-    });
-  });
+  it(
+    'verifyChain reports gap, broken-link, foreign-entry, ' + 'unknown-author and bad-signature at the right index',
+    async () => {
+      const c = fromOutside(await makeChain('k-chain', 4));
+      expect(await verifyChain(c, verifyCtx)).toMatchObject({ ok: true, head: { seq: 4, hash: c[3]!.entryHash } });
+      expect(await verifyChain([c[0], c[2]], verifyCtx)).toMatchObject({ ok: false, index: 1, reason: 'gap' });
+      expect(await verifyChain(c.slice(1), verifyCtx)).toMatchObject({ ok: false, index: 0, reason: 'gap' });
+      expect(await verifyChain(c.slice(1), verifyCtx, { from: { seq: 1, hash: c[1]!.entryHash } })).toMatchObject({
+        ok: false,
+        index: 0,
+        reason: 'broken-link',
+      });
+      const peers = fromOutside(await makeChain('k-chain', 2, G2));
+      expect(await verifyChain([c[0], peers[1]], verifyCtx)).toMatchObject({
+        ok: false,
+        index: 1,
+        reason: 'foreign-entry',
+      });
+      expect(await verifyChain(fromOutside(await makeChain('k-chain', 2, MALLORY)), verifyCtx)).toMatchObject({
+        ok: false,
+        index: 0,
+        reason: 'unknown-author',
+      });
+      const badSig = [...c];
+      badSig[2] = { ...c[2]!, messageSignature: c[3]!.messageSignature };
+      expect(await verifyChain(badSig, verifyCtx)).toMatchObject({ ok: false, index: 2, reason: 'bad-signature' });
+      // The lowest index wins even when a later failure is found first: bad signature at 2, junk at 3.
+      expect(await verifyChain([...badSig.slice(0, 3), 'junk'], verifyCtx)).toMatchObject({
+        ok: false,
+        index: 2,
+        reason: 'bad-signature',
+      });
+    },
+  );
 });
 
 describe('verifyChain never throws on hostile values', () => {

@@ -68,28 +68,33 @@ describe('applyOp', () => {
     ).toMatchObject({ ok: false, error: { code: 'WRONG_OWNER' } });
   });
 
-  it('mint gives the asset to the minter (escrow), assign to the beneficiary; lock, unlock and burn keep the owner', () => {
-    expect(applyOp(undefined, ledgerOp.mint('op', 'x', 'gw-b'), 0)).toEqual({
-      ok: true,
-      next: { assetId: 'x', owner: 'gw-b', state: 'minted' },
-    });
-    expect(applyOp({ assetId: 'x', owner: 'gw-b', state: 'minted' }, ledgerOp.assign('op', 'x', 'carol'), 0)).toEqual({
-      ok: true,
-      next: { assetId: 'x', owner: 'carol', state: 'active' },
-    });
-    expect(applyOp({ assetId: 'x', owner: 'alice', state: 'active' }, ledgerOp.lock('op', 'x', 'alice'), 0)).toEqual({
-      ok: true,
-      next: { assetId: 'x', owner: 'alice', state: 'locked', lockOpId: 'op' },
-    });
-    expect(applyOp({ assetId: 'x', owner: 'alice', state: 'locked' }, ledgerOp.unlock('op', 'x'), 0)).toEqual({
-      ok: true,
-      next: { assetId: 'x', owner: 'alice', state: 'active' },
-    });
-    expect(applyOp({ assetId: 'x', owner: 'alice', state: 'locked' }, ledgerOp.burn('op', 'x'), 0)).toEqual({
-      ok: true,
-      next: { assetId: 'x', owner: 'alice', state: 'burned' },
-    });
-  });
+  it(
+    'mint gives the asset to the minter (escrow), ' + 'assign to the beneficiary; lock, unlock and burn keep the owner',
+    () => {
+      expect(applyOp(undefined, ledgerOp.mint('op', 'x', 'gw-b'), 0)).toEqual({
+        ok: true,
+        next: { assetId: 'x', owner: 'gw-b', state: 'minted' },
+      });
+      expect(applyOp({ assetId: 'x', owner: 'gw-b', state: 'minted' }, ledgerOp.assign('op', 'x', 'carol'), 0)).toEqual(
+        {
+          ok: true,
+          next: { assetId: 'x', owner: 'carol', state: 'active' },
+        },
+      );
+      expect(applyOp({ assetId: 'x', owner: 'alice', state: 'active' }, ledgerOp.lock('op', 'x', 'alice'), 0)).toEqual({
+        ok: true,
+        next: { assetId: 'x', owner: 'alice', state: 'locked', lockOpId: 'op' },
+      });
+      expect(applyOp({ assetId: 'x', owner: 'alice', state: 'locked' }, ledgerOp.unlock('op', 'x'), 0)).toEqual({
+        ok: true,
+        next: { assetId: 'x', owner: 'alice', state: 'active' },
+      });
+      expect(applyOp({ assetId: 'x', owner: 'alice', state: 'locked' }, ledgerOp.burn('op', 'x'), 0)).toEqual({
+        ok: true,
+        next: { assetId: 'x', owner: 'alice', state: 'burned' },
+      });
+    },
+  );
 
   it('a lock with an expiry (TIME_LOCK) cannot be burned from the expiry on, but can still be unlocked', () => {
     const locked = applyOp(

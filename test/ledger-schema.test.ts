@@ -80,7 +80,8 @@ describe('receipts', () => {
     const receipt = await sealReceipt({ ...body, timestamp: undefined } as never, LEDGER_KEY.signer);
     expect(Object.keys(receipt)).not.toContain('timestamp');
     expect(fromUtf8(receiptSigningBytes(receipt))).toBe(
-      `{"assetId":"asset-1","kind":"lock","ledgerId":"ledger-a","ok":true,"opHash":"${body.opHash}","opId":"op-1","txSeq":1}`,
+      '{"assetId":"asset-1","kind":"lock","ledgerId":"ledger-a","ok":true,' +
+        `"opHash":"${body.opHash}","opId":"op-1","txSeq":1}`,
     );
     expect(await verifyReceipt(receipt, LEDGER_KEY.jwk, defaultVerifier())).toEqual({ ok: true, receipt });
   });

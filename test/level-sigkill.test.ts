@@ -196,9 +196,12 @@ describe('LevelDB store under SIGKILL of the appending process', () => {
     }
     const entries = [...logs.values()].reduce((n, l) => n + l.hashes.length, 0);
     console.log(
-      `sigkill: ${KILLS} kills, ${tally.acked} acknowledged appends checked (${tally.ackedBatches} batches, ${tally.ackedEntries} entries), ` +
-        `in flight at the kill: ${tally.inFlightStored} stored whole, ${tally.inFlightAbsent} absent; ${logs.size} chains, ${entries} entries, ` +
-        `${((Date.now() - started) / 1000).toFixed(1)} s (${(checkMs / 1000).toFixed(1)} s reopening and checking), seed ${SEED}`,
+      `sigkill: ${KILLS} kills, ${tally.acked} acknowledged appends checked ` +
+        `(${tally.ackedBatches} batches, ${tally.ackedEntries} entries), ` +
+        `in flight at the kill: ${tally.inFlightStored} stored whole, ${tally.inFlightAbsent} absent; ` +
+        `${logs.size} chains, ${entries} entries, ` +
+        `${((Date.now() - started) / 1000).toFixed(1)} s (${(checkMs / 1000).toFixed(1)} s reopening and checking), ` +
+        `seed ${SEED}`,
     );
     expect(tally.acked, 'the children appended before they were killed').toBeGreaterThan(0);
     expect(tally.inFlightStored + tally.inFlightAbsent, 'some kills landed with an append in flight').toBeGreaterThan(

@@ -78,44 +78,51 @@ describe.each(RUNTIMES)('recovery-04 §3.4 Log Storage API served by %s', (runti
     expect(r.body.openapi).toBe('3.1.0');
   });
 
-  it('writeLogEntry appends entry by entry under X-Expected-Last-Hash, answering the length as a string (Figure 4)', async () => {
-    const entries = await chain('w-one', 3);
-    let expected = GENESIS_HASH;
-    for (const [i, e] of entries.entries()) {
-      const r = await write(base, 'w-one', e, { expected });
-      expect(r.status).toBe(200);
-      expect(r.body).toEqual({ success: true, response_data: String(i + 1) });
-      expected = e.entryHash;
-    }
-    expect(await lengthOf(base, `w-one/${G1.id}`)).toBe('3');
-  });
+  it(
+    'writeLogEntry appends entry by entry under X-Expected-Last-Hash, ' + 'answering the length as a string (Figure 4)',
+    async () => {
+      const entries = await chain('w-one', 3);
+      let expected = GENESIS_HASH;
+      for (const [i, e] of entries.entries()) {
+        const r = await write(base, 'w-one', e, { expected });
+        expect(r.status).toBe(200);
+        expect(r.body).toEqual({ success: true, response_data: String(i + 1) });
+        expected = e.entryHash;
+      }
+      expect(await lengthOf(base, `w-one/${G1.id}`)).toBe('3');
+    },
+  );
 
-  it('every read route returns what was written: getLogEntry, getLastEntry, lastEntry, getLog pages, getHead, getLogTexts', async () => {
-    const entries = await chain('r-all', 5);
-    expect((await write(base, 'r-all', { entries })).body.response_data).toBe('5');
-    const get = (path: string) =>
-      call(base, 'GET', path).then((r) => {
-        expect(r.status, JSON.stringify(r.body)).toBe(200);
-        return r.body.response_data;
+  it(
+    'every read route returns what was written: getLogEntry, ' +
+      'getLastEntry, lastEntry, getLog pages, getHead, getLogTexts',
+    async () => {
+      const entries = await chain('r-all', 5);
+      expect((await write(base, 'r-all', { entries })).body.response_data).toBe('5');
+      const get = (path: string) =>
+        call(base, 'GET', path).then((r) => {
+          expect(r.status, JSON.stringify(r.body)).toBe(200);
+          return r.body.response_data;
+        });
+      expect(await get(`/getLogEntry/r-all/${G1.id}/3`)).toEqual(entries[2]);
+      expect(await get(`/getLastEntry/r-all/${G1.id}`)).toEqual(entries[4]);
+      expect(await get(`/lastEntry/r-all/${G1.id}`)).toEqual(entries[4]);
+      expect(await get(`/getLog/r-all/${G1.id}`)).toEqual({ entries, more: false });
+      expect(await get(`/getLog/r-all/${G1.id}?from=2&limit=2`)).toEqual({
+        entries: entries.slice(1, 3),
+        more: true,
+        next: 4,
       });
-    expect(await get(`/getLogEntry/r-all/${G1.id}/3`)).toEqual(entries[2]);
-    expect(await get(`/getLastEntry/r-all/${G1.id}`)).toEqual(entries[4]);
-    expect(await get(`/lastEntry/r-all/${G1.id}`)).toEqual(entries[4]);
-    expect(await get(`/getLog/r-all/${G1.id}`)).toEqual({ entries, more: false });
-    expect(await get(`/getLog/r-all/${G1.id}?from=2&limit=2`)).toEqual({
-      entries: entries.slice(1, 3),
-      more: true,
-      next: 4,
-    });
-    expect(await get(`/getLog/r-all/${G1.id}?from=4&to=4`)).toEqual({ entries: [entries[3]], more: false });
-    expect(await get(`/getHead/r-all/${G1.id}`)).toEqual({ ...headOf(entries), open: true });
-    expect(await get(`/getHead/r-none/${G1.id}`)).toBeNull();
-    const texts = await get(`/getLogTexts/r-all/${G1.id}?from=2&to=3`);
-    expect(texts.texts.map((t: string) => JSON.parse(t))).toEqual(entries.slice(1, 3));
-    expectProblem(await call(base, 'GET', `/getLogEntry/r-all/${G1.id}/6`), 404, 'NOT_FOUND');
-    expectProblem(await call(base, 'GET', `/getLastEntry/r-none/${G1.id}`), 404, 'NOT_FOUND');
-    expect(await get(`/getLogLength/r-none/${G1.id}`)).toBe('0');
-  });
+      expect(await get(`/getLog/r-all/${G1.id}?from=4&to=4`)).toEqual({ entries: [entries[3]], more: false });
+      expect(await get(`/getHead/r-all/${G1.id}`)).toEqual({ ...headOf(entries), open: true });
+      expect(await get(`/getHead/r-none/${G1.id}`)).toBeNull();
+      const texts = await get(`/getLogTexts/r-all/${G1.id}?from=2&to=3`);
+      expect(texts.texts.map((t: string) => JSON.parse(t))).toEqual(entries.slice(1, 3));
+      expectProblem(await call(base, 'GET', `/getLogEntry/r-all/${G1.id}/6`), 404, 'NOT_FOUND');
+      expectProblem(await call(base, 'GET', `/getLastEntry/r-none/${G1.id}`), 404, 'NOT_FOUND');
+      expect(await get(`/getLogLength/r-none/${G1.id}`)).toBe('0');
+    },
+  );
 
   it("getLogDiff answers extends, view-longer and diverged for the caller's view (kernel/log-diff.ts)", async () => {
     const entries = await chain('d-diff', 4);
@@ -142,46 +149,54 @@ describe.each(RUNTIMES)('recovery-04 §3.4 Log Storage API served by %s', (runti
     expectProblem(await call(base, 'POST', `/getLogDiff/d-diff/${G1.id}`, { body: { seq: 2 } }), 400, 'INVALID_INPUT');
   });
 
-  it('saveLogEntry and updateLog (-01 names): updateLog answers the last common index and refuses a diverged source', async () => {
-    const entries = await chain('u-upd', 4);
-    const save = await call(base, 'POST', `/saveLogEntry/u-upd/${G1.id}`, { body: entries[0]! });
-    expect(save.body).toEqual({ success: true, response_data: '1' });
-    const up = await call(base, 'POST', `/updateLog/u-upd/${G1.id}`, { body: { entries } });
-    expect(up.body).toEqual({ success: true, response_data: '1' });
-    expect(await lengthOf(base, `u-upd/${G1.id}`)).toBe('4');
-    const other = await chain('u-upd', 5, { offset: 50 });
-    expectProblem(
-      await call(base, 'POST', `/updateLog/u-upd/${G1.id}`, { body: { entries: other } }),
-      409,
-      'LOG_DIVERGED',
-    );
-    expect(await lengthOf(base, `u-upd/${G1.id}`)).toBe('4');
-  });
+  it(
+    'saveLogEntry and updateLog (-01 names): ' +
+      'updateLog answers the last common index and refuses a diverged source',
+    async () => {
+      const entries = await chain('u-upd', 4);
+      const save = await call(base, 'POST', `/saveLogEntry/u-upd/${G1.id}`, { body: entries[0]! });
+      expect(save.body).toEqual({ success: true, response_data: '1' });
+      const up = await call(base, 'POST', `/updateLog/u-upd/${G1.id}`, { body: { entries } });
+      expect(up.body).toEqual({ success: true, response_data: '1' });
+      expect(await lengthOf(base, `u-upd/${G1.id}`)).toBe('4');
+      const other = await chain('u-upd', 5, { offset: 50 });
+      expectProblem(
+        await call(base, 'POST', `/updateLog/u-upd/${G1.id}`, { body: { entries: other } }),
+        409,
+        'LOG_DIVERGED',
+      );
+      expect(await lengthOf(base, `u-upd/${G1.id}`)).toBe('4');
+    },
+  );
 
-  it("a request signed with the gateway's identity key is accepted; a forged, stale or re-targeted signature is 401", async () => {
-    const entries = await chain('s-sig', 2);
-    const signed = await call(base, 'POST', `/writeLogEntry/s-sig/${G1.id}`, { signAs: G1, body: entries[0]! });
-    expect(signed.status).toBe(200);
-    // Signed by G2's key in G1's name: the signature does not verify.
-    const forged = await call(base, 'POST', `/writeLogEntry/s-sig/${G1.id}`, {
-      signAs: { ...G1, signer: G2.signer },
-      body: entries[1]!,
-    });
-    expectProblem(forged, 401, 'UNAUTHENTICATED');
-    const stale = await call(base, 'POST', `/writeLogEntry/s-sig/${G1.id}`, {
-      signAs: G1,
-      body: entries[1]!,
-      now: Date.now() - 10 * 60_000,
-    });
-    expectProblem(stale, 401, 'UNAUTHENTICATED');
-    expectProblem(
-      await call(base, 'GET', `/getLogLength/s-sig/${G1.id}`, { signAs: STRANGER }),
-      401,
-      'UNAUTHENTICATED',
-    );
-    expect(await lengthOf(base, `s-sig/${G1.id}`)).toBe('1');
-    expect((await call(base, 'GET', `/getLogLength/s-sig/${G1.id}`, { signAs: G1 })).body.response_data).toBe('1');
-  });
+  it(
+    "a request signed with the gateway's identity key is accepted; " +
+      'a forged, stale or re-targeted signature is 401',
+    async () => {
+      const entries = await chain('s-sig', 2);
+      const signed = await call(base, 'POST', `/writeLogEntry/s-sig/${G1.id}`, { signAs: G1, body: entries[0]! });
+      expect(signed.status).toBe(200);
+      // Signed by G2's key in G1's name: the signature does not verify.
+      const forged = await call(base, 'POST', `/writeLogEntry/s-sig/${G1.id}`, {
+        signAs: { ...G1, signer: G2.signer },
+        body: entries[1]!,
+      });
+      expectProblem(forged, 401, 'UNAUTHENTICATED');
+      const stale = await call(base, 'POST', `/writeLogEntry/s-sig/${G1.id}`, {
+        signAs: G1,
+        body: entries[1]!,
+        now: Date.now() - 10 * 60_000,
+      });
+      expectProblem(stale, 401, 'UNAUTHENTICATED');
+      expectProblem(
+        await call(base, 'GET', `/getLogLength/s-sig/${G1.id}`, { signAs: STRANGER }),
+        401,
+        'UNAUTHENTICATED',
+      );
+      expect(await lengthOf(base, `s-sig/${G1.id}`)).toBe('1');
+      expect((await call(base, 'GET', `/getLogLength/s-sig/${G1.id}`, { signAs: G1 })).body.response_data).toBe('1');
+    },
+  );
 
   describe('bad input: each answered with its status and a problem, nothing stored, the server keeps serving', () => {
     let base2: LogEntry[] = [];
@@ -338,76 +353,85 @@ describe.each(RUNTIMES)('recovery-04 §3.4 Log Storage API served by %s', (runti
     expect(await lengthOf(base, `race/${G1.id}`)).toBe('2');
   });
 
-  it("a backup named in the profile takes over the chain, and the stale primary's append is fenced out with 409", async () => {
-    const entries = await chain('fence', 3, { profile: 'backups:gw-backup' });
-    await write(base, 'fence', { entries: entries.slice(0, 2) });
-    // The backup holds the primary's identity (recovery-04 §6: bootstrapped with its state) and writes seq 3.
-    expect((await write(base, 'fence', entries[2], { as: BACKUP.id, expected: entries[1]!.entryHash })).status).toBe(
-      200,
-    );
-    const [stale] = await chain('fence', 1, {
-      profile: 'backups:gw-backup',
-      from: headOf(entries.slice(0, 2)),
-      offset: 90,
-    });
-    const fenced = await write(base, 'fence', stale, { expected: entries[1]!.entryHash });
-    expectProblem(fenced, 409, 'CHAIN_CONFLICT');
-    expect(fenced.body.head).toEqual(headOf(entries));
-    expectProblem(await write(base, 'fence', stale, { as: G2.id }), 403, 'FORBIDDEN');
-  });
-
-  it('access profiles decide who reads, on every read route; openLogs lists only what the caller may read', async () => {
-    for (const [s, profile] of [
-      ['acl-private', 'author-only'],
-      ['acl-shared', 'gateways:gw-destination'],
-      ['acl-public', 'public-read'],
-    ] as const) {
-      expect((await write(base, s, { entries: await chain(s, 2, { profile }) })).status).toBe(200);
-    }
-    const reads = (s: string) =>
-      [
-        ['GET', `/getLogEntry/${s}/${G1.id}/1`],
-        ['GET', `/getLogLength/${s}/${G1.id}`],
-        ['GET', `/getLastEntry/${s}/${G1.id}`],
-        ['GET', `/lastEntry/${s}/${G1.id}`],
-        ['GET', `/getLog/${s}/${G1.id}`],
-        ['GET', `/getHead/${s}/${G1.id}`],
-        ['GET', `/getLogTexts/${s}/${G1.id}`],
-        ['POST', `/getLogDiff/${s}/${G1.id}`],
-      ] as const;
-    const statuses = async (s: string, as: string) =>
-      Promise.all(
-        reads(s).map(([m, p]) =>
-          call(base, m, p, { as, ...(m === 'POST' ? { body: { seq: 0, hash: GENESIS_HASH } } : {}) }).then(
-            (r) => r.status,
-          ),
-        ),
+  it(
+    'a backup named in the profile takes over the chain, ' + "and the stale primary's append is fenced out with 409",
+    async () => {
+      const entries = await chain('fence', 3, { profile: 'backups:gw-backup' });
+      await write(base, 'fence', { entries: entries.slice(0, 2) });
+      // The backup holds the primary's identity (recovery-04 §6: bootstrapped with its state) and writes seq 3.
+      expect((await write(base, 'fence', entries[2], { as: BACKUP.id, expected: entries[1]!.entryHash })).status).toBe(
+        200,
       );
-    const all = (n: number) => reads('x').map(() => n);
-    expect(await statuses('acl-private', G2.id)).toEqual(all(403));
-    expect(await statuses('acl-shared', G2.id)).toEqual(all(200));
-    expect(await statuses('acl-shared', OBSERVER.id)).toEqual(all(403));
-    expect(await statuses('acl-public', OBSERVER.id)).toEqual(all(200));
-    const open = async (as: string) =>
-      ((await call(base, 'GET', '/openLogs', { as })).body.response_data as { logId: string }[])
-        .map((o) => o.logId)
-        .filter((id) => id.startsWith('acl-'))
-        .sort();
-    expect(await open(OBSERVER.id)).toEqual([`acl-public/${G1.id}`]);
-    expect(await open(G2.id)).toEqual([`acl-public/${G1.id}`, `acl-shared/${G1.id}`]);
-    expect(await open(G1.id)).toEqual([`acl-private/${G1.id}`, `acl-public/${G1.id}`, `acl-shared/${G1.id}`]);
-  });
+      const [stale] = await chain('fence', 1, {
+        profile: 'backups:gw-backup',
+        from: headOf(entries.slice(0, 2)),
+        offset: 90,
+      });
+      const fenced = await write(base, 'fence', stale, { expected: entries[1]!.entryHash });
+      expectProblem(fenced, 409, 'CHAIN_CONFLICT');
+      expect(fenced.body.head).toEqual(headOf(entries));
+      expectProblem(await write(base, 'fence', stale, { as: G2.id }), 403, 'FORBIDDEN');
+    },
+  );
 
-  it("an access profile outside the grammar, or differing from the log's, is refused 400 and nothing is stored", async () => {
-    expectProblem(
-      await write(base, 'acl-bad', (await chain('acl-bad', 1, { profile: 'everyone' }))[0]),
-      400,
-      'INVALID_INPUT',
-    );
-    await write(base, 'acl-mix', (await chain('acl-mix', 1))[0]);
-    const loosened = (await chain('acl-mix', 2, { profile: 'public-read' }))[1]!;
-    expectProblem(await write(base, 'acl-mix', loosened), 400, 'INVALID_INPUT');
-    expect(await lengthOf(base, `acl-bad/${G1.id}`)).toBe('0');
-    expect(await lengthOf(base, `acl-mix/${G1.id}`)).toBe('1');
-  });
+  it(
+    'access profiles decide who reads, on every read route; ' + 'openLogs lists only what the caller may read',
+    async () => {
+      for (const [s, profile] of [
+        ['acl-private', 'author-only'],
+        ['acl-shared', 'gateways:gw-destination'],
+        ['acl-public', 'public-read'],
+      ] as const) {
+        expect((await write(base, s, { entries: await chain(s, 2, { profile }) })).status).toBe(200);
+      }
+      const reads = (s: string) =>
+        [
+          ['GET', `/getLogEntry/${s}/${G1.id}/1`],
+          ['GET', `/getLogLength/${s}/${G1.id}`],
+          ['GET', `/getLastEntry/${s}/${G1.id}`],
+          ['GET', `/lastEntry/${s}/${G1.id}`],
+          ['GET', `/getLog/${s}/${G1.id}`],
+          ['GET', `/getHead/${s}/${G1.id}`],
+          ['GET', `/getLogTexts/${s}/${G1.id}`],
+          ['POST', `/getLogDiff/${s}/${G1.id}`],
+        ] as const;
+      const statuses = async (s: string, as: string) =>
+        Promise.all(
+          reads(s).map(([m, p]) =>
+            call(base, m, p, { as, ...(m === 'POST' ? { body: { seq: 0, hash: GENESIS_HASH } } : {}) }).then(
+              (r) => r.status,
+            ),
+          ),
+        );
+      const all = (n: number) => reads('x').map(() => n);
+      expect(await statuses('acl-private', G2.id)).toEqual(all(403));
+      expect(await statuses('acl-shared', G2.id)).toEqual(all(200));
+      expect(await statuses('acl-shared', OBSERVER.id)).toEqual(all(403));
+      expect(await statuses('acl-public', OBSERVER.id)).toEqual(all(200));
+      const open = async (as: string) =>
+        ((await call(base, 'GET', '/openLogs', { as })).body.response_data as { logId: string }[])
+          .map((o) => o.logId)
+          .filter((id) => id.startsWith('acl-'))
+          .sort();
+      expect(await open(OBSERVER.id)).toEqual([`acl-public/${G1.id}`]);
+      expect(await open(G2.id)).toEqual([`acl-public/${G1.id}`, `acl-shared/${G1.id}`]);
+      expect(await open(G1.id)).toEqual([`acl-private/${G1.id}`, `acl-public/${G1.id}`, `acl-shared/${G1.id}`]);
+    },
+  );
+
+  it(
+    'an access profile outside the grammar, ' + "or differing from the log's, is refused 400 and nothing is stored",
+    async () => {
+      expectProblem(
+        await write(base, 'acl-bad', (await chain('acl-bad', 1, { profile: 'everyone' }))[0]),
+        400,
+        'INVALID_INPUT',
+      );
+      await write(base, 'acl-mix', (await chain('acl-mix', 1))[0]);
+      const loosened = (await chain('acl-mix', 2, { profile: 'public-read' }))[1]!;
+      expectProblem(await write(base, 'acl-mix', loosened), 400, 'INVALID_INPUT');
+      expect(await lengthOf(base, `acl-bad/${G1.id}`)).toBe('0');
+      expect(await lengthOf(base, `acl-mix/${G1.id}`)).toBe('1');
+    },
+  );
 });

@@ -29,19 +29,22 @@ const post = (
   });
 
 describe('Log Storage API app', () => {
-  it('mounted under /log by a parent app, its routes answer there and signed requests cover the full path', async () => {
-    const parent = new Hono();
-    parent.route('/log', appWith(new MemoryDriver()));
-    const entries = await chain('mount', 2);
-    expect((await post(parent, `/log/writeLogEntry/mount/${G1.id}`, { entries })).status).toBe(200);
-    const url = `http://localhost/log/getLogLength/mount/${G1.id}`;
-    const authorization = await signRequest(G1.signer, G1.id, { method: 'GET', url }, Date.now());
-    const res = await parent.request(url, { headers: { authorization } });
-    expect(await res.json()).toEqual({ success: true, response_data: '2' });
-    const unknown = await parent.request('/log/nothing-here', { headers: bearer() });
-    expect(unknown.status).toBe(404);
-    expect(unknown.headers.get('content-type')).toMatch(/problem\+json/);
-  });
+  it(
+    'mounted under /log by a parent app, ' + 'its routes answer there and signed requests cover the full path',
+    async () => {
+      const parent = new Hono();
+      parent.route('/log', appWith(new MemoryDriver()));
+      const entries = await chain('mount', 2);
+      expect((await post(parent, `/log/writeLogEntry/mount/${G1.id}`, { entries })).status).toBe(200);
+      const url = `http://localhost/log/getLogLength/mount/${G1.id}`;
+      const authorization = await signRequest(G1.signer, G1.id, { method: 'GET', url }, Date.now());
+      const res = await parent.request(url, { headers: { authorization } });
+      expect(await res.json()).toEqual({ success: true, response_data: '2' });
+      const unknown = await parent.request('/log/nothing-here', { headers: bearer() });
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers.get('content-type')).toMatch(/problem\+json/);
+    },
+  );
 
   it('a request the store does not answer within requestTimeoutMs gets 503 STORAGE_FAILURE', async () => {
     const driver = new MemoryDriver();
@@ -67,29 +70,33 @@ describe('Log Storage API app', () => {
     }
   });
 
-  it('a storage failure is 503 STORAGE_FAILURE, a closed store 503 STORE_CLOSED, a bug 500 (reported), and it keeps serving', async () => {
-    const driver = new MemoryDriver();
-    const reported: unknown[] = [];
-    const app = appWith(driver, { onError: (e) => reported.push(e) });
-    const realHead = driver.head.bind(driver);
-    driver.head = async () => {
-      throw new SatpError('STORAGE_FAILURE', 'disk on fire');
-    };
-    expect((await app.request(`/getLogLength/f/${G1.id}`, { headers: bearer() })).status).toBe(503);
-    driver.head = async () => {
-      throw new TypeError('a bug');
-    };
-    const bug = await app.request(`/getLogLength/f/${G1.id}`, { headers: bearer() });
-    expect(bug.status).toBe(500);
-    expect(await bug.json()).toMatchObject({ success: false, code: 'STORAGE_FAILURE', status: 500 });
-    expect(reported).toHaveLength(1);
-    driver.head = realHead;
-    expect((await app.request(`/getLogLength/f/${G1.id}`, { headers: bearer() })).status).toBe(200);
-    await driver.close();
-    const closed = await app.request(`/getLogLength/f/${G1.id}`, { headers: bearer() });
-    expect(closed.status).toBe(503);
-    expect(await closed.json()).toMatchObject({ code: 'STORE_CLOSED' });
-  });
+  it(
+    'a storage failure is 503 STORAGE_FAILURE, ' +
+      'a closed store 503 STORE_CLOSED, a bug 500 (reported), and it keeps serving',
+    async () => {
+      const driver = new MemoryDriver();
+      const reported: unknown[] = [];
+      const app = appWith(driver, { onError: (e) => reported.push(e) });
+      const realHead = driver.head.bind(driver);
+      driver.head = async () => {
+        throw new SatpError('STORAGE_FAILURE', 'disk on fire');
+      };
+      expect((await app.request(`/getLogLength/f/${G1.id}`, { headers: bearer() })).status).toBe(503);
+      driver.head = async () => {
+        throw new TypeError('a bug');
+      };
+      const bug = await app.request(`/getLogLength/f/${G1.id}`, { headers: bearer() });
+      expect(bug.status).toBe(500);
+      expect(await bug.json()).toMatchObject({ success: false, code: 'STORAGE_FAILURE', status: 500 });
+      expect(reported).toHaveLength(1);
+      driver.head = realHead;
+      expect((await app.request(`/getLogLength/f/${G1.id}`, { headers: bearer() })).status).toBe(200);
+      await driver.close();
+      const closed = await app.request(`/getLogLength/f/${G1.id}`, { headers: bearer() });
+      expect(closed.status).toBe(503);
+      expect(await closed.json()).toMatchObject({ code: 'STORE_CLOSED' });
+    },
+  );
 
   it('an operator reads and writes every log, yet cannot store an entry its author did not sign', async () => {
     const gateways = { ...GATEWAYS, 'gw-operator': { token: 'operator-token-0123456789', role: 'operator' as const } };
@@ -103,28 +110,31 @@ describe('Log Storage API app', () => {
     expect((await app.request(`/getLog/op/${G2.id}`, { headers: bearer(G1.id) })).status).toBe(403);
   });
 
-  it('getLog and getLogDiff pages stay under maxReplyChars yet always carry one entry, and paging reaches the end', async () => {
-    const app = appWith(new MemoryDriver(), { maxReplyChars: 2_500 });
-    const entries = await chain('pages', 7);
-    await post(app, `/writeLogEntry/pages/${G1.id}`, { entries });
-    const seen = [];
-    let from = 1;
-    for (let page = 0; page < 10; page++) {
-      const body = (await (await app.request(`/getLog/pages/${G1.id}?from=${from}`, { headers: bearer() })).json())
+  it(
+    'getLog and getLogDiff pages stay under maxReplyChars yet always carry one entry, ' + 'and paging reaches the end',
+    async () => {
+      const app = appWith(new MemoryDriver(), { maxReplyChars: 2_500 });
+      const entries = await chain('pages', 7);
+      await post(app, `/writeLogEntry/pages/${G1.id}`, { entries });
+      const seen = [];
+      let from = 1;
+      for (let page = 0; page < 10; page++) {
+        const body = (await (await app.request(`/getLog/pages/${G1.id}?from=${from}`, { headers: bearer() })).json())
+          .response_data;
+        expect(body.entries.length).toBeGreaterThanOrEqual(1);
+        expect(body.entries.length).toBeLessThan(7);
+        seen.push(...body.entries);
+        if (!body.more) break;
+        from = body.next;
+      }
+      expect(seen).toEqual(entries);
+      const diff = (await (await post(app, `/getLogDiff/pages/${G1.id}`, { seq: 0, hash: GENESIS_HASH })).json())
         .response_data;
-      expect(body.entries.length).toBeGreaterThanOrEqual(1);
-      expect(body.entries.length).toBeLessThan(7);
-      seen.push(...body.entries);
-      if (!body.more) break;
-      from = body.next;
-    }
-    expect(seen).toEqual(entries);
-    const diff = (await (await post(app, `/getLogDiff/pages/${G1.id}`, { seq: 0, hash: GENESIS_HASH })).json())
-      .response_data;
-    expect(diff.kind).toBe('extends');
-    expect(diff.more).toBe(true);
-    expect(diff.entries).toEqual(entries.slice(0, diff.entries.length));
-  });
+      expect(diff.kind).toBe('extends');
+      expect(diff.more).toBe(true);
+      expect(diff.entries).toEqual(entries.slice(0, diff.entries.length));
+    },
+  );
 
   it('getLogTexts pages concatenate to exactly what the driver holds, holes included', async () => {
     const driver = new MemoryDriver();

@@ -108,17 +108,20 @@ describe('a gateway refuses bad input with its SATP error code and changes nothi
     });
   }
 
-  it('a byte-identical replay of an accepted message gets the same answer as the first time and changes nothing', async () => {
-    const { pair, commence } = await heldAtLockAssert();
-    const before = await snapshot(pair);
-    const firstAnswer = pair.wire.find((w) => typeOf(w.env) === 'ack-commence-msg')!.env;
-    const sent = pair.wire.length;
-    expect(await pair.destination.gw.receive(ORIGIN.id, commence)).toEqual({ accepted: true });
-    for (let i = 0; i < 20 && pair.wire.length === sent; i++) await new Promise((r) => setTimeout(r, 0));
-    const again = pair.wire.slice(sent).find((w) => w.from === DESTINATION.id)!.env;
-    expect(again.payload).toBe(firstAnswer.payload); // same message, same hash
-    expect(await snapshot(pair)).toEqual(before);
-  });
+  it(
+    'a byte-identical replay of an accepted message gets ' + 'the same answer as the first time and changes nothing',
+    async () => {
+      const { pair, commence } = await heldAtLockAssert();
+      const before = await snapshot(pair);
+      const firstAnswer = pair.wire.find((w) => typeOf(w.env) === 'ack-commence-msg')!.env;
+      const sent = pair.wire.length;
+      expect(await pair.destination.gw.receive(ORIGIN.id, commence)).toEqual({ accepted: true });
+      for (let i = 0; i < 20 && pair.wire.length === sent; i++) await new Promise((r) => setTimeout(r, 0));
+      const again = pair.wire.slice(sent).find((w) => w.from === DESTINATION.id)!.env;
+      expect(again.payload).toBe(firstAnswer.payload); // same message, same hash
+      expect(await snapshot(pair)).toEqual(before);
+    },
+  );
 
   it('an envelope that is not one, or whose sender is not the authenticated peer, is refused', async () => {
     const { pair, lockAssert } = await heldAtLockAssert();

@@ -172,7 +172,8 @@ async function step(world: World, choice: number, faults: boolean): Promise<bool
 }
 
 describe('replay(chain) is the live state', () => {
-  it('at every prefix of random runs with loss, duplication, reordering, timeouts and aborts; and every run ends consistently', async () => {
+  it('at every prefix of random runs with loss, duplication, ' +
+    'reordering, timeouts and aborts; and every run ends consistently', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.nat(), { maxLength: 160 }),

@@ -42,26 +42,33 @@ async function runUntilEnded(pair: Pair, sessionId: string, maxSeconds = 300): P
 }
 
 describe('SATP transfer between two gateways', () => {
-  it('a full transfer burns on the origin ledger, mints and assigns on the destination, and both chains verify', async () => {
-    const pair = await makePair();
-    await pair.origin.gw.startTransfer(pair.request('s-full'));
-    expect(await outcomes(pair, 's-full')).toEqual(['committed', 'committed']);
-    await checkInvariants(pair, 's-full');
-    expect(pair.wire.map((w) => typeOf(w.env))).toEqual(FLOW);
-    const steps = (await pair.origin.store.getLog('s-full/gw-origin')).map((e) => `${e.step}:${e.operation}`);
-    expect(steps.indexOf('2.1:init')).toBeLessThan(steps.indexOf('2.1:exec'));
-    expect(steps.indexOf('2.1:exec')).toBeLessThan(steps.indexOf('2.1:done'));
-    expect(steps.at(-1)).toBe('end:done');
-  });
+  it(
+    'a full transfer burns on the origin ledger, ' + 'mints and assigns on the destination, and both chains verify',
+    async () => {
+      const pair = await makePair();
+      await pair.origin.gw.startTransfer(pair.request('s-full'));
+      expect(await outcomes(pair, 's-full')).toEqual(['committed', 'committed']);
+      await checkInvariants(pair, 's-full');
+      expect(pair.wire.map((w) => typeOf(w.env))).toEqual(FLOW);
+      const steps = (await pair.origin.store.getLog('s-full/gw-origin')).map((e) => `${e.step}:${e.operation}`);
+      expect(steps.indexOf('2.1:init')).toBeLessThan(steps.indexOf('2.1:exec'));
+      expect(steps.indexOf('2.1:exec')).toBeLessThan(steps.indexOf('2.1:done'));
+      expect(steps.at(-1)).toBe('end:done');
+    },
+  );
 
-  it('the destination rejects a proposal whose lock time it does not support: both end rejected and nothing is locked', async () => {
-    const pair = await makePair({ destination: { minLockSeconds: 30 } });
-    await pair.origin.gw.startTransfer(pair.request('s-reject', { lockSeconds: 10 }));
-    expect(await outcomes(pair, 's-reject')).toEqual(['rejected', 'rejected']);
-    await checkInvariants(pair, 's-reject');
-    expect(pair.origin.ledger.ops()).toEqual([]);
-    expect(pair.wire.map((w) => typeOf(w.env))).toEqual(['transfer-proposal-msg', 'proposal-reject-msg']);
-  });
+  it(
+    'the destination rejects a proposal whose lock time it does not support: ' +
+      'both end rejected and nothing is locked',
+    async () => {
+      const pair = await makePair({ destination: { minLockSeconds: 30 } });
+      await pair.origin.gw.startTransfer(pair.request('s-reject', { lockSeconds: 10 }));
+      expect(await outcomes(pair, 's-reject')).toEqual(['rejected', 'rejected']);
+      await checkInvariants(pair, 's-reject');
+      expect(pair.origin.ledger.ops()).toEqual([]);
+      expect(pair.wire.map((w) => typeOf(w.env))).toEqual(['transfer-proposal-msg', 'proposal-reject-msg']);
+    },
+  );
 
   it('the lock assertion expires before commit-prepare: unlocked on the origin, nothing left minted', async () => {
     const pair = await makePair();
@@ -118,18 +125,22 @@ describe('SATP transfer between two gateways', () => {
     });
   }
 
-  it('an origin abort before the burn rolls both sides back: unlock on the origin, burn of the minted asset on the destination', async () => {
-    const pair = await makePair();
-    pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
-    await pair.origin.gw.startTransfer(pair.request('s-abort'));
-    for (let i = 0; i < 50 && !pair.destination.ledger.ops().some((o) => o.op.kind === 'mint'); i++)
-      await pair.clock.advance(100);
-    await pair.origin.gw.abort('s-abort', 'operator cancelled');
-    await runUntilEnded(pair, 's-abort', 60);
-    expect(await outcomes(pair, 's-abort')).toEqual(['rolled-back', 'rolled-back']);
-    await checkInvariants(pair, 's-abort');
-    expect(pair.destination.ledger.ops().map((o) => `${o.op.kind}:${o.applied}`)).toEqual(['mint:1', 'burn:1']);
-  });
+  it(
+    'an origin abort before the burn rolls both sides back: ' +
+      'unlock on the origin, burn of the minted asset on the destination',
+    async () => {
+      const pair = await makePair();
+      pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
+      await pair.origin.gw.startTransfer(pair.request('s-abort'));
+      for (let i = 0; i < 50 && !pair.destination.ledger.ops().some((o) => o.op.kind === 'mint'); i++)
+        await pair.clock.advance(100);
+      await pair.origin.gw.abort('s-abort', 'operator cancelled');
+      await runUntilEnded(pair, 's-abort', 60);
+      expect(await outcomes(pair, 's-abort')).toEqual(['rolled-back', 'rolled-back']);
+      await checkInvariants(pair, 's-abort');
+      expect(pair.destination.ledger.ops().map((o) => `${o.op.kind}:${o.applied}`)).toEqual(['mint:1', 'burn:1']);
+    },
+  );
 
   it('an origin abort after the burn is not effective: the transfer completes', async () => {
     const pair = await makePair();
@@ -149,33 +160,36 @@ describe('SATP transfer between two gateways', () => {
     await checkInvariants(pair, 's-late-abort');
   });
 
-  it('a destination abort before it answers commit-prepare rolls both back; after commit-ready it is refused', async () => {
-    const early = await makePair();
-    early.drop = (_f, _t, env) => typeOf(env) === 'commit-prepare-msg';
-    await early.origin.gw.startTransfer(early.request('s-d-abort'));
-    for (
-      let i = 0;
-      i < 50 && !Object.values(early.destination.gw.session('s-d-abort')?.sent ?? {}).includes(MSG.assertionReceipt);
-      i++
-    )
-      await early.clock.advance(100);
-    await early.destination.gw.abort('s-d-abort', 'compliance hold');
-    await runUntilEnded(early, 's-d-abort', 60);
-    expect(await outcomes(early, 's-d-abort')).toEqual(['rolled-back', 'rolled-back']);
-    await checkInvariants(early, 's-d-abort');
+  it(
+    'a destination abort before it answers commit-prepare rolls both back; ' + 'after commit-ready it is refused',
+    async () => {
+      const early = await makePair();
+      early.drop = (_f, _t, env) => typeOf(env) === 'commit-prepare-msg';
+      await early.origin.gw.startTransfer(early.request('s-d-abort'));
+      for (
+        let i = 0;
+        i < 50 && !Object.values(early.destination.gw.session('s-d-abort')?.sent ?? {}).includes(MSG.assertionReceipt);
+        i++
+      )
+        await early.clock.advance(100);
+      await early.destination.gw.abort('s-d-abort', 'compliance hold');
+      await runUntilEnded(early, 's-d-abort', 60);
+      expect(await outcomes(early, 's-d-abort')).toEqual(['rolled-back', 'rolled-back']);
+      await checkInvariants(early, 's-d-abort');
 
-    const late = await makePair();
-    let held = true;
-    late.drop = (_f, _t, env) => held && typeOf(env) === 'commit-final-msg';
-    await late.origin.gw.startTransfer(late.request('s-d-late'));
-    for (let i = 0; i < 50 && !late.origin.gw.session('s-d-late')?.committed; i++) await late.clock.advance(100);
-    await late.destination.gw.abort('s-d-late', 'too late');
-    expect(late.destination.reports.some((r) => r.report.kind === 'needs-operator')).toBe(true);
-    held = false;
-    await runUntilEnded(late, 's-d-late', 60);
-    expect(await outcomes(late, 's-d-late')).toEqual(['committed', 'committed']);
-    await checkInvariants(late, 's-d-late');
-  });
+      const late = await makePair();
+      let held = true;
+      late.drop = (_f, _t, env) => held && typeOf(env) === 'commit-final-msg';
+      await late.origin.gw.startTransfer(late.request('s-d-late'));
+      for (let i = 0; i < 50 && !late.origin.gw.session('s-d-late')?.committed; i++) await late.clock.advance(100);
+      await late.destination.gw.abort('s-d-late', 'too late');
+      expect(late.destination.reports.some((r) => r.report.kind === 'needs-operator')).toBe(true);
+      held = false;
+      await runUntilEnded(late, 's-d-late', 60);
+      expect(await outcomes(late, 's-d-late')).toEqual(['committed', 'committed']);
+      await checkInvariants(late, 's-d-late');
+    },
+  );
 
   it('200 concurrent transfers between two gateways all complete, each session isolated', async () => {
     const assets = Array.from({ length: 200 }, (_, i) => `asset-${i}`);

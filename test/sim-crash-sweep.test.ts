@@ -38,7 +38,8 @@ const start = () =>
 describe('crash sweep: every write point, crashed or failed before and after it lands, and again in recovery', () => {
   for (const scenario of SCENARIOS) {
     const during = second.includes(scenario.name) ? ', and after a second crash during the recovery' : '';
-    it(`${scenario.name}: the invariants hold after a crash at any write point of either gateway${during}`, async () => {
+    it(`${scenario.name}: ` +
+      `the invariants hold after a crash at any write point of either gateway${during}`, async () => {
       const shares = NO_CHILD ? undefined : start();
       const sweeps = shares
         ? await (remote.includes(scenario.name) ? shares.child : shares.here)
@@ -46,7 +47,9 @@ describe('crash sweep: every write point, crashed or failed before and after it 
       const summary = sweeps.find((s) => s.scenario === scenario.name)!;
       const swept = summary.firstCrashRuns + summary.secondCrashRuns;
       console.log(
-        `${scenario.name}: write points A ${summary.writePoints.A}, B ${summary.writePoints.B}; ${summary.firstCrashRuns} first-crash points, ${summary.secondCrashRuns} second-crash points (${swept} swept)`,
+        `${scenario.name}: write points A ${summary.writePoints.A}, B ${summary.writePoints.B}; ` +
+          `${summary.firstCrashRuns} first-crash points, ` +
+          `${summary.secondCrashRuns} second-crash points (${swept} swept)`,
       );
       expect(summary.writePoints.A + summary.writePoints.B, 'the fault-free run has write points').toBeGreaterThan(0);
       // Four modes per write point: crash before it lands, crash after, append fails not landed, fails landed.

@@ -89,19 +89,22 @@ describe('deterministic simulation of two gateways', () => {
     expect(a.timeline.fingerprint()).toBe(b.timeline.fingerprint());
   });
 
-  it(`${RUNS} seeded schedules: no double spend or loss, every session ends, chains verify and agree, nothing applied or acted on twice`, async () => {
+  it(`${RUNS} seeded schedules: no double spend or loss, every session ends, ` +
+    'chains verify and agree, nothing applied or acted on twice', async () => {
     const half = CHILD ? Math.ceil(RUNS / 2) : RUNS;
     const child = CHILD ? inChild<BatchResult>(['--runs', String(RUNS - half), '--from', String(half + 1)]) : undefined;
     const local = await runBatch(1, half);
     const all = child ? mergeBatches(local, await child) : local;
     console.log(
-      `${RUNS} schedules (${child ? '2 processes' : '1 process'}): ${(all.ms / 1000).toFixed(1)} s wall, ${(all.cpuMs / RUNS).toFixed(1)} s CPU per 1,000\n${formatCounts(all.counts)}`,
+      `${RUNS} schedules (${child ? '2 processes' : '1 process'}): ${(all.ms / 1000).toFixed(1)} s wall, ` +
+        `${(all.cpuMs / RUNS).toFixed(1)} s CPU per 1,000\n${formatCounts(all.counts)}`,
     );
     const report = all.failures
       .slice(0, 20)
       .map(
         (f) =>
-          `seed ${f.seed}: ${f.violations.map((v) => `${v.invariant}: ${v.detail}`).join('; ')}\n  replay: ${f.command}\n${f.tail}`,
+          `seed ${f.seed}: ${f.violations.map((v) => `${v.invariant}: ${v.detail}`).join('; ')}\n` +
+          `  replay: ${f.command}\n${f.tail}`,
       )
       .join('\n\n');
     expect(

@@ -108,24 +108,28 @@ describe('RemoteDriver over a live log server', () => {
     expect(err.detail).toMatchObject({ status: 409, head: headOf(entries) });
   });
 
-  it('refusals keep their codes: PEER_REFUSED for credentials and access, STORAGE_FAILURE when unreachable, STORE_CLOSED after close', async () => {
-    const entries = await chain('rd-errors', 1);
-    await refused(
-      clientStore(remote({ token: 'not-a-configured-token-xyz' })).writeLogEntry(entries[0]),
-      'PEER_REFUSED',
-    );
-    await refused(
-      clientStore(remote({ gatewayId: G2.id, token: TOKENS[G2.id] })).writeLogEntry(entries[0]),
-      'PEER_REFUSED',
-    );
-    // A port nothing listens on: the one this test's server does not use, closed right away.
-    const spare = await serveOnNode(() => new Response('x'));
-    await spare.close();
-    await refused(clientStore(remote({ url: spare.url })).getLogLength(`rd-errors/${G1.id}`), 'STORAGE_FAILURE');
-    const driver = remote();
-    await driver.close();
-    await refused(driver.head(`rd-errors/${G1.id}`), 'STORE_CLOSED');
-  });
+  it(
+    'refusals keep their codes: PEER_REFUSED for credentials and access, ' +
+      'STORAGE_FAILURE when unreachable, STORE_CLOSED after close',
+    async () => {
+      const entries = await chain('rd-errors', 1);
+      await refused(
+        clientStore(remote({ token: 'not-a-configured-token-xyz' })).writeLogEntry(entries[0]),
+        'PEER_REFUSED',
+      );
+      await refused(
+        clientStore(remote({ gatewayId: G2.id, token: TOKENS[G2.id] })).writeLogEntry(entries[0]),
+        'PEER_REFUSED',
+      );
+      // A port nothing listens on: the one this test's server does not use, closed right away.
+      const spare = await serveOnNode(() => new Response('x'));
+      await spare.close();
+      await refused(clientStore(remote({ url: spare.url })).getLogLength(`rd-errors/${G1.id}`), 'STORAGE_FAILURE');
+      const driver = remote();
+      await driver.close();
+      await refused(driver.head(`rd-errors/${G1.id}`), 'STORE_CLOSED');
+    },
+  );
 
   it("reads the server copy verbatim, so the client's verifyLog names a corrupted entry", async () => {
     const store = clientStore(remote());

@@ -49,25 +49,31 @@ async function signed(body: string, at = NOW, contentType = 'application/json') 
 }
 
 describe('createGatewayApp', () => {
-  it('accepts a signed message (202), hands it on with the authenticated sender, and signs the reply bound to the request', async () => {
-    const { app, got } = gateway();
-    const init = await signed('{"hello":"world"}');
-    const res = await app.request(URL_TO_SERVER, init);
-    expect(res.status).toBe(202);
-    expect(got).toEqual([{ from: ids.a.id, m: { hello: 'world' } }]);
-    const body = new Uint8Array(await res.arrayBuffer());
-    const header = res.headers.get(REPLY_SIGNATURE_HEADER);
-    const reqSig = requestSignatureOf(init.headers.authorization);
-    expect(await verifyReply(header, ids.server.id, 202, reqSig, body, transportKeys, defaultVerifier())).toEqual({
-      ok: true,
-    });
-    // Bound: the same reply does not verify for another request, another status or another signer.
-    expect((await verifyReply(header, ids.server.id, 202, '-', body, transportKeys, defaultVerifier())).ok).toBe(false);
-    expect((await verifyReply(header, ids.server.id, 200, reqSig, body, transportKeys, defaultVerifier())).ok).toBe(
-      false,
-    );
-    expect((await verifyReply(header, ids.b.id, 202, reqSig, body, transportKeys, defaultVerifier())).ok).toBe(false);
-  });
+  it(
+    'accepts a signed message (202), hands it on with the authenticated sender, ' +
+      'and signs the reply bound to the request',
+    async () => {
+      const { app, got } = gateway();
+      const init = await signed('{"hello":"world"}');
+      const res = await app.request(URL_TO_SERVER, init);
+      expect(res.status).toBe(202);
+      expect(got).toEqual([{ from: ids.a.id, m: { hello: 'world' } }]);
+      const body = new Uint8Array(await res.arrayBuffer());
+      const header = res.headers.get(REPLY_SIGNATURE_HEADER);
+      const reqSig = requestSignatureOf(init.headers.authorization);
+      expect(await verifyReply(header, ids.server.id, 202, reqSig, body, transportKeys, defaultVerifier())).toEqual({
+        ok: true,
+      });
+      // Bound: the same reply does not verify for another request, another status or another signer.
+      expect((await verifyReply(header, ids.server.id, 202, '-', body, transportKeys, defaultVerifier())).ok).toBe(
+        false,
+      );
+      expect((await verifyReply(header, ids.server.id, 200, reqSig, body, transportKeys, defaultVerifier())).ok).toBe(
+        false,
+      );
+      expect((await verifyReply(header, ids.b.id, 202, reqSig, body, transportKeys, defaultVerifier())).ok).toBe(false);
+    },
+  );
 
   it('signs refusals too (here a 401 for a request from outside the clock window)', async () => {
     const { app } = gateway();
@@ -139,13 +145,17 @@ describe('HttpTransport.send: replies mapped to outcomes', () => {
       clock: () => NOW,
     });
 
-  it('delivers through the peer app (the app as the fetch), and rejects a reply not signed by the peer with BAD_SIGNATURE', async () => {
-    const { app, got } = gateway();
-    await client(async (input, init) => app.request(String(input), init)).send(ids.server.id, { via: 'app' });
-    expect(got).toEqual([{ from: ids.a.id, m: { via: 'app' } }]);
-    const unsigned = client(async () => new Response('{"accepted":true}', { status: 202 }));
-    await expect(unsigned.send(ids.server.id, {})).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
-  });
+  it(
+    'delivers through the peer app (the app as the fetch), ' +
+      'and rejects a reply not signed by the peer with BAD_SIGNATURE',
+    async () => {
+      const { app, got } = gateway();
+      await client(async (input, init) => app.request(String(input), init)).send(ids.server.id, { via: 'app' });
+      expect(got).toEqual([{ from: ids.a.id, m: { via: 'app' } }]);
+      const unsigned = client(async () => new Response('{"accepted":true}', { status: 202 }));
+      await expect(unsigned.send(ids.server.id, {})).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+    },
+  );
 
   it('a peer that is down, times out or is closed mid-send gives PEER_UNAVAILABLE', async () => {
     const down = client(async () => {

@@ -14,22 +14,25 @@ const received = (t: Transport): { from: string; message: Json }[] => {
 };
 
 describe('MemoryNetwork in manual mode: the scheduler decides', () => {
-  it('holds every message until delivered, and delivers in whatever order the scheduler picks (delay, reorder)', async () => {
-    const net = new MemoryNetwork({ mode: 'manual' });
-    const a = net.transport('a');
-    const b = net.transport('b');
-    const got = received(b);
-    for (let i = 0; i < 3; i++) await a.send('b', { i });
-    expect(got).toEqual([]);
-    const pending = net.pending();
-    expect(pending.map((e) => [e.from, e.to])).toEqual([
-      ['a', 'b'],
-      ['a', 'b'],
-      ['a', 'b'],
-    ]);
-    for (const e of [...pending].reverse()) expect(await net.deliver(e.id)).toBe(true);
-    expect(got.map((g) => g.message)).toEqual([{ i: 2 }, { i: 1 }, { i: 0 }]);
-  });
+  it(
+    'holds every message until delivered, ' + 'and delivers in whatever order the scheduler picks (delay, reorder)',
+    async () => {
+      const net = new MemoryNetwork({ mode: 'manual' });
+      const a = net.transport('a');
+      const b = net.transport('b');
+      const got = received(b);
+      for (let i = 0; i < 3; i++) await a.send('b', { i });
+      expect(got).toEqual([]);
+      const pending = net.pending();
+      expect(pending.map((e) => [e.from, e.to])).toEqual([
+        ['a', 'b'],
+        ['a', 'b'],
+        ['a', 'b'],
+      ]);
+      for (const e of [...pending].reverse()) expect(await net.deliver(e.id)).toBe(true);
+      expect(got.map((g) => g.message)).toEqual([{ i: 2 }, { i: 1 }, { i: 0 }]);
+    },
+  );
 
   it('drops and duplicates on request, and reports each event in order', async () => {
     const events: NetworkEvent['kind'][] = [];
@@ -76,44 +79,51 @@ describe('MemoryNetwork in manual mode: the scheduler decides', () => {
 });
 
 describe('MemoryNetwork faults and topology', () => {
-  it('seeded drop and duplicate probabilities: a dropped send still resolves (at most once, silently lost)', async () => {
-    const lossy = new MemoryNetwork({ faults: { drop: 1 }, random: mulberry32(1) });
-    const a = lossy.transport('a');
-    const got = received(lossy.transport('b'));
-    await a.send('b', { n: 1 });
-    await lossy.flush();
-    expect(got).toEqual([]);
+  it(
+    'seeded drop and duplicate probabilities: ' + 'a dropped send still resolves (at most once, silently lost)',
+    async () => {
+      const lossy = new MemoryNetwork({ faults: { drop: 1 }, random: mulberry32(1) });
+      const a = lossy.transport('a');
+      const got = received(lossy.transport('b'));
+      await a.send('b', { n: 1 });
+      await lossy.flush();
+      expect(got).toEqual([]);
 
-    const doubling = new MemoryNetwork({ faults: { duplicate: 1 }, random: mulberry32(1) });
-    const c = doubling.transport('c');
-    const twice = received(doubling.transport('d'));
-    await c.send('d', { n: 1 });
-    await doubling.flush();
-    expect(twice.map((g) => g.message)).toEqual([{ n: 1 }, { n: 1 }]);
-    expect(() => new MemoryNetwork({ faults: { drop: 0.5 } })).toThrow(TypeError);
-  });
+      const doubling = new MemoryNetwork({ faults: { duplicate: 1 }, random: mulberry32(1) });
+      const c = doubling.transport('c');
+      const twice = received(doubling.transport('d'));
+      await c.send('d', { n: 1 });
+      await doubling.flush();
+      expect(twice.map((g) => g.message)).toEqual([{ n: 1 }, { n: 1 }]);
+      expect(() => new MemoryNetwork({ faults: { drop: 0.5 } })).toThrow(TypeError);
+    },
+  );
 
-  it('a cut link: sends reject PEER_UNAVAILABLE, messages in flight are lost, both sides see onPeer; healing restores it', async () => {
-    const net = new MemoryNetwork({ mode: 'manual' });
-    const a = net.transport('a');
-    const b = net.transport('b');
-    const changes: [string, boolean][] = [];
-    a.onPeer((peer, up) => changes.push([peer, up]));
-    const got = received(b);
-    await a.send('b', { inFlight: true });
-    net.setLink('a', 'b', false);
-    expect(a.peers()).toEqual([]);
-    await expect(a.send('b', { n: 1 })).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
-    expect(await net.deliver(net.pending()[0]!.id)).toBe(false);
-    net.setLink('a', 'b', true);
-    await a.send('b', { n: 2 });
-    await net.flush();
-    expect(got.map((g) => g.message)).toEqual([{ n: 2 }]);
-    expect(changes).toEqual([
-      ['b', false],
-      ['b', true],
-    ]);
-  });
+  it(
+    'a cut link: sends reject PEER_UNAVAILABLE, ' +
+      'messages in flight are lost, both sides see onPeer; healing restores it',
+    async () => {
+      const net = new MemoryNetwork({ mode: 'manual' });
+      const a = net.transport('a');
+      const b = net.transport('b');
+      const changes: [string, boolean][] = [];
+      a.onPeer((peer, up) => changes.push([peer, up]));
+      const got = received(b);
+      await a.send('b', { inFlight: true });
+      net.setLink('a', 'b', false);
+      expect(a.peers()).toEqual([]);
+      await expect(a.send('b', { n: 1 })).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
+      expect(await net.deliver(net.pending()[0]!.id)).toBe(false);
+      net.setLink('a', 'b', true);
+      await a.send('b', { n: 2 });
+      await net.flush();
+      expect(got.map((g) => g.message)).toEqual([{ n: 2 }]);
+      expect(changes).toEqual([
+        ['b', false],
+        ['b', true],
+      ]);
+    },
+  );
 
   it('an unreachable gateway (a crash) is down for every peer until it comes back', async () => {
     const net = new MemoryNetwork();
@@ -130,18 +140,21 @@ describe('MemoryNetwork faults and topology', () => {
     expect(seen).toEqual(['a:b:false', 'c:b:false', 'a:b:true', 'c:b:true']);
   });
 
-  it('messages are copies: the sender mutating its object changes nothing, and each delivery is a fresh object', async () => {
-    const net = new MemoryNetwork({ mode: 'manual' });
-    const a = net.transport('a');
-    const got = received(net.transport('b'));
-    const message = { list: [1] };
-    await a.send('b', message);
-    message.list.push(2);
-    net.duplicate(net.pending()[0]!.id);
-    await net.flush();
-    expect(got.map((g) => g.message)).toEqual([{ list: [1] }, { list: [1] }]);
-    expect(got[0]!.message).not.toBe(got[1]!.message);
-  });
+  it(
+    'messages are copies: the sender mutating its object changes nothing, ' + 'and each delivery is a fresh object',
+    async () => {
+      const net = new MemoryNetwork({ mode: 'manual' });
+      const a = net.transport('a');
+      const got = received(net.transport('b'));
+      const message = { list: [1] };
+      await a.send('b', message);
+      message.list.push(2);
+      net.duplicate(net.pending()[0]!.id);
+      await net.flush();
+      expect(got.map((g) => g.message)).toEqual([{ list: [1] }, { list: [1] }]);
+      expect(got[0]!.message).not.toBe(got[1]!.message);
+    },
+  );
 
   it('a refusal travels back as an error-msg, and an error-msg is never answered with another (no loop)', async () => {
     const events: NetworkEvent[] = [];

@@ -175,7 +175,8 @@ export function wireGateway(p: GatewayParts): Side {
 
 export const TRANSPORT_OPTIONS = {
   heartbeatMs: 3_600_000,
-  // A burst of 256 sessions' messages arrives in one read; the default of 64 waiting messages would close the socket (1008).
+  // A burst of 256 sessions' messages arrives in one read; the default of 64 waiting messages would close the
+  // socket (1008).
   maxInflight: 1_000_000,
   maxBufferedBytes: 256 * 1024 * 1024,
 };

@@ -92,7 +92,8 @@ export function table(rows: readonly Row[]): string {
     const ratio =
       r.ratio !== undefined ? (r.unit === '×' || r.ratioAs === '×' ? formatValue(r.ratio, '×') : pct(r.ratio)) : '';
     lines.push(
-      `| ${r.section} | ${r.name}${r.note ? ` (${r.note})` : ''} | ${formatValue(r.value, r.unit)} | ${limit} | ${ratio} | ${r.target ?? ''} |`,
+      `| ${r.section} | ${r.name}${r.note ? ` (${r.note})` : ''} | ${formatValue(r.value, r.unit)} | ` +
+        `${limit} | ${ratio} | ${r.target ?? ''} |`,
     );
   }
   return lines.join('\n');

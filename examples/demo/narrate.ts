@@ -64,25 +64,43 @@ export class Narrator {
         const sentKey = `${key} ${String(e.session)}`;
         const times = (this.#sent.get(sentKey) ?? 0) + 1;
         this.#sent.set(sentKey, times);
-        return `→ ${type}${failed ? ` (delivered after ${failed} failed tries)` : times > 1 ? ' (again: same message, same hash)' : ''}`;
+        const again = failed
+          ? ` (delivered after ${failed} failed tries)`
+          : times > 1
+            ? ' (again: same message, same hash)'
+            : '';
+        return `→ ${type}${again}`;
       }
       case 'ledger': {
         const op = String(e.kind ?? '').toUpperCase();
         if (e.failed) return `ledger ${String(e.ledger)} unreachable: ${String(e.failed).slice(0, 80)}`;
         if (e.call === 'status')
-          return `asks ${String(e.ledger)} whether ${String(e.opId)} happened: ${e.found ? (e.ok ? 'yes' : 'refused') : 'no'}`;
+          return (
+            `asks ${String(e.ledger)} whether ${String(e.opId)} happened: ` +
+            `${e.found ? (e.ok ? 'yes' : 'refused') : 'no'}`
+          );
         if (e.call === 'attest') {
           const recorded = (e.recorded as { opId: string; ok: boolean }[] | undefined) ?? [];
           const burned = recorded.some((o) => o.ok && o.opId.endsWith(':3.4:burn'));
-          return `asks ${String(e.ledger)} for a signed attestation of ${String(e.asset)}: ${String(e.state)} at its own time ${new Date(Number(e.ledgerTime)).toISOString().slice(11, 23)}, burn ${burned ? 'recorded' : 'not recorded'}`;
+          return (
+            `asks ${String(e.ledger)} for a signed attestation of ${String(e.asset)}: ` +
+            `${String(e.state)} at its own time ${new Date(Number(e.ledgerTime)).toISOString().slice(11, 23)}, ` +
+            `burn ${burned ? 'recorded' : 'not recorded'}`
+          );
         }
-        return `${op} ${String(e.asset)} on ${String(e.ledger)}: ${e.ok ? `done (txSeq ${String(e.txSeq)})` : `refused ${String(e.code)}`}`;
+        return (
+          `${op} ${String(e.asset)} on ${String(e.ledger)}: ` +
+          `${e.ok ? `done (txSeq ${String(e.txSeq)})` : `refused ${String(e.code)}`}`
+        );
       }
       case 'append': {
         if (e.copy) return undefined;
         if (e.recoveryMessage === 'recover-update-msg' && e.operation === 'ack') {
           const n = /\+(\d+) entries/.exec(String(e.what))?.[1] ?? '0';
-          return `logged RECOVER-UPDATE: ${n} entries of the peer's chain verified and added to its copy${/peer rolled back/.test(String(e.what)) ? '; they show the peer rolled back' : ''}`;
+          return (
+            `logged RECOVER-UPDATE: ${n} entries of the peer's chain verified and added to its copy` +
+            `${/peer rolled back/.test(String(e.what)) ? '; they show the peer rolled back' : ''}`
+          );
         }
         if (e.step === 'rollback' && e.operation === 'init' && String(e.what).startsWith('decided'))
           return String(e.what);

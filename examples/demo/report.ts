@@ -56,7 +56,8 @@ export async function printReport(r: DemoResult): Promise<boolean> {
     const prefix = copy.entries.every((e, i) => chains.destination?.[i]?.entryHash === e.entryHash);
     checks.push([
       prefix,
-      `${origin.id} holds a verified copy of ${destination.id}'s chain up to seq ${copy.entries.length}, identical to the original`,
+      `${origin.id} holds a verified copy of ${destination.id}'s chain up to seq ${copy.entries.length}, ` +
+        'identical to the original',
     ]);
   }
 
@@ -67,7 +68,9 @@ export async function printReport(r: DemoResult): Promise<boolean> {
     const rm = e.recoveryMessage ? messageName(e.recoveryMessage) : '';
     timeline.push({
       t: e.timestamp,
-      text: `${e.author.padEnd(15)} ${String(e.seqNumber).padStart(3)}  ${e.step.padEnd(8)} ${e.operation.padEnd(4)}  ${rm.padEnd(18)} ${short(e.entryHash)}  ${describeEntry(e)}`,
+      text:
+        `${e.author.padEnd(15)} ${String(e.seqNumber).padStart(3)}  ${e.step.padEnd(8)} ${e.operation.padEnd(4)}  ` +
+        `${rm.padEnd(18)} ${short(e.entryHash)}  ${describeEntry(e)}`,
     });
   }
   for (const m of [origin, destination]) {
@@ -137,14 +140,16 @@ export async function printReport(r: DemoResult): Promise<boolean> {
       : '';
     checks.push([
       at === flow.length && loggedBy(origin, 'recover-msg'),
-      `recovery exchange RECOVER → RECOVER-UPDATE → RECOVER-UPDATE-ACK → RECOVER-SUCCESS sent in order; logged by their senders: ${logged.join(', ')}${note}`,
+      'recovery exchange RECOVER → RECOVER-UPDATE → RECOVER-UPDATE-ACK → RECOVER-SUCCESS sent in order; ' +
+        `logged by their senders: ${logged.join(', ')}${note}`,
     ]);
   } else {
     // The crash came after the origin's end entry was durable: nothing to recover. The destination's resent
     // message was answered from the origin's log (a duplicate gets the logged answer, docs/decisions.md).
     checks.push([
       at === 0,
-      `no RECOVER needed: ${origin.id}'s session had ended before the crash; ${destination.id}'s resent message was answered from ${origin.id}'s log`,
+      `no RECOVER needed: ${origin.id}'s session had ended before the crash; ` +
+        `${destination.id}'s resent message was answered from ${origin.id}'s log`,
     ]);
   }
   if (r.expected === 'rolled-back') {
@@ -153,7 +158,9 @@ export async function printReport(r: DemoResult): Promise<boolean> {
     );
     checks.push([
       evidence,
-      `${destination.id} asked ${r.ledgers.origin.id} past its deadline; its signed attestation showed the lock lapsed by the ledger's own clock with no burn, so it rolled back (recovery-04 §5.4.3)`,
+      `${destination.id} asked ${r.ledgers.origin.id} past its deadline; ` +
+        "its signed attestation showed the lock lapsed by the ledger's own clock with no burn, " +
+        'so it rolled back (recovery-04 §5.4.3)',
     ]);
   }
 

@@ -28,7 +28,10 @@ const without =
 
 const nested = (depth: number): Json => (depth === 0 ? 0 : [nested(depth - 1)]);
 
-/** A payload whose canonical JSON is just over ENTRY_LIMITS.maxPayloadChars, built of strings within every other limit. */
+/**
+ * A payload whose canonical JSON is just over ENTRY_LIMITS.maxPayloadChars, built of strings within every other
+ * limit.
+ */
 const oversize = (): Json =>
   Array.from({ length: Math.ceil(ENTRY_LIMITS.maxPayloadChars / 1000) + 1 }, () => 'x'.repeat(1000));
 

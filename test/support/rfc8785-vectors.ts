@@ -6,7 +6,9 @@ export const PRIMITIVES_INPUT = String.raw`{
   "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
   "literals": [null, true, false]
 }`;
-export const PRIMITIVES_OUTPUT = String.raw`{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}`;
+export const PRIMITIVES_OUTPUT =
+  '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],' +
+  String.raw`"string":"€$\u000f\nA'B\"\\\\\"/"}`;
 
 /**
  * RFC 8785 §3.2.3: property names sort by their UTF-16 code units, so the emoji (surrogates D83D DE00)
@@ -23,7 +25,8 @@ export const SORTING_INPUT = String.raw`{
 }`;
 /** SORTING_INPUT canonicalized: the members in the order §3.2.3 lists them (U+0080 and above are not escaped). */
 export const SORTING_OUTPUT =
-  '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign",' +
+  '{"\\r":"Carriage Return","1":"One","\u0080":"Control",' +
+  '"\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign",' +
   '"\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}';
 
 /** RFC 8785 Appendix B: IEEE 754 binary64 bit patterns (hex) and their canonical text; null marks "error". */

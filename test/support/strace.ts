@@ -33,7 +33,8 @@ export function straceProblem(): string | undefined {
   if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return `strace is not on PATH: ${install}`;
   if (run.error) return `strace could not run: ${String(run.error)}`;
   if (run.status !== 0) {
-    return `strace cannot trace here (exit ${run.status ?? run.signal}): ${run.stderr.trim()}; ptrace must be permitted`;
+    const why = `strace cannot trace here (exit ${run.status ?? run.signal}): ${run.stderr.trim()}`;
+    return `${why}; ptrace must be permitted`;
   }
   return undefined;
 }

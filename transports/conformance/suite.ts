@@ -110,17 +110,23 @@ export function transportConformance(harness: ConformanceHarness): void {
         await expect(a.transport.send(ids.server.id, value as Json)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     });
 
-    it(`send refuses a message over ${MAX_MESSAGE_BYTES} bytes (INVALID_INPUT), and one just under it arrives`, async () => {
-      await expect(a.transport.send(ids.server.id, { pad: 'x'.repeat(MAX_MESSAGE_BYTES) })).rejects.toMatchObject({
-        code: 'INVALID_INPUT',
-      });
-      const n = nonce();
-      const message = { nonce: n, pad: '' };
-      message.pad = 'y'.repeat(MAX_MESSAGE_BYTES - JSON.stringify(message).length);
-      expect(JSON.stringify(message).length).toBe(MAX_MESSAGE_BYTES);
-      await a.transport.send(ids.server.id, message);
-      expect((await a.echoOf(n)).message).toEqual({ nonce: n, bytes: MAX_MESSAGE_BYTES });
-    });
+    it(
+      'send refuses a message ' +
+        `over ${MAX_MESSAGE_BYTES} bytes ` +
+        '(INVALID_INPUT), ' +
+        'and one just under it arrives',
+      async () => {
+        await expect(a.transport.send(ids.server.id, { pad: 'x'.repeat(MAX_MESSAGE_BYTES) })).rejects.toMatchObject({
+          code: 'INVALID_INPUT',
+        });
+        const n = nonce();
+        const message = { nonce: n, pad: '' };
+        message.pad = 'y'.repeat(MAX_MESSAGE_BYTES - JSON.stringify(message).length);
+        expect(JSON.stringify(message).length).toBe(MAX_MESSAGE_BYTES);
+        await a.transport.send(ids.server.id, message);
+        expect((await a.echoOf(n)).message).toEqual({ nonce: n, bytes: MAX_MESSAGE_BYTES });
+      },
+    );
 
     it('a message the validator refuses never reaches the server, and the sender is told', async () => {
       const refused = nonce();
@@ -150,23 +156,27 @@ export function transportConformance(harness: ConformanceHarness): void {
       });
     });
 
-    it('a closed client: its sends reject TRANSPORT_CLOSED, and the server, once it sees it gone, cannot send to it (PEER_UNAVAILABLE)', async () => {
-      const c = new Inbox(await server.client(ids.c));
-      const n = nonce();
-      await c.transport.send(ids.server.id, { nonce: n });
-      await c.echoOf(n);
-      await c.transport.close();
-      await c.transport.close(); // idempotent
-      await expect(c.transport.send(ids.server.id, { nonce: nonce() })).rejects.toMatchObject({
-        code: 'TRANSPORT_CLOSED',
-      });
-      if (c.transport.capabilities.connections)
-        expect(await ctx.command(a, { command: 'await-down', peer: ids.c.id, timeoutMs: WAIT_MS })).toBe('down');
-      expect(await ctx.command(a, { command: 'send-to', peer: ids.c.id, message: { nonce: nonce() } })).toBe(
-        'PEER_UNAVAILABLE',
-      );
-      await ctx.stillServes();
-    });
+    it(
+      'a closed client: its sends reject TRANSPORT_CLOSED, and the server, ' +
+        'once it sees it gone, cannot send to it (PEER_UNAVAILABLE)',
+      async () => {
+        const c = new Inbox(await server.client(ids.c));
+        const n = nonce();
+        await c.transport.send(ids.server.id, { nonce: n });
+        await c.echoOf(n);
+        await c.transport.close();
+        await c.transport.close(); // idempotent
+        await expect(c.transport.send(ids.server.id, { nonce: nonce() })).rejects.toMatchObject({
+          code: 'TRANSPORT_CLOSED',
+        });
+        if (c.transport.capabilities.connections)
+          expect(await ctx.command(a, { command: 'await-down', peer: ids.c.id, timeoutMs: WAIT_MS })).toBe('down');
+        expect(await ctx.command(a, { command: 'send-to', peer: ids.c.id, message: { nonce: nonce() } })).toBe(
+          'PEER_UNAVAILABLE',
+        );
+        await ctx.stillServes();
+      },
+    );
 
     if (harness.wire !== 'http') {
       // HTTP gives no order across requests (each is its own exchange), so this applies to connections only.

@@ -104,7 +104,8 @@ export function createGatewayApp(options: GatewayAppOptions): Hono {
       const signed = stringToSign('POST', pathAndQueryOf(c.req.url), auth.timestampMs, bodyHash);
       if (!(await t.verifier.verify(key, utf8(signed), auth.signature)))
         return problem(c, 401, PROBLEM_TYPES.unauthenticated, 'request signature does not verify');
-      // 2. Not seen before: a signed request is good once (ECDSA signatures are malleable, so the signed content is the key).
+      // 2. Not seen before: a signed request is good once (ECDSA signatures are malleable, so the signed content is
+      // the key).
       const seen = replay.spend(sha256Hex(utf8(signed)), auth.timestampMs + skew, now);
       if (seen === 'replay')
         return problem(c, 401, PROBLEM_TYPES.unauthenticated, 'this signed request was already received (replay)');

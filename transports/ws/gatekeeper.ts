@@ -114,7 +114,8 @@ export class Gatekeeper {
     if (!(await this.#o.verifier.verify(key, proofSigningInput(proof), signature))) {
       return { ok: false, status: 401, detail: 'the proof signature does not verify' };
     }
-    // Check and spend in one synchronous step after the await, so two concurrent upgrades with one proof cannot both pass.
+    // Check and spend in one synchronous step after the await, so two concurrent upgrades with one proof cannot
+    // both pass.
     this.#forgetExpired(this.#o.clock());
     if (this.#used.has(proof.challenge))
       return { ok: false, status: 401, detail: 'the challenge was already used (replay)' };
