@@ -264,7 +264,8 @@ export class Gateway {
         // The outcome stays unknown: the retry reloads the session from the store first, whatever it holds.
         this.#sessions.delete(sessionId);
         throw new StoreUnavailable(
-          `append of seq ${sealed[0]!.seqNumber}..${last.seqNumber} failed (${String(err)}), and its outcome could not be read: ${String(readErr)}`,
+          `append of seq ${sealed[0]!.seqNumber}..${last.seqNumber} failed (${String(err)}), ` +
+            `and its outcome could not be read: ${String(readErr)}`,
           true,
         );
       }
@@ -301,7 +302,9 @@ export class Gateway {
     return undefined;
   }
 
-  /** Waits (on the injected clock) before the next try: 50 ms doubling up to the retransmit interval. False once closed. */
+  /**
+   * Waits (on the injected clock) before the next try: 50 ms doubling up to the retransmit interval. False once closed.
+   */
   #pause(attempt: number): Promise<boolean> {
     const wait = Math.min(this.#o.config.retransmitMs, 50 * 2 ** Math.min(attempt, 16));
     return new Promise((resolve) => {
@@ -326,7 +329,9 @@ export class Gateway {
     if (!(await this.#o.store.getHead(logId))) return undefined;
     const verified = await this.#o.store.verifyLog(logId);
     if (!verified.ok) {
-      const why = `own chain does not verify: ${verified.reason} at entry ${verified.index}${verified.seqNumber !== undefined ? ` (seq ${verified.seqNumber})` : ''}: ${verified.detail}`;
+      const why =
+        `own chain does not verify: ${verified.reason} at entry ${verified.index}` +
+        `${verified.seqNumber !== undefined ? ` (seq ${verified.seqNumber})` : ''}: ${verified.detail}`;
       this.#quarantined.set(sessionId, why);
       this.#report(sessionId, { kind: 'needs-operator', detail: why });
       return undefined;

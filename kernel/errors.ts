@@ -10,11 +10,16 @@ export const ERROR_CODES = [
   'NOT_FOUND', // the log or entry does not exist
   'STORE_CLOSED', // the store was used after close()
   'STORAGE_FAILURE', // the backend failed; the operation may or may not have happened
-  'PEER_UNAVAILABLE', // no live authenticated connection to the peer (or it is unreachable or its send buffer is full); a message may or may not have arrived; later may succeed
-  'PEER_REFUSED', // the peer (or the handshake) refused: unauthenticated, unknown, too large or invalid; the same attempt will fail again
+  // no live authenticated connection to the peer (or it is unreachable or its send buffer is full); a message may or
+  // may not have arrived; later may succeed
+  'PEER_UNAVAILABLE',
+  // the peer (or the handshake) refused: unauthenticated, unknown, too large or invalid; the same attempt will fail
+  // again
+  'PEER_REFUSED',
   'TRANSPORT_CLOSED', // the transport was used after close()
   'OP_CONFLICT', // a ledger operation id was reused with different parameters; nothing changed
-  'LEDGER_UNAVAILABLE', // the ledger could not be reached or failed; the operation may or may not have happened: ask status(opId)
+  // the ledger could not be reached or failed; the operation may or may not have happened: ask status(opId)
+  'LEDGER_UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

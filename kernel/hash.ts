@@ -42,7 +42,10 @@ let young = new Map<string, string>();
 let old = new Map<string, string>();
 let youngChars = 0;
 
-/** SHA-256 of the UTF-8 bytes of `text`, as 64 lowercase hex digits. `bytes`: those bytes, when the caller has them already. */
+/**
+ * SHA-256 of the UTF-8 bytes of `text`, as 64 lowercase hex digits. `bytes`: those bytes, when the caller has them
+ * already.
+ */
 export function sha256HexOfText(text: string, bytes?: Uint8Array): string {
   const hit = young.get(text) ?? old.get(text);
   if (hit !== undefined) return hit;

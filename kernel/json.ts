@@ -111,7 +111,10 @@ export function canonicalJsonWith(value: Record<string, Json>, key: string, text
   return `${out}}`;
 }
 
-/** An object's own keys in JCS order (UTF-16 code units, Array.prototype.sort's default); parsed canonical JSON is sorted already. */
+/**
+ * An object's own keys in JCS order (UTF-16 code units, Array.prototype.sort's default); parsed canonical JSON is
+ * sorted already.
+ */
 function sortedKeys(v: object): string[] {
   const keys = Object.keys(v);
   for (let i = 1; i < keys.length; i++) {
@@ -120,7 +123,10 @@ function sortedKeys(v: object): string[] {
   return keys;
 }
 
-/** Member names recur in every entry and message: their quoted (and checked) form is kept, for short names, up to a bound. */
+/**
+ * Member names recur in every entry and message: their quoted (and checked) form is kept, for short names, up to a
+ * bound.
+ */
 const quoted = new Map<string, string>();
 function quotedKey(k: string): string {
   let q = quoted.get(k);

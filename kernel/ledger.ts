@@ -40,7 +40,10 @@ interface LedgerOpBase {
   assetId: string;
 }
 
-/** 2.1: `active` → `locked`. `owner` must be the asset's current owner, so a gateway cannot lock what the client does not own. */
+/**
+ * 2.1: `active` → `locked`. `owner` must be the asset's current owner, so a gateway cannot lock what the client does
+ * not own.
+ */
 export interface LockOp extends LedgerOpBase {
   kind: 'lock';
   owner: string;
@@ -70,7 +73,10 @@ export interface BurnOp extends LedgerOpBase {
   lockOpId?: string;
 }
 
-/** 3.2: creates `assetId` as `minted`, owned by `owner` (the destination gateway or its escrow). Refused if the id exists. */
+/**
+ * 3.2: creates `assetId` as `minted`, owned by `owner` (the destination gateway or its escrow). Refused if the id
+ * exists.
+ */
 export interface MintOp extends LedgerOpBase {
   kind: 'mint';
   owner: string;

@@ -59,8 +59,15 @@ const MUTANTS = [
     file: 'kernel/driver.ts',
     edits: [
       [
-        "kind: 'ledger-status-failed',\n              now: this.#o.clock.now(),\n              opId: e.opId,\n              error: String(err),",
-        "kind: 'ledger-status',\n              now: this.#o.clock.now(),\n              opId: e.opId,\n              receipt: undefined,\n              verified: false,",
+        "kind: 'ledger-status-failed',\n" +
+          '              now: this.#o.clock.now(),\n' +
+          '              opId: e.opId,\n' +
+          '              error: String(err),',
+        "kind: 'ledger-status',\n" +
+          '              now: this.#o.clock.now(),\n' +
+          '              opId: e.opId,\n' +
+          '              receipt: undefined,\n' +
+          '              verified: false,',
       ],
     ],
   },
@@ -87,8 +94,14 @@ const MUTANTS = [
     file: 'kernel/satp/decide.ts',
     edits: [
       [
-        "  if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });\n  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n  const local",
-        "  if (s.pending) effects.push({ kind: 'ledger-execute', op: s.pending.op });\n  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n  const local",
+        "  if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });\n" +
+          '  if (!s.committed && !s.rollingBack) ' +
+          "effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
+          '  const local',
+        "  if (s.pending) effects.push({ kind: 'ledger-execute', op: s.pending.op });\n" +
+          '  if (!s.committed && !s.rollingBack) ' +
+          "effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
+          '  const local',
       ],
     ],
   },
@@ -109,7 +122,9 @@ const MUTANTS = [
     file: 'kernel/satp/decide.ts',
     edits: [
       [
-        "  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n  const local",
+        '  if (!s.committed && !s.rollingBack) ' +
+          "effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
+          '  const local',
         '  const local',
       ],
     ],
@@ -124,8 +139,15 @@ const MUTANTS = [
         'const committed = s.committed;',
       ],
       [
-        '        receipts: { ...s.receipts, [op.opId]: p.receipt },\n        compensations,\n        rollbackList: list,',
-        "        receipts: { ...s.receipts, [op.opId]: p.receipt },\n        compensations,\n        committed: s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward'),\n        rollbackList: s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward') ? [] : list,",
+        '        receipts: { ...s.receipts, [op.opId]: p.receipt },\n' +
+          '        compensations,\n' +
+          '        rollbackList: list,',
+        '        receipts: { ...s.receipts, [op.opId]: p.receipt },\n' +
+          '        compensations,\n' +
+          '        committed: s.committed || ' +
+          "(s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward'),\n" +
+          '        rollbackList: s.committed || ' +
+          "(s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward') ? [] : list,",
       ],
     ],
   },
@@ -135,7 +157,8 @@ const MUTANTS = [
     file: 'kernel/satp/state.ts',
     edits: [
       [
-        "      if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');\n      const compensations",
+        "      if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');\n" +
+          '      const compensations',
         '      const compensations',
       ],
     ],
@@ -278,7 +301,8 @@ async function main() {
         process.stdout.write(`${m.id} ${suite}… `);
         row.suites[suite] = await SUITES[suite](dir);
         console.log(
-          `${row.suites[suite].caught ? 'CAUGHT' : 'not caught'} (${Math.round(row.suites[suite].ms / 1000)} s): ${row.suites[suite].detail}`,
+          `${row.suites[suite].caught ? 'CAUGHT' : 'not caught'} ` +
+            `(${Math.round(row.suites[suite].ms / 1000)} s): ${row.suites[suite].detail}`,
         );
       }
       writeFileSync(path, original);
@@ -303,7 +327,8 @@ async function main() {
     );
   const missed = results.filter((r) => !Object.values(r.suites).some((s) => s.caught));
   console.log(
-    `\n${results.length - missed.length} of ${results.length} mutants caught at ${head} (${SEEDS} seeds)${missed.length ? `; missed: ${missed.map((r) => r.id).join(', ')}` : ''}`,
+    `\n${results.length - missed.length} of ${results.length} mutants caught at ${head} (${SEEDS} seeds)` +
+      `${missed.length ? `; missed: ${missed.map((r) => r.id).join(', ')}` : ''}`,
   );
   process.exitCode = missed.length ? 1 : 0;
 }

@@ -43,7 +43,8 @@ export function checkReceipt(value: unknown, verified: readonly string[], want: 
     return {
       ok: false,
       unsigned: false,
-      detail: `the receipt is for ${r.kind} ${r.opId} of ${r.assetId}, not ${want.kind} ${want.opId} of ${want.assetId}`,
+      detail:
+        `the receipt is for ${r.kind} ${r.opId} of ${r.assetId}, ` + `not ${want.kind} ${want.opId} of ${want.assetId}`,
     };
   }
   if (want.op && r.opHash !== opHashOf(want.op))
@@ -87,7 +88,8 @@ export function compensationProblem(
   }
   const missing = owed.filter((c) => !proven.has(c));
   return missing.length
-    ? `no proof of the peer's ${missing.join(', ')}, which it owes: it proved a ${s.role === 'destination' ? 'lock' : 'mint'}`
+    ? `no proof of the peer's ${missing.join(', ')}, which it owes: ` +
+        `it proved a ${s.role === 'destination' ? 'lock' : 'mint'}`
     : undefined;
 }
 
@@ -128,6 +130,8 @@ export function judgeAttestation(
   }
   return {
     kind: 'never',
-    why: `this session's lock no longer holds ${assetId} (${asset.state}${asset.lockOpId ? ` by ${asset.lockOpId}` : ''})`,
+    why:
+      `this session's lock no longer holds ${assetId} ` +
+      `(${asset.state}${asset.lockOpId ? ` by ${asset.lockOpId}` : ''})`,
   };
 }

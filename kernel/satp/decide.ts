@@ -192,7 +192,10 @@ function duplicate(s: SessionState, m: SatpMessage, hash: string, now: number): 
   return { steps: [], effects: [{ kind: 'send', to: answer.to, message: answer.message, logged: true }] };
 }
 
-/** Whether `hash` names a message of this session's conversation that the peer knows: one this gateway sent, else one it accepted. */
+/**
+ * Whether `hash` names a message of this session's conversation that the peer knows: one this gateway sent, else one it
+ * accepted.
+ */
 const inConversation = (s: SessionState, hash: string): boolean =>
   isTransferMessage(s.sent[hash]) || hash in s.received;
 
@@ -485,7 +488,10 @@ function onAbort(s: SessionState, reason: string, now: number): Decision {
   return startRollback(s, now, `aborted: ${reason}`, true);
 }
 
-/** When the session's deadline falls, by this gateway's clock: the lock's expiry (plus grace at the destination), or the time allowed to reach the lock. */
+/**
+ * When the session's deadline falls, by this gateway's clock: the lock's expiry (plus grace at the destination), or the
+ * time allowed to reach the lock.
+ */
 export function deadlineOf(s: SessionState, cfg: GatewayConfig): number {
   if (s.lockExpiry !== undefined) return s.role === 'origin' ? s.lockExpiry : s.lockExpiry + cfg.deadlineGraceMs;
   const lockSeconds = s.transfer?.lockSeconds ?? s.claim?.assetLockExpirationTime ?? 0;

@@ -16,7 +16,10 @@ import { assignOp, assignOpId, burnOp, lockOp, lockOpId, mintOp } from './ops.ts
 
 type Proposal = MessageOf<typeof MSG.transferProposal>;
 
-/** 1.1 → 1.2: a new session. Malformed or unauthenticated proposals are refused (nothing logged); well-formed ones the policy declines are rejected (logged, session ends). */
+/**
+ * 1.1 → 1.2: a new session. Malformed or unauthenticated proposals are refused (nothing logged); well-formed ones the
+ * policy declines are rejected (logged, session ends).
+ */
 export function acceptProposal(from: string, m: Proposal, hash: string, now: number, cfg: GatewayConfig): Decision {
   const c = m.transferInitClaim;
   const peer = cfg.peers[from];
@@ -202,7 +205,10 @@ export function destinationOnMessage(
   }
 }
 
-/** 3.6: assign the minted asset to the beneficiary (after commit-final, or after the burn was seen on the origin ledger). */
+/**
+ * 3.6: assign the minted asset to the beneficiary (after commit-final, or after the burn was seen on the origin
+ * ledger).
+ */
 export function assign(s: SessionState, now: number): Decision {
   const op = assignOp(s.sessionId, s.claim!.digitalAssetId, s.claim!.verifiedBeneficiaryEntityId);
   return { steps: ledger('3.6', now, op, 'forward'), effects: [{ kind: 'ledger-execute', op }] };

@@ -49,7 +49,10 @@ export interface About {
  */
 export type GatewayEvent =
   | { kind: 'start'; now: number; request: TransferRequest }
-  /** `proofs`: hashes (hashJson) of the ledger receipts in the message whose signature verified under the sender's ledger key. */
+  /**
+   * `proofs`: hashes (hashJson) of the ledger receipts in the message whose signature verified under the sender's
+   * ledger key.
+   */
   | { kind: 'message'; now: number; from: string; message: SatpMessage; hash: string; proofs: readonly string[] }
   | { kind: 'store-result'; now: number; about: About; result: StoreResult }
   /** `verified`: the receipt's signature checked out under this gateway's own ledger key. */

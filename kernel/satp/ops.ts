@@ -10,7 +10,9 @@ import {
   ledgerOp,
 } from '../ledger.ts';
 
-/** `<sessionId>:<step>:<kind>`. Steps and kinds contain no ':', so the id is unambiguous whatever the session id holds. */
+/**
+ * `<sessionId>:<step>:<kind>`. Steps and kinds contain no ':', so the id is unambiguous whatever the session id holds.
+ */
 export const opId = (sessionId: string, step: string, kind: string): string => `${sessionId}:${step}:${kind}`;
 
 export const lockOpId = (sessionId: string): string => opId(sessionId, '2.1', 'lock');

@@ -1,4 +1,5 @@
-// Self-healing (recovery-04 §5.1, §5.3): RECOVER → RECOVER-UPDATE → RECOVER-UPDATE-ACK → RECOVER-SUCCESS, or RECOVER-DISPUTE.
+// Self-healing (recovery-04 §5.1, §5.3): RECOVER → RECOVER-UPDATE → RECOVER-UPDATE-ACK → RECOVER-SUCCESS, or
+// RECOVER-DISPUTE.
 //
 // Every recovery message is bound to what it answers: its sender must be the session's peer, RECOVER-UPDATE
 // names the pending RECOVER, RECOVER-UPDATE-ACK a RECOVER-UPDATE this gateway sent, RECOVER-SUCCESS the ACK
@@ -47,7 +48,10 @@ function entry(
   };
 }
 
-/** Sends a recovery message: logged (exec, with §4's recovery fields) while the session is live, unlogged once it ended. */
+/**
+ * Sends a recovery message: logged (exec, with §4's recovery fields) while the session is live, unlogged once it
+ * ended.
+ */
 function sendRecovery(
   s: SessionState | undefined,
   to: string,
@@ -280,7 +284,8 @@ export function onCopyUpdated(
       now,
       about.hash,
       { seq: result.head.seq },
-      `the peer's chain ends at seq ${result.pageEnd}, before this gateway's verified copy of it (seq ${result.head.seq})`,
+      `the peer's chain ends at seq ${result.pageEnd}, ` +
+        `before this gateway's verified copy of it (seq ${result.head.seq})`,
     );
   }
   const appended = result.appended.map((e) => e.entryHash);

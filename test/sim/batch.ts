@@ -33,7 +33,10 @@ export async function runBatch(from: number, runs: number, faults: FaultSet = fa
   return out;
 }
 
-/** Sweeps the named scenarios; `bounded` (the test) sweeps the second crash only where the scenario asks for it, alternating modes. */
+/**
+ * Sweeps the named scenarios; `bounded` (the test) sweeps the second crash only where the scenario asks for it,
+ * alternating modes.
+ */
 export async function runSweeps(
   names: string[],
   mode: 'full' | 'bounded' | 'first-only',

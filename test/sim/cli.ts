@@ -32,7 +32,9 @@ async function main(): Promise<number> {
     else
       for (const s of summaries)
         console.log(
-          `${s.scenario}: write points ${JSON.stringify(s.writePoints)}, ${s.firstCrashRuns} + ${s.secondCrashRuns} crash runs, ${s.failures.length} failing${s.failures.map((f) => `\n  ${f.command}\n${violationsText(f.violations)}`).join('')}`,
+          `${s.scenario}: write points ${JSON.stringify(s.writePoints)}, ` +
+            `${s.firstCrashRuns} + ${s.secondCrashRuns} crash runs, ${s.failures.length} failing` +
+            `${s.failures.map((f) => `\n  ${f.command}\n${violationsText(f.violations)}`).join('')}`,
         );
     return summaries.some((s) => s.failures.length) ? 1 : 0;
   }
@@ -52,7 +54,8 @@ async function main(): Promise<number> {
     );
     console.log(r.timeline.format());
     console.log(
-      `\nwrite points: ${JSON.stringify(r.appendsBy)}; recovery window: ${r.recoveryWindow.map((w) => `${w.node}:${w.index}`).join(' ') || 'none'}`,
+      `\nwrite points: ${JSON.stringify(r.appendsBy)}; ` +
+        `recovery window: ${r.recoveryWindow.map((w) => `${w.node}:${w.index}`).join(' ') || 'none'}`,
     );
     console.log(r.violations.length ? `\nVIOLATIONS:\n${violationsText(r.violations)}` : '\nall invariants hold');
     return r.violations.length ? 1 : 0;
@@ -63,7 +66,8 @@ async function main(): Promise<number> {
     const r = await runSchedule(Number(seed), faults);
     console.log(r.timeline.format());
     console.log(
-      `\n${r.steps} steps, ${(r.simulatedMs / 1000).toFixed(1)} simulated s, timeline fingerprint ${r.timeline.fingerprint()}`,
+      `\n${r.steps} steps, ${(r.simulatedMs / 1000).toFixed(1)} simulated s, ` +
+        `timeline fingerprint ${r.timeline.fingerprint()}`,
     );
     console.log(formatCounts(r.counts));
     console.log(
@@ -90,7 +94,9 @@ async function main(): Promise<number> {
     console.log(`  ${seeds.length} seed(s): ${v} (e.g. ${seeds.slice(0, 3).join(', ')})`);
   }
   console.log(
-    `${runs} schedules in ${(r.ms / 1000).toFixed(1)} s wall, ${(r.cpuMs / 1000).toFixed(1)} s CPU (${(r.ms / runs).toFixed(1)} s wall, ${(r.cpuMs / runs).toFixed(1)} s CPU per 1,000); ${r.failures.length} with violations`,
+    `${runs} schedules in ${(r.ms / 1000).toFixed(1)} s wall, ${(r.cpuMs / 1000).toFixed(1)} s CPU ` +
+      `(${(r.ms / runs).toFixed(1)} s wall, ${(r.cpuMs / runs).toFixed(1)} s CPU per 1,000); ` +
+      `${r.failures.length} with violations`,
   );
   return r.failures.length ? 1 : 0;
 }

@@ -1,4 +1,5 @@
-// The switchable fault classes (clocks, storage, ledgers, a misbehaving peer) and the `--faults` / SATP_SIM_FAULTS selection of them.
+// The switchable fault classes (clocks, storage, ledgers, a misbehaving peer) and the `--faults` / SATP_SIM_FAULTS
+// selection of them.
 //
 // Each seed turns each enabled class on or off by itself (swarm testing, plan.ts), so some seeds see
 // only skewed clocks, some only storage faults, some several. The classes named here can be switched

@@ -156,11 +156,15 @@ export function formatCounts(c: FaultCounts): string {
       .sort((x, y) => y[1] - x[1])
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
-    `ledger calls in flight at a crash: landed ${c.ledgerCallsLandedAfterCrash}, lost ${c.ledgerCallsLostAtCrash}; ledger errors ${c.ledgerErrors}`,
-    `messages: drops ${c.drops}, lost to a down receiver ${c.dropsReceiverDown}, duplicates ${c.duplicates}, reorders ${c.reorders}, delays ${c.delays}`,
+    `ledger calls in flight at a crash: landed ${c.ledgerCallsLandedAfterCrash}, ` +
+      `lost ${c.ledgerCallsLostAtCrash}; ledger errors ${c.ledgerErrors}`,
+    `messages: drops ${c.drops}, lost to a down receiver ${c.dropsReceiverDown}, ` +
+      `duplicates ${c.duplicates}, reorders ${c.reorders}, delays ${c.delays}`,
     `clock jumps ${c.clockJumps}, deadline rollbacks ${c.deadlineRollbacks}, aborts ${c.aborts}`,
-    `recoveries ${c.recoveries}, crashes during recovery ${c.crashesDuringRecovery}, both down ${c.bothDown}, recovery messages ${c.recoveryMessages}, disputes ${c.disputes}`,
-    `outcomes: committed ${c.outcomes.committed}, rolled-back ${c.outcomes['rolled-back']}, rejected ${c.outcomes.rejected}, not started ${c.outcomes['not-started']}`,
+    `recoveries ${c.recoveries}, crashes during recovery ${c.crashesDuringRecovery}, both down ${c.bothDown}, ` +
+      `recovery messages ${c.recoveryMessages}, disputes ${c.disputes}`,
+    `outcomes: committed ${c.outcomes.committed}, rolled-back ${c.outcomes['rolled-back']}, ` +
+      `rejected ${c.outcomes.rejected}, not started ${c.outcomes['not-started']}`,
     `seeds per fault class: ${
       Object.entries(c.classes)
         .map(([k, v]) => `${k} ${v}`)

@@ -91,12 +91,16 @@ export async function checkInvariants(world: World): Promise<Violation[]> {
     if (oChain.length && !oEnd)
       v.push({
         invariant: 'every session ends',
-        detail: `${sid}: ${o.id}'s chain is open at seq ${oChain.length} (${oChain.at(-1)!.step}:${oChain.at(-1)!.operation})`,
+        detail:
+          `${sid}: ${o.id}'s chain is open at seq ${oChain.length} ` +
+          `(${oChain.at(-1)!.step}:${oChain.at(-1)!.operation})`,
       });
     if (dChain.length && !dEnd)
       v.push({
         invariant: 'every session ends',
-        detail: `${sid}: ${d.id}'s chain is open at seq ${dChain.length} (${dChain.at(-1)!.step}:${dChain.at(-1)!.operation})`,
+        detail:
+          `${sid}: ${d.id}'s chain is open at seq ${dChain.length} ` +
+          `(${dChain.at(-1)!.step}:${dChain.at(-1)!.operation})`,
       });
     // Agreement is on whether the asset moved: a destination that rejected the proposal and an origin that
     // aborted before the rejection reached it both mean "not transferred", and each names its own reason.

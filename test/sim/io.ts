@@ -94,7 +94,10 @@ export const LEDGER_CALLS: Record<LedgerMethod, LedgerCallSpec> = {
     label: ([assetId, opIds]) => `attest ${String(assetId)} [${(opIds as string[]).join(', ')}]`,
     answer: (r) => {
       const a = r as LedgerAttestation;
-      return `${a.asset ? `${a.asset.state}${a.asset.lockExpiresAt !== undefined ? ` until ${a.asset.lockExpiresAt}` : ''}` : 'no asset'} at ${a.ledgerTime}; recorded [${a.ops.map((o) => `${o.opId}:${o.ok}`).join(', ')}]`;
+      const asset = a.asset
+        ? `${a.asset.state}${a.asset.lockExpiresAt !== undefined ? ` until ${a.asset.lockExpiresAt}` : ''}`
+        : 'no asset';
+      return `${asset} at ${a.ledgerTime}; recorded [${a.ops.map((o) => `${o.opId}:${o.ok}`).join(', ')}]`;
     },
   },
 };

@@ -17,7 +17,10 @@ import type { World } from './world.ts';
 
 /** The kinds of forgery, each counted; a class that never ran fails the test (sim-schedules.test.ts). */
 export const FORGERIES = [
-  /** A claim whose ledger receipt is signed by the gateway instead of its ledger, or is another op's, or a lock with a moved expiry. */
+  /**
+   * A claim whose ledger receipt is signed by the gateway instead of its ledger, or is another op's, or a lock with a
+   * moved expiry.
+   */
   'forged-claim',
   /** A real transfer message with its hashPrevMessage changed. */
   'wrong-prev',

@@ -39,7 +39,8 @@ export function parseCrashPoint(s: string): CrashPoint {
 }
 
 export const sweepCommand = (s: Scenario, first?: CrashPoint, then?: CrashPoint): string =>
-  `npm run simulate -- --sweep ${s.name}${first ? ` --crash ${formatCrashPoint(first)}` : ''}${then ? ` --then ${formatCrashPoint(then)}` : ''}`;
+  `npm run simulate -- --sweep ${s.name}${first ? ` --crash ${formatCrashPoint(first)}` : ''}` +
+  `${then ? ` --then ${formatCrashPoint(then)}` : ''}`;
 
 /** How long a swept crash keeps the gateway down: cycles short, medium, and past the lock expiry. */
 function downFor(s: Scenario, p: CrashPoint, second: boolean): number {

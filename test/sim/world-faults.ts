@@ -17,7 +17,10 @@ export type WorkFault = 'before' | 'after' | 'fail-landed' | 'fail-lost';
 
 const appendLabel = (w: PendingAppend): string => {
   const d = describeAppend(w.texts);
-  return `${w.logId.split('/')[0]} seq ${w.expected.seq + 1}..${w.next.seq} [${d.map((e) => `${e.step}:${e.operation} ${e.payload}`).join(' | ')}]`;
+  return (
+    `${w.logId.split('/')[0]} seq ${w.expected.seq + 1}..${w.next.seq} ` +
+    `[${d.map((e) => `${e.step}:${e.operation} ${e.payload}`).join(' | ')}]`
+  );
 };
 
 /** The kind of write point an append is, for the crash counts: what its first and last entries record. */
@@ -108,7 +111,9 @@ export async function crashNode(
   world.log(
     n,
     'crash',
-    `gen ${inc.gen} (${kind}${recovering ? ', during recovery' : ''}${world.isUp(other(n)) ? '' : ', peer also down'})${restartAt !== undefined ? `, restart at t+${restartAt - world.clock.now}ms` : ''}`,
+    `gen ${inc.gen} (${kind}${recovering ? ', during recovery' : ''}` +
+      `${world.isUp(other(n)) ? '' : ', peer also down'})` +
+      `${restartAt !== undefined ? `, restart at t+${restartAt - world.clock.now}ms` : ''}`,
   );
   await Promise.all(landed);
   if (restartAt !== undefined) world.clock.set('world', restartAt, () => world.up(n, true));

@@ -44,7 +44,10 @@ export interface Node {
 export interface TransferSpec {
   request: TransferRequest;
   origin: NodeName;
-  /** Who owns the asset on the origin ledger before the transfer (the originator, unless the lock is meant to be refused). */
+  /**
+   * Who owns the asset on the origin ledger before the transfer (the originator, unless the lock is meant to be
+   * refused).
+   */
   owner: string;
   startAt: number;
   attempted: boolean;
@@ -162,7 +165,8 @@ export class World implements WorkQueue {
     // when it has no reason to think the ledger recorded it. Executing a recorded op again is a blind retry, even
     // where the ledger's idempotency hides it.
     if (w.kind === 'ledger' && w.call === 'execute' && w.op && w.ledger.ops().some((o) => o.op.opId === w.op!.opId)) {
-      const detail = `${GW[nodeOf(w.inc.node)]} asked ${w.ledger.id} to execute ${w.op.opId}, which it had already recorded`;
+      const detail =
+        `${GW[nodeOf(w.inc.node)]} asked ${w.ledger.id} ` + `to execute ${w.op.opId}, which it had already recorded`;
       this.traceViolations.push({
         invariant: 'no ledger operation executed blind (asked again once recorded)',
         detail,
@@ -334,7 +338,8 @@ export class World implements WorkQueue {
       from,
       'send',
       () =>
-        `#${m.id} ${shortType(m.type)} ${m.sessionId} → ${to}${m.deliverAt > this.clock.now ? ` (arrives +${m.deliverAt - this.clock.now}ms)` : ''}`,
+        `#${m.id} ${shortType(m.type)} ${m.sessionId} → ${to}` +
+        `${m.deliverAt > this.clock.now ? ` (arrives +${m.deliverAt - this.clock.now}ms)` : ''}`,
     );
   }
 
