@@ -10,6 +10,8 @@ import { runSchedule } from './sim/schedule.ts';
 const NODE = process.env.SATP_RUNTIME !== 'deno';
 /** 10,000 under Node (half in a child process on the other core), 1,000 under Deno; SATP_SIM_RUNS overrides (even). */
 const RUNS = Number(process.env.SATP_SIM_RUNS) || (NODE ? 10_000 : 1_000);
+/** From this many seeds on, a fault class or outcome that never happened fails the run. */
+const CLASS_CHECK_MIN_RUNS = 1_000;
 /**
  * SATP_SIM_NO_CHILD=1 runs every seed in this process. Mutation runs set it: a child process loads the kernel
  * from disk without the mutant under test active, and its results would hide the mutant.
@@ -115,6 +117,10 @@ describe('deterministic simulation of two gateways', () => {
     const never = Object.entries(classes)
       .filter(([, n]) => n === 0)
       .map(([k]) => k);
-    expect(never, `fault classes never exercised: ${never.join(', ')}`).toEqual([]);
+    // Some classes are rare per seed (a ledger error needs a ledger fault drawn and a call in its window): with
+    // fewer seeds than npm test's 1,000 or 10,000 (a mutation run's 200) their absence says nothing.
+    if (RUNS >= CLASS_CHECK_MIN_RUNS) expect(never, `fault classes never exercised: ${never.join(', ')}`).toEqual([]);
+    else if (never.length > 0)
+      console.log(`not exercised in ${RUNS} seeds (checked from ${CLASS_CHECK_MIN_RUNS}): ${never}`);
   }, 1_200_000);
 });
