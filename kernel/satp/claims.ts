@@ -6,6 +6,7 @@ import type { Json } from '../json.ts';
 import type { LedgerAttestation, LedgerOp, LedgerOpKind, LedgerReceipt } from '../ledger.ts';
 import { opHashOf } from '../ledger-receipt.ts';
 import { ledgerReceiptSchema } from '../ledger-schema.ts';
+import { MSG } from './messages.ts';
 import { burnOpId, compensationOp, lockOpId } from './ops.ts';
 import type { Compensation, SessionState } from './state.ts';
 
@@ -17,6 +18,43 @@ export const claimReceipt = (claim: unknown): LedgerReceipt | undefined =>
   claim !== null && typeof claim === 'object' && !Array.isArray(claim)
     ? ((claim as { receipt?: LedgerReceipt }).receipt ?? undefined)
     : undefined;
+
+/**
+ * The message that carries the claim of each forward operation a gateway performs itself (SATP core §7, the
+ * "assertion" claims): its step, its type and the two fields it uses. One table for the four claim messages.
+ */
+export const CLAIM_MESSAGE = {
+  lock: {
+    step: '2.2',
+    messageType: MSG.lockAssert,
+    formatField: 'lockAssertionClaimFormat',
+    format: 'LOCK_ASSERTION_CLAIM_FORMAT_1',
+    claimField: 'lockAssertionClaim',
+  },
+  mint: {
+    step: '3.3',
+    messageType: MSG.commitReady,
+    formatField: 'mintAssertionFormat',
+    format: 'MINT_ASSERTION_CLAIM_FORMAT_1',
+    claimField: 'mintAssertionClaim',
+  },
+  burn: {
+    step: '3.5',
+    messageType: MSG.commitFinal,
+    formatField: 'burnAssertionClaimFormat',
+    format: 'BURN_ASSERTION_CLAIM_FORMAT_1',
+    claimField: 'burnAssertionClaim',
+  },
+  assign: {
+    step: '3.7',
+    messageType: MSG.ackCommitFinal,
+    formatField: 'assignmentAssertionClaimFormat',
+    format: 'ASSIGNMENT_ASSERTION_CLAIM_FORMAT_1',
+    claimField: 'assignmentAssertionClaim',
+  },
+} as const;
+
+export type ClaimedKind = keyof typeof CLAIM_MESSAGE;
 
 export interface Expected {
   ledgerId: string;

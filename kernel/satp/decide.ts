@@ -20,7 +20,7 @@ import {
 } from './recovery.ts';
 import { acceptProposal, assign, destinationAfterLedger, destinationOnMessage } from './destination.ts';
 import { originAfterLedger, originOnMessage, startTransfer } from './origin.ts';
-import { continueRollback, rollbackActions, startRollback } from './rollback.ts';
+import { continueRollback, rollbackAck, rollbackActions, startRollback } from './rollback.ts';
 import { refuse } from './refuse.ts';
 import { isEnded, pastNoReturn, type SessionState } from './state.ts';
 import { burnEvidence, end, ledgerDone, ledgerFailed, receive } from './steps.ts';
@@ -158,17 +158,8 @@ function onMessageForNoSession(from: string, m: SatpMessage, hash: string, now: 
     return refuse(undefined, m, hash, now, SATP_ERRORS.forbidden, `unknown gateway ${from}`, from);
   // A session this gateway never started has nothing to undo: acknowledge, so the peer can end.
   if (m.messageType === RMSG.rollback) {
-    const ack: RecoveryOf<typeof RMSG.rollbackAck> = {
-      version: '1.0',
-      sessionId: m.sessionId,
-      contextId: m.contextId,
-      messageType: RMSG.rollbackAck,
-      hashRollbackMessage: hash,
-      success: true,
-      actionsPerformed: [],
-      proofs: [],
-    };
-    return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
+    const ack = rollbackAck(m, hash, { actionsPerformed: [], proofs: [] });
+    return { steps: [], effects: [{ kind: 'send', to: from, message: ack, logged: false }] };
   }
   if (m.messageType === MSG.error || m.messageType === MSG.sessionAbort || m.messageType === RMSG.rollbackAck)
     return reportOnly('ignored', `${m.messageType} for an unknown session`);
@@ -239,16 +230,8 @@ function onRollback(
   if (isEnded(s)) {
     if (s.outcome === 'committed') return reportOnly('needs-operator', 'ROLLBACK after the session committed');
     // Ended rolled back before the peer's ROLLBACK arrived: acknowledge from the state, unlogged.
-    const ack: RecoveryOf<typeof RMSG.rollbackAck> = {
-      version: '1.0',
-      sessionId: s.sessionId,
-      contextId: s.contextId,
-      messageType: RMSG.rollbackAck,
-      hashRollbackMessage: hash,
-      success: true,
-      ...rollbackActions(s),
-    };
-    return { steps: [], effects: [{ kind: 'send', to: from, message: ack as SatpMessage, logged: false }] };
+    const ack = rollbackAck(s, hash, rollbackActions(s));
+    return { steps: [], effects: [{ kind: 'send', to: from, message: ack, logged: false }] };
   }
   if (!inConversation(s, m.hashPrevMessage))
     return refuse(

@@ -5,10 +5,10 @@ import type { Json } from '../json.ts';
 import { sameKey } from '../crypto/types.ts';
 import type { Decision, GatewayConfig } from './effects.ts';
 import { MSG, SATP_VERSION, type MessageOf, type SatpMessage } from './messages.ts';
-import { startRollback } from './rollback.ts';
+import { claimOrRollBack, sendClaim } from './rollback.ts';
 import type { SessionState } from './state.ts';
 import { end, intent, iso, ledger, receive, record, send } from './steps.ts';
-import { refuse } from './refuse.ts';
+import { refuse, refuseClaim } from './refuse.ts';
 import { SATP_ERRORS } from './error-codes.ts';
 import { andThen, replyTo, sendToPeer } from './compose.ts';
 import { checkReceipt, claimReceipt } from './claims.ts';
@@ -123,15 +123,7 @@ export function destinationOnMessage(
       // The claim must prove this session's lock of this asset, owned by the originator, until exactly this expiry.
       const want = { ledgerId: peerLedger, opId: lockOpId(s.sessionId), kind: 'lock' as const, assetId };
       const lock = checkReceipt(claimReceipt(m.lockAssertionClaim), proofs, want);
-      if (!lock.ok)
-        return refuse(
-          s,
-          m,
-          hash,
-          now,
-          lock.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.lockAssetNotFound,
-          lock.detail,
-        );
+      if (!lock.ok) return refuseClaim(s, m, hash, now, lock, SATP_ERRORS.lockAssetNotFound);
       const bound = checkReceipt(claimReceipt(m.lockAssertionClaim), proofs, {
         ...want,
         op: lockOp(s.sessionId, assetId, s.claim!.verifiedOriginatorEntityId, expiry),
@@ -174,15 +166,7 @@ export function destinationOnMessage(
         assetId,
         op,
       });
-      if (!burn.ok)
-        return refuse(
-          s,
-          m,
-          hash,
-          now,
-          burn.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.burnClaimFormat,
-          burn.detail,
-        );
+      if (!burn.ok) return refuseClaim(s, m, hash, now, burn, SATP_ERRORS.burnClaimFormat);
       const received = {
         steps: [receive('3.5', now, s.peer, m, hash)],
         effects: [{ kind: 'clear-timer' as const, timer: 'deadline' as const }],
@@ -215,15 +199,7 @@ export function assign(s: SessionState, now: number): Decision {
 }
 
 export function destinationAfterLedger(s: SessionState, op: LedgerOp, receipt: LedgerReceipt, now: number): Decision {
-  if (op.kind === 'mint') {
-    if (!receipt.ok) return startRollback(s, now, `mint refused: ${receipt.error?.code ?? 'unknown'}`, true);
-    return sendToPeer(s, '3.3', now, {
-      ...replyTo(s),
-      messageType: MSG.commitReady,
-      mintAssertionFormat: 'MINT_ASSERTION_CLAIM_FORMAT_1',
-      mintAssertionClaim: { receipt } as unknown as Json,
-    } as SatpMessage);
-  }
+  if (op.kind === 'mint') return claimOrRollBack(s, now, 'mint', receipt);
   if (op.kind === 'assign') {
     if (!receipt.ok)
       return {
@@ -243,10 +219,5 @@ export function destinationAfterLedger(s: SessionState, op: LedgerOp, receipt: L
 }
 
 function sendAck(s: SessionState, now: number, receipt: LedgerReceipt): Decision {
-  return sendToPeer(s, '3.7', now, {
-    ...replyTo(s),
-    messageType: MSG.ackCommitFinal,
-    assignmentAssertionClaimFormat: 'ASSIGNMENT_ASSERTION_CLAIM_FORMAT_1',
-    assignmentAssertionClaim: { receipt } as unknown as Json,
-  } as SatpMessage);
+  return sendClaim(s, now, 'assign', receipt);
 }

@@ -5,10 +5,10 @@ import type { Json } from '../json.ts';
 import type { Decision, GatewayConfig } from './effects.ts';
 import { MSG, SATP_VERSION, type MessageOf, type SatpMessage, type TransferInitClaim } from './messages.ts';
 import type { TransferRequest } from './payloads.ts';
-import { startRollback } from './rollback.ts';
+import { claimOrRollBack, startRollback } from './rollback.ts';
 import type { SessionState } from './state.ts';
 import { end, intent, iso, ledger, receive, record, send } from './steps.ts';
-import { refuse } from './refuse.ts';
+import { refuse, refuseClaim } from './refuse.ts';
 import { SATP_ERRORS } from './error-codes.ts';
 import { andThen, replyTo, sendToPeer } from './compose.ts';
 import { checkReceipt, claimReceipt } from './claims.ts';
@@ -154,15 +154,7 @@ export function originOnMessage(
         kind: 'mint',
         assetId: t.assetId,
       });
-      if (!mint.ok)
-        return refuse(
-          s,
-          m,
-          hash,
-          now,
-          mint.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.mintClaimFormat,
-          mint.detail,
-        );
+      if (!mint.ok) return refuseClaim(s, m, hash, now, mint, SATP_ERRORS.mintClaimFormat);
       const received = { steps: [receive('3.3', now, s.peer, m, hash)], effects: [] };
       // Burn only while the lock surely holds; otherwise the ledger would refuse it anyway: roll back.
       if (s.lockExpiry === undefined || now >= s.lockExpiry - cfg.burnMarginMs) {
@@ -187,15 +179,7 @@ export function originOnMessage(
         assetId: t.assetId,
         op: assignOp(s.sessionId, t.assetId, t.beneficiary),
       });
-      if (!assign.ok)
-        return refuse(
-          s,
-          m,
-          hash,
-          now,
-          assign.unsigned ? SATP_ERRORS.badSignature : SATP_ERRORS.assignClaimFormat,
-          assign.detail,
-        );
+      if (!assign.ok) return refuseClaim(s, m, hash, now, assign, SATP_ERRORS.assignClaimFormat);
       return andThen(
         s,
         {
@@ -229,24 +213,8 @@ export function originOnMessage(
 
 /** A verified receipt of the origin's pending lock or burn (forward path). */
 export function originAfterLedger(s: SessionState, op: LedgerOp, receipt: LedgerReceipt, now: number): Decision {
-  if (op.kind === 'lock') {
-    if (!receipt.ok) return startRollback(s, now, `lock refused: ${receipt.error?.code ?? 'unknown'}`, true);
-    return sendToPeer(s, '2.2', now, {
-      ...replyTo(s),
-      messageType: MSG.lockAssert,
-      lockAssertionClaimFormat: 'LOCK_ASSERTION_CLAIM_FORMAT_1',
-      lockAssertionClaim: { receipt } as unknown as Json,
-      lockAssertionExpiration: iso(s.lockExpiry!),
-    } as SatpMessage);
-  }
-  if (op.kind === 'burn') {
-    if (!receipt.ok) return startRollback(s, now, `burn refused: ${receipt.error?.code ?? 'unknown'}`, true);
-    return sendToPeer(s, '3.5', now, {
-      ...replyTo(s),
-      messageType: MSG.commitFinal,
-      burnAssertionClaimFormat: 'BURN_ASSERTION_CLAIM_FORMAT_1',
-      burnAssertionClaim: { receipt } as unknown as Json,
-    } as SatpMessage);
-  }
+  if (op.kind === 'lock')
+    return claimOrRollBack(s, now, 'lock', receipt, { lockAssertionExpiration: iso(s.lockExpiry!) });
+  if (op.kind === 'burn') return claimOrRollBack(s, now, 'burn', receipt);
   return { steps: [], effects: [{ kind: 'report', report: { kind: 'ignored', detail: `receipt for ${op.kind}` } }] };
 }

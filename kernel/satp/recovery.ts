@@ -48,6 +48,21 @@ function entry(
   };
 }
 
+/** Sends a recovery message that must be answered, and arms the timer that resends it (or starts over) until then. */
+function sendAwaitingAnswer(
+  s: SessionState,
+  to: string,
+  now: number,
+  cfg: GatewayConfig,
+  message: RecoveryMessage,
+): Decision {
+  const d = sendRecovery(s, to, now, message);
+  return {
+    steps: d.steps,
+    effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }],
+  };
+}
+
 /**
  * Sends a recovery message: logged (exec, with §4's recovery fields) while the session is live, unlogged once it
  * ended.
@@ -115,11 +130,7 @@ export function recover(s: SessionState, now: number, cfg: GatewayConfig): Decis
     lastEntryTimestamp: s.lastTimestamp,
     isBackup: false,
   };
-  const d = sendRecovery(s, s.peer, now, m);
-  return {
-    steps: d.steps,
-    effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }],
-  };
+  return sendAwaitingAnswer(s, s.peer, now, cfg, m);
 }
 
 /**
@@ -300,11 +311,7 @@ export function onCopyUpdated(
     if (m.more) return recover(after, now, cfg);
     // Resent until RECOVER-SUCCESS arrives: a lost ACK, or a peer that crashed before answering it, would
     // otherwise leave this session recovering forever (the peer answers a duplicate ACK from its log).
-    const d = sendRecovery(after, about.from, now, ackOf(after, about.hash, appended));
-    return {
-      steps: d.steps,
-      effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }],
-    };
+    return sendAwaitingAnswer(after, about.from, now, cfg, ackOf(after, about.hash, appended));
   });
 }
 

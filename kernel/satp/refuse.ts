@@ -1,6 +1,7 @@
 // Refusing a message: an unlogged error-msg back (SATP core §9), nothing logged, nothing changed.
 import type { Decision } from './effects.ts';
-import { errorMessage, type SatpErrorCode } from './error-codes.ts';
+import { errorMessage, SATP_ERRORS, type SatpErrorCode } from './error-codes.ts';
+import type { ClaimCheck } from './claims.ts';
 import { contextOf, type SatpMessage } from './messages.ts';
 import { iso } from './steps.ts';
 
@@ -27,4 +28,19 @@ export function refuse(
       { kind: 'report', report: { kind: 'refused', code: e.code, detail } },
     ],
   };
+}
+
+/**
+ * Refuses a message whose claim failed its check: `badSignature` when the receipt is not signed by the
+ * ledger, else `wrong`, the code for a claim that proves something else.
+ */
+export function refuseClaim(
+  s: { peer: string },
+  m: SatpMessage,
+  hash: string,
+  now: number,
+  check: Extract<ClaimCheck, { ok: false }>,
+  wrong: SatpErrorCode,
+): Decision {
+  return refuse(s, m, hash, now, check.unsigned ? SATP_ERRORS.badSignature : wrong, check.detail);
 }

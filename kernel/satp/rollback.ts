@@ -4,11 +4,50 @@ import { SATP_VERSION, type SatpMessage } from './messages.ts';
 import { RMSG, type RecoveryOf } from './recovery-messages.ts';
 import type { EntryStep } from '../entry.ts';
 import type { Json } from '../json.ts';
+import type { LedgerReceipt } from '../ledger.ts';
+import { replyTo, sendToPeer } from './compose.ts';
 import type { Compensation, SessionState } from './state.ts';
 import { end, ledger, rollbackDecision, send } from './steps.ts';
 import { GENESIS_HASH } from '../entry.ts';
-import { assetOf } from './claims.ts';
+import { assetOf, CLAIM_MESSAGE, type ClaimedKind } from './claims.ts';
 import { compensationOp } from './ops.ts';
+
+/**
+ * Sends the claim of this gateway's own applied forward operation, in the message the table says carries it
+ * (`extra`: that message's other fields).
+ */
+export function sendClaim(
+  s: SessionState,
+  now: number,
+  kind: ClaimedKind,
+  receipt: LedgerReceipt,
+  extra: Record<string, Json> = {},
+): Decision {
+  const c = CLAIM_MESSAGE[kind];
+  const m = {
+    ...replyTo(s),
+    messageType: c.messageType,
+    [c.formatField]: c.format,
+    [c.claimField]: { receipt } as unknown as Json,
+    ...extra,
+  };
+  return sendToPeer(s, c.step, now, m as SatpMessage);
+}
+
+/**
+ * After this gateway's own forward ledger call: an applied receipt goes to the peer as its claim; a refused one
+ * ends the forward path, and the peer is told by the ROLLBACK.
+ */
+export function claimOrRollBack(
+  s: SessionState,
+  now: number,
+  kind: ClaimedKind,
+  receipt: LedgerReceipt,
+  extra?: Record<string, Json>,
+): Decision {
+  if (!receipt.ok) return startRollback(s, now, `${kind} refused: ${receipt.error?.code ?? 'unknown'}`, true);
+  return sendClaim(s, now, kind, receipt, extra);
+}
 
 /** Decide to roll back: logged first, so a crash in the middle resumes the rollback, never the transfer. */
 export function startRollback(s: SessionState, now: number, reason: string, notify: boolean): Decision {
@@ -43,18 +82,10 @@ export function continueRollback(s: SessionState, now: number): Decision {
   const actions = rollbackActions(s);
   // Answer the peer's ROLLBACK (recovery-04 §5.3.5) with what this side undid, and end.
   if (rb.ackTo) {
-    const ack: RecoveryOf<typeof RMSG.rollbackAck> = {
-      version: SATP_VERSION,
-      sessionId: s.sessionId,
-      contextId: s.contextId,
-      messageType: RMSG.rollbackAck,
-      hashRollbackMessage: rb.ackTo,
-      success: true,
-      ...actions,
-    };
+    const ack = rollbackAck(s, rb.ackTo, actions);
     return finish(
-      [...send('rollback', now, s.peer, ack as SatpMessage, rb.ackTo)],
-      [{ kind: 'send', to: s.peer, message: ack as SatpMessage, logged: true }],
+      [...send('rollback', now, s.peer, ack, rb.ackTo)],
+      [{ kind: 'send', to: s.peer, message: ack, logged: true }],
       now,
       rb.reason,
     );
@@ -97,6 +128,27 @@ function finish(steps: EntryStep[], effects: Decision['effects'], now: number, r
 }
 
 /** The compensations this gateway performed and their ledger receipts, for ROLLBACK and ROLLBACK-ACK. */
+/**
+ * The one ROLLBACK-ACK (recovery-04 §5.3.5): names the ROLLBACK it answers and lists what this side undid, with
+ * the receipts that prove it. Always `success: true`: a side that could not roll back does not acknowledge.
+ */
+export function rollbackAck(
+  ids: { sessionId: string; contextId: string },
+  hashRollbackMessage: string,
+  actions: { actionsPerformed: Compensation[]; proofs: Json[] },
+): SatpMessage {
+  const ack: RecoveryOf<typeof RMSG.rollbackAck> = {
+    version: SATP_VERSION,
+    sessionId: ids.sessionId,
+    contextId: ids.contextId,
+    messageType: RMSG.rollbackAck,
+    hashRollbackMessage,
+    success: true,
+    ...actions,
+  };
+  return ack as SatpMessage;
+}
+
 export function rollbackActions(s: SessionState): { actionsPerformed: Compensation[]; proofs: Json[] } {
   return {
     actionsPerformed: s.compensations.map((r) => (r.kind === 'unlock' ? 'UNLOCK' : 'BURN')),
