@@ -9,6 +9,7 @@ import { Gateway } from '../kernel/driver.ts';
 import { gatewayConfig } from '../kernel/satp/index.ts';
 import { LevelDriver } from '../storage/level.ts';
 import { LogStore } from '../storage/log-store.ts';
+import { outcomeOf } from '../kernel/satp/state.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -69,7 +70,7 @@ export async function memory(sessions: number): Promise<Row[]> {
       const mid = settled();
       await start(100 + half, 100 + sessions);
       const end = settled();
-      const open = gw.sessions().filter((s) => !s.outcome && s.wait.kind === 'message').length;
+      const open = gw.sessions().filter((s) => !outcomeOf(s) && s.wait.kind === 'message').length;
       check(open === sessions + 100, `${sessions + 100} sessions are open and waiting for the destination (${open})`);
       for (const i of [0, sessions / 2, sessions + 99]) {
         const v = await store.verifyLog(logIdOf(`m-${i}`, ORIGIN_ID));

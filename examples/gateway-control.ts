@@ -12,6 +12,7 @@ import type { Gateway } from '../kernel/driver.ts';
 import type { TransferRequest } from '../kernel/satp/payloads.ts';
 import type { LogStore } from '../storage/log-store.ts';
 import type { Emit } from './gateway-events.ts';
+import { outcomeOf } from '../kernel/satp/state.ts';
 
 export interface ControlContext {
   gateway: Gateway;
@@ -78,9 +79,9 @@ export async function handleCommand(line: string, ctx: ControlContext): Promise<
         const sessions = ctx.gateway.sessions();
         ctx.emit('status', {
           id,
-          open: sessions.filter((s) => !s.outcome).map((s) => s.sessionId),
-          disputed: sessions.filter((s) => s.disputed).map((s) => s.sessionId),
-          ended: sessions.filter((s) => s.outcome).length,
+          open: sessions.filter((s) => !outcomeOf(s)).map((s) => s.sessionId),
+          disputed: sessions.filter((s) => s.status.kind === 'disputed').map((s) => s.sessionId),
+          ended: sessions.filter((s) => outcomeOf(s)).length,
         });
         return;
       }

@@ -163,7 +163,7 @@ export class Gateway {
   /** Resolves when the session ends (committed, rolled back or rejected). */
   whenEnded(sessionId: string): Promise<Outcome> {
     const s = this.#sessions.get(sessionId);
-    if (s?.outcome) return Promise.resolve(s.outcome);
+    if (s?.status.kind === 'ended') return Promise.resolve(s.status.outcome);
     return new Promise((resolve) => this.#waiters.set(sessionId, [...(this.#waiters.get(sessionId) ?? []), resolve]));
   }
 

@@ -86,7 +86,12 @@ const MUTANTS = [
     id: 'M6',
     name: 'RECOVER-SUCCESS ignores that the peer rolled back while this gateway was down',
     file: 'kernel/satp/recovery.ts',
-    edits: [['if (after.peerRolledBack && !after.committed', 'if (false && after.peerRolledBack && !after.committed']],
+    edits: [
+      [
+        'if (after.peerRolledBack && deadlineApplies(after))',
+        'if (false && after.peerRolledBack && deadlineApplies(after))',
+      ],
+    ],
   },
   {
     id: 'M7',
@@ -95,12 +100,10 @@ const MUTANTS = [
     edits: [
       [
         "  if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });\n" +
-          '  if (!s.committed && !s.rollingBack) ' +
-          "effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
+          "  if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
           '  const local',
         "  if (s.pending) effects.push({ kind: 'ledger-execute', op: s.pending.op });\n" +
-          '  if (!s.committed && !s.rollingBack) ' +
-          "effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
+          "  if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
           '  const local',
       ],
     ],
@@ -122,8 +125,7 @@ const MUTANTS = [
     file: 'kernel/satp/decide.ts',
     edits: [
       [
-        '  if (!s.committed && !s.rollingBack) ' +
-          "effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
+        "  if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
           '  const local',
         '  const local',
       ],

@@ -28,10 +28,11 @@ import {
   typeOf,
   until,
 } from './support/satp-pair.ts';
+import { outcomeOf, rolledBackOrRollingBack } from '../kernel/satp/state.ts';
 
 const verifier = defaultVerifier();
 const ended = (pair: Pair, sid: string) => () =>
-  !!pair.origin.gw.session(sid)?.outcome && !!pair.destination.gw.session(sid)?.outcome;
+  !!outcomeOf(pair.origin.gw.session(sid)) && !!outcomeOf(pair.destination.gw.session(sid));
 
 /** Runs that between them send every message type the gateways send, and log every kind of entry. */
 async function collect(): Promise<{ wire: { from: string; env: Envelope }[]; entries: LogEntry[] }> {
@@ -70,7 +71,7 @@ async function collect(): Promise<{ wire: { from: string; env: Envelope }[]; ent
   await rollback.origin.gw.startTransfer(rollback.request('c-rollback', { lockSeconds: 20 }));
   await until(
     rollback,
-    () => !!rollback.destination.gw.session('c-rollback')?.rollingBack,
+    () => rolledBackOrRollingBack(rollback.destination.gw.session('c-rollback')),
     120,
     'the destination rolls back',
   );

@@ -14,6 +14,7 @@ import {
   typeOf,
   until,
 } from './support/satp-pair.ts';
+import { outcomeOf, rolledBackOrRollingBack } from '../kernel/satp/state.ts';
 
 /** The recovery messages a gateway logged, in order (recovery-04 §4's optional recovery fields). */
 async function recoveryTrail(pair: Pair, who: 'origin' | 'destination', sessionId: string): Promise<string[]> {
@@ -80,7 +81,7 @@ describe('recovery-04 §5.4', () => {
       await down.restart();
       await until(
         pair,
-        () => !!pair.origin.gw.session('s-541')?.outcome && !!pair.destination.gw.session('s-541')?.outcome,
+        () => !!outcomeOf(pair.origin.gw.session('s-541')) && !!outcomeOf(pair.destination.gw.session('s-541')),
         60,
       );
       expect(await outcomes(pair, 's-541')).toEqual(['committed', 'committed']);
@@ -120,7 +121,7 @@ describe('recovery-04 §5.4', () => {
       await down()!.restart();
       await until(
         pair,
-        () => !!pair.origin.gw.session('s-542')?.outcome && !!pair.destination.gw.session('s-542')?.outcome,
+        () => !!outcomeOf(pair.origin.gw.session('s-542')) && !!outcomeOf(pair.destination.gw.session('s-542')),
         60,
       );
       expect(await outcomes(pair, 's-542')).toEqual(['committed', 'committed']);
@@ -152,7 +153,7 @@ describe('recovery-04 §5.4', () => {
       await until(
         pair,
         () =>
-          pair.destination.gw.session('s-543')?.rollingBack !== undefined &&
+          rolledBackOrRollingBack(pair.destination.gw.session('s-543')) &&
           pair.destination.ledger.ops().some((o) => o.op.opId.endsWith(':rollback:burn')),
         120,
         'destination rollback',
@@ -161,7 +162,7 @@ describe('recovery-04 §5.4', () => {
       await down()!.restart();
       await until(
         pair,
-        () => !!pair.origin.gw.session('s-543')?.outcome && !!pair.destination.gw.session('s-543')?.outcome,
+        () => !!outcomeOf(pair.origin.gw.session('s-543')) && !!outcomeOf(pair.destination.gw.session('s-543')),
         120,
         'both ended',
       );
@@ -192,13 +193,13 @@ describe('recovery-04 §5.4', () => {
       // RECOVER-UPDATE reaches the origin only after its session ended (the destination's resent ROLLBACK ends it).
       pair.intercept = async (_from, _to, env) => {
         if (typeOf(env) !== 'recover-update-msg') return undefined;
-        for (let i = 0; i < 600 && !pair.origin.gw.session('s-543b')?.outcome; i++) await settle(1);
+        for (let i = 0; i < 600 && !outcomeOf(pair.origin.gw.session('s-543b')); i++) await settle(1);
         return undefined;
       };
       await down()!.restart();
       await until(
         pair,
-        () => !!pair.origin.gw.session('s-543b')?.outcome && !!pair.destination.gw.session('s-543b')?.outcome,
+        () => !!outcomeOf(pair.origin.gw.session('s-543b')) && !!outcomeOf(pair.destination.gw.session('s-543b')),
         120,
         'both ended',
       );
@@ -247,7 +248,7 @@ describe('recovery-04 §5.4', () => {
       await down!.restart();
       await until(
         pair,
-        () => !!pair.origin.gw.session('s-51')?.outcome && !!pair.destination.gw.session('s-51')?.outcome,
+        () => !!outcomeOf(pair.origin.gw.session('s-51')) && !!outcomeOf(pair.destination.gw.session('s-51')),
         60,
         'both ended',
       );
@@ -298,13 +299,15 @@ describe('recovery-04 §5.4', () => {
       await pair.restart('origin');
       await until(
         pair,
-        () => !!pair.origin.gw.session('s-disp')?.disputed && !!pair.destination.gw.session('s-disp')?.disputed,
+        () =>
+          pair.origin.gw.session('s-disp')?.status.kind === 'disputed' &&
+          pair.destination.gw.session('s-disp')?.status.kind === 'disputed',
         30,
         'both disputed',
       );
       for (const side of [pair.origin, pair.destination]) {
         const st = side.gw.session('s-disp')!;
-        expect(st.outcome, 'a disputed session is not ended: it waits for an operator').toBeUndefined();
+        expect(outcomeOf(st), 'a disputed session is not ended: it waits for an operator').toBeUndefined();
         expect(side.reports.some((r) => r.report.kind === 'needs-operator' && /dispute/.test(r.report.detail))).toBe(
           true,
         );

@@ -26,9 +26,10 @@ import {
   until,
 } from './support/satp-pair.ts';
 import type { Envelope } from '../kernel/satp/envelope.ts';
+import { outcomeOf, rolledBackOrRollingBack } from '../kernel/satp/state.ts';
 
 const ended = (pair: Pair, sid: string) => () =>
-  !!pair.origin.gw.session(sid)?.outcome && !!pair.destination.gw.session(sid)?.outcome;
+  !!outcomeOf(pair.origin.gw.session(sid)) && !!outcomeOf(pair.destination.gw.session(sid));
 const refusals = (pair: Pair, who: 'origin' | 'destination', sid: string) =>
   pair[who].reports
     .filter((r) => r.sessionId === sid && r.report.kind === 'refused')
@@ -96,7 +97,12 @@ describe('clocks: safety does not depend on the gateways agreeing on the time', 
       await pair.origin.gw.startTransfer(pair.request('s-ahead', { lockSeconds }));
       await until(pair, () => !!down, 30, 'the origin goes down as commit-ready leaves');
       const expiry = pair.origin.gw.session('s-ahead')!.lockExpiry!;
-      await until(pair, () => !!pair.destination.gw.session('s-ahead')?.rollingBack, 200, 'the destination rolls back');
+      await until(
+        pair,
+        () => rolledBackOrRollingBack(pair.destination.gw.session('s-ahead')),
+        200,
+        'the destination rolls back',
+      );
       const burn = pair.destination.ledger.ops().find((o) => o.op.opId === 's-ahead:rollback:burn');
       expect(
         burn?.receipt.timestamp,
@@ -380,7 +386,7 @@ describe('recovery messages are bound to what they answer', () => {
       } as SatpMessage;
       const r = await pair.inject(DESTINATION, 'origin', update);
       expect(r).toMatchObject({ accepted: false, code: 'err_0.1.3' });
-      expect(pair.origin.gw.session('s-bad-update')!.disputed).toBeUndefined();
+      expect(pair.origin.gw.session('s-bad-update')!.status.kind).not.toBe('disputed');
       expect((pair.origin.store.driver as MemoryDriver).heads.has('s-bad-update/gw-destination')).toBe(false);
       pair.drop = () => false;
       await until(pair, ended(pair, 's-bad-update'), 60, 'recovers and completes');
@@ -430,7 +436,7 @@ describe('boot never stops on one bad session', () => {
       await down.restart();
       expect(pair.origin.gw.quarantined().get('s-bad')).toMatch(/does not verify/);
       expect(pair.origin.reports.some((r) => r.sessionId === 's-bad' && r.report.kind === 'needs-operator')).toBe(true);
-      await until(pair, () => !!pair.origin.gw.session('s-good')?.outcome, 60, 's-good ends');
+      await until(pair, () => !!outcomeOf(pair.origin.gw.session('s-good')), 60, 's-good ends');
       expect(
         pair.wire.some(
           (w) => w.from === ORIGIN.id && typeOf(w.env) === 'recover-msg' && messageOf(w.env).sessionId === 's-bad',
@@ -469,7 +475,7 @@ describe('boot never stops on one bad session', () => {
       await down.restart();
       expect(pair.origin.gw.quarantined().get('s-bad')).toMatch(/bad-signature/);
       expect(pair.origin.gw.session('s-bad')).toBeUndefined();
-      await until(pair, () => !!pair.origin.gw.session('s-good')?.outcome, 60, 's-good ends');
+      await until(pair, () => !!outcomeOf(pair.origin.gw.session('s-good')), 60, 's-good ends');
     },
   );
 });
@@ -615,7 +621,7 @@ describe('storage failures never wedge a session', () => {
       await down!.restart();
       await until(pair, ended(pair, 's-update-fails'), 120, 'both end');
       expect(stores.origin!.failures).toBe(1);
-      expect(pair.origin.gw.session('s-update-fails')!.disputed).toBeUndefined();
+      expect(pair.origin.gw.session('s-update-fails')!.status.kind).not.toBe('disputed');
       await checkInvariants(pair, 's-update-fails');
     },
   );
@@ -649,7 +655,7 @@ describe('one rule each', () => {
         reason: 'late',
       } as SatpMessage;
       expect(await pair.inject(ORIGIN, 'destination', abort)).toMatchObject({ accepted: false });
-      expect(pair.destination.gw.session('s-late-abort-d')!.rollingBack).toBeUndefined();
+      expect(rolledBackOrRollingBack(pair.destination.gw.session('s-late-abort-d')!)).toBe(false);
       release!();
       await until(pair, ended(pair, 's-late-abort-d'), 60, 'both end');
       expect(await outcomes(pair, 's-late-abort-d')).toEqual(['committed', 'committed']);
@@ -695,7 +701,7 @@ describe('one rule each', () => {
         hashPrevMessage: 'cd'.repeat(32),
       } as SatpMessage;
       expect(await pair.inject(DESTINATION, 'origin', abort)).toMatchObject({ accepted: false });
-      expect(pair.origin.gw.session('s-rb-prev')!.rollingBack).toBeUndefined();
+      expect(rolledBackOrRollingBack(pair.origin.gw.session('s-rb-prev')!)).toBe(false);
       expect(pair.origin.ledger.ops().some((o) => o.op.kind === 'unlock')).toBe(false);
     },
   );
@@ -743,7 +749,7 @@ describe('one rule each', () => {
           await pair.inject(DESTINATION, 'origin', rollbackFrom('s-rb-proofs', anchor, ['BURN'], [proof])),
         ).toMatchObject({ accepted: false, code: 'err_0.1.3' });
       }
-      expect(pair.origin.gw.session('s-rb-proofs')!.rollingBack).toBeUndefined();
+      expect(rolledBackOrRollingBack(pair.origin.gw.session('s-rb-proofs')!)).toBe(false);
       expect(pair.origin.ledger.ops().some((o) => o.op.kind === 'unlock')).toBe(false);
     },
   );
@@ -765,7 +771,7 @@ describe('one rule each', () => {
       expect(await pair.inject(ORIGIN, 'destination', rollbackFrom('s-rb-late', anchor, [], []))).toMatchObject({
         accepted: false,
       });
-      expect(pair.destination.gw.session('s-rb-late')!.rollingBack).toBeUndefined();
+      expect(rolledBackOrRollingBack(pair.destination.gw.session('s-rb-late')!)).toBe(false);
     },
   );
 
@@ -780,7 +786,12 @@ describe('one rule each', () => {
       };
       await pair.origin.gw.startTransfer(pair.request('s-stall', { lockSeconds: 20 }));
       await until(pair, () => !!down, 10, 'the origin vanishes before locking');
-      await until(pair, () => !!pair.destination.gw.session('s-stall')?.rollingBack, 60, 'the destination gives up');
+      await until(
+        pair,
+        () => rolledBackOrRollingBack(pair.destination.gw.session('s-stall')),
+        60,
+        'the destination gives up',
+      );
       expect(pair.destination.ledger.ops()).toEqual([]);
       await down!.restart();
       await until(pair, ended(pair, 's-stall'), 120, 'both end once the origin is back');

@@ -13,6 +13,7 @@ import {
   signedBy,
   typeOf,
 } from './support/satp-pair.ts';
+import { outcomeOf } from '../kernel/satp/state.ts';
 
 const FLOW = [
   'transfer-proposal-msg',
@@ -32,8 +33,8 @@ const FLOW = [
 async function runUntilEnded(pair: Pair, sessionId: string, maxSeconds = 300): Promise<void> {
   for (let i = 0; i < maxSeconds; i++) {
     if (
-      pair.origin.gw.session(sessionId)?.outcome &&
-      (pair.destination.gw.session(sessionId)?.outcome || !pair.destination.gw.session(sessionId))
+      outcomeOf(pair.origin.gw.session(sessionId)) &&
+      (outcomeOf(pair.destination.gw.session(sessionId)) || !pair.destination.gw.session(sessionId))
     )
       return;
     await pair.clock.advance(1_000);

@@ -22,7 +22,15 @@ import { acceptProposal, assign, destinationAfterLedger, destinationOnMessage } 
 import { originAfterLedger, originOnMessage, startTransfer } from './origin.ts';
 import { continueRollback, rollbackAck, rollbackActions, startRollback } from './rollback.ts';
 import { refuse } from './refuse.ts';
-import { isEnded, pastNoReturn, type SessionState } from './state.ts';
+import {
+  deadlineApplies,
+  isEnded,
+  outcomeOf,
+  pastNoReturn,
+  rolledBackOrRollingBack,
+  rollingBack,
+  type SessionState,
+} from './state.ts';
 import { burnEvidence, end, ledgerDone, ledgerFailed, receive } from './steps.ts';
 import { andThen, reportOnly } from './compose.ts';
 import { assetOf, compensationProblem, judgeAttestation } from './claims.ts';
@@ -36,7 +44,8 @@ const isTransferMessage = (t: MessageType | undefined): boolean => t !== undefin
 
 export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: GatewayConfig): Decision {
   // RECOVER-DISPUTE froze the session: nothing happens until an operator steps in (both chains kept).
-  if (s?.disputed) return reportOnly('needs-operator', `session frozen by a dispute: ${s.disputed}`);
+  if (s?.status.kind === 'disputed')
+    return reportOnly('needs-operator', `session frozen by a dispute: ${s.status.detail}`);
   switch (ev.kind) {
     case 'start':
       return s
@@ -130,8 +139,10 @@ function onMessage(
     case MSG.sessionAbort:
       return onSessionAbort(s, from, m, hash, now);
   }
-  if (isEnded(s)) return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), `session ended: ${s.outcome}`);
-  if (s.rollingBack) return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), 'session is rolling back');
+  if (s.status.kind === 'ended')
+    return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), `session ended: ${s.status.outcome}`);
+  if (s.status.kind === 'rolling-back')
+    return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), 'session is rolling back');
   const expected = s.wait.kind === 'message' ? s.wait.types : [];
   // Destination assigned on burn evidence: the origin's commit-final is still to be answered.
   const late =
@@ -177,7 +188,7 @@ function duplicate(s: SessionState, m: SatpMessage, hash: string, now: number): 
   if (!answer) return reportOnly('ignored', 'duplicate still being answered');
   // A session that rolled back (or is rolling back) does not answer with a step forward any more: the peer gets a
   // refusal instead, which before its point of no return makes it roll back too.
-  if ((s.rollingBack || s.outcome === 'rolled-back') && isTransferMessage(answer.message.messageType)) {
+  if (rolledBackOrRollingBack(s) && isTransferMessage(answer.message.messageType)) {
     return refuse(s, m, hash, now, mismatch(m.messageType, 'session'), 'the session rolled back');
   }
   return { steps: [], effects: [{ kind: 'send', to: answer.to, message: answer.message, logged: true }] };
@@ -204,7 +215,7 @@ function onRollbackAck(
   const problem = compensationProblem(s, cfg.peers[from]?.networkId ?? '', m.actionsPerformed, m.proofs, proofs);
   if (problem)
     return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.badSignature, `ROLLBACK-ACK refused: ${problem}`);
-  const reason = s.rollingBack?.reason ?? 'rolled back';
+  const reason = rollingBack(s)?.reason ?? 'rolled back';
   return {
     steps: [receive('rollback', now, from, m as SatpMessage, hash), end(now, 'rolled-back', reason)],
     effects: [{ kind: 'report', report: { kind: 'ended', outcome: 'rolled-back', reason } }],
@@ -228,7 +239,7 @@ function onRollback(
   proofs: readonly string[],
 ): Decision {
   if (isEnded(s)) {
-    if (s.outcome === 'committed') return reportOnly('needs-operator', 'ROLLBACK after the session committed');
+    if (outcomeOf(s) === 'committed') return reportOnly('needs-operator', 'ROLLBACK after the session committed');
     // Ended rolled back before the peer's ROLLBACK arrived: acknowledge from the state, unlogged.
     const ack = rollbackAck(s, hash, rollbackActions(s));
     return { steps: [], effects: [{ kind: 'send', to: from, message: ack, logged: false }] };
@@ -255,7 +266,7 @@ function onRollback(
     );
   }
   return andThen(s, { steps: [receive('rollback', now, from, m as SatpMessage, hash)], effects: [] }, (r) =>
-    s.rollingBack ? continueRollback(r, now) : startRollback(r, now, `peer rolled back: ${m.reason}`, false),
+    rollingBack(s) ? continueRollback(r, now) : startRollback(r, now, `peer rolled back: ${m.reason}`, false),
   );
 }
 
@@ -273,7 +284,7 @@ function onError(
   if (isEnded(s)) return reportOnly('ignored', `peer error after the session ended: ${m.title}`);
   // Past the point of no return an error cannot undo anything: only the ledgers' evidence decides.
   if (pastNoReturn(s)) return reportOnly('needs-operator', `peer error after the point of no return: ${m.title}`);
-  if (s.rollingBack) return reportOnly('ignored', 'already rolling back');
+  if (rollingBack(s)) return reportOnly('ignored', 'already rolling back');
   return andThen(s, { steps: [receive('error', now, from, m, hash)], effects: [] }, (r) =>
     startRollback(r, now, `peer error ${m.type.split(':').pop()}: ${m.title}`, true),
   );
@@ -286,7 +297,7 @@ function onSessionAbort(
   hash: string,
   now: number,
 ): Decision {
-  if (isEnded(s) || s.rollingBack)
+  if (s.status.kind !== 'running')
     return reportOnly('ignored', 'session-abort after the session ended or while rolling back');
   if (!inConversation(s, m.hashPrevMessage))
     return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, 'session-abort names no message of this session');
@@ -349,9 +360,9 @@ function onLedgerReceipt(
     ? ledgerDone(step, now, op, purpose, receipt)
     : ledgerFailed(step, now, op, purpose, `${receipt.error?.code}: ${receipt.error?.message}`, receipt);
   return andThen(s, { steps: [logged], effects: [] }, (after) => {
-    if (purpose === 'rollback' || after.rollingBack) {
+    if (purpose === 'rollback' || rollingBack(after)) {
       // A forward burn refused during a rollback leaves the lock: continueRollback unlocks it.
-      return after.rollingBack
+      return rollingBack(after)
         ? continueRollback(after, now)
         : startRollback(after, now, 'ledger result during rollback', true);
     }
@@ -404,8 +415,7 @@ function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayCon
  * burn happened or never can, by its own clock: the destination asks it for an attestation and decides on that.
  */
 function onDeadline(s: SessionState, now: number): Decision {
-  if (s.committed || s.rollingBack)
-    return reportOnly('ignored', 'deadline after the point of no return or during rollback');
+  if (!deadlineApplies(s)) return reportOnly('ignored', 'deadline after the point of no return or during rollback');
   if (!pastNoReturn(s)) {
     const why =
       s.lockExpiry === undefined
@@ -429,7 +439,7 @@ function onAttestation(
   now: number,
   cfg: GatewayConfig,
 ): Decision {
-  if (s.role !== 'destination' || isEnded(s) || s.committed || s.rollingBack || !s.promised)
+  if (s.role !== 'destination' || !deadlineApplies(s) || !s.promised)
     return reportOnly('ignored', 'attestation not needed');
   const later = (detail: string, at = now + cfg.retransmitMs): Decision => ({
     steps: [],
@@ -464,7 +474,7 @@ function onAttestation(
 }
 
 function onAbort(s: SessionState, reason: string, now: number): Decision {
-  if (isEnded(s) || s.rollingBack) return reportOnly('ignored', 'abort: the session has ended or is rolling back');
+  if (s.status.kind !== 'running') return reportOnly('ignored', 'abort: the session has ended or is rolling back');
   // SATP core §9.6: an abort is effective only before the point of no return.
   if (pastNoReturn(s))
     return reportOnly('needs-operator', 'abort is no longer effective: the transfer can only go forward');
@@ -489,8 +499,8 @@ function onBoot(s: SessionState, now: number, cfg: GatewayConfig): Decision {
   if (isEnded(s)) return NONE;
   const effects: Decision['effects'] = [];
   if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });
-  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });
-  const local = s.rollingBack && !s.pending && s.wait.kind !== 'message' ? continueRollback(s, now) : NONE;
+  if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });
+  const local = rollingBack(s) && !s.pending && s.wait.kind !== 'message' ? continueRollback(s, now) : NONE;
   return andThen(s, { steps: local.steps, effects: [...effects, ...local.effects] }, (after) =>
     isEnded(after) ? NONE : recover(after, now, cfg),
   );
@@ -505,7 +515,7 @@ function onReload(s: SessionState, now: number, cfg: GatewayConfig): Decision {
   if (isEnded(s)) return NONE;
   const effects: Decision['effects'] = [];
   if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });
-  if (!s.committed && !s.rollingBack) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });
+  if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });
   if (s.recovery?.status === 'recovering') effects.push({ kind: 'set-timer', timer: 'recover', at: now });
   const rest = s.recovery?.status === 'recovering' ? NONE : resume(s, now, cfg);
   return { steps: rest.steps, effects: [...effects, ...rest.effects] };

@@ -20,14 +20,15 @@ import {
   shortType,
 } from './recovery-messages.ts';
 import { continueRollback, startRollback } from './rollback.ts';
-import { isEnded, type SessionState } from './state.ts';
+import { deadlineApplies, isEnded, rollingBack, type SessionState } from './state.ts';
 import { andThen, reportOnly } from './compose.ts';
 import { refuse } from './refuse.ts';
 import { SATP_ERRORS } from './error-codes.ts';
 
 const base = (sessionId: string, contextId: string) => ({ version: '1.0' as const, sessionId, contextId });
 const ignore = (detail: string): Decision => reportOnly('ignored', detail);
-const live = (s: SessionState | undefined): s is SessionState => !!s && !isEnded(s) && !s.disputed;
+const live = (s: SessionState | undefined): s is SessionState =>
+  s?.status.kind === 'running' || s?.status.kind === 'rolling-back';
 
 function entry(
   now: number,
@@ -371,7 +372,7 @@ export function onRecoverSuccess(
     effects: [{ kind: 'clear-timer' as const, timer: 'recover' as const }],
   };
   return andThen(s, logged, (after) => {
-    if (after.peerRolledBack && !after.committed && !after.rollingBack && !isEnded(after))
+    if (after.peerRolledBack && deadlineApplies(after))
       return startRollback(after, now, 'the peer rolled back while this gateway was down', false);
     return resume(after, now, cfg);
   });
@@ -380,7 +381,7 @@ export function onRecoverSuccess(
 /** Resend what is unanswered (duplicates are no-ops at the receiver), or go on with a rollback. */
 export function resume(s: SessionState, now: number, cfg: GatewayConfig): Decision {
   if (isEnded(s)) return { steps: [], effects: [] };
-  if (s.rollingBack && !s.pending && s.wait.kind !== 'message') return continueRollback(s, now);
+  if (rollingBack(s) && !s.pending && s.wait.kind !== 'message') return continueRollback(s, now);
   if (s.wait.kind === 'message' && s.lastSent) {
     return {
       steps: [],
@@ -402,7 +403,7 @@ export function onRecoverDispute(
   now: number,
 ): Decision {
   if (!s || from !== s.peer) return ignore('RECOVER-DISPUTE for no session of this peer');
-  if (s.disputed) return ignore('already disputed');
+  if (s.status.kind === 'disputed') return ignore('already disputed');
   const about = s.sent[m.hashPrevMessage];
   if (about !== RMSG.recover && about !== RMSG.recoverUpdate) {
     return refuse(

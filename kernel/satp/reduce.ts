@@ -40,7 +40,7 @@ export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg
   } else if (next!.wait.kind !== 'message') {
     effects.push({ kind: 'clear-timer', timer: 'retransmit' });
   }
-  if (next!.outcome)
+  if (isEnded(next!))
     effects.push(
       { kind: 'clear-timer', timer: 'deadline' },
       { kind: 'clear-timer', timer: 'ledger-retry' },

@@ -6,7 +6,7 @@ import type { EntryStep } from '../entry.ts';
 import type { Json } from '../json.ts';
 import type { LedgerReceipt } from '../ledger.ts';
 import { replyTo, sendToPeer } from './compose.ts';
-import type { Compensation, SessionState } from './state.ts';
+import { type Compensation, rollingBack, type SessionState, toRollingBack } from './state.ts';
 import { end, ledger, rollbackDecision, send } from './steps.ts';
 import { GENESIS_HASH } from '../entry.ts';
 import { assetOf, CLAIM_MESSAGE, type ClaimedKind } from './claims.ts';
@@ -52,10 +52,7 @@ export function claimOrRollBack(
 /** Decide to roll back: logged first, so a crash in the middle resumes the rollback, never the transfer. */
 export function startRollback(s: SessionState, now: number, reason: string, notify: boolean): Decision {
   const decided = rollbackDecision(now, reason, notify);
-  const rest = continueRollback(
-    { ...s, rollingBack: { reason, notify, ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}) } },
-    now,
-  );
+  const rest = continueRollback({ ...s, status: toRollingBack(s, reason, notify) }, now);
   return { steps: [decided, ...rest.steps], effects: rest.effects };
 }
 
@@ -64,8 +61,8 @@ export function startRollback(s: SessionState, now: number, reason: string, noti
  * compensate the next item (origin UNLOCK, destination BURN), else notify the peer and end.
  */
 export function continueRollback(s: SessionState, now: number): Decision {
-  const rb = s.rollingBack;
-  if (!rb || s.outcome) return { steps: [], effects: [] };
+  const rb = rollingBack(s);
+  if (!rb) return { steps: [], effects: [] };
   if (s.pending) return { steps: [], effects: [] }; // settle first; its result brings us back here
   const owed: Compensation | undefined =
     s.role === 'origin'

@@ -11,6 +11,21 @@ export type Role = 'origin' | 'destination';
 export type Outcome = 'committed' | 'rolled-back' | 'rejected';
 export type Compensation = 'UNLOCK' | 'BURN';
 
+/**
+ * Where the session stands: exactly one of four. What it waits for (`wait`) and a recovery handshake under way
+ * (`recovery`) are orthogonal to it: a running or rolling-back session waits for a message or a ledger call, and
+ * either can be mid-handshake after a restart. `committed` and `promised` are facts its log proves, not a status.
+ */
+export type Status =
+  | { kind: 'running' }
+  /** A rollback is decided: why, whether the peer still has to be told (ROLLBACK), the peer's ROLLBACK to answer. */
+  | { kind: 'rolling-back'; reason: string; notify: boolean; ackTo?: string }
+  | { kind: 'ended'; outcome: Outcome; reason: string }
+  /** RECOVER-DISPUTE: frozen for an operator, both chains kept. */
+  | { kind: 'disputed'; detail: string };
+
+export type RollingBack = Extract<Status, { kind: 'rolling-back' }>;
+
 /** What the session waits for next. */
 export type Wait = { kind: 'message'; types: MessageType[] } | { kind: 'ledger'; opId: string } | { kind: 'none' };
 
@@ -70,8 +85,7 @@ export interface SessionState {
   committed: boolean;
   /** Destination: it sent commit-ready, after which the origin may burn at any moment. */
   promised: boolean;
-  /** Set once a rollback is decided: why, and whether the peer still has to be told (ROLLBACK). */
-  rollingBack?: { reason: string; notify: boolean; ackTo?: string };
+  status: Status;
   /** recovery-04 §5.1: set at boot by RECOVER, until RECOVER-SUCCESS. */
   recovery?: {
     status: 'recovering' | 'synced';
@@ -87,8 +101,6 @@ export interface SessionState {
   peerCopy: ChainHead;
   /** The peer's chain shows it rolled back (§5.4.3: then this gateway rolls back too). */
   peerRolledBack: boolean;
-  /** RECOVER-DISPUTE: frozen for an operator, both chains kept. */
-  disputed?: string;
   phase: string;
   lastTimestamp: number;
   /** Hash of the last peer message accepted. */
@@ -99,9 +111,6 @@ export interface SessionState {
    */
   lastPeerMessage?: string;
   lastReceivedType?: MessageType;
-  outcome?: Outcome;
-  /** Why the session ended, for people. */
-  reason?: string;
 }
 
 /** The reply each message expects (SATP core Figure 2); [] for messages that end an exchange. */
@@ -120,7 +129,28 @@ export const EXPECTED_REPLY: Partial<Record<MessageType, MessageType[]>> = {
   [RMSG.rollback]: [RMSG.rollbackAck],
 };
 
-export const isEnded = (s: SessionState): boolean => s.outcome !== undefined;
+export const isEnded = (s: SessionState): boolean => s.status.kind === 'ended';
+
+/** The outcome of an ended session. */
+export const outcomeOf = (s: SessionState | undefined): Outcome | undefined =>
+  s?.status.kind === 'ended' ? s.status.outcome : undefined;
+
+/** The rollback under way, if the session is rolling back. */
+export const rollingBack = (s: SessionState): RollingBack | undefined =>
+  s.status.kind === 'rolling-back' ? s.status : undefined;
+
+/** Rolling back, or ended rolled back: whether the session took the rollback path. */
+export const rolledBackOrRollingBack = (s: SessionState | undefined): boolean =>
+  s?.status.kind === 'rolling-back' || outcomeOf(s) === 'rolled-back';
+
+/** The status after a rollback is decided (or the peer's ROLLBACK arrives): an earlier ROLLBACK to answer is kept. */
+export function toRollingBack(s: SessionState, reason: string, notify: boolean, ackTo?: string): Status {
+  // Ended and disputed are final: nothing logs a rollback after them, and a fold never leaves them.
+  if (s.status.kind === 'ended' || s.status.kind === 'disputed') return s.status;
+  const prior = rollingBack(s);
+  const answer = ackTo ?? prior?.ackTo;
+  return { kind: 'rolling-back', reason, notify, ...(answer ? { ackTo: answer } : {}) };
+}
 
 /**
  * The point of no return (SATP core §9.6), the one predicate every abort, error, session-abort and
@@ -129,6 +159,12 @@ export const isEnded = (s: SessionState): boolean => s.outcome !== undefined;
  * burn. Past it, the peer's word cannot undo the transfer: only the ledgers' own evidence can.
  */
 export const pastNoReturn = (s: SessionState): boolean => s.committed || s.promised;
+
+/**
+ * Whether the session's deadline still governs it: it runs forward (not rolling back, ended or disputed) and has
+ * not committed. Rollbacks and committed sessions finish on the ledgers' evidence, whatever the time.
+ */
+export const deadlineApplies = (s: SessionState): boolean => s.status.kind === 'running' && !s.committed;
 
 /** The state before any entry: built from the first entry's fixed fields. */
 function initial(e: EntryBody, role: Role): SessionState {
@@ -159,6 +195,7 @@ function initial(e: EntryBody, role: Role): SessionState {
     chain,
     head: EMPTY_HEAD,
     startedAt: e.timestamp,
+    status: { kind: 'running' },
     wait: { kind: 'none' },
     sent: {},
     received: {},
@@ -264,11 +301,13 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       if (proven) next = { ...next, peerOps: { ...next.peerOps, [proven.key]: proven.receipt } };
       if (m.messageType === MSG.commitFinal) next = { ...next, committed: true, rollbackList: [] };
       // A ROLLBACK from the peer: answer it with ROLLBACK-ACK once this side's compensations are done.
-      if (m.messageType === RMSG.rollback)
+      if (m.messageType === RMSG.rollback) {
+        const prior = rollingBack(s);
         next = {
           ...next,
-          rollingBack: { reason: `peer rolled back: ${m.reason}`, notify: false, ...s.rollingBack, ackTo: p.hash },
+          status: toRollingBack(s, prior?.reason ?? `peer rolled back: ${m.reason}`, prior?.notify ?? false, p.hash),
         };
+      }
       return next;
     }
     case 'ledger-op': {
@@ -333,14 +372,7 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
     case 'record':
       return s;
     case 'rollback':
-      return {
-        ...s,
-        rollingBack: {
-          reason: p.reason,
-          notify: p.notify,
-          ...(s.rollingBack?.ackTo ? { ackTo: s.rollingBack.ackTo } : {}),
-        },
-      };
+      return { ...s, status: toRollingBack(s, p.reason, p.notify) };
     case 'recovery-send': {
       const sent = { ...s.sent, [p.hash]: p.messageType as MessageType };
       if (p.messageType === RMSG.recover && p.message) {
@@ -359,9 +391,14 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       return next;
     }
     case 'dispute':
-      return { ...s, disputed: p.detail, wait: { kind: 'none' } };
+      return { ...s, status: { kind: 'disputed', detail: p.detail }, wait: { kind: 'none' } };
     case 'end':
-      return { ...s, outcome: p.outcome, reason: p.reason, wait: { kind: 'none' }, pending: undefined };
+      return {
+        ...s,
+        status: { kind: 'ended', outcome: p.outcome, reason: p.reason },
+        wait: { kind: 'none' },
+        pending: undefined,
+      };
   }
 }
 

@@ -6,6 +6,7 @@ import { LEDGER, NODES, nodeOf, type NodeName } from './names.ts';
 import type { Plan } from './plan.ts';
 import type { Action } from './scheduler.ts';
 import type { World } from './world.ts';
+import { outcomeOf } from '../../kernel/satp/state.ts';
 
 /** How far one node's jumps may take its clock in all (on top of its offset): a jump past it goes the other way. */
 const MAX_JUMPED_MS = 90_000;
@@ -49,7 +50,7 @@ export function faultActions(world: World, plan: Plan): Action[] {
   }
   if (w.abort) {
     for (const n of NODES) {
-      const open = world.nodes[n].inc?.gw.sessions().filter((s) => !s.outcome) ?? [];
+      const open = world.nodes[n].inc?.gw.sessions().filter((s) => !outcomeOf(s)) ?? [];
       if (!open.length) continue;
       acts.push({ weight: w.abort, run: () => world.abort(n, open[Math.floor(rng() * open.length)]!.sessionId) });
     }

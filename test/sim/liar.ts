@@ -14,6 +14,7 @@ import { messageHash, MSG, pastNoReturn, RMSG, type SatpMessage } from '../../ke
 import { GW, NODES, type NodeName, THIRD } from './names.ts';
 import type { Action } from './scheduler.ts';
 import type { World } from './world.ts';
+import { outcomeOf } from '../../kernel/satp/state.ts';
 
 /** The kinds of forgery, each counted; a class that never ran fails the test (sim-schedules.test.ts). */
 export const FORGERIES = [
@@ -289,7 +290,7 @@ export class Liar {
   #liveSessions() {
     return NODES.flatMap((node) =>
       (this.world.nodes[node].inc?.gw.sessions() ?? [])
-        .filter((s) => !s.outcome && !s.disputed && s.peer)
+        .filter((s) => !outcomeOf(s) && s.status.kind !== 'disputed' && s.peer)
         .map((s) => ({
           node,
           peer: s.peer,

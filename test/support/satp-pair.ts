@@ -18,6 +18,7 @@ import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import { type TestGateway, testGateway, webCryptoTestGateway } from './fixtures.ts';
+import { outcomeOf } from '../../kernel/satp/state.ts';
 
 /** Timers fire only when a test advances time, in order of their due time. */
 export class ManualClock implements Clock {
@@ -232,15 +233,15 @@ export async function checkInvariants(
 ): Promise<Outcome> {
   const o = pair.origin.gw.session(sessionId);
   const d = pair.destination.gw.session(sessionId);
-  expect(o?.outcome, 'origin ended').toBeDefined();
+  expect(outcomeOf(o), 'origin ended').toBeDefined();
   for (const side of [pair.origin, pair.destination]) {
     const logId = logIdOf(sessionId, side.config.id);
     if ((await side.store.getLogLength(logId)) === 0) continue; // a refused proposal leaves no chain
     const v = await side.store.verifyLog(logId);
     expect(v.ok, `${side.config.id} chain verifies: ${JSON.stringify(v)}`).toBe(true);
   }
-  const outcome = o!.outcome!;
-  if (d) expect(d.outcome, 'both gateways agree on the outcome').toBe(outcome);
+  const outcome = outcomeOf(o)!;
+  if (d) expect(outcomeOf(d), 'both gateways agree on the outcome').toBe(outcome);
   const onA = await pair.origin.ledger.asset(assetId);
   const onB = await pair.destination.ledger.asset(assetId);
   const live = (a: { state: string } | undefined) => a !== undefined && a.state !== 'burned';
