@@ -129,7 +129,8 @@ describe('clocks: safety does not depend on the gateways agreeing on the time', 
 describe('the one timing assumption left, broken on purpose (docs/assumptions.md)', () => {
   /**
    * The destination promised, then rolled back on the origin ledger's attestation that the lock lapsed; its
-   * ROLLBACK is lost, and the origin (its clock 30 s behind) still starts the burn when commit-ready arrives.
+   * ROLLBACK (and every refusal it sends) is lost, and the origin (its clock 30 s behind) still starts the burn when
+   * commit-ready arrives.
    * `jump`: how far the origin ledger's clock then goes back.
    */
   async function lateBurn(sid: string, jump: number): Promise<Pair> {
@@ -138,7 +139,10 @@ describe('the one timing assumption left, broken on purpose (docs/assumptions.md
     let holding = true;
     pair.intercept = (_f, _t, env) =>
       holding && typeOf(env) === 'commit-ready-msg' ? new Promise((r) => held.push(() => r(undefined))) : undefined;
-    pair.drop = (_f, _t, env) => typeOf(env) === 'rollback-msg';
+    // Every word of the destination's rollback is lost: its ROLLBACK and its refusals of the origin's resent
+    // commit-prepare (an error before the point of no return would make the origin roll back too).
+    pair.drop = (from, _t, env) =>
+      typeOf(env) === 'rollback-msg' || (from === DESTINATION.id && typeOf(env) === 'error-msg');
     await pair.origin.gw.startTransfer(pair.request(sid, { lockSeconds: 60 }));
     await until(pair, () => held.length > 0, 30, 'commit-ready sent (held)');
     await until(

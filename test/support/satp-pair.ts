@@ -51,9 +51,54 @@ export class ManualClock implements Clock {
   advance = (ms: number) => this.advanceTo(this.t + ms);
 }
 
-/** Lets every queued promise and macrotask of in-memory work run to completion (bounded). */
-export async function settle(rounds = 50): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setTimeout(r, 0));
+/**
+ * The work a gateway incarnation has in flight through its ports (signing, verifying, its store, its ledgers) and
+ * the messages on their way to it. `settle` waits for all of it, so the manual clock never moves while a gateway is
+ * still busy, however slow the machine: what a test sees does not depend on load. A gateway that is closed (a
+ * crash) retires its work, so a call a test left hanging on purpose does not hold everything up.
+ */
+class Work {
+  pending = 0;
+  retired = false;
+  track<T>(p: Promise<T>): Promise<T> {
+    this.pending++;
+    const done = () => void this.pending--;
+    p.then(done, done);
+    return p;
+  }
+}
+let live = new Set<Work>();
+const busy = (): boolean => [...live].some((w) => !w.retired && w.pending > 0);
+
+/** `target` with every method that returns a promise counted as work in flight. */
+function tracked<T extends object>(target: T, work: Work): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      const v = Reflect.get(t, prop, t);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        const r = v.apply(t, args);
+        return r instanceof Promise ? work.track(r) : r;
+      };
+    },
+  });
+}
+
+/** More than any one settle should ever need: a bound, not a timing (a turn of the event loop is about 1 ms). */
+const MAX_TURNS = 20_000;
+
+/**
+ * Lets the gateways finish what they are doing: returns once no tracked work is in flight for two turns of the
+ * event loop in a row, and at least `rounds` turns have passed (bounded by MAX_TURNS turns).
+ */
+export async function settle(rounds = 2): Promise<void> {
+  let quiet = 0;
+  for (let i = 0; i < MAX_TURNS; i++) {
+    await new Promise<void>((r) => setTimeout(r, 0));
+    quiet = busy() ? 0 : quiet + 1;
+    if (i + 1 >= rounds && quiet >= 2) return;
+  }
+  throw new Error(`the gateways were still busy after ${MAX_TURNS} turns of the event loop`);
 }
 
 export const ORIGIN = testGateway('gw-origin');
@@ -70,6 +115,8 @@ export interface Side {
   ledger: MemoryLedger;
   config: GatewayConfig;
   reports: { sessionId: string; report: Report }[];
+  /** What this incarnation has in flight (see `settle`). */
+  work: Work;
 }
 
 export interface Pair {
@@ -115,7 +162,10 @@ export interface PairOptions {
 
 export async function makePair(options: PairOptions = {}): Promise<Pair> {
   const clock = new ManualClock();
-  const verifier = defaultVerifier();
+  live = new Set<Work>();
+  const shared = new Work();
+  live.add(shared);
+  const verifier = tracked(defaultVerifier(), shared);
   const assets = options.assets ?? ['asset-1'];
   const ledgerClock = { origin: 0, destination: 0 };
   const ledgerA = new MemoryLedger({
@@ -144,6 +194,8 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
     reports: Side['reports'],
   ): Side => {
     const me = fast[who];
+    const work = new Work();
+    live.add(work);
     const config = gatewayConfig({
       id: me.id,
       publicJwk: me.jwk,
@@ -155,14 +207,15 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
     });
     const gw = new Gateway({
       config,
-      signer: me.signer,
+      signer: tracked(me.signer, work),
       verifier,
       keys,
-      store: options.wrapStore ? options.wrapStore(who, store) : store,
-      ledger: options.ledgerView ? options.ledgerView(who, ledger) : ledger,
+      store: tracked(options.wrapStore ? options.wrapStore(who, store) : store, work),
+      ledger: tracked(options.ledgerView ? options.ledgerView(who, ledger) : ledger, work),
       peerLedger: (peer) => {
         const l = peer === ORIGIN.id ? ledgerA : peer === DESTINATION.id ? ledgerB : undefined;
-        return l && options.ledgerView ? options.ledgerView(who, l) : l;
+        const view = l && options.ledgerView ? options.ledgerView(who, l) : l;
+        return view && tracked(view, work);
       },
       clock: skewed(clock, options.skew?.[who] ?? 0),
       outbox: {
@@ -172,12 +225,26 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
           pair.wire.push({ from: me.id, to, env });
           const target = Object.values(sides).find((s) => s.config.id === to);
           if (!target) throw new Error(`no gateway ${to}`);
-          setTimeout(() => void target.gw.receive(me.id, structuredClone(env)), 0);
+          // Counted until the gateway has the message: what it then does goes through its ports (counted
+          // there), or waits for the clock (a retry's pause), which is not work in flight.
+          void target.work.track(
+            new Promise<void>((resolve) =>
+              setTimeout(() => {
+                void target.gw.receive(me.id, structuredClone(env));
+                resolve();
+              }, 0),
+            ),
+          );
         },
       },
       onReport: (sessionId, report) => reports.push({ sessionId, report }),
     });
-    return { gw, store, ledger, config, reports };
+    const close = gw.close.bind(gw);
+    gw.close = () => {
+      work.retired = true;
+      close();
+    };
+    return { gw, store, ledger, config, reports, work };
   };
   sides.origin = build('origin', new LogStore(new MemoryDriver(), { keys, verifier }), ledgerA, []);
   sides.destination = build('destination', new LogStore(new MemoryDriver(), { keys, verifier }), ledgerB, []);
