@@ -157,6 +157,10 @@ export async function runSweepPoint(scenario: Scenario, first?: CrashPoint, seco
     await runStep(world, { weight: 1, run });
   }
   const violations = await checkInvariants(world);
+  for (const e of world.expectations) {
+    const detail = e.check();
+    if (detail) violations.push({ invariant: e.invariant, detail });
+  }
   const h = world.halted;
   const open = `open: A [${world.openSessions('A')}] B [${world.openSessions('B')}]`;
   if (h) {

@@ -98,6 +98,8 @@ export class World implements WorkQueue {
   readonly peerRolledBack = new Set<string>();
   /** Invariants broken as it happened (what a gateway sent), beside those checked at the end. */
   readonly traceViolations: { invariant: string; detail: string }[] = [];
+  /** Scripted scenarios: what must also hold when the run ends (`check` returns a detail when it does not). */
+  readonly expectations: { invariant: string; check: () => string | undefined }[] = [];
   /** The step and the world time at which an entry last landed on a disk (progress). */
   lastLandedStep = 0;
   lastLandedAt = 0;
