@@ -927,3 +927,62 @@ describe('a ledger that cannot answer is not a ledger that said no', () => {
     },
   );
 });
+
+describe('a restart keeps the rules of the session it resumes', () => {
+  it(
+    'the deadline timer not re-armed at boot: ' +
+      "a destination restarted while the origin is down still settles on the origin ledger's evidence",
+    async () => {
+      const sid = 's-boot-deadline';
+      const pair = await makePair();
+      let down: ReturnType<typeof crashSide> | undefined;
+      pair.intercept = (from, _t, env) => {
+        if (!down && from === DESTINATION.id && typeOf(env) === 'commit-ready-msg') down = crashSide(pair, 'origin');
+        return undefined;
+      };
+      await pair.origin.gw.startTransfer(pair.request(sid, { lockSeconds: 20 }));
+      await until(pair, () => !!down, 30, 'the origin down as commit-ready leaves');
+      await pair.restart('destination');
+      await until(
+        pair,
+        () => pair.destination.ledger.ops().some((o) => o.op.opId === `${sid}:rollback:burn` && o.applied === 1),
+        60,
+        'the destination burns its mint while the origin is still down',
+      );
+      await down!.restart();
+      await until(pair, ended(pair, sid), 120, 'both end');
+      expect(await outcomes(pair, sid)).toEqual(['rolled-back', 'rolled-back']);
+      await checkInvariants(pair, sid);
+    },
+  );
+
+  it(
+    "the origin committed at the burn's done instead of its exec: " +
+      "restarted past its deadline with the burn's outcome unknown, it commits and never rolls back",
+    async () => {
+      const sid = 's-burn-unknown';
+      let own: FlakyLedger | undefined;
+      const pair = await makePair({
+        ledgerView: (who, ledger) =>
+          who === 'origin' && ledger.id === 'ledger-a' ? (own ??= new FlakyLedger(ledger)) : ledger,
+      });
+      own!.answerLost.add(`${sid}:3.4:burn`);
+      own!.failStatus = Number.MAX_SAFE_INTEGER; // the origin ledger cannot be read until the test says so
+      await pair.origin.gw.startTransfer(pair.request(sid, { lockSeconds: 20 }));
+      await until(
+        pair,
+        () => pair.origin.ledger.ops().some((o) => o.op.opId === `${sid}:3.4:burn` && o.applied === 1),
+        30,
+        'the burn applied, its answer lost',
+      );
+      const down = crashSide(pair, 'origin');
+      await pair.clock.advance(30_000); // past the lock's expiry, by every clock
+      await down.restart();
+      for (let i = 0; i < 5; i++) await pair.clock.advance(2_000); // the origin asks, the ledger cannot answer
+      own!.failStatus = 0;
+      await until(pair, ended(pair, sid), 120, 'both end');
+      expect(await outcomes(pair, sid)).toEqual(['committed', 'committed']);
+      await checkInvariants(pair, sid);
+    },
+  );
+});
