@@ -11,6 +11,7 @@ import {
   ORIGIN,
   outcomes,
   type Pair,
+  settle,
   signedBy,
   typeOf,
 } from './support/satp-pair.ts';
@@ -26,7 +27,7 @@ async function heldAtLockAssert(): Promise<{ pair: Pair; lockAssert: Envelope; c
     return true;
   };
   await pair.origin.gw.startTransfer(pair.request('s-bad'));
-  for (let i = 0; i < 100 && !held; i++) await new Promise((r) => setTimeout(r, 0));
+  for (let i = 0; i < 100 && !held; i++) await settle();
   const commence = pair.wire.find((w) => typeOf(w.env) === 'transfer-commence-msg')!.env;
   return { pair, lockAssert: held!, commence };
 }
@@ -116,7 +117,7 @@ describe('a gateway refuses bad input with its SATP error code and changes nothi
       const firstAnswer = pair.wire.find((w) => typeOf(w.env) === 'ack-commence-msg')!.env;
       const sent = pair.wire.length;
       expect(await pair.destination.gw.receive(ORIGIN.id, commence)).toEqual({ accepted: true });
-      for (let i = 0; i < 20 && pair.wire.length === sent; i++) await new Promise((r) => setTimeout(r, 0));
+      for (let i = 0; i < 20 && pair.wire.length === sent; i++) await settle();
       const again = pair.wire.slice(sent).find((w) => w.from === DESTINATION.id)!.env;
       expect(again.payload).toBe(firstAnswer.payload); // same message, same hash
       expect(await snapshot(pair)).toEqual(before);

@@ -10,7 +10,7 @@ import { MemoryDriver } from '../storage/memory.ts';
 import { MemoryLedger } from '../ledgers/memory-ledger.ts';
 import { MemoryNetwork } from '../transports/memory/network.ts';
 import { mulberry32 } from './support/prng.ts';
-import { DESTINATION, keys, LEDGER_A, LEDGER_B, ManualClock, ORIGIN } from './support/satp-pair.ts';
+import { DESTINATION, keys, LEDGER_A, LEDGER_B, ManualClock, newWork, ORIGIN, tracked } from './support/satp-pair.ts';
 import { outcomeOf } from '../kernel/satp/state.ts';
 
 describe('two gateways over the memory transport', () => {
@@ -27,6 +27,8 @@ describe('two gateways over the memory transport', () => {
       [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk },
     };
     const transports = [ORIGIN, DESTINATION].map((me) => net.transport(me.id));
+    // The clock moves only once the gateways' signing, verification, store and ledger calls are done.
+    const work = newWork();
     const gateways = [ORIGIN, DESTINATION].map((me, i) => {
       const transport = transports[i]!;
       const gw: Gateway = new Gateway({
@@ -37,13 +39,16 @@ describe('two gateways over the memory transport', () => {
           ledgerKey: i === 0 ? LEDGER_A.jwk : LEDGER_B.jwk,
           peers,
         }),
-        signer: me.signer,
-        verifier: defaultVerifier(),
+        signer: tracked(me.signer, work),
+        verifier: tracked(defaultVerifier(), work),
         keys,
-        store: new LogStore(new MemoryDriver(), { keys, verifier: defaultVerifier() }),
+        store: tracked(new LogStore(new MemoryDriver(), { keys, verifier: tracked(defaultVerifier(), work) }), work),
         outbox: { send: (to, env) => transport.send(to, env as unknown as Json) },
-        ledger: ledgers[me.id]!,
-        peerLedger: (peer) => ledgers[peer],
+        ledger: tracked(ledgers[me.id]!, work),
+        peerLedger: (peer) => {
+          const l = ledgers[peer];
+          return l && tracked(l, work);
+        },
         clock,
       });
       transport.onMessage((from, message) => void gw.receive(from, message));

@@ -57,7 +57,7 @@ export class ManualClock implements Clock {
  * still busy, however slow the machine: what a test sees does not depend on load. A gateway that is closed (a
  * crash) retires its work, so a call a test left hanging on purpose does not hold everything up.
  */
-class Work {
+export class Work {
   pending = 0;
   retired = false;
   track<T>(p: Promise<T>): Promise<T> {
@@ -70,8 +70,15 @@ class Work {
 let live = new Set<Work>();
 const busy = (): boolean => [...live].some((w) => !w.retired && w.pending > 0);
 
+/** Work of gateways a test wires itself, outside a pair: `settle` (and so `ManualClock.advance`) waits for it. */
+export function newWork(): Work {
+  const w = new Work();
+  live.add(w);
+  return w;
+}
+
 /** `target` with every method that returns a promise counted as work in flight. */
-function tracked<T extends object>(target: T, work: Work): T {
+export function tracked<T extends object>(target: T, work: Work): T {
   return new Proxy(target, {
     get(t, prop) {
       const v = Reflect.get(t, prop, t);
