@@ -3,7 +3,7 @@
 //
 // `npm run mutate -- --in-parts`: the same mutants in parts (PARTS), one Stryker run each. Stryker writes its report
 // only when a whole run ends, and a full run takes hours; a part's report is kept in reports/mutation/parts/ with the
-// tree it measured (commit and uncommitted diff), and a part already measured on the same tree is skipped, so a run
+// code and tests it measured (committed and not), and a part already measured on the same ones is skipped, so a run
 // cut short resumes where it stopped. The parts' reports are then merged into reports/mutation/mutation.json.
 // SATP_MUTATE_PARTS='[["kernel/satp/effects.ts"]]' replaces the parts (to try the runner on a small one).
 import { spawnSync } from 'node:child_process';
@@ -41,7 +41,13 @@ const PARTS = process.env.SATP_MUTATE_PARTS
   : [...NAMED, [...config.mutate, ...NAMED.flat().map((f) => `!${f}`)]];
 
 const git = (...a) => spawnSync('git', a, { encoding: 'utf8' }).stdout;
-const tree = `${git('rev-parse', 'HEAD').trim()}+${createHash('sha256').update(git('diff', 'HEAD')).digest('hex')}`;
+/** What a part's result depends on: the code, the tests and the mutation setup (committed and not), not the docs. */
+const INPUTS = ['kernel', 'test', 'stryker.config.json', 'vitest.mutate.config.ts', 'scripts', 'package-lock.json'];
+const tree = createHash('sha256')
+  .update(git('ls-files', '-s', '--', ...INPUTS))
+  .update(git('diff', 'HEAD', '--', ...INPUTS))
+  .digest('hex')
+  .slice(0, 24);
 const PARTS_DIR = 'reports/mutation/parts';
 mkdirSync(PARTS_DIR, { recursive: true });
 const passThrough = args.filter((a) => a !== '--in-parts');
