@@ -9,11 +9,21 @@ const refused = (text: string, problem: RegExp) => {
   if (!r.ok) expect(r.problem).toMatch(problem);
 };
 
+/** Every number in `v` is one the parser takes, at most 2^53-1 in magnitude: fast-check also draws -2^53 (a CI run did). */
+const numbersSafe = (v: unknown): boolean =>
+  typeof v === 'number'
+    ? Math.abs(v) <= Number.MAX_SAFE_INTEGER
+    : v !== null && typeof v === 'object'
+      ? Object.values(v).every(numbersSafe)
+      : true;
+
 describe('parseStrictJson', () => {
   it('parses what JSON.parse parses, to the same value, for arbitrary safe JSON', () => {
     const safe = fc
       .jsonValue({ maxDepth: 6 })
-      .filter((v) => !JSON.stringify(v).match(/"(__proto__|constructor|prototype)"|e\+?\d{2}|\d{17}/));
+      .filter(
+        (v) => numbersSafe(v) && !JSON.stringify(v).match(/"(__proto__|constructor|prototype)"|e\+?\d{2}|\d{17}/),
+      );
     fc.assert(
       fc.property(safe, (v) => {
         const text = JSON.stringify(v, null, 1);
