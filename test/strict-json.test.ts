@@ -9,7 +9,7 @@ const refused = (text: string, problem: RegExp) => {
   if (!r.ok) expect(r.problem).toMatch(problem);
 };
 
-/** Every number in `v` is one the parser takes, at most 2^53-1 in magnitude: fast-check also draws -2^53 (a CI run did). */
+/** Every number in `v` is one the parser takes, at most 2^53-1 in magnitude (fast-check draws -2^53 too). */
 const numbersSafe = (v: unknown): boolean =>
   typeof v === 'number'
     ? Math.abs(v) <= Number.MAX_SAFE_INTEGER
