@@ -30,7 +30,7 @@ describe('parseStrictJson', () => {
         const r = parseStrictJson(text);
         expect(r).toEqual({ ok: true, value: JSON.parse(text) });
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 7493 },
     );
   });
 
