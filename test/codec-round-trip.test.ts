@@ -17,6 +17,7 @@ import {
 } from '../kernel/satp/index.ts';
 import type { Payload } from '../kernel/satp/payloads.ts';
 import {
+  crashOriginOn,
   crashSide,
   DESTINATION,
   keys,
@@ -45,15 +46,11 @@ async function collect(): Promise<{ wire: { from: string; env: Envelope }[]; ent
   };
   // A commit, with the origin crashed after commit-prepare: recovery messages in both directions.
   const commit = await makePair();
-  let down: { restart: () => Promise<void> } | undefined;
-  commit.intercept = (from, _to, env) => {
-    if (!down && from === ORIGIN.id && typeOf(env) === 'commit-prepare-msg') down = crashSide(commit, 'origin');
-    return undefined;
-  };
+  const down = crashOriginOn(commit, ORIGIN, 'commit-prepare-msg');
   await commit.origin.gw.startTransfer(commit.request('c-commit'));
-  await until(commit, () => !!down, 20, 'crash');
+  await until(commit, () => !!down(), 20, 'crash');
   await commit.clock.advance(3_000);
-  await down!.restart();
+  await down()!.restart();
   await until(commit, ended(commit, 'c-commit'), 60, 'commit ends');
   await harvest(commit, 'c-commit');
   // A rejection.

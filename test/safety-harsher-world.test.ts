@@ -12,6 +12,7 @@ import type { LogStore } from '../storage/log-store.ts';
 import type { MemoryDriver } from '../storage/memory.ts';
 import {
   checkInvariants,
+  crashOriginOn,
   crashSide,
   DESTINATION,
   makePair,
@@ -89,13 +90,9 @@ describe('clocks: safety does not depend on the gateways agreeing on the time', 
     async () => {
       const pair = await makePair({ skew: { destination: 30_000 } });
       const lockSeconds = 60;
-      let down: { restart: () => Promise<void> } | undefined;
-      pair.intercept = (from, _to, env) => {
-        if (!down && from === DESTINATION.id && typeOf(env) === 'commit-ready-msg') down = crashSide(pair, 'origin');
-        return undefined;
-      };
+      const down = crashOriginOn(pair, DESTINATION, 'commit-ready-msg');
       await pair.origin.gw.startTransfer(pair.request('s-ahead', { lockSeconds }));
-      await until(pair, () => !!down, 30, 'the origin goes down as commit-ready leaves');
+      await until(pair, () => !!down(), 30, 'the origin goes down as commit-ready leaves');
       const expiry = pair.origin.gw.session('s-ahead')!.lockExpiry!;
       await until(
         pair,
@@ -118,7 +115,7 @@ describe('clocks: safety does not depend on the gateways agreeing on the time', 
       expect(
         (evidence!.payload as { attestation: { ledgerTime: number } }).attestation.ledgerTime,
       ).toBeGreaterThanOrEqual(expiry);
-      await down!.restart();
+      await down()!.restart();
       await until(pair, ended(pair, 's-ahead'), 120, 'both sessions end');
       expect(await outcomes(pair, 's-ahead')).toEqual(['rolled-back', 'rolled-back']);
       await checkInvariants(pair, 's-ahead');
@@ -289,16 +286,12 @@ async function recoveringOrigin(sid: string): Promise<Pair> {
   const pair = await makePair();
   let blocked = false;
   pair.drop = (_f, to) => blocked && to === ORIGIN.id;
-  let crashed: { restart: () => Promise<void> } | undefined;
-  pair.intercept = (from, _to, env) => {
-    if (!crashed && from === ORIGIN.id && typeOf(env) === 'commit-prepare-msg') crashed = crashSide(pair, 'origin');
-    return undefined;
-  };
+  const crashed = crashOriginOn(pair, ORIGIN, 'commit-prepare-msg');
   await pair.origin.gw.startTransfer(pair.request(sid));
-  await until(pair, () => !!crashed, 20, 'the origin crashes after sending commit-prepare');
+  await until(pair, () => !!crashed(), 20, 'the origin crashes after sending commit-prepare');
   pair.intercept = () => undefined;
   blocked = true; // from the restart on, the RECOVER-UPDATE never arrives
-  await crashed!.restart();
+  await crashed()!.restart();
   await until(
     pair,
     () => pair.wire.some((w) => w.from === ORIGIN.id && typeOf(w.env) === 'recover-msg'),
@@ -613,16 +606,12 @@ describe('storage failures never wedge a session', () => {
     async () => {
       const stores: Partial<Record<'origin' | 'destination', FlakyStore>> = {};
       const pair = await makePair({ wrapStore: (who, store) => (stores[who] ??= new FlakyStore(store)) });
-      let down: { restart: () => Promise<void> } | undefined;
-      pair.intercept = (from, _to, env) => {
-        if (!down && from === ORIGIN.id && typeOf(env) === 'commit-prepare-msg') down = crashSide(pair, 'origin');
-        return undefined;
-      };
+      const down = crashOriginOn(pair, ORIGIN, 'commit-prepare-msg');
       await pair.origin.gw.startTransfer(pair.request('s-update-fails'));
-      await until(pair, () => !!down, 20, 'the origin crashes');
+      await until(pair, () => !!down(), 20, 'the origin crashes');
       await pair.clock.advance(3_000);
       stores.origin!.failUpdates = 1;
-      await down!.restart();
+      await down()!.restart();
       await until(pair, ended(pair, 's-update-fails'), 120, 'both end');
       expect(stores.origin!.failures).toBe(1);
       expect(pair.origin.gw.session('s-update-fails')!.status.kind).not.toBe('disputed');
@@ -783,13 +772,9 @@ describe('one rule each', () => {
     'a destination stalled before lock-assert never times out: ' + 'now it rolls back once the lock time has passed',
     async () => {
       const pair = await makePair();
-      let down: { restart: () => Promise<void> } | undefined;
-      pair.intercept = (from, _to, env) => {
-        if (!down && from === DESTINATION.id && typeOf(env) === 'ack-commence-msg') down = crashSide(pair, 'origin');
-        return undefined;
-      };
+      const down = crashOriginOn(pair, DESTINATION, 'ack-commence-msg');
       await pair.origin.gw.startTransfer(pair.request('s-stall', { lockSeconds: 20 }));
-      await until(pair, () => !!down, 10, 'the origin vanishes before locking');
+      await until(pair, () => !!down(), 10, 'the origin vanishes before locking');
       await until(
         pair,
         () => rolledBackOrRollingBack(pair.destination.gw.session('s-stall')),
@@ -797,7 +782,7 @@ describe('one rule each', () => {
         'the destination gives up',
       );
       expect(pair.destination.ledger.ops()).toEqual([]);
-      await down!.restart();
+      await down()!.restart();
       await until(pair, ended(pair, 's-stall'), 120, 'both end once the origin is back');
       expect(await outcomes(pair, 's-stall')).toEqual(['rolled-back', 'rolled-back']);
       await checkInvariants(pair, 's-stall');
@@ -935,13 +920,9 @@ describe('a restart keeps the rules of the session it resumes', () => {
     async () => {
       const sid = 's-boot-deadline';
       const pair = await makePair();
-      let down: ReturnType<typeof crashSide> | undefined;
-      pair.intercept = (from, _t, env) => {
-        if (!down && from === DESTINATION.id && typeOf(env) === 'commit-ready-msg') down = crashSide(pair, 'origin');
-        return undefined;
-      };
+      const down = crashOriginOn(pair, DESTINATION, 'commit-ready-msg');
       await pair.origin.gw.startTransfer(pair.request(sid, { lockSeconds: 20 }));
-      await until(pair, () => !!down, 30, 'the origin down as commit-ready leaves');
+      await until(pair, () => !!down(), 30, 'the origin down as commit-ready leaves');
       await pair.restart('destination');
       await until(
         pair,
@@ -949,7 +930,7 @@ describe('a restart keeps the rules of the session it resumes', () => {
         60,
         'the destination burns its mint while the origin is still down',
       );
-      await down!.restart();
+      await down()!.restart();
       await until(pair, ended(pair, sid), 120, 'both end');
       expect(await outcomes(pair, sid)).toEqual(['rolled-back', 'rolled-back']);
       await checkInvariants(pair, sid);

@@ -357,6 +357,23 @@ export async function until(pair: Pair, done: () => boolean, maxSeconds: number,
   if (!done()) throw new Error(`${what} not reached within ${maxSeconds} simulated seconds`);
 }
 
+/**
+ * Takes the origin down as the first message of `type` sent by `from` crosses the wire (that message still arrives);
+ * the returned function gives the crash once it happened.
+ */
+export function crashOriginOn(
+  pair: Pair,
+  from: TestGateway,
+  type: string,
+): () => ReturnType<typeof crashSide> | undefined {
+  let down: ReturnType<typeof crashSide> | undefined;
+  pair.intercept = (sender, _to, env) => {
+    if (!down && sender === from.id && typeOf(env) === type) down = crashSide(pair, 'origin');
+    return undefined;
+  };
+  return () => down;
+}
+
 /** Takes a side down: closed (all it had in memory is gone) and unreachable until restarted. */
 export function crashSide(pair: Pair, who: 'origin' | 'destination'): { restart: () => Promise<void> } {
   const id = pair[who].config.id;
