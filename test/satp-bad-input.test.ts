@@ -124,6 +124,25 @@ describe('a gateway refuses bad input with its SATP error code and changes nothi
     },
   );
 
+  it('error-msgs never answer each other (a refused mismatched context once made the gateways ping-pong)', async () => {
+    const { pair, lockAssert } = await heldAtLockAssert();
+    // The refusal of a message with another context carries that context back; the origin used to refuse the
+    // refusal, and so on forever. Cut the exchange after ten error-msgs so the old behaviour fails fast.
+    let errors = 0;
+    const hold = pair.drop;
+    pair.drop = (f, t, env) => hold(f, t, env) || (typeOf(env) === 'error-msg' && ++errors > 10);
+    const other = await resign({ ...messageOf(lockAssert), transferContextId: 'ctx-other' } as SatpMessage);
+    expect(await pair.destination.gw.receive(ORIGIN.id, other)).toMatchObject({ accepted: false, code: 'err_2.2.1' });
+    await settle();
+    expect(errors).toBe(1);
+    // And an error-msg that fails the session's checks is refused without a word back.
+    const mismatched = pair.wire.find((w) => typeOf(w.env) === 'error-msg')!.env;
+    const sent = pair.wire.length;
+    expect(await pair.origin.gw.receive(DESTINATION.id, mismatched)).toMatchObject({ accepted: false });
+    await settle();
+    expect(pair.wire.length).toBe(sent);
+  });
+
   it('an envelope that is not one, or whose sender is not the authenticated peer, is refused', async () => {
     const { pair, lockAssert } = await heldAtLockAssert();
     const before = await snapshot(pair);

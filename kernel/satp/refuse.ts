@@ -2,7 +2,7 @@
 import type { Decision } from './effects.ts';
 import { errorMessage, SATP_ERRORS, type SatpErrorCode } from './error-codes.ts';
 import type { ClaimCheck } from './claims.ts';
-import { contextOf, type SatpMessage } from './messages.ts';
+import { contextOf, MSG, type SatpMessage } from './messages.ts';
 import { iso } from './steps.ts';
 
 export function refuse(
@@ -20,7 +20,9 @@ export function refuse(
     detail,
     iso(now),
   );
-  const target = to ?? s?.peer;
+  // An error-msg is never answered with one: two gateways that each refuse the other's refusal (a mismatched
+  // context is echoed back in it) would otherwise send error-msgs to each other forever.
+  const target = m.messageType === MSG.error ? undefined : (to ?? s?.peer);
   return {
     steps: [],
     effects: [
