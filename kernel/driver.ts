@@ -7,7 +7,8 @@ import type { KeyResolver, Signer, Verifier } from './crypto/types.ts';
 import type { Ledger } from './ledger.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { sealEntry } from './seal.ts';
-import { errorMessage } from './satp/error-codes.ts';
+import { GATEWAY_REFUSALS, type SatpErrorCode } from './satp/error-codes.ts';
+import { refuseEnvelope } from './satp/refuse.ts';
 import type {
   About,
   Effect,
@@ -19,7 +20,7 @@ import type {
   TimerName,
 } from './satp/effects.ts';
 import { openEnvelope, sealMessage } from './satp/envelope.ts';
-import { MSG, type SatpMessage } from './satp/messages.ts';
+import type { SatpMessage } from './satp/messages.ts';
 import type { TransferRequest } from './satp/payloads.ts';
 import { reduce } from './satp/reduce.ts';
 import { RECOVER_PAGE } from './satp/recovery-messages.ts';
@@ -48,7 +49,15 @@ export interface GatewayOptions {
 
 export type ReceiveResult = { accepted: true } | { accepted: false; code: string; status: number; detail: string };
 
-const CLOSED: ReceiveResult = { accepted: false, code: 'GATEWAY_CLOSED', status: 503, detail: 'the gateway is closed' };
+/** What a local caller is told of a refusal: the report's code, status and why. */
+const refused = (r: SatpErrorCode | Extract<Report, { kind: 'refused' }>, detail?: string): ReceiveResult => ({
+  accepted: false,
+  code: r.code,
+  status: r.status,
+  detail: detail ?? ('detail' in r ? r.detail : r.title),
+});
+
+const CLOSED: ReceiveResult = refused(GATEWAY_REFUSALS.closed);
 
 /** Store error codes that mean "the input does not verify" (nothing stored), as opposed to the store failing. */
 const REFUSALS: ReadonlySet<string> = new Set([
@@ -116,25 +125,8 @@ export class Gateway {
   async receive(from: string, envelope: unknown): Promise<ReceiveResult> {
     const opened = await openEnvelope(envelope, from, this.#o.keys, this.#o.verifier);
     if (!opened.ok) {
-      const h = opened.hint;
-      // Tell the peer (unlogged error-msg) only about authentic messages that name their session;
-      // anything else is answered by the transport alone, so forgeries cannot steer a session.
-      if (opened.authentic && h && h.messageType !== MSG.error) {
-        const reply = errorMessage(
-          opened.error,
-          {
-            sessionId: h.sessionId,
-            transferContextId: h.transferContextId,
-            hashPrevMessage: h.hash,
-            ...(h.messageType ? { prevMsgType: h.messageType } : {}),
-          },
-          opened.detail,
-          new Date(this.#o.clock.now()).toISOString(),
-        );
-        void this.#send(from, reply);
-      }
-      this.#report(h?.sessionId ?? '', { kind: 'refused', code: opened.error.code, detail: opened.detail });
-      return { accepted: false, code: opened.error.code, status: opened.error.status, detail: opened.detail };
+      const sessionId = opened.hint?.sessionId ?? '';
+      return this.#runAll(sessionId, refuseEnvelope(opened, from, this.#o.clock.now()));
     }
     const m = opened.message;
     return this.#dispatch(m.sessionId, {
@@ -215,7 +207,7 @@ export class Gateway {
     if (this.#quarantined.has(sessionId)) {
       const why = this.#quarantined.get(sessionId)!;
       this.#report(sessionId, { kind: 'needs-operator', detail: `session left for an operator: ${why}` });
-      return { accepted: false, code: 'SESSION_QUARANTINED', status: 503, detail: why };
+      return refused(GATEWAY_REFUSALS.quarantined, why);
     }
     const state = this.#sessions.get(sessionId) ?? (await this.#storeCall(() => this.#load(sessionId)));
     if (this.#quarantined.has(sessionId)) return this.#step(sessionId, raw);
@@ -233,12 +225,8 @@ export class Gateway {
       if (this.#closed) return CLOSED;
     }
     if (next) this.#sessions.set(sessionId, next);
-    let result: ReceiveResult = { accepted: true };
     const followUps: GatewayEvent[] = [];
-    for (const effect of effects) {
-      const r = await this.#execute(sessionId, effect, followUps);
-      if (r) result = r;
-    }
+    let result = await this.#runAll(sessionId, effects, followUps);
     for (const e of followUps) {
       const r = await this.#process(sessionId, e);
       if (!r.accepted) result = r;
@@ -341,18 +329,20 @@ export class Gateway {
     return state;
   }
 
+  /** Runs effects in order; the caller's answer is the last refusal among them, else accepted. */
+  async #runAll(sessionId: string, effects: readonly Effect[], followUps: GatewayEvent[] = []): Promise<ReceiveResult> {
+    let result: ReceiveResult = { accepted: true };
+    for (const effect of effects) {
+      const r = await this.#execute(sessionId, effect, followUps);
+      if (r) result = r;
+    }
+    return result;
+  }
+
   async #execute(sessionId: string, e: Effect, followUps: GatewayEvent[]): Promise<ReceiveResult | undefined> {
     switch (e.kind) {
       case 'send':
         void this.#send(e.to, e.message);
-        if (!e.logged && e.message.messageType === MSG.error) {
-          return {
-            accepted: false,
-            code: e.message.type.split(':').pop()!,
-            status: e.message.status,
-            detail: e.message.detail ?? e.message.title,
-          };
-        }
         return undefined;
       case 'store':
         followUps.push({
@@ -427,9 +417,7 @@ export class Gateway {
       }
       case 'report':
         this.#report(sessionId, e.report);
-        if (e.report.kind === 'refused')
-          return { accepted: false, code: e.report.code, status: 400, detail: e.report.detail };
-        return undefined;
+        return e.report.kind === 'refused' ? refused(e.report) : undefined;
     }
   }
 

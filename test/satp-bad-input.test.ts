@@ -1,7 +1,7 @@
 // Bad input to a gateway: each refused with its SATP error code (SATP core §9.4), nothing changed, still serving.
 import { describe, expect, it } from 'vitest';
 import { toBase64Url } from '../kernel/encoding.ts';
-import { contextOf, MSG, type SatpMessage } from '../kernel/satp/index.ts';
+import { contextOf, MSG, type MessageOf, SATP_ERRORS, type SatpMessage } from '../kernel/satp/index.ts';
 import type { Envelope } from '../kernel/satp/envelope.ts';
 import {
   checkInvariants,
@@ -98,8 +98,17 @@ describe('a gateway refuses bad input with its SATP error code and changes nothi
     it(`${what}: ${code}`, async () => {
       const { pair, lockAssert } = await heldAtLockAssert();
       const before = await snapshot(pair);
+      const sent = pair.wire.length;
       const result = await pair.destination.gw.receive(ORIGIN.id, await make({ lockAssert, pair }));
-      expect(result).toMatchObject({ accepted: false, code });
+      await settle();
+      // The caller and the peer are told the same: the code's status from the table, in the result and in the
+      // error-msg (sent only for an authentic message).
+      const reply = pair.wire.slice(sent).find((w) => w.from === DESTINATION.id && typeOf(w.env) === 'error-msg');
+      const told = reply && (messageOf(reply.env) as MessageOf<typeof MSG.error>);
+      const status = told?.status ?? Object.values(SATP_ERRORS).find((e) => e.code === code)?.status;
+      expect(told === undefined || told.type.endsWith(`:${code}`)).toBe(true);
+      expect(status).toBeGreaterThanOrEqual(400);
+      expect(result).toEqual({ accepted: false, code, status, detail: expect.any(String) });
       expect(await snapshot(pair)).toEqual(before);
       // Still serving: the genuine lock assertion goes through and the transfer completes.
       pair.drop = () => false;

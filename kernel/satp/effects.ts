@@ -81,7 +81,8 @@ export type GatewayEvent =
 
 export type Report =
   | { kind: 'ended'; outcome: Outcome; reason: string }
-  | { kind: 'refused'; code: string; detail: string }
+  /** `status`: the code's status from kernel/satp/error-codes.ts, the answer a local caller is given. */
+  | { kind: 'refused'; code: string; status: number; detail: string }
   | { kind: 'ignored'; detail: string }
   | { kind: 'needs-operator'; detail: string };
 

@@ -34,6 +34,17 @@ export const SATP_ERRORS = {
 } as const;
 
 /**
+ * Refusals that are this gateway's own, not SATP's: answers to its local caller (start a transfer, abort,
+ * deliver a message) that no SATP message carries. The status is the HTTP status a caller would map it to.
+ */
+export const GATEWAY_REFUSALS = {
+  unknownPeer: E('UNKNOWN_PEER', 400, 'unknown peer gateway'),
+  badRequest: E('BAD_REQUEST', 400, 'bad transfer request'),
+  closed: E('GATEWAY_CLOSED', 503, 'the gateway is closed'),
+  quarantined: E('SESSION_QUARANTINED', 503, 'session left for an operator'),
+} as const;
+
+/**
  * The stage-specific "mismatch" codes of §9.4: for a message of type `t`, the code for a mismatched
  * transferContextId, sessionId or hashPrevMessage. Types without their own row use the general code.
  */

@@ -8,8 +8,8 @@ import type { TransferRequest } from './payloads.ts';
 import { claimOrRollBack, startRollback } from './rollback.ts';
 import type { SessionState } from './state.ts';
 import { end, intent, iso, ledger, receive, record, send } from './steps.ts';
-import { refuse, refuseClaim } from './refuse.ts';
-import { SATP_ERRORS } from './error-codes.ts';
+import { refusal, refuse, refuseClaim } from './refuse.ts';
+import { GATEWAY_REFUSALS, SATP_ERRORS } from './error-codes.ts';
 import { andThen, replyTo, sendToPeer } from './compose.ts';
 import { checkReceipt, claimReceipt } from './claims.ts';
 import { assignOp, burnOp, lockOp, mintOpId } from './ops.ts';
@@ -20,7 +20,7 @@ export function startTransfer(req: TransferRequest, now: number, cfg: GatewayCon
   if (!peer)
     return {
       steps: [],
-      effects: [{ kind: 'report', report: { kind: 'refused', code: 'UNKNOWN_PEER', detail: `no peer ${req.peer}` } }],
+      effects: [{ kind: 'report', report: refusal(GATEWAY_REFUSALS.unknownPeer, `no peer ${req.peer}`) }],
     };
   if (req.lockSeconds < cfg.minLockSeconds || req.lockSeconds > cfg.maxLockSeconds) {
     return {
@@ -28,11 +28,10 @@ export function startTransfer(req: TransferRequest, now: number, cfg: GatewayCon
       effects: [
         {
           kind: 'report',
-          report: {
-            kind: 'refused',
-            code: 'BAD_REQUEST',
-            detail: `lockSeconds out of [${cfg.minLockSeconds}, ${cfg.maxLockSeconds}]`,
-          },
+          report: refusal(
+            GATEWAY_REFUSALS.badRequest,
+            `lockSeconds out of [${cfg.minLockSeconds}, ${cfg.maxLockSeconds}]`,
+          ),
         },
       ],
     };
