@@ -33,7 +33,7 @@ const env = (name: string, fallback: string): string => process.env[name] ?? fal
 
 export default defineConfig({
   test: {
-    include: FILES.map((f) => `test/${f}`),
+    include: FILES.map((f) => `test/**/${f}`),
     setupFiles: ['test/support/mutation-setup.ts'],
     sequence: { sequencer: CheapestFirst },
     env: {

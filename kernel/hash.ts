@@ -13,7 +13,7 @@ let digest: Sha256 = sha256;
  * such as Node's native `crypto.createHash('sha256')`, about 6× faster on an entry here. SHA-256 is
  * SHA-256: every hash, and so every chain and signature, is the same whichever computes it; the new one
  * is checked against a known answer before it is taken. The kernel never picks one itself, since it may
- * not touch a runtime API (the same idea as noble's own `etc.sha256Sync`); `test/kernel-log.test.ts` shows
+ * not touch a runtime API (the same idea as noble's own `etc.sha256Sync`); `test/unit/kernel-log.test.ts` shows
  * the Node wiring.
  */
 export function useSha256(impl: Sha256): void {

@@ -1,5 +1,5 @@
 // The OpenAPI 3.1 description of the Log Storage API (recovery-04 §3.4), served at GET /openapi.json.
-// Written by hand; test/log-storage-openapi.test.ts checks it lists exactly the app's routes.
+// Written by hand; test/integration/log-storage-openapi.test.ts checks it lists exactly the app's routes.
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const success = (data: object, description: string) => ({

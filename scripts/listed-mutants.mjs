@@ -248,13 +248,13 @@ const SUITES = {
   },
   async scenarios(dir) {
     const files = [
-      'test/safety-harsher-world.test.ts',
-      'test/satp-transfer-scenarios.test.ts',
-      'test/recovery-04-s5.4-scenarios.test.ts',
-      'test/satp-replay-property.test.ts',
-      'test/satp-bad-input.test.ts',
-      'test/kernel-log.test.ts',
-      'test/storage-conformance.test.ts',
+      'test/scenario/safety-harsher-world.test.ts',
+      'test/scenario/satp-transfer-scenarios.test.ts',
+      'test/scenario/recovery-04-s5.4-scenarios.test.ts',
+      'test/scenario/satp-replay-property.test.ts',
+      'test/scenario/satp-bad-input.test.ts',
+      'test/unit/kernel-log.test.ts',
+      'test/conformance/storage-conformance.test.ts',
     ];
     const r = await sh(join(dir, 'node_modules/.bin/vitest'), ['run', '--reporter=json', ...files], dir, {
       SATP_RUNTIME: 'node',
@@ -270,7 +270,7 @@ const SUITES = {
     };
   },
   async strace(dir) {
-    const r = await sh(join(dir, 'node_modules/.bin/vitest'), ['run', 'test/durability-strace.test.ts'], dir, {
+    const r = await sh(join(dir, 'node_modules/.bin/vitest'), ['run', 'test/process/durability-strace.test.ts'], dir, {
       SATP_RUNTIME: 'node',
     });
     return {

@@ -18,7 +18,7 @@ const run = (label, cmd, args, env = {}) => {
 // Debian packages the suite needs beyond npm, each with the command it provides. A missing one is installed with
 // apt-get when this runs as root (CI, a fresh machine); otherwise this says how to install it, and the run fails.
 const debianPackages = [
-  { pkg: 'strace', command: 'strace', why: 'test/durability-strace.test.ts traces gateway processes' },
+  { pkg: 'strace', command: 'strace', why: 'test/process/durability-strace.test.ts traces gateway processes' },
 ];
 const onPath = (command) => spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
 function installDebianPackages() {

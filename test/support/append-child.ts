@@ -1,4 +1,4 @@
-// The process test/level-sigkill.test.ts kills: appends signed entries to a LevelDB store until SIGKILL.
+// The process test/process/level-sigkill.test.ts kills: appends signed entries to a LevelDB store until SIGKILL.
 // Usage: append-child.ts <dir> <seed> <round>. Prints, synchronously, one line per event on stdout:
 //   ready <openLogs> <node|deno>              the store is open and the heads are read
 //   try <logId> <firstSeq> <hash,hash,…> <open|end>   an append is about to be issued

@@ -1,7 +1,7 @@
 // Runs a process under strace (Debian's package) and reads the trace back: every write-like call and every
 // fsync/fdatasync, in the order strace saw them, with the exact bytes written and the path of the fd they went
 // to; the byte stream each file and socket received; the messages inside WebSocket streams (client frames
-// unmasked); and the records of a LevelDB write-ahead log. Used by test/durability-strace.test.ts.
+// unmasked); and the records of a LevelDB write-ahead log. Used by test/process/durability-strace.test.ts.
 //
 // The trace is one file for all threads (-f), so its line order is the order strace handled the calls. A call
 // that another thread interrupted is split into `<unfinished ...>` and `<... resumed>` lines: a call is placed

@@ -1,5 +1,5 @@
 // A process that runs every transport once and closes them, then must exit on its own: a leaked socket, timer
-// or listener keeps it alive, and test/transport-clean-exit.test.ts fails. Runs under node (tsx) and deno.
+// or listener keeps it alive, and test/process/transport-clean-exit.test.ts fails. Runs under node (tsx) and deno.
 // One port serves the HTTP gateway app and the WebSocket endpoint together (the app serves the challenge).
 // Prints "exchanged <n>" then "closed" on stdout.
 import { conformanceValidator, serveEcho } from '../../transports/conformance/echo.ts';
