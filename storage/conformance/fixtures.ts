@@ -178,17 +178,7 @@ export async function refusal(promise: Promise<unknown>, code: ErrorCode): Promi
   return error as SatpError;
 }
 
-/** mulberry32: a seeded PRNG, so "random" flips are the same on every run and runtime. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from './prng.ts';
 
 /** The text with the char code at `index` XORed with `bit`. */
 export const flip = (text: string, index: number, bit: number): string =>

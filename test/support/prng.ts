@@ -1,13 +1,3 @@
-// A small seeded PRNG (mulberry32) for tests whose random choices must be replayable from a printed seed.
-
-/** Returns a function giving floats in [0, 1), the same sequence for the same 32-bit seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A small seeded PRNG (mulberry32) for tests whose random choices must be replayable from a printed seed: the
+// one the storage conformance suite ships, so the library and its tests draw the same sequences.
+export { prng as mulberry32 } from '../../storage/conformance/prng.ts';
