@@ -282,9 +282,11 @@ function onError(
   if (!isTransferMessage(s.sent[m.hashPrevMessage]))
     return reportOnly('ignored', 'error-msg about no transfer message this gateway sent');
   if (isEnded(s)) return reportOnly('ignored', `peer error after the session ended: ${m.title}`);
+  // A rollback under way was decided on the ledgers' evidence (or before the point of no return): an error
+  // adds nothing to it, wherever the session stood.
+  if (rollingBack(s)) return reportOnly('ignored', 'already rolling back');
   // Past the point of no return an error cannot undo anything: only the ledgers' evidence decides.
   if (pastNoReturn(s)) return reportOnly('needs-operator', `peer error after the point of no return: ${m.title}`);
-  if (rollingBack(s)) return reportOnly('ignored', 'already rolling back');
   return andThen(s, { steps: [receive('error', now, from, m, hash)], effects: [] }, (r) =>
     startRollback(r, now, `peer error ${m.type.split(':').pop()}: ${m.title}`, true),
   );

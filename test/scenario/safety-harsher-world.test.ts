@@ -7,7 +7,15 @@ import type { Ledger, LedgerOp, LedgerReceipt } from '../../kernel/ledger.ts';
 import type { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import type { SessionLogStore } from '../../kernel/ports.ts';
 import type { Json } from '../../kernel/json.ts';
-import { ENDED_PAGE_CHARS, messageHash, MSG, RMSG, type SatpMessage } from '../../kernel/satp/index.ts';
+import {
+  ENDED_PAGE_CHARS,
+  errorMessage,
+  messageHash,
+  MSG,
+  RMSG,
+  SATP_ERRORS,
+  type SatpMessage,
+} from '../../kernel/satp/index.ts';
 import type { LogStore } from '../../storage/log-store.ts';
 import type { MemoryDriver } from '../../storage/memory.ts';
 import {
@@ -786,6 +794,46 @@ describe('one rule each', () => {
       await until(pair, ended(pair, 's-stall'), 120, 'both end once the origin is back');
       expect(await outcomes(pair, 's-stall')).toEqual(['rolled-back', 'rolled-back']);
       await checkInvariants(pair, 's-stall');
+    },
+  );
+});
+
+describe('operator reports are for what needs an operator', () => {
+  it(
+    "a destination already rolling back past its promise called an operator for the origin's error-msg: " +
+      'now it is ignored',
+    async () => {
+      // The destination promised (commit-ready, never delivered), then rolled back on the origin ledger's
+      // attestation that the lock lapsed; its ROLLBACK is lost, so it stays rolling back. The origin's refusal
+      // of that commit-ready then arrives (as after a recovery): the rollback already settles everything.
+      const pair = await makePair();
+      pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg' || typeOf(env) === 'rollback-msg';
+      await pair.origin.gw.startTransfer(pair.request('s-late-err', { lockSeconds: 30 }));
+      await until(pair, () => pair.destination.gw.session('s-late-err')?.promised === true, 20, 'promised');
+      await until(
+        pair,
+        () => pair.destination.gw.session('s-late-err')?.status.kind === 'rolling-back',
+        120,
+        'the destination rolls back',
+      );
+      const d = pair.destination.gw.session('s-late-err')!;
+      const commitReady = Object.keys(d.sent).find((h) => d.sent[h] === MSG.commitReady)!;
+      const before = pair.destination.reports.length;
+      const refusal = errorMessage(
+        SATP_ERRORS.invalidMessageType,
+        { sessionId: 's-late-err', transferContextId: d.contextId, hashPrevMessage: commitReady },
+        'the session rolled back',
+        new Date(pair.clock.now()).toISOString(),
+      );
+      await pair.inject(ORIGIN, 'destination', refusal);
+      await settle();
+      const reports = pair.destination.reports.slice(before).map((r) => r.report);
+      expect(reports.filter((r) => r.kind === 'needs-operator')).toEqual([]);
+      expect(reports).toContainEqual({ kind: 'ignored', detail: 'already rolling back' });
+      pair.drop = () => false;
+      await until(pair, ended(pair, 's-late-err'), 120, 'both end');
+      expect(await outcomes(pair, 's-late-err')).toEqual(['rolled-back', 'rolled-back']);
+      await checkInvariants(pair, 's-late-err');
     },
   );
 });
