@@ -11,6 +11,7 @@ import { defineConfig } from 'vitest/config';
  */
 const FILES = [
   'kernel-log.test.ts',
+  'decide-rules.test.ts',
   'codec-round-trip.test.ts',
   'satp-bad-input.test.ts',
   'safety-harsher-world.test.ts',

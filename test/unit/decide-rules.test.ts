@@ -1,0 +1,272 @@
+// The reducer's rules for the rare events, one at a time: a session state taken from a real run between two
+// gateways, one event handed to the pure reduce(), and what it decides. These paths (a ledger refusing an op as
+// malformed, an attestation no one can give, a session-abort or ROLLBACK at the wrong time, a restart or a
+// reload with a deadline) are reached by the simulator only now and then; here each one is asserted directly.
+import { describe, expect, it } from 'vitest';
+import { SatpError } from '../../kernel/errors.ts';
+import type { Ledger, LedgerOp } from '../../kernel/ledger.ts';
+import type { MemoryLedger } from '../../ledgers/memory-ledger.ts';
+import type { Effect, GatewayConfig, GatewayEvent, SatpMessage, SessionState } from '../../kernel/satp/index.ts';
+import { deadlineOf, MSG, RMSG, reduce, SATP_VERSION } from '../../kernel/satp/index.ts';
+import { DESTINATION, makePair, ORIGIN, outcomes, type Pair, typeOf, until } from '../support/satp-pair.ts';
+
+const NOW = 1_000_000;
+
+function decideOn(s: SessionState | undefined, event: GatewayEvent, cfg: GatewayConfig) {
+  const r = reduce(s, event, cfg);
+  const reports = r.effects.filter((e) => e.kind === 'report').map((e) => e.report);
+  const sends = r.effects.filter((e): e is Extract<Effect, { kind: 'send' }> => e.kind === 'send');
+  const timers = r.effects.filter((e): e is Extract<Effect, { kind: 'set-timer' }> => e.kind === 'set-timer');
+  return { ...r, reports, sends, timers };
+}
+
+/** The origin's ledger refuses to answer any burn: the origin's burn stays pending (3.4 exec logged, unsettled). */
+class NoBurns implements Ledger {
+  constructor(readonly inner: MemoryLedger) {}
+  get id(): string {
+    return this.inner.id;
+  }
+  async execute(op: LedgerOp) {
+    if (op.kind === 'burn') throw new SatpError('LEDGER_UNAVAILABLE', 'no answer');
+    return this.inner.execute(op);
+  }
+  status(opId: string) {
+    return this.inner.status(opId);
+  }
+  asset(assetId: string) {
+    return this.inner.asset(assetId);
+  }
+  attest(assetId: string, opIds: readonly string[]) {
+    return this.inner.attest(assetId, opIds);
+  }
+}
+
+/** A transfer held with the origin's burn pending. */
+async function originWithPendingBurn(): Promise<{ pair: Pair; s: SessionState }> {
+  const pair = await makePair({ ledgerView: (who, l) => (who === 'origin' ? new NoBurns(l) : l) });
+  await pair.origin.gw.startTransfer(pair.request('s-rules'));
+  await until(pair, () => pair.origin.gw.session('s-rules')?.pending?.op.kind === 'burn', 20, 'burn pending');
+  return { pair, s: pair.origin.gw.session('s-rules')! };
+}
+
+/** A finished transfer, committed on both sides. */
+async function committed(): Promise<{ pair: Pair; o: SessionState; d: SessionState }> {
+  const pair = await makePair();
+  await pair.origin.gw.startTransfer(pair.request('s-done'));
+  expect(await outcomes(pair, 's-done')).toEqual(['committed', 'committed']);
+  return { pair, o: pair.origin.gw.session('s-done')!, d: pair.destination.gw.session('s-done')! };
+}
+
+/** The destination held right after its commit-ready (promised), which never arrives. */
+async function destinationPromised(): Promise<{ pair: Pair; d: SessionState }> {
+  const pair = await makePair();
+  pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
+  await pair.origin.gw.startTransfer(pair.request('s-prom'));
+  await until(pair, () => pair.destination.gw.session('s-prom')?.promised === true, 20, 'promised');
+  return { pair, d: pair.destination.gw.session('s-prom')! };
+}
+
+describe('ledger answers', () => {
+  it('a ledger that refuses the pending op as malformed or reused calls an operator, without a retry', async () => {
+    const { pair, s } = await originWithPendingBurn();
+    const opId = s.pending!.op.opId;
+    for (const code of ['OP_CONFLICT', 'INVALID_INPUT']) {
+      const r = decideOn(s, { kind: 'ledger-error', now: NOW, opId, error: 'no', code }, pair.origin.config);
+      expect(r.reports, code).toEqual([{ kind: 'needs-operator', detail: expect.stringContaining(code) }]);
+      expect(r.timers, code).toEqual([]);
+    }
+    // Any other failure (unavailable, unknown outcome): ask status(opId) after the retransmit interval.
+    const r = decideOn(s, { kind: 'ledger-error', now: NOW, opId, error: 'timeout', code: 'X' }, pair.origin.config);
+    expect(r.reports).toEqual([]);
+    expect(r.timers).toEqual([{ kind: 'set-timer', timer: 'ledger-retry', at: NOW + pair.origin.config.retransmitMs }]);
+    // About another op: ignored.
+    const other = decideOn(
+      s,
+      { kind: 'ledger-error', now: NOW, opId: 'x', error: 'no', code: 'OP_CONFLICT' },
+      pair.origin.config,
+    );
+    expect(other.reports).toEqual([{ kind: 'ignored', detail: 'error for no pending op' }]);
+  });
+
+  it('status answers about an op that is not pending are ignored', async () => {
+    const { pair, s } = await originWithPendingBurn();
+    const cfg = pair.origin.config;
+    const answered = decideOn(
+      s,
+      { kind: 'ledger-status', now: NOW, opId: 'x', receipt: undefined, verified: false },
+      cfg,
+    );
+    expect(answered.reports).toEqual([{ kind: 'ignored', detail: 'status of x, not pending' }]);
+    expect(answered.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
+    const failed = decideOn(s, { kind: 'ledger-status-failed', now: NOW, opId: 'x', error: 'down' }, cfg);
+    expect(failed.reports).toEqual([{ kind: 'ignored', detail: 'status of x failed, not pending' }]);
+    expect(failed.timers).toEqual([]);
+    // The pending one, never recorded by the ledger: executed now.
+    const opId = s.pending!.op.opId;
+    const never = decideOn(s, { kind: 'ledger-status', now: NOW, opId, receipt: undefined, verified: false }, cfg);
+    expect(never.effects).toContainEqual({ kind: 'ledger-execute', op: s.pending!.op });
+  });
+});
+
+describe('the deadline past the point of no return', () => {
+  it('with no read access to the origin ledger, the destination calls an operator', async () => {
+    const { pair, d } = await destinationPromised();
+    const r = decideOn(
+      d,
+      { kind: 'attestation', now: NOW, assetId: 'asset-1', verified: false, noAccess: true },
+      pair.destination.config,
+    );
+    expect(r.reports).toEqual([{ kind: 'needs-operator', detail: expect.stringContaining('no read access') }]);
+  });
+
+  it('no attestation is no evidence: asked again after the retransmit interval', async () => {
+    const { pair, d } = await destinationPromised();
+    const cfg = pair.destination.config;
+    const r = decideOn(d, { kind: 'attestation', now: NOW, assetId: 'asset-1', verified: false, error: 'down' }, cfg);
+    expect(r.entries).toEqual([]);
+    expect(r.timers).toEqual([{ kind: 'set-timer', timer: 'deadline', at: NOW + cfg.retransmitMs }]);
+  });
+
+  it('an attestation is not asked for by an origin, nor by a destination that did not promise', async () => {
+    const { pair, s } = await originWithPendingBurn();
+    const r = decideOn(
+      s,
+      { kind: 'attestation', now: NOW, assetId: 'asset-1', verified: false, error: 'x' },
+      pair.origin.config,
+    );
+    expect(r.reports).toEqual([{ kind: 'ignored', detail: 'attestation not needed' }]);
+  });
+});
+
+describe('deadlineOf', () => {
+  it("is the lock's expiry at the origin, plus the grace at the destination, else the start plus the lock time", async () => {
+    const { pair, d } = await destinationPromised();
+    const o = pair.origin.gw.session('s-prom')!;
+    const cfg = pair.destination.config;
+    expect(o.lockExpiry).toBeDefined();
+    expect(deadlineOf(o, pair.origin.config)).toBe(o.lockExpiry);
+    expect(deadlineOf(d, cfg)).toBe(d.lockExpiry! + cfg.deadlineGraceMs);
+    const unlocked = { ...o, lockExpiry: undefined } as SessionState;
+    const lockSeconds = o.transfer!.lockSeconds;
+    expect(deadlineOf(unlocked, cfg)).toBe(o.startedAt + lockSeconds * 1000 + cfg.deadlineGraceMs);
+  });
+});
+
+describe('messages at the wrong time', () => {
+  const abortOf = (s: SessionState, hashPrevMessage: string): SatpMessage =>
+    ({
+      version: SATP_VERSION,
+      messageType: MSG.sessionAbort,
+      sessionId: s.sessionId,
+      transferContextId: s.contextId,
+      hashPrevMessage,
+      reason: 'test',
+      timestamp: new Date(NOW).toISOString(),
+    }) as unknown as SatpMessage;
+  const message = (m: SatpMessage, from: string, hash = 'f'.repeat(64)): GatewayEvent => ({
+    kind: 'message',
+    now: NOW,
+    from,
+    message: m,
+    hash,
+    proofs: [],
+  });
+
+  it('a session-abort past the point of no return, or naming no message of the session, is refused', async () => {
+    const { pair, s } = await originWithPendingBurn();
+    const cfg = pair.origin.config;
+    const past = decideOn(s, message(abortOf(s, s.lastSent!.hash), DESTINATION.id), cfg);
+    expect(past.entries).toEqual([]);
+    expect(past.reports).toEqual([expect.objectContaining({ kind: 'refused', code: 'err_0.1.1' })]);
+    expect(past.reports[0]).toMatchObject({ detail: expect.stringContaining('point of no return') });
+    const stray = decideOn(s, message(abortOf(s, 'e'.repeat(64)), DESTINATION.id), cfg);
+    expect(stray.reports[0]).toMatchObject({ kind: 'refused', detail: expect.stringContaining('names no message') });
+  });
+
+  it('a session-abort before the point of no return is logged and starts the rollback', async () => {
+    const { pair } = await destinationPromised();
+    const o = pair.origin.gw.session('s-prom')!; // waits for commit-ready: it has not burned
+    const r = decideOn(o, message(abortOf(o, o.lastSent!.hash), DESTINATION.id), pair.origin.config);
+    expect(r.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('abort:ack');
+    expect(r.state!.status.kind).toBe('rolling-back');
+  });
+
+  it('a session-abort, ROLLBACK or error-msg for a session that ended committed changes nothing', async () => {
+    const { pair, o } = await committed();
+    const cfg = pair.origin.config;
+    const abort = decideOn(o, message(abortOf(o, o.lastSent!.hash), DESTINATION.id), cfg);
+    expect(abort.entries).toEqual([]);
+    expect(abort.reports).toEqual([{ kind: 'ignored', detail: expect.stringContaining('session-abort after') }]);
+    const rollback = {
+      version: SATP_VERSION,
+      messageType: RMSG.rollback,
+      sessionId: o.sessionId,
+      transferContextId: o.contextId,
+      hashPrevMessage: o.lastSent!.hash,
+    } as unknown as SatpMessage;
+    const rb = decideOn(o, message(rollback, DESTINATION.id), cfg);
+    expect(rb.entries).toEqual([]);
+    expect(rb.reports).toEqual([{ kind: 'needs-operator', detail: 'ROLLBACK after the session committed' }]);
+    expect(rb.sends).toEqual([]);
+    const aborted = decideOn(o, { kind: 'abort', now: NOW, reason: 'late' }, cfg);
+    expect(aborted.entries).toEqual([]);
+    expect(aborted.reports).toEqual([
+      { kind: 'ignored', detail: expect.stringContaining('abort: the session has ended') },
+    ]);
+  });
+
+  it('for no session: an unknown gateway is refused; an error-msg, session-abort or ROLLBACK-ACK is only noted', async () => {
+    const { pair, o } = await committed();
+    const cfg = pair.destination.config;
+    const about = { ...o, sessionId: 's-nobody' } as SessionState;
+    const stranger = decideOn(undefined, message(abortOf(about, 'a'.repeat(64)), 'gw-stranger'), cfg);
+    expect(stranger.reports).toEqual([expect.objectContaining({ kind: 'refused', code: 'err_0.1.2' })]);
+    expect(stranger.sends.map((e) => e.to)).toEqual(['gw-stranger']);
+    for (const type of [MSG.error, MSG.sessionAbort, RMSG.rollbackAck]) {
+      const m = { ...abortOf(about, 'a'.repeat(64)), messageType: type } as unknown as SatpMessage;
+      const r = decideOn(undefined, message(m, ORIGIN.id), cfg);
+      expect(r.sends, type).toEqual([]);
+      expect(r.reports, type).toEqual([{ kind: 'ignored', detail: `${type} for an unknown session` }]);
+    }
+  });
+});
+
+describe('timers and restarts', () => {
+  it('timers of an ended session, and a retransmit with nothing awaited, do nothing', async () => {
+    const { pair, o } = await committed();
+    for (const timer of ['retransmit', 'deadline', 'ledger-retry', 'recover'] as const) {
+      const r = decideOn(o, { kind: 'timer', now: NOW, timer }, pair.origin.config);
+      expect(r.effects, timer).toEqual([
+        { kind: 'report', report: { kind: 'ignored', detail: `${timer} after the end` } },
+      ]);
+    }
+    expect(decideOn(o, { kind: 'boot', now: NOW }, pair.origin.config).effects).toEqual([]);
+    expect(decideOn(o, { kind: 'reload', now: NOW }, pair.origin.config).effects).toEqual([]);
+  });
+
+  it('a reload re-arms the deadline and settles the pending op, then resumes', async () => {
+    const { pair, s } = await originWithPendingBurn();
+    const cfg = pair.origin.config;
+    // Past the point of no return (the burn is logged): no deadline, the pending burn is asked about.
+    const past = decideOn(s, { kind: 'reload', now: NOW }, cfg);
+    expect(past.effects).toContainEqual({ kind: 'ledger-query', opId: s.pending!.op.opId });
+    expect(past.timers.filter((t) => t.timer === 'deadline')).toEqual([]);
+    // Before it: the deadline is armed at deadlineOf.
+    const { pair: p2, d } = await destinationPromised();
+    const o2 = p2.origin.gw.session('s-prom')!;
+    const before = decideOn(o2, { kind: 'reload', now: NOW }, p2.origin.config);
+    expect(before.timers).toContainEqual({
+      kind: 'set-timer',
+      timer: 'deadline',
+      at: deadlineOf(o2, p2.origin.config),
+    });
+    // Mid-recovery: the RECOVER is resent at once, nothing of the transfer is resumed.
+    const recovering = { ...d, recovery: { ...(d.recovery ?? {}), status: 'recovering' } } as SessionState;
+    const r = decideOn(recovering, { kind: 'reload', now: NOW }, p2.destination.config);
+    expect(r.timers).toContainEqual({ kind: 'set-timer', timer: 'recover', at: NOW });
+    expect(r.entries).toEqual([]);
+    expect(r.effects.filter((e) => !(e.kind === 'set-timer' && ['deadline', 'recover'].includes(e.timer)))).toEqual([]);
+    const running = decideOn(d, { kind: 'reload', now: NOW }, p2.destination.config);
+    expect(running.timers.filter((t) => t.timer === 'recover')).toEqual([]);
+  });
+});
