@@ -135,6 +135,54 @@ describe('the deadline past the point of no return', () => {
       pair.origin.config,
     );
     expect(r.reports).toEqual([{ kind: 'ignored', detail: 'attestation not needed' }]);
+    const { pair: p2, d } = await destinationPromised();
+    const cfg = p2.destination.config;
+    const event: GatewayEvent = { kind: 'attestation', now: NOW, assetId: 'asset-1', verified: false, error: 'x' };
+    const notPromised = { ...d, promised: false } as SessionState;
+    const rollingBack = { ...d, status: { kind: 'rolling-back', reason: 'x', notify: false } } as SessionState;
+    for (const state of [notPromised, rollingBack])
+      expect(decideOn(state, event, cfg).reports).toEqual([{ kind: 'ignored', detail: 'attestation not needed' }]);
+  });
+});
+
+describe('the deadline before the point of no return', () => {
+  it('rolls back with the reason of where the session stood, and tells the peer', async () => {
+    const { pair, d } = await destinationPromised();
+    const o = pair.origin.gw.session('s-prom')!; // locked, waiting for commit-ready
+    const reasonOf = (s: SessionState, cfg: GatewayConfig) => {
+      const r = decideOn(s, { kind: 'timer', now: NOW, timer: 'deadline' }, cfg);
+      return r.state!.status;
+    };
+    expect(reasonOf(o, pair.origin.config)).toMatchObject({
+      kind: 'rolling-back',
+      reason: 'lock expired before the burn',
+      notify: true,
+    });
+    const unlocked = { ...o, lockExpiry: undefined } as SessionState;
+    expect(reasonOf(unlocked, pair.origin.config)).toMatchObject({ reason: 'no lock within the lock time' });
+    const d0 = { ...d, promised: false } as SessionState;
+    expect(reasonOf(d0, pair.destination.config)).toMatchObject({ reason: 'lock expired before commit' });
+    // Past it (the destination promised): only the origin ledger's attestation can decide.
+    const past = decideOn(d, { kind: 'timer', now: NOW, timer: 'deadline' }, pair.destination.config);
+    expect(past.entries).toEqual([]);
+    expect(past.effects).toEqual([
+      { kind: 'ledger-attest', peer: ORIGIN.id, assetId: 'asset-1', opIds: ['s-prom:3.4:burn'] },
+    ]);
+  });
+
+  it('an origin past its burn ignores the deadline; a retransmit with nothing awaited is ignored', async () => {
+    const { pair, s } = await originWithPendingBurn();
+    const cfg = pair.origin.config;
+    expect(decideOn(s, { kind: 'timer', now: NOW, timer: 'deadline' }, cfg).effects).toEqual([
+      {
+        kind: 'report',
+        report: { kind: 'ignored', detail: 'deadline after the point of no return or during rollback' },
+      },
+    ]);
+    expect(s.wait.kind).not.toBe('message');
+    expect(decideOn(s, { kind: 'timer', now: NOW, timer: 'retransmit' }, cfg).effects).toEqual([
+      { kind: 'report', report: { kind: 'ignored', detail: 'nothing to retransmit' } },
+    ]);
   });
 });
 
@@ -189,6 +237,17 @@ describe('messages at the wrong time', () => {
     const r = decideOn(o, message(abortOf(o, o.lastSent!.hash), DESTINATION.id), pair.origin.config);
     expect(r.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('abort:ack');
     expect(r.state!.status.kind).toBe('rolling-back');
+  });
+
+  it('a transfer message to a session rolling back is refused as for no session', async () => {
+    const { pair } = await destinationPromised();
+    const o = pair.origin.gw.session('s-prom')!;
+    const cfg = pair.origin.config;
+    const rolling = decideOn(o, message(abortOf(o, o.lastSent!.hash), DESTINATION.id), cfg).state!;
+    const ready = { ...abortOf(o, o.lastSent!.hash), messageType: MSG.commitReady } as unknown as SatpMessage;
+    const r = decideOn(rolling, message(ready, DESTINATION.id, 'c'.repeat(64)), cfg);
+    expect(r.entries).toEqual([]);
+    expect(r.reports).toEqual([expect.objectContaining({ kind: 'refused', detail: 'session is rolling back' })]);
   });
 
   it('a session-abort, ROLLBACK or error-msg for a session that ended committed changes nothing', async () => {
@@ -268,5 +327,7 @@ describe('timers and restarts', () => {
     expect(r.effects.filter((e) => !(e.kind === 'set-timer' && ['deadline', 'recover'].includes(e.timer)))).toEqual([]);
     const running = decideOn(d, { kind: 'reload', now: NOW }, p2.destination.config);
     expect(running.timers.filter((t) => t.timer === 'recover')).toEqual([]);
+    // Not recovering: the message the destination awaits an answer to goes out again.
+    expect(running.sends.map((e) => e.message.messageType)).toEqual([MSG.commitReady]);
   });
 });
