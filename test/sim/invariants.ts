@@ -3,7 +3,14 @@
 import { type LogEntry, logIdOf, parseLogId } from '../../kernel/entry.ts';
 import { replay } from '../../kernel/satp/index.ts';
 import { LogStore } from '../../storage/log-store.ts';
-import { type ChainView, checkRun, type LedgerView, type Violation } from '../support/invariants.ts';
+import {
+  type ChainView,
+  checkRun,
+  type LedgerView,
+  memoryLedgerView,
+  readChain,
+  type Violation,
+} from '../support/invariants.ts';
 import { deepEqualState } from './state-equal.ts';
 import { GW, NODES, other } from './names.ts';
 import type { World } from './world.ts';
@@ -25,21 +32,12 @@ export async function checkInvariants(world: World): Promise<Violation[]> {
         chains.push({ ...view, entries: texts.map((t) => JSON.parse(t) as LogEntry) });
         continue;
       }
-      const r = await store.verifyLog(logId);
-      if (r.ok) chains.push({ ...view, entries: r.entries });
-      else
-        chains.push({
-          ...view,
-          entries: await store.getLog(logId).catch(() => []),
-          fault: `${r.reason} at index ${r.index}: ${r.detail}`,
-        });
+      const own = await readChain(store, GW[n], sessionId, author);
+      if (own) chains.push(own);
     }
   }
   const ledgers: LedgerView[] = [];
-  for (const n of NODES) {
-    const l = world.nodes[n].ledger;
-    ledgers.push({ id: l.id, records: l.ops(), assets: new Map((await l.listAssets()).map((a) => [a.assetId, a])) });
-  }
+  for (const n of NODES) ledgers.push(await memoryLedgerView(world.nodes[n].ledger));
   const transfers = world.transfers.map((t) => ({
     sessionId: t.request.sessionId,
     assetId: t.request.assetId,

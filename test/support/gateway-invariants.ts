@@ -7,7 +7,7 @@ import { type LogEntry, logIdOf } from '../../kernel/entry.ts';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
 import { LevelDriver } from '../../storage/level.ts';
 import { LogStore } from '../../storage/log-store.ts';
-import { type ChainView, checkRun, type LedgerView } from './invariants.ts';
+import { type ChainView, checkRun, type LedgerView, readChain } from './invariants.ts';
 
 export interface TransferSpec {
   sessionId: string;
@@ -64,15 +64,8 @@ export async function checkInvariants(o: {
     ] as const;
     const chains: ChainView[] = [];
     const read = async (holder: GatewaySide, store: LogStore, sessionId: string, author: string) => {
-      const logId = logIdOf(sessionId, author);
-      if ((await store.getLogLength(logId)) === 0) return;
-      const v = await store.verifyLog(logId);
-      const view = { holder: holder.id, author, sessionId, logId };
-      chains.push(
-        v.ok
-          ? { ...view, entries: v.entries }
-          : { ...view, entries: await store.getLog(logId), fault: `${v.reason} at entry ${v.index}: ${v.detail}` },
-      );
+      const c = await readChain(store, holder.id, sessionId, author);
+      if (c) chains.push(c);
     };
     const known = new Set(o.transfers.map((t) => t.sessionId));
     for (const [side, store] of sides) {

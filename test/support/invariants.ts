@@ -67,6 +67,40 @@ export interface Verdict {
   deadlineRollbacks: number;
 }
 
+/** The store calls a chain view needs (storage/log-store.ts has them). */
+interface ChainSource {
+  getLogLength(logId: string): Promise<number>;
+  verifyLog(
+    logId: string,
+  ): Promise<{ ok: true; entries: LogEntry[] } | { ok: false; reason: string; index: number; detail: string }>;
+  getLog(logId: string): Promise<LogEntry[]>;
+}
+
+/** One chain as `holder`'s store holds it, verified; undefined when the store holds none of it. */
+export async function readChain(
+  store: ChainSource,
+  holder: string,
+  sessionId: string,
+  author: string,
+): Promise<ChainView | undefined> {
+  const logId = logIdOf(sessionId, author);
+  if ((await store.getLogLength(logId)) === 0) return undefined;
+  const v = await store.verifyLog(logId);
+  const view = { holder, author, sessionId, logId };
+  return v.ok
+    ? { ...view, entries: v.entries }
+    : { ...view, entries: await store.getLog(logId).catch(() => []), fault: `${v.reason} at ${v.index}: ${v.detail}` };
+}
+
+/** A ledger's view from the in-memory ledger's journal. */
+export async function memoryLedgerView(l: {
+  id: string;
+  ops(): LedgerView['records'];
+  listAssets(): Promise<AssetRecord[]>;
+}): Promise<LedgerView> {
+  return { id: l.id, records: l.ops(), assets: new Map((await l.listAssets()).map((a) => [a.assetId, a])) };
+}
+
 export const endingOf = (chain: readonly LogEntry[]): Ending | undefined => {
   const p = chain.at(-1)?.payload as { kind?: string; outcome?: string; reason?: string } | undefined;
   return p?.kind === 'end' ? { outcome: p.outcome ?? '', reason: p.reason ?? '' } : undefined;

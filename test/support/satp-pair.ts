@@ -1,6 +1,6 @@
 // Two gateways, two in-memory ledgers and an in-process wire, on a manual clock: the scenario harness.
 import { expect } from 'vitest';
-import { defaultVerifier, keyTable, logIdOf } from '../../kernel/index.ts';
+import { defaultVerifier, keyTable } from '../../kernel/index.ts';
 import { type Clock, Gateway, type ReceiveResult } from '../../kernel/driver.ts';
 import type { SessionLogStore } from '../../kernel/ports.ts';
 import type { Ledger } from '../../kernel/ledger.ts';
@@ -17,7 +17,14 @@ import {
 import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
-import { type ChainView, checkRun, type LedgerView, type TransferView } from './invariants.ts';
+import {
+  type ChainView,
+  checkRun,
+  type LedgerView,
+  memoryLedgerView,
+  readChain,
+  type TransferView,
+} from './invariants.ts';
 import { type TestGateway, testGateway, webCryptoTestGateway } from './fixtures.ts';
 import { outcomeOf } from '../../kernel/satp/state.ts';
 
@@ -304,22 +311,13 @@ export async function observePair(
   originator = 'alice',
 ): Promise<{ chains: ChainView[]; ledgers: LedgerView[]; transfer: TransferView }> {
   const chains: ChainView[] = [];
-  for (const side of [pair.origin, pair.destination]) {
+  for (const side of [pair.origin, pair.destination])
     for (const author of [pair.origin.config.id, pair.destination.config.id]) {
-      const logId = logIdOf(sessionId, author);
-      if ((await side.store.getLogLength(logId)) === 0) continue; // a refused proposal leaves no chain
-      const v = await side.store.verifyLog(logId);
-      const view = { holder: side.config.id, author, sessionId, logId };
-      chains.push(
-        v.ok
-          ? { ...view, entries: v.entries }
-          : { ...view, entries: await side.store.getLog(logId), fault: `${v.reason} at ${v.index}: ${v.detail}` },
-      );
+      // A refused proposal leaves no chain.
+      const c = await readChain(side.store, side.config.id, sessionId, author);
+      if (c) chains.push(c);
     }
-  }
-  const ledgers: LedgerView[] = [];
-  for (const l of [pair.origin.ledger, pair.destination.ledger])
-    ledgers.push({ id: l.id, records: l.ops(), assets: new Map((await l.listAssets()).map((a) => [a.assetId, a])) });
+  const ledgers = [await memoryLedgerView(pair.origin.ledger), await memoryLedgerView(pair.destination.ledger)];
   const transfer = {
     sessionId,
     assetId,
