@@ -7,7 +7,7 @@ import type { KeyResolver, Signer, Verifier } from './crypto/types.ts';
 import type { Ledger } from './ledger.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { sealEntry } from './seal.ts';
-import { GATEWAY_REFUSALS, type SatpErrorCode } from './satp/error-codes.ts';
+import { GATEWAY_REFUSALS } from './satp/error-codes.ts';
 import { refuseEnvelope } from './satp/refuse.ts';
 import type {
   About,
@@ -49,15 +49,15 @@ export interface GatewayOptions {
 
 export type ReceiveResult = { accepted: true } | { accepted: false; code: string; status: number; detail: string };
 
-/** What a local caller is told of a refusal: the report's code, status and why. */
-const refused = (r: SatpErrorCode | Extract<Report, { kind: 'refused' }>, detail?: string): ReceiveResult => ({
+/** What a local caller is told of a refusal: its code and status (kernel/satp/error-codes.ts), and why. */
+const refused = (r: { code: string; status: number }, detail: string): ReceiveResult => ({
   accepted: false,
   code: r.code,
   status: r.status,
-  detail: detail ?? ('detail' in r ? r.detail : r.title),
+  detail,
 });
 
-const CLOSED: ReceiveResult = refused(GATEWAY_REFUSALS.closed);
+const CLOSED: ReceiveResult = refused(GATEWAY_REFUSALS.closed, GATEWAY_REFUSALS.closed.title);
 
 /** Store error codes that mean "the input does not verify" (nothing stored), as opposed to the store failing. */
 const REFUSALS: ReadonlySet<string> = new Set([
@@ -417,7 +417,7 @@ export class Gateway {
       }
       case 'report':
         this.#report(sessionId, e.report);
-        return e.report.kind === 'refused' ? refused(e.report) : undefined;
+        return e.report.kind === 'refused' ? refused(e.report, e.report.detail) : undefined;
     }
   }
 
