@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const bin = (name) => join('node_modules', '.bin', name);
 // Deno looks for updates at dl.deno.land on every start; the tests talk to nothing but 127.0.0.1, so it must not.
@@ -73,13 +73,25 @@ for (const runtime of ['node', 'deno']) {
       failed: j.numFailedTests,
       skipped: j.numPendingTests + j.numTodoTests,
       files: j.testResults.length,
+      failures: j.testResults.flatMap((file) =>
+        file.assertionResults
+          .filter((t) => t.status === 'failed')
+          .map((t) => ({
+            test: `${relative(process.cwd(), file.name)} > ${t.fullName}`,
+            message: (t.failureMessages[0] ?? '').split('\n').slice(0, 6).join('\n'),
+          })),
+      ),
     };
   } catch {
-    results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0 };
+    results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
   }
 }
 rmSync(dir, { recursive: true, force: true });
 
+// The failures again, last, so that whoever reads only the tail of the output sees which tests failed and why.
+for (const [runtime, r] of Object.entries(results)) {
+  for (const f of r.failures) console.log(`\n=== failed under ${runtime}: ${f.test}\n${f.message}`);
+}
 console.log('\n=== summary');
 for (const [runtime, r] of Object.entries(results)) {
   console.log(
