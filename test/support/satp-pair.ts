@@ -44,15 +44,20 @@ export class ManualClock implements Clock {
   };
   clearTimer = (id: unknown) => void this.#timers.delete(id as number);
   pending = () => this.#timers.size;
-  /** Moves time to `t`, firing every timer due by then, earliest first, letting each settle. */
+  /**
+   * Moves time to `t`, firing every timer due by then, earliest first. Time moves only once the gateways are
+   * quiet: the work in flight when this is called finishes at the time it started at, and so does what each timer
+   * sets off (without the first settle, a test looping on `advance` until something happens would race the
+   * gateways in real time, and what it saw would depend on the machine's load).
+   */
   async advanceTo(t: number): Promise<void> {
     for (let guard = 0; guard < 10_000; guard++) {
+      await settle();
       const due = [...this.#timers].filter(([, x]) => x.at <= t).sort((a, b) => a[1].at - b[1].at)[0];
       if (!due) break;
       this.#timers.delete(due[0]);
       this.t = Math.max(this.t, due[1].at);
       due[1].fire();
-      await settle();
     }
     this.t = Math.max(this.t, t);
   }
