@@ -192,6 +192,32 @@ describe('SATP transfer between two gateways', () => {
     },
   );
 
+  it(
+    "a destination that assigned on the origin ledger's evidence still answers the origin's late commit-final: " +
+      'both end committed and nothing needs an operator',
+    async () => {
+      const pair = await makePair();
+      let held = true;
+      pair.drop = (_f, _t, env) => held && typeOf(env) === 'commit-final-msg';
+      await pair.origin.gw.startTransfer(pair.request('s-late-final'));
+      // Past its deadline the destination asks the origin ledger, sees the burn, and assigns without commit-final.
+      for (let i = 0; i < 1_200 && !pair.destination.gw.session('s-late-final')?.committed; i++)
+        await pair.clock.advance(100);
+      expect(pair.destination.gw.session('s-late-final')?.committed, 'assigned on evidence').toBe(true);
+      expect(pair.destination.gw.session('s-late-final')?.lastReceivedType).not.toBe(MSG.commitFinal);
+      held = false;
+      await runUntilEnded(pair, 's-late-final', 60);
+      expect(await outcomes(pair, 's-late-final')).toEqual(['committed', 'committed']);
+      await checkInvariants(pair, 's-late-final');
+      const refused = pair.wire.filter((w) => w.from === DESTINATION.id && typeOf(w.env) === 'error-msg');
+      expect(refused, 'the late commit-final is answered, not refused').toEqual([]);
+      const operator = [...pair.origin.reports, ...pair.destination.reports].filter(
+        (r) => r.report.kind === 'needs-operator',
+      );
+      expect(operator).toEqual([]);
+    },
+  );
+
   it('200 concurrent transfers between two gateways all complete, each session isolated', async () => {
     const assets = Array.from({ length: 200 }, (_, i) => `asset-${i}`);
     const pair = await makePair({ assets });

@@ -7,8 +7,9 @@ import { SatpError } from '../../kernel/errors.ts';
 import type { Ledger, LedgerOp } from '../../kernel/ledger.ts';
 import type { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import type { Effect, GatewayConfig, GatewayEvent, SatpMessage, SessionState } from '../../kernel/satp/index.ts';
+import { claimReceipt, proofId } from '../../kernel/satp/claims.ts';
 import { deadlineOf, MSG, RMSG, reduce, SATP_VERSION } from '../../kernel/satp/index.ts';
-import { DESTINATION, makePair, ORIGIN, outcomes, type Pair, typeOf, until } from '../support/satp-pair.ts';
+import { DESTINATION, makePair, messageOf, ORIGIN, outcomes, type Pair, typeOf, until } from '../support/satp-pair.ts';
 
 const NOW = 1_000_000;
 
@@ -248,6 +249,52 @@ describe('messages at the wrong time', () => {
     const r = decideOn(rolling, message(ready, DESTINATION.id, 'c'.repeat(64)), cfg);
     expect(r.entries).toEqual([]);
     expect(r.reports).toEqual([expect.objectContaining({ kind: 'refused', detail: 'session is rolling back' })]);
+  });
+
+  it('a commit-final before the destination promised is refused as out of order, even with a valid burn receipt', async () => {
+    // A genuine commit-final of a finished run of the same session id: its burn receipt is signed by ledger-a.
+    const { pair: done } = await committed();
+    const final = messageOf(done.wire.find((w) => typeOf(w.env) === 'commit-final-msg')!.env) as SatpMessage & {
+      burnAssertionClaim: unknown;
+    };
+    const proofs = [proofId(claimReceipt(final.burnAssertionClaim))];
+    // The same session held at the destination before its lock assertion arrived: nothing minted, nothing promised.
+    const held = await makePair();
+    held.drop = (_f, _t, env) => typeOf(env) === 'lock-assert-msg';
+    await held.origin.gw.startTransfer(held.request('s-done'));
+    const d0 = () => held.destination.gw.session('s-done');
+    await until(held, () => (JSON.stringify(d0()?.wait) ?? '').includes(MSG.lockAssert), 20, 'waiting for lock-assert');
+    const d = held.destination.gw.session('s-done')!;
+    expect(d.wait).toMatchObject({ kind: 'message', types: [MSG.lockAssert] });
+    const early = { ...final, hashPrevMessage: d.lastSent!.hash } as SatpMessage;
+    const r = reduce(
+      d,
+      { kind: 'message', now: NOW, from: ORIGIN.id, message: early, hash: 'b'.repeat(64), proofs },
+      held.destination.config,
+    );
+    expect(r.entries).toEqual([]);
+    expect(r.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
+    expect(r.effects).toContainEqual({
+      kind: 'report',
+      report: expect.objectContaining({ kind: 'refused', detail: `${MSG.commitFinal} is out of order` }),
+    });
+    // Nor is a second commit-final taken once the first was answered (the destination awaits transfer-complete).
+    const answered = await makePair();
+    answered.drop = (_f, _t, env) => typeOf(env) === 'commit-transfer-complete-msg';
+    await answered.origin.gw.startTransfer(answered.request('s-done'));
+    const d1 = () => answered.destination.gw.session('s-done');
+    await until(answered, () => d1()?.lastReceivedType === MSG.commitFinal && !d1()?.pending, 20, 'ack-final sent');
+    const again = { ...final, hashPrevMessage: d1()!.lastSent!.hash } as SatpMessage;
+    const r2 = reduce(
+      d1(),
+      { kind: 'message', now: NOW, from: ORIGIN.id, message: again, hash: 'c'.repeat(64), proofs },
+      answered.destination.config,
+    );
+    expect(r2.entries).toEqual([]);
+    expect(r2.effects).toContainEqual({
+      kind: 'report',
+      report: expect.objectContaining({ kind: 'refused', detail: `${MSG.commitFinal} is out of order` }),
+    });
   });
 
   it('a session-abort, ROLLBACK or error-msg for a session that ended committed changes nothing', async () => {
