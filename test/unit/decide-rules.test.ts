@@ -7,8 +7,17 @@ import { SatpError } from '../../kernel/errors.ts';
 import type { Ledger, LedgerOp } from '../../kernel/ledger.ts';
 import type { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import type { Effect, GatewayConfig, GatewayEvent, SatpMessage, SessionState } from '../../kernel/satp/index.ts';
-import { claimReceipt, proofId } from '../../kernel/satp/claims.ts';
-import { deadlineOf, MSG, RMSG, reduce, SATP_VERSION } from '../../kernel/satp/index.ts';
+import {
+  assetOf,
+  claimReceipt,
+  compensationOp,
+  deadlineOf,
+  MSG,
+  proofId,
+  RMSG,
+  reduce,
+  SATP_VERSION,
+} from '../../kernel/satp/index.ts';
 import { DESTINATION, makePair, messageOf, ORIGIN, outcomes, type Pair, typeOf, until } from '../support/satp-pair.ts';
 
 const NOW = 1_000_000;
@@ -376,5 +385,146 @@ describe('timers and restarts', () => {
     expect(running.timers.filter((t) => t.timer === 'recover')).toEqual([]);
     // Not recovering: the message the destination awaits an answer to goes out again.
     expect(running.sends.map((e) => e.message.messageType)).toEqual([MSG.commitReady]);
+  });
+});
+
+describe('ROLLBACK, ROLLBACK-ACK and error-msg', () => {
+  /** The origin aborted before its burn, unlocked and sent ROLLBACK; the destination's ROLLBACK-ACK is held. */
+  async function originAwaitingAck() {
+    const pair = await makePair();
+    const acks: SatpMessage[] = [];
+    pair.drop = (_f, _t, env) => {
+      if (typeOf(env) === 'rollback-ack-msg') acks.push(messageOf(env));
+      return typeOf(env) === 'commit-ready-msg' || typeOf(env) === 'rollback-ack-msg';
+    };
+    await pair.origin.gw.startTransfer(pair.request('s-rb'));
+    await until(pair, () => pair.destination.ledger.ops().some((o) => o.op.kind === 'mint'), 20, 'minted');
+    await pair.origin.gw.abort('s-rb', 'operator cancelled');
+    await until(pair, () => acks.length > 0, 20, 'ROLLBACK-ACK sent');
+    const o = pair.origin.gw.session('s-rb')!;
+    expect(o.lastSent?.message.messageType).toBe(RMSG.rollback);
+    const ack = acks[0] as SatpMessage & { proofs: unknown[]; hashRollbackMessage: string };
+    return { pair, o, ack, proofs: ack.proofs.map(proofId) };
+  }
+  const message = (m: SatpMessage, from: string, proofs: string[] = [], hash = 'a'.repeat(64)): GatewayEvent => ({
+    kind: 'message',
+    now: NOW,
+    from,
+    message: m,
+    hash,
+    proofs,
+  });
+
+  it("a ROLLBACK-ACK ends the rollback only if it names the pending ROLLBACK and proves the peer's compensation", async () => {
+    const { pair, o, ack, proofs } = await originAwaitingAck();
+    const cfg = pair.origin.config;
+    expect(ack.hashRollbackMessage).toBe(o.lastSent!.hash);
+    const ok = decideOn(o, message(ack, DESTINATION.id, proofs), cfg);
+    expect(ok.entries.map((e) => `${e.step}:${e.operation}`)).toEqual(['rollback:ack', 'end:done']);
+    expect(ok.reports).toEqual([{ kind: 'ended', outcome: 'rolled-back', reason: 'aborted: operator cancelled' }]);
+    expect(ok.state!.status).toMatchObject({ kind: 'ended', outcome: 'rolled-back' });
+    // Naming another ROLLBACK: ignored.
+    const other = { ...ack, hashRollbackMessage: 'e'.repeat(64) } as SatpMessage;
+    const r1 = decideOn(o, message(other, DESTINATION.id, proofs), cfg);
+    expect(r1.entries).toEqual([]);
+    expect(r1.reports).toEqual([{ kind: 'ignored', detail: 'ROLLBACK-ACK for no pending ROLLBACK' }]);
+    // Its burn receipt not verified under ledger-b's key: refused, the rollback still pending.
+    const r2 = decideOn(o, message(ack, DESTINATION.id, []), cfg);
+    expect(r2.entries).toEqual([]);
+    expect(r2.reports).toEqual([
+      expect.objectContaining({ kind: 'refused', detail: expect.stringContaining('ROLLBACK-ACK refused') }),
+    ]);
+    // Once ended, a second ROLLBACK-ACK changes nothing.
+    const r3 = decideOn(ok.state!, message(ack, DESTINATION.id, proofs, 'd'.repeat(64)), cfg);
+    expect(r3.entries).toEqual([]);
+    expect(r3.reports).toEqual([{ kind: 'ignored', detail: 'ROLLBACK-ACK for no pending ROLLBACK' }]);
+  });
+
+  it('an error-msg while rolling back adds nothing; before the point of no return it starts a rollback that tells the peer', async () => {
+    const { pair, o } = await originAwaitingAck();
+    const cfg = pair.origin.config;
+    const sentTransfer = Object.entries(o.sent).find(([, type]) => type === MSG.commitPrepare)![0];
+    const errorAbout = (s: SessionState, hashPrev: string): SatpMessage =>
+      ({
+        version: SATP_VERSION,
+        messageType: MSG.error,
+        sessionId: s.sessionId,
+        transferContextId: s.contextId,
+        hashPrevMessage: hashPrev,
+        type: 'urn:ietf:params:satp:error:err_3.1.1',
+        title: 'refused',
+      }) as unknown as SatpMessage;
+    const rolling = { ...o, status: { kind: 'rolling-back', reason: 'x', notify: true } } as SessionState;
+    const r1 = decideOn(rolling, message(errorAbout(o, sentTransfer), DESTINATION.id), cfg);
+    expect(r1.entries).toEqual([]);
+    expect(r1.reports).toEqual([{ kind: 'ignored', detail: 'already rolling back' }]);
+    // Before the point of no return (the origin waits for commit-ready): logged, rollback, the peer told.
+    const { pair: p2 } = await destinationPromised();
+    const o2 = p2.origin.gw.session('s-prom')!;
+    const r2 = decideOn(o2, message(errorAbout(o2, o2.lastSent!.hash), DESTINATION.id), p2.origin.config);
+    expect(r2.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('error:ack');
+    expect(r2.state!.status).toMatchObject({ kind: 'rolling-back', notify: true });
+    expect(r2.state!.status).toMatchObject({ reason: 'peer error err_3.1.1: refused' });
+  });
+
+  const rollbackOf = (s: SessionState, actions: string[], proofs: unknown[]): SatpMessage =>
+    ({
+      version: SATP_VERSION,
+      sessionId: s.sessionId,
+      contextId: s.contextId,
+      messageType: RMSG.rollback,
+      hashPrevMessage: s.lastSent!.hash,
+      success: true,
+      actionsPerformed: actions,
+      proofs,
+      reason: 'test',
+    }) as unknown as SatpMessage;
+
+  it("past the point of no return a ROLLBACK is refused by the origin, whatever it proves; the destination takes it with the lock's unlock receipt", async () => {
+    // The origin logged its burn: a destination's ROLLBACK with a genuine compensating burn changes nothing.
+    const { pair, s } = await originWithPendingBurn();
+    const burn = await pair.destination.ledger.execute(compensationOp(s.sessionId, assetOf(s), 'BURN'));
+    const r1 = decideOn(
+      s,
+      message(rollbackOf(s, ['BURN'], [burn]), DESTINATION.id, [proofId(burn)]),
+      pair.origin.config,
+    );
+    expect(r1.entries).toEqual([]);
+    expect(r1.reports).toEqual([
+      expect.objectContaining({ kind: 'refused', detail: expect.stringContaining('point of no return') }),
+    ]);
+    // The destination promised: the origin ledger's receipt of the unlock proves the burn can never happen.
+    const { pair: p2, d } = await destinationPromised();
+    const unlock = await p2.origin.ledger.execute(compensationOp(d.sessionId, assetOf(d), 'UNLOCK'));
+    expect(unlock.ok).toBe(true);
+    const r2 = decideOn(
+      d,
+      message(rollbackOf(d, ['UNLOCK'], [unlock]), ORIGIN.id, [proofId(unlock)]),
+      p2.destination.config,
+    );
+    expect(r2.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('rollback:ack');
+    // Rolled back at the peer's word: its own ROLLBACK is not sent, the ROLLBACK-ACK answers.
+    expect(r2.state!.status).toMatchObject({ kind: 'rolling-back', notify: false, reason: 'peer rolled back: test' });
+    // Without the unlock's receipt: refused.
+    const r3 = decideOn(d, message(rollbackOf(d, [], []), ORIGIN.id, []), p2.destination.config);
+    expect(r3.entries).toEqual([]);
+    expect(r3.reports).toEqual([expect.objectContaining({ kind: 'refused' })]);
+  });
+
+  it("a duplicate of the peer's last message is answered as before, unless the session rolled back since", async () => {
+    const { pair, d } = await destinationPromised();
+    const cfg = pair.destination.config;
+    const prepare = messageOf(pair.wire.find((w) => typeOf(w.env) === 'commit-prepare-msg')!.env);
+    const again = decideOn(d, message(prepare, ORIGIN.id, [], d.lastReceived!), cfg);
+    expect(again.entries).toEqual([]);
+    expect(again.sends).toEqual([{ kind: 'send', to: ORIGIN.id, message: d.lastSent!.message, logged: true }]);
+    // While recovering, the answer (logged) waits for RECOVER-SUCCESS like every logged transfer message.
+    const recovering = { ...d, recovery: { ...(d.recovery ?? {}), status: 'recovering' } } as SessionState;
+    expect(decideOn(recovering, message(prepare, ORIGIN.id, [], d.lastReceived!), cfg).sends).toEqual([]);
+    // Rolled back (or rolling back): the step forward is not given again; the peer gets a refusal.
+    const rolling = { ...d, status: { kind: 'rolling-back', reason: 'x', notify: false } } as SessionState;
+    const r = decideOn(rolling, message(prepare, ORIGIN.id, [], d.lastReceived!), cfg);
+    expect(r.sends.map((e) => e.message.messageType)).toEqual([MSG.error]);
+    expect(r.reports).toEqual([expect.objectContaining({ kind: 'refused', detail: 'the session rolled back' })]);
   });
 });
