@@ -118,6 +118,45 @@ describe('ledger answers', () => {
   });
 });
 
+describe('ledger receipts', () => {
+  it("a receipt for the pending op is relied on only if it verifies under the ledger's key and answers that op", async () => {
+    const { pair, s } = await originWithPendingBurn();
+    const cfg = pair.origin.config;
+    const op = s.pending!.op;
+    const lock = pair.origin.ledger.ops().find((o) => o.op.kind === 'lock')!;
+    const lockReceipt = (await pair.origin.ledger.status(lock.op.opId))!;
+    const event = (opId: string, receipt: typeof lockReceipt, verified: boolean): GatewayEvent => ({
+      kind: 'ledger-result',
+      now: NOW,
+      opId,
+      receipt,
+      verified,
+    });
+    // About another op: ignored.
+    const other = decideOn(s, event('x', lockReceipt, true), cfg);
+    expect(other.entries).toEqual([]);
+    expect(other.effects).toEqual([
+      { kind: 'report', report: { kind: 'ignored', detail: 'receipt for x, not pending' } },
+    ]);
+    // Not verified, or a verified receipt of another op: nothing logged, an operator told, status asked later.
+    for (const [receipt, verified] of [
+      [lockReceipt, false],
+      [lockReceipt, true],
+    ] as const) {
+      const r = decideOn(s, event(op.opId, receipt, verified), cfg);
+      expect(r.entries).toEqual([]);
+      expect(r.effects).toEqual([
+        { kind: 'report', report: { kind: 'needs-operator', detail: expect.stringContaining(op.opId) } },
+        { kind: 'set-timer', timer: 'ledger-retry', at: NOW + cfg.retransmitMs },
+      ]);
+    }
+    // The burn's own receipt, verified: logged as done.
+    const burn = await pair.origin.ledger.execute(op);
+    const done = decideOn(s, event(op.opId, burn, true), cfg);
+    expect(done.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('3.4:done');
+  });
+});
+
 describe('the deadline past the point of no return', () => {
   it('with no read access to the origin ledger, the destination calls an operator', async () => {
     const { pair, d } = await destinationPromised();
@@ -127,6 +166,26 @@ describe('the deadline past the point of no return', () => {
       pair.destination.config,
     );
     expect(r.reports).toEqual([{ kind: 'needs-operator', detail: expect.stringContaining('no read access') }]);
+  });
+
+  it("while the lock holds by the origin ledger's clock, the destination asks again once it has lapsed there", async () => {
+    const { pair, d } = await destinationPromised();
+    const cfg = pair.destination.config;
+    const attestation = await pair.origin.ledger.attest('asset-1', [`${d.sessionId}:3.4:burn`]);
+    const r = decideOn(d, { kind: 'attestation', now: NOW, assetId: 'asset-1', attestation, verified: true }, cfg);
+    expect(r.entries).toEqual([]);
+    const holds = d.lockExpiry! - pair.clock.now();
+    expect(holds).toBeGreaterThan(cfg.retransmitMs);
+    expect(r.timers).toEqual([{ kind: 'set-timer', timer: 'deadline', at: NOW + holds }]);
+    // Lapsing sooner than the retransmit interval: asked again after that interval, not in a busy loop.
+    pair.ledgerClock.origin = holds - 10;
+    const soon = await pair.origin.ledger.attest('asset-1', [`${d.sessionId}:3.4:burn`]);
+    const r2 = decideOn(
+      d,
+      { kind: 'attestation', now: NOW, assetId: 'asset-1', attestation: soon, verified: true },
+      cfg,
+    );
+    expect(r2.timers).toEqual([{ kind: 'set-timer', timer: 'deadline', at: NOW + cfg.retransmitMs }]);
   });
 
   it('no attestation is no evidence: asked again after the retransmit interval', async () => {
