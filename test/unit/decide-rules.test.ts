@@ -18,7 +18,17 @@ import {
   reduce,
   SATP_VERSION,
 } from '../../kernel/satp/index.ts';
-import { DESTINATION, makePair, messageOf, ORIGIN, outcomes, type Pair, typeOf, until } from '../support/satp-pair.ts';
+import {
+  crashSide,
+  DESTINATION,
+  makePair,
+  messageOf,
+  ORIGIN,
+  outcomes,
+  type Pair,
+  typeOf,
+  until,
+} from '../support/satp-pair.ts';
 
 const NOW = 1_000_000;
 
@@ -585,5 +595,54 @@ describe('ROLLBACK, ROLLBACK-ACK and error-msg', () => {
     const r = decideOn(rolling, message(prepare, ORIGIN.id, [], d.lastReceived!), cfg);
     expect(r.sends.map((e) => e.message.messageType)).toEqual([MSG.error]);
     expect(r.reports).toEqual([expect.objectContaining({ kind: 'refused', detail: 'the session rolled back' })]);
+  });
+});
+
+describe('recovery timers', () => {
+  /**
+   * The origin restarted while waiting for commit-ready, and its recovery held at a chosen message: `hold` is the
+   * type of the recovery message that never arrives.
+   */
+  async function originRecovering(hold: string) {
+    const pair = await makePair();
+    pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg' || typeOf(env) === hold;
+    await pair.origin.gw.startTransfer(pair.request('s-rec'));
+    await until(pair, () => !!pair.destination.gw.session('s-rec')?.promised, 20, 'promised');
+    const down = crashSide(pair, 'origin');
+    await down.restart();
+    const o = () => pair.origin.gw.session('s-rec');
+    await until(pair, () => o()?.recovery?.status === 'recovering' && !!o()?.recovery?.last, 20, 'recovering');
+    if (hold === 'recover-success-msg')
+      await until(pair, () => o()?.recovery?.last?.messageType === RMSG.recoverUpdateAck, 20, 'ACK sent');
+    return { pair, o: o()! };
+  }
+
+  it('an unanswered RECOVER is resent as it is; an unanswered RECOVER-UPDATE-ACK starts over with a new RECOVER', async () => {
+    const { pair, o } = await originRecovering('recover-msg');
+    const cfg = pair.origin.config;
+    expect(o.recovery!.last!.messageType).toBe(RMSG.recover);
+    const r = decideOn(o, { kind: 'timer', now: NOW, timer: 'recover' }, cfg);
+    expect(r.entries).toEqual([]);
+    expect(r.effects).toEqual([
+      { kind: 'send', to: DESTINATION.id, message: o.recovery!.last, logged: true },
+      { kind: 'set-timer', timer: 'recover', at: NOW + cfg.retransmitMs },
+    ]);
+    const { pair: p2, o: o2 } = await originRecovering('recover-success-msg');
+    const r2 = decideOn(o2, { kind: 'timer', now: NOW, timer: 'recover' }, p2.origin.config);
+    expect(r2.sends.map((e) => e.message.messageType)).toEqual([RMSG.recover]);
+    expect(r2.state!.recovery!.last!.messageType).toBe(RMSG.recover);
+  });
+
+  it('while recovering, a retransmit of the transfer message waits for RECOVER-SUCCESS', async () => {
+    const { pair, o } = await originRecovering('recover-msg');
+    const cfg = pair.origin.config;
+    expect(o.wait.kind).toBe('message');
+    const r = decideOn(o, { kind: 'timer', now: NOW, timer: 'retransmit' }, cfg);
+    expect(r.sends).toEqual([]);
+    expect(r.timers).toEqual([{ kind: 'set-timer', timer: 'retransmit', at: NOW + cfg.retransmitMs }]);
+    // Recovered: it goes out.
+    const synced = { ...o, recovery: { ...o.recovery, status: 'synced' } } as SessionState;
+    const r2 = decideOn(synced, { kind: 'timer', now: NOW, timer: 'retransmit' }, cfg);
+    expect(r2.sends).toEqual([{ kind: 'send', to: DESTINATION.id, message: o.lastSent!.message, logged: true }]);
   });
 });
