@@ -502,7 +502,9 @@ function onBoot(s: SessionState, now: number, cfg: GatewayConfig): Decision {
   const effects: Decision['effects'] = [];
   if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });
   if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });
-  const local = rollingBack(s) && !s.pending && s.wait.kind !== 'message' ? continueRollback(s, now) : NONE;
+  // continueRollback does nothing for a session not rolling back, one with a ledger call to settle first (the query
+  // above), or one whose ROLLBACK is already out (the recovery resends it).
+  const local = continueRollback(s, now);
   return andThen(s, { steps: local.steps, effects: [...effects, ...local.effects] }, (after) =>
     isEnded(after) ? NONE : recover(after, now, cfg),
   );

@@ -61,6 +61,14 @@ class NoBurns implements Ledger {
   }
 }
 
+/** The origin's ledger never answers an unlock: a rollback's unlock stays pending. */
+class NoUnlocks extends NoBurns {
+  override async execute(op: LedgerOp) {
+    if (op.kind === 'unlock') throw new SatpError('LEDGER_UNAVAILABLE', 'no answer');
+    return this.inner.execute(op);
+  }
+}
+
 /** A transfer held with the origin's burn pending. */
 async function originWithPendingBurn(): Promise<{ pair: Pair; s: SessionState }> {
   const pair = await makePair({ ledgerView: (who, l) => (who === 'origin' ? new NoBurns(l) : l) });
@@ -644,5 +652,56 @@ describe('recovery timers', () => {
     const synced = { ...o, recovery: { ...o.recovery, status: 'synced' } } as SessionState;
     const r2 = decideOn(synced, { kind: 'timer', now: NOW, timer: 'retransmit' }, cfg);
     expect(r2.sends).toEqual([{ kind: 'send', to: DESTINATION.id, message: o.lastSent!.message, logged: true }]);
+  });
+});
+
+describe('a rollback across a restart', () => {
+  /** The origin aborted before its burn; the unlock it then owes stays pending (its ledger does not answer). */
+  async function originUnlockPending() {
+    const pair = await makePair({ ledgerView: (who, l) => (who === 'origin' ? new NoUnlocks(l) : l) });
+    pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
+    await pair.origin.gw.startTransfer(pair.request('s-unl'));
+    await until(pair, () => pair.destination.ledger.ops().some((o) => o.op.kind === 'mint'), 20, 'minted');
+    await pair.origin.gw.abort('s-unl', 'cancelled');
+    const o = () => pair.origin.gw.session('s-unl');
+    await until(pair, () => o()?.pending?.op.kind === 'unlock', 20, 'unlock pending');
+    return { pair, o: o()! };
+  }
+  const steps = (r: { entries: { step: string; operation: string }[] }) =>
+    r.entries.map((e) => `${e.step}:${e.operation}`);
+
+  it("the unlock's receipt during a rollback goes on with the rollback: the ROLLBACK goes to the peer", async () => {
+    const { pair, o } = await originUnlockPending();
+    const receipt = await pair.origin.ledger.execute(o.pending!.op);
+    const r = decideOn(
+      o,
+      { kind: 'ledger-result', now: NOW, opId: o.pending!.op.opId, receipt, verified: true },
+      pair.origin.config,
+    );
+    expect(steps(r)[0]).toBe('rollback:done');
+    expect(r.sends.map((e) => e.message.messageType)).toEqual([RMSG.rollback]);
+  });
+
+  it('at boot a rollback goes on by itself only when nothing is pending and no answer is awaited', async () => {
+    const { pair, o } = await originUnlockPending();
+    const cfg = pair.origin.config;
+    // The unlock pending: asked about, not executed again.
+    const pending = decideOn(o, { kind: 'boot', now: NOW }, cfg);
+    expect(pending.effects).toContainEqual({ kind: 'ledger-query', opId: o.pending!.op.opId });
+    expect(pending.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
+    expect(steps(pending).filter((x) => x.startsWith('rollback'))).toEqual([]);
+    // Nothing pending, nothing awaited (the unlock not started yet): the unlock is executed.
+    const idle = { ...o, pending: undefined, wait: { kind: 'none' } } as unknown as SessionState;
+    const resumed = decideOn(idle, { kind: 'boot', now: NOW }, cfg);
+    expect(resumed.effects).toContainEqual({ kind: 'ledger-execute', op: o.pending!.op });
+    // A running session is not rolled back by a boot, whatever it awaits.
+    const { pair: p2, s } = await originWithPendingBurn();
+    const running = decideOn(
+      { ...s, pending: undefined } as SessionState,
+      { kind: 'boot', now: NOW },
+      p2.origin.config,
+    );
+    expect(running.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
+    expect(running.state!.status.kind).toBe('running');
   });
 });
