@@ -323,7 +323,9 @@ describe('messages at the wrong time', () => {
     const o = pair.origin.gw.session('s-prom')!; // waits for commit-ready: it has not burned
     const r = decideOn(o, message(abortOf(o, o.lastSent!.hash), DESTINATION.id), pair.origin.config);
     expect(r.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('abort:ack');
-    expect(r.state!.status.kind).toBe('rolling-back');
+    // The peer aborted, so it is not sent a ROLLBACK; the origin unlocks, and that is all it does now.
+    expect(r.state!.status).toMatchObject({ kind: 'rolling-back', notify: false, reason: 'peer aborted: test' });
+    expect(r.effects.map((e) => e.kind)).toEqual(['clear-timer', 'ledger-execute', 'clear-timer']);
   });
 
   it('a transfer message to a session rolling back is refused as for no session', async () => {
@@ -540,6 +542,7 @@ describe('ROLLBACK, ROLLBACK-ACK and error-msg', () => {
     const o2 = p2.origin.gw.session('s-prom')!;
     const r2 = decideOn(o2, message(errorAbout(o2, o2.lastSent!.hash), DESTINATION.id), p2.origin.config);
     expect(r2.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('error:ack');
+    expect(r2.effects.map((e) => e.kind)).toEqual(['clear-timer', 'ledger-execute', 'clear-timer']);
     expect(r2.state!.status).toMatchObject({ kind: 'rolling-back', notify: true });
     expect(r2.state!.status).toMatchObject({ reason: 'peer error err_3.1.1: refused' });
   });
