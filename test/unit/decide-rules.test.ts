@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { SatpError } from '../../kernel/errors.ts';
 import type { Ledger, LedgerOp } from '../../kernel/ledger.ts';
 import type { MemoryLedger } from '../../ledgers/memory-ledger.ts';
-import type { Effect, GatewayConfig, GatewayEvent, SatpMessage, SessionState } from '../../kernel/satp/index.ts';
+import type {
+  Effect,
+  GatewayConfig,
+  GatewayEvent,
+  SatpMessage,
+  SessionState,
+  StoreResult,
+} from '../../kernel/satp/index.ts';
 import {
   assetOf,
   claimReceipt,
@@ -706,5 +713,20 @@ describe('a rollback across a restart', () => {
     );
     expect(running.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
     expect(running.state!.status.kind).toBe('running');
+  });
+});
+
+describe('store results', () => {
+  it('a store result about anything but a RECOVER or RECOVER-UPDATE is about nothing pending', async () => {
+    const { pair, d } = await destinationPromised();
+    const about = { from: ORIGIN.id, message: d.lastSent!.message, hash: d.lastSent!.hash };
+    const result: StoreResult = { kind: 'copy-updated', appended: [], head: d.peerCopy, pageEnd: 0 };
+    for (const state of [d, undefined]) {
+      const r = decideOn(state, { kind: 'store-result', now: NOW, about, result }, pair.destination.config);
+      expect(r.entries).toEqual([]);
+      expect(r.effects).toEqual([
+        { kind: 'report', report: { kind: 'ignored', detail: 'store result for nothing pending' } },
+      ]);
+    }
   });
 });
