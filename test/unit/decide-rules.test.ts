@@ -213,6 +213,22 @@ describe('the deadline past the point of no return', () => {
     expect(r2.timers).toEqual([{ kind: 'set-timer', timer: 'deadline', at: NOW + cfg.retransmitMs }]);
   });
 
+  it('an attestation that the asset is gone from the origin ledger, without this burn, calls an operator', async () => {
+    const { pair, d } = await destinationPromised();
+    const real = await pair.origin.ledger.attest('asset-1', [`${d.sessionId}:3.4:burn`]);
+    // As the ledger would sign it had the asset vanished (the reducer takes the signature check as given).
+    const gone = { ...real, asset: undefined };
+    const r = decideOn(
+      d,
+      { kind: 'attestation', now: NOW, assetId: 'asset-1', attestation: gone, verified: true },
+      pair.destination.config,
+    );
+    expect(r.entries).toEqual([]);
+    expect(r.effects).toEqual([
+      { kind: 'report', report: { kind: 'needs-operator', detail: expect.stringContaining('has no asset asset-1') } },
+    ]);
+  });
+
   it('no attestation is no evidence: asked again after the retransmit interval', async () => {
     const { pair, d } = await destinationPromised();
     const cfg = pair.destination.config;
