@@ -75,7 +75,10 @@ export interface SessionState {
   receipts: Record<string, LedgerReceipt>;
   /** The compensations this gateway performed (ok receipts of rollback operations), in order. */
   compensations: LedgerReceipt[];
-  /** recovery-04 §5.2.3: the compensations this gateway owes if the session rolls back. */
+  /**
+   * recovery-04 §5.2.3: the compensations this gateway owes if the session rolls back. At most one: the origin
+   * can only undo its lock (UNLOCK) and the destination its mint (BURN); see `owed`.
+   */
   rollbackList: Compensation[];
   /** Epoch ms at which the lock on the origin ledger expires. */
   lockExpiry?: number;
@@ -213,7 +216,8 @@ function initial(e: EntryBody, role: Role): SessionState {
   };
 }
 
-const without = (list: Compensation[], c: Compensation): Compensation[] => list.filter((x) => x !== c);
+/** The rollback list of a side that owes its one compensation (`yes`), or owes nothing. */
+const owed = (s: SessionState, yes: boolean): Compensation[] => (yes ? [s.role === 'origin' ? 'UNLOCK' : 'BURN'] : []);
 
 /** The peer operation a received message proves, by the claim it carries (already checked when it was accepted). */
 function provenBy(m: SatpMessage): { key: keyof PeerOps; receipt: LedgerReceipt } | undefined {
@@ -312,9 +316,8 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
     }
     case 'ledger-op': {
       const op = p.op;
-      let list = s.rollbackList;
-      if (op.kind === 'lock') list = [...without(list, 'UNLOCK'), 'UNLOCK'];
-      if (op.kind === 'mint') list = [...without(list, 'BURN'), 'BURN'];
+      // A lock (origin) or a mint (destination) is owed back from the moment it may happen.
+      const list = op.kind === 'lock' || op.kind === 'mint' ? owed(s, true) : s.rollbackList;
       const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');
       const lockExpiry = op.kind === 'lock' && p.expiresAt !== undefined ? p.expiresAt : s.lockExpiry;
       return {
@@ -328,28 +331,23 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
     }
     case 'ledger-done': {
       const op = p.op;
-      let list = s.rollbackList;
-      if (op.kind === 'unlock') list = without(list, 'UNLOCK');
-      if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');
-      const compensations = p.purpose === 'rollback' ? [...s.compensations, p.receipt] : s.compensations;
+      // A compensation done (an unlock at the origin, a burn at the destination) is owed no more.
+      const rollback = p.purpose === 'rollback';
       return {
         ...s,
         pending: undefined,
         receipts: { ...s.receipts, [op.opId]: p.receipt },
-        compensations,
-        rollbackList: list,
+        compensations: rollback ? [...s.compensations, p.receipt] : s.compensations,
+        rollbackList: rollback ? [] : s.rollbackList,
         wait: { kind: 'none' },
       };
     }
     case 'ledger-failed': {
       const op = p.op;
-      let list = s.rollbackList;
-      // A refused lock or mint changed nothing, so there is nothing to compensate.
-      if (op.kind === 'lock') list = without(list, 'UNLOCK');
-      if (op.kind === 'mint') list = without(list, 'BURN');
-      // A refused compensation means there was nothing left to undo (e.g. never locked): it is settled.
-      if (op.kind === 'unlock') list = without(list, 'UNLOCK');
-      if (op.kind === 'burn' && p.purpose === 'rollback') list = without(list, 'BURN');
+      // A refused lock or mint changed nothing, so there is nothing to compensate; a refused compensation means
+      // there was nothing left to undo (e.g. never locked): it is settled.
+      const settled = op.kind === 'lock' || op.kind === 'mint' || p.purpose === 'rollback';
+      const list = settled ? [] : s.rollbackList;
       const receipts = p.receipt ? { ...s.receipts, [op.opId]: p.receipt } : s.receipts;
       // The origin's burn refused (the lock expired first): the asset is still locked, so the transfer
       // is not past the point of no return after all, and the lock is owed back.
@@ -359,7 +357,7 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
           pending: undefined,
           receipts,
           committed: false,
-          rollbackList: ['UNLOCK'],
+          rollbackList: owed(s, true),
           wait: { kind: 'none' },
         };
       }
