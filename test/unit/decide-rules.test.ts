@@ -182,6 +182,57 @@ describe('ledger receipts', () => {
   });
 });
 
+describe("the origin's burn refused", () => {
+  it('a burn the origin ledger refuses (the lock lapsed first) undoes the commit: the lock is owed back and unlocked', async () => {
+    const { pair, s } = await originWithPendingBurn();
+    expect(s.committed).toBe(true);
+    expect(s.rollbackList).toEqual([]);
+    pair.ledgerClock.origin = s.lockExpiry! - pair.clock.now() + 1; // the origin ledger's clock past the lock
+    const refused = await pair.origin.ledger.execute(s.pending!.op);
+    expect(refused.ok).toBe(false);
+    const r = decideOn(
+      s,
+      { kind: 'ledger-result', now: NOW, opId: s.pending!.op.opId, receipt: refused, verified: true },
+      pair.origin.config,
+    );
+    expect(r.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('3.4:fail');
+    expect(r.state!.committed).toBe(false);
+    expect(r.state!.status.kind).toBe('rolling-back');
+    const unlockOp = compensationOp(s.sessionId, assetOf(s), 'UNLOCK');
+    expect(r.effects).toContainEqual({ kind: 'ledger-execute', op: unlockOp });
+    // Unlocked, it sends ROLLBACK. The origin saw the destination's mint (commit-ready): a ROLLBACK-ACK that
+    // claims no compensation is refused, as it owes the burn of that mint.
+    const unlocked = await pair.origin.ledger.execute(unlockOp);
+    const sent = decideOn(
+      r.state!,
+      { kind: 'ledger-result', now: NOW, opId: unlockOp.opId, receipt: unlocked, verified: true },
+      pair.origin.config,
+    );
+    const rollback = sent.sends.find((e) => e.message.messageType === RMSG.rollback)!.message;
+    const hashOfRollback = sent.state!.lastSent!.hash;
+    const ack = {
+      version: SATP_VERSION,
+      sessionId: s.sessionId,
+      contextId: s.contextId,
+      messageType: RMSG.rollbackAck,
+      hashRollbackMessage: hashOfRollback,
+      success: true,
+      actionsPerformed: [],
+      proofs: [],
+    } as unknown as SatpMessage;
+    expect(rollback).toMatchObject({ actionsPerformed: ['UNLOCK'] });
+    const r2 = decideOn(
+      sent.state!,
+      { kind: 'message', now: NOW, from: DESTINATION.id, message: ack, hash: 'a'.repeat(64), proofs: [] },
+      pair.origin.config,
+    );
+    expect(r2.entries).toEqual([]);
+    expect(r2.reports).toEqual([
+      expect.objectContaining({ kind: 'refused', detail: expect.stringContaining("no proof of the peer's BURN") }),
+    ]);
+  });
+});
+
 describe('the deadline past the point of no return', () => {
   it('with no read access to the origin ledger, the destination calls an operator', async () => {
     const { pair, d } = await destinationPromised();
@@ -744,5 +795,17 @@ describe('store results', () => {
         { kind: 'report', report: { kind: 'ignored', detail: 'store result for nothing pending' } },
       ]);
     }
+  });
+});
+
+describe('what a session records of the peer', () => {
+  it("a finished transfer's states hold the verified receipts of every peer ledger operation they were shown", async () => {
+    const { pair, o, d } = await committed();
+    const kinds = (ops: SessionState['peerOps']) =>
+      Object.fromEntries(Object.entries(ops).map(([k, r]) => [k, r?.kind]));
+    expect(kinds(o.peerOps)).toEqual({ mint: 'mint', assign: 'assign' });
+    expect(kinds(d.peerOps)).toEqual({ lock: 'lock', burn: 'burn' });
+    for (const r of [...Object.values(o.peerOps), ...Object.values(d.peerOps)]) expect(r?.ok).toBe(true);
+    expect(pair.origin.ledger.ops().map((x) => x.op.kind)).toEqual(['lock', 'burn']);
   });
 });
