@@ -362,12 +362,10 @@ function onLedgerReceipt(
     ? ledgerDone(step, now, op, purpose, receipt)
     : ledgerFailed(step, now, op, purpose, `${receipt.error?.code}: ${receipt.error?.message}`, receipt);
   return andThen(s, { steps: [logged], effects: [] }, (after) => {
-    if (purpose === 'rollback' || rollingBack(after)) {
-      // A forward burn refused during a rollback leaves the lock: continueRollback unlocks it.
-      return rollingBack(after)
-        ? continueRollback(after, now)
-        : startRollback(after, now, 'ledger result during rollback', true);
-    }
+    // A compensation is only ever executed while rolling back (a session leaves that state by ending, which clears
+    // the pending op, or by a dispute, which freezes it); a forward op settled during a rollback (a burn refused
+    // leaves the lock) goes on with the rollback too.
+    if (rollingBack(after)) return continueRollback(after, now);
     return s.role === 'origin'
       ? originAfterLedger(after, op, receipt, now)
       : destinationAfterLedger(after, op, receipt, now);
