@@ -1,6 +1,7 @@
 // SATP core Figure 2 end to end between two gateways in one process: commits, rejections, rollbacks.
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH } from '../../kernel/entry.ts';
+import type { LedgerOp } from '../../kernel/ledger.ts';
 import { contextOf, errorMessage, MSG, type SatpMessage } from '../../kernel/satp/index.ts';
 import {
   checkInvariants,
@@ -215,6 +216,35 @@ describe('SATP transfer between two gateways', () => {
         (r) => r.report.kind === 'needs-operator',
       );
       expect(operator).toEqual([]);
+    },
+  );
+
+  it(
+    'a lock or a mint the ledger refuses is not compensated: no unlock of a lock that never was, ' +
+      'no burn of an asset never minted',
+    async () => {
+      // The origin ledger has no asset-1: the lock is refused, and the session ends without an unlock.
+      const noAsset = await makePair({ assets: [] });
+      await noAsset.origin.gw.startTransfer(noAsset.request('s-no-lock'));
+      await runUntilEnded(noAsset, 's-no-lock', 120);
+      expect(noAsset.origin.ledger.ops().map((o) => `${o.op.kind}:${o.applied}`)).toEqual(['lock:0']);
+      expect(noAsset.origin.gw.session('s-no-lock')!.rollbackList).toEqual([]);
+      // The destination ledger already has an asset-1 (minted by another operation): the session's mint is
+      // refused, and nothing of the session is burned there.
+      const taken = await makePair();
+      await taken.destination.ledger.execute({
+        opId: 'someone-else:mint',
+        kind: 'mint',
+        assetId: 'asset-1',
+        owner: 'carol',
+      } as LedgerOp);
+      await taken.origin.gw.startTransfer(taken.request('s-no-mint'));
+      await runUntilEnded(taken, 's-no-mint', 300);
+      const sessionOps = taken.destination.ledger.ops().filter((o) => o.op.opId.startsWith('s-no-mint'));
+      expect(sessionOps.map((o) => `${o.op.kind}:${o.applied}`)).toEqual(['mint:0']);
+      expect(taken.destination.gw.session('s-no-mint')!.rollbackList).toEqual([]);
+      expect(outcomeOf(taken.origin.gw.session('s-no-mint'))).toBe('rolled-back');
+      expect(await taken.origin.ledger.asset('asset-1')).toMatchObject({ owner: 'alice', state: 'active' });
     },
   );
 

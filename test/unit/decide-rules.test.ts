@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { SatpError } from '../../kernel/errors.ts';
 import type { Ledger, LedgerOp } from '../../kernel/ledger.ts';
-import type { MemoryLedger } from '../../ledgers/memory-ledger.ts';
+import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import type {
   Effect,
   GatewayConfig,
@@ -28,6 +28,7 @@ import {
 import {
   crashSide,
   DESTINATION,
+  LEDGER_A,
   makePair,
   messageOf,
   ORIGIN,
@@ -757,6 +758,27 @@ describe('a rollback across a restart', () => {
     );
     expect(steps(r)[0]).toBe('rollback:done');
     expect(r.sends.map((e) => e.message.messageType)).toEqual([RMSG.rollback]);
+  });
+
+  it('an unlock the ledger refuses settles what was owed: the rollback goes on to the ROLLBACK, no unlock again', async () => {
+    const { pair, o } = await originUnlockPending();
+    const op = o.pending!.op;
+    // The same ledger's refusal of this very op (a ledger with no such lock): signed by ledger-a, bound to the op.
+    const elsewhere = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: () => NOW });
+    const refused = await elsewhere.execute(op);
+    expect(refused.ok).toBe(false);
+    const before = Object.keys(o.receipts);
+    const r = decideOn(
+      o,
+      { kind: 'ledger-result', now: NOW, opId: op.opId, receipt: refused, verified: true },
+      pair.origin.config,
+    );
+    expect(steps(r)[0]).toBe('rollback:fail');
+    expect(r.state!.rollbackList).toEqual([]);
+    expect(r.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
+    expect(r.sends.map((e) => e.message.messageType)).toEqual([RMSG.rollback]);
+    // The refusal is kept beside every receipt the session had.
+    expect(Object.keys(r.state!.receipts).sort()).toEqual([...before, op.opId].sort());
   });
 
   it('at boot a rollback goes on by itself only when nothing is pending and no answer is awaited', async () => {
