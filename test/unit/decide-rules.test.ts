@@ -719,6 +719,52 @@ describe('recovery timers', () => {
     expect(r2.state!.recovery!.last!.messageType).toBe(RMSG.recover);
   });
 
+  it("a RECOVER-UPDATE ending before the copy's head is a dispute only before the view the RECOVER named", async () => {
+    // A first restart recovers fully (the origin now holds a verified copy of the destination's chain); the
+    // second one's RECOVER names that copy's head as its view, and is held.
+    const pair = await makePair();
+    let holdRecover = false;
+    pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg' || (holdRecover && typeOf(env) === 'recover-msg');
+    await pair.origin.gw.startTransfer(pair.request('s-view'));
+    await until(pair, () => !!pair.destination.gw.session('s-view')?.promised, 20, 'promised');
+    const o = () => pair.origin.gw.session('s-view')!;
+    await crashSide(pair, 'origin').restart();
+    await until(pair, () => o().recovery?.status === 'synced', 20, 'first recovery');
+    holdRecover = true;
+    await crashSide(pair, 'origin').restart();
+    await until(pair, () => o().recovery?.status === 'recovering' && !!o().recovery?.last, 20, 'recovering again');
+    const s = o();
+    const view = s.recovery!.view!;
+    expect(view).toBeGreaterThan(1);
+    expect(view).toBe(s.peerCopy.seq);
+    const update = {
+      version: SATP_VERSION,
+      sessionId: s.sessionId,
+      contextId: s.contextId,
+      messageType: RMSG.recoverUpdate,
+      hashRecoverMessage: s.recovery!.recoverHash,
+      recoveredLogs: [],
+      more: false,
+    } as unknown as SatpMessage;
+    const about = { from: DESTINATION.id, message: update, hash: '9'.repeat(64) };
+    // The copy's head after the update: two entries past the view (a newer answer already applied).
+    const head = { seq: view + 2, hash: 'a'.repeat(64) };
+    const applied = (pageEnd: number): StoreResult => ({
+      kind: 'copy-updated',
+      appended: [],
+      head,
+      pageEnd,
+    });
+    const cfg = pair.origin.config;
+    // The peer's chain claimed to end before what it already showed, verified: disputed.
+    const before = decideOn(s, { kind: 'store-result', now: NOW, about, result: applied(view - 1) }, cfg);
+    expect(before.state!.status.kind).toBe('disputed');
+    // At the view: an older answer overtaken by a newer one, ignored.
+    const at = decideOn(s, { kind: 'store-result', now: NOW, about, result: applied(view) }, cfg);
+    expect(at.entries).toEqual([]);
+    expect(at.reports).toEqual([{ kind: 'ignored', detail: expect.stringContaining('older than the copy') }]);
+  });
+
   it('while recovering, a retransmit of the transfer message waits for RECOVER-SUCCESS', async () => {
     const { pair, o } = await originRecovering('recover-msg');
     const cfg = pair.origin.config;
