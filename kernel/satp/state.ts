@@ -77,7 +77,7 @@ export interface SessionState {
   compensations: LedgerReceipt[];
   /**
    * recovery-04 §5.2.3: the compensations this gateway owes if the session rolls back. At most one: the origin
-   * can only undo its lock (UNLOCK) and the destination its mint (BURN); see `owed`.
+   * can only undo its lock (UNLOCK) and the destination its mint (BURN); see `owing`.
    */
   rollbackList: Compensation[];
   /** Epoch ms at which the lock on the origin ledger expires. */
@@ -216,8 +216,8 @@ function initial(e: EntryBody, role: Role): SessionState {
   };
 }
 
-/** The rollback list of a side that owes its one compensation (`yes`), or owes nothing. */
-const owed = (s: SessionState, yes: boolean): Compensation[] => (yes ? [s.role === 'origin' ? 'UNLOCK' : 'BURN'] : []);
+/** The rollback list of a side that owes its one compensation: the origin its UNLOCK, the destination its BURN. */
+const owing = (s: SessionState): Compensation[] => [s.role === 'origin' ? 'UNLOCK' : 'BURN'];
 
 /** The peer operation a received message proves, by the claim it carries (already checked when it was accepted). */
 function provenBy(m: SatpMessage): { key: keyof PeerOps; receipt: LedgerReceipt } | undefined {
@@ -317,7 +317,7 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
     case 'ledger-op': {
       const op = p.op;
       // A lock (origin) or a mint (destination) is owed back from the moment it may happen.
-      const list = op.kind === 'lock' || op.kind === 'mint' ? owed(s, true) : s.rollbackList;
+      const list = op.kind === 'lock' || op.kind === 'mint' ? owing(s) : s.rollbackList;
       const committed = s.committed || (s.role === 'origin' && op.kind === 'burn' && p.purpose === 'forward');
       const lockExpiry = op.kind === 'lock' && p.expiresAt !== undefined ? p.expiresAt : s.lockExpiry;
       return {
@@ -357,7 +357,7 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
           pending: undefined,
           receipts,
           committed: false,
-          rollbackList: owed(s, true),
+          rollbackList: owing(s),
           wait: { kind: 'none' },
         };
       }
