@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { SatpError } from '../../kernel/errors.ts';
 import type { Ledger, LedgerOp } from '../../kernel/ledger.ts';
+import { rollbackAck } from '../../kernel/satp/rollback.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import type {
   Effect,
@@ -47,6 +48,35 @@ function decideOn(s: SessionState | undefined, event: GatewayEvent, cfg: Gateway
   const timers = r.effects.filter((e): e is Extract<Effect, { kind: 'set-timer' }> => e.kind === 'set-timer');
   return { ...r, reports, sends, timers };
 }
+
+/** A peer's message as the driver hands it to the reducer: `proofs` are the ids of its verified receipts. */
+const message = (
+  m: SatpMessage,
+  from: string,
+  proofs: readonly string[] = [],
+  hash = 'f'.repeat(64),
+): GatewayEvent => ({
+  kind: 'message',
+  now: NOW,
+  from,
+  message: m,
+  hash,
+  proofs,
+});
+
+/** A ROLLBACK naming the last message `s` sent, claiming `actions` with `proofs`. */
+const rollbackOf = (s: SessionState, actions: string[], proofs: unknown[]): SatpMessage =>
+  ({
+    version: SATP_VERSION,
+    sessionId: s.sessionId,
+    contextId: s.contextId,
+    messageType: RMSG.rollback,
+    hashPrevMessage: s.lastSent!.hash,
+    success: true,
+    actionsPerformed: actions,
+    proofs,
+    reason: 'test',
+  }) as unknown as SatpMessage;
 
 /** The origin's ledger refuses to answer any burn: the origin's burn stays pending (3.4 exec logged, unsettled). */
 class NoBurns implements Ledger {
@@ -211,22 +241,9 @@ describe("the origin's burn refused", () => {
     );
     const rollback = sent.sends.find((e) => e.message.messageType === RMSG.rollback)!.message;
     const hashOfRollback = sent.state!.lastSent!.hash;
-    const ack = {
-      version: SATP_VERSION,
-      sessionId: s.sessionId,
-      contextId: s.contextId,
-      messageType: RMSG.rollbackAck,
-      hashRollbackMessage: hashOfRollback,
-      success: true,
-      actionsPerformed: [],
-      proofs: [],
-    } as unknown as SatpMessage;
+    const ack = rollbackAck(s, hashOfRollback, { actionsPerformed: [], proofs: [] });
     expect(rollback).toMatchObject({ actionsPerformed: ['UNLOCK'] });
-    const r2 = decideOn(
-      sent.state!,
-      { kind: 'message', now: NOW, from: DESTINATION.id, message: ack, hash: 'a'.repeat(64), proofs: [] },
-      pair.origin.config,
-    );
+    const r2 = decideOn(sent.state!, message(ack, DESTINATION.id), pair.origin.config);
     expect(r2.entries).toEqual([]);
     expect(r2.reports).toEqual([
       expect.objectContaining({ kind: 'refused', detail: expect.stringContaining("no proof of the peer's BURN") }),
@@ -373,15 +390,6 @@ describe('messages at the wrong time', () => {
       reason: 'test',
       timestamp: new Date(NOW).toISOString(),
     }) as unknown as SatpMessage;
-  const message = (m: SatpMessage, from: string, hash = 'f'.repeat(64)): GatewayEvent => ({
-    kind: 'message',
-    now: NOW,
-    from,
-    message: m,
-    hash,
-    proofs: [],
-  });
-
   it('a session-abort past the point of no return, or naming no message of the session, is refused', async () => {
     const { pair, s } = await originWithPendingBurn();
     const cfg = pair.origin.config;
@@ -409,7 +417,7 @@ describe('messages at the wrong time', () => {
     const cfg = pair.origin.config;
     const rolling = decideOn(o, message(abortOf(o, o.lastSent!.hash), DESTINATION.id), cfg).state!;
     const ready = { ...abortOf(o, o.lastSent!.hash), messageType: MSG.commitReady } as unknown as SatpMessage;
-    const r = decideOn(rolling, message(ready, DESTINATION.id, 'c'.repeat(64)), cfg);
+    const r = decideOn(rolling, message(ready, DESTINATION.id, [], 'c'.repeat(64)), cfg);
     expect(r.entries).toEqual([]);
     expect(r.reports).toEqual([expect.objectContaining({ kind: 'refused', detail: 'session is rolling back' })]);
   });
@@ -430,11 +438,7 @@ describe('messages at the wrong time', () => {
     const d = held.destination.gw.session('s-done')!;
     expect(d.wait).toMatchObject({ kind: 'message', types: [MSG.lockAssert] });
     const early = { ...final, hashPrevMessage: d.lastSent!.hash } as SatpMessage;
-    const r = reduce(
-      d,
-      { kind: 'message', now: NOW, from: ORIGIN.id, message: early, hash: 'b'.repeat(64), proofs },
-      held.destination.config,
-    );
+    const r = reduce(d, message(early, ORIGIN.id, proofs, 'b'.repeat(64)), held.destination.config);
     expect(r.entries).toEqual([]);
     expect(r.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
     expect(r.effects).toContainEqual({
@@ -448,11 +452,7 @@ describe('messages at the wrong time', () => {
     const d1 = () => answered.destination.gw.session('s-done');
     await until(answered, () => d1()?.lastReceivedType === MSG.commitFinal && !d1()?.pending, 20, 'ack-final sent');
     const again = { ...final, hashPrevMessage: d1()!.lastSent!.hash } as SatpMessage;
-    const r2 = reduce(
-      d1(),
-      { kind: 'message', now: NOW, from: ORIGIN.id, message: again, hash: 'c'.repeat(64), proofs },
-      answered.destination.config,
-    );
+    const r2 = reduce(d1(), message(again, ORIGIN.id, proofs, 'c'.repeat(64)), answered.destination.config);
     expect(r2.entries).toEqual([]);
     expect(r2.effects).toContainEqual({
       kind: 'report',
@@ -466,14 +466,7 @@ describe('messages at the wrong time', () => {
     const abort = decideOn(o, message(abortOf(o, o.lastSent!.hash), DESTINATION.id), cfg);
     expect(abort.entries).toEqual([]);
     expect(abort.reports).toEqual([{ kind: 'ignored', detail: expect.stringContaining('session-abort after') }]);
-    const rollback = {
-      version: SATP_VERSION,
-      messageType: RMSG.rollback,
-      sessionId: o.sessionId,
-      transferContextId: o.contextId,
-      hashPrevMessage: o.lastSent!.hash,
-    } as unknown as SatpMessage;
-    const rb = decideOn(o, message(rollback, DESTINATION.id), cfg);
+    const rb = decideOn(o, message(rollbackOf(o, [], []), DESTINATION.id), cfg);
     expect(rb.entries).toEqual([]);
     expect(rb.reports).toEqual([{ kind: 'needs-operator', detail: 'ROLLBACK after the session committed' }]);
     expect(rb.sends).toEqual([]);
@@ -560,15 +553,6 @@ describe('ROLLBACK, ROLLBACK-ACK and error-msg', () => {
     const ack = acks[0] as SatpMessage & { proofs: unknown[]; hashRollbackMessage: string };
     return { pair, o, ack, proofs: ack.proofs.map(proofId) };
   }
-  const message = (m: SatpMessage, from: string, proofs: string[] = [], hash = 'a'.repeat(64)): GatewayEvent => ({
-    kind: 'message',
-    now: NOW,
-    from,
-    message: m,
-    hash,
-    proofs,
-  });
-
   it("a ROLLBACK-ACK ends the rollback only if it names the pending ROLLBACK and proves the peer's compensation", async () => {
     const { pair, o, ack, proofs } = await originAwaitingAck();
     const cfg = pair.origin.config;
@@ -621,19 +605,6 @@ describe('ROLLBACK, ROLLBACK-ACK and error-msg', () => {
     expect(r2.state!.status).toMatchObject({ kind: 'rolling-back', notify: true });
     expect(r2.state!.status).toMatchObject({ reason: 'peer error err_3.1.1: refused' });
   });
-
-  const rollbackOf = (s: SessionState, actions: string[], proofs: unknown[]): SatpMessage =>
-    ({
-      version: SATP_VERSION,
-      sessionId: s.sessionId,
-      contextId: s.contextId,
-      messageType: RMSG.rollback,
-      hashPrevMessage: s.lastSent!.hash,
-      success: true,
-      actionsPerformed: actions,
-      proofs,
-      reason: 'test',
-    }) as unknown as SatpMessage;
 
   it("past the point of no return a ROLLBACK is refused by the origin, whatever it proves; the destination takes it with the lock's unlock receipt", async () => {
     // The origin logged its burn: a destination's ROLLBACK with a genuine compensating burn changes nothing.
