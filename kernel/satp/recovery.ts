@@ -402,8 +402,8 @@ export function onRecoverDispute(
   hash: string,
   now: number,
 ): Decision {
+  // A session already disputed never gets here: decide() answers everything about it with a reminder.
   if (!s || from !== s.peer) return ignore('RECOVER-DISPUTE for no session of this peer');
-  if (s.status.kind === 'disputed') return ignore('already disputed');
   const about = s.sent[m.hashPrevMessage];
   if (about !== RMSG.recover && about !== RMSG.recoverUpdate) {
     return refuse(
