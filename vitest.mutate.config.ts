@@ -12,6 +12,7 @@ import { defineConfig } from 'vitest/config';
 const FILES = [
   'kernel-log.test.ts',
   'decide-rules.test.ts',
+  'recovery-rules.test.ts',
   'codec-round-trip.test.ts',
   'satp-bad-input.test.ts',
   'safety-harsher-world.test.ts',

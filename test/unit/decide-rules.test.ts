@@ -7,14 +7,7 @@ import { SatpError } from '../../kernel/errors.ts';
 import type { Ledger, LedgerOp } from '../../kernel/ledger.ts';
 import { rollbackAck } from '../../kernel/satp/rollback.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
-import type {
-  Effect,
-  GatewayConfig,
-  GatewayEvent,
-  SatpMessage,
-  SessionState,
-  StoreResult,
-} from '../../kernel/satp/index.ts';
+import type { GatewayConfig, GatewayEvent, SatpMessage, SessionState, StoreResult } from '../../kernel/satp/index.ts';
 import {
   assetOf,
   claimReceipt,
@@ -33,36 +26,11 @@ import {
   makePair,
   messageOf,
   ORIGIN,
-  outcomes,
   type Pair,
   typeOf,
   until,
 } from '../support/satp-pair.ts';
-
-const NOW = 1_000_000;
-
-function decideOn(s: SessionState | undefined, event: GatewayEvent, cfg: GatewayConfig) {
-  const r = reduce(s, event, cfg);
-  const reports = r.effects.filter((e) => e.kind === 'report').map((e) => e.report);
-  const sends = r.effects.filter((e): e is Extract<Effect, { kind: 'send' }> => e.kind === 'send');
-  const timers = r.effects.filter((e): e is Extract<Effect, { kind: 'set-timer' }> => e.kind === 'set-timer');
-  return { ...r, reports, sends, timers };
-}
-
-/** A peer's message as the driver hands it to the reducer: `proofs` are the ids of its verified receipts. */
-const message = (
-  m: SatpMessage,
-  from: string,
-  proofs: readonly string[] = [],
-  hash = 'f'.repeat(64),
-): GatewayEvent => ({
-  kind: 'message',
-  now: NOW,
-  from,
-  message: m,
-  hash,
-  proofs,
-});
+import { committed, decideOn, destinationPromised, message, NOW, originRecovering } from '../support/reducer-rules.ts';
 
 /** A ROLLBACK naming the last message `s` sent, claiming `actions` with `proofs`. */
 const rollbackOf = (s: SessionState, actions: string[], proofs: unknown[]): SatpMessage =>
@@ -113,23 +81,6 @@ async function originWithPendingBurn(): Promise<{ pair: Pair; s: SessionState }>
   await pair.origin.gw.startTransfer(pair.request('s-rules'));
   await until(pair, () => pair.origin.gw.session('s-rules')?.pending?.op.kind === 'burn', 20, 'burn pending');
   return { pair, s: pair.origin.gw.session('s-rules')! };
-}
-
-/** A finished transfer, committed on both sides. */
-async function committed(): Promise<{ pair: Pair; o: SessionState; d: SessionState }> {
-  const pair = await makePair();
-  await pair.origin.gw.startTransfer(pair.request('s-done'));
-  expect(await outcomes(pair, 's-done')).toEqual(['committed', 'committed']);
-  return { pair, o: pair.origin.gw.session('s-done')!, d: pair.destination.gw.session('s-done')! };
-}
-
-/** The destination held right after its commit-ready (promised), which never arrives. */
-async function destinationPromised(): Promise<{ pair: Pair; d: SessionState }> {
-  const pair = await makePair();
-  pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
-  await pair.origin.gw.startTransfer(pair.request('s-prom'));
-  await until(pair, () => pair.destination.gw.session('s-prom')?.promised === true, 20, 'promised');
-  return { pair, d: pair.destination.gw.session('s-prom')! };
 }
 
 describe('ledger answers', () => {
@@ -656,24 +607,6 @@ describe('ROLLBACK, ROLLBACK-ACK and error-msg', () => {
 });
 
 describe('recovery timers', () => {
-  /**
-   * The origin restarted while waiting for commit-ready, and its recovery held at a chosen message: `hold` is the
-   * type of the recovery message that never arrives.
-   */
-  async function originRecovering(hold: string) {
-    const pair = await makePair();
-    pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg' || typeOf(env) === hold;
-    await pair.origin.gw.startTransfer(pair.request('s-rec'));
-    await until(pair, () => !!pair.destination.gw.session('s-rec')?.promised, 20, 'promised');
-    const down = crashSide(pair, 'origin');
-    await down.restart();
-    const o = () => pair.origin.gw.session('s-rec');
-    await until(pair, () => o()?.recovery?.status === 'recovering' && !!o()?.recovery?.last, 20, 'recovering');
-    if (hold === 'recover-success-msg')
-      await until(pair, () => o()?.recovery?.last?.messageType === RMSG.recoverUpdateAck, 20, 'ACK sent');
-    return { pair, o: o()! };
-  }
-
   it('an unanswered RECOVER is resent as it is; an unanswered RECOVER-UPDATE-ACK starts over with a new RECOVER', async () => {
     const { pair, o } = await originRecovering('recover-msg');
     const cfg = pair.origin.config;
