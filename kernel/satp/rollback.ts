@@ -124,7 +124,6 @@ function finish(steps: EntryStep[], effects: Decision['effects'], now: number, r
   };
 }
 
-/** The compensations this gateway performed and their ledger receipts, for ROLLBACK and ROLLBACK-ACK. */
 /**
  * The one ROLLBACK-ACK (recovery-04 §5.3.5): names the ROLLBACK it answers and lists what this side undid, with
  * the receipts that prove it. Always `success: true`: a side that could not roll back does not acknowledge.
@@ -146,6 +145,7 @@ export function rollbackAck(
   return ack as SatpMessage;
 }
 
+/** The compensations this gateway performed and their ledger receipts, for ROLLBACK and ROLLBACK-ACK. */
 export function rollbackActions(s: SessionState): { actionsPerformed: Compensation[]; proofs: Json[] } {
   return {
     actionsPerformed: s.compensations.map((r) => (r.kind === 'unlock' ? 'UNLOCK' : 'BURN')),
