@@ -119,6 +119,4 @@ export const recoverySchemas = {
 export type RecoveryType = keyof typeof recoverySchemas;
 export type RecoveryMessage = { [K in RecoveryType]: z.infer<(typeof recoverySchemas)[K]> }[RecoveryType];
 export type RecoveryOf<K extends RecoveryType> = z.infer<(typeof recoverySchemas)[K]>;
-export const isRecoveryType = (t: unknown): t is RecoveryType =>
-  typeof t === 'string' && Object.hasOwn(recoverySchemas, t);
 export const shortType = (urn: string): string => urn.slice(urn.lastIndexOf(':') + 1);
