@@ -378,9 +378,11 @@ export function onRecoverSuccess(
   });
 }
 
-/** Resend what is unanswered (duplicates are no-ops at the receiver), or go on with a rollback. */
+/**
+ * Resend what is unanswered (duplicates are no-ops at the receiver), or go on with a rollback. For a session that
+ * has not ended (both callers, RECOVER-SUCCESS and a reload, check that first).
+ */
 export function resume(s: SessionState, now: number, cfg: GatewayConfig): Decision {
-  if (isEnded(s)) return { steps: [], effects: [] };
   if (rollingBack(s) && !s.pending && s.wait.kind !== 'message') return continueRollback(s, now);
   if (s.wait.kind === 'message' && s.lastSent) {
     return {
@@ -459,13 +461,11 @@ function dispute(
     ...(at.theirs ? { theirs: at.theirs } : {}),
     detail: detail.slice(0, 1024),
   };
-  const steps = live(s)
-    ? [entry(now, 'fail', { kind: 'dispute', detail, ...at }, 'recover-dispute-msg', { detail })]
-    : [];
+  // Only a live session disputes (onCopyUpdated ignores an ended one, decide() a disputed one): always logged.
   return {
-    steps,
+    steps: [entry(now, 'fail', { kind: 'dispute', detail, ...at }, 'recover-dispute-msg', { detail })],
     effects: [
-      { kind: 'send', to, message: msg as SatpMessage, logged: steps.length > 0 },
+      { kind: 'send', to, message: msg as SatpMessage, logged: true },
       { kind: 'clear-timer', timer: 'retransmit' },
       { kind: 'clear-timer', timer: 'recover' },
       { kind: 'report', report: { kind: 'needs-operator', detail: `dispute: ${detail}` } },
