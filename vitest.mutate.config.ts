@@ -13,6 +13,8 @@ const FILES = [
   'kernel-log.test.ts',
   'decide-rules.test.ts',
   'recovery-rules.test.ts',
+  'transfer-rules.test.ts',
+  'recovery-message-schema.test.ts',
   'codec-round-trip.test.ts',
   'satp-bad-input.test.ts',
   'safety-harsher-world.test.ts',

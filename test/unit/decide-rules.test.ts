@@ -663,6 +663,10 @@ describe('recovery timers', () => {
     // The peer's chain claimed to end before what it already showed, verified: disputed.
     const before = decideOn(s, { kind: 'store-result', now: NOW, about, result: applied(view - 1) }, cfg);
     expect(before.state!.status.kind).toBe('disputed');
+    // The dispute names the copy's head: the entry the peer's chain no longer reaches.
+    expect(before.sends.map((e) => e.message)).toEqual([
+      expect.objectContaining({ messageType: RMSG.recoverDispute, hashPrevMessage: about.hash, seqNumber: head.seq }),
+    ]);
     // At the view: an older answer overtaken by a newer one, ignored.
     const at = decideOn(s, { kind: 'store-result', now: NOW, about, result: applied(view) }, cfg);
     expect(at.entries).toEqual([]);

@@ -106,6 +106,22 @@ describe('RECOVER', () => {
       ['ack', 'recover-msg'],
       ['exec', 'recover-update-msg'],
     ]);
+    // recovery-04 §4: a recovery entry names its message and carries the message's hash (and the entries sent).
+    expect(first.entries[0]).toMatchObject({
+      phase: 'recovery',
+      step: 'recovery',
+      operation: 'ack',
+      actionResponse: 'recover-msg',
+      timestamp: NOW,
+      recoveryMessage: 'recover-msg',
+      recoveryPayload: { hash: H('e') },
+    });
+    expect(first.entries[1]).toMatchObject({
+      phase: 'recovery',
+      step: 'recovery',
+      actionResponse: 'recover-update-msg',
+      recoveryPayload: { hash: messageHash(update as unknown as SatpMessage), entries: 2 },
+    });
     expect(first.entries[1]!.payload).toEqual({
       kind: 'recovery-send',
       to: ORIGIN.id,
@@ -211,6 +227,8 @@ describe('RECOVER-UPDATE', () => {
         ['ack', 'recover-update-msg'],
         ['exec', 'recover-update-ack-msg'],
       ]);
+      expect(r.entries[0]!.recoveryPayload).toEqual({ hash: H('u'), appended: [H('a'), H('b')] });
+      expect(r.entries[1]!.recoveryPayload).toEqual({ hash: messageHash(ack as SatpMessage) });
       expect(r.entries[0]!.payload).toEqual({
         kind: 'recovery-receive',
         from: DESTINATION.id,
@@ -265,6 +283,15 @@ describe('RECOVER-UPDATE', () => {
           [DESTINATION.id, MSG.error, false],
         ]);
       }
+    });
+
+    it("a dispute's detail is cut to what the message may carry; the entry keeps all of it", async () => {
+      const long = 'x'.repeat(2_000);
+      const { r } = await updated({ kind: 'diverged', seq: 4, ours: H('1'), theirs: H('2'), detail: long });
+      const sent = r.sends[0]!.message as RecoveryOf<typeof RMSG.recoverDispute>;
+      expect(sent.detail).toBe(`LOG_DIVERGED: ${long}`.slice(0, 1024));
+      expect(r.entries[0]!.recoveryPayload).toEqual({ detail: `LOG_DIVERGED: ${long}` });
+      expect(r.entries[0]!.recoveryMessage).toBe('recover-dispute-msg');
     });
 
     it('two verified chains that differ: a logged RECOVER-DISPUTE, the session frozen for an operator', async () => {
@@ -397,14 +424,51 @@ describe('RECOVER-SUCCESS', () => {
   it('with the peer rolled back: the rollback starts instead', async () => {
     const { o, success, cfg } = await awaiting();
     const r = decideOn({ ...o, peerRolledBack: true }, message(success, DESTINATION.id), cfg);
-    expect(r.state!.status.kind).toBe('rolling-back');
+    // The peer knows already: no ROLLBACK is owed to it, only this side's compensation.
+    expect(r.state!.status).toEqual({
+      kind: 'rolling-back',
+      reason: 'the peer rolled back while this gateway was down',
+      notify: false,
+    });
     expect(r.effects.some((e) => e.kind === 'send' && e.message === o.lastSent!.message)).toBe(false);
+  });
+
+  it('a rollback decided before the restart goes on at RECOVER-SUCCESS, unless a ledger call is still unsettled', async () => {
+    const { o, success, cfg } = await awaiting();
+    const rolling: SessionState = {
+      ...o,
+      status: { kind: 'rolling-back', reason: 'test', notify: true },
+      wait: { kind: 'none' },
+    };
+    const r = decideOn(rolling, message(success, DESTINATION.id), cfg);
+    expect(r.effects.filter((e) => e.kind === 'ledger-execute')).toEqual([
+      { kind: 'ledger-execute', op: expect.objectContaining({ kind: 'unlock' }) },
+    ]);
+    expect(r.sends).toEqual([]);
+    const pending = { op: r.effects.find((e) => e.kind === 'ledger-execute')!.op, purpose: 'rollback', step: 'x' };
+    const settling = decideOn({ ...rolling, pending } as SessionState, message(success, DESTINATION.id), cfg);
+    expect(settling.entries.map((e) => e.recoveryMessage)).toEqual(['recover-success-msg']);
+    expect(settling.effects.filter((e) => e.kind === 'ledger-execute' || e.kind === 'send')).toEqual([]);
   });
 
   it('not confirmed: a new RECOVER; unbound, late or from another gateway: nothing changes', async () => {
     const { o, success, cfg } = await awaiting();
     const no = decideOn(o, message({ ...success, success: false } as SatpMessage, DESTINATION.id), cfg);
-    expect(no.sends.map((e) => e.message.messageType)).toEqual([RMSG.recover]);
+    // The new RECOVER names this gateway's head and how much of the peer's chain it holds, as a primary gateway.
+    expect(no.sends.map((e) => e.message)).toEqual([
+      {
+        ...base(o),
+        messageType: RMSG.recover,
+        phase: o.phase,
+        seqNumber: o.head.seq,
+        lastEntryHash: o.head.hash,
+        peerSeqNumber: o.peerCopy.seq,
+        peerLastEntryHash: o.peerCopy.hash,
+        lastEntryTimestamp: o.lastTimestamp,
+        isBackup: false,
+      },
+    ]);
+    expect(o.peerCopy.seq).toBeGreaterThan(0);
     expect(no.state!.recovery!.status).toBe('recovering');
     const other = { ...success, hashRecoverUpdateAckMessage: H('0') } as SatpMessage;
     expect(decideOn(o, message(other, DESTINATION.id), cfg).effects).toEqual([
@@ -458,6 +522,7 @@ describe('RECOVER-DISPUTE', () => {
         { kind: 'report', report: { kind: 'needs-operator', detail: 'dispute raised by the peer: no' } },
       ]),
     );
+    expect(r.entries[0]!.recoveryPayload).toEqual({ detail: 'no' });
     expect(r.state!.status).toEqual({ kind: 'disputed', detail: 'peer disputes: no' });
     // Frozen: a second dispute, like anything else, only reminds the operator.
     expect(decideOn(r.state, message(dispute, ORIGIN.id), cfg).effects).toEqual([
@@ -480,6 +545,20 @@ describe('RECOVER-DISPUTE', () => {
     const late = decideOn(ended, message(dispute, ORIGIN.id), cfg);
     expect(late.entries).toEqual([]);
     expect(late.reports.map((x) => x.kind)).toEqual(['needs-operator']);
+  });
+
+  it("naming this gateway's RECOVER, it freezes the recovering gateway too", async () => {
+    const { pair, o } = await originRecovering('recover-update-msg');
+    const dispute = {
+      ...base(o),
+      messageType: RMSG.recoverDispute,
+      hashPrevMessage: o.recovery!.recoverHash!,
+      seqNumber: 0,
+      detail: 'no',
+    } as SatpMessage;
+    const r = decideOn(o, message(dispute, DESTINATION.id), pair.origin.config);
+    expect(r.entries.map((e) => e.payload)).toEqual([{ kind: 'dispute', detail: 'peer disputes: no', seq: 0 }]);
+    expect(r.state!.status.kind).toBe('disputed');
   });
 
   it('a committed session answers a RECOVER for it from a small page, unlogged', async () => {
