@@ -15,6 +15,7 @@ const FILES = [
   'recovery-rules.test.ts',
   'transfer-rules.test.ts',
   'recovery-message-schema.test.ts',
+  'claims-rules.test.ts',
   'codec-round-trip.test.ts',
   'satp-bad-input.test.ts',
   'safety-harsher-world.test.ts',
