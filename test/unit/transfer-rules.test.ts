@@ -7,8 +7,8 @@ import { hashJson } from '../../kernel/hash.ts';
 import type { Json } from '../../kernel/json.ts';
 import { type GatewayConfig, MSG, type MessageOf, type SatpMessage, SATP_VERSION } from '../../kernel/satp/index.ts';
 import { GATEWAY_REFUSALS, SATP_ERRORS } from '../../kernel/satp/error-codes.ts';
-import { decideOn, message, NOW } from '../support/reducer-rules.ts';
-import { DESTINATION, makePair, ORIGIN, THIRD } from '../support/satp-pair.ts';
+import { committed, decideOn, message, NOW } from '../support/reducer-rules.ts';
+import { DESTINATION, makePair, ORIGIN, outcomes, THIRD } from '../support/satp-pair.ts';
 
 type Proposal = MessageOf<typeof MSG.transferProposal>;
 
@@ -208,5 +208,89 @@ describe('the destination receiving a proposal (1.2)', () => {
       const r = decideOn(undefined, message(edit(p, { assetLockExpirationTime: t }), ORIGIN.id), d);
       expect(r.sends.map((e) => e.message.messageType)).toEqual([MSG.proposalReceipt]);
     }
+  });
+});
+
+describe("each side's chain", () => {
+  const steps = async (pair: Awaited<ReturnType<typeof makePair>>, sid: string) =>
+    Promise.all(
+      [pair.origin, pair.destination].map(async (side) =>
+        (await side.store.getLog(`${sid}/${side.config.id}`)).map((e) => `${e.step} ${e.operation}`),
+      ),
+    );
+
+  it("records SATP core's steps in order: a committed transfer", async () => {
+    const { pair } = await committed();
+    const [origin, destination] = await steps(pair, 's-done');
+    // 1.1 request, then each step's intent (init) before what it does (exec, done) or what arrived (ack).
+    expect(origin).toEqual([
+      '1.1 init',
+      '1.1 init',
+      '1.1 exec',
+      '1.2 ack',
+      '1.3 init',
+      '1.3 exec',
+      '1.4 ack',
+      '2.1 init',
+      '2.1 exec',
+      '2.1 done',
+      '2.2 init',
+      '2.2 exec',
+      '2.4 ack',
+      '3.1 init',
+      '3.1 exec',
+      '3.3 ack',
+      '3.4 init',
+      '3.4 exec',
+      '3.4 done',
+      '3.5 init',
+      '3.5 exec',
+      '3.7 ack',
+      '3.8 init',
+      '3.8 done',
+      '3.9 init',
+      '3.9 exec',
+      'end done',
+    ]);
+    expect(destination).toEqual([
+      '1.1 ack',
+      '1.2 init',
+      '1.2 exec',
+      '1.3 ack',
+      '1.4 init',
+      '1.4 exec',
+      '2.2 ack',
+      '2.3 init',
+      '2.3 done',
+      '2.4 init',
+      '2.4 exec',
+      '3.1 ack',
+      '3.2 init',
+      '3.2 exec',
+      '3.2 done',
+      '3.3 init',
+      '3.3 exec',
+      '3.5 ack',
+      '3.6 init',
+      '3.6 exec',
+      '3.6 done',
+      '3.7 init',
+      '3.7 exec',
+      '3.9 ack',
+      'end done',
+    ]);
+  });
+
+  it('a rejected proposal: the origin logs the reject at 1.2 and ends with its title', async () => {
+    const pair = await makePair({ destination: { minLockSeconds: 30 } });
+    await pair.origin.gw.startTransfer(pair.request('s-rej', { lockSeconds: 10 }));
+    expect(await outcomes(pair, 's-rej')).toEqual(['rejected', 'rejected']);
+    const [origin] = await steps(pair, 's-rej');
+    expect(origin).toEqual(['1.1 init', '1.1 init', '1.1 exec', '1.2 ack', 'end done']);
+    expect(pair.origin.gw.session('s-rej')!.status).toEqual({
+      kind: 'ended',
+      outcome: 'rejected',
+      reason: SATP_ERRORS.unsupportedLockTime.title,
+    });
   });
 });
