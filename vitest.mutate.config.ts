@@ -16,6 +16,7 @@ const FILES = [
   'transfer-rules.test.ts',
   'recovery-message-schema.test.ts',
   'claims-rules.test.ts',
+  'rollback-rules.test.ts',
   'codec-round-trip.test.ts',
   'satp-bad-input.test.ts',
   'safety-harsher-world.test.ts',
