@@ -5,10 +5,17 @@
 import { describe, expect, it } from 'vitest';
 import { hashJson } from '../../kernel/hash.ts';
 import type { Json } from '../../kernel/json.ts';
-import { type GatewayConfig, MSG, type MessageOf, type SatpMessage, SATP_VERSION } from '../../kernel/satp/index.ts';
+import {
+  type GatewayConfig,
+  MSG,
+  type MessageOf,
+  type SatpMessage,
+  SATP_VERSION,
+  type SessionState,
+} from '../../kernel/satp/index.ts';
 import { GATEWAY_REFUSALS, SATP_ERRORS } from '../../kernel/satp/error-codes.ts';
 import { committed, decideOn, message, NOW } from '../support/reducer-rules.ts';
-import { DESTINATION, makePair, ORIGIN, outcomes, THIRD } from '../support/satp-pair.ts';
+import { DESTINATION, makePair, messageOf, ORIGIN, outcomes, THIRD, typeOf, until } from '../support/satp-pair.ts';
 
 type Proposal = MessageOf<typeof MSG.transferProposal>;
 
@@ -292,5 +299,57 @@ describe("each side's chain", () => {
       outcome: 'rejected',
       reason: SATP_ERRORS.unsupportedLockTime.title,
     });
+  });
+});
+
+describe('messages that name the wrong claim or commence', () => {
+  it("are refused with their stage's mismatch code, unlogged; the right ones are taken", async () => {
+    const pair = await makePair();
+    pair.drop = (_f, _t, env) => typeOf(env) === 'commit-transfer-complete-msg';
+    await pair.origin.gw.startTransfer(pair.request('s-m'));
+    await until(pair, () => pair.origin.gw.session('s-m')?.status.kind === 'ended', 20, 'origin ended');
+    const sent = (type: string) => messageOf(pair.wire.find((w) => typeOf(w.env) === type)!.env);
+    const o = pair.origin.config;
+    const d = pair.destination.config;
+    const proposal = sent('transfer-proposal-msg');
+    const afterProposal = decideOn(undefined, { kind: 'start', now: NOW, request: pair.request('s-m') }, o).state!;
+    const accepted = decideOn(undefined, message(proposal, ORIGIN.id), d).state!;
+    // Each message its own hash (the proposal's is the default one): a shared hash would make it a duplicate.
+    const H1 = '1'.repeat(64);
+    const cfgOf = (from: string) => (from === ORIGIN.id ? d : o);
+    const cases: [SessionState, SatpMessage, string, { code: string }][] = [
+      [afterProposal, sent('proposal-receipt-msg'), DESTINATION.id, SATP_ERRORS.receiptClaimMismatch],
+      [accepted, sent('transfer-commence-msg'), ORIGIN.id, SATP_ERRORS.commenceClaimMismatch],
+    ];
+    for (const [s, m, from, code] of cases) {
+      const ok = decideOn(
+        s,
+        message({ ...m, hashPrevMessage: s.lastSent!.hash } as SatpMessage, from),
+        o.id === from ? d : o,
+      );
+      expect(
+        ok.reports.filter((x) => x.kind === 'refused'),
+        m.messageType,
+      ).toEqual([]);
+      const wrong = { ...m, hashPrevMessage: s.lastSent!.hash, hashTransferInitClaim: 'b'.repeat(64) } as SatpMessage;
+      const r = decideOn(s, message(wrong, from, [], H1), cfgOf(from));
+      expect(r.entries, m.messageType).toEqual([]);
+      expect(r.reports, m.messageType).toEqual([expect.objectContaining({ kind: 'refused', code: code.code })]);
+    }
+    // The destination waits for transfer-complete; one naming another commence is refused.
+    const waiting = pair.destination.gw.session('s-m')!;
+    const complete = pair.origin.gw.session('s-m')!.lastSent!.message;
+    expect(complete.messageType).toBe(MSG.transferComplete);
+    const right = decideOn(waiting, message(complete, ORIGIN.id, [], H1), d);
+    expect(right.state!.status).toMatchObject({ kind: 'ended', outcome: 'committed' });
+    const wrong = decideOn(
+      waiting,
+      message({ ...complete, hashTransferCommence: 'b'.repeat(64) } as SatpMessage, ORIGIN.id, [], H1),
+      d,
+    );
+    expect(wrong.entries).toEqual([]);
+    expect(wrong.reports).toEqual([
+      expect.objectContaining({ kind: 'refused', code: SATP_ERRORS.commenceMismatch.code }),
+    ]);
   });
 });
