@@ -14,7 +14,8 @@ import {
   type SessionState,
 } from '../../kernel/satp/index.ts';
 import { GATEWAY_REFUSALS, SATP_ERRORS } from '../../kernel/satp/error-codes.ts';
-import { committed, decideOn, message, NOW } from '../support/reducer-rules.ts';
+import { claimReceipt, proofId } from '../../kernel/satp/claims.ts';
+import { committed, decideOn, destinationPromised, message, NOW } from '../support/reducer-rules.ts';
 import { DESTINATION, makePair, messageOf, ORIGIN, outcomes, THIRD, typeOf, until } from '../support/satp-pair.ts';
 
 type Proposal = MessageOf<typeof MSG.transferProposal>;
@@ -351,5 +352,32 @@ describe('messages that name the wrong claim or commence', () => {
     expect(wrong.reports).toEqual([
       expect.objectContaining({ kind: 'refused', code: SATP_ERRORS.commenceMismatch.code }),
     ]);
+  });
+});
+
+describe("the origin's burn (3.4)", () => {
+  it('is started only while the lock holds by more than the burn margin; closer, the origin rolls back and says so', async () => {
+    const { pair, d } = await destinationPromised();
+    const o = pair.origin.gw.session('s-prom')!;
+    const ready = d.lastSent!.message;
+    expect(ready.messageType).toBe(MSG.commitReady);
+    const proofs = [proofId(claimReceipt((ready as MessageOf<typeof MSG.commitReady>).mintAssertionClaim))];
+    const cfg = pair.origin.config;
+    const at = (now: number) =>
+      decideOn(o, { kind: 'message', now, from: DESTINATION.id, message: ready, hash: '1'.repeat(64), proofs }, cfg);
+    const edge = o.lockExpiry! - cfg.burnMarginMs;
+    const burns = at(edge - 1);
+    expect(burns.effects.filter((e) => e.kind === 'ledger-execute')).toEqual([
+      { kind: 'ledger-execute', op: expect.objectContaining({ kind: 'burn' }) },
+    ]);
+    for (const late of [edge, edge + 1]) {
+      const r = at(late);
+      expect(r.effects.some((e) => e.kind === 'ledger-execute' && e.op.kind === 'burn')).toBe(false);
+      expect(r.state!.status).toEqual({
+        kind: 'rolling-back',
+        reason: 'commit-ready came too close to the lock expiry',
+        notify: true,
+      });
+    }
   });
 });
