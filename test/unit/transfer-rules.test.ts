@@ -15,8 +15,20 @@ import {
 } from '../../kernel/satp/index.ts';
 import { GATEWAY_REFUSALS, SATP_ERRORS } from '../../kernel/satp/error-codes.ts';
 import { claimReceipt, proofId } from '../../kernel/satp/claims.ts';
+import { assignOp } from '../../kernel/satp/ops.ts';
+import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import { committed, decideOn, destinationPromised, message, NOW } from '../support/reducer-rules.ts';
-import { DESTINATION, makePair, messageOf, ORIGIN, outcomes, THIRD, typeOf, until } from '../support/satp-pair.ts';
+import {
+  DESTINATION,
+  LEDGER_B,
+  makePair,
+  messageOf,
+  ORIGIN,
+  outcomes,
+  THIRD,
+  typeOf,
+  until,
+} from '../support/satp-pair.ts';
 
 type Proposal = MessageOf<typeof MSG.transferProposal>;
 
@@ -379,5 +391,32 @@ describe("the origin's burn (3.4)", () => {
         notify: true,
       });
     }
+  });
+});
+
+describe("the destination's assign (3.6)", () => {
+  it('refused by its ledger after the burn: logged as failed, and an operator is called; nothing else is done', async () => {
+    const { pair, d } = await destinationPromised();
+    const op = assignOp(d.sessionId, 'asset-1', 'bob');
+    const waiting: SessionState = {
+      ...d,
+      pending: { op, purpose: 'forward', step: '3.6' },
+      wait: { kind: 'ledger', opId: op.opId },
+    };
+    // A ledger with no such asset refuses the assign, and signs the refusal.
+    const empty = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: () => NOW });
+    const receipt = await empty.execute(op);
+    expect(receipt.ok).toBe(false);
+    const r = decideOn(
+      waiting,
+      { kind: 'ledger-result', now: NOW, opId: op.opId, receipt, verified: true },
+      pair.destination.config,
+    );
+    expect(r.entries.map((e) => [e.step, e.operation])).toEqual([['3.6', 'fail']]);
+    expect(r.reports).toEqual([
+      { kind: 'needs-operator', detail: `assign refused after the burn: ${receipt.error!.code}` },
+    ]);
+    expect(r.sends).toEqual([]);
+    expect(r.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
   });
 });
