@@ -420,3 +420,39 @@ describe("the destination's assign (3.6)", () => {
     expect(r.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
   });
 });
+
+describe('the destination on the lock assertion (2.2) and the commit-final (3.5)', () => {
+  /** The origin's message of `type`, held on its way, and the destination's state waiting for it. */
+  async function held(type: string, claimField: string) {
+    const pair = await makePair();
+    pair.drop = (_f, _t, env) => typeOf(env) === type;
+    await pair.origin.gw.startTransfer(pair.request('s-h'));
+    await until(pair, () => typeOf2(pair.origin.gw.session('s-h')?.lastSent?.message) === type, 20, type);
+    const m = pair.origin.gw.session('s-h')!.lastSent!.message;
+    const proofs = [proofId(claimReceipt((m as unknown as Record<string, unknown>)[claimField]))];
+    const d = pair.destination.gw.session('s-h')!;
+    const cfg = pair.destination.config;
+    const at = (now: number) =>
+      decideOn(d, { kind: 'message', now, from: ORIGIN.id, message: m, hash: '1'.repeat(64), proofs }, cfg);
+    return { m, cfg, at };
+  }
+  const typeOf2 = (m: SatpMessage | undefined) => m?.messageType.split(':').pop();
+
+  it('a lock assertion is taken only before its expiry, and the deadline is set past it by the grace', async () => {
+    const { m, cfg, at } = await held('lock-assert-msg', 'lockAssertionClaim');
+    const expiry = Date.parse((m as MessageOf<typeof MSG.lockAssert>).lockAssertionExpiration);
+    const taken = at(expiry - 1);
+    expect(taken.reports.filter((x) => x.kind === 'refused')).toEqual([]);
+    expect(taken.timers).toContainEqual({ kind: 'set-timer', timer: 'deadline', at: expiry + cfg.deadlineGraceMs });
+    const late = at(expiry);
+    expect(late.entries).toEqual([]);
+    expect(late.reports).toEqual([expect.objectContaining({ code: SATP_ERRORS.lockAssertionExpired.code })]);
+  });
+
+  it('a commit-final with its burn proven clears the deadline: past the burn there is nothing to give up', async () => {
+    const { at } = await held('commit-final-msg', 'burnAssertionClaim');
+    const r = at(NOW);
+    expect(r.effects).toContainEqual({ kind: 'clear-timer', timer: 'deadline' });
+    expect(r.effects).toContainEqual({ kind: 'ledger-execute', op: expect.objectContaining({ kind: 'assign' }) });
+  });
+});
