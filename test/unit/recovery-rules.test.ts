@@ -253,6 +253,16 @@ describe('RECOVER-UPDATE', () => {
         expect(r.entries[0]!.payload).toMatchObject({ peerRolledBack: true });
         expect(r.state!.peerRolledBack).toBe(true);
       }
+      // Only those: an entry's payload is any JSON its author signed, null included.
+      for (const payload of [
+        null,
+        7,
+        { kind: 'record', outcome: 'rolled-back' },
+        { kind: 'end', outcome: 'committed' },
+      ]) {
+        const { r } = await updated({ kind: 'copy-updated', appended: [entryOf('a', payload)], head, pageEnd: 9 });
+        expect(r.state!.peerRolledBack, JSON.stringify(payload)).toBe(false);
+      }
     });
 
     it('with more to come, a new RECOVER from the new view instead of an ACK', async () => {
