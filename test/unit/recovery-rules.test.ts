@@ -35,7 +35,7 @@ const ignored = (detail: string) => ({ kind: 'ignored', detail });
 const entryOf = (c: string, payload: unknown) => ({ entryHash: H(c), payload }) as unknown as LogEntry;
 
 describe('RECOVER', () => {
-  it("reads a page of this chain from the sender's view of it, clamped to the chain; an ended session a small one", async () => {
+  it("reads a page from the sender's view of this chain, clamped to it; an ended session a small one", async () => {
     const { pair, d } = await originRecovering('recover-update-msg');
     const recover = lastOnWire(pair, 'recover-msg') as RecoveryOf<typeof RMSG.recover>;
     const cfg = pair.destination.config;
@@ -57,7 +57,7 @@ describe('RECOVER', () => {
     expect(pageFrom(2, ended)).toEqual({ kind: 'read-page', from: 2, maxChars: ENDED_PAGE_CHARS });
   });
 
-  it("is refused from any gateway but the session's peer; for a session unknown here, answered with an empty page", async () => {
+  it('is refused from any gateway but the peer; for a session unknown here, answered with an empty page', async () => {
     const { pair, d } = await originRecovering('recover-update-msg');
     const recover = lastOnWire(pair, 'recover-msg');
     const cfg = pair.destination.config;
@@ -87,7 +87,7 @@ describe('RECOVER', () => {
     expect(stranger.sends.map((e) => e.message.messageType)).toEqual([MSG.error]);
   });
 
-  it('the page read is answered with a RECOVER-UPDATE naming the RECOVER, logged, the RECOVER itself only once', async () => {
+  it('the page read is answered with a logged RECOVER-UPDATE naming the RECOVER, logged only once', async () => {
     const { pair, d } = await originRecovering('recover-update-msg');
     const recover = lastOnWire(pair, 'recover-msg');
     const cfg = pair.destination.config;
@@ -159,7 +159,7 @@ describe('RECOVER-UPDATE', () => {
     return { pair, o, update, cfg: pair.origin.config };
   }
 
-  it('from the peer, for the pending RECOVER, asks the store to update the copy; anything else changes nothing', async () => {
+  it('from the peer, for the pending RECOVER, asks to update the copy; anything else changes nothing', async () => {
     const { o, update, cfg } = await pending();
     const r = decideOn(o, message(update, DESTINATION.id, [], H('u')), cfg);
     expect(r.entries).toEqual([]);
@@ -247,7 +247,7 @@ describe('RECOVER-UPDATE', () => {
       expect(r.state!.recovery).toMatchObject({ status: 'recovering', ackHash: messageHash(ack as SatpMessage) });
     });
 
-    it("an appended entry that shows the peer rolled back is recorded: a 'rollback', or an end rolled back", async () => {
+    it("an appended entry showing the peer rolled back is recorded: a 'rollback', an end rolled back", async () => {
       for (const payload of [{ kind: 'rollback' }, { kind: 'end', outcome: 'rolled-back' }]) {
         const { r } = await updated({ kind: 'copy-updated', appended: [entryOf('a', payload)], head, pageEnd: 9 });
         expect(r.entries[0]!.payload).toMatchObject({ peerRolledBack: true });
@@ -340,7 +340,7 @@ describe('RECOVER-UPDATE', () => {
       expect(r.state!.status).toEqual({ kind: 'disputed', detail: 'LOG_DIVERGED: at 4' });
     });
 
-    it('a result for a RECOVER that is no longer pending, or a page where an update was asked, is ignored', async () => {
+    it('a result for a RECOVER no longer pending, or a page where an update was asked, is ignored', async () => {
       const stale = await updated(
         { kind: 'copy-updated', appended: [], head, pageEnd: 9 },
         { hashRecoverMessage: H('0') },
@@ -365,7 +365,7 @@ describe('RECOVER-UPDATE-ACK', () => {
     return { pair, d, before, ack, cfg: pair.destination.config };
   }
 
-  it('naming a RECOVER-UPDATE this gateway sent: logged once, answered with RECOVER-SUCCESS echoing success', async () => {
+  it('naming a RECOVER-UPDATE sent here: logged once, answered by RECOVER-SUCCESS echoing success', async () => {
     const { d, before, ack, cfg } = await acked();
     expect(d.sent[ack.hashRecoverUpdateMessage]).toBe(RMSG.recoverUpdate);
     for (const success of [true, false]) {
@@ -389,7 +389,7 @@ describe('RECOVER-UPDATE-ACK', () => {
     }
   });
 
-  it('naming nothing this gateway sent, or from another gateway, is refused; an ended session answers unlogged', async () => {
+  it('naming nothing sent here, or from another gateway, is refused; an ended session answers unlogged', async () => {
     const { d, before, ack, cfg } = await acked();
     const unbound = { ...ack, hashRecoverUpdateMessage: d.lastSent!.hash } as SatpMessage;
     const r = decideOn(before, message(unbound, ORIGIN.id), cfg);
@@ -443,7 +443,7 @@ describe('RECOVER-SUCCESS', () => {
     expect(r.effects.some((e) => e.kind === 'send' && e.message === o.lastSent!.message)).toBe(false);
   });
 
-  it('a rollback decided before the restart goes on at RECOVER-SUCCESS, unless a ledger call is still unsettled', async () => {
+  it('a rollback decided before the restart goes on at RECOVER-SUCCESS, unless a ledger call is open', async () => {
     const { o, success, cfg } = await awaiting();
     const rolling: SessionState = {
       ...o,
@@ -504,7 +504,7 @@ describe('RECOVER-SUCCESS', () => {
 });
 
 describe('RECOVER-DISPUTE', () => {
-  it("naming this gateway's RECOVER-UPDATE: logged, timers cleared, an operator called; otherwise refused or ignored", async () => {
+  it('naming a RECOVER-UPDATE sent here: logged, timers cleared, operator called; else refused', async () => {
     const { pair, d } = await originRecovering('recover-success-msg');
     const cfg = pair.destination.config;
     const sentUpdate = Object.keys(d.sent).find((h) => d.sent[h] === RMSG.recoverUpdate)!;

@@ -108,7 +108,7 @@ describe('the transfer proposal (1.1)', () => {
     expect(withK1.gatewayAndNetworkCapabilities.gatewayDefaultSignatureAlgorithm).toBe('ES256K');
   });
 
-  it('is not sent to an unknown peer, nor with a lock time out of bounds (the bounds themselves are fine)', async () => {
+  it('is not sent to an unknown peer, nor with a lock time out of bounds (the bounds are fine)', async () => {
     const { pair, o } = await configs();
     const refused = (lockSeconds: number, peer = DESTINATION.id) => {
       const r = start(o, pair.request('s-1', { lockSeconds, peer }));
@@ -168,7 +168,7 @@ describe('the destination receiving a proposal (1.2)', () => {
     expect(r.state!.role).toBe('destination');
   });
 
-  it('refuses, unlogged, a claim that does not name both gateways, their keys and this network as they are', async () => {
+  it('refuses, unlogged, a claim not naming both gateways, their keys and this network as they are', async () => {
     const { o, d, p } = await proposed();
     const cases: [string, SatpMessage, string][] = [
       ['sender id', edit(p, { senderGatewayId: THIRD.id }), ORIGIN.id],
@@ -368,7 +368,7 @@ describe('messages that name the wrong claim or commence', () => {
 });
 
 describe("the origin's burn (3.4)", () => {
-  it('is started only while the lock holds by more than the burn margin; closer, the origin rolls back and says so', async () => {
+  it('starts only while the lock holds by more than the margin; closer, the origin rolls back and tells', async () => {
     const { pair, d } = await destinationPromised();
     const o = pair.origin.gw.session('s-prom')!;
     const ready = d.lastSent!.message;
@@ -395,7 +395,7 @@ describe("the origin's burn (3.4)", () => {
 });
 
 describe("the destination's assign (3.6)", () => {
-  it('refused by its ledger after the burn: logged as failed, and an operator is called; nothing else is done', async () => {
+  it('refused by its ledger after the burn: logged as failed, an operator called, nothing else done', async () => {
     const { pair, d } = await destinationPromised();
     const op = assignOp(d.sessionId, 'asset-1', 'bob');
     const waiting: SessionState = {
