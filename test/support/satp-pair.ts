@@ -300,6 +300,13 @@ export const messageOf = (env: Envelope): SatpMessage =>
   JSON.parse(fromUtf8(fromBase64Url(env.payload))) as SatpMessage;
 export const typeOf = (env: Envelope): string => messageOf(env).messageType.split(':').pop()!;
 
+/** The last message of `type` (short form, `recover-msg`) that crossed a pair's wire: sent and not dropped. */
+export function lastOnWire(pair: Pair, type: string): SatpMessage {
+  const env = pair.wire.findLast((w) => typeOf(w.env) === type)?.env;
+  if (!env) throw new Error(`no ${type} crossed the wire`);
+  return messageOf(env);
+}
+
 /** A message signed by `who`, as that gateway would send it. */
 export const signedBy = (who: typeof ORIGIN, m: SatpMessage): Promise<Envelope> => sealMessage(m, who.id, who.signer);
 

@@ -17,20 +17,30 @@ import {
 import type { RecoveryOf } from '../../kernel/satp/recovery-messages.ts';
 import { SATP_ERRORS } from '../../kernel/satp/error-codes.ts';
 import { committed, decideOn, message, NOW, originRecovering } from '../support/reducer-rules.ts';
-import { DESTINATION, messageOf, ORIGIN, type Pair, THIRD, typeOf } from '../support/satp-pair.ts';
+import { DESTINATION, lastOnWire, ORIGIN, THIRD } from '../support/satp-pair.ts';
 
 const H = (c: string) => c.repeat(64);
 const base = (s: SessionState) => ({ version: '1.0' as const, sessionId: s.sessionId, contextId: s.contextId });
 
-/** The last message of `type` that crossed the wire (it was sent and not dropped). */
-function lastOnWire(pair: Pair, type: string): SatpMessage {
-  const env = pair.wire.findLast((w) => typeOf(w.env) === type)?.env;
-  if (!env) throw new Error(`no ${type} crossed the wire`);
-  return messageOf(env);
-}
-
 const refusedWith = (code: { code: string }) => expect.objectContaining({ kind: 'refused', code: code.code });
 const ignored = (detail: string) => ({ kind: 'ignored', detail });
+/**
+ * A dispute, raised or received, as decided: one logged `fail` entry with `payload`, both resend timers cleared,
+ * and an operator called with `operator`.
+ */
+function expectFrozen(r: ReturnType<typeof decideOn>, payload: unknown, operator: string): void {
+  expect(r.entries.map((e) => [e.operation, e.recoveryMessage, e.payload])).toEqual([
+    ['fail', 'recover-dispute-msg', payload],
+  ]);
+  expect(r.effects).toEqual(
+    expect.arrayContaining([
+      { kind: 'clear-timer', timer: 'retransmit' },
+      { kind: 'clear-timer', timer: 'recover' },
+      { kind: 'report', report: { kind: 'needs-operator', detail: operator } },
+    ]),
+  );
+}
+
 /** A page entry as the store hands it back: only its hash and payload matter to the reducer. */
 const entryOf = (c: string, payload: unknown) => ({ entryHash: H(c), payload }) as unknown as LogEntry;
 
@@ -323,20 +333,8 @@ describe('RECOVER-UPDATE', () => {
           },
         },
       ]);
-      expect(r.entries.map((e) => [e.operation, e.recoveryMessage, e.payload])).toEqual([
-        [
-          'fail',
-          'recover-dispute-msg',
-          { kind: 'dispute', detail: 'LOG_DIVERGED: at 4', seq: 4, ours: H('1'), theirs: H('2') },
-        ],
-      ]);
-      expect(r.effects).toEqual(
-        expect.arrayContaining([
-          { kind: 'clear-timer', timer: 'retransmit' },
-          { kind: 'clear-timer', timer: 'recover' },
-          { kind: 'report', report: { kind: 'needs-operator', detail: 'dispute: LOG_DIVERGED: at 4' } },
-        ]),
-      );
+      const payload = { kind: 'dispute', detail: 'LOG_DIVERGED: at 4', seq: 4, ours: H('1'), theirs: H('2') };
+      expectFrozen(r, payload, 'dispute: LOG_DIVERGED: at 4');
       expect(r.state!.status).toEqual({ kind: 'disputed', detail: 'LOG_DIVERGED: at 4' });
     });
 
@@ -518,20 +516,8 @@ describe('RECOVER-DISPUTE', () => {
       detail: 'no',
     } as SatpMessage;
     const r = decideOn(d, message(dispute, ORIGIN.id), cfg);
-    expect(r.entries.map((e) => [e.operation, e.recoveryMessage, e.payload])).toEqual([
-      [
-        'fail',
-        'recover-dispute-msg',
-        { kind: 'dispute', detail: 'peer disputes: no', seq: 3, ours: H('1'), theirs: H('2') },
-      ],
-    ]);
-    expect(r.effects).toEqual(
-      expect.arrayContaining([
-        { kind: 'clear-timer', timer: 'retransmit' },
-        { kind: 'clear-timer', timer: 'recover' },
-        { kind: 'report', report: { kind: 'needs-operator', detail: 'dispute raised by the peer: no' } },
-      ]),
-    );
+    const payload = { kind: 'dispute', detail: 'peer disputes: no', seq: 3, ours: H('1'), theirs: H('2') };
+    expectFrozen(r, payload, 'dispute raised by the peer: no');
     expect(r.entries[0]!.recoveryPayload).toEqual({ detail: 'no' });
     expect(r.state!.status).toEqual({ kind: 'disputed', detail: 'peer disputes: no' });
     // Frozen: a second dispute, like anything else, only reminds the operator.

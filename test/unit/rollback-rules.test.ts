@@ -2,7 +2,7 @@
 // left to compensate, a side answers the peer's ROLLBACK with its ROLLBACK-ACK and ends, or tells the peer with
 // a ROLLBACK (once), or just ends. States come from a real run, with the rollback status set by hand.
 import { describe, expect, it } from 'vitest';
-import { RMSG, SATP_VERSION, type SessionState } from '../../kernel/satp/index.ts';
+import { type Effect, RMSG, SATP_VERSION, type SessionState } from '../../kernel/satp/index.ts';
 import { continueRollback } from '../../kernel/satp/rollback.ts';
 import { destinationPromised, NOW } from '../support/reducer-rules.ts';
 import { ORIGIN } from '../support/satp-pair.ts';
@@ -74,14 +74,8 @@ describe('the end of a rollback', () => {
       ['rollback', 'exec'],
     ]);
     // Sent already (it is the last message sent): nothing more until the peer answers.
-    const sent = {
-      ...s,
-      lastSent: {
-        message: r.effects[0]!.kind === 'send' ? r.effects[0]!.message : s.lastSent!.message,
-        hash: 'h',
-        to: ORIGIN.id,
-      },
-    };
+    const rollback = (r.effects[0] as Extract<Effect, { kind: 'send' }>).message;
+    const sent = { ...s, lastSent: { message: rollback, hash: 'h', to: ORIGIN.id } };
     expect(continueRollback(sent, NOW)).toEqual({ steps: [], effects: [] });
   });
 

@@ -12,6 +12,8 @@ import {
   type SatpMessage,
   SATP_VERSION,
   type SessionState,
+  shortType,
+  type TransferRequest,
 } from '../../kernel/satp/index.ts';
 import { GATEWAY_REFUSALS, SATP_ERRORS } from '../../kernel/satp/error-codes.ts';
 import { claimReceipt, proofId } from '../../kernel/satp/claims.ts';
@@ -21,8 +23,8 @@ import { committed, decideOn, destinationPromised, message, NOW } from '../suppo
 import {
   DESTINATION,
   LEDGER_B,
+  lastOnWire,
   makePair,
-  messageOf,
   ORIGIN,
   outcomes,
   THIRD,
@@ -37,7 +39,7 @@ async function configs() {
   return { pair, o: pair.origin.config, d: pair.destination.config };
 }
 
-const start = (cfg: GatewayConfig, request: ReturnType<Awaited<ReturnType<typeof configs>>['pair']['request']>) =>
+const start = (cfg: GatewayConfig, request: TransferRequest) =>
   decideOn(undefined, { kind: 'start', now: NOW, request }, cfg);
 
 describe('the transfer proposal (1.1)', () => {
@@ -321,7 +323,7 @@ describe('messages that name the wrong claim or commence', () => {
     pair.drop = (_f, _t, env) => typeOf(env) === 'commit-transfer-complete-msg';
     await pair.origin.gw.startTransfer(pair.request('s-m'));
     await until(pair, () => pair.origin.gw.session('s-m')?.status.kind === 'ended', 20, 'origin ended');
-    const sent = (type: string) => messageOf(pair.wire.find((w) => typeOf(w.env) === type)!.env);
+    const sent = (type: string) => lastOnWire(pair, type);
     const o = pair.origin.config;
     const d = pair.destination.config;
     const proposal = sent('transfer-proposal-msg');
@@ -427,7 +429,8 @@ describe('the destination on the lock assertion (2.2) and the commit-final (3.5)
     const pair = await makePair();
     pair.drop = (_f, _t, env) => typeOf(env) === type;
     await pair.origin.gw.startTransfer(pair.request('s-h'));
-    await until(pair, () => typeOf2(pair.origin.gw.session('s-h')?.lastSent?.message) === type, 20, type);
+    const last = () => pair.origin.gw.session('s-h')?.lastSent?.message.messageType;
+    await until(pair, () => shortType(last() ?? '') === type, 20, type);
     const m = pair.origin.gw.session('s-h')!.lastSent!.message;
     const proofs = [proofId(claimReceipt((m as unknown as Record<string, unknown>)[claimField]))];
     const d = pair.destination.gw.session('s-h')!;
@@ -436,7 +439,6 @@ describe('the destination on the lock assertion (2.2) and the commit-final (3.5)
       decideOn(d, { kind: 'message', now, from: ORIGIN.id, message: m, hash: '1'.repeat(64), proofs }, cfg);
     return { m, cfg, at };
   }
-  const typeOf2 = (m: SatpMessage | undefined) => m?.messageType.split(':').pop();
 
   it('a lock assertion is taken only before its expiry, and the deadline is set past it by the grace', async () => {
     const { m, cfg, at } = await held('lock-assert-msg', 'lockAssertionClaim');
