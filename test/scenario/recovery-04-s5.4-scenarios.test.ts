@@ -10,7 +10,6 @@ import {
   ORIGIN,
   outcomes,
   type Pair,
-  settle,
   typeOf,
   until,
 } from '../support/satp-pair.ts';
@@ -53,13 +52,18 @@ function satpSentWhileRecovering(pair: Pair, who: string, from = 0): string[] {
 }
 
 /**
- * Crashes the origin right after it sends its first message of `type`; the returned function gives the crash once
- * it happened.
+ * Crashes the origin right after it sends its first message of `type` (once the pair is quiet: the message is on
+ * the network, and the origin did all that sending it set off); the returned function gives the crash once it
+ * happened.
  */
 function crashOriginAfterSending(pair: Pair, type: string): () => { restart: () => Promise<void> } | undefined {
   let down: { restart: () => Promise<void> } | undefined;
+  let crashing = false;
   pair.intercept = (from, _to, env) => {
-    if (!down && from === ORIGIN.id && typeOf(env) === type) setTimeout(() => (down = crashOrigin(pair)), 0);
+    if (!down && !crashing && from === ORIGIN.id && typeOf(env) === type) {
+      crashing = true;
+      pair.whenQuiet(() => (down = crashOrigin(pair)));
+    }
     return undefined;
   };
   return () => down;
@@ -191,12 +195,15 @@ describe('recovery-04 §5.4', () => {
         'destination rollback',
       );
       // RECOVER-UPDATE reaches the origin only after its session ended (the destination's resent ROLLBACK ends it).
+      let release = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
       pair.intercept = async (_from, _to, env) => {
-        if (typeOf(env) !== 'recover-update-msg') return undefined;
-        for (let i = 0; i < 600 && !outcomeOf(pair.origin.gw.session('s-543b')); i++) await settle(1);
+        if (typeOf(env) === 'recover-update-msg') await held;
         return undefined;
       };
       await down()!.restart();
+      await until(pair, () => !!outcomeOf(pair.origin.gw.session('s-543b')), 120, 'the origin ended');
+      release();
       await until(
         pair,
         () => !!outcomeOf(pair.origin.gw.session('s-543b')) && !!outcomeOf(pair.destination.gw.session('s-543b')),

@@ -81,7 +81,7 @@ describe('clocks: safety does not depend on the gateways agreeing on the time', 
       const expiry = pair.origin.gw.session('s-skew')!.lockExpiry!;
       // By the destination's clock the lock expired 2 s ago and its grace is over; by the origin ledger's, 7 s remain.
       await pair.clock.advanceTo(expiry - 7_000);
-      await settle(20);
+      await settle();
       holding = false;
       for (const h of held.splice(0)) h.release();
       await until(pair, ended(pair, 's-skew'), 120, 'both sessions end');
@@ -306,7 +306,7 @@ async function recoveringOrigin(sid: string): Promise<Pair> {
     10,
     'RECOVER sent',
   );
-  await settle(20);
+  await settle();
   expect(pair.origin.gw.session(sid)!.recovery?.status).toBe('recovering');
   return pair;
 }
@@ -329,7 +329,7 @@ describe('recovery messages are bound to what they answer', () => {
       const pair = await recoveringOrigin('s-unbound');
       const sentBefore = pair.wire.length;
       await pair.inject(DESTINATION, 'origin', bogusSuccess('s-unbound'));
-      await settle(10);
+      await settle();
       expect(pair.origin.gw.session('s-unbound')!.recovery?.status).toBe('recovering');
       // Nothing held for after the recovery was released.
       expect(
@@ -863,7 +863,7 @@ describe('wire amplification is bounded', () => {
       await pair.inject(ORIGIN, 'destination', recover);
       const answers = () => pair.wire.slice(from).filter((w) => typeOf(w.env) === 'recover-update-msg');
       await until(pair, () => answers().length > 0, 5, 'the RECOVER is answered');
-      await settle(5);
+      await settle();
       expect(answers()).toHaveLength(1);
       const update = messageOf(answers()[0]!.env) as unknown as { recoveredLogs: unknown[]; more: boolean };
       expect(JSON.stringify(update.recoveredLogs).length).toBeLessThanOrEqual(ENDED_PAGE_CHARS + 8_192);
@@ -882,7 +882,7 @@ describe('wire amplification is bounded', () => {
       const old = pair.wire.find((w) => typeOf(w.env) === 'proposal-receipt-msg')!;
       const from = pair.wire.length;
       await pair.origin.gw.receive(DESTINATION.id, structuredClone(old.env) as Envelope);
-      await settle(20);
+      await settle();
       expect(pair.wire.slice(from).map((w) => typeOf(w.env))).toEqual([]);
     },
   );

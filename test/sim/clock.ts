@@ -96,7 +96,7 @@ export class SimClock {
     return {
       now: () => clock.at(this.now),
       setTimer: (at, fire) => this.#add(owner, at, clock, fire),
-      clearTimer: (handle) => void this.#timers.delete(handle as number),
+      clearTimer: (handle) => this.clear(handle as number),
     };
   }
 
@@ -114,6 +114,11 @@ export class SimClock {
   /** Node `n`'s clock jumps by `deltaMs` now. */
   jump(n: ClockName, deltaMs: number): void {
     this.nodes[n].jump(this.now, deltaMs);
+  }
+
+  /** Forgets one timer (cleared before it fired). */
+  clear(id: number): void {
+    this.#timers.delete(id);
   }
 
   /** Forgets every timer of `owner` (a crashed process's timers die with it). */

@@ -1,6 +1,6 @@
 // Two gateways, two in-memory ledgers and an in-process wire, on a manual clock: the scenario harness.
 import { expect } from 'vitest';
-import { defaultVerifier, keyTable } from '../../kernel/index.ts';
+import { defaultVerifier, keyTable, type Signer, type Verifier } from '../../kernel/index.ts';
 import { type Clock, Gateway, type ReceiveResult } from '../../kernel/driver.ts';
 import type { SessionLogStore } from '../../kernel/ports.ts';
 import type { Ledger } from '../../kernel/ledger.ts';
@@ -27,57 +27,71 @@ import {
 } from './invariants.ts';
 import { type TestGateway, testGateway, webCryptoTestGateway } from './fixtures.ts';
 import { outcomeOf } from '../../kernel/satp/state.ts';
+import { type ClockModel, type ClockName, SimClock } from '../sim/clock.ts';
+import { type InFlight, Wire } from '../sim/network.ts';
+import { macrotask } from '../sim/scheduler.ts';
 
-/** Timers fire only when a test advances time, in order of their due time. */
+/**
+ * The pair's clock: the simulator's world clock (test/sim/clock.ts), whose timers fire only when a test advances
+ * time, earliest first (ties in the order they were set).
+ */
 export class ManualClock implements Clock {
-  t: number;
-  #next = 0;
-  readonly #timers = new Map<number, { at: number; fire: () => void }>();
-  constructor(start = 1_700_000_000_000) {
-    this.t = start;
+  readonly sim: SimClock;
+  /** `models`: the clocks of the gateways (A the origin, B the destination), exact when absent. */
+  constructor(models: Partial<Record<ClockName, ClockModel>> = {}) {
+    this.sim = new SimClock(models);
   }
-  now = () => this.t;
-  setTimer = (at: number, fire: () => void) => {
-    const id = ++this.#next;
-    this.#timers.set(id, { at, fire });
-    return id;
-  };
-  clearTimer = (id: unknown) => void this.#timers.delete(id as number);
-  pending = () => this.#timers.size;
+  get t(): number {
+    return this.sim.now;
+  }
+  now = () => this.sim.now;
+  setTimer = (at: number, fire: () => void) => this.sim.set('test', at, fire);
+  clearTimer = (id: unknown) => this.sim.clear(id as number);
+  pending = () => this.sim.size;
   /**
-   * Moves time to `t`, firing every timer due by then, earliest first. Time moves only once the gateways are
-   * quiet: the work in flight when this is called finishes at the time it started at, and so does what each timer
-   * sets off (without the first settle, a test looping on `advance` until something happens would race the
-   * gateways in real time, and what it saw would depend on the machine's load).
+   * Moves time to `t`, firing every timer due by then, earliest first, each once the pair is quiet (see `settle`):
+   * what a timer sets off runs to its end, messages included, at the time it fired.
    */
   async advanceTo(t: number): Promise<void> {
     for (let guard = 0; guard < 10_000; guard++) {
       await settle();
-      const due = [...this.#timers].filter(([, x]) => x.at <= t).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.t = Math.max(this.t, due[1].at);
-      due[1].fire();
+      const due = this.sim.earliest();
+      if (!due || due.at > t) break;
+      this.sim.fire(due.id);
     }
-    this.t = Math.max(this.t, t);
+    this.sim.now = Math.max(this.sim.now, t);
   }
-  advance = (ms: number) => this.advanceTo(this.t + ms);
+  advance = (ms: number) => this.advanceTo(this.sim.now + ms);
 }
 
 /**
- * The work a gateway incarnation has in flight through its ports (signing, verifying, its store, its ledgers) and
- * the messages on their way to it. `settle` waits for all of it, so the manual clock never moves while a gateway is
- * still busy, however slow the machine: what a test sees does not depend on load. A gateway that is closed (a
- * crash) retires its work, so a call a test left hanging on purpose does not hold everything up.
+ * The work a gateway incarnation has in flight through its ports (signing, verifying, its store, its ledgers).
+ * `settle` waits for all of it before the next message or timer. A gateway that is closed (a crash) retires its
+ * work, so a call a test left hanging on purpose does not hold everything up.
  */
 export class Work {
   pending = 0;
   retired = false;
+  #idle: (() => void)[] = [];
   track<T>(p: Promise<T>): Promise<T> {
     this.pending++;
-    const done = () => void this.pending--;
+    const done = () => {
+      if (--this.pending === 0) this.#wake();
+    };
     p.then(done, done);
     return p;
+  }
+  retire(): void {
+    this.retired = true;
+    this.#wake();
+  }
+  /** Resolves once nothing is in flight (at once for a retired incarnation): an event, not a poll. */
+  idle(): Promise<void> {
+    if (this.retired || this.pending === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+  #wake(): void {
+    for (const resolve of this.#idle.splice(0)) resolve();
   }
 }
 let live = new Set<Work>();
@@ -104,21 +118,82 @@ export function tracked<T extends object>(target: T, work: Work): T {
   });
 }
 
-/** More than any one settle should ever need: a bound, not a timing (a turn of the event loop is about 1 ms). */
-const MAX_TURNS = 20_000;
+/**
+ * One processor for the pair's WebCrypto calls: each starts when the one before it finished, so they finish in the
+ * order they were made. WebCrypto works on other threads; two calls in flight at once could finish in either
+ * order, and which gateway then acted first would depend on the machine. In a row, they cannot.
+ */
+export class Cpu {
+  #tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const done = this.#tail.then(work);
+    this.#tail = done.catch(() => undefined);
+    return done;
+  }
+  signer(signer: Signer): Signer {
+    return { alg: signer.alg, publicJwk: signer.publicJwk, sign: (data) => this.run(() => signer.sign(data)) };
+  }
+  verifier(verifier: Verifier): Verifier {
+    return { verify: (key, data, sig) => this.run(() => verifier.verify(key, data, sig)) };
+  }
+}
+
+/** Bounds, not timings: more steps than any scenario takes, so a livelock fails the test instead of hanging it. */
+const MAX_QUIET_ROUNDS = 10_000;
+const MAX_DELIVERIES = 10_000;
 
 /**
- * Lets the gateways finish what they are doing: returns once no tracked work is in flight for two turns of the
- * event loop in a row, and at least `rounds` turns have passed (bounded by MAX_TURNS turns).
+ * Waits until no tracked work is in flight and every promise it set off has run: each round waits for the work
+ * to finish (an event), then one macrotask (after which every microtask queued so far has run), and ends once
+ * nothing new was started meanwhile.
  */
-export async function settle(rounds = 2): Promise<void> {
-  let quiet = 0;
-  for (let i = 0; i < MAX_TURNS; i++) {
-    await new Promise<void>((r) => setTimeout(r, 0));
-    quiet = busy() ? 0 : quiet + 1;
-    if (i + 1 >= rounds && quiet >= 2) return;
+async function quiet(): Promise<void> {
+  for (let round = 0; round < MAX_QUIET_ROUNDS; round++) {
+    await Promise.all([...live].map((w) => w.idle()));
+    await macrotask();
+    if (!busy()) return;
   }
-  throw new Error(`the gateways were still busy after ${MAX_TURNS} turns of the event loop`);
+  throw new Error(`the gateways were still busy after ${MAX_QUIET_ROUNDS} rounds`);
+}
+
+/** The messages of the current pair on their way (the simulator's network), and how each is handed over. */
+let network: { wire: Wire; deliver: (m: InFlight) => void; whenQuiet: (() => void)[]; failure?: unknown } | undefined;
+let pumping: Promise<void> | undefined;
+
+/**
+ * Delivers the pair's messages on the simulator's scheduling rule, one step at a time: once the gateways are
+ * quiet, the oldest message on the network is delivered, and so on until none is left; timers wait for the clock.
+ * The order of events is the order messages were sent, whatever the machine's load. One pump runs at a time;
+ * a send starts it, so a test awaiting an answer needs nothing else.
+ */
+function pump(): Promise<void> {
+  pumping ??= (async () => {
+    for (let i = 0; i < MAX_DELIVERIES; i++) {
+      await quiet();
+      const hooks = network?.whenQuiet.splice(0) ?? [];
+      for (const hook of hooks) hook();
+      if (hooks.length) await quiet();
+      const next = network?.wire.queue[0];
+      if (!next) return;
+      network!.wire.take(next.id);
+      network!.deliver(next);
+    }
+    throw new Error(`messages were still on the network after ${MAX_DELIVERIES} deliveries`);
+  })().finally(() => {
+    pumping = undefined;
+  });
+  return pumping;
+}
+
+/** Runs the pair to rest: every message delivered, every call through the gateways' ports answered. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < MAX_DELIVERIES; i++) {
+    await pump();
+    await quiet();
+    if (network?.failure) throw network.failure;
+    if (!pumping && !network?.wire.size && !network?.whenQuiet.length) return;
+  }
+  throw new Error('the pair did not come to rest');
 }
 
 export const ORIGIN = testGateway('gw-origin');
@@ -154,17 +229,13 @@ export interface Pair {
   request(sessionId: string, overrides?: Partial<TransferRequest>): TransferRequest;
   /** Restarts a side: a new Gateway over the same store and ledger (what a crash leaves is the store). */
   restart(side: 'origin' | 'destination'): Promise<void>;
+  /**
+   * Runs `action` at the next step of the scheduler: once the gateways are quiet, before the next message is
+   * delivered (a crash "right after" a send lands at a fixed point, whatever the machine's load).
+   */
+  whenQuiet(action: () => void): void;
   /** Hands `message`, signed by `from`, straight to a side's gateway as if `from` had sent it; its answer. */
   inject(from: TestGateway, to: 'origin' | 'destination', message: SatpMessage): Promise<ReceiveResult>;
-}
-
-/** A view of `clock` that runs `offset` ms ahead of it (behind, if negative): a gateway with a skewed clock. */
-export function skewed(clock: ManualClock, offset: number): Clock {
-  return {
-    now: () => clock.now() + offset,
-    setTimer: (at, fire) => clock.setTimer(at - offset, fire),
-    clearTimer: clock.clearTimer,
-  };
 }
 
 export interface PairOptions {
@@ -181,11 +252,13 @@ export interface PairOptions {
 }
 
 export async function makePair(options: PairOptions = {}): Promise<Pair> {
-  const clock = new ManualClock();
+  const model = (offsetMs = 0): ClockModel => ({ offsetMs, driftPpm: 0 });
+  const clock = new ManualClock({ A: model(options.skew?.origin), B: model(options.skew?.destination) });
   live = new Set<Work>();
   const shared = new Work();
   live.add(shared);
-  const verifier = tracked(defaultVerifier(), shared);
+  const cpu = new Cpu();
+  const verifier = tracked(cpu.verifier(defaultVerifier()), shared);
   const assets = options.assets ?? ['asset-1'];
   const ledgerClock = { origin: 0, destination: 0 };
   const ledgerA = new MemoryLedger({
@@ -206,6 +279,20 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
   };
   const pair = { clock, ledgerClock, wire: [], drop: () => false, intercept: () => undefined } as unknown as Pair;
   const sides: Record<string, Side> = {};
+  const wire = new Wire();
+  const net: NonNullable<typeof network> = {
+    wire,
+    whenQuiet: [],
+    // To whoever runs the gateway when the message arrives (a closed one ignores it). Not counted as work: what
+    // the gateway does with it goes through its ports (counted there), or waits for the clock (a retry's pause).
+    deliver: (m) => {
+      const target = Object.values(sides).find((s) => s.config.id === m.to);
+      if (!target) throw new Error(`no gateway ${m.to}`);
+      void target.gw.receive(m.from, structuredClone(m.env));
+    },
+  };
+  network = net;
+  let incarnations = 0;
   const fast = { origin: await webCryptoTestGateway(ORIGIN), destination: await webCryptoTestGateway(DESTINATION) };
   const build = (
     who: 'origin' | 'destination',
@@ -214,6 +301,7 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
     reports: Side['reports'],
   ): Side => {
     const me = fast[who];
+    const owner = `${who}#${++incarnations}`;
     const work = new Work();
     live.add(work);
     const config = gatewayConfig({
@@ -227,7 +315,7 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
     });
     const gw = new Gateway({
       config,
-      signer: tracked(me.signer, work),
+      signer: tracked(cpu.signer(me.signer), work),
       verifier,
       keys,
       store: tracked(options.wrapStore ? options.wrapStore(who, store) : store, work),
@@ -237,32 +325,23 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
         const view = l && options.ledgerView ? options.ledgerView(who, l) : l;
         return view && tracked(view, work);
       },
-      clock: skewed(clock, options.skew?.[who] ?? 0),
+      clock: clock.sim.view(owner, who === 'origin' ? 'A' : 'B'),
       outbox: {
         send: async (to, env) => {
           if (pair.drop(me.id, to, env)) return;
           env = (await pair.intercept(me.id, to, env)) ?? env;
           pair.wire.push({ from: me.id, to, env });
-          const target = Object.values(sides).find((s) => s.config.id === to);
-          if (!target) throw new Error(`no gateway ${to}`);
-          // Counted until the gateway has the message: what it then does goes through its ports (counted
-          // there), or waits for the clock (a retry's pause), which is not work in flight.
-          void target.work.track(
-            new Promise<void>((resolve) =>
-              setTimeout(() => {
-                void target.gw.receive(me.id, structuredClone(env));
-                resolve();
-              }, 0),
-            ),
-          );
+          wire.send(me.id, to, env, clock.now());
+          pump().catch((err: unknown) => void (net.failure ??= err));
         },
       },
       onReport: (sessionId, report) => reports.push({ sessionId, report }),
     });
     const close = gw.close.bind(gw);
     gw.close = () => {
-      work.retired = true;
+      work.retire();
       close();
+      clock.sim.dropOwner(owner);
     };
     return { gw, store, ledger, config, reports, work };
   };
@@ -288,6 +367,10 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
       old.gw.close();
       sides[who] = build(who, old.store, old.ledger, old.reports);
       await sides[who]!.gw.boot();
+    },
+    whenQuiet: (action: () => void) => {
+      net.whenQuiet.push(action);
+      pump().catch((err: unknown) => void (net.failure ??= err));
     },
     inject: async (from: TestGateway, to: 'origin' | 'destination', message: SatpMessage) =>
       sides[to]!.gw.receive(from.id, structuredClone(await sealMessage(message, from.id, from.signer))),
@@ -364,12 +447,12 @@ export async function checkInvariants(
 }
 
 /**
- * Moves simulated time in 100 ms ticks until `done()`, letting the in-process wire deliver before each tick
- * (it uses real macrotasks), so how many macrotasks a runtime needs cannot decide what is seen. Bounded.
+ * Moves simulated time in 100 ms ticks until `done()`, the pair run to rest (`settle`) before each tick. Bounded
+ * in ticks.
  */
 export async function until(pair: Pair, done: () => boolean, maxSeconds: number, what = 'condition'): Promise<void> {
   for (let i = 0; i < maxSeconds * 10 && !done(); i++) {
-    await settle(5);
+    await settle();
     if (!done()) await pair.clock.advance(100);
   }
   if (!done()) throw new Error(`${what} not reached within ${maxSeconds} simulated seconds`);
