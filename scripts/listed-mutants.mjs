@@ -100,10 +100,12 @@ const MUTANTS = [
     edits: [
       [
         "  if (s.pending) effects.push({ kind: 'ledger-query', opId: s.pending.op.opId });\n" +
-          "  if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
+          "  if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', " +
+          'at: deadlineOf(s, cfg) });\n' +
           '  const local',
         "  if (s.pending) effects.push({ kind: 'ledger-execute', op: s.pending.op });\n" +
-          "  if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', at: deadlineOf(s, cfg) });\n" +
+          "  if (deadlineApplies(s)) effects.push({ kind: 'set-timer', timer: 'deadline', " +
+          'at: deadlineOf(s, cfg) });\n' +
           '  const local',
       ],
     ],

@@ -50,6 +50,7 @@ const checks = [
   ['typecheck kernel without Node types (tsc)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.kernel.json']],
   ['typecheck (deno check)', bin('deno'), ['check', '--quiet', ...denoChecked]],
   ['kernel purity', process.execPath, ['scripts/check-kernel-purity.mjs']],
+  ['no source line over 120 characters', process.execPath, ['scripts/check-line-length.mjs']],
   ['format and lint (biome check)', bin('biome'), ['check', '.']],
 ];
 let failedChecks = 0;

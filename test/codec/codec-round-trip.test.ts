@@ -160,7 +160,8 @@ describe('codec tier: every message and entry type round-trips unchanged', () =>
       'dispute',
       'end',
     ];
-    // A dispute needs tampering (test/scenario/recovery-04-s5.4-scenarios.test.ts makes one); a refused ledger op a refusal.
+    // A dispute needs tampering (test/scenario/recovery-04-s5.4-scenarios.test.ts makes one); a refused ledger op
+    // a refusal.
     expect(
       KINDS.filter((k) => !seenKinds.has(k) && k !== 'dispute' && k !== 'ledger-failed'),
       'entry kinds no run logged',

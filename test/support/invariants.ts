@@ -150,7 +150,9 @@ export function checkRun(
       const last = c.entries.at(-1)!;
       v.push({
         invariant: 'every session ends',
-        detail: `${c.sessionId}: ${c.author}'s chain is open at seq ${c.entries.length} (${last.step}:${last.operation})`,
+        detail:
+          `${c.sessionId}: ${c.author}'s chain is open at seq ${c.entries.length} ` +
+          `(${last.step}:${last.operation})`,
       });
     }
   }
@@ -195,7 +197,9 @@ function checkTransfer(
   if (oEnd && dEnd && !agree(oEnd.outcome, dEnd.outcome))
     v.push({
       invariant: 'outcomes agree',
-      detail: `${sid}: ${t.origin.gateway} ${oEnd.outcome} (${oEnd.reason}), ${t.destination.gateway} ${dEnd.outcome} (${dEnd.reason})`,
+      detail:
+        `${sid}: ${t.origin.gateway} ${oEnd.outcome} (${oEnd.reason}), ` +
+        `${t.destination.gateway} ${dEnd.outcome} (${dEnd.reason})`,
     });
   const outcome = oChain.length ? oEnd?.outcome : 'not-started';
   verdict.outcomes.set(sid, outcome);

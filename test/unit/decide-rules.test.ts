@@ -126,80 +126,87 @@ describe('ledger answers', () => {
 });
 
 describe('ledger receipts', () => {
-  it("a receipt for the pending op is relied on only if it verifies under the ledger's key and answers that op", async () => {
-    const { pair, s } = await originWithPendingBurn();
-    const cfg = pair.origin.config;
-    const op = s.pending!.op;
-    const lock = pair.origin.ledger.ops().find((o) => o.op.kind === 'lock')!;
-    const lockReceipt = (await pair.origin.ledger.status(lock.op.opId))!;
-    const event = (opId: string, receipt: typeof lockReceipt, verified: boolean): GatewayEvent => ({
-      kind: 'ledger-result',
-      now: NOW,
-      opId,
-      receipt,
-      verified,
-    });
-    // About another op: ignored.
-    const other = decideOn(s, event('x', lockReceipt, true), cfg);
-    expect(other.entries).toEqual([]);
-    expect(other.effects).toEqual([
-      { kind: 'report', report: { kind: 'ignored', detail: 'receipt for x, not pending' } },
-    ]);
-    // Not verified, or a verified receipt of another op: nothing logged, an operator told, status asked later.
-    for (const [receipt, verified] of [
-      [lockReceipt, false],
-      [lockReceipt, true],
-    ] as const) {
-      const r = decideOn(s, event(op.opId, receipt, verified), cfg);
-      expect(r.entries).toEqual([]);
-      expect(r.effects).toEqual([
-        { kind: 'report', report: { kind: 'needs-operator', detail: expect.stringContaining(op.opId) } },
-        { kind: 'set-timer', timer: 'ledger-retry', at: NOW + cfg.retransmitMs },
+  it(
+    'a receipt for the pending op is relied on only if it ' + "verifies under the ledger's key and answers that op",
+    async () => {
+      const { pair, s } = await originWithPendingBurn();
+      const cfg = pair.origin.config;
+      const op = s.pending!.op;
+      const lock = pair.origin.ledger.ops().find((o) => o.op.kind === 'lock')!;
+      const lockReceipt = (await pair.origin.ledger.status(lock.op.opId))!;
+      const event = (opId: string, receipt: typeof lockReceipt, verified: boolean): GatewayEvent => ({
+        kind: 'ledger-result',
+        now: NOW,
+        opId,
+        receipt,
+        verified,
+      });
+      // About another op: ignored.
+      const other = decideOn(s, event('x', lockReceipt, true), cfg);
+      expect(other.entries).toEqual([]);
+      expect(other.effects).toEqual([
+        { kind: 'report', report: { kind: 'ignored', detail: 'receipt for x, not pending' } },
       ]);
-    }
-    // The burn's own receipt, verified: logged as done.
-    const burn = await pair.origin.ledger.execute(op);
-    const done = decideOn(s, event(op.opId, burn, true), cfg);
-    expect(done.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('3.4:done');
-  });
+      // Not verified, or a verified receipt of another op: nothing logged, an operator told, status asked later.
+      for (const [receipt, verified] of [
+        [lockReceipt, false],
+        [lockReceipt, true],
+      ] as const) {
+        const r = decideOn(s, event(op.opId, receipt, verified), cfg);
+        expect(r.entries).toEqual([]);
+        expect(r.effects).toEqual([
+          { kind: 'report', report: { kind: 'needs-operator', detail: expect.stringContaining(op.opId) } },
+          { kind: 'set-timer', timer: 'ledger-retry', at: NOW + cfg.retransmitMs },
+        ]);
+      }
+      // The burn's own receipt, verified: logged as done.
+      const burn = await pair.origin.ledger.execute(op);
+      const done = decideOn(s, event(op.opId, burn, true), cfg);
+      expect(done.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('3.4:done');
+    },
+  );
 });
 
 describe("the origin's burn refused", () => {
-  it('a burn the origin ledger refuses (the lock lapsed first) undoes the commit: the lock is owed back and unlocked', async () => {
-    const { pair, s } = await originWithPendingBurn();
-    expect(s.committed).toBe(true);
-    expect(s.rollbackList).toEqual([]);
-    pair.ledgerClock.origin = s.lockExpiry! - pair.clock.now() + 1; // the origin ledger's clock past the lock
-    const refused = await pair.origin.ledger.execute(s.pending!.op);
-    expect(refused.ok).toBe(false);
-    const r = decideOn(
-      s,
-      { kind: 'ledger-result', now: NOW, opId: s.pending!.op.opId, receipt: refused, verified: true },
-      pair.origin.config,
-    );
-    expect(r.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('3.4:fail');
-    expect(r.state!.committed).toBe(false);
-    expect(r.state!.status.kind).toBe('rolling-back');
-    const unlockOp = compensationOp(s.sessionId, assetOf(s), 'UNLOCK');
-    expect(r.effects).toContainEqual({ kind: 'ledger-execute', op: unlockOp });
-    // Unlocked, it sends ROLLBACK. The origin saw the destination's mint (commit-ready): a ROLLBACK-ACK that
-    // claims no compensation is refused, as it owes the burn of that mint.
-    const unlocked = await pair.origin.ledger.execute(unlockOp);
-    const sent = decideOn(
-      r.state!,
-      { kind: 'ledger-result', now: NOW, opId: unlockOp.opId, receipt: unlocked, verified: true },
-      pair.origin.config,
-    );
-    const rollback = sent.sends.find((e) => e.message.messageType === RMSG.rollback)!.message;
-    const hashOfRollback = sent.state!.lastSent!.hash;
-    const ack = rollbackAck(s, hashOfRollback, { actionsPerformed: [], proofs: [] });
-    expect(rollback).toMatchObject({ actionsPerformed: ['UNLOCK'] });
-    const r2 = decideOn(sent.state!, message(ack, DESTINATION.id), pair.origin.config);
-    expect(r2.entries).toEqual([]);
-    expect(r2.reports).toEqual([
-      expect.objectContaining({ kind: 'refused', detail: expect.stringContaining("no proof of the peer's BURN") }),
-    ]);
-  });
+  it(
+    'a burn the origin ledger refuses (the lock lapsed first) ' +
+      'undoes the commit: the lock is owed back and unlocked',
+    async () => {
+      const { pair, s } = await originWithPendingBurn();
+      expect(s.committed).toBe(true);
+      expect(s.rollbackList).toEqual([]);
+      pair.ledgerClock.origin = s.lockExpiry! - pair.clock.now() + 1; // the origin ledger's clock past the lock
+      const refused = await pair.origin.ledger.execute(s.pending!.op);
+      expect(refused.ok).toBe(false);
+      const r = decideOn(
+        s,
+        { kind: 'ledger-result', now: NOW, opId: s.pending!.op.opId, receipt: refused, verified: true },
+        pair.origin.config,
+      );
+      expect(r.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('3.4:fail');
+      expect(r.state!.committed).toBe(false);
+      expect(r.state!.status.kind).toBe('rolling-back');
+      const unlockOp = compensationOp(s.sessionId, assetOf(s), 'UNLOCK');
+      expect(r.effects).toContainEqual({ kind: 'ledger-execute', op: unlockOp });
+      // Unlocked, it sends ROLLBACK. The origin saw the destination's mint (commit-ready): a ROLLBACK-ACK that
+      // claims no compensation is refused, as it owes the burn of that mint.
+      const unlocked = await pair.origin.ledger.execute(unlockOp);
+      const sent = decideOn(
+        r.state!,
+        { kind: 'ledger-result', now: NOW, opId: unlockOp.opId, receipt: unlocked, verified: true },
+        pair.origin.config,
+      );
+      const rollback = sent.sends.find((e) => e.message.messageType === RMSG.rollback)!.message;
+      const hashOfRollback = sent.state!.lastSent!.hash;
+      const ack = rollbackAck(s, hashOfRollback, { actionsPerformed: [], proofs: [] });
+      expect(rollback).toMatchObject({ actionsPerformed: ['UNLOCK'] });
+      const r2 = decideOn(sent.state!, message(ack, DESTINATION.id), pair.origin.config);
+      expect(r2.entries).toEqual([]);
+      expect(r2.reports).toEqual([
+        expect.objectContaining({ kind: 'refused', detail: expect.stringContaining("no proof of the peer's BURN") }),
+      ]);
+    },
+  );
 });
 
 describe('the deadline past the point of no return', () => {
@@ -213,25 +220,28 @@ describe('the deadline past the point of no return', () => {
     expect(r.reports).toEqual([{ kind: 'needs-operator', detail: expect.stringContaining('no read access') }]);
   });
 
-  it("while the lock holds by the origin ledger's clock, the destination asks again once it has lapsed there", async () => {
-    const { pair, d } = await destinationPromised();
-    const cfg = pair.destination.config;
-    const attestation = await pair.origin.ledger.attest('asset-1', [`${d.sessionId}:3.4:burn`]);
-    const r = decideOn(d, { kind: 'attestation', now: NOW, assetId: 'asset-1', attestation, verified: true }, cfg);
-    expect(r.entries).toEqual([]);
-    const holds = d.lockExpiry! - pair.clock.now();
-    expect(holds).toBeGreaterThan(cfg.retransmitMs);
-    expect(r.timers).toEqual([{ kind: 'set-timer', timer: 'deadline', at: NOW + holds }]);
-    // Lapsing sooner than the retransmit interval: asked again after that interval, not in a busy loop.
-    pair.ledgerClock.origin = holds - 10;
-    const soon = await pair.origin.ledger.attest('asset-1', [`${d.sessionId}:3.4:burn`]);
-    const r2 = decideOn(
-      d,
-      { kind: 'attestation', now: NOW, assetId: 'asset-1', attestation: soon, verified: true },
-      cfg,
-    );
-    expect(r2.timers).toEqual([{ kind: 'set-timer', timer: 'deadline', at: NOW + cfg.retransmitMs }]);
-  });
+  it(
+    "while the lock holds by the origin ledger's clock, " + 'the destination asks again once it has lapsed there',
+    async () => {
+      const { pair, d } = await destinationPromised();
+      const cfg = pair.destination.config;
+      const attestation = await pair.origin.ledger.attest('asset-1', [`${d.sessionId}:3.4:burn`]);
+      const r = decideOn(d, { kind: 'attestation', now: NOW, assetId: 'asset-1', attestation, verified: true }, cfg);
+      expect(r.entries).toEqual([]);
+      const holds = d.lockExpiry! - pair.clock.now();
+      expect(holds).toBeGreaterThan(cfg.retransmitMs);
+      expect(r.timers).toEqual([{ kind: 'set-timer', timer: 'deadline', at: NOW + holds }]);
+      // Lapsing sooner than the retransmit interval: asked again after that interval, not in a busy loop.
+      pair.ledgerClock.origin = holds - 10;
+      const soon = await pair.origin.ledger.attest('asset-1', [`${d.sessionId}:3.4:burn`]);
+      const r2 = decideOn(
+        d,
+        { kind: 'attestation', now: NOW, assetId: 'asset-1', attestation: soon, verified: true },
+        cfg,
+      );
+      expect(r2.timers).toEqual([{ kind: 'set-timer', timer: 'deadline', at: NOW + cfg.retransmitMs }]);
+    },
+  );
 
   it('an attestation that the asset is gone from the origin ledger, without this burn, calls an operator', async () => {
     const { pair, d } = await destinationPromised();
@@ -317,17 +327,20 @@ describe('the deadline before the point of no return', () => {
 });
 
 describe('deadlineOf', () => {
-  it("is the lock's expiry at the origin, plus the grace at the destination, else the start plus the lock time", async () => {
-    const { pair, d } = await destinationPromised();
-    const o = pair.origin.gw.session('s-prom')!;
-    const cfg = pair.destination.config;
-    expect(o.lockExpiry).toBeDefined();
-    expect(deadlineOf(o, pair.origin.config)).toBe(o.lockExpiry);
-    expect(deadlineOf(d, cfg)).toBe(d.lockExpiry! + cfg.deadlineGraceMs);
-    const unlocked = { ...o, lockExpiry: undefined } as SessionState;
-    const lockSeconds = o.transfer!.lockSeconds;
-    expect(deadlineOf(unlocked, cfg)).toBe(o.startedAt + lockSeconds * 1000 + cfg.deadlineGraceMs);
-  });
+  it(
+    "is the lock's expiry at the origin, plus the grace at " + 'the destination, else the start plus the lock time',
+    async () => {
+      const { pair, d } = await destinationPromised();
+      const o = pair.origin.gw.session('s-prom')!;
+      const cfg = pair.destination.config;
+      expect(o.lockExpiry).toBeDefined();
+      expect(deadlineOf(o, pair.origin.config)).toBe(o.lockExpiry);
+      expect(deadlineOf(d, cfg)).toBe(d.lockExpiry! + cfg.deadlineGraceMs);
+      const unlocked = { ...o, lockExpiry: undefined } as SessionState;
+      const lockSeconds = o.transfer!.lockSeconds;
+      expect(deadlineOf(unlocked, cfg)).toBe(o.startedAt + lockSeconds * 1000 + cfg.deadlineGraceMs);
+    },
+  );
 });
 
 describe('messages at the wrong time', () => {
@@ -373,43 +386,51 @@ describe('messages at the wrong time', () => {
     expect(r.reports).toEqual([expect.objectContaining({ kind: 'refused', detail: 'session is rolling back' })]);
   });
 
-  it('a commit-final before the destination promised is refused as out of order, even with a valid burn receipt', async () => {
-    // A genuine commit-final of a finished run of the same session id: its burn receipt is signed by ledger-a.
-    const { pair: done } = await committed();
-    const final = messageOf(done.wire.find((w) => typeOf(w.env) === 'commit-final-msg')!.env) as SatpMessage & {
-      burnAssertionClaim: unknown;
-    };
-    const proofs = [proofId(claimReceipt(final.burnAssertionClaim))];
-    // The same session held at the destination before its lock assertion arrived: nothing minted, nothing promised.
-    const held = await makePair();
-    held.drop = (_f, _t, env) => typeOf(env) === 'lock-assert-msg';
-    await held.origin.gw.startTransfer(held.request('s-done'));
-    const d0 = () => held.destination.gw.session('s-done');
-    await until(held, () => (JSON.stringify(d0()?.wait) ?? '').includes(MSG.lockAssert), 20, 'waiting for lock-assert');
-    const d = held.destination.gw.session('s-done')!;
-    expect(d.wait).toMatchObject({ kind: 'message', types: [MSG.lockAssert] });
-    const early = { ...final, hashPrevMessage: d.lastSent!.hash } as SatpMessage;
-    const r = reduce(d, message(early, ORIGIN.id, proofs, 'b'.repeat(64)), held.destination.config);
-    expect(r.entries).toEqual([]);
-    expect(r.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
-    expect(r.effects).toContainEqual({
-      kind: 'report',
-      report: expect.objectContaining({ kind: 'refused', detail: `${MSG.commitFinal} is out of order` }),
-    });
-    // Nor is a second commit-final taken once the first was answered (the destination awaits transfer-complete).
-    const answered = await makePair();
-    answered.drop = (_f, _t, env) => typeOf(env) === 'commit-transfer-complete-msg';
-    await answered.origin.gw.startTransfer(answered.request('s-done'));
-    const d1 = () => answered.destination.gw.session('s-done');
-    await until(answered, () => d1()?.lastReceivedType === MSG.commitFinal && !d1()?.pending, 20, 'ack-final sent');
-    const again = { ...final, hashPrevMessage: d1()!.lastSent!.hash } as SatpMessage;
-    const r2 = reduce(d1(), message(again, ORIGIN.id, proofs, 'c'.repeat(64)), answered.destination.config);
-    expect(r2.entries).toEqual([]);
-    expect(r2.effects).toContainEqual({
-      kind: 'report',
-      report: expect.objectContaining({ kind: 'refused', detail: `${MSG.commitFinal} is out of order` }),
-    });
-  });
+  it(
+    'a commit-final before the destination promised is refused ' + 'as out of order, even with a valid burn receipt',
+    async () => {
+      // A genuine commit-final of a finished run of the same session id: its burn receipt is signed by ledger-a.
+      const { pair: done } = await committed();
+      const final = messageOf(done.wire.find((w) => typeOf(w.env) === 'commit-final-msg')!.env) as SatpMessage & {
+        burnAssertionClaim: unknown;
+      };
+      const proofs = [proofId(claimReceipt(final.burnAssertionClaim))];
+      // The same session held at the destination before its lock assertion arrived: nothing minted, nothing promised.
+      const held = await makePair();
+      held.drop = (_f, _t, env) => typeOf(env) === 'lock-assert-msg';
+      await held.origin.gw.startTransfer(held.request('s-done'));
+      const d0 = () => held.destination.gw.session('s-done');
+      await until(
+        held,
+        () => (JSON.stringify(d0()?.wait) ?? '').includes(MSG.lockAssert),
+        20,
+        'waiting for lock-assert',
+      );
+      const d = held.destination.gw.session('s-done')!;
+      expect(d.wait).toMatchObject({ kind: 'message', types: [MSG.lockAssert] });
+      const early = { ...final, hashPrevMessage: d.lastSent!.hash } as SatpMessage;
+      const r = reduce(d, message(early, ORIGIN.id, proofs, 'b'.repeat(64)), held.destination.config);
+      expect(r.entries).toEqual([]);
+      expect(r.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
+      expect(r.effects).toContainEqual({
+        kind: 'report',
+        report: expect.objectContaining({ kind: 'refused', detail: `${MSG.commitFinal} is out of order` }),
+      });
+      // Nor is a second commit-final taken once the first was answered (the destination awaits transfer-complete).
+      const answered = await makePair();
+      answered.drop = (_f, _t, env) => typeOf(env) === 'commit-transfer-complete-msg';
+      await answered.origin.gw.startTransfer(answered.request('s-done'));
+      const d1 = () => answered.destination.gw.session('s-done');
+      await until(answered, () => d1()?.lastReceivedType === MSG.commitFinal && !d1()?.pending, 20, 'ack-final sent');
+      const again = { ...final, hashPrevMessage: d1()!.lastSent!.hash } as SatpMessage;
+      const r2 = reduce(d1(), message(again, ORIGIN.id, proofs, 'c'.repeat(64)), answered.destination.config);
+      expect(r2.entries).toEqual([]);
+      expect(r2.effects).toContainEqual({
+        kind: 'report',
+        report: expect.objectContaining({ kind: 'refused', detail: `${MSG.commitFinal} is out of order` }),
+      });
+    },
+  );
 
   it('a session-abort, ROLLBACK or error-msg for a session that ended committed changes nothing', async () => {
     const { pair, o } = await committed();
@@ -428,20 +449,23 @@ describe('messages at the wrong time', () => {
     ]);
   });
 
-  it('for no session: an unknown gateway is refused; an error-msg, session-abort or ROLLBACK-ACK is only noted', async () => {
-    const { pair, o } = await committed();
-    const cfg = pair.destination.config;
-    const about = { ...o, sessionId: 's-nobody' } as SessionState;
-    const stranger = decideOn(undefined, message(abortOf(about, 'a'.repeat(64)), 'gw-stranger'), cfg);
-    expect(stranger.reports).toEqual([expect.objectContaining({ kind: 'refused', code: 'err_0.1.2' })]);
-    expect(stranger.sends.map((e) => e.to)).toEqual(['gw-stranger']);
-    for (const type of [MSG.error, MSG.sessionAbort, RMSG.rollbackAck]) {
-      const m = { ...abortOf(about, 'a'.repeat(64)), messageType: type } as unknown as SatpMessage;
-      const r = decideOn(undefined, message(m, ORIGIN.id), cfg);
-      expect(r.sends, type).toEqual([]);
-      expect(r.reports, type).toEqual([{ kind: 'ignored', detail: `${type} for an unknown session` }]);
-    }
-  });
+  it(
+    'for no session: an unknown gateway is refused; an error-msg, ' + 'session-abort or ROLLBACK-ACK is only noted',
+    async () => {
+      const { pair, o } = await committed();
+      const cfg = pair.destination.config;
+      const about = { ...o, sessionId: 's-nobody' } as SessionState;
+      const stranger = decideOn(undefined, message(abortOf(about, 'a'.repeat(64)), 'gw-stranger'), cfg);
+      expect(stranger.reports).toEqual([expect.objectContaining({ kind: 'refused', code: 'err_0.1.2' })]);
+      expect(stranger.sends.map((e) => e.to)).toEqual(['gw-stranger']);
+      for (const type of [MSG.error, MSG.sessionAbort, RMSG.rollbackAck]) {
+        const m = { ...abortOf(about, 'a'.repeat(64)), messageType: type } as unknown as SatpMessage;
+        const r = decideOn(undefined, message(m, ORIGIN.id), cfg);
+        expect(r.sends, type).toEqual([]);
+        expect(r.reports, type).toEqual([{ kind: 'ignored', detail: `${type} for an unknown session` }]);
+      }
+    },
+  );
 });
 
 describe('timers and restarts', () => {
@@ -504,89 +528,100 @@ describe('ROLLBACK, ROLLBACK-ACK and error-msg', () => {
     const ack = acks[0] as SatpMessage & { proofs: unknown[]; hashRollbackMessage: string };
     return { pair, o, ack, proofs: ack.proofs.map(proofId) };
   }
-  it("a ROLLBACK-ACK ends the rollback only if it names the pending ROLLBACK and proves the peer's compensation", async () => {
-    const { pair, o, ack, proofs } = await originAwaitingAck();
-    const cfg = pair.origin.config;
-    expect(ack.hashRollbackMessage).toBe(o.lastSent!.hash);
-    const ok = decideOn(o, message(ack, DESTINATION.id, proofs), cfg);
-    expect(ok.entries.map((e) => `${e.step}:${e.operation}`)).toEqual(['rollback:ack', 'end:done']);
-    expect(ok.reports).toEqual([{ kind: 'ended', outcome: 'rolled-back', reason: 'aborted: operator cancelled' }]);
-    expect(ok.state!.status).toMatchObject({ kind: 'ended', outcome: 'rolled-back' });
-    // Naming another ROLLBACK: ignored.
-    const other = { ...ack, hashRollbackMessage: 'e'.repeat(64) } as SatpMessage;
-    const r1 = decideOn(o, message(other, DESTINATION.id, proofs), cfg);
-    expect(r1.entries).toEqual([]);
-    expect(r1.reports).toEqual([{ kind: 'ignored', detail: 'ROLLBACK-ACK for no pending ROLLBACK' }]);
-    // Its burn receipt not verified under ledger-b's key: refused, the rollback still pending.
-    const r2 = decideOn(o, message(ack, DESTINATION.id, []), cfg);
-    expect(r2.entries).toEqual([]);
-    expect(r2.reports).toEqual([
-      expect.objectContaining({ kind: 'refused', detail: expect.stringContaining('ROLLBACK-ACK refused') }),
-    ]);
-    // Once ended, a second ROLLBACK-ACK changes nothing.
-    const r3 = decideOn(ok.state!, message(ack, DESTINATION.id, proofs, 'd'.repeat(64)), cfg);
-    expect(r3.entries).toEqual([]);
-    expect(r3.reports).toEqual([{ kind: 'ignored', detail: 'ROLLBACK-ACK for no pending ROLLBACK' }]);
-  });
+  it(
+    'a ROLLBACK-ACK ends the rollback only if it names the ' + "pending ROLLBACK and proves the peer's compensation",
+    async () => {
+      const { pair, o, ack, proofs } = await originAwaitingAck();
+      const cfg = pair.origin.config;
+      expect(ack.hashRollbackMessage).toBe(o.lastSent!.hash);
+      const ok = decideOn(o, message(ack, DESTINATION.id, proofs), cfg);
+      expect(ok.entries.map((e) => `${e.step}:${e.operation}`)).toEqual(['rollback:ack', 'end:done']);
+      expect(ok.reports).toEqual([{ kind: 'ended', outcome: 'rolled-back', reason: 'aborted: operator cancelled' }]);
+      expect(ok.state!.status).toMatchObject({ kind: 'ended', outcome: 'rolled-back' });
+      // Naming another ROLLBACK: ignored.
+      const other = { ...ack, hashRollbackMessage: 'e'.repeat(64) } as SatpMessage;
+      const r1 = decideOn(o, message(other, DESTINATION.id, proofs), cfg);
+      expect(r1.entries).toEqual([]);
+      expect(r1.reports).toEqual([{ kind: 'ignored', detail: 'ROLLBACK-ACK for no pending ROLLBACK' }]);
+      // Its burn receipt not verified under ledger-b's key: refused, the rollback still pending.
+      const r2 = decideOn(o, message(ack, DESTINATION.id, []), cfg);
+      expect(r2.entries).toEqual([]);
+      expect(r2.reports).toEqual([
+        expect.objectContaining({ kind: 'refused', detail: expect.stringContaining('ROLLBACK-ACK refused') }),
+      ]);
+      // Once ended, a second ROLLBACK-ACK changes nothing.
+      const r3 = decideOn(ok.state!, message(ack, DESTINATION.id, proofs, 'd'.repeat(64)), cfg);
+      expect(r3.entries).toEqual([]);
+      expect(r3.reports).toEqual([{ kind: 'ignored', detail: 'ROLLBACK-ACK for no pending ROLLBACK' }]);
+    },
+  );
 
-  it('an error-msg while rolling back adds nothing; before the point of no return it starts a rollback that tells the peer', async () => {
-    const { pair, o } = await originAwaitingAck();
-    const cfg = pair.origin.config;
-    const sentTransfer = Object.entries(o.sent).find(([, type]) => type === MSG.commitPrepare)![0];
-    const errorAbout = (s: SessionState, hashPrev: string): SatpMessage =>
-      ({
-        version: SATP_VERSION,
-        messageType: MSG.error,
-        sessionId: s.sessionId,
-        transferContextId: s.contextId,
-        hashPrevMessage: hashPrev,
-        type: 'urn:ietf:params:satp:error:err_3.1.1',
-        title: 'refused',
-      }) as unknown as SatpMessage;
-    const rolling = { ...o, status: { kind: 'rolling-back', reason: 'x', notify: true } } as SessionState;
-    const r1 = decideOn(rolling, message(errorAbout(o, sentTransfer), DESTINATION.id), cfg);
-    expect(r1.entries).toEqual([]);
-    expect(r1.reports).toEqual([{ kind: 'ignored', detail: 'already rolling back' }]);
-    // Before the point of no return (the origin waits for commit-ready): logged, rollback, the peer told.
-    const { pair: p2 } = await destinationPromised();
-    const o2 = p2.origin.gw.session('s-prom')!;
-    const r2 = decideOn(o2, message(errorAbout(o2, o2.lastSent!.hash), DESTINATION.id), p2.origin.config);
-    expect(r2.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('error:ack');
-    expect(r2.effects.map((e) => e.kind)).toEqual(['clear-timer', 'ledger-execute', 'clear-timer']);
-    expect(r2.state!.status).toMatchObject({ kind: 'rolling-back', notify: true });
-    expect(r2.state!.status).toMatchObject({ reason: 'peer error err_3.1.1: refused' });
-  });
+  it(
+    'an error-msg while rolling back adds nothing; before the point ' +
+      'of no return it starts a rollback that tells the peer',
+    async () => {
+      const { pair, o } = await originAwaitingAck();
+      const cfg = pair.origin.config;
+      const sentTransfer = Object.entries(o.sent).find(([, type]) => type === MSG.commitPrepare)![0];
+      const errorAbout = (s: SessionState, hashPrev: string): SatpMessage =>
+        ({
+          version: SATP_VERSION,
+          messageType: MSG.error,
+          sessionId: s.sessionId,
+          transferContextId: s.contextId,
+          hashPrevMessage: hashPrev,
+          type: 'urn:ietf:params:satp:error:err_3.1.1',
+          title: 'refused',
+        }) as unknown as SatpMessage;
+      const rolling = { ...o, status: { kind: 'rolling-back', reason: 'x', notify: true } } as SessionState;
+      const r1 = decideOn(rolling, message(errorAbout(o, sentTransfer), DESTINATION.id), cfg);
+      expect(r1.entries).toEqual([]);
+      expect(r1.reports).toEqual([{ kind: 'ignored', detail: 'already rolling back' }]);
+      // Before the point of no return (the origin waits for commit-ready): logged, rollback, the peer told.
+      const { pair: p2 } = await destinationPromised();
+      const o2 = p2.origin.gw.session('s-prom')!;
+      const r2 = decideOn(o2, message(errorAbout(o2, o2.lastSent!.hash), DESTINATION.id), p2.origin.config);
+      expect(r2.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('error:ack');
+      expect(r2.effects.map((e) => e.kind)).toEqual(['clear-timer', 'ledger-execute', 'clear-timer']);
+      expect(r2.state!.status).toMatchObject({ kind: 'rolling-back', notify: true });
+      expect(r2.state!.status).toMatchObject({ reason: 'peer error err_3.1.1: refused' });
+    },
+  );
 
-  it("past the point of no return a ROLLBACK is refused by the origin, whatever it proves; the destination takes it with the lock's unlock receipt", async () => {
-    // The origin logged its burn: a destination's ROLLBACK with a genuine compensating burn changes nothing.
-    const { pair, s } = await originWithPendingBurn();
-    const burn = await pair.destination.ledger.execute(compensationOp(s.sessionId, assetOf(s), 'BURN'));
-    const r1 = decideOn(
-      s,
-      message(rollbackOf(s, ['BURN'], [burn]), DESTINATION.id, [proofId(burn)]),
-      pair.origin.config,
-    );
-    expect(r1.entries).toEqual([]);
-    expect(r1.reports).toEqual([
-      expect.objectContaining({ kind: 'refused', detail: expect.stringContaining('point of no return') }),
-    ]);
-    // The destination promised: the origin ledger's receipt of the unlock proves the burn can never happen.
-    const { pair: p2, d } = await destinationPromised();
-    const unlock = await p2.origin.ledger.execute(compensationOp(d.sessionId, assetOf(d), 'UNLOCK'));
-    expect(unlock.ok).toBe(true);
-    const r2 = decideOn(
-      d,
-      message(rollbackOf(d, ['UNLOCK'], [unlock]), ORIGIN.id, [proofId(unlock)]),
-      p2.destination.config,
-    );
-    expect(r2.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('rollback:ack');
-    // Rolled back at the peer's word: its own ROLLBACK is not sent, the ROLLBACK-ACK answers.
-    expect(r2.state!.status).toMatchObject({ kind: 'rolling-back', notify: false, reason: 'peer rolled back: test' });
-    // Without the unlock's receipt: refused.
-    const r3 = decideOn(d, message(rollbackOf(d, [], []), ORIGIN.id, []), p2.destination.config);
-    expect(r3.entries).toEqual([]);
-    expect(r3.reports).toEqual([expect.objectContaining({ kind: 'refused' })]);
-  });
+  it(
+    'past the point of no return a ROLLBACK is refused by the origin, whatever ' +
+      "it proves; the destination takes it with the lock's unlock receipt",
+    async () => {
+      // The origin logged its burn: a destination's ROLLBACK with a genuine compensating burn changes nothing.
+      const { pair, s } = await originWithPendingBurn();
+      const burn = await pair.destination.ledger.execute(compensationOp(s.sessionId, assetOf(s), 'BURN'));
+      const r1 = decideOn(
+        s,
+        message(rollbackOf(s, ['BURN'], [burn]), DESTINATION.id, [proofId(burn)]),
+        pair.origin.config,
+      );
+      expect(r1.entries).toEqual([]);
+      expect(r1.reports).toEqual([
+        expect.objectContaining({ kind: 'refused', detail: expect.stringContaining('point of no return') }),
+      ]);
+      // The destination promised: the origin ledger's receipt of the unlock proves the burn can never happen.
+      const { pair: p2, d } = await destinationPromised();
+      const unlock = await p2.origin.ledger.execute(compensationOp(d.sessionId, assetOf(d), 'UNLOCK'));
+      expect(unlock.ok).toBe(true);
+      const r2 = decideOn(
+        d,
+        message(rollbackOf(d, ['UNLOCK'], [unlock]), ORIGIN.id, [proofId(unlock)]),
+        p2.destination.config,
+      );
+      expect(r2.entries.map((e) => `${e.step}:${e.operation}`)[0]).toBe('rollback:ack');
+      // Rolled back at the peer's word: its own ROLLBACK is not sent, the ROLLBACK-ACK answers.
+      expect(r2.state!.status).toMatchObject({ kind: 'rolling-back', notify: false, reason: 'peer rolled back: test' });
+      // Without the unlock's receipt: refused.
+      const r3 = decideOn(d, message(rollbackOf(d, [], []), ORIGIN.id, []), p2.destination.config);
+      expect(r3.entries).toEqual([]);
+      expect(r3.reports).toEqual([expect.objectContaining({ kind: 'refused' })]);
+    },
+  );
 
   it("a duplicate of the peer's last message is answered as before, unless the session rolled back since", async () => {
     const { pair, d } = await destinationPromised();
@@ -607,21 +642,24 @@ describe('ROLLBACK, ROLLBACK-ACK and error-msg', () => {
 });
 
 describe('recovery timers', () => {
-  it('an unanswered RECOVER is resent as it is; an unanswered RECOVER-UPDATE-ACK starts over with a new RECOVER', async () => {
-    const { pair, o } = await originRecovering('recover-msg');
-    const cfg = pair.origin.config;
-    expect(o.recovery!.last!.messageType).toBe(RMSG.recover);
-    const r = decideOn(o, { kind: 'timer', now: NOW, timer: 'recover' }, cfg);
-    expect(r.entries).toEqual([]);
-    expect(r.effects).toEqual([
-      { kind: 'send', to: DESTINATION.id, message: o.recovery!.last, logged: true },
-      { kind: 'set-timer', timer: 'recover', at: NOW + cfg.retransmitMs },
-    ]);
-    const { pair: p2, o: o2 } = await originRecovering('recover-success-msg');
-    const r2 = decideOn(o2, { kind: 'timer', now: NOW, timer: 'recover' }, p2.origin.config);
-    expect(r2.sends.map((e) => e.message.messageType)).toEqual([RMSG.recover]);
-    expect(r2.state!.recovery!.last!.messageType).toBe(RMSG.recover);
-  });
+  it(
+    'an unanswered RECOVER is resent as it is; an unanswered ' + 'RECOVER-UPDATE-ACK starts over with a new RECOVER',
+    async () => {
+      const { pair, o } = await originRecovering('recover-msg');
+      const cfg = pair.origin.config;
+      expect(o.recovery!.last!.messageType).toBe(RMSG.recover);
+      const r = decideOn(o, { kind: 'timer', now: NOW, timer: 'recover' }, cfg);
+      expect(r.entries).toEqual([]);
+      expect(r.effects).toEqual([
+        { kind: 'send', to: DESTINATION.id, message: o.recovery!.last, logged: true },
+        { kind: 'set-timer', timer: 'recover', at: NOW + cfg.retransmitMs },
+      ]);
+      const { pair: p2, o: o2 } = await originRecovering('recover-success-msg');
+      const r2 = decideOn(o2, { kind: 'timer', now: NOW, timer: 'recover' }, p2.origin.config);
+      expect(r2.sends.map((e) => e.message.messageType)).toEqual([RMSG.recover]);
+      expect(r2.state!.recovery!.last!.messageType).toBe(RMSG.recover);
+    },
+  );
 
   it("a RECOVER-UPDATE ending before the copy's head is a dispute only before the view the RECOVER named", async () => {
     // A first restart recovers fully (the origin now holds a verified copy of the destination's chain); the
@@ -714,26 +752,29 @@ describe('a rollback across a restart', () => {
     expect(r.sends.map((e) => e.message.messageType)).toEqual([RMSG.rollback]);
   });
 
-  it('an unlock the ledger refuses settles what was owed: the rollback goes on to the ROLLBACK, no unlock again', async () => {
-    const { pair, o } = await originUnlockPending();
-    const op = o.pending!.op;
-    // The same ledger's refusal of this very op (a ledger with no such lock): signed by ledger-a, bound to the op.
-    const elsewhere = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: () => NOW });
-    const refused = await elsewhere.execute(op);
-    expect(refused.ok).toBe(false);
-    const before = Object.keys(o.receipts);
-    const r = decideOn(
-      o,
-      { kind: 'ledger-result', now: NOW, opId: op.opId, receipt: refused, verified: true },
-      pair.origin.config,
-    );
-    expect(steps(r)[0]).toBe('rollback:fail');
-    expect(r.state!.rollbackList).toEqual([]);
-    expect(r.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
-    expect(r.sends.map((e) => e.message.messageType)).toEqual([RMSG.rollback]);
-    // The refusal is kept beside every receipt the session had.
-    expect(Object.keys(r.state!.receipts).sort()).toEqual([...before, op.opId].sort());
-  });
+  it(
+    'an unlock the ledger refuses settles what was owed: ' + 'the rollback goes on to the ROLLBACK, no unlock again',
+    async () => {
+      const { pair, o } = await originUnlockPending();
+      const op = o.pending!.op;
+      // The same ledger's refusal of this very op (a ledger with no such lock): signed by ledger-a, bound to the op.
+      const elsewhere = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_A.signer, now: () => NOW });
+      const refused = await elsewhere.execute(op);
+      expect(refused.ok).toBe(false);
+      const before = Object.keys(o.receipts);
+      const r = decideOn(
+        o,
+        { kind: 'ledger-result', now: NOW, opId: op.opId, receipt: refused, verified: true },
+        pair.origin.config,
+      );
+      expect(steps(r)[0]).toBe('rollback:fail');
+      expect(r.state!.rollbackList).toEqual([]);
+      expect(r.effects.some((e) => e.kind === 'ledger-execute')).toBe(false);
+      expect(r.sends.map((e) => e.message.messageType)).toEqual([RMSG.rollback]);
+      // The refusal is kept beside every receipt the session had.
+      expect(Object.keys(r.state!.receipts).sort()).toEqual([...before, op.opId].sort());
+    },
+  );
 
   it('at boot a rollback goes on by itself only when nothing is pending and no answer is awaited', async () => {
     const { pair, o } = await originUnlockPending();
@@ -775,13 +816,16 @@ describe('store results', () => {
 });
 
 describe('what a session records of the peer', () => {
-  it("a finished transfer's states hold the verified receipts of every peer ledger operation they were shown", async () => {
-    const { pair, o, d } = await committed();
-    const kinds = (ops: SessionState['peerOps']) =>
-      Object.fromEntries(Object.entries(ops).map(([k, r]) => [k, r?.kind]));
-    expect(kinds(o.peerOps)).toEqual({ mint: 'mint', assign: 'assign' });
-    expect(kinds(d.peerOps)).toEqual({ lock: 'lock', burn: 'burn' });
-    for (const r of [...Object.values(o.peerOps), ...Object.values(d.peerOps)]) expect(r?.ok).toBe(true);
-    expect(pair.origin.ledger.ops().map((x) => x.op.kind)).toEqual(['lock', 'burn']);
-  });
+  it(
+    "a finished transfer's states hold the verified receipts " + 'of every peer ledger operation they were shown',
+    async () => {
+      const { pair, o, d } = await committed();
+      const kinds = (ops: SessionState['peerOps']) =>
+        Object.fromEntries(Object.entries(ops).map(([k, r]) => [k, r?.kind]));
+      expect(kinds(o.peerOps)).toEqual({ mint: 'mint', assign: 'assign' });
+      expect(kinds(d.peerOps)).toEqual({ lock: 'lock', burn: 'burn' });
+      for (const r of [...Object.values(o.peerOps), ...Object.values(d.peerOps)]) expect(r?.ok).toBe(true);
+      expect(pair.origin.ledger.ops().map((x) => x.op.kind)).toEqual(['lock', 'burn']);
+    },
+  );
 });

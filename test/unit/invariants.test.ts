@@ -154,7 +154,8 @@ describe('the invariants module names every break of a real run', () => {
         'every chain belongs to a transfer',
       ],
     ];
-    // A copy of the origin's chain at the destination, as recovery brings one: a prefix is fine, a changed entry is not.
+    // A copy of the origin's chain at the destination, as recovery brings one: a prefix is fine, a changed entry
+    // is not.
     const copy: ChainView = { ...origin, holder: r.transfer.destination.gateway, entries: origin.entries.slice(0, 3) };
     expect(named({ ...r, chains: [...r.chains, copy] })).toEqual([]);
     const changed = { ...copy.entries[1]!, actionResponse: 'changed' } as LogEntry;
