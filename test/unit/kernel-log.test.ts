@@ -14,15 +14,19 @@ import {
   toBase64Url,
   useSha256,
   EMPTY_HEAD,
+  ENTRY_LIMITS,
+  type EntryBody,
   entryHashOf,
   GENESIS_HASH,
   getLogDiff,
   hashJson,
   jsonProblem,
   type JsonLimits,
+  type LogEntry,
   nextEntryBody,
   sealEntry,
   sha256Hex,
+  type Signer,
   toHex,
   utf8,
   verifyChain,
@@ -357,6 +361,13 @@ describe('sealing and chaining entries (recovery-04 §4)', () => {
         index: 1,
         reason: 'foreign-entry',
       });
+      // The same author's entry of another session, at the right seq: foreign before it is a broken link.
+      const otherSession = fromOutside(await makeChain('k-chain-other', 2));
+      expect(await verifyChain([c[0], otherSession[1]], verifyCtx)).toMatchObject({
+        ok: false,
+        index: 1,
+        reason: 'foreign-entry',
+      });
       expect(await verifyChain(fromOutside(await makeChain('k-chain', 2, MALLORY)), verifyCtx)).toMatchObject({
         ok: false,
         index: 0,
@@ -474,5 +485,69 @@ describe('getLogDiff (recovery-04 §3), pure', () => {
       ours: GENESIS_HASH,
       theirs: chain[0]!.entryHash,
     });
+  });
+});
+
+describe('verifyEntry: what an entry from outside must prove (recovery-04 §4)', () => {
+  const LIMIT = ENTRY_LIMITS.maxPayloadChars;
+  /** An entry from outside (no seal cache) whose canonical payload is exactly `chars` long. */
+  const withPayload = async (chars: number, extra: Partial<EntryBody> = {}): Promise<LogEntry> => {
+    const filler = 'x'.repeat(chars - '{"a":""}'.length);
+    const body = nextEntryBody(chainContext('k-size'), EMPTY_HEAD, step(0, { payload: { a: filler } }));
+    return fromOutside(await sealEntry({ ...body, ...extra }, G1.signer));
+  };
+
+  it('takes a payload of exactly the limit and refuses one character more, as malformed', async () => {
+    expect(await verifyEntry(await withPayload(LIMIT), verifyCtx)).toMatchObject({ ok: true });
+    expect(await verifyEntry(await withPayload(LIMIT + 1), verifyCtx)).toEqual({
+      ok: false,
+      reason: 'malformed',
+      detail: `payload: larger than ${LIMIT}`,
+    });
+  });
+
+  it('holds the recoveryPayload to the same limit', async () => {
+    const recovery = (chars: number) => ({ recoveryPayload: { b: 'y'.repeat(chars - '{"b":""}'.length) } });
+    expect(await verifyEntry(await withPayload(16, recovery(LIMIT)), verifyCtx)).toMatchObject({ ok: true });
+    expect(await verifyEntry(await withPayload(16, recovery(LIMIT + 1)), verifyCtx)).toEqual({
+      ok: false,
+      reason: 'malformed',
+      detail: `recoveryPayload: larger than ${LIMIT}`,
+    });
+  });
+
+  it('takes a whole entry of exactly its limit and refuses one character more', async () => {
+    // Escaped control characters make a credential block six times its length in canonical JSON.
+    const big = { recoveryPayload: { b: 'y'.repeat(LIMIT - 8) }, credentialBlock: '\u0001'.repeat(8192) };
+    const probe = await withPayload(1_024, big);
+    const { entryHash: _h, messageSignature: _s, ...body } = probe;
+    const room = ENTRY_LIMITS.maxEntryChars - canonicalJson(body as never).length;
+    expect(room).toBeGreaterThan(0);
+    expect(await verifyEntry(await withPayload(1_024 + room, big), verifyCtx)).toMatchObject({ ok: true });
+    expect(await verifyEntry(await withPayload(1_024 + room + 1, big), verifyCtx)).toEqual({
+      ok: false,
+      reason: 'malformed',
+      detail: `entry: larger than ${ENTRY_LIMITS.maxEntryChars}`,
+    });
+  });
+
+  it('refuses a changed payload as bad-payload-hash, and a changed field as bad-entry-hash', async () => {
+    const [entry] = fromOutside(await makeChain('k-tamper', 1));
+    expect(await verifyEntry({ ...entry!, payload: { i: 99 } }, verifyCtx)).toEqual({
+      ok: false,
+      reason: 'bad-payload-hash',
+      detail: 'seq 1: payloadHash does not match the payload',
+    });
+    expect(await verifyEntry({ ...entry!, timestamp: entry!.timestamp + 1 }, verifyCtx)).toEqual({
+      ok: false,
+      reason: 'bad-entry-hash',
+      detail: 'seq 1: entryHash does not match the entry',
+    });
+  });
+
+  it('an entry sealed here with a signer whose output is no ES256 signature does not verify, even in memory', async () => {
+    const short: Signer = { alg: 'ES256', publicJwk: G1.jwk, sign: async () => new Uint8Array(10) };
+    const entry = await sealEntry(nextEntryBody(chainContext('k-short'), EMPTY_HEAD, step(0)), short);
+    expect(await verifyEntry(entry, verifyCtx)).toMatchObject({ ok: false, reason: 'malformed' });
   });
 });
