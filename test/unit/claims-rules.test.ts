@@ -13,6 +13,10 @@ import {
 } from '../../kernel/satp/claims.ts';
 import { burnOp, compensationOp, lockOp, lockOpId, mintOp } from '../../kernel/satp/ops.ts';
 import type { SessionState } from '../../kernel/satp/state.ts';
+import { receiptsIn, withCheckedProofs } from '../../kernel/satp/proofs.ts';
+import { gatewayConfig, type GatewayEvent, MSG, RMSG } from '../../kernel/satp/index.ts';
+import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
+import { receiptMatchesOp } from '../../kernel/ledger-receipt.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import { LEDGER_A, LEDGER_B } from '../support/satp-pair.ts';
 
@@ -178,10 +182,13 @@ describe('judgeAttestation', () => {
       await a.execute(lockOp(SID, ASSET, 'alice', T + 60_000));
       await a.execute(compensationOp(SID, ASSET, 'UNLOCK'));
     });
-    expect(judgeAttestation(destination, unlocked, true, 'ledger-a')).toMatchObject({
+    expect(judgeAttestation(destination, unlocked, true, 'ledger-a')).toEqual({
       kind: 'never',
-      why: expect.stringContaining("this session's lock no longer holds"),
+      why: `this session's lock no longer holds ${ASSET} (active)`,
     });
+    // A ledger that keeps the old lock's id on an unlocked asset: the lock still no longer holds it.
+    const stale = { ...unlocked, asset: { ...unlocked.asset!, lockOpId: lockOpId(SID), lockExpiresAt: T + 60_000 } };
+    expect(judgeAttestation(destination, stale, true, 'ledger-a')).toMatchObject({ kind: 'never' });
     const other = await attested((a) => a.execute(lockOp('s-2', ASSET, 'alice', T + 60_000)));
     expect(judgeAttestation(destination, other, true, 'ledger-a')).toMatchObject({
       kind: 'never',
@@ -204,8 +211,74 @@ describe('judgeAttestation', () => {
     expect(judgeAttestation(destination, burnedElsewhere, true, 'ledger-b')).toMatchObject({ kind: 'invalid' });
     const otherAsset = { ...burnedElsewhere, assetId: 'asset-2' };
     expect(judgeAttestation(destination, otherAsset, true, 'ledger-a')).toMatchObject({ kind: 'invalid' });
+    // Another op of this session that applied (its lock) is not a burn either.
+    const lockApplied = { ...burnedElsewhere, ops: [{ opId: lockOpId(SID), ok: true }] };
+    expect(judgeAttestation(destination, lockApplied, true, 'ledger-a').kind).not.toBe('burned');
     // A burn of this session that the ledger refused is not a burn.
     const refusedBurn = { ...burnedElsewhere, ops: [{ opId: burnOp(SID, ASSET).opId, ok: false }] };
     expect(judgeAttestation(destination, refusedBurn, true, 'ledger-a').kind).not.toBe('burned');
+  });
+});
+
+describe('receiptMatchesOp', () => {
+  it('binds a receipt to one op: another op, or the same op with any field changed, does not match', async () => {
+    const { a } = ledgers();
+    const op = lockOp(SID, ASSET, 'alice', T + 60_000);
+    const receipt = await a.execute(op);
+    expect(receiptMatchesOp(receipt, op)).toBe(true);
+    expect(receiptMatchesOp(receipt, { ...op, owner: 'mallory' })).toBe(false);
+    expect(receiptMatchesOp(receipt, { ...op, expiresAt: T + 61_000 } as typeof op)).toBe(false);
+    expect(receiptMatchesOp(receipt, lockOp('s-2', ASSET, 'alice', T + 60_000))).toBe(false);
+    expect(receiptMatchesOp(receipt, burnOp(SID, ASSET))).toBe(false);
+    // A receipt whose own fields disagree with the op it hashes does not match it either.
+    for (const field of [{ opId: 'other' }, { kind: 'burn' }, { assetId: 'asset-2' }])
+      expect(receiptMatchesOp({ ...receipt, ...field } as typeof receipt, op)).toBe(false);
+  });
+});
+
+describe('the proofs a message carries (kernel/satp/proofs.ts)', () => {
+  const msg = (messageType: string, fields: Record<string, unknown>) => ({ messageType, ...fields }) as never;
+  it('are the receipt of its assertion claim, or every proof of a ROLLBACK or ROLLBACK-ACK, and nothing else', () => {
+    const r = { opId: 'x' };
+    expect(receiptsIn(msg(MSG.lockAssert, { lockAssertionClaim: { receipt: r } }))).toEqual([r]);
+    expect(receiptsIn(msg(MSG.commitReady, { mintAssertionClaim: { receipt: r } }))).toEqual([r]);
+    expect(receiptsIn(msg(MSG.commitFinal, { burnAssertionClaim: { receipt: r } }))).toEqual([r]);
+    expect(receiptsIn(msg(MSG.ackCommitFinal, { assignmentAssertionClaim: { receipt: r } }))).toEqual([r]);
+    expect(receiptsIn(msg(RMSG.rollback, { proofs: [r, r] }))).toEqual([r, r]);
+    expect(receiptsIn(msg(RMSG.rollbackAck, { proofs: [] }))).toEqual([]);
+    expect(receiptsIn(msg(MSG.transferProposal, { lockAssertionClaim: { receipt: r } }))).toEqual([]);
+    for (const claim of [undefined, null, 'receipt', [r], {}])
+      expect(receiptsIn(msg(MSG.lockAssert, { lockAssertionClaim: claim }))).toEqual([]);
+  });
+
+  it('an attestation verifies only against the key of the ledger of the gateway it is attributed to', async () => {
+    const { a } = ledgers();
+    const attestation = await a.attest(ASSET, []);
+    const peers = { 'gw-origin': { publicJwk: LEDGER_A.jwk, networkId: 'ledger-a', ledgerKey: LEDGER_A.jwk } };
+    const cfg = gatewayConfig({
+      id: 'gw-b',
+      publicJwk: LEDGER_B.jwk,
+      networkId: 'ledger-b',
+      ledgerKey: LEDGER_B.jwk,
+      peers,
+    });
+    const ev = { kind: 'attestation', attestation } as unknown as GatewayEvent;
+    const verifier = defaultVerifier();
+    expect(await withCheckedProofs(ev, cfg, verifier, 'gw-origin')).toMatchObject({ verified: true });
+    expect(await withCheckedProofs(ev, cfg, verifier, 'gw-stranger')).toMatchObject({ verified: false });
+    expect(await withCheckedProofs(ev, cfg, verifier)).toMatchObject({ verified: false });
+    // The receipts of a message from a gateway whose ledger key is unknown prove nothing.
+    const receipt = await a.execute(lockOp(SID, ASSET, 'alice', T + 60_000));
+    const message = {
+      kind: 'message',
+      from: 'gw-stranger',
+      message: msg(MSG.lockAssert, { lockAssertionClaim: { receipt } }),
+    };
+    expect(await withCheckedProofs(message as unknown as GatewayEvent, cfg, verifier)).toMatchObject({ proofs: [] });
+    expect(
+      await withCheckedProofs({ ...message, from: 'gw-origin' } as unknown as GatewayEvent, cfg, verifier),
+    ).toMatchObject({
+      proofs: [proofId(receipt)],
+    });
   });
 });
