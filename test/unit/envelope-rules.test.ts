@@ -1,0 +1,61 @@
+// The one door for inbound messages (kernel/satp/envelope.ts): who may speak for whom, and what a refusal may
+// say back. A message that verified may be answered with an error-msg (its hint says about what); one that did
+// not verify must not make the gateway say anything.
+import { describe, expect, it } from 'vitest';
+import { keyTable } from '../../kernel/crypto/types.ts';
+import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
+import { toBase64Url, utf8 } from '../../kernel/encoding.ts';
+import { sha256Hex } from '../../kernel/hash.ts';
+import { type Envelope, openEnvelope } from '../../kernel/satp/envelope.ts';
+import { MSG, SATP_ERRORS } from '../../kernel/satp/index.ts';
+import { G1, G2 } from '../support/fixtures.ts';
+
+const keys = keyTable({ [G1.id]: G1.jwk, [G2.id]: G2.jwk });
+const verifier = defaultVerifier();
+
+/** An envelope over any payload text, signed by G1 under the header given. */
+async function signed(text: string, header: Record<string, string> = {}): Promise<Envelope> {
+  const h = toBase64Url(utf8(JSON.stringify({ alg: 'ES256', kid: G1.id, typ: 'satp+json', ...header })));
+  const payload = toBase64Url(utf8(text));
+  return { protected: h, payload, signature: toBase64Url(await G1.signer.sign(utf8(`${h}.${payload}`))) };
+}
+
+describe('openEnvelope', () => {
+  it('refuses a message signed by one trusted gateway but delivered by another, before anything else', async () => {
+    const env = await signed('{}');
+    expect(await openEnvelope(env, G2.id, keys, verifier)).toMatchObject({
+      ok: false,
+      error: SATP_ERRORS.forbidden,
+      authentic: false,
+    });
+  });
+
+  it("refuses a header whose algorithm is not the sender's key's, as forbidden", async () => {
+    const env = await signed('{}', { alg: 'ES256K' });
+    expect(await openEnvelope(env, G1.id, keys, verifier)).toMatchObject({
+      ok: false,
+      error: SATP_ERRORS.forbidden,
+      detail: `no trusted ES256K key for ${G1.id}`,
+    });
+  });
+
+  it('an authentic but non-canonical message is refused with a hint to answer it by', async () => {
+    const text = `{"transferContextId":"ctx-1", "sessionId":"s-1","messageType":"${MSG.lockAssert}"}`;
+    const opened = await openEnvelope(await signed(text), G1.id, keys, verifier);
+    expect(opened).toEqual({
+      ok: false,
+      error: SATP_ERRORS.invalidMessageType,
+      detail: 'payload is not canonical JSON (RFC 8785)',
+      authentic: true,
+      hint: { sessionId: 's-1', transferContextId: 'ctx-1', hash: sha256Hex(utf8(text)), messageType: MSG.lockAssert },
+    });
+  });
+
+  it('an authentic payload that is JSON null or names no session is refused without a hint, never thrown', async () => {
+    for (const text of ['null', '{"sessionId":"s-1"}', '[1]']) {
+      const opened = await openEnvelope(await signed(text), G1.id, keys, verifier);
+      expect(opened).toMatchObject({ ok: false, authentic: true });
+      expect(opened).not.toHaveProperty('hint');
+    }
+  });
+});
