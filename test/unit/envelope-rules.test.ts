@@ -6,8 +6,9 @@ import { keyTable } from '../../kernel/crypto/types.ts';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { toBase64Url, utf8 } from '../../kernel/encoding.ts';
 import { sha256Hex } from '../../kernel/hash.ts';
-import { type Envelope, openEnvelope } from '../../kernel/satp/envelope.ts';
+import { type Envelope, openEnvelope, type RefusalHint } from '../../kernel/satp/envelope.ts';
 import { MSG, SATP_ERRORS } from '../../kernel/satp/index.ts';
+import { refuseEnvelope } from '../../kernel/satp/refuse.ts';
 import { G1, G2 } from '../support/fixtures.ts';
 
 const keys = keyTable({ [G1.id]: G1.jwk, [G2.id]: G2.jwk });
@@ -57,5 +58,48 @@ describe('openEnvelope', () => {
       expect(opened).toMatchObject({ ok: false, authentic: true });
       expect(opened).not.toHaveProperty('hint');
     }
+  });
+});
+
+describe('refuseEnvelope', () => {
+  const NOW = 1_700_000_000_000;
+  const hint: RefusalHint = {
+    sessionId: 's-1',
+    transferContextId: 'ctx-1',
+    hash: 'a'.repeat(64),
+    messageType: MSG.lockAssert,
+  };
+  const refused = (authentic: boolean, h?: RefusalHint) => ({
+    ok: false as const,
+    error: SATP_ERRORS.invalidMessageType,
+    detail: 'bad',
+    authentic,
+    ...(h ? { hint: h } : {}),
+  });
+  const report = { kind: 'report', report: { kind: 'refused', code: 'err_0.1.1', status: 400, detail: 'bad' } };
+
+  it('answers an authentic message that names its session with one unlogged error-msg about it', () => {
+    expect(refuseEnvelope(refused(true, hint), G1.id, NOW)).toEqual([
+      {
+        kind: 'send',
+        to: G1.id,
+        logged: false,
+        message: expect.objectContaining({
+          messageType: MSG.error,
+          sessionId: 's-1',
+          transferContextId: 'ctx-1',
+          hashPrevMessage: 'a'.repeat(64),
+          prevMsgType: MSG.lockAssert,
+          detail: 'bad',
+        }),
+      },
+      report,
+    ]);
+  });
+
+  it('only reports a forgery, a message without a session, and an error-msg (never answered by another)', () => {
+    expect(refuseEnvelope(refused(false, hint), G1.id, NOW)).toEqual([report]);
+    expect(refuseEnvelope(refused(true), G1.id, NOW)).toEqual([report]);
+    expect(refuseEnvelope(refused(true, { ...hint, messageType: MSG.error }), G1.id, NOW)).toEqual([report]);
   });
 });
