@@ -11,6 +11,10 @@ import { defineConfig } from 'vitest/config';
  */
 const FILES = [
   'kernel-log.test.ts',
+  'error-codes.test.ts',
+  'entry-steps.test.ts',
+  'envelope-rules.test.ts',
+  'compose-rules.test.ts',
   'decide-rules.test.ts',
   'recovery-rules.test.ts',
   'transfer-rules.test.ts',
