@@ -19,6 +19,7 @@ const FILES = [
   'recovery-rules.test.ts',
   'transfer-rules.test.ts',
   'recovery-message-schema.test.ts',
+  'claim-schema.test.ts',
   'claims-rules.test.ts',
   'rollback-rules.test.ts',
   'codec-round-trip.test.ts',
