@@ -545,7 +545,7 @@ describe('verifyEntry: what an entry from outside must prove (recovery-04 §4)',
     });
   });
 
-  it('an entry sealed here with a signer whose output is no ES256 signature does not verify, even in memory', async () => {
+  it('an entry sealed with a signer whose output is no ES256 signature does not verify, even in memory', async () => {
     const short: Signer = { alg: 'ES256', publicJwk: G1.jwk, sign: async () => new Uint8Array(10) };
     const entry = await sealEntry(nextEntryBody(chainContext('k-short'), EMPTY_HEAD, step(0)), short);
     expect(await verifyEntry(entry, verifyCtx)).toMatchObject({ ok: false, reason: 'malformed' });
