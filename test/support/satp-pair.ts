@@ -47,7 +47,6 @@ export class ManualClock implements Clock {
   now = () => this.sim.now;
   setTimer = (at: number, fire: () => void) => this.sim.set('test', at, fire);
   clearTimer = (id: unknown) => this.sim.clear(id as number);
-  pending = () => this.sim.size;
   /**
    * Moves time to `t`, firing every timer due by then, earliest first, each once the pair is quiet (see `settle`):
    * what a timer sets off runs to its end, messages included, at the time it fired.
@@ -123,7 +122,7 @@ export function tracked<T extends object>(target: T, work: Work): T {
  * order they were made. WebCrypto works on other threads; two calls in flight at once could finish in either
  * order, and which gateway then acted first would depend on the machine. In a row, they cannot.
  */
-export class Cpu {
+class Cpu {
   #tail: Promise<unknown> = Promise.resolve();
   run<T>(work: () => Promise<T>): Promise<T> {
     const done = this.#tail.then(work);
@@ -188,8 +187,8 @@ function pump(): Promise<void> {
 /** Runs the pair to rest: every message delivered, every call through the gateways' ports answered. */
 export async function settle(): Promise<void> {
   for (let i = 0; i < MAX_DELIVERIES; i++) {
+    // A pump ends only once the pair is quiet with nothing left on the network: no second wait needed here.
     await pump();
-    await quiet();
     if (network?.failure) throw network.failure;
     if (!pumping && !network?.wire.size && !network?.whenQuiet.length) return;
   }
@@ -292,6 +291,8 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
     },
   };
   network = net;
+  /** Starts the pump if it is not running; a failure of one started here is thrown by the next `settle`. */
+  const kick = () => void pump().catch((err: unknown) => void (net.failure ??= err));
   let incarnations = 0;
   const fast = { origin: await webCryptoTestGateway(ORIGIN), destination: await webCryptoTestGateway(DESTINATION) };
   const build = (
@@ -332,7 +333,7 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
           env = (await pair.intercept(me.id, to, env)) ?? env;
           pair.wire.push({ from: me.id, to, env });
           wire.send(me.id, to, env, clock.now());
-          pump().catch((err: unknown) => void (net.failure ??= err));
+          kick();
         },
       },
       onReport: (sessionId, report) => reports.push({ sessionId, report }),
@@ -370,7 +371,7 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
     },
     whenQuiet: (action: () => void) => {
       net.whenQuiet.push(action);
-      pump().catch((err: unknown) => void (net.failure ??= err));
+      kick();
     },
     inject: async (from: TestGateway, to: 'origin' | 'destination', message: SatpMessage) =>
       sides[to]!.gw.receive(from.id, structuredClone(await sealMessage(message, from.id, from.signer))),
