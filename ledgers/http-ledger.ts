@@ -58,7 +58,9 @@ export class HttpLedger implements Ledger {
     if (!ID_PATTERN.test(options.id)) throw new TypeError(`invalid ledger id ${JSON.stringify(options.id)}`);
     this.id = options.id;
     this.url = options.url.replace(/\/+$/, '');
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    // Wrapped, so that a fetch given unbound (`fetch: window.fetch`) is not called with this object as `this`.
+    const given = options.fetch;
+    this.#fetch = given ? (input, init) => given(input, init) : globalThis.fetch.bind(globalThis);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#maxBytes = options.maxResponseBytes ?? 1024 * 1024;
   }

@@ -50,7 +50,9 @@ export class RemoteDriver implements LogStoreDriver {
     if (!options.token && !options.signer) throw new TypeError('RemoteDriver needs a token or a signer');
     this.#opts = options;
     this.#base = options.url.replace(/\/+$/, '');
-    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    // Wrapped, so that a fetch given unbound (`fetch: window.fetch`) is not called with this object as `this`.
+    const given = options.fetch;
+    this.#fetch = given ? (input, init) => given(input, init) : globalThis.fetch.bind(globalThis);
     this.capabilities = Object.freeze({
       persistent: options.capabilities.persistent,
       durable: options.capabilities.durable,

@@ -145,8 +145,11 @@ export async function clientProtocols(
   signal?: AbortSignal,
 ): Promise<string[]> {
   let res: Response;
+  // Called as a plain function, never as a method of `h`: browsers and workerd throw "Illegal invocation"
+  // when fetch runs with a `this` other than the global object.
+  const fetchFn = h.fetch;
   try {
-    res = await h.fetch(challengeUrlOf(wsUrl, h.self), { signal, headers: { accept: 'application/json' } });
+    res = await fetchFn(challengeUrlOf(wsUrl, h.self), { signal, headers: { accept: 'application/json' } });
   } catch (cause) {
     throw new SatpError('PEER_UNAVAILABLE', `peer ${peer} is unavailable: challenge request failed`, {
       cause,
