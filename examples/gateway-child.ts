@@ -1,4 +1,4 @@
-// Runs a gateway process (examples/gateway.ts on Node, gateway.deno.ts on Deno) as a child: reads its JSON event
+// Runs a gateway process (cli/gateway.ts on Node, gateway.deno.ts on Deno) as a child: reads its JSON event
 // lines, writes commands to its stdin, waits for events with deadlines (never sleeps), kills it. Used by the
 // demo and the real-process tests.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -34,16 +34,16 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /**
  * The command line that runs a gateway under `runtime`, from whichever runtime we are in. On Node, `bundle`
- * names examples/gateway.ts pre-built into one ES module (the same source, without tsx's per-file loader).
+ * names cli/gateway.ts pre-built into one ES module (the same source, without tsx's per-file loader).
  */
 export function gatewayCommand(runtime: 'node' | 'deno', args: string[], bundle?: string): [string, string[]] {
   if (runtime === 'deno')
     return [
       here === 'deno' ? process.execPath : `${ROOT}node_modules/.bin/deno`,
-      ['run', '-A', 'examples/gateway.deno.ts', ...args],
+      ['run', '-A', 'cli/gateway.deno.ts', ...args],
     ];
   const node = here === 'node' ? process.execPath : 'node';
-  return [node, bundle ? [bundle, ...args] : ['--import', 'tsx', 'examples/gateway.ts', ...args]];
+  return [node, bundle ? [bundle, ...args] : ['--import', 'tsx', 'cli/gateway.ts', ...args]];
 }
 
 interface Waiter {

@@ -39,7 +39,7 @@ export interface PairOptions {
   ledgers: Record<Role, { url: string; publicJwk: PublicJwk }>;
   /** Extra flags for every start (timings). */
   flags: string[];
-  /** Node only: a pre-built bundle of examples/gateway.ts to run instead of the source under tsx. */
+  /** Node only: a pre-built bundle of cli/gateway.ts to run instead of the source under tsx. */
   bundle?: string;
   /** Runs a member's command under another program (e.g. strace), at every start; `m.lives` counts this one. */
   wrap?: (m: Member, command: [string, string[]]) => [string, string[]];

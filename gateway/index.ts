@@ -1,6 +1,6 @@
 // Library code for wiring a gateway (kernel/driver.ts Gateway) to the world, the same in every runtime: the
 // production clock, the links to peers with their reconnect loop, and the inbound glue held until boot. Key
-// files (keys.ts) are their own subpath, since they need node:fs. examples/gateway-process.ts uses them all.
+// files (keys.ts) are their own subpath, since they need node:fs. cli/gateway-process.ts uses them all.
 export { realClock } from './clock.ts';
 export { deliverInbound, type InboundGate } from './deliver.ts';
 export { type LinkEvents, type LinksOptions, PeerLinks } from './links.ts';

@@ -5,7 +5,7 @@ import { keyTable } from '../../kernel/crypto/types.ts';
 import { type LogEntry, logIdOf } from '../../kernel/entry.ts';
 import { LevelDriver } from '../../storage/level.ts';
 import { LogStore } from '../../storage/log-store.ts';
-import { describeEntry } from '../gateway-events.ts';
+import { describeEntry } from '../../cli/gateway-events.ts';
 import type { Member, Role } from '../gateway-pair.ts';
 import type { DemoLedger } from './ledgers.ts';
 import { messageName } from './narrate.ts';

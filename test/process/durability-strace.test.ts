@@ -24,8 +24,8 @@
 //   always comes later in the trace.
 // Turning off `sync: true` in storage/level.ts makes this fail: LevelDB then never syncs its log file.
 //
-// Both runtimes: the gateways are the runtime under test's (examples/gateway.ts bundled under Node,
-// examples/gateway.deno.ts under Deno), so each run proves its own runtime's gateway, with its own socket
+// Both runtimes: the gateways are the runtime under test's (cli/gateway.ts bundled under Node,
+// cli/gateway.deno.ts under Deno), so each run proves its own runtime's gateway, with its own socket
 // calls (libuv's write/writev, tokio's sendto/writev), over the same LevelDB library.
 //
 // strace is a Debian package: missing, this test fails (never skips); scripts/test.mjs installs it when it

@@ -82,10 +82,10 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
     const assets = Array.from({ length: MAX_TRANSFERS + CALM }, (_, i) => `asset-${i}:owner-${i}`);
     const how =
       runtime === 'deno'
-        ? 'examples/gateway.deno.ts under deno'
+        ? 'cli/gateway.deno.ts under deno'
         : viaTsx
-          ? 'examples/gateway.ts under node + tsx'
-          : 'examples/gateway.ts bundled by esbuild, under node';
+          ? 'cli/gateway.ts under node + tsx'
+          : 'cli/gateway.ts bundled by esbuild, under node';
     console.log(
       `gateway sigkill: seed ${SEED} (replay with SATP_GW_SEED=${SEED}), ${KILLS} kills; ` +
         `gateways: ${how}; ledger servers under ${runtime}`,
@@ -283,10 +283,10 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
   it(
     'ran both gateways (' +
       (runtime === 'deno'
-        ? 'examples/gateway.deno.ts'
+        ? 'cli/gateway.deno.ts'
         : viaTsx
-          ? 'examples/gateway.ts under tsx'
-          : 'examples/gateway.ts, bundled') +
+          ? 'cli/gateway.ts under tsx'
+          : 'cli/gateway.ts, bundled') +
       `) and both ledger servers under ${runtime}, restarting each`,
     () => {
       expect([...runtimes]).toEqual([runtime]);

@@ -1,4 +1,4 @@
-// Builds examples/gateway.ts into one ES module with esbuild (the same source tsx would run), so a Node gateway
+// Builds cli/gateway.ts into one ES module with esbuild (the same source tsx would run), so a Node gateway
 // process starts in about 0.3 s instead of 1.1–1.5 s under tsx's per-file loader on this 2-core machine: that
 // is what lets the SIGKILL test restart gateways 100+ times in a few minutes.
 import { rmSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { ROOT } from '../../examples/gateway-child.ts';
 export async function bundleGateway(): Promise<{ path: string; remove(): void }> {
   const path = join(ROOT, 'node_modules', '.cache', 'satp-recovery', `gateway-${process.pid}.mjs`);
   await build({
-    entryPoints: [join(ROOT, 'examples', 'gateway.ts')],
+    entryPoints: [join(ROOT, 'cli', 'gateway.ts')],
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -1,4 +1,4 @@
-// Two ledger server processes (examples/ledger-server.ts, LevelDB) and the two gateway processes of
+// Two ledger server processes (cli/ledger-server.ts, LevelDB) and the two gateway processes of
 // examples/gateway-pair.ts in front of them, all in the runtime under test; torn down together.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

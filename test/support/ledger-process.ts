@@ -1,4 +1,4 @@
-// Starts examples/ledger-server.ts as a real child process in the runtime under test (node + tsx, or
+// Starts cli/ledger-server.ts as a real child process in the runtime under test (node + tsx, or
 // deno run -A), reads its URL from the first stdout line, and kills it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ export async function startLedgerProcess(args: string[]): Promise<LedgerProcess>
   // The child must run in the runtime under test, so a Deno run cannot silently fall back to Node.
   if (deno !== /deno(\.exe)?$/.test(process.execPath))
     throw new Error(`process.execPath ${process.execPath} is not the runtime under test`);
-  const script = 'examples/ledger-server.ts';
+  const script = 'cli/ledger-server.ts';
   const argv = deno ? ['run', '-A', script, ...args] : ['--import', 'tsx', script, ...args];
   const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

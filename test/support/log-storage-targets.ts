@@ -78,13 +78,13 @@ export interface NodeTargetOptions {
   headersTimeoutMs?: number;
 }
 
-/** examples/log-server.ts, the Node CLI, over LevelDB. */
+/** cli/log-server.ts, the Node CLI, over LevelDB. */
 export async function startNodeTarget(opts: NodeTargetOptions = {}): Promise<Target> {
   const { dir, gatewaysFile } = tempDirWithGateways('satp-log-node-');
   const args = [
     '--import',
     'tsx',
-    'examples/log-server.ts',
+    'cli/log-server.ts',
     '--port',
     '0',
     '--db',
@@ -101,7 +101,7 @@ export async function startNodeTarget(opts: NodeTargetOptions = {}): Promise<Tar
   };
 }
 
-/** examples/log-server.deno.ts (Deno.serve), over LevelDB. */
+/** cli/log-server.deno.ts (Deno.serve), over LevelDB. */
 export async function startDenoTarget(): Promise<Target> {
   const { dir, gatewaysFile } = tempDirWithGateways('satp-log-deno-');
   const deno = join(ROOT, 'node_modules', '.bin', 'deno');
@@ -109,7 +109,7 @@ export async function startDenoTarget(): Promise<Target> {
     'run',
     '-A',
     '--no-lock',
-    'examples/log-server.deno.ts',
+    'cli/log-server.deno.ts',
     '--port',
     '0',
     '--db',

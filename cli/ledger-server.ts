@@ -1,5 +1,6 @@
+#!/usr/bin/env node
 // Runs a durable simulated ledger over HTTP on 127.0.0.1, so gateway processes can crash around it:
-//   node --import tsx examples/ledger-server.ts --port 0 --db .data/ledger-a --id ledger-a \
+//   node --import tsx cli/ledger-server.ts --port 0 --db .data/ledger-a --id ledger-a \
 //     --assets asset-1:alice,asset-2:bob
 // The first stdout line is the listening URL (port 0 lets the OS choose).
 import { serve } from '@hono/node-server';
@@ -13,7 +14,7 @@ import { loadOrCreateKey } from '../gateway/keys.ts';
 import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../http/node-limits.ts';
 
 const USAGE =
-  'usage: ledger-server --db <dir> --id <ledger-id> [--port 0] [--assets id:owner,...] [--key <private-jwk-file>]';
+  'usage: satp-ledger-server --db <dir> --id <ledger-id> [--port 0] [--assets id:owner,...] [--key <private-jwk-file>]';
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);

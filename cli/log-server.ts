@@ -1,5 +1,6 @@
+#!/usr/bin/env node
 // The Log Storage API server on Node, over LevelDB, on 127.0.0.1 (docs/log-storage-api.md):
-//   node --import tsx examples/log-server.ts --port 8787 --db .data/log-server --gateways gateways.json
+//   npx satp-log-server (the built package), or from the sources: node --import tsx cli/log-server.ts --port 8787 --db .data/log-server --gateways gateways.json
 // The first stdout line is the listening URL (port 0 lets the OS choose).
 import process from 'node:process';
 import { serveOnNode } from '../http/node-serve.ts';
@@ -15,6 +16,10 @@ try {
 } catch (err) {
   console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
   process.exit(2);
+}
+if (config === 'help') {
+  console.log(USAGE);
+  process.exit(0);
 }
 
 const { app, store } = await openLogServer(config);

@@ -1,6 +1,6 @@
 // The SATP gateway as a Deno process: Deno.serve with Deno.upgradeWebSocket, the standard WebSocket client,
-// LevelDB (classic-level through npm), stdin commands and JSON event lines, exactly as examples/gateway.ts.
-//   deno run -A examples/gateway.deno.ts --id gw-a --port 0 --db .data/gw-a ... (the same flags)
+// LevelDB (classic-level through npm), stdin commands and JSON event lines, exactly as cli/gateway.ts.
+//   deno run -A cli/gateway.deno.ts --id gw-a --port 0 --db .data/gw-a ... (the same flags)
 import { DenoWsServer } from '../transports/ws/deno/server.ts';
 import { WsClientTransport } from '../transports/ws/web/client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';

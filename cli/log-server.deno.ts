@@ -1,5 +1,5 @@
 // The Log Storage API server on Deno (Deno.serve), over LevelDB, on 127.0.0.1; same flags as log-server.ts:
-//   deno run -A examples/log-server.deno.ts --port 0 --db .data/log-server --gateways gateways.json
+//   deno run -A cli/log-server.deno.ts --port 0 --db .data/log-server --gateways gateways.json
 // The first stdout line is the listening URL. Deno.serve has no header timeout to set (Node's has).
 import process from 'node:process';
 import { openLogServer, parseLogServerArgs, USAGE } from './log-server-config.ts';
@@ -18,6 +18,10 @@ try {
 } catch (err) {
   console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
   process.exit(2);
+}
+if (config === 'help') {
+  console.log(USAGE);
+  process.exit(0);
 }
 
 const { app, store } = await openLogServer(config);

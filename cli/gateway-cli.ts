@@ -7,7 +7,7 @@ import type { PublicJwk } from '../kernel/crypto/types.ts';
 import { type CrashPoint, parseCrashPoint } from './gateway-observe.ts';
 
 export const USAGE =
-  'usage: gateway --id <gateway-id> --db <dir> --keys <private-jwk-file> --ledger <url> ' +
+  'usage: satp-gateway --id <gateway-id> --db <dir> --keys <private-jwk-file> --ledger <url> ' +
   `--ledger-key <jwk-json|file>
                --peers <json|file> [--port 0] [--host 127.0.0.1] [--peer-ledger <peer-id>=<url>]... ` +
   `[--retransmit-ms 2000]

@@ -1,6 +1,8 @@
+#!/usr/bin/env node
 // The SATP gateway as a Node process: WebSocket server and client from `ws`, LevelDB, stdin commands, JSON event lines.
-//   node --import tsx examples/gateway.ts --id gw-a --port 0 --db .data/gw-a --keys .data/gw-a.key.json \
+//   npx satp-gateway --id gw-a --port 0 --db .data/gw-a --keys .data/gw-a.key.json \
 //     --ledger http://127.0.0.1:4100 --peers peers.json [--peer-ledger gw-b=http://127.0.0.1:4101]
+// (from the sources: node --import tsx cli/gateway.ts with the same flags)
 // The first stdout line is {"event":"listening","url":...}; docs/demo.md describes the events and commands.
 // The Deno variant (gateway.deno.ts) differs only in the GatewayRuntime it hands over.
 import { createInterface } from 'node:readline';

@@ -10,7 +10,7 @@ import { type GatewayTable, gatewayTableSchema, keysOfGateways } from '../log-ap
 import { createLogStorageApp } from '../log-api/app.ts';
 import type { LogApiApp } from '../log-api/reply.ts';
 
-export const USAGE = `usage: log-server --gateways <gateways.json> [--port 8787] [--db .data/log-server]
+export const USAGE = `usage: satp-log-server --gateways <gateways.json> [--port 8787] [--db .data/log-server]
        [--headers-timeout-ms 10000] [--request-timeout-ms 30000] [--max-body-bytes 2097152]
 gateways.json: {"<gatewayId>": {"token"?: "<≥16 chars>", "tokenSha256"?: "<hex>", "publicJwk"?: {…}}, …}
 (--tokens is accepted as another name for --gateways)`;
@@ -31,7 +31,7 @@ const int = (text: string, name: string, min: number): number => {
 };
 
 /** The configuration from argv; a TypeError with the reason when it is wrong. */
-export function parseLogServerArgs(argv: string[]): LogServerConfig {
+export function parseLogServerArgs(argv: string[]): LogServerConfig | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -43,8 +43,10 @@ export function parseLogServerArgs(argv: string[]): LogServerConfig {
       'headers-timeout-ms': { type: 'string', default: '10000' },
       'request-timeout-ms': { type: 'string', default: '30000' },
       'max-body-bytes': { type: 'string', default: String(2 * 1024 * 1024) },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) return 'help';
   const file = values.gateways ?? values.tokens;
   if (!file) throw new TypeError('--gateways <file> is required: without it no gateway could authenticate');
   const parsed = parseStrictJson(readFileSync(file, 'utf8'));
