@@ -4,7 +4,6 @@
 // events. Lines are written synchronously (console.log to a pipe is synchronous on Linux in Node and
 // Deno), so a line that was printed before a SIGKILL is never lost.
 import type { LogEntry } from '../kernel/entry.ts';
-import { fromBase64Url, fromUtf8 } from '../kernel/encoding.ts';
 import type { Json } from '../kernel/json.ts';
 
 export type EventFields = Record<string, Json | undefined>;
@@ -19,23 +18,9 @@ export function emitter(gw: string, write: (line: string) => void = (l) => conso
   };
 }
 
-/** The last segment of a message-type URN: `urn:...:msgtype:commit-ready-msg` → `commit-ready-msg`. */
-export const shortType = (urn: unknown): string =>
-  typeof urn === 'string' ? urn.slice(urn.lastIndexOf(':') + 1) : '?';
+import { shortType } from '../gateway/peek.ts';
 
-/** Reads session and type out of a JWS envelope or a bare error-msg, for logging only (never trusted). */
-export function peek(envelope: unknown): { type: string; session?: string } {
-  try {
-    const e = envelope as { payload?: unknown; messageType?: unknown; sessionId?: unknown };
-    const m = (typeof e.payload === 'string' ? JSON.parse(fromUtf8(fromBase64Url(e.payload))) : e) as {
-      messageType?: unknown;
-      sessionId?: unknown;
-    };
-    return { type: shortType(m.messageType), ...(typeof m.sessionId === 'string' ? { session: m.sessionId } : {}) };
-  } catch {
-    return { type: '?' };
-  }
-}
+export { peek, shortType } from '../gateway/peek.ts';
 
 /** One line saying what a log entry records, for people (the demo's timeline and the append event). */
 export function describeEntry(e: Pick<LogEntry, 'payload' | 'recoveryMessage'>): string {

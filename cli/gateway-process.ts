@@ -2,19 +2,15 @@
 // over HTTP, WebSocket links to its peers and the real clock, boots (recovery-04 §5.1), then serves stdin
 // commands. The runtime entries (gateway.ts on Node, gateway.deno.ts on Deno) hand in what differs. The
 // wiring itself is library code in gateway/: the key file, the links, the clock and the inbound glue.
-import { Gateway } from '../kernel/driver.ts';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { keyTable, type KeyResolver, type Signer, type Verifier } from '../kernel/crypto/types.ts';
 import type { Ledger } from '../kernel/ledger.ts';
-import { gatewayConfig } from '../kernel/satp/effects.ts';
 import { HttpLedger } from '../ledgers/http-ledger.ts';
 import { LevelDriver } from '../storage/level.ts';
 import { backoffDelay } from '../transports/backoff.ts';
 import type { Transport, TransportErrorHandler } from '../transports/types.ts';
-import { realClock } from '../gateway/clock.ts';
-import { deliverInbound } from '../gateway/deliver.ts';
 import { loadOrCreateKey } from '../gateway/keys.ts';
-import { PeerLinks } from '../gateway/links.ts';
+import { type RunningGateway, startGateway } from '../gateway/start.ts';
 import { parseGatewayArgs, USAGE } from './gateway-cli.ts';
 import { handleCommand } from './gateway-control.ts';
 import { emitter, peek } from './gateway-events.ts';
@@ -127,59 +123,16 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     connectTimeoutMs: 3_000,
     onError,
   });
-  const links = new PeerLinks({ server, client, peers: Object.keys(cli.peers), emit });
 
-  const config = gatewayConfig({
-    id,
-    publicJwk: signer.publicJwk,
-    networkId: own.id,
-    ledgerKey: cli.ledgerKey,
-    peers: Object.fromEntries(
-      Object.entries(cli.peers).map(([p, c]) => [
-        p,
-        { publicJwk: c.publicJwk, networkId: c.networkId, ledgerKey: c.ledgerPublicJwk },
-      ]),
-    ),
-    ...(cli.retransmitMs !== undefined && { retransmitMs: cli.retransmitMs }),
-    ...(cli.deadlineGraceMs !== undefined && { deadlineGraceMs: cli.deadlineGraceMs }),
-    ...(cli.burnMarginMs !== undefined && { burnMarginMs: cli.burnMarginMs }),
-    ...(cli.minLockSeconds !== undefined && { minLockSeconds: cli.minLockSeconds }),
-  });
-  const gateway = new Gateway({
-    config,
-    signer,
-    verifier,
-    keys,
-    store,
-    outbox: observedOutbox(links, emit, cli.crashAfter, crash),
-    ledger,
-    peerLedger: (peer) => peerLedgers[peer],
-    clock: realClock,
-    onReport: (session, report) => {
-      if (report.kind === 'ended') emit('outcome', { session, outcome: report.outcome, reason: report.reason });
-      else
-        emit('report', {
-          session,
-          kind: report.kind,
-          ...('code' in report && { code: report.code }),
-          detail: report.detail,
-        });
-    },
-  });
-
-  // Nothing inbound reaches the driver before boot() has replayed the unfinished sessions (gateway/deliver.ts).
-  const inbound = deliverInbound(gateway, [server, client], (from, message) => {
-    const { type, session } = peek(message);
-    emit('receive', { from, type, session });
-  });
-
+  let running: RunningGateway | undefined;
   let stopping: Promise<never> | undefined;
   const shutdown = (): Promise<never> =>
     (stopping ??= (async () => {
-      gateway.close();
-      links.close();
-      await Promise.allSettled([server.close(), client.close()]);
-      await store.close().catch(() => undefined);
+      if (running) await running.close();
+      else {
+        await Promise.allSettled([server.close(), client.close()]);
+        await store.close().catch(() => undefined);
+      }
       emit('stopped', {});
       return runtime.exit(0);
     })());
@@ -192,13 +145,48 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     network: own.id,
     publicJwk: { ...signer.publicJwk },
   });
-  links.start();
-  // Recovery starts by messaging the peer (RECOVER, recovery-04 §5.1): give the links a moment to come up
-  // first. A peer that is down costs at most this wait; the recover timer keeps resending meanwhile.
-  await links.connected(cli.connectWaitMs ?? 1_000);
-  const recovered = await gateway.boot();
-  inbound.open();
-  emit('booted', { sessions: recovered });
+  // The library's embedding call (gateway/start.ts) does the rest: links with their reconnect loop, inbound held
+  // until boot, boot-time recovery (recovery-04 §5.1); this process adds its event lines and fault injection.
+  running = await startGateway({
+    id,
+    signer,
+    store,
+    transports: [client, server],
+    ledger,
+    ledgerKey: cli.ledgerKey,
+    peers: Object.fromEntries(
+      Object.entries(cli.peers).map(([p, c]) => [
+        p,
+        { publicJwk: c.publicJwk, networkId: c.networkId, ledgerKey: c.ledgerPublicJwk, ledger: peerLedgers[p] },
+      ]),
+    ),
+    verifier,
+    timing: {
+      ...(cli.retransmitMs !== undefined && { retransmitMs: cli.retransmitMs }),
+      ...(cli.deadlineGraceMs !== undefined && { deadlineGraceMs: cli.deadlineGraceMs }),
+      ...(cli.burnMarginMs !== undefined && { burnMarginMs: cli.burnMarginMs }),
+      ...(cli.minLockSeconds !== undefined && { minLockSeconds: cli.minLockSeconds }),
+    },
+    connectWaitMs: cli.connectWaitMs ?? 1_000,
+    wrapOutbox: (outbox) => observedOutbox(outbox, emit, cli.crashAfter, crash),
+    onInbound: (from, message) => {
+      const { type, session } = peek(message);
+      emit('receive', { from, type, session });
+    },
+    onLinkEvent: emit,
+    onReport: (session, report) => {
+      if (report.kind === 'ended') emit('outcome', { session, outcome: report.outcome, reason: report.reason });
+      else
+        emit('report', {
+          session,
+          kind: report.kind,
+          ...('code' in report && { code: report.code }),
+          detail: report.detail,
+        });
+    },
+  });
+  const { gateway } = running;
+  emit('booted', { sessions: running.recovered });
 
   const control = { gateway, store, emit, urls, peers: Object.keys(cli.peers), shutdown };
   // One command at a time, in order; stdin's end (the parent went away) shuts the gateway down.

@@ -4,3 +4,12 @@
 export { realClock } from './clock.ts';
 export { deliverInbound, type InboundGate } from './deliver.ts';
 export { type LinkEvents, type LinksOptions, PeerLinks } from './links.ts';
+export { peek, shortType } from './peek.ts';
+export {
+  type GatewayLogger,
+  type GatewayMetrics,
+  type PeerGateway,
+  type RunningGateway,
+  type StartGatewayOptions,
+  startGateway,
+} from './start.ts';

@@ -16,10 +16,17 @@ import type { Transport } from '../transports/types.ts';
 export type LinkEvents = (event: 'peer' | 'dial-failed', fields: Record<string, Json>) => void;
 
 export interface LinksOptions {
-  /** Accepts peers' connections. */
-  server: Transport;
+  /**
+   * The gateway's transports, in order of preference for sending: a message leaves on the first one with a
+   * live connection to its peer (a connectionless one, HTTP or an in-memory network, counts every configured
+   * peer as connected). The first transport that can dial (has connect()) is kept dialling every peer.
+   * The old pair of options, `client` and `server`, still works: it means [client, server].
+   */
+  transports?: readonly Transport[];
+  /** Accepts peers' connections (same as listing it after the client in `transports`). */
+  server?: Transport;
   /** Dials peers (WsClientTransport); must have connect(). */
-  client: Transport & { connect(peer: string): Promise<void> };
+  client?: Transport & { connect(peer: string): Promise<void> };
   peers: string[];
   emit: LinkEvents;
   /** Capped exponential backoff with full jitter between failed dials (default 50 ms, capped at 1 s). */
@@ -27,8 +34,12 @@ export interface LinksOptions {
   random?: () => number;
 }
 
+type Dialer = Transport & { connect(peer: string): Promise<void> };
+
 export class PeerLinks implements Outbox {
   readonly #o: LinksOptions;
+  readonly #transports: readonly Transport[];
+  readonly #dialer: Dialer | undefined;
   readonly #backoff: BackoffOptions;
   readonly #attempts = new Map<string, number>();
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -38,23 +49,26 @@ export class PeerLinks implements Outbox {
 
   constructor(options: LinksOptions) {
     this.#o = options;
+    const listed = options.transports ?? [options.client, options.server];
+    this.#transports = listed.filter((t): t is Transport => t !== undefined);
+    if (this.#transports.length === 0) throw new TypeError('PeerLinks needs at least one transport');
+    this.#dialer = this.#transports.find((t): t is Dialer => typeof t.connect === 'function');
     this.#backoff = options.backoff ?? { base: 50, cap: 1_000 };
-    options.client.onPeer((peer, up) => {
-      options.emit('peer', { peer, up, via: 'dialled' });
-      if (up) for (const w of this.#waiters) w();
-      if (!up) this.#schedule(peer);
-    });
-    options.server.onPeer((peer, up) => {
-      options.emit('peer', { peer, up, via: 'accepted' });
-      if (up) for (const w of this.#waiters) w();
-      // The peer just dialled us, so it is up: stop backing off and dial it back now.
-      if (up && !this.#connected(peer)) this.#dialNow(peer);
-    });
+    for (const transport of this.#transports) {
+      const dials = transport === this.#dialer;
+      transport.onPeer((peer, up) => {
+        options.emit('peer', { peer, up, via: dials ? 'dialled' : 'accepted' });
+        if (up) for (const w of this.#waiters) w();
+        if (dials && !up) this.#schedule(peer);
+        // The peer just dialled us, so it is up: stop backing off and dial it back now.
+        if (!dials && up && this.#dialer && !this.#connected(peer)) this.#dialNow(peer);
+      });
+    }
   }
 
-  /** Dials every peer; failed dials retry with backoff until close(). */
+  /** Dials every peer (when a transport can dial); failed dials retry with backoff until close(). */
   start(): void {
-    for (const peer of this.#o.peers) this.#dialNow(peer);
+    if (this.#dialer) for (const peer of this.#o.peers) this.#dialNow(peer);
   }
 
   /**
@@ -62,8 +76,7 @@ export class PeerLinks implements Outbox {
    * gateway waits this long before boot, so its RECOVER goes out at once instead of a retransmit later.
    */
   connected(ms: number): Promise<boolean> {
-    const all = () =>
-      this.#o.peers.every((p) => this.#o.client.peers().includes(p) || this.#o.server.peers().includes(p));
+    const all = () => this.#o.peers.every((p) => this.#transports.some((t) => t.peers().includes(p)));
     if (all()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (v: boolean) => {
@@ -79,8 +92,7 @@ export class PeerLinks implements Outbox {
 
   async send(to: string, envelope: Envelope): Promise<void> {
     const message = envelope as unknown as Json;
-    if (this.#o.client.peers().includes(to)) return this.#o.client.send(to, message);
-    if (this.#o.server.peers().includes(to)) return this.#o.server.send(to, message);
+    for (const t of this.#transports) if (t.peers().includes(to)) return t.send(to, message);
     throw new SatpError('PEER_UNAVAILABLE', `peer ${to} is unavailable: no live connection`, { detail: { peer: to } });
   }
 
@@ -91,7 +103,7 @@ export class PeerLinks implements Outbox {
   }
 
   #connected(peer: string): boolean {
-    return this.#o.client.peers().includes(peer);
+    return this.#dialer?.peers().includes(peer) ?? false;
   }
 
   #dialNow(peer: string): void {
@@ -103,10 +115,11 @@ export class PeerLinks implements Outbox {
   }
 
   async #dial(peer: string): Promise<void> {
-    if (this.#closed || this.#dialing.has(peer) || this.#connected(peer)) return;
+    const dialer = this.#dialer;
+    if (!dialer || this.#closed || this.#dialing.has(peer) || this.#connected(peer)) return;
     this.#dialing.add(peer);
     try {
-      await this.#o.client.connect(peer);
+      await dialer.connect(peer);
       this.#attempts.set(peer, 0);
     } catch (err) {
       if (!this.#closed)

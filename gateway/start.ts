@@ -1,0 +1,217 @@
+// The embedding API: one call that builds a running gateway from its parts (a key, a log store driver, transports,
+// a ledger, a clock), with what every deployment needs around the driver: the links to the peers with their
+// reconnect loop, inbound messages held until boot, the boot-time recovery (recovery-04 §5.1), and hooks for a
+// logger and for metrics. Runtime-agnostic: no Node API, so the same call runs in Node, Deno, browsers and workerd.
+// docs/embedding.md shows it in each runtime.
+import { Gateway, type Clock, type Outbox, type ReceiveResult } from '../kernel/driver.ts';
+import { defaultVerifier } from '../kernel/crypto/verifier.ts';
+import { keyTable, type PublicJwk, type Signer, type Verifier } from '../kernel/crypto/types.ts';
+import type { Envelope } from '../kernel/satp/envelope.ts';
+import type { Json } from '../kernel/json.ts';
+import type { Ledger } from '../kernel/ledger.ts';
+import { type GatewayConfig, gatewayConfig, type Report } from '../kernel/satp/effects.ts';
+import type { TransferRequest } from '../kernel/satp/payloads.ts';
+import type { Outcome } from '../kernel/satp/state.ts';
+import type { LogStoreDriver } from '../storage/driver.ts';
+import { LogStore } from '../storage/log-store.ts';
+import type { Transport } from '../transports/types.ts';
+import { realClock } from './clock.ts';
+import { deliverInbound } from './deliver.ts';
+import { type LinkEvents, PeerLinks } from './links.ts';
+import { peek } from './peek.ts';
+
+/** A peer gateway this one transfers with: its identity key, its ledger, and the key that ledger signs with. */
+export interface PeerGateway {
+  publicJwk: PublicJwk;
+  /** The id of the peer's ledger (network). */
+  networkId: string;
+  /** The key the peer's ledger signs receipts with: the peer's claims are checked against it. */
+  ledgerKey: PublicJwk;
+  /** Read access to the peer's ledger: the destination asks it about the burn past the deadline. */
+  ledger?: Ledger;
+}
+
+/** Where the gateway tells what it does; every method optional, so `console` fits as it is. */
+export interface GatewayLogger {
+  debug?(message: string, fields: Record<string, Json>): void;
+  info?(message: string, fields: Record<string, Json>): void;
+  warn?(message: string, fields: Record<string, Json>): void;
+  error?(message: string, fields: Record<string, Json>): void;
+}
+
+/**
+ * Counters, named as docs/embedding.md lists them (`satp_messages_sent_total`, `satp_sessions_ended_total`, ...),
+ * each with its labels; adapt it to Prometheus, OpenTelemetry or StatsD.
+ */
+export interface GatewayMetrics {
+  count(name: string, labels: Record<string, string>, by?: number): void;
+}
+
+export interface StartGatewayOptions {
+  /** This gateway's id, as its peers know it. */
+  id: string;
+  /** Its long-term signing key (recovery-04 §5.1: a recovered gateway keeps it). */
+  signer: Signer;
+  /**
+   * Where its log lives: any LogStoreDriver (memory, LevelDB, IndexedDB, the Log Storage API, ...), which gets
+   * wrapped in a LogStore that trusts this gateway's and its peers' keys; or a LogStore built by the caller
+   * (then its keys are the caller's business).
+   */
+  store: LogStoreDriver | LogStore;
+  /**
+   * Its transports, in order of preference for sending (see gateway/links.ts): a WebSocket client and server,
+   * an HTTP client and app, an in-memory network. One that can dial is kept dialling every peer with backoff.
+   */
+  transports: readonly Transport[];
+  /** The ledger it operates on; its id names the gateway's network. */
+  ledger: Ledger;
+  /** The key that ledger signs receipts with: every receipt is checked against it. */
+  ledgerKey: PublicJwk;
+  peers: Readonly<Record<string, PeerGateway>>;
+  /** Default: the wall clock and setTimeout (gateway/clock.ts). A simulator or a test hands in its own. */
+  clock?: Clock;
+  verifier?: Verifier;
+  /** Timings of the protocol (retransmit, deadline grace, burn margin, lock bounds); defaults as gatewayConfig. */
+  timing?: Partial<
+    Pick<GatewayConfig, 'retransmitMs' | 'deadlineGraceMs' | 'burnMarginMs' | 'minLockSeconds' | 'maxLockSeconds'>
+  >;
+  /** How long boot waits for the links to the peers before recovering anyway (default 1000 ms). */
+  connectWaitMs?: number;
+  logger?: GatewayLogger;
+  metrics?: GatewayMetrics;
+  /** Every report of the driver (a session ended, a refusal, a session left for an operator). */
+  onReport?: (sessionId: string, report: Report) => void;
+  /**
+   * Wraps the outbox the gateway sends through (fault injection, tracing); the default sends through the
+   * links. Called once, before boot.
+   */
+  wrapOutbox?: (outbox: Outbox) => Outbox;
+  /** Sees each inbound message as it arrives, before it waits for boot (tracing). */
+  onInbound?: (from: string, message: Json) => void;
+  /** Sees what the links see: a peer connected or disconnected (`peer`), a failed dial (`dial-failed`). */
+  onLinkEvent?: LinkEvents;
+}
+
+export interface RunningGateway {
+  readonly id: string;
+  /** The driver itself (kernel/driver.ts): sessions(), session(), whenEnded(), quarantined(), ... */
+  readonly gateway: Gateway;
+  /** The verified log store over the driver given. */
+  readonly store: LogStore;
+  /** How many unfinished sessions boot found and resumed. */
+  readonly recovered: number;
+  /** Starts a transfer as the origin gateway; resolves once its first step is logged (or it is refused). */
+  transfer(request: TransferRequest): Promise<ReceiveResult>;
+  /** Resolves with the session's outcome once it ends. */
+  whenEnded(sessionId: string): Promise<Outcome>;
+  /** Stops the gateway: timers, links, transports, then the store. The ledger belongs to the caller. */
+  close(): Promise<void>;
+}
+
+const messageType = (message: unknown): string => peek(message).type;
+
+/**
+ * Builds the gateway, connects it to its peers, recovers every session it left unfinished (recovery-04 §5.1),
+ * then lets inbound messages through. Resolves once the gateway serves.
+ */
+export async function startGateway(o: StartGatewayOptions): Promise<RunningGateway> {
+  const log = o.logger ?? {};
+  const count = (name: string, labels: Record<string, string> = {}, by = 1) => o.metrics?.count(name, labels, by);
+  const keys = keyTable({
+    [o.id]: o.signer.publicJwk,
+    ...Object.fromEntries(Object.entries(o.peers).map(([p, c]) => [p, c.publicJwk])),
+  });
+  const verifier = o.verifier ?? defaultVerifier();
+  const store = o.store instanceof LogStore ? o.store : new LogStore(o.store, { keys, verifier });
+  const links = new PeerLinks({
+    transports: o.transports,
+    peers: Object.keys(o.peers),
+    emit: (event, fields) => {
+      o.onLinkEvent?.(event, fields);
+      if (event === 'peer') {
+        count(fields.up ? 'satp_peer_up_total' : 'satp_peer_down_total', { peer: String(fields.peer) });
+        log.info?.(fields.up ? 'peer connected' : 'peer disconnected', { gateway: o.id, ...fields });
+      } else {
+        count('satp_dial_failures_total', { peer: String(fields.peer) });
+        log.debug?.('dial failed', { gateway: o.id, ...fields });
+      }
+    },
+  });
+  const counted: Outbox = {
+    async send(to: string, envelope: Envelope) {
+      const type = messageType(envelope);
+      try {
+        await links.send(to, envelope);
+        count('satp_messages_sent_total', { peer: to, type });
+      } catch (err) {
+        count('satp_send_failures_total', { peer: to, type });
+        throw err;
+      }
+    },
+  };
+  const gateway = new Gateway({
+    config: gatewayConfig({
+      id: o.id,
+      publicJwk: o.signer.publicJwk,
+      networkId: o.ledger.id,
+      ledgerKey: o.ledgerKey,
+      peers: Object.fromEntries(
+        Object.entries(o.peers).map(([p, c]) => [
+          p,
+          { publicJwk: c.publicJwk, networkId: c.networkId, ledgerKey: c.ledgerKey },
+        ]),
+      ),
+      ...o.timing,
+    }),
+    signer: o.signer,
+    verifier,
+    keys,
+    store,
+    outbox: o.wrapOutbox ? o.wrapOutbox(counted) : counted,
+    ledger: o.ledger,
+    peerLedger: (peer) => (Object.hasOwn(o.peers, peer) ? o.peers[peer]?.ledger : undefined),
+    clock: o.clock ?? realClock,
+    onReport: (session, report) => {
+      if (report.kind === 'ended') {
+        count('satp_sessions_ended_total', { outcome: report.outcome });
+        log.info?.('session ended', { gateway: o.id, session, outcome: report.outcome, reason: report.reason });
+      } else {
+        count('satp_reports_total', { kind: report.kind });
+        const fields = { gateway: o.id, session, ...report };
+        if (report.kind === 'needs-operator') log.error?.('session needs an operator', fields);
+        else log.warn?.(`session report: ${report.kind}`, fields);
+      }
+      o.onReport?.(session, report);
+    },
+  });
+  // Nothing inbound reaches the driver before boot() has replayed the unfinished sessions (gateway/deliver.ts).
+  const inbound = deliverInbound(gateway, o.transports, (from, message) => {
+    count('satp_messages_received_total', { peer: from, type: messageType(message) });
+    o.onInbound?.(from, message);
+  });
+  links.start();
+  // Recovery starts by messaging the peer (RECOVER): give the links a moment first. A peer that is down costs
+  // at most this wait; the recover timer keeps resending meanwhile.
+  await links.connected(o.connectWaitMs ?? 1_000);
+  const recovered = await gateway.boot();
+  inbound.open();
+  count('satp_sessions_recovered_total', {}, recovered);
+  log.info?.('gateway booted', { gateway: o.id, recovered, network: o.ledger.id });
+
+  let closing: Promise<void> | undefined;
+  return {
+    id: o.id,
+    gateway,
+    store,
+    recovered,
+    transfer: (request) => gateway.startTransfer(request),
+    whenEnded: (sessionId) => gateway.whenEnded(sessionId),
+    close: () =>
+      (closing ??= (async () => {
+        gateway.close();
+        links.close();
+        await Promise.allSettled(o.transports.map((t) => t.close()));
+        await store.close().catch(() => undefined);
+      })()),
+  };
+}

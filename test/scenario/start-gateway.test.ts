@@ -1,0 +1,130 @@
+// The embedding call (gateway/start.ts): two gateways built by startGateway from a key, a store, a transport, a
+// ledger and a clock move an asset; one is crashed mid-transfer and started again on the same store, and its
+// boot-time recovery finishes the transfer. The logger and metrics hooks see what happened.
+import { describe, expect, it } from 'vitest';
+import { defaultVerifier } from '../../kernel/index.ts';
+import type { TransferRequest } from '../../kernel/satp/payloads.ts';
+import { type RunningGateway, type StartGatewayOptions, startGateway } from '../../gateway/start.ts';
+import { MemoryDriver } from '../../storage/memory.ts';
+import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
+import { MemoryNetwork } from '../../transports/memory/network.ts';
+import { DESTINATION, LEDGER_A, LEDGER_B, ManualClock, newWork, ORIGIN, tracked } from '../support/satp-pair.ts';
+
+const request = (n: number): TransferRequest => ({
+  sessionId: `s-embed-${n}`,
+  contextId: `ctx-${n}`,
+  peer: DESTINATION.id,
+  assetId: `asset-${n}`,
+  assetProfileId: 'p',
+  originator: 'alice',
+  beneficiary: 'bob',
+  lockSeconds: 600,
+});
+
+function world() {
+  const clock = new ManualClock();
+  const net = new MemoryNetwork({ mode: 'auto' });
+  const ledgerA = new MemoryLedger({
+    id: 'ledger-a',
+    signer: LEDGER_A.signer,
+    now: clock.now,
+    assets: [0, 1].map((n) => ({ assetId: `asset-${n}`, owner: 'alice' })),
+  });
+  const ledgerB = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: clock.now });
+  const stores = { [ORIGIN.id]: new MemoryDriver(), [DESTINATION.id]: new MemoryDriver() };
+  const counts = new Map<string, number>();
+  const lines: string[] = [];
+  const crashes = new Map<string, () => Promise<void>>();
+  const start = (me: typeof ORIGIN): Promise<RunningGateway> => {
+    const work = newWork();
+    const transport = net.transport(me.id);
+    const isOrigin = me.id === ORIGIN.id;
+    const options: StartGatewayOptions = {
+      id: me.id,
+      signer: tracked(me.signer, work),
+      verifier: tracked(defaultVerifier(), work),
+      store: tracked(stores[me.id]!, work),
+      transports: [transport],
+      ledger: tracked(isOrigin ? ledgerA : ledgerB, work),
+      ledgerKey: (isOrigin ? LEDGER_A : LEDGER_B).jwk,
+      peers: isOrigin
+        ? { [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk } }
+        : {
+            [ORIGIN.id]: {
+              publicJwk: ORIGIN.jwk,
+              networkId: 'ledger-a',
+              ledgerKey: LEDGER_A.jwk,
+              ledger: tracked(ledgerA, work),
+            },
+          },
+      clock,
+      connectWaitMs: 0,
+      logger: { info: (message, fields) => lines.push(`${fields.gateway} ${message}`) },
+      metrics: {
+        count: (name, labels, by = 1) => {
+          const key = `${name}${labels.outcome ? `{${labels.outcome}}` : ''}`;
+          counts.set(key, (counts.get(key) ?? 0) + by);
+        },
+      },
+    };
+    const running = startGateway(options);
+    // A crash: the driver stops (its timers gone), its in-flight work is abandoned, its connection drops; the store
+    // (a disk) stays as it was. close() would close the store too, which a crash does not.
+    crashes.set(me.id, async () => {
+      (await running).gateway.close();
+      work.retire();
+      await transport.close();
+    });
+    return running;
+  };
+  const crash = (me: typeof ORIGIN) => crashes.get(me.id)!();
+  return { clock, net, ledgerA, ledgerB, counts, lines, start, crash };
+}
+
+describe('startGateway, the embedding call', () => {
+  it('builds two gateways that move an asset, with the logger and the metrics told', async () => {
+    const w = world();
+    const origin = await w.start(ORIGIN);
+    const destination = await w.start(DESTINATION);
+    expect([origin.recovered, destination.recovered]).toEqual([0, 0]);
+    expect(await origin.transfer(request(0))).toEqual({ accepted: true });
+    const ended = origin.whenEnded('s-embed-0');
+    for (let step = 0; step < 100 && !origin.gateway.session('s-embed-0')?.status.kind.startsWith('ended'); step++)
+      await w.clock.advance(100);
+    expect(await ended).toBe('committed');
+    expect(await destination.whenEnded('s-embed-0')).toBe('committed');
+    expect(await w.ledgerB.asset('asset-0')).toMatchObject({ state: 'active', owner: 'bob' });
+    expect((await w.ledgerA.asset('asset-0'))?.state).toBe('burned');
+    expect(w.counts.get('satp_sessions_ended_total{committed}')).toBe(2);
+    expect(w.counts.get('satp_messages_sent_total')).toBeGreaterThanOrEqual(8);
+    expect(w.counts.get('satp_messages_received_total')).toBe(w.counts.get('satp_messages_sent_total'));
+    expect(w.lines).toContain('gw-origin gateway booted');
+    expect(w.lines).toContain('gw-destination session ended');
+    await Promise.all([origin.close(), destination.close()]);
+  }, 60_000);
+
+  it('recovers a transfer at boot after a crash: a new gateway on the same store finishes it', async () => {
+    const w = world();
+    const destination = await w.start(DESTINATION);
+    let origin = await w.start(ORIGIN);
+    // The destination cannot be reached: the origin logs its first steps and its proposal goes nowhere.
+    w.net.setReachable(DESTINATION.id, false);
+    expect(await origin.transfer(request(1))).toEqual({ accepted: true });
+    await w.clock.advance(10);
+    expect(origin.gateway.session('s-embed-1')?.status.kind).not.toBe('ended');
+    // The crash: the gateway and every timer and promise of it gone; only its store remains.
+    await w.crash(ORIGIN);
+    w.net.setReachable(DESTINATION.id, true);
+    origin = await w.start(ORIGIN);
+    expect(origin.recovered).toBe(1);
+    expect(w.counts.get('satp_sessions_recovered_total')).toBe(1);
+    for (let step = 0; step < 200 && origin.gateway.session('s-embed-1')?.status.kind !== 'ended'; step++)
+      await w.clock.advance(500);
+    expect(await origin.whenEnded('s-embed-1')).toBe('committed');
+    expect(await destination.whenEnded('s-embed-1')).toBe('committed');
+    expect(await w.ledgerB.asset('asset-1')).toMatchObject({ state: 'active', owner: 'bob' });
+    for (const ledger of [w.ledgerA, w.ledgerB])
+      for (const op of ledger.ops()) expect(op.applied).toBeLessThanOrEqual(1);
+    await Promise.all([origin.close(), destination.close()]);
+  }, 60_000);
+});
