@@ -6,11 +6,11 @@ import { existsSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { pid } from 'node:process';
 import type { PublicJwk, Signer } from '../kernel/crypto/types.ts';
-import { generateWebCryptoSigner, webCryptoSignerFromJwk } from '../kernel/crypto/webcrypto.ts';
+import { generateWebCryptoSigner, type PrivateJwk, webCryptoSignerFromJwk } from '../kernel/crypto/webcrypto.ts';
 
 /** The signer of the key in `path`, generating and storing a new P-256 key if the file does not exist. */
 export async function loadOrCreateKey(path: string): Promise<Signer> {
-  if (existsSync(path)) return webCryptoSignerFromJwk(JSON.parse(await readFile(path, 'utf8')) as JsonWebKey);
+  if (existsSync(path)) return webCryptoSignerFromJwk(JSON.parse(await readFile(path, 'utf8')) as PrivateJwk);
   const { signer, privateJwk } = await generateWebCryptoSigner();
   // Write, fsync, then rename, so a crash never leaves a half-written key behind. 'wx' on the temp file
   // and rename over nothing: two processes racing to create it cannot both think they own the key.
@@ -24,7 +24,7 @@ export async function loadOrCreateKey(path: string): Promise<Signer> {
   }
   if (existsSync(path)) {
     await unlink(tmp);
-    return webCryptoSignerFromJwk(JSON.parse(await readFile(path, 'utf8')) as JsonWebKey);
+    return webCryptoSignerFromJwk(JSON.parse(await readFile(path, 'utf8')) as PrivateJwk);
   }
   await rename(tmp, path);
   return signer;

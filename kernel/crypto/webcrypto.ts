@@ -11,10 +11,22 @@ const subtle = (): SubtleCrypto => {
   return s;
 };
 
+/**
+ * A private EC key as JWK (RFC 7517), the members used here. WebCrypto's own JsonWebKey fits it; it is declared
+ * here so the package's types need no DOM library (a Node consumer compiles without "lib": ["dom"]).
+ */
+export interface PrivateJwk {
+  kty?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+  d?: string;
+}
+
 export interface WebCryptoKeyPair {
   signer: Signer;
   /** The private key as JWK, so a gateway keeps its identity across restarts (recovery-04 §5.1). */
-  privateJwk: JsonWebKey;
+  privateJwk: PrivateJwk;
 }
 
 export async function generateWebCryptoSigner(): Promise<WebCryptoKeyPair> {
@@ -23,7 +35,7 @@ export async function generateWebCryptoSigner(): Promise<WebCryptoKeyPair> {
   return { signer: await webCryptoSignerFromJwk(privateJwk), privateJwk };
 }
 
-export async function webCryptoSignerFromJwk(privateJwk: JsonWebKey): Promise<Signer> {
+export async function webCryptoSignerFromJwk(privateJwk: PrivateJwk): Promise<Signer> {
   if (privateJwk.kty !== 'EC' || privateJwk.crv !== 'P-256' || !privateJwk.d || !privateJwk.x || !privateJwk.y) {
     throw new TypeError('expected a P-256 private JWK');
   }

@@ -19,3 +19,11 @@ export function createNodeWsClient(options: Omit<WsClientOptions, 'WebSocket'>):
 }
 
 export { WsClientTransport, type WsClientOptions } from '../web/client.ts';
+
+/**
+ * The runtime-neutral name (package subpath `satp-recovery/transports/ws/client`, whose `node` condition is
+ * this file): a WebSocket client transport on `ws`'s sockets, unless `options.WebSocket` names another class.
+ */
+export function createWsClient(options: WsClientOptions): WsClientTransport {
+  return options.WebSocket ? new WsClientTransport(options) : createNodeWsClient(options);
+}

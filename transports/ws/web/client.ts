@@ -36,6 +36,14 @@ export interface WsClientOptions extends SocketPeersOptions {
   connectTimeoutMs?: number;
 }
 
+/**
+ * The runtime-neutral name (package subpath `satp-recovery/transports/ws/client`: this file in browsers, Deno
+ * and workerd, ws/node/client.ts under Node): a client transport on the runtime's own WebSocket.
+ */
+export function createWsClient(options: WsClientOptions): WsClientTransport {
+  return new WsClientTransport(options);
+}
+
 export class WsClientTransport extends WsTransport {
   readonly #o: WsClientOptions;
   readonly #WebSocket: WebSocketConstructor;
