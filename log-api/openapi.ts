@@ -119,7 +119,21 @@ const jwk = {
   },
 };
 
-export const LOG_STORAGE_OPENAPI = {
+/** The parts of an OpenAPI 3.1 document that readers of this one use; the rest is plain JSON. */
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; description?: string };
+  paths: Record<string, Record<string, unknown>>;
+  components: {
+    schemas: Record<string, unknown> & {
+      LogEntry: { properties: Record<string, unknown>; required: readonly string[]; [k: string]: unknown };
+    };
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export const LOG_STORAGE_OPENAPI: OpenApiDocument = {
   openapi: '3.1.0',
   info: {
     title: 'SATP Log Storage API',

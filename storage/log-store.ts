@@ -56,7 +56,7 @@ export class LogStore {
     this.#maxBatch = options.maxBatch ?? 1024;
   }
 
-  get capabilities() {
+  get capabilities(): LogStoreDriver['capabilities'] {
     return this.driver.capabilities;
   }
 

@@ -7,8 +7,8 @@ export class MemoryDriver implements LogStoreDriver {
   readonly name = 'memory';
   readonly capabilities: StoreCapabilities = { persistent: false, durable: false };
   /** The stored texts, index seq-1; exposed so tests can tamper with them. */
-  readonly logs = new Map<string, string[]>();
-  readonly heads = new Map<string, StoredHead>();
+  readonly logs: Map<string, string[]> = new Map();
+  readonly heads: Map<string, StoredHead> = new Map();
   #closed = false;
 
   async head(logId: string): Promise<StoredHead | undefined> {

@@ -14,7 +14,27 @@ const E = (code: string, status: number, title: string): SatpErrorCode => ({ cod
  * write them inline. Recovery messages (ROLLBACK, RECOVER…) have no codes of their own in the drafts and
  * use the general ones (err_0.1.x).
  */
-export const SATP_ERRORS = {
+export const SATP_ERRORS: Readonly<
+  Record<
+    | 'invalidMessageType'
+    | 'forbidden'
+    | 'badSignature'
+    | 'invalidClaim'
+    | 'unsupportedLockType'
+    | 'unsupportedLockTime'
+    | 'receiptClaimMismatch'
+    | 'commenceClaimMismatch'
+    | 'lockClaimFormat'
+    | 'lockAssertionExpiration'
+    | 'lockAssetNotFound'
+    | 'lockAssertionExpired'
+    | 'mintClaimFormat'
+    | 'burnClaimFormat'
+    | 'assignClaimFormat'
+    | 'commenceMismatch',
+    SatpErrorCode
+  >
+> = {
   invalidMessageType: E('err_0.1.1', 400, 'invalid message type'),
   forbidden: E('err_0.1.2', 403, 'insufficient permissions'),
   badSignature: E('err_0.1.3', 422, 'bad signature'),
@@ -37,7 +57,9 @@ export const SATP_ERRORS = {
  * Refusals that are this gateway's own, not SATP's: answers to its local caller (start a transfer, abort,
  * deliver a message) that no SATP message carries. The status is the HTTP status a caller would map it to.
  */
-export const GATEWAY_REFUSALS = {
+export const GATEWAY_REFUSALS: Readonly<
+  Record<'unknownPeer' | 'badRequest' | 'closed' | 'quarantined', SatpErrorCode>
+> = {
   unknownPeer: E('UNKNOWN_PEER', 400, 'unknown peer gateway'),
   badRequest: E('BAD_REQUEST', 400, 'bad transfer request'),
   closed: E('GATEWAY_CLOSED', 503, 'the gateway is closed'),

@@ -3,7 +3,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { expect } from 'vitest';
 import { nobleSigner } from '../../kernel/crypto/noble.ts';
-import { keyTable, type Signer } from '../../kernel/crypto/types.ts';
+import { type KeyResolver, keyTable, type Signer } from '../../kernel/crypto/types.ts';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { utf8 } from '../../kernel/encoding.ts';
 import {
@@ -31,11 +31,14 @@ export interface Gateway {
 const gateway = (id: string): Gateway => ({ id, signer: nobleSigner('P-256', sha256(utf8(`satp-conformance:${id}`))) });
 
 /** The author of the chains under test, a trusted peer, and an outsider whose key nobody trusts. */
-export const AUTHOR = gateway('gw-author');
-export const PEER = gateway('gw-peer');
-export const OUTSIDER = gateway('gw-outsider');
+export const AUTHOR: Gateway = gateway('gw-author');
+export const PEER: Gateway = gateway('gw-peer');
+export const OUTSIDER: Gateway = gateway('gw-outsider');
 
-export const trustedKeys = keyTable({ [AUTHOR.id]: AUTHOR.signer.publicJwk, [PEER.id]: PEER.signer.publicJwk });
+export const trustedKeys: KeyResolver = keyTable({
+  [AUTHOR.id]: AUTHOR.signer.publicJwk,
+  [PEER.id]: PEER.signer.publicJwk,
+});
 export const verifyContext = (): VerifyContext => ({ keys: trustedKeys, verifier: defaultVerifier() });
 
 export const logIdFor = (sessionId: string, author: Gateway = AUTHOR): string => logIdOf(sessionId, author.id);
