@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The Log Storage API server on Node, over LevelDB, on 127.0.0.1 (docs/log-storage-api.md):
-//   npx satp-log-server (the built package), or from the sources: node --import tsx cli/log-server.ts --port 8787 --db .data/log-server --gateways gateways.json
+//   npx satp-log-server --port 8787 --db .data/log-server --gateways gateways.json
+// (from the sources: node --import tsx cli/log-server.ts with the same flags)
 // The first stdout line is the listening URL (port 0 lets the OS choose).
 import process from 'node:process';
 import { serveOnNode } from '../http/node-serve.ts';
