@@ -52,6 +52,11 @@ const checks = [
   ['kernel purity', process.execPath, ['scripts/check-kernel-purity.mjs']],
   ['no source line over 120 characters', process.execPath, ['scripts/check-line-length.mjs']],
   ['format and lint (biome check)', bin('biome'), ['check', '.']],
+  [
+    'package: the packed tarball from Node, tsc, Deno and browser consumers',
+    process.execPath,
+    ['scripts/check-package.mjs'],
+  ],
 ];
 let failedChecks = 0;
 for (const [label, cmd, args] of checks) if (!run(label, cmd, args)) failedChecks++;

@@ -1,0 +1,228 @@
+// `npm run check:package` (and a step of `npm test`): the package as its users get it. Builds it, packs the tarball
+// npm would publish, installs that tarball into empty consumer projects outside the repository, and checks it from
+// consumers that know nothing of the repo:
+//   - the tarball holds the build, the docs and the licence, and no tests or TypeScript sources;
+//   - plain Node ESM, no loader: two gateways on LevelDB over WebSocket move an asset (test/package/fixtures);
+//   - every bin answers --help through npx;
+//   - a strict tsc consumer (skipLibCheck false) type-checks every subpath under moduleResolution bundler and
+//     node16, and the browser subpaths with the DOM library and the `browser` condition;
+//   - Deno imports it through npm: specifiers, type-checks and moves an asset;
+//   - esbuild bundles what a browser gateway imports, within the size budget below;
+//   - the deno.json (JSR) exports name the same subpaths, and `deno publish --dry-run` passes.
+// Prints one line per check; exits 1 if any failed. Needs the npm registry (or npm's cache) for the tarball's
+// dependencies, as any install does.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const root = new URL('..', import.meta.url).pathname;
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+/** What a browser gateway's bundle may weigh, minified and gzipped (docs/embedding.md says what it holds). */
+export const BROWSER_BUDGET = { minified: 200_000, gzipped: 60_000 };
+/** Subpaths whose types need the DOM library: checked in the browser consumer, not the Node ones. */
+const DOM_ONLY = new Set(['./storage/indexeddb']);
+/** Subpaths a browser bundle can use (no Node built-ins, no `ws`, no LevelDB). */
+const BROWSER = [
+  '.',
+  './crypto/webcrypto',
+  './crypto/noble',
+  './storage',
+  './storage/memory',
+  './storage/indexeddb',
+  './storage/remote',
+  './log-api/client',
+  './transports',
+  './transports/memory',
+  './transports/ws/client',
+  './transports/http',
+  './gateway',
+  './ledgers/memory',
+  './ledgers/http',
+];
+
+const results = [];
+const check = (name, ok, detail = '') => {
+  results.push(ok);
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
+  return ok;
+};
+const run = (cmd, args, options = {}) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim(), stdout: r.stdout ?? '' };
+};
+const tail = (text, lines = 15) => text.split('\n').slice(-lines).join('\n');
+
+const work = mkdtempSync(join(tmpdir(), 'satp-package-'));
+try {
+  // 1. Build and pack, as `npm publish` would (prepack runs the same build).
+  const build = run(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root });
+  if (!check('build (tsc to dist/)', build.ok, build.ok ? '' : `\n${tail(build.out)}`)) throw new Error('no build');
+  const pack = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root });
+  if (!check('npm pack', pack.ok, pack.ok ? '' : tail(pack.out))) throw new Error('no tarball');
+  const [packed] = JSON.parse(pack.stdout);
+  const files = packed.files.map((f) => f.path);
+  const stray = files.filter(
+    (f) =>
+      !/^(dist\/|docs\/|LICENSE$|README\.md$|package\.json$)/.test(f) ||
+      /\.test\.|(^|\/)test\//.test(f) ||
+      (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+  );
+  const needed = ['LICENSE', 'dist/kernel/index.js', 'dist/kernel/index.d.ts', ...Object.values(pkg.bin)].map((p) =>
+    p.replace(/^\.\//, ''),
+  );
+  const missing = needed.filter((f) => !files.includes(f));
+  check(
+    'tarball contents',
+    stray.length === 0 && missing.length === 0,
+    `${files.length} files, ${(packed.size / 1024).toFixed(0)} KB packed` +
+      (stray.length ? `; not meant to ship: ${stray.slice(0, 5).join(', ')}` : '') +
+      (missing.length ? `; missing: ${missing.join(', ')}` : ''),
+  );
+  const tarball = join(work, packed.filename);
+
+  // 2. A consumer project that knows nothing of the repository: the tarball, and @types/node for its tsc.
+  const consumer = join(work, 'consumer');
+  mkdirSync(consumer);
+  cpSync(join(root, 'test', 'package', 'fixtures'), consumer, { recursive: true });
+  const typesNode = JSON.parse(readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8'));
+  writeFileSync(
+    join(consumer, 'package.json'),
+    JSON.stringify({
+      name: 'satp-consumer',
+      private: true,
+      type: 'module',
+      dependencies: { 'satp-recovery': `file:${tarball}` },
+      devDependencies: { '@types/node': typesNode.version },
+    }),
+  );
+  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: consumer });
+  if (!check('npm install of the tarball', install.ok, install.ok ? '' : tail(install.out)))
+    throw new Error('no install');
+
+  // 3. Plain Node ESM, no loader: a transfer over WebSocket between gateways on LevelDB.
+  const node = run(process.execPath, ['node-transfer.mjs'], { cwd: consumer, timeout: 120_000 });
+  check('Node ESM consumer moves an asset (LevelDB, WebSocket)', node.ok, tail(node.out, node.ok ? 1 : 15));
+
+  // 4. Every bin, through npx, as a user runs it.
+  for (const name of Object.keys(pkg.bin)) {
+    const help = run('npx', ['--no-install', name, '--help'], { cwd: consumer, timeout: 60_000 });
+    check(`npx ${name} --help`, help.ok && help.out.includes(`usage: ${name}`), help.ok ? '' : tail(help.out, 5));
+  }
+
+  // 5. Strict tsc consumers. Every subpath once, a Node program (checkJs), and the browser subpaths with the DOM.
+  const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json');
+  const importAll = (list) =>
+    `${list.map((k, i) => `export * as m${i} from 'satp-recovery${k.slice(1)}';`).join('\n')}\n`;
+  writeFileSync(join(consumer, 'node-subpaths.ts'), importAll(subpaths.filter((k) => !DOM_ONLY.has(k))));
+  writeFileSync(join(consumer, 'browser-subpaths.ts'), importAll(BROWSER));
+  const strict = { strict: true, skipLibCheck: false, noEmit: true, target: 'es2022', allowJs: true, checkJs: true };
+  const configs = {
+    'bundler, Node': {
+      ...strict,
+      module: 'esnext',
+      moduleResolution: 'bundler',
+      lib: ['es2022'],
+      types: ['node'],
+      files: ['node-subpaths.ts', 'node-transfer.mjs'],
+    },
+    'node16, Node': {
+      ...strict,
+      module: 'node16',
+      moduleResolution: 'node16',
+      lib: ['es2022'],
+      types: ['node'],
+      files: ['node-subpaths.ts', 'node-transfer.mjs'],
+    },
+    'bundler, browser (DOM, browser condition)': {
+      ...strict,
+      module: 'esnext',
+      moduleResolution: 'bundler',
+      customConditions: ['browser'],
+      lib: ['es2022', 'dom'],
+      types: [],
+      files: ['browser-subpaths.ts', 'browser-entry.js'],
+    },
+  };
+  for (const [name, { files: entry, ...compilerOptions }] of Object.entries(configs)) {
+    const file = join(consumer, `tsconfig.${name.replace(/\W+/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ compilerOptions, files: entry }));
+    const tsc = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', file], {
+      cwd: consumer,
+    });
+    check(`tsc consumer, skipLibCheck false, ${name}`, tsc.ok, tsc.ok ? '' : `\n${tail(tsc.out, 20)}`);
+  }
+
+  // 6. Deno through npm: specifiers, from the consumer's node_modules.
+  writeFileSync(join(consumer, 'deno.json'), JSON.stringify({ nodeModulesDir: 'manual' }));
+  const deno = run(bin('deno'), ['run', '--check', '-A', 'deno-transfer.ts'], {
+    cwd: consumer,
+    timeout: 120_000,
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+  });
+  check('Deno consumer (npm: specifiers) type-checks and moves an asset', deno.ok, tail(deno.out, deno.ok ? 1 : 15));
+
+  // 7. The browser bundle and its budget.
+  const esbuild = await import(join(root, 'node_modules', 'esbuild', 'lib', 'main.js'));
+  const bundle = await esbuild.build({
+    entryPoints: [join(consumer, 'browser-entry.js')],
+    absWorkingDir: consumer,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const bytes = bundle.outputFiles[0].contents;
+  const gzipped = gzipSync(bytes, { level: 9 }).length;
+  const byPackage = {};
+  for (const [input, { bytesInOutput }] of Object.entries(Object.values(bundle.metafile.outputs)[0].inputs)) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+    const name = m ? m[1] : input;
+    byPackage[name] = (byPackage[name] ?? 0) + bytesInOutput;
+  }
+  const parts = Object.entries(byPackage)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${(n / 1024).toFixed(1)} KB`)
+    .join(', ');
+  check(
+    'browser bundle (gateway, kernel, IndexedDB, WebSocket client, HTTP ledger, WebCrypto)',
+    bytes.length <= BROWSER_BUDGET.minified && gzipped <= BROWSER_BUDGET.gzipped,
+    `${(bytes.length / 1024).toFixed(1)} KB minified (budget ${BROWSER_BUDGET.minified / 1000} KB), ` +
+      `${(gzipped / 1024).toFixed(1)} KB gzipped (budget ${BROWSER_BUDGET.gzipped / 1000} KB); ${parts}`,
+  );
+
+  // 8. JSR: deno.json names the same subpaths as package.json, each at its TypeScript source; the dry run passes.
+  const denoJson = JSON.parse(readFileSync(join(root, 'deno.json'), 'utf8'));
+  const source = (target) => {
+    const types = typeof target === 'string' ? target : (target.types ?? target.default?.types);
+    return types.replace('./dist/', './').replace(/\.d\.ts$/, '.ts');
+  };
+  const expected = Object.fromEntries(subpaths.map((k) => [k, source(pkg.exports[k])]));
+  const differ = subpaths.filter((k) => denoJson.exports?.[k] !== expected[k]);
+  const extra = Object.keys(denoJson.exports ?? {}).filter((k) => !(k in expected));
+  check(
+    'deno.json exports match package.json',
+    differ.length === 0 && extra.length === 0 && denoJson.version === pkg.version,
+    [...differ.map((k) => `${k}: ${denoJson.exports?.[k]} (expected ${expected[k]})`), ...extra].join('; '),
+  );
+  const publish = run(bin('deno'), ['publish', '--dry-run', '--allow-dirty'], {
+    cwd: root,
+    timeout: 300_000,
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+  });
+  check(`deno publish --dry-run (JSR ${denoJson.name})`, publish.ok, publish.ok ? '' : `\n${tail(publish.out, 25)}`);
+} catch (err) {
+  if (!(err instanceof Error && /^no /.test(err.message))) check('package checks', false, String(err?.stack ?? err));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+const failed = results.filter((ok) => !ok).length;
+console.log(`package: ${results.length - failed} of ${results.length} checks passed`);
+process.exit(failed === 0 ? 0 : 1);
