@@ -57,6 +57,14 @@ export class Gatekeeper {
 
   /** GET <ws path>/challenge?client=<id>: a fetch-style handler, mountable in Hono, Deno.serve or node:http. */
   async challengeResponse(url: string | URL): Promise<Response> {
+    const response = await this.#challenge(url);
+    // Readable from any origin: a gateway in a browser page dials peers served from other origins. The challenge
+    // is a signed public nonce that only the holder of the client's key can turn into a proof.
+    response.headers.set('access-control-allow-origin', '*');
+    return response;
+  }
+
+  async #challenge(url: string | URL): Promise<Response> {
     const clientId = new URL(url).searchParams.get('client') ?? '';
     const refuse = (status: number, type: string, detail: string) =>
       problemResponse(errorMessage({ status, type, detail, timestamp: this.#o.clock() }) as unknown as ProblemDetails);
