@@ -282,11 +282,7 @@ describe(`gateway processes under SIGKILL (${runtime})`, () => {
 
   it(
     'ran both gateways (' +
-      (runtime === 'deno'
-        ? 'cli/gateway.deno.ts'
-        : viaTsx
-          ? 'cli/gateway.ts under tsx'
-          : 'cli/gateway.ts, bundled') +
+      (runtime === 'deno' ? 'cli/gateway.deno.ts' : viaTsx ? 'cli/gateway.ts under tsx' : 'cli/gateway.ts, bundled') +
       `) and both ledger servers under ${runtime}, restarting each`,
     () => {
       expect([...runtimes]).toEqual([runtime]);
