@@ -2,7 +2,6 @@
 // messages on the wire. Every forgery here is one an honest gateway must refuse (or, for a replay, answer as a
 // duplicate at most): the invariant "no forged message is acted on" (invariants.ts) checks that none of their
 // hashes was ever accepted into a chain, and the usual invariants check that nothing else changed.
-import { Buffer } from 'node:buffer';
 import { sealEntry } from '../../kernel/seal.ts';
 import type { EntryBody, LogEntry } from '../../kernel/entry.ts';
 import { hashJson } from '../../kernel/hash.ts';
@@ -12,6 +11,7 @@ import { sealReceipt } from '../../kernel/ledger-receipt.ts';
 import { type Envelope, sealMessage } from '../../kernel/satp/envelope.ts';
 import { messageHash, MSG, pastNoReturn, RMSG, type SatpMessage } from '../../kernel/satp/index.ts';
 import { GW, NODES, type NodeName, THIRD } from './names.ts';
+import { payloadText } from './network.ts';
 import type { Action } from './scheduler.ts';
 import type { World } from './world.ts';
 import { outcomeOf } from '../../kernel/satp/state.ts';
@@ -50,8 +50,7 @@ const CLAIM_FIELD: Record<string, string> = {
 };
 
 type Message = SatpMessage & Record<string, unknown>;
-const decode = (env: Envelope): Message =>
-  JSON.parse(Buffer.from(env.payload, 'base64url').toString('utf8')) as Message;
+const decode = (env: Envelope): Message => JSON.parse(payloadText(env.payload)) as Message;
 const randomHash = (rng: () => number): string =>
   Array.from({ length: 64 }, () => '0123456789abcdef'[Math.floor(rng() * 16)]).join('');
 const pick = <T>(rng: () => number, xs: readonly T[]): T | undefined =>

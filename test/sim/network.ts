@@ -1,6 +1,16 @@
 // The simulated network: envelopes wait here until the scheduler delivers, drops, duplicates or delays them.
-import { Buffer } from 'node:buffer';
+import { fromBase64Url, fromUtf8 } from '../../kernel/encoding.ts';
 import type { Envelope } from '../../kernel/satp/envelope.ts';
+
+type NativeBuffer = { from(text: string, encoding: 'base64url'): { toString(encoding: 'utf8'): string } };
+const nativeBuffer = (globalThis as { Buffer?: NativeBuffer }).Buffer;
+
+/**
+ * The text of a base64url payload: with the runtime's native decoder where there is one (Node, Deno; the simulator
+ * reads every envelope once), else the kernel's (a browser page, workerd: test/runtimes/).
+ */
+export const payloadText = (payload: string): string =>
+  nativeBuffer ? nativeBuffer.from(payload, 'base64url').toString('utf8') : fromUtf8(fromBase64Url(payload));
 
 export interface InFlight {
   id: number;
@@ -21,8 +31,7 @@ export const isRecoveryType = (urn: string): boolean => urn.startsWith(RECOVERY_
 /** The type and session of a sealed message (the simulator's own bookkeeping; the gateways parse it themselves). */
 export function peek(env: Envelope): { type: string; sessionId: string } {
   try {
-    // Node's native base64url decoder (also in Deno): the simulator reads every envelope once.
-    const m = JSON.parse(Buffer.from(env.payload, 'base64url').toString('utf8')) as {
+    const m = JSON.parse(payloadText(env.payload)) as {
       messageType?: unknown;
       sessionId?: unknown;
     };

@@ -43,9 +43,24 @@ export interface Action {
   run: () => void | Promise<void>;
 }
 
-// setImmediate runs after every queued microtask (all in-memory I/O here resolves by microtasks),
-// and unlike setTimeout(0) it is not clamped to 1 ms. Node and Deno both have it.
-export const macrotask = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+// A macrotask runs after every queued microtask (all in-memory I/O here resolves by microtasks). setImmediate
+// (Node, Deno) and a MessageChannel message (Chromium) are not clamped to 1 ms as a nested setTimeout(0) is;
+// workerd has neither, and a setTimeout(0) there.
+const hasImmediate = typeof (globalThis as { setImmediate?: unknown }).setImmediate === 'function';
+const immediate: (fire: () => void) => void = hasImmediate
+  ? (fire) => setImmediate(fire)
+  : typeof MessageChannel === 'function'
+    ? (() => {
+        const channel = new MessageChannel();
+        const queue: (() => void)[] = [];
+        channel.port1.onmessage = () => queue.shift()?.();
+        return (fire: () => void) => {
+          queue.push(fire);
+          channel.port2.postMessage(undefined);
+        };
+      })()
+    : (fire) => setTimeout(fire, 0);
+export const macrotask = (): Promise<void> => new Promise<void>((resolve) => immediate(resolve));
 
 /** Runs one action, then lets every promise it set off settle before the next decision. */
 export async function runStep(world: World, action: Action): Promise<void> {
