@@ -19,6 +19,7 @@ const run = (label, cmd, args, env = {}) => {
 // apt-get when this runs as root (CI, a fresh machine); otherwise this says how to install it, and the run fails.
 const debianPackages = [
   { pkg: 'strace', command: 'strace', why: 'test/process/durability-strace.test.ts traces gateway processes' },
+  { pkg: 'chromium', command: 'chromium', why: 'the portable tests and the browser demo run in Chromium' },
 ];
 const onPath = (command) => spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
 function installDebianPackages() {
@@ -88,6 +89,26 @@ for (const runtime of ['node', 'deno']) {
           })),
       ),
     };
+  } catch {
+    results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
+  }
+}
+// The portable part of the suite (test/runtimes/portable.ts) in the two runtimes vitest cannot run in: bundled into
+// a Chromium page (with the storage conformance suite on the browser's own IndexedDB) and into a workerd isolate.
+// A file filter (npm test -- <files>) is vitest's; the bundled runs take the whole portable list, so they are skipped.
+for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) {
+  const out = join(dir, `${runtime}.json`);
+  const ok = run(`tests in ${runtime}`, process.execPath, [
+    '--import',
+    'tsx',
+    'test/runtimes/cli.ts',
+    runtime,
+    '--out',
+    out,
+  ]);
+  try {
+    const j = JSON.parse(readFileSync(out, 'utf8'));
+    results[runtime] = { ok, ...j };
   } catch {
     results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
   }

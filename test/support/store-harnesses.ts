@@ -4,12 +4,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { promisifyRequest } from 'idb-keyval';
 import type { LogStoreDriver } from '../../storage/driver.ts';
 import type { StoreHarness } from '../../storage/conformance.ts';
-import { entryKey, IndexedDbDriver } from '../../storage/indexeddb.ts';
 import { LevelDriver } from '../../storage/level.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
+import { indexedDbHarnessOf } from './store-harness-idb.ts';
 
 function memoryLog(driver: LogStoreDriver, logId: string, seq: number): string[] {
   const log = (driver as MemoryDriver).logs.get(logId);
@@ -67,33 +66,7 @@ export const levelHarness: StoreHarness = {
   },
 };
 
-let databases = 0;
-const idb = { indexedDB, IDBKeyRange };
-
-export const indexedDbHarness: StoreHarness = {
-  name: 'indexeddb (fake-indexeddb)',
-  capabilities: { persistent: true, durable: true },
-  create: () => IndexedDbDriver.open(`satp-conformance-${++databases}`, idb),
-  async reopen(driver) {
-    await driver.close();
-    return IndexedDbDriver.open((driver as IndexedDbDriver).databaseName, idb);
-  },
-  tamper: (driver, logId, seq, mutate) =>
-    (driver as IndexedDbDriver).store('readwrite', (s) => {
-      const read = s.get(entryKey(logId, seq)) as IDBRequest<unknown>;
-      read.onsuccess = () => {
-        if (typeof read.result !== 'string') throw new RangeError(`indexeddb log ${logId} has no seq ${seq}`);
-        s.put(mutate(read.result), entryKey(logId, seq));
-      };
-      return promisifyRequest(s.transaction);
-    }),
-  remove: (driver, logId, seq) =>
-    (driver as IndexedDbDriver).store('readwrite', (s) => {
-      s.delete(entryKey(logId, seq));
-      return promisifyRequest(s.transaction);
-    }),
-  async destroy(driver) {
-    await driver.close();
-    await promisifyRequest(indexedDB.deleteDatabase((driver as IndexedDbDriver).databaseName));
-  },
-};
+export const indexedDbHarness: StoreHarness = indexedDbHarnessOf('indexeddb (fake-indexeddb)', {
+  indexedDB,
+  IDBKeyRange,
+});
