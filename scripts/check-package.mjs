@@ -2,11 +2,12 @@
 // npm would publish, installs that tarball into empty consumer projects outside the repository, and checks it from
 // consumers that know nothing of the repo:
 //   - the tarball holds the build, the docs and the licence, and no tests or TypeScript sources;
-//   - plain Node ESM, no loader: two gateways on LevelDB over WebSocket move an asset (test/package/fixtures);
+//   - plain Node ESM, no loader: two gateways on LevelDB over WebSocket move an asset (examples/embedding/node.mjs);
 //   - every bin answers --help through npx;
 //   - a strict tsc consumer (skipLibCheck false) type-checks every subpath under moduleResolution bundler and
 //     node16, and the browser subpaths with the DOM library and the `browser` condition;
-//   - Deno imports it through npm: specifiers, type-checks and moves an asset;
+//   - Deno imports it through npm: specifiers, type-checks and moves an asset (examples/embedding/deno.ts);
+//   - the exported conformance suites check adapters under vitest (examples/embedding/adapter.test.mjs);
 //   - esbuild bundles what a browser gateway imports, within the size budget below;
 //   - the deno.json (JSR) exports name the same subpaths, and `deno publish --dry-run` passes.
 // Prints one line per check; exits 1 if any failed. Needs the npm registry (or npm's cache) for the tarball's
@@ -88,7 +89,9 @@ try {
   const consumer = join(work, 'consumer');
   mkdirSync(consumer);
   cpSync(join(root, 'test', 'package', 'fixtures'), consumer, { recursive: true });
-  const typesNode = JSON.parse(readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8'));
+  cpSync(join(root, 'examples', 'embedding'), consumer, { recursive: true });
+  const versionOf = (name) =>
+    JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
   writeFileSync(
     join(consumer, 'package.json'),
     JSON.stringify({
@@ -96,7 +99,7 @@ try {
       private: true,
       type: 'module',
       dependencies: { 'satp-recovery': `file:${tarball}` },
-      devDependencies: { '@types/node': typesNode.version },
+      devDependencies: { '@types/node': versionOf('@types/node'), vitest: versionOf('vitest') },
     }),
   );
   const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: consumer });
@@ -104,7 +107,7 @@ try {
     throw new Error('no install');
 
   // 3. Plain Node ESM, no loader: a transfer over WebSocket between gateways on LevelDB.
-  const node = run(process.execPath, ['node-transfer.mjs'], { cwd: consumer, timeout: 120_000 });
+  const node = run(process.execPath, ['node.mjs'], { cwd: consumer, timeout: 120_000 });
   check('Node ESM consumer moves an asset (LevelDB, WebSocket)', node.ok, tail(node.out, node.ok ? 1 : 15));
 
   // 4. Every bin, through npx, as a user runs it.
@@ -127,7 +130,7 @@ try {
       moduleResolution: 'bundler',
       lib: ['es2022'],
       types: ['node'],
-      files: ['node-subpaths.ts', 'node-transfer.mjs'],
+      files: ['node-subpaths.ts', 'node.mjs', 'adapter.test.mjs'],
     },
     'node16, Node': {
       ...strict,
@@ -135,7 +138,7 @@ try {
       moduleResolution: 'node16',
       lib: ['es2022'],
       types: ['node'],
-      files: ['node-subpaths.ts', 'node-transfer.mjs'],
+      files: ['node-subpaths.ts', 'node.mjs', 'adapter.test.mjs'],
     },
     'bundler, browser (DOM, browser condition)': {
       ...strict,
@@ -158,14 +161,27 @@ try {
 
   // 6. Deno through npm: specifiers, from the consumer's node_modules.
   writeFileSync(join(consumer, 'deno.json'), JSON.stringify({ nodeModulesDir: 'manual' }));
-  const deno = run(bin('deno'), ['run', '--check', '-A', 'deno-transfer.ts'], {
+  const deno = run(bin('deno'), ['run', '--check', '-A', 'deno.ts'], {
     cwd: consumer,
     timeout: 120_000,
     env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
   });
   check('Deno consumer (npm: specifiers) type-checks and moves an asset', deno.ok, tail(deno.out, deno.ok ? 1 : 15));
 
-  // 7. The browser bundle and its budget.
+  // 7. The exported conformance suites, as an adapter author runs them (vitest, the optional peer dependency).
+  const suites = run(join(consumer, 'node_modules', '.bin', 'vitest'), ['run', 'adapter.test.mjs'], {
+    cwd: consumer,
+    timeout: 300_000,
+    env: { ...process.env, NO_COLOR: '1', CI: 'true' },
+  });
+  const counts = /Tests\s+(\d+) passed/.exec(suites.out);
+  check(
+    'the conformance suites check an adapter from the package (vitest)',
+    suites.ok && counts !== null,
+    suites.ok ? `${counts?.[1]} cases passed` : tail(suites.out, 20),
+  );
+
+  // 8. The browser bundle and its budget.
   const esbuild = await import(join(root, 'node_modules', 'esbuild', 'lib', 'main.js'));
   const bundle = await esbuild.build({
     entryPoints: [join(consumer, 'browser-entry.js')],
@@ -198,7 +214,7 @@ try {
       `${(gzipped / 1024).toFixed(1)} KB gzipped (budget ${BROWSER_BUDGET.gzipped / 1000} KB); ${parts}`,
   );
 
-  // 8. JSR: deno.json names the same subpaths as package.json, each at its TypeScript source; the dry run passes.
+  // 9. JSR: deno.json names the same subpaths as package.json, each at its TypeScript source; the dry run passes.
   const denoJson = JSON.parse(readFileSync(join(root, 'deno.json'), 'utf8'));
   const source = (target) => {
     const types = typeof target === 'string' ? target : (target.types ?? target.default?.types);
