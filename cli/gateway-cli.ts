@@ -1,7 +1,7 @@
 // The gateway process's command line (node:util parseArgs, which Deno provides too): flags in, one checked config out.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from '../kernel/zod.ts';
 import { ID_PATTERN } from '../kernel/entry.ts';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
 import { type CrashPoint, parseCrashPoint } from './gateway-observe.ts';
@@ -28,12 +28,12 @@ const jwkSchema = z.strictObject({
   y: z.string(),
 });
 const peerSchema = z.strictObject({
-  url: z.string().regex(/^wss?:\/\//),
+  url: z.string().check(z.regex(/^wss?:\/\//)),
   publicJwk: jwkSchema,
-  networkId: z.string().regex(ID_PATTERN),
+  networkId: z.string().check(z.regex(ID_PATTERN)),
   ledgerPublicJwk: jwkSchema,
 });
-const peersSchema = z.record(z.string().regex(ID_PATTERN), peerSchema);
+const peersSchema = z.record(z.string().check(z.regex(ID_PATTERN)), peerSchema);
 
 export interface PeerConfig {
   url: string;

@@ -1,5 +1,5 @@
 // The log entry of recovery-04 §4 in camelCase, its schema, and the pure builder of the next body.
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { hashJson, HASH_PATTERN } from './hash.ts';
 import { canonicalJson, jsonProblem, type Json, type JsonLimits } from './json.ts';
 import type { PublicJwk } from './crypto/types.ts';
@@ -25,14 +25,14 @@ export const ENTRY_LIMITS = {
 /** Ids: session, context, gateway. A bounded token alphabet keeps them safe in keys, paths and URLs. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
-const id = z.string().regex(ID_PATTERN);
-const text = (max: number) => z.string().max(max);
-const hex64 = z.string().regex(HASH_PATTERN);
+const id = z.string().check(z.regex(ID_PATTERN));
+const text = (max: number) => z.string().check(z.maxLength(max));
+const hex64 = z.string().check(z.regex(HASH_PATTERN));
 const jwk = z.strictObject({
   kty: z.literal('EC'),
   crv: z.enum(['P-256', 'secp256k1']),
-  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-  y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  x: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
+  y: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
 });
 const json = (what: string) =>
   z.custom<Json>((v) => jsonProblem(v, ENTRY_LIMITS.json) === undefined, {
@@ -43,7 +43,7 @@ const bodyShape = {
   version: text(16),
   sessionId: id,
   contextId: id,
-  seqNumber: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  seqNumber: z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
   phase: text(64),
   step: text(64),
   author: id,
@@ -56,7 +56,7 @@ const bodyShape = {
   applicationProfile: text(512),
   payload: json('payload'),
   payloadHash: hex64,
-  timestamp: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  timestamp: z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
   originGatewayPubkey: jwk,
   originGatewaySystem: text(256),
   destinationGatewayPubkey: jwk,
@@ -65,15 +65,15 @@ const bodyShape = {
   lastEntryHash: hex64,
   accessControlProfile: text(512),
   operation: z.enum(OPERATIONS),
-  recoveryMessage: text(128).optional(),
-  recoveryPayload: json('recoveryPayload').optional(),
+  recoveryMessage: z.optional(text(128)),
+  recoveryPayload: z.optional(json('recoveryPayload')),
 };
 
 export const entryBodySchema = z.strictObject(bodyShape);
 export const logEntrySchema = z.strictObject({
   ...bodyShape,
   entryHash: hex64,
-  messageSignature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+  messageSignature: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
 });
 
 /** What the kernel builds: every field but the seal. */

@@ -1,5 +1,5 @@
 // Schemas for ledger ops and receipts arriving from outside: the one check before a ledger or gateway trusts them.
-import { z } from 'zod';
+import * as z from './zod.ts';
 import { ID_PATTERN } from './entry.ts';
 import { SatpError } from './errors.ts';
 import { HASH_PATTERN } from './hash.ts';
@@ -12,60 +12,61 @@ import { ASSET_STATES, LEDGER_OP_KINDS, LEDGER_REFUSALS, MAX_ATTESTED_OPS } from
  */
 export const LEDGER_REF_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/;
 
-const ref = z.string().regex(LEDGER_REF_PATTERN);
+const ref = z.string().check(z.regex(LEDGER_REF_PATTERN));
 const base = { opId: ref, assetId: ref };
+const epochMs = z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
 
 export const ledgerOpSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     ...base,
     kind: z.literal('lock'),
     owner: ref,
-    expiresAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    expiresAt: z.optional(epochMs),
   }),
-  z.strictObject({ ...base, kind: z.literal('unlock'), lockOpId: ref.optional() }),
-  z.strictObject({ ...base, kind: z.literal('burn'), lockOpId: ref.optional() }),
+  z.strictObject({ ...base, kind: z.literal('unlock'), lockOpId: z.optional(ref) }),
+  z.strictObject({ ...base, kind: z.literal('burn'), lockOpId: z.optional(ref) }),
   z.strictObject({ ...base, kind: z.literal('mint'), owner: ref }),
   z.strictObject({ ...base, kind: z.literal('assign'), owner: ref }),
 ]);
-
-const epochMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const assetRecordSchema = z.strictObject({
   assetId: ref,
   owner: ref,
   state: z.enum(ASSET_STATES),
-  lockExpiresAt: epochMs.optional(),
-  lockOpId: ref.optional(),
+  lockExpiresAt: z.optional(epochMs),
+  lockOpId: z.optional(ref),
 });
 
 const receiptShape = {
   opId: ref,
   kind: z.enum(LEDGER_OP_KINDS),
   assetId: ref,
-  opHash: z.string().regex(HASH_PATTERN),
+  opHash: z.string().check(z.regex(HASH_PATTERN)),
   ok: z.boolean(),
-  error: z.strictObject({ code: z.enum(LEDGER_REFUSALS), message: z.string().max(512) }).optional(),
-  ledgerId: z.string().regex(ID_PATTERN),
-  txSeq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  timestamp: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  error: z.optional(z.strictObject({ code: z.enum(LEDGER_REFUSALS), message: z.string().check(z.maxLength(512)) })),
+  ledgerId: z.string().check(z.regex(ID_PATTERN)),
+  txSeq: z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+  timestamp: z.optional(epochMs),
   // A 64-byte r‖s signature is 86 base64url characters without padding.
-  proof: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+  proof: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
 };
 
-export const ledgerReceiptSchema = z.strictObject(receiptShape).refine((r) => r.ok === (r.error === undefined), {
-  message: 'error is present exactly when ok is false',
-  path: ['error'],
-});
+export const ledgerReceiptSchema = z.strictObject(receiptShape).check(
+  z.refine((r) => r.ok === (r.error === undefined), {
+    message: 'error is present exactly when ok is false',
+    path: ['error'],
+  }),
+);
 
 export const ledgerAttestationSchema = z.strictObject({
   kind: z.literal('attestation'),
-  ledgerId: z.string().regex(ID_PATTERN),
+  ledgerId: z.string().check(z.regex(ID_PATTERN)),
   assetId: ref,
-  asset: assetRecordSchema.optional(),
+  asset: z.optional(assetRecordSchema),
   ledgerTime: epochMs,
-  txSeq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  ops: z.array(z.strictObject({ opId: ref, ok: z.boolean() })).max(MAX_ATTESTED_OPS),
-  proof: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+  txSeq: z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
+  ops: z.array(z.strictObject({ opId: ref, ok: z.boolean() })).check(z.maxLength(MAX_ATTESTED_OPS)),
+  proof: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
 });
 
 /** A fresh, well-formed attestation (its proof not yet checked: see verifyAttestation), or INVALID_INPUT. */
@@ -76,7 +77,7 @@ export function parseLedgerAttestation(value: unknown): LedgerAttestation {
   return r.data;
 }
 
-const firstIssue = (error: z.ZodError, what: string): string => {
+const firstIssue = (error: z.core.$ZodError, what: string): string => {
   const issue = error.issues[0];
   return `${what}${issue?.path.length ? `.${issue.path.join('.')}` : ''}: ${issue?.message ?? 'invalid'}`;
 };

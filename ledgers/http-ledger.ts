@@ -1,5 +1,5 @@
 // A Ledger reached over HTTP: the client of ledger-server.ts, on the standard fetch (Node, Deno, browsers, workerd).
-import { z } from 'zod';
+import * as z from '../kernel/zod.ts';
 import { fromUtf8 } from '../kernel/encoding.ts';
 import { ID_PATTERN } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
@@ -32,8 +32,8 @@ export interface HttpLedgerOptions {
 
 const healthSchema = z.strictObject({
   status: z.literal('ok'),
-  ledgerId: z.string().regex(ID_PATTERN),
-  txSeq: z.number().int().min(0),
+  ledgerId: z.string().check(z.regex(ID_PATTERN)),
+  txSeq: z.number().check(z.int(), z.minimum(0)),
   publicJwk: z.strictObject({
     kty: z.literal('EC'),
     crv: z.enum(['P-256', 'secp256k1']),
@@ -156,7 +156,7 @@ export class HttpLedger implements Ledger {
     }
   }
 
-  #parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+  #parse<T>(schema: z.ZodMiniType<T>, body: unknown, what: string): T {
     const r = schema.safeParse(body);
     if (!r.success)
       throw this.#unavailable(`malformed ${what}: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`);

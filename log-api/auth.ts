@@ -1,6 +1,6 @@
 // Who is calling: gateways authenticate with a bearer token from a configured table, or with a request
 // signed by their identity key (http/signed-request.ts). Framework-agnostic, so every HTTP app can reuse it.
-import { z } from 'zod';
+import * as z from '../kernel/zod.ts';
 import { utf8 } from '../kernel/encoding.ts';
 import { ID_PATTERN } from '../kernel/entry.ts';
 import { HASH_PATTERN, sha256Hex } from '../kernel/hash.ts';
@@ -14,8 +14,8 @@ export const MIN_TOKEN_LENGTH = 16;
 const jwkSchema = z.strictObject({
   kty: z.literal('EC'),
   crv: z.enum(['P-256', 'secp256k1']),
-  x: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
-  y: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  x: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
+  y: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
 });
 
 /**
@@ -26,15 +26,15 @@ const jwkSchema = z.strictObject({
  * docs/log-storage-api.md).
  */
 export const gatewayCredentialsSchema = z.strictObject({
-  token: z.string().min(MIN_TOKEN_LENGTH).max(512).optional(),
-  tokenSha256: z.string().regex(HASH_PATTERN).optional(),
-  publicJwk: jwkSchema.optional(),
-  role: z.enum(['gateway', 'operator']).optional(),
+  token: z.optional(z.string().check(z.minLength(MIN_TOKEN_LENGTH), z.maxLength(512))),
+  tokenSha256: z.optional(z.string().check(z.regex(HASH_PATTERN))),
+  publicJwk: z.optional(jwkSchema),
+  role: z.optional(z.enum(['gateway', 'operator'])),
 });
 export type GatewayCredentials = z.infer<typeof gatewayCredentialsSchema> & { publicJwk?: PublicJwk };
 
 /** The table of gateways, by id: the JSON of a `--gateways` file. */
-export const gatewayTableSchema = z.record(z.string().regex(ID_PATTERN), gatewayCredentialsSchema);
+export const gatewayTableSchema = z.record(z.string().check(z.regex(ID_PATTERN)), gatewayCredentialsSchema);
 export type GatewayTable = Record<string, GatewayCredentials>;
 
 export interface AuthOptions {

@@ -1,5 +1,5 @@
 // Messages on the wire: JWS flattened JSON (RFC 7515 §7.2.2) over the message's canonical JSON.
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
 import { sha256Hex } from '../hash.ts';
 import { canonicalJson, type Json } from '../json.ts';
@@ -17,13 +17,13 @@ export interface Envelope {
 
 const MAX = 1_400_000; // 1 MiB of JSON, base64url-encoded
 const envelopeSchema = z.strictObject({
-  protected: z.string().max(512),
-  payload: z.string().max(MAX),
-  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/),
+  protected: z.string().check(z.maxLength(512)),
+  payload: z.string().check(z.maxLength(MAX)),
+  signature: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
 });
 const headerSchema = z.strictObject({
   alg: z.enum(['ES256', 'ES256K']),
-  kid: z.string().max(128),
+  kid: z.string().check(z.maxLength(128)),
   typ: z.literal('satp+json'),
 });
 

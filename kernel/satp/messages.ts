@@ -1,5 +1,5 @@
 // SATP core messages (draft-ietf-satp-core §4–§8): URNs, schemas and types. Validated before the reducer sees them.
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { HASH_PATTERN, hashJson } from '../hash.ts';
 import { ID_PATTERN } from '../entry.ts';
 import { jsonProblem, type Json } from '../json.ts';
@@ -28,18 +28,21 @@ export const MSG = {
   sessionAbort: `${NS}session-abort-msg`,
 } as const;
 
-const id = z.string().regex(ID_PATTERN);
-const hash = z.string().regex(HASH_PATTERN);
-const text = (max = 1024) => z.string().max(max);
+const id = z.string().check(z.regex(ID_PATTERN));
+const hash = z.string().check(z.regex(HASH_PATTERN));
+const text = (max = 1024) => z.string().check(z.maxLength(max));
 const claim = z.custom<Json>((v) => v !== null && typeof v === 'object' && jsonProblem(v) === undefined, {
   message: 'claim must be a JSON object',
 });
 const jwk = z.strictObject({
   kty: z.literal('EC'),
   crv: z.enum(['P-256', 'secp256k1']),
-  x: z.string().max(64),
-  y: z.string().max(64),
+  x: z.string().check(z.maxLength(64)),
+  y: z.string().check(z.maxLength(64)),
 });
+
+/** Seconds a lock holds: at least one, at most 30 days. */
+const lockSeconds = z.number().check(z.int(), z.minimum(1), z.maximum(30 * 24 * 3600));
 
 const base = { version: z.literal(SATP_VERSION), sessionId: id, transferContextId: id };
 const answer = { ...base, hashPrevMessage: hash };
@@ -50,11 +53,7 @@ export const transferInitClaimSchema = z.strictObject({
   assetProfileId: text(256),
   networkLockType: z.enum(['TIME_LOCK', 'HASH_LOCK', 'HASH_TIME_LOCK']),
   /** Seconds the lock holds on the origin network. */
-  assetLockExpirationTime: z
-    .number()
-    .int()
-    .min(1)
-    .max(30 * 24 * 3600),
+  assetLockExpirationTime: lockSeconds,
   verifiedOriginatorEntityId: text(512),
   verifiedBeneficiaryEntityId: text(512),
   originatorPublicKey: text(512),
@@ -65,28 +64,24 @@ export const transferInitClaimSchema = z.strictObject({
   recipientGatewayId: id,
   senderGatewayNetworkId: text(256),
   recipientGatewayNetworkId: text(256),
-  senderGatewayOwnerId: text(512).optional(),
-  receiverGatewayOwnerId: text(512).optional(),
+  senderGatewayOwnerId: z.optional(text(512)),
+  receiverGatewayOwnerId: z.optional(text(512)),
 });
 export type TransferInitClaim = z.infer<typeof transferInitClaimSchema>;
 
 export const capabilitiesSchema = z.strictObject({
   gatewayDefaultSignatureAlgorithm: z.enum(['ES256', 'ES256K']),
-  gatewaySupportedSignatureAlgorithms: z.array(text(32)).max(16).optional(),
+  gatewaySupportedSignatureAlgorithms: z.optional(z.array(text(32)).check(z.maxLength(16))),
   networkLockType: z.enum(['TIME_LOCK', 'HASH_LOCK', 'HASH_TIME_LOCK']),
-  networkLockExpirationTime: z
-    .number()
-    .int()
-    .min(1)
-    .max(30 * 24 * 3600),
+  networkLockExpirationTime: lockSeconds,
   gatewayTlsScheme: text(64),
 });
 
 const problem = {
-  type: z.string().regex(/^urn:ietf:params:satp:core:error:err_[0-9.]+$/),
-  status: z.number().int().min(400).max(599),
+  type: z.string().check(z.regex(/^urn:ietf:params:satp:core:error:err_[0-9.]+$/)),
+  status: z.number().check(z.int(), z.minimum(400), z.maximum(599)),
   title: text(256),
-  detail: text(2048).optional(),
+  detail: z.optional(text(2048)),
 };
 
 export const messageSchemas = {
@@ -101,7 +96,7 @@ export const messageSchemas = {
     ...answer,
     messageType: z.literal(MSG.proposalReceipt),
     hashTransferInitClaim: hash,
-    timestamp: z.string().max(64),
+    timestamp: z.string().check(z.maxLength(64)),
   }),
   [MSG.proposalReject]: z.strictObject({ ...answer, messageType: z.literal(MSG.proposalReject), ...problem }),
   [MSG.transferCommence]: z.strictObject({
@@ -153,14 +148,14 @@ export const messageSchemas = {
     ...answer,
     messageType: z.literal(MSG.error),
     ...problem,
-    instance: text(512).optional(),
-    prevMsgType: text(128).optional(),
-    timestamp: z.string().max(64),
+    instance: z.optional(text(512)),
+    prevMsgType: z.optional(text(128)),
+    timestamp: z.string().check(z.maxLength(64)),
   }),
   [MSG.sessionAbort]: z.strictObject({
     ...answer,
     messageType: z.literal(MSG.sessionAbort),
-    reason: text(512).optional(),
+    reason: z.optional(text(512)),
   }),
   ...recoverySchemas,
 } as const;

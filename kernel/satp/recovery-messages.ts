@@ -1,5 +1,5 @@
 // The recovery messages of recovery-04 §5.3 (URNs urn:ietf:SATP-2pc:msgtype:*).
-import { z } from 'zod';
+import * as z from '../zod.ts';
 import { HASH_PATTERN } from '../hash.ts';
 import { ID_PATTERN } from '../entry.ts';
 import type { Json } from '../json.ts';
@@ -31,36 +31,36 @@ export const RECOVER_PAGE_CHARS = 512 * 1024;
  */
 export const ENDED_PAGE_CHARS = 16 * 1024;
 
-const id = z.string().regex(ID_PATTERN);
-const hash = z.string().regex(HASH_PATTERN);
-const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const id = z.string().check(z.regex(ID_PATTERN));
+const hash = z.string().check(z.regex(HASH_PATTERN));
+const seq = z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
 const jwk = z.strictObject({
   kty: z.literal('EC'),
   crv: z.enum(['P-256', 'secp256k1']),
-  x: z.string().max(64),
-  y: z.string().max(64),
+  x: z.string().check(z.maxLength(64)),
+  y: z.string().check(z.maxLength(64)),
 });
 const base = { version: z.literal('1.0'), sessionId: id, contextId: id };
 /** Entries of a chain: validated as log entries (schema, hashes, links, signatures) by the store, not here. */
 const entries = z
   .array(z.custom<Json>((v) => v !== null && typeof v === 'object' && !Array.isArray(v)))
-  .max(RECOVER_PAGE);
-const actions = z.array(z.enum(['UNLOCK', 'BURN'])).max(4);
-const proofs = z.array(z.custom<Json>((v) => v !== null && typeof v === 'object')).max(4);
+  .check(z.maxLength(RECOVER_PAGE));
+const actions = z.array(z.enum(['UNLOCK', 'BURN'])).check(z.maxLength(4));
+const proofs = z.array(z.custom<Json>((v) => v !== null && typeof v === 'object')).check(z.maxLength(4));
 
 export const recoverySchemas = {
   /** §5.3.1: the recovered gateway's state: its own head, and how much of the peer's chain it holds. */
   [RMSG.recover]: z.strictObject({
     ...base,
     messageType: z.literal(RMSG.recover),
-    phase: z.string().max(64),
+    phase: z.string().check(z.maxLength(64)),
     seqNumber: seq,
     lastEntryHash: hash,
     peerSeqNumber: seq,
     peerLastEntryHash: hash,
     lastEntryTimestamp: seq,
     isBackup: z.boolean(),
-    newIdentityPublicKey: jwk.optional(),
+    newIdentityPublicKey: z.optional(jwk),
   }),
   /** §5.3.2: the entries of the sender's chain the recovered gateway lacks (getLogDiff). */
   [RMSG.recoverUpdate]: z.strictObject({
@@ -76,7 +76,7 @@ export const recoverySchemas = {
     messageType: z.literal(RMSG.recoverUpdateAck),
     hashRecoverUpdateMessage: hash,
     success: z.boolean(),
-    entriesChanged: z.array(hash).max(RECOVER_PAGE),
+    entriesChanged: z.array(hash).check(z.maxLength(RECOVER_PAGE)),
   }),
   /** §5.1 step 3: the counterparty confirms; both resume. */
   [RMSG.recoverSuccess]: z.strictObject({
@@ -91,9 +91,9 @@ export const recoverySchemas = {
     messageType: z.literal(RMSG.recoverDispute),
     hashPrevMessage: hash,
     seqNumber: seq,
-    ours: hash.optional(),
-    theirs: hash.optional(),
-    detail: z.string().max(1024),
+    ours: z.optional(hash),
+    theirs: z.optional(hash),
+    detail: z.string().check(z.maxLength(1024)),
   }),
   /** §5.3.4: the sender rolled back (actions, proofs); the receiver rolls back too and acknowledges. */
   [RMSG.rollback]: z.strictObject({
@@ -103,7 +103,7 @@ export const recoverySchemas = {
     success: z.boolean(),
     actionsPerformed: actions,
     proofs,
-    reason: z.string().max(512),
+    reason: z.string().check(z.maxLength(512)),
   }),
   /** §5.3.5 */
   [RMSG.rollbackAck]: z.strictObject({
