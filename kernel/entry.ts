@@ -6,7 +6,7 @@ import type { PublicJwk } from './crypto/types.ts';
 
 export const LOG_VERSION = '1.0';
 /** lastEntryHash of the first entry (seqNumber 1) of every chain. */
-export const GENESIS_HASH = '0'.repeat(64);
+export const GENESIS_HASH: string = '0'.repeat(64);
 /** The step label of the entry that closes a session's chain (committed, rolled back or aborted). */
 export const END_STEP = 'end';
 
