@@ -5,7 +5,8 @@ import { DEMO_LOCK_SECONDS } from '../timing.ts';
 import { type ChainReport, type LedgerReport, readLedgers, verifyChains } from './checks.ts';
 import { Ui } from './ui.ts';
 import { Wire } from './wire.ts';
-import { buildWorld, type Mode, MODES, type World } from './world.ts';
+import { withNodeGateway } from './node-world.ts';
+import { buildOrigin, inPageWorld, type Mode, MODES, type World } from './world.ts';
 
 /** The steps a gateway logs (SATP core, Figure 2), offered as places to pause the wire. */
 const STEPS = ['1.1', '1.2', '1.3', '1.4', '2.1', '2.2', '2.3', '2.4', '3.1', '3.2', '3.3', '3.4', '3.5', '3.6'].concat(
@@ -58,7 +59,8 @@ wire.onChange(() => {
   pauseSelect.value = wire.pauseAt ?? ''; // a pause point is used once
 });
 
-const world = await buildWorld(mode, wire, ui);
+const origin = await buildOrigin(wire, ui);
+const world = mode === 'node' ? await withNodeGateway(origin) : await inPageWorld(origin, mode);
 document.body.dataset.mode = mode;
 document.body.dataset.run = world.run;
 const sessions: string[] = [];

@@ -2,21 +2,18 @@
 // the keys, and a GatewayHost per page gateway on its own IndexedDB database, with the transports of the mode:
 //   direct  gw-a ↔ gw-b over an in-page MemoryNetwork
 //   relay   gw-a ↔ gw-b over the demo server's WebSocket relay (relay-transport.ts)
-//   node    gw-page-<run> dials the demo server's Node gateway (createWsClient); ledger-b lives in the server
+//   node    gw-page-<run> dials the demo server's Node gateway (node-world.ts); ledger-b lives in the server
 // Every transport passes through the wire (wire.ts: slow motion and pause).
 import { generateWebCryptoSigner } from '../../../kernel/crypto/webcrypto.ts';
 import type { PublicJwk, Signer } from '../../../kernel/crypto/types.ts';
 import type { LogEntry } from '../../../kernel/entry.ts';
 import type { AssetRecord, Ledger } from '../../../kernel/ledger.ts';
-import { keyTable } from '../../../kernel/crypto/types.ts';
 import type { PeerGateway } from '../../../gateway/start.ts';
-import { HttpLedger } from '../../../ledgers/http-ledger.ts';
 import type { LedgerJournalEntry } from '../../../ledgers/ledger-engine.ts';
 import { MemoryLedger } from '../../../ledgers/memory-ledger.ts';
 import { IndexedDbDriver } from '../../../storage/indexeddb.ts';
 import { MemoryNetwork } from '../../../transports/memory/network.ts';
 import type { Transport } from '../../../transports/types.ts';
-import { createWsClient } from '../../../transports/ws/web/client.ts';
 import { GatewayHost } from '../host.ts';
 import { observeDriver } from '../observe.ts';
 import { DEMO_TIMING } from '../timing.ts';
@@ -67,13 +64,24 @@ export interface World {
   nodeChains?: (session: string) => Promise<{ own: unknown[]; copy: unknown[] }>;
 }
 
-interface NodeInfo {
-  gatewayId: string;
-  publicJwk: PublicJwk;
-  ledgerId: string;
+/** What every mode shares: the run, ledger-a with its assets, the origin's key, and how a page gateway is made. */
+export interface Origin {
+  run: string;
+  assets: string[];
+  signer: Signer;
+  ledger: MemoryLedger;
+  pageGateway(o: PageGatewayOptions): PageGateway;
+}
+
+export interface PageGatewayOptions {
+  id: string;
+  peer: string;
+  signer: Signer;
+  ledger: Ledger;
   ledgerKey: PublicJwk;
-  wsPath: string;
-  ledgerPath: string;
+  peers: Record<string, PeerGateway>;
+  /** A fresh raw transport for each incarnation. */
+  transport: () => Transport;
 }
 
 const hex = (bytes: number) =>
@@ -81,7 +89,7 @@ const hex = (bytes: number) =>
 
 const keys = () => generateWebCryptoSigner().then((k) => k.signer);
 
-async function json<T>(response: Promise<Response>): Promise<T> {
+export async function json<T>(response: Promise<Response>): Promise<T> {
   const r = await response;
   if (!r.ok) throw new Error(`${r.url}: ${r.status} ${await r.text()}`);
   return (r.status === 204 ? undefined : await r.json()) as T;
@@ -91,13 +99,14 @@ async function json<T>(response: Promise<Response>): Promise<T> {
 export const journalLines = (ops: readonly LedgerJournalEntry[]): JournalLine[] =>
   ops.map((o) => ({ opId: o.op.opId, kind: o.op.kind, ok: o.receipt.ok, applied: o.applied, requested: o.requested }));
 
-const memoryLedger = (l: MemoryLedger): WorldLedger => ({
+export const memoryLedger = (l: MemoryLedger): WorldLedger => ({
   id: l.id,
   assets: async () => l.snapshot(),
   journal: async () => journalLines(l.ops()),
 });
 
-export async function buildWorld(mode: Mode, wire: Wire, ui: Ui): Promise<World> {
+/** What every mode starts from: a run id, ledger-a with its assets, the origin's key, the gateway factory. */
+export async function buildOrigin(wire: Wire, ui: Ui): Promise<Origin> {
   const run = hex(4);
   const assets = [1, 2, 3].map((n) => `asset-${run}-${n}`);
   const [signerA, ledgerKeysA] = await Promise.all([keys(), keys()]);
@@ -107,15 +116,7 @@ export async function buildWorld(mode: Mode, wire: Wire, ui: Ui): Promise<World>
     now: Date.now,
     assets: assets.map((assetId) => ({ assetId, owner: 'alice' })),
   });
-  const host = (o: {
-    id: string;
-    peer: string;
-    signer: Signer;
-    ledger: Ledger;
-    ledgerKey: PublicJwk;
-    peers: Record<string, PeerGateway>;
-    transport: () => Transport;
-  }): PageGateway => {
+  const host = (o: PageGatewayOptions): PageGateway => {
     // One database per gateway and page load; the time in its name lets a later page load delete it (main.ts).
     const database = `satp-demo-${Date.now()}-${run}-${o.id}`;
     const durable = (entries: LogEntry[]) => {
@@ -141,58 +142,12 @@ export async function buildWorld(mode: Mode, wire: Wire, ui: Ui): Promise<World>
     return { id: o.id, peer: o.peer, database, host: gatewayHost };
   };
 
-  if (mode === 'node') {
-    const info = await json<NodeInfo>(fetch('/api/node'));
-    const id = `gw-page-${run}`;
-    // Demo only: the page tells the server its gateway's key, and its ledger's, before it dials.
-    await json(
-      fetch('/api/node/peers', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id, publicJwk: signerA.publicJwk, networkId: ledgerA.id, ledgerKey: ledgerA.publicJwk }),
-      }),
-    );
-    const ledgerB = new HttpLedger({ url: `${location.origin}${info.ledgerPath}`, id: info.ledgerId });
-    const wsUrl = `ws://${location.host}${info.wsPath}`;
-    const origin = host({
-      id,
-      peer: info.gatewayId,
-      signer: signerA,
-      ledger: ledgerA,
-      ledgerKey: ledgerA.publicJwk,
-      peers: {
-        [info.gatewayId]: { publicJwk: info.publicJwk, networkId: info.ledgerId, ledgerKey: info.ledgerKey },
-      },
-      transport: () =>
-        createWsClient({
-          self: id,
-          signer: signerA,
-          keys: keyTable({ [info.gatewayId]: info.publicJwk }),
-          peers: { [info.gatewayId]: wsUrl },
-        }),
-    });
-    return {
-      mode,
-      run,
-      origin,
-      page: [origin],
-      gateways: [id, info.gatewayId],
-      destination: info.gatewayId,
-      keys: { [id]: signerA.publicJwk, [info.gatewayId]: info.publicJwk },
-      ledgers: [
-        memoryLedger(ledgerA),
-        {
-          id: ledgerB.id,
-          assets: () => ledgerB.listAssets(),
-          journal: async () =>
-            journalLines((await json<{ ops: LedgerJournalEntry[] }>(fetch('/api/node/journal'))).ops),
-        },
-      ],
-      assets,
-      nodeChains: (session) => json(fetch(`/api/node/chains/${session}?peer=${id}`)),
-    };
-  }
+  return { run, assets, signer: signerA, ledger: ledgerA, pageGateway: host };
+}
 
+/** The direct and relay modes: both gateways in the page. */
+export async function inPageWorld(o: Origin, mode: 'direct' | 'relay'): Promise<World> {
+  const { run, assets, signer: signerA, ledger: ledgerA, pageGateway: host } = o;
   const [signerB, ledgerKeysB] = await Promise.all([keys(), keys()]);
   const ledgerB = new MemoryLedger({ id: 'ledger-b', signer: ledgerKeysB, now: Date.now });
   const network = new MemoryNetwork();
