@@ -95,6 +95,7 @@ export class GatewayHost {
   async crash(why = 'crashed'): Promise<void> {
     const parts = this.#parts;
     if (!this.#fence.alive) return;
+    this.#running?.gateway.close(); // the driver's timers; the fence would drop them anyway
     this.#fence.crash();
     this.#running = undefined;
     this.#parts = undefined;

@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
 import type { PublicJwk } from '../../kernel/crypto/types.ts';
@@ -104,7 +105,7 @@ export class NodeGateway {
         ledgerPath: LEDGER_PATH,
       }),
     );
-    app.post('/api/node/peers', async (c) => {
+    app.post('/api/node/peers', bodyLimit({ maxSize: 4096 }), async (c) => {
       const parsed = peerSchema.safeParse(await c.req.json().catch(() => undefined));
       if (!parsed.success) return c.json({ error: 'expected {id, publicJwk, networkId, ledgerKey}' }, 400);
       const { id, ...peer } = parsed.data;

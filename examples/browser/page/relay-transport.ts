@@ -3,7 +3,8 @@
 // room, TRANSPORT_CLOSED after close(), onPeer from the room's presence list. Every inbound message goes through
 // the shared choke point (transports/inbound.ts: size, UTF-8 text, strict JSON) before a handler sees it, one at
 // a time in arrival order; a refusal is answered with an error-msg through the relay. The relay is not trusted
-// (relay-frames.ts): authenticity is the kernel's check of each message's JWS.
+// (relay-frames.ts): authenticity is the kernel's check of each message's JWS. It joins the room once and never
+// reconnects: the relay lives in the server that served the page, and a new incarnation brings a new transport.
 import type { Json } from '../../../kernel/json.ts';
 import { admitText, Handlers, type InboundContext, inboundContext } from '../../../transports/inbound.ts';
 import { closedError, encodeMessage, unavailable } from '../../../transports/outbound.ts';
