@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleTests } from './bundle.ts';
-import { runInChromium } from './chromium.ts';
 import { PORTABLE_TESTS } from './portable.ts';
 import type { RunResult } from './vitest-shim.ts';
 
@@ -17,7 +16,7 @@ const { values, positionals } = parseArgs({
 const [runtime, ...only] = positionals;
 const EXTRA: Record<string, string[]> = {
   chromium: ['test/browser/indexeddb-conformance.test.ts'],
-  workerd: [],
+  workerd: ['test/workerd/durable-object-conformance.test.ts'],
 };
 if (!runtime || !(runtime in EXTRA)) {
   console.error('usage: cli.ts chromium|workerd [--out result.json] [--timeout ms] [file ...]');
@@ -36,7 +35,7 @@ try {
   const timeoutMs = Number(values.timeout);
   result =
     runtime === 'chromium'
-      ? await runInChromium(bundle, dir, timeoutMs)
+      ? await (await import('./chromium.ts')).runInChromium(bundle, dir, timeoutMs)
       : await (await import('./workerd.ts')).runInWorkerd(bundle, dir, timeoutMs);
 } catch (err) {
   result = { passed: 0, failed: 1, skipped: 0, files: 0, failures: [{ test: `${runtime} run`, message: String(err) }] };
