@@ -45,7 +45,17 @@ function installDebianPackages() {
 const packagesOk = installDebianPackages();
 
 // deno check covers the library's folders; tsc covers those and examples/, test/, bench/ and scripts/.
-const denoChecked = ['kernel/', 'storage/', 'ledgers/', 'transports/', 'http/', 'log-api/', 'gateway/', 'cli/'];
+const denoChecked = [
+  'kernel/',
+  'storage/',
+  'ledgers/',
+  'transports/',
+  'http/',
+  'log-api/',
+  'gateway/',
+  'edge/',
+  'cli/',
+];
 const checks = [
   ['typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', '.']],
   ['typecheck kernel without Node types (tsc)', bin('tsc'), ['--noEmit', '-p', 'tsconfig.kernel.json']],
