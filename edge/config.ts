@@ -69,8 +69,19 @@ const peer = z.strictObject({
   ledgerPublicJwk: publicJwk,
   ledgerUrl: httpUrl.optional(),
 });
+
+/** The protocol timings a deployment may set (kernel/satp/effects.ts GatewayConfig), and the boot's wait for peers. */
+export interface EdgeTiming {
+  retransmitMs?: number;
+  deadlineGraceMs?: number;
+  burnMarginMs?: number;
+  minLockSeconds?: number;
+  maxLockSeconds?: number;
+  connectWaitMs?: number;
+}
+
 const count = (min: number, max: number) => z.number().int().min(min).max(max).optional();
-const timing = z.strictObject({
+const timing: z.ZodType<EdgeTiming> = z.strictObject({
   retransmitMs: count(10, 3_600_000),
   deadlineGraceMs: count(0, 3_600_000),
   burnMarginMs: count(0, 3_600_000),
@@ -92,7 +103,7 @@ export interface EdgeGatewayConfig {
   key: PrivateJwk;
   ledger: { url: string; id: string; publicJwk: PublicJwk };
   peers: Record<string, EdgePeer>;
-  timing: z.infer<typeof timing>;
+  timing: EdgeTiming;
   wsPath: string;
   controlToken?: string;
 }

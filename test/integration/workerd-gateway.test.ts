@@ -10,6 +10,10 @@ import type { TransferRequest } from '../../kernel/satp/payloads.ts';
 import { peek } from '../../gateway/peek.ts';
 import type { Json } from '../../kernel/json.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
+import { craftProtocols, rawUpgrade } from '../../transports/conformance/wire.ts';
+import { ERROR_MSG_TYPE } from '../../transports/error-msg.ts';
+import { WS_PROTOCOL } from '../../transports/ws/handshake.ts';
+import { MAX_MESSAGE_BYTES } from '../../transports/types.ts';
 import {
   bundleGatewayWorker,
   type Identity,
@@ -190,6 +194,35 @@ interface Status {
 }
 
 describe('a gateway in workerd as a Durable Object, and a Node gateway', () => {
+  it("the object's WebSocket refuses before the upgrade as the other servers do, and bounds its frames", async () => {
+    const w = await world('destination');
+    // The Node gateway steps aside, so that the raw sockets below speak for it without its links replacing them.
+    await w.nodeGateway.stop();
+    const url = w.workerd.wsUrl;
+    const as = (claimed: Identity) => craftProtocols(url, w.edge.id, w.node.id, claimed.id, claimed.signer);
+    const stranger = await identity('gw-stranger');
+    expect(await rawUpgrade(url, await as(stranger))).toEqual({ refused: 403 });
+    expect(await rawUpgrade(url, [WS_PROTOCOL])).toEqual({ refused: 401 });
+    const wrongKey = await craftProtocols(url, w.edge.id, w.node.id, w.node.id, stranger.signer);
+    expect(await rawUpgrade(url, wrongKey)).toEqual({ refused: 401 });
+    const protocols = await as(w.node);
+    const first = await rawUpgrade(url, protocols);
+    if (!('socket' in first)) throw new Error(`a proper handshake was refused: ${JSON.stringify(first)}`);
+    expect(first.socket.ws.protocol).toBe(WS_PROTOCOL);
+    // A challenge is good for one upgrade: the same proof again is a replay.
+    expect(await rawUpgrade(url, protocols)).toEqual({ refused: 401 });
+    first.socket.ws.send(new TextEncoder().encode('{"binary":true}'), { binary: true });
+    expect(await within(first.socket.closed, WAIT_MS, 'a binary frame did not close the socket')).toBe(1003);
+    const big = await rawUpgrade(url, await as(w.node));
+    if (!('socket' in big)) throw new Error(`a proper handshake was refused: ${JSON.stringify(big)}`);
+    // Exactly 1 MiB is read whole: its duplicate key gets the transport's 400 error-msg back. One byte more closes.
+    const head = '{"a":1,"a":2,"pad":"';
+    big.socket.ws.send(`${head}${'x'.repeat(MAX_MESSAGE_BYTES - head.length - 2)}"}`);
+    expect(await big.socket.next(WAIT_MS)).toMatchObject({ messageType: ERROR_MSG_TYPE, status: 400 });
+    big.socket.ws.send(JSON.stringify({ pad: 'x'.repeat(MAX_MESSAGE_BYTES) }));
+    expect(await within(big.socket.closed, WAIT_MS, 'a message over 1 MiB did not close the socket')).toBe(1009);
+  }, 120_000);
+
   it('move an asset from the Node gateway to the workerd gateway', async () => {
     const w = await world('destination');
     const t = w.transfer('s-edge-in', 'asset-1');
