@@ -6,7 +6,7 @@ import type { Clock } from '../kernel/ports.ts';
 
 /** The slice of a Durable Object's `state.storage` the clock uses. */
 export interface AlarmStorage {
-  /** Stores the object's one alarm (replacing any other): it runs the object's alarm() at `scheduledTime` or soon after. */
+  /** Stores the object's one alarm, replacing any other: the runtime runs alarm() at `scheduledTime` or soon after. */
   setAlarm(scheduledTime: number): Promise<void>;
 }
 

@@ -234,7 +234,7 @@ describe('a gateway in workerd as a Durable Object, and a Node gateway', () => {
     await expectInvariants(w, [t], 'committed');
   }, 120_000);
 
-  it('move an asset from the workerd gateway to the Node gateway, and another across a restart of workerd', async () => {
+  it('move an asset from the workerd gateway to the Node gateway, and one more across a workerd restart', async () => {
     const w = await world('origin');
     const out = w.transfer('s-edge-out', 'asset-1');
     const post = (t: Transfer) =>
