@@ -67,9 +67,11 @@ export class AlarmClock implements Clock {
     this.#armed = undefined;
     const now = this.#now();
     const due = [...this.#timers].filter((t) => t.at <= now).sort((a, b) => a.at - b.at);
+    let fired = 0;
     for (const t of due) {
-      // Fired or cleared by an earlier one meanwhile: skip it.
+      // Cleared by an earlier one meanwhile: skip it.
       if (!this.#timers.delete(t)) continue;
+      fired++;
       try {
         t.fire();
       } catch (err) {
@@ -78,7 +80,7 @@ export class AlarmClock implements Clock {
     }
     this.#schedule();
     await this.#writing;
-    return due.length;
+    return fired;
   }
 
   /** Resolves once the alarm set by the latest setTimer is stored. */

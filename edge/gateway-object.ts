@@ -114,6 +114,8 @@ export class SatpGatewayObject {
   /** Long polls waiting for a session's own chain to grow or the session to end. */
   readonly #watchers = new Map<string, Set<() => void>>();
   #parts: Promise<Parts> | undefined;
+  /** What #parts resolved to, so a gateway that fails to start later drops only itself. */
+  #built: Parts | undefined;
 
   constructor(state: DurableObjectStateLike, env: GatewayObjectEnv) {
     this.#state = state;
@@ -130,7 +132,10 @@ export class SatpGatewayObject {
     const served = await parts.server.fetch(request);
     if (served) return served;
     const url = new URL(request.url);
-    if (url.pathname.startsWith('/control/')) return this.#control(request, url, parts);
+    if (url.pathname.startsWith('/control/'))
+      return this.#control(request, url, parts).catch((err: unknown) =>
+        problem(500, `the control route failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
     return problem(404, `nothing at ${url.pathname}; the peer WebSocket is at ${parts.config.wsPath}`);
   }
 
@@ -211,7 +216,15 @@ export class SatpGatewayObject {
       wrapOutbox: (outbox) => activity.wrap(outbox),
       onReport: (session, report) => this.#onReport(session, report),
     });
-    return { config, server, clock, activity, running };
+    const parts = { config, server, clock, activity, running };
+    // A gateway that failed to start is dropped with its sockets; the next event builds it again.
+    running.catch((err: unknown) => {
+      console.error(JSON.stringify({ gateway: config.id, what: 'the gateway failed to start', error: String(err) }));
+      void Promise.allSettled([server.close(), client.close()]);
+      if (this.#built === parts) this.#parts = undefined;
+    });
+    this.#built = parts;
+    return parts;
   }
 
   /** The driver, telling the long polls when one of the gateway's own chains grows. */
