@@ -1,6 +1,6 @@
 // The gateway object's bindings (docs/edge.md), checked once when the object starts: an object with a bad binding
 // answers every request with the reason instead of running half-configured.
-import { z } from 'zod';
+import * as z from '../kernel/zod.ts';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
 import type { PrivateJwk } from '../kernel/crypto/webcrypto.ts';
 import { ID_PATTERN } from '../kernel/entry.ts';
@@ -37,7 +37,7 @@ export interface GatewayObjectEnv {
   CONTROL_TOKEN?: string;
 }
 
-const id = z.string().regex(ID_PATTERN);
+const id = z.string().check(z.regex(ID_PATTERN));
 const publicJwk = z.strictObject({
   kty: z.literal('EC'),
   crv: z.enum(['P-256', 'secp256k1']),
@@ -52,22 +52,19 @@ const privateJwk = z.strictObject({
   x: z.string(),
   y: z.string(),
   d: z.string(),
-  alg: z.literal('ES256').optional(),
-  kid: z.string().optional(),
-  use: z.literal('sig').optional(),
-  ext: z.boolean().optional(),
-  key_ops: z.array(z.string()).optional(),
+  alg: z.optional(z.literal('ES256')),
+  kid: z.optional(z.string()),
+  use: z.optional(z.literal('sig')),
+  ext: z.optional(z.boolean()),
+  key_ops: z.optional(z.array(z.string())),
 });
-const httpUrl = z.string().regex(/^https?:\/\//);
+const httpUrl = z.string().check(z.regex(/^https?:\/\//));
 const peer = z.strictObject({
-  url: z
-    .string()
-    .regex(/^wss?:\/\//)
-    .optional(),
+  url: z.optional(z.string().check(z.regex(/^wss?:\/\//))),
   publicJwk,
   networkId: id,
   ledgerPublicJwk: publicJwk,
-  ledgerUrl: httpUrl.optional(),
+  ledgerUrl: z.optional(httpUrl),
 });
 
 /** The protocol timings a deployment may set (kernel/satp/effects.ts GatewayConfig), and the boot's wait for peers. */
@@ -80,8 +77,8 @@ export interface EdgeTiming {
   connectWaitMs?: number;
 }
 
-const count = (min: number, max: number) => z.number().int().min(min).max(max).optional();
-const timing: z.ZodType<EdgeTiming> = z.strictObject({
+const count = (min: number, max: number) => z.optional(z.number().check(z.int(), z.minimum(min), z.maximum(max)));
+const timing: z.ZodMiniType<EdgeTiming> = z.strictObject({
   retransmitMs: count(10, 3_600_000),
   deadlineGraceMs: count(0, 3_600_000),
   burnMarginMs: count(0, 3_600_000),
@@ -118,7 +115,7 @@ function json(name: string, value: unknown): unknown {
 }
 
 /** A binding checked against `schema`; a JSON binding given as text is parsed first. */
-function parse<T>(name: string, schema: z.ZodType<T>, value: unknown, isJson = false): T {
+function parse<T>(name: string, schema: z.ZodMiniType<T>, value: unknown, isJson = false): T {
   if (value === undefined) throw new TypeError(`binding ${name} is missing (docs/edge.md)`);
   const r = schema.safeParse(isJson ? json(name, value) : value);
   if (r.success) return r.data;
