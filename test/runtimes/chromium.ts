@@ -1,7 +1,7 @@
 // Runs bundled test files in a real Chromium page: Debian's /usr/bin/chromium driven by playwright-core (which
 // downloads no browser), the page served from a temp dir on 127.0.0.1 at a port the OS picks. IndexedDB, WebCrypto,
 // fetch and WebSocket are the browser's own.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -36,9 +36,7 @@ export async function serveFiles(files: Record<string, string>): Promise<{ url: 
 /** Runs the bundle's run() in a page; resolves with its result. Bounded by `timeoutMs`. */
 export async function runInChromium(bundle: string, dir: string, timeoutMs: number): Promise<RunResult> {
   const html = join(dir, 'index.html');
-  await import('node:fs').then((fs) =>
-    fs.writeFileSync(html, '<!doctype html><meta charset="utf-8"><title>satp-recovery tests</title>'),
-  );
+  writeFileSync(html, '<!doctype html><meta charset="utf-8"><title>satp-recovery tests</title>');
   const { url, server } = await serveFiles({ 'index.html': html, 'tests.js': bundle });
   const browser = await launchChromium();
   try {
