@@ -285,7 +285,13 @@ function onError(
   // A rollback under way was decided on the ledgers' evidence (or before the point of no return): an error
   // adds nothing to it, wherever the session stood.
   if (rollingBack(s)) return reportOnly('ignored', 'already rolling back');
-  // Past the point of no return an error cannot undo anything: only the ledgers' evidence decides.
+  // Past the point of no return an error cannot undo anything: only the ledgers' evidence decides. A destination
+  // that promised but holds no burn evidence yet gets that evidence without anyone's help: the origin's ROLLBACK
+  // carries its unlock receipt, else the origin ledger attests at the deadline (an origin refuses a commit-ready
+  // that arrives after its lock lapsed). A gateway that has committed has the evidence already, and a refusal
+  // then contradicts it: that is for an operator.
+  if (s.role === 'destination' && s.promised && !s.committed)
+    return reportOnly('ignored', `peer error after the promise, left to the origin ledger's evidence: ${m.title}`);
   if (pastNoReturn(s)) return reportOnly('needs-operator', `peer error after the point of no return: ${m.title}`);
   return andThen(s, { steps: [receive('error', now, from, m, hash)], effects: [] }, (r) =>
     startRollback(r, now, `peer error ${m.type.split(':').pop()}: ${m.title}`, true),

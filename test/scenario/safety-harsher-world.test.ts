@@ -836,6 +836,46 @@ describe('operator reports are for what needs an operator', () => {
       await checkInvariants(pair, 's-late-err');
     },
   );
+
+  it(
+    "a promised destination called an operator for the origin's refusal of its commit-ready, sent while the " +
+      "origin rolled back at its deadline: now it waits for the ledgers' evidence",
+    async () => {
+      // Seen in the SIGKILL run under Deno: the commit-ready reached the origin only after the origin's lock had
+      // lapsed and it had started to roll back; the origin refused it ("session is rolling back") before its
+      // ROLLBACK reached the destination. The destination, promised but not yet at its own deadline, reported
+      // that refusal as needing an operator, although the origin ledger's evidence (the ROLLBACK's unlock
+      // receipt, or the attestation at its deadline) settles the session without one.
+      const pair = await makePair();
+      const held: { release: () => void; type: string }[] = [];
+      let holding = true;
+      pair.intercept = (_from, _to, env) => {
+        const type = typeOf(env);
+        if (!holding || (type !== 'commit-ready-msg' && type !== 'rollback-msg')) return undefined;
+        return new Promise<undefined>((resolve) => held.push({ type, release: () => resolve(undefined) }));
+      };
+      const sid = 's-refused-promise';
+      await pair.origin.gw.startTransfer(pair.request(sid, { lockSeconds: 5 }));
+      await until(pair, () => pair.destination.gw.session(sid)?.promised === true, 20, 'promised');
+      await until(pair, () => pair.origin.gw.session(sid)?.status.kind === 'rolling-back', 20, 'the origin rolls back');
+      expect(pair.destination.gw.session(sid)?.status.kind, 'the destination is still before its deadline').toBe(
+        'running',
+      );
+      const before = pair.destination.reports.length;
+      for (const h of held.filter((x) => x.type === 'commit-ready-msg')) h.release();
+      await until(pair, () => refusals(pair, 'origin', sid).length > 0, 5, 'the origin refuses the commit-ready');
+      await settle();
+      const reports = pair.destination.reports.slice(before).map((r) => r.report);
+      expect(reports.filter((r) => r.kind === 'needs-operator')).toEqual([]);
+      expect(pair.destination.gw.session(sid)?.status.kind).toBe('running');
+      holding = false;
+      for (const h of held) h.release();
+      await until(pair, ended(pair, sid), 120, 'both end');
+      expect(await outcomes(pair, sid)).toEqual(['rolled-back', 'rolled-back']);
+      expect(pair.destination.reports.slice(before).filter((r) => r.report.kind === 'needs-operator')).toEqual([]);
+      await checkInvariants(pair, sid);
+    },
+  );
 });
 
 describe('wire amplification is bounded', () => {
