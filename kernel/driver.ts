@@ -405,7 +405,7 @@ export class Gateway {
         return undefined;
       }
       case 'set-timer':
-        this.#arm(sessionId, e.timer, e.at);
+        this.#arm(sessionId, e.timer, e.at, e.attempt);
         return undefined;
       case 'clear-timer': {
         const key = `${sessionId}\u0000${e.timer}`;
@@ -452,7 +452,7 @@ export class Gateway {
     }
   }
 
-  #arm(sessionId: string, timer: TimerName, at: number): void {
+  #arm(sessionId: string, timer: TimerName, at: number, attempt?: number): void {
     if (this.#closed) return;
     const key = `${sessionId}\u0000${timer}`;
     const old = this.#timers.get(key);
@@ -465,7 +465,12 @@ export class Gateway {
         // A timer that fired while its session was busy waits for the lock; cleared or re-armed meanwhile, it is void.
         void this.#lock.run(sessionId, () =>
           this.#epochs.get(key) === epoch
-            ? this.#process(sessionId, { kind: 'timer', now: this.#o.clock.now(), timer })
+            ? this.#process(sessionId, {
+                kind: 'timer',
+                now: this.#o.clock.now(),
+                timer,
+                ...(attempt !== undefined ? { attempt } : {}),
+              })
             : Promise.resolve(CLOSED),
         );
       }),

@@ -16,6 +16,7 @@ import {
   onRecoverUpdate,
   onRecoverUpdateAck,
   recover,
+  recoverResendAt,
   resume,
 } from './recovery.ts';
 import { acceptProposal, assign, destinationAfterLedger, destinationOnMessage } from './destination.ts';
@@ -85,7 +86,7 @@ export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: Gatew
         return reportOnly('needs-operator', 'past the deadline with no read access to the origin ledger');
       return onAttestation(s, ev.attestation, ev.verified, ev.error, ev.now, cfg);
     case 'timer':
-      return s ? onTimer(s, ev.timer, ev.now, cfg) : reportOnly('ignored', 'timer for no session');
+      return s ? onTimer(s, ev.timer, ev.now, cfg, ev.attempt ?? 0) : reportOnly('ignored', 'timer for no session');
     case 'boot':
       return s ? onBoot(s, ev.now, cfg) : reportOnly('ignored', 'boot with no session');
     case 'reload':
@@ -378,7 +379,7 @@ function onLedgerReceipt(
   });
 }
 
-function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayConfig): Decision {
+function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayConfig, attempt: number): Decision {
   if (isEnded(s)) return reportOnly('ignored', `${timer} after the end`);
   switch (timer) {
     case 'recover': {
@@ -386,13 +387,14 @@ function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayCon
       if (!last) return reportOnly('ignored', 'not recovering');
       // A RECOVER unanswered is resent as it is. An ACK unanswered starts the handshake over with a fresh RECOVER:
       // the ACK or its answer was lost, or the peer cannot bind it any more (it answered the RECOVER before it had
-      // the session, unlogged); a new round binds every message again.
-      if (last.messageType === RMSG.recoverUpdateAck) return recover(s, now, cfg);
+      // the session, unlogged); a new round binds every message again. Either way the next wait is longer.
+      const next = attempt + 1;
+      if (last.messageType === RMSG.recoverUpdateAck) return recover(s, now, cfg, next);
       return {
         steps: [],
         effects: [
           { kind: 'send', to: s.peer, message: last as SatpMessage, logged: true },
-          { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs },
+          { kind: 'set-timer', timer: 'recover', at: recoverResendAt(now, cfg, next), attempt: next },
         ],
       };
     }

@@ -73,7 +73,8 @@ export type GatewayEvent =
       error?: string;
       noAccess?: boolean;
     }
-  | { kind: 'timer'; now: number; timer: TimerName }
+  /** A timer fired; `attempt` is what its set-timer carried (how many times in a row it fired unanswered). */
+  | { kind: 'timer'; now: number; timer: TimerName; attempt?: number }
   | { kind: 'boot'; now: number }
   /** The session was reloaded from its store after an append of unknown outcome turned out to have landed. */
   | { kind: 'reload'; now: number }
@@ -95,7 +96,7 @@ export type Effect =
   /** attest(assetId, opIds) on the ledger of `peer` (the destination's question to the origin ledger). */
   | { kind: 'ledger-attest'; peer: string; assetId: string; opIds: string[] }
   | { kind: 'store'; request: StoreRequest; about: About }
-  | { kind: 'set-timer'; timer: TimerName; at: number }
+  | { kind: 'set-timer'; timer: TimerName; at: number; attempt?: number }
   | { kind: 'clear-timer'; timer: TimerName }
   | { kind: 'report'; report: Report };
 

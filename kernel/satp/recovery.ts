@@ -49,18 +49,37 @@ function entry(
   };
 }
 
-/** Sends a recovery message that must be answered, and arms the timer that resends it (or starts over) until then. */
+/** How many times the resend interval of one recovery exchange doubles at most: up to 16 times the first. */
+export const RECOVER_BACKOFF_DOUBLINGS = 4;
+
+/**
+ * When to resend a recovery message unanswered `attempt` times in a row. Each resend costs the peer a page read
+ * and a logged answer, so a fixed interval shorter than the round trip (a loaded peer, a slow network) would feed
+ * the load that delays the answers: the interval doubles instead.
+ */
+export function recoverResendAt(now: number, cfg: GatewayConfig, attempt: number): number {
+  return now + cfg.retransmitMs * 2 ** Math.min(attempt, RECOVER_BACKOFF_DOUBLINGS);
+}
+
+/**
+ * Sends a recovery message that must be answered, and arms the timer that resends it (or starts over) until then;
+ * `attempt` counts the exchange's unanswered tries before this one.
+ */
 function sendAwaitingAnswer(
   s: SessionState,
   to: string,
   now: number,
   cfg: GatewayConfig,
   message: RecoveryMessage,
+  attempt = 0,
 ): Decision {
   const d = sendRecovery(s, to, now, message);
   return {
     steps: d.steps,
-    effects: [...d.effects, { kind: 'set-timer', timer: 'recover', at: now + cfg.retransmitMs }],
+    effects: [
+      ...d.effects,
+      { kind: 'set-timer', timer: 'recover', at: recoverResendAt(now, cfg, attempt), ...(attempt ? { attempt } : {}) },
+    ],
   };
 }
 
@@ -118,8 +137,11 @@ function fromPeer(s: SessionState | undefined, from: string, cfg: GatewayConfig)
   return s ? from === s.peer : Object.hasOwn(cfg.peers, from);
 }
 
-/** At boot: ask the peer for what this gateway lacks (§5.1 step 1). */
-export function recover(s: SessionState, now: number, cfg: GatewayConfig): Decision {
+/**
+ * At boot: ask the peer for what this gateway lacks (§5.1 step 1); again for the next page, or after an exchange
+ * went unanswered (`attempt` tries in a row so far).
+ */
+export function recover(s: SessionState, now: number, cfg: GatewayConfig, attempt = 0): Decision {
   const m: RecoveryOf<typeof RMSG.recover> = {
     ...base(s.sessionId, s.contextId),
     messageType: RMSG.recover,
@@ -131,7 +153,7 @@ export function recover(s: SessionState, now: number, cfg: GatewayConfig): Decis
     lastEntryTimestamp: s.lastTimestamp,
     isBackup: false,
   };
-  return sendAwaitingAnswer(s, s.peer, now, cfg, m);
+  return sendAwaitingAnswer(s, s.peer, now, cfg, m, attempt);
 }
 
 /**
@@ -363,7 +385,7 @@ export function onRecoverSuccess(
   if (from !== s.peer)
     return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
   if (isEnded(s) || s.recovery?.status !== 'recovering') return ignore('RECOVER-SUCCESS while not recovering');
-  if (!s.recovery.ackHash || m.hashRecoverUpdateAckMessage !== s.recovery.ackHash)
+  if (!s.recovery.acks?.includes(m.hashRecoverUpdateAckMessage))
     return ignore('RECOVER-SUCCESS for no RECOVER-UPDATE-ACK of this gateway');
   // The counterparty did not confirm the update: start over from this gateway's current view (a new RECOVER).
   if (!m.success) return recover(s, now, cfg);

@@ -95,8 +95,12 @@ export interface SessionState {
     recoverHash?: string;
     /** The recovery message to resend until answered. */
     last?: RecoveryMessage;
-    /** Hash of the last RECOVER-UPDATE-ACK sent: the RECOVER-SUCCESS must name it. */
-    ackHash?: string;
+    /**
+     * Hashes of the RECOVER-UPDATE-ACKs sent while this recovery lasts: the RECOVER-SUCCESS must name one of them.
+     * Not only the last: over a slow network a resend starts a new round before the previous round's
+     * RECOVER-SUCCESS arrives, and that answer confirms a copy this gateway still holds (it only grows).
+     */
+    acks?: string[];
     /** How much of the peer's chain the pending RECOVER said this gateway holds (its peerSeqNumber). */
     view?: number;
   };
@@ -375,10 +379,19 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
       const sent = { ...s.sent, [p.hash]: p.messageType as MessageType };
       if (p.messageType === RMSG.recover && p.message) {
         const view = (p.message as { peerSeqNumber?: number }).peerSeqNumber ?? 0;
-        return { ...s, sent, recovery: { status: 'recovering', recoverHash: p.hash, last: p.message, view } };
+        const acks = s.recovery?.status === 'recovering' ? s.recovery.acks : undefined;
+        return {
+          ...s,
+          sent,
+          recovery: { status: 'recovering', recoverHash: p.hash, last: p.message, view, ...(acks ? { acks } : {}) },
+        };
       }
       if (p.messageType === RMSG.recoverUpdateAck && p.message && s.recovery)
-        return { ...s, sent, recovery: { ...s.recovery, last: p.message, ackHash: p.hash } };
+        return {
+          ...s,
+          sent,
+          recovery: { ...s.recovery, last: p.message, acks: [...(s.recovery.acks ?? []), p.hash] },
+        };
       return { ...s, sent };
     }
     case 'recovery-receive': {

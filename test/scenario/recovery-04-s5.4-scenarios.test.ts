@@ -338,3 +338,55 @@ describe('recovery-04 §5.4', () => {
     },
   );
 });
+
+describe('recovery over a slow network', () => {
+  it(
+    'both gateways restarted while a round trip outlasted the resend interval: every resend began a new round ' +
+      'and the late RECOVER-SUCCESS of the round before was ignored, so recovery never ended and the chains grew ' +
+      'without bound; now both recover and every session ends',
+    async () => {
+      // Seen in the SIGKILL run under Deno (two cores, 16 sessions recovering at once): round trips of about a
+      // second against a 400 ms resend interval; the chains reached 690 entries and no session ended in 120 s.
+      const SESSIONS = 4;
+      const assets = Array.from({ length: SESSIONS }, (_, i) => `asset-${i + 1}`);
+      const pair = await makePair({ assets, config: { retransmitMs: 400 } });
+      const ids = assets.map((_, i) => `s-slow-${i + 1}`);
+      // Every destination promises (commit-ready sent); no commit-ready arrives before both gateways crash.
+      pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
+      for (const [i, sid] of ids.entries())
+        await pair.origin.gw.startTransfer(pair.request(sid, { assetId: assets[i], lockSeconds: 60 }));
+      await until(
+        pair,
+        () => ids.every((sid) => pair.destination.gw.session(sid)?.promised === true),
+        20,
+        'every destination promised',
+      );
+      const origin = crashSide(pair, 'origin');
+      const destination = crashSide(pair, 'destination');
+      await origin.restart();
+      await destination.restart();
+      // From now on every message takes 700 ms each way: a round trip of 1.4 s, beside a resend after 400 ms.
+      pair.drop = () => false;
+      pair.intercept = () =>
+        new Promise<undefined>((resolve) => pair.clock.setTimer(pair.clock.now() + 700, () => resolve(undefined)));
+      const ended = () =>
+        ids.every((sid) => outcomeOf(pair.origin.gw.session(sid)) && outcomeOf(pair.destination.gw.session(sid)));
+      // A chain past 200 entries is the livelock: stop looking there.
+      const runaway = () =>
+        ids.some((sid) => [pair.origin, pair.destination].some((g) => (g.gw.session(sid)?.head.seq ?? 0) > 200));
+      await until(pair, () => ended() || runaway(), 300, 'every session ended on both gateways');
+      expect(runaway(), 'no chain grew past 200 entries').toBe(false);
+      for (const [i, sid] of ids.entries()) {
+        expect(await outcomes(pair, sid)).toEqual(['committed', 'committed']);
+        await checkInvariants(pair, sid, assets[i]);
+        for (const who of ['origin', 'destination'] as const) {
+          const trail = await recoveryTrail(pair, who, sid);
+          console.log('TRAIL', who, sid, trail.length);
+          // 8 when nothing is lost or late (RECOVER, its answer, the ACK and its answer, each way); the resends
+          // that back off add a few; each at a fixed 400 ms, 23.
+          expect(trail.length, `${who} ${sid}: recovery entries (${trail.join(' ')})`).toBeLessThanOrEqual(16);
+        }
+      }
+    },
+  );
+});

@@ -643,7 +643,8 @@ describe('ROLLBACK, ROLLBACK-ACK and error-msg', () => {
 
 describe('recovery timers', () => {
   it(
-    'an unanswered RECOVER is resent as it is; an unanswered ' + 'RECOVER-UPDATE-ACK starts over with a new RECOVER',
+    'an unanswered RECOVER is resent as it is; an unanswered ' +
+      'RECOVER-UPDATE-ACK starts over with a new RECOVER; each unanswered try doubles the wait, up to 16 times',
     async () => {
       const { pair, o } = await originRecovering('recover-msg');
       const cfg = pair.origin.config;
@@ -652,12 +653,29 @@ describe('recovery timers', () => {
       expect(r.entries).toEqual([]);
       expect(r.effects).toEqual([
         { kind: 'send', to: DESTINATION.id, message: o.recovery!.last, logged: true },
-        { kind: 'set-timer', timer: 'recover', at: NOW + cfg.retransmitMs },
+        { kind: 'set-timer', timer: 'recover', at: NOW + 2 * cfg.retransmitMs, attempt: 1 },
+      ]);
+      const waits = [1, 2, 3, 4, 5, 9].map((attempt) => {
+        const again = decideOn(o, { kind: 'timer', now: NOW, timer: 'recover', attempt }, cfg);
+        const t = again.effects.find((e) => e.kind === 'set-timer')!;
+        return t.kind === 'set-timer' ? [(t.at - NOW) / cfg.retransmitMs, t.attempt] : [];
+      });
+      expect(waits).toEqual([
+        [4, 2],
+        [8, 3],
+        [16, 4],
+        [16, 5],
+        [16, 6],
+        [16, 10],
       ]);
       const { pair: p2, o: o2 } = await originRecovering('recover-success-msg');
-      const r2 = decideOn(o2, { kind: 'timer', now: NOW, timer: 'recover' }, p2.origin.config);
+      const r2 = decideOn(o2, { kind: 'timer', now: NOW, timer: 'recover', attempt: 2 }, p2.origin.config);
       expect(r2.sends.map((e) => e.message.messageType)).toEqual([RMSG.recover]);
       expect(r2.state!.recovery!.last!.messageType).toBe(RMSG.recover);
+      // The new round waits as long as the next try of the old one would have.
+      expect(r2.effects.filter((e) => e.kind === 'set-timer')).toEqual([
+        { kind: 'set-timer', timer: 'recover', at: NOW + 8 * p2.origin.config.retransmitMs, attempt: 3 },
+      ]);
     },
   );
 

@@ -219,7 +219,7 @@ describe('RECOVER-UPDATE', () => {
       const { o, update, cfg } = await pending();
       const m = { ...update, ...overrides } as SatpMessage;
       const about = { from: DESTINATION.id, message: m, hash: H('u') };
-      return { o, cfg, r: decideOn(o, { kind: 'store-result', now: NOW, about, result }, cfg) };
+      return { o, cfg, about, r: decideOn(o, { kind: 'store-result', now: NOW, about, result }, cfg) };
     }
     const head = { seq: 9, hash: H('9') };
 
@@ -410,7 +410,7 @@ describe('RECOVER-SUCCESS', () => {
     const success = {
       ...base(o),
       messageType: RMSG.recoverSuccess,
-      hashRecoverUpdateAckMessage: o.recovery!.ackHash!,
+      hashRecoverUpdateAckMessage: o.recovery!.acks!.at(-1)!,
       success: true,
     } as SatpMessage;
     return { pair, o, success, cfg: pair.origin.config };
@@ -428,6 +428,19 @@ describe('RECOVER-SUCCESS', () => {
       { kind: 'set-timer', timer: 'retransmit', at: NOW + cfg.retransmitMs },
     ]);
   });
+
+  it(
+    'for the ACK of an earlier round of the same recovery (a new RECOVER went out since, the answer was slow): ' +
+      'the recovery ends',
+    async () => {
+      const { o, success, cfg } = await awaiting();
+      const again = decideOn(o, { kind: 'timer', now: NOW, timer: 'recover' }, cfg);
+      expect(again.state!.recovery!.last!.messageType).toBe(RMSG.recover);
+      const r = decideOn(again.state!, message(success, DESTINATION.id, [], H('s')), cfg);
+      expect(r.entries.map((e) => [e.operation, e.recoveryMessage])).toEqual([['ack', 'recover-success-msg']]);
+      expect(r.state!.recovery).toEqual({ status: 'synced' });
+    },
+  );
 
   it('with the peer rolled back: the rollback starts instead', async () => {
     const { o, success, cfg } = await awaiting();
@@ -482,7 +495,7 @@ describe('RECOVER-SUCCESS', () => {
     expect(decideOn(o, message(other, DESTINATION.id), cfg).effects).toEqual([
       { kind: 'report', report: ignored('RECOVER-SUCCESS for no RECOVER-UPDATE-ACK of this gateway') },
     ]);
-    const noAck: SessionState = { ...o, recovery: { ...o.recovery!, ackHash: undefined } };
+    const noAck: SessionState = { ...o, recovery: { ...o.recovery!, acks: undefined } };
     const unbound = { ...success, hashRecoverUpdateAckMessage: undefined } as unknown as SatpMessage;
     expect(decideOn(noAck, message(unbound, DESTINATION.id), cfg).effects).toEqual([
       { kind: 'report', report: ignored('RECOVER-SUCCESS for no RECOVER-UPDATE-ACK of this gateway') },
