@@ -272,6 +272,9 @@ export function onCopyUpdated(
   const m = about.message as RecoveryOf<typeof RMSG.recoverUpdate>;
   if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash || isEnded(s))
     return ignore('RECOVER-UPDATE no longer pending');
+  // Decided on already: the append of that decision failed, yet landed, and the session was reloaded with it
+  // before this result came round again. Its effects are the reload's to redo; logging it twice would act twice.
+  if (about.hash in s.received) return ignore('RECOVER-UPDATE already applied');
   switch (result.kind) {
     case 'failed':
       // Nothing is decided on a store failure: the recover timer asks again.

@@ -254,8 +254,22 @@ describe('RECOVER-UPDATE', () => {
       ]);
       expect(r.state!.peerCopy).toEqual(head);
       expect(r.state!.peerRolledBack).toBe(false);
-      expect(r.state!.recovery).toMatchObject({ status: 'recovering', ackHash: messageHash(ack as SatpMessage) });
+      expect(r.state!.recovery).toMatchObject({ status: 'recovering', acks: [messageHash(ack as SatpMessage)] });
     });
+
+    it(
+      'the same copy result decided on again, after the append of its decision failed yet landed and the session ' +
+        'was reloaded (simulation seed 6916): acknowledged twice; now once',
+      async () => {
+        const appended = [entryOf('a', { kind: 'record' })];
+        const result: StoreResult = { kind: 'copy-updated', appended, head, pageEnd: 9 };
+        const { cfg, about, r } = await updated(result);
+        expect(r.entries).toHaveLength(2);
+        const again = decideOn(r.state!, { kind: 'store-result', now: NOW, about, result }, cfg);
+        expect(again.entries).toEqual([]);
+        expect(again.effects).toEqual([{ kind: 'report', report: ignored('RECOVER-UPDATE already applied') }]);
+      },
+    );
 
     it("an appended entry showing the peer rolled back is recorded: a 'rollback', an end rolled back", async () => {
       for (const payload of [{ kind: 'rollback' }, { kind: 'end', outcome: 'rolled-back' }]) {
