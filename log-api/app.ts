@@ -120,6 +120,14 @@ export function createLogStorageApp(options: LogStorageAppOptions): LogApiApp {
         headers: { 'www-authenticate': WWW_AUTHENTICATE },
       });
     c.set('caller', { id: who.gatewayId, role: who.role });
+    // Every POST carries JSON, as the gateway app insists too: a form or plain text is refused before it is read.
+    if (c.req.method === 'POST' && !/^application\/json\s*(;|$)/i.test(c.req.header('content-type') ?? ''))
+      return logApiProblemResponse({
+        code: 'INVALID_INPUT',
+        status: 415,
+        detail: 'send the body as application/json',
+        headers: { accept: 'application/json' },
+      });
     await next();
   });
 

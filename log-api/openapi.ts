@@ -32,6 +32,7 @@ const errors = (...statuses: number[]) =>
             'CHAIN_CONFLICT (does not extend the log, or the expected head moved; `head` tells where the log stands) ' +
             'or LOG_DIVERGED',
           413: 'INVALID_INPUT: the body is over the limit',
+          415: 'INVALID_INPUT: the body is not sent as application/json',
           422: 'BAD_HASH or BAD_SIGNATURE',
           500: 'unexpected error: a write may or may not have happened',
           503: 'STORAGE_FAILURE, STORE_CLOSED or timeout: a write may or may not have happened',
@@ -92,7 +93,7 @@ const writeOp = (summary: string, okDescription: string, expectedHead: boolean) 
       : []),
   ],
   requestBody: entriesBody,
-  responses: { 200: success(lengthString, okDescription), ...errors(400, 401, 403, 409, 413, 422, 500, 503) },
+  responses: { 200: success(lengthString, okDescription), ...errors(400, 401, 403, 409, 413, 415, 422, 500, 503) },
 });
 const readOp = (
   summary: string,
@@ -231,6 +232,8 @@ export const LOG_STORAGE_OPENAPI: OpenApiDocument = {
           'getLogDiff(l1, l2): what the log holds beyond the caller’s view of it',
           ref('LogDiff'),
           'The difference (kernel/log-diff.ts)',
+          [],
+          [400, 401, 403, 413, 415, 500, 503],
         ),
         requestBody: { required: true, content: { 'application/json': { schema: ref('LogView') } } },
       },

@@ -3,7 +3,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { SatpError } from '../../kernel/errors.ts';
-import { GENESIS_HASH } from '../../kernel/entry.ts';
+import { GENESIS_HASH, logIdOf } from '../../kernel/entry.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
 import { signRequest } from '../../http/signed-request.ts';
 import { createLogStorageApp, type LogStorageAppOptions } from '../../log-api/app.ts';
@@ -43,6 +43,38 @@ describe('Log Storage API app', () => {
       const unknown = await parent.request('/log/nothing-here', { headers: bearer() });
       expect(unknown.status).toBe(404);
       expect(unknown.headers.get('content-type')).toMatch(/problem\+json/);
+    },
+  );
+
+  it(
+    'a write whose Content-Type was text/plain, form-urlencoded or absent was stored like JSON: ' +
+      'now 415 and nothing stored',
+    async () => {
+      const driver = new MemoryDriver();
+      const app = appWith(driver);
+      const entries = await chain('media', 1);
+      const body = JSON.stringify({ entries });
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', undefined, 'application/jsonx']) {
+        const res = await app.request(`/writeLogEntry/media/${G1.id}`, {
+          method: 'POST',
+          headers: { ...bearer(), ...(type ? { 'content-type': type } : {}) },
+          body,
+        });
+        expect(res.status, String(type)).toBe(415);
+        expect(res.headers.get('content-type')).toMatch(/problem\+json/);
+        expect(await res.json()).toMatchObject({ success: false, code: 'INVALID_INPUT', status: 415 });
+      }
+      expect(await driver.head(logIdOf('media', G1.id))).toBeUndefined();
+      const ok = await post(
+        app,
+        `/writeLogEntry/media/${G1.id}`,
+        { entries },
+        {
+          ...bearer(),
+          'content-type': 'application/json; charset=utf-8',
+        },
+      );
+      expect(ok.status).toBe(200);
     },
   );
 
