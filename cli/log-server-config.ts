@@ -6,7 +6,7 @@ import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 import { LevelDriver } from '../storage/level.ts';
 import { LogStore } from '../storage/log-store.ts';
-import { type GatewayTable, gatewayTableSchema, keysOfGateways } from '../log-api/auth.ts';
+import { createAuthenticator, type GatewayTable, gatewayTableSchema, keysOfGateways } from '../log-api/auth.ts';
 import { createLogStorageApp } from '../log-api/app.ts';
 import type { LogApiApp } from '../log-api/reply.ts';
 
@@ -54,6 +54,13 @@ export function parseLogServerArgs(argv: string[]): LogServerConfig | 'help' {
   const table = gatewayTableSchema.safeParse(parsed.value);
   if (!table.success)
     throw new TypeError(`${file}: ${table.error.issues[0]?.path.join('.')}: ${table.error.issues[0]?.message}`);
+  // What only the whole table can show (two gateways sharing a token): checked here, a configuration error like
+  // the others, before anything is opened or created.
+  try {
+    createAuthenticator({ gateways: table.data as GatewayTable });
+  } catch (err) {
+    throw new TypeError(`${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   return {
     port: int(values.port, 'port', 0),
     db: values.db,
