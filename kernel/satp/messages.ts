@@ -3,7 +3,7 @@ import * as z from '../zod.ts';
 import { HASH_PATTERN, hashJson } from '../hash.ts';
 import { ID_PATTERN } from '../entry.ts';
 import { jsonProblem, type Json } from '../json.ts';
-import { recoverySchemas, type RecoveryMessage } from './recovery-messages.ts';
+import { RECOVERY_ALIASES, recoverySchemas, type RecoveryMessage } from './recovery-messages.ts';
 
 export const SATP_VERSION = '1.0';
 const NS = 'urn:ietf:params:satp:core:msgtype:';
@@ -173,16 +173,22 @@ export const isMessageType = (t: unknown): t is MessageType =>
 
 export type ParsedMessage = { ok: true; message: SatpMessage } | { ok: false; problem: string; messageType?: string };
 
-/** Validates an untrusted value as one SATP message; never throws. */
+/**
+ * Validates an untrusted value as one SATP message; never throws. An older draft's name of a recovery message
+ * (RECOVERY_ALIASES) is read as ours: the message returned carries our messageType. Its hash stays that of the
+ * bytes as signed (the envelope computes it), so answers still name what the peer sent.
+ */
 export function parseMessage(value: unknown): ParsedMessage {
-  const t = (value as { messageType?: unknown } | null)?.messageType;
+  const named = (value as { messageType?: unknown } | null)?.messageType;
+  const t = typeof named === 'string' && Object.hasOwn(RECOVERY_ALIASES, named) ? RECOVERY_ALIASES[named] : named;
   if (!isMessageType(t)) return { ok: false, problem: `unknown messageType ${JSON.stringify(t)?.slice(0, 80)}` };
-  const r = messageSchemas[t].safeParse(value);
+  const v = t === named ? value : { ...(value as object), messageType: t };
+  const r = messageSchemas[t].safeParse(v);
   if (!r.success) {
     const issue = r.error.issues[0];
     return { ok: false, problem: `${issue?.path.join('.') || t}: ${issue?.message}`, messageType: t };
   }
-  return { ok: true, message: value as SatpMessage };
+  return { ok: true, message: v as SatpMessage };
 }
 
 /** A message's hash: SHA-256 of its canonical JSON (SATP core §4.2.13, hashPrevMessage). */

@@ -16,6 +16,22 @@ export const RMSG = {
   rollbackAck: `${NS}rollback-ack-msg`,
 } as const;
 
+/**
+ * Older drafts' names for the recovery messages, as URNs in the same namespace (those drafts give no URN: the
+ * name lowercased, with `-msg`, as recovery-04 forms its own), and the message each means here. Accepted on
+ * receipt; this gateway sends only the names of RMSG. docs/names.md has the whole table.
+ */
+export const RECOVERY_ALIASES: Readonly<Record<string, (typeof RMSG)[keyof typeof RMSG]>> = {
+  /** The section titles of -01, -03, -04 and -05 spell RECOVER-UPDATE this way. */
+  [`${NS}recover-udpdate-msg`]: RMSG.recoverUpdate,
+  /** -01 titles the recovered gateway's confirmation RECOVER-CONFIRM; its text and -05 §5.1 say RECOVERY-CONFIRM. */
+  [`${NS}recover-confirm-msg`]: RMSG.recoverUpdateAck,
+  [`${NS}recovery-confirm-msg`]: RMSG.recoverUpdateAck,
+  /** The counterparty's answer: RECOVER-ACK (-01), RECOVERY-ACK (-01, -05 §5.1), "recover-ack" (-05 §5.3.4). */
+  [`${NS}recover-ack-msg`]: RMSG.recoverSuccess,
+  [`${NS}recovery-ack-msg`]: RMSG.recoverSuccess,
+};
+
 /** How many of its entries a gateway sends in one RECOVER-UPDATE (the rest follow on the next RECOVER). */
 export const RECOVER_PAGE = 128;
 /**

@@ -7,12 +7,15 @@ import {
   crashSide,
   DESTINATION,
   makePair,
+  messageOf,
   ORIGIN,
   outcomes,
   type Pair,
+  signedBy,
   typeOf,
   until,
 } from '../support/satp-pair.ts';
+import type { SatpMessage } from '../../kernel/satp/index.ts';
 import { outcomeOf, rolledBackOrRollingBack } from '../../kernel/satp/state.ts';
 
 /** The recovery messages a gateway logged, in order (recovery-04 §4's optional recovery fields). */
@@ -387,6 +390,43 @@ describe('recovery over a slow network', () => {
           expect(trail.length, `${who} ${sid}: recovery entries (${trail.join(' ')})`).toBeLessThanOrEqual(16);
         }
       }
+    },
+  );
+});
+
+describe("older drafts' names", () => {
+  it(
+    'a counterparty that acknowledges the recovery as -01 and -05 name it (RECOVERY-ACK) ends the recovery ' +
+      'as RECOVER-SUCCESS does',
+    async () => {
+      const pair = await makePair();
+      pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
+      await pair.origin.gw.startTransfer(pair.request('s-alias'));
+      await until(pair, () => pair.destination.gw.session('s-alias')?.promised === true, 20, 'promised');
+      const down = crashOrigin(pair);
+      pair.drop = () => false;
+      let renamed = 0;
+      pair.intercept = async (from, _to, env) => {
+        if (from !== DESTINATION.id || typeOf(env) !== 'recover-success-msg') return undefined;
+        renamed++;
+        return signedBy(DESTINATION, {
+          ...messageOf(env),
+          messageType: 'urn:ietf:SATP-2pc:msgtype:recovery-ack-msg',
+        } as unknown as SatpMessage);
+      };
+      await down.restart();
+      await until(pair, () => pair.origin.gw.session('s-alias')?.recovery?.status === 'synced', 20, 'recovered');
+      expect(renamed).toBeGreaterThan(0);
+      expect(await recoveryTrail(pair, 'origin', 's-alias')).toContain('ack:recover-success-msg');
+      await until(
+        pair,
+        () => !!outcomeOf(pair.origin.gw.session('s-alias')) && !!outcomeOf(pair.destination.gw.session('s-alias')),
+        60,
+        'both ended',
+      );
+      const [o, d] = await outcomes(pair, 's-alias');
+      expect(o).toBe(d);
+      await checkInvariants(pair, 's-alias');
     },
   );
 });
