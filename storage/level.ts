@@ -10,6 +10,8 @@ import { KeyedLock } from '../kernel/keyed-lock.ts';
 export interface LevelDriverOptions {
   /** fsync every append (default true). false trades durability for speed and says so in capabilities. */
   sync?: boolean;
+  /** Create the database when the location holds none (default true); false makes opening a missing one fail. */
+  createIfMissing?: boolean;
 }
 
 // Keys: entries `e!<logId>!<seq as 14 hex digits>` (sorts by seq; 14 digits hold 2^53), heads
@@ -64,7 +66,7 @@ export class LevelDriver implements LogStoreDriver {
   static async open(location: string, options: LevelDriverOptions = {}): Promise<LevelDriver> {
     const db = new Level<string, string>(location, { valueEncoding: 'utf8' });
     try {
-      await db.open();
+      await db.open({ createIfMissing: options.createIfMissing ?? true });
     } catch (err) {
       throw new SatpError('STORAGE_FAILURE', `cannot open LevelDB at ${location}`, { cause: err });
     }
@@ -126,6 +128,11 @@ export class LevelDriver implements LogStoreDriver {
 
   openLogs(): Promise<string[]> {
     return this.#do(() => this.#open.keys().all());
+  }
+
+  /** Ids of every log this store holds, open or ended (an auditor's listing; a gateway needs only openLogs). */
+  logs(): Promise<string[]> {
+    return this.#do(() => this.#heads.keys().all());
   }
 
   close(): Promise<void> {
