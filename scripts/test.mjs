@@ -55,6 +55,7 @@ const denoChecked = [
   'gateway/',
   'edge/',
   'cli/',
+  'audit/',
 ];
 const checks = [
   ['typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', '.']],

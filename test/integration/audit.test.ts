@@ -1,0 +1,278 @@
+// The offline auditor (audit/session.ts, and the satp-audit command over LevelDB stores): real runs between two
+// gateways pass it, crash and recovery included; a record that was tampered with, or that tells two stories,
+// fails it with the check that caught it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auditSession, type AuditKeys, type HeldChain } from '../../audit/session.ts';
+import { audit } from '../../cli/audit-command.ts';
+import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
+import { EMPTY_HEAD, headOf, type LogEntry, parseLogId } from '../../kernel/entry.ts';
+import { sealEntry } from '../../kernel/seal.ts';
+import { hashJson } from '../../kernel/hash.ts';
+import type { Json } from '../../kernel/json.ts';
+import type { MemoryDriver } from '../../storage/memory.ts';
+import { LevelDriver } from '../../storage/level.ts';
+import {
+  crashSide,
+  DESTINATION,
+  LEDGER_A,
+  LEDGER_B,
+  makePair,
+  ORIGIN,
+  outcomes,
+  type Pair,
+  typeOf,
+  until,
+} from '../support/satp-pair.ts';
+import { outcomeOf } from '../../kernel/satp/state.ts';
+
+const KEYS: AuditKeys = {
+  gateways: { [ORIGIN.id]: ORIGIN.jwk, [DESTINATION.id]: DESTINATION.jwk },
+  ledgers: { 'ledger-a': LEDGER_A.jwk, 'ledger-b': LEDGER_B.jwk },
+};
+const verifier = defaultVerifier();
+const dir = mkdtempSync(join(tmpdir(), 'satp-audit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Every chain both stores of the pair hold, as entries: their own and their copies. */
+function heldChains(pair: Pair): Map<string, HeldChain[]> {
+  const bySession = new Map<string, HeldChain[]>();
+  for (const side of [pair.origin, pair.destination]) {
+    for (const [logId, texts] of (side.store.driver as MemoryDriver).logs) {
+      const { sessionId, author } = parseLogId(logId)!;
+      const list = bySession.get(sessionId) ?? [];
+      list.push({ holder: side.config.id, author, entries: texts.map((t) => JSON.parse(t) as LogEntry) });
+      bySession.set(sessionId, list);
+    }
+  }
+  return bySession;
+}
+
+/** A run with a commit, a rollback, and a crash of the origin in the middle of a third transfer. */
+async function run(): Promise<Pair> {
+  const pair = await makePair({ assets: ['asset-1', 'asset-2', 'asset-3'] });
+  const ended = (sid: string) => () =>
+    !!outcomeOf(pair.origin.gw.session(sid)) && !!outcomeOf(pair.destination.gw.session(sid));
+  await pair.origin.gw.startTransfer(pair.request('s-commit', { assetId: 'asset-1' }));
+  await until(pair, ended('s-commit'), 30, 's-commit ends');
+  expect(await outcomes(pair, 's-commit')).toEqual(['committed', 'committed']);
+  pair.drop = (_f, _t, env) => typeOf(env) === 'commit-prepare-msg';
+  await pair.origin.gw.startTransfer(pair.request('s-rollback', { assetId: 'asset-2', lockSeconds: 5 }));
+  await until(pair, ended('s-rollback'), 60, 's-rollback ends');
+  expect(await outcomes(pair, 's-rollback')).toEqual(['rolled-back', 'rolled-back']);
+  pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
+  await pair.origin.gw.startTransfer(pair.request('s-crash', { assetId: 'asset-3' }));
+  await until(pair, () => pair.destination.gw.session('s-crash')?.promised === true, 20, 'promised');
+  await crashSide(pair, 'origin').restart();
+  pair.drop = () => false;
+  await until(pair, ended('s-crash'), 60, 's-crash ends');
+  expect(await outcomes(pair, 's-crash')).toEqual(['committed', 'committed']);
+  return pair;
+}
+
+/** The chain with entry `index` changed by `change`, every entry from there on sealed again by `who`. */
+async function resealed(
+  entries: readonly LogEntry[],
+  index: number,
+  change: (e: LogEntry) => LogEntry,
+  who: typeof ORIGIN,
+): Promise<LogEntry[]> {
+  const out = entries.slice(0, index);
+  for (let i = index; i < entries.length; i++) {
+    const { entryHash: _h, messageSignature: _s, ...body } = i === index ? change(entries[i]!) : entries[i]!;
+    const prev = out.length ? headOf(out.at(-1)) : EMPTY_HEAD;
+    out.push(
+      await sealEntry(
+        { ...body, lastEntryHash: prev.hash, payloadHash: hashJson(body.payload as Json) } as never,
+        who.signer,
+      ),
+    );
+  }
+  return out;
+}
+
+const failed = (a: Awaited<ReturnType<typeof auditSession>>) => a.findings.filter((f) => !f.ok).map((f) => f.check);
+
+describe('the offline auditor', () => {
+  let pair: Pair;
+  let chains: Map<string, HeldChain[]>;
+
+  it('passes every session of a real run: commit, rollback, and a crash with its recovery', async () => {
+    pair = await run();
+    chains = heldChains(pair);
+    expect([...chains.keys()].sort()).toEqual(['s-commit', 's-crash', 's-rollback']);
+    // The crashed session's stores hold copies of the peer's chain: the recovery brought them.
+    expect(chains.get('s-crash')!.some((c) => c.holder !== c.author)).toBe(true);
+    for (const [sid, held] of chains) {
+      const a = await auditSession(sid, held, KEYS, verifier);
+      expect(
+        a.findings.filter((f) => !f.ok),
+        sid,
+      ).toEqual([]);
+      expect(a.ok).toBe(true);
+      expect(a.gateways).toEqual([ORIGIN.id, DESTINATION.id]);
+      const checks = new Set(a.findings.map((f) => f.check));
+      for (const c of ['chains verify', 'messages cross-linked', 'receipts verify', 'chains end', 'outcomes agree'])
+        expect(checks, `${sid}: ${c}`).toContain(c);
+      if (sid === 's-crash') expect(checks).toContain('copies are prefixes');
+    }
+  });
+
+  it('a byte changed in a stored entry, or a copy that no longer matches its author, fails "chains verify"', async () => {
+    const held = chains.get('s-crash')!;
+    const copy = held.find((c) => c.holder !== c.author)!;
+    const text = JSON.stringify(copy.entries[0]).replace('"seqNumber":1', '"seqNumber":1 ');
+    const changed = held.map((c) =>
+      c === copy ? { ...c, entries: [{ ...(JSON.parse(text) as object), step: 'x' }, ...c.entries.slice(1)] } : c,
+    );
+    expect(failed(await auditSession('s-crash', changed, KEYS, verifier))).toContain('chains verify');
+  });
+
+  it('a ledger receipt an insider rewrote and sealed again with the gateway key fails "receipts verify"', async () => {
+    const held = chains.get('s-commit')!;
+    const own = held.find((c) => c.holder === ORIGIN.id && c.author === ORIGIN.id)!;
+    const entries = own.entries as LogEntry[];
+    const at = entries.findIndex((e) => (e.payload as { kind?: string }).kind === 'ledger-done');
+    const forged = await resealed(
+      entries,
+      at,
+      (e) => {
+        const p = e.payload as { receipt: { txSeq: number } };
+        return { ...e, payload: { ...p, receipt: { ...p.receipt, txSeq: p.receipt.txSeq + 1 } } } as LogEntry;
+      },
+      ORIGIN,
+    );
+    const a = await auditSession(
+      's-commit',
+      held.map((c) => (c === own ? { ...c, entries: forged } : c)),
+      KEYS,
+      verifier,
+    );
+    expect(failed(a)).toEqual(['receipts verify']);
+    expect(a.findings.find((f) => !f.ok)!.detail).toMatch(/proof does not verify/);
+  });
+
+  it('a destination chain rewritten to end rolled back while the origin committed fails "outcomes agree"', async () => {
+    const held = chains.get('s-commit')!;
+    const own = held.find((c) => c.holder === DESTINATION.id && c.author === DESTINATION.id)!;
+    const entries = own.entries as LogEntry[];
+    const last = entries.length - 1;
+    const rewritten = await resealed(
+      entries,
+      last,
+      (e) => ({ ...e, payload: { kind: 'end', outcome: 'rolled-back', reason: 'rewritten' } }) as LogEntry,
+      DESTINATION,
+    );
+    const a = await auditSession(
+      's-commit',
+      held.map((c) => (c === own ? { ...c, entries: rewritten } : c)),
+      KEYS,
+      verifier,
+    );
+    expect(failed(a)).toContain('outcomes agree');
+  });
+
+  it('a received message the peer never logged sending fails "messages cross-linked"', async () => {
+    const held = chains.get('s-commit')!;
+    const own = held.find((c) => c.holder === DESTINATION.id && c.author === DESTINATION.id)!;
+    const entries = own.entries as LogEntry[];
+    const at = entries.findIndex((e) => (e.payload as { kind?: string }).kind === 'receive');
+    const rewritten = await resealed(
+      entries,
+      at,
+      (e) => ({ ...e, payload: { ...(e.payload as object), hash: 'f'.repeat(64) } }) as LogEntry,
+      DESTINATION,
+    );
+    const a = await auditSession(
+      's-commit',
+      held.map((c) => (c === own ? { ...c, entries: rewritten } : c)),
+      KEYS,
+      verifier,
+    );
+    expect(failed(a)).toEqual(['messages cross-linked']);
+  });
+
+  it('satp-audit over the two LevelDB stores: exit 0 for the run, 1 once a store is tampered with, 2 for usage', async () => {
+    // Both gateways' stores as LevelDB folders, written through the driver as a gateway would have.
+    const dirs: Record<string, string> = {};
+    for (const side of [pair.origin, pair.destination]) {
+      const d = join(dir, side.config.id);
+      const level = await LevelDriver.open(d);
+      for (const [logId, texts] of (side.store.driver as MemoryDriver).logs) {
+        const entries = texts.map((t) => JSON.parse(t) as LogEntry);
+        const last = entries.at(-1)!;
+        const open = (last.payload as { kind?: string }).kind !== 'end';
+        await level.append(logId, EMPTY_HEAD, texts, { ...headOf(last), open });
+      }
+      await level.close();
+      dirs[side.config.id] = d;
+    }
+    const keysFile = join(dir, 'keys.json');
+    writeFileSync(
+      keysFile,
+      JSON.stringify({
+        gateways: { [ORIGIN.id]: { publicJwk: ORIGIN.jwk }, [DESTINATION.id]: { publicJwk: DESTINATION.jwk } },
+        ledgers: { 'ledger-a': { publicJwk: LEDGER_A.jwk }, 'ledger-b': { publicJwk: LEDGER_B.jwk } },
+      }),
+    );
+    const stores = Object.entries(dirs).flatMap(([id, d]) => ['--store', `${id}=${d}`]);
+    const lines: string[] = [];
+    expect(await audit([...stores, '--keys', keysFile], (l) => lines.push(l))).toBe(0);
+    expect(lines.filter((l) => l.startsWith('OK '))).toHaveLength(3);
+    expect(lines.at(-1)).toBe('3 session(s) audited, 0 with a failed check');
+    const json: string[] = [];
+    expect(await audit([...stores, '--keys', keysFile, '--json', '--session', 's-crash'], (l) => json.push(l))).toBe(0);
+    expect(JSON.parse(json.join('\n')).map((a: { sessionId: string }) => a.sessionId)).toEqual(['s-crash']);
+
+    // A ledger key that is not the ledger's: every receipt of that ledger fails, and the exit code says so.
+    const wrongKeys = join(dir, 'wrong-keys.json');
+    writeFileSync(
+      wrongKeys,
+      JSON.stringify({
+        gateways: { [ORIGIN.id]: { publicJwk: ORIGIN.jwk }, [DESTINATION.id]: { publicJwk: DESTINATION.jwk } },
+        ledgers: { 'ledger-a': { publicJwk: LEDGER_B.jwk }, 'ledger-b': { publicJwk: LEDGER_B.jwk } },
+      }),
+    );
+    const bad: string[] = [];
+    expect(await audit([...stores, '--keys', wrongKeys], (l) => bad.push(l))).toBe(1);
+    expect(bad.some((l) => /FAIL receipts verify: gw-origin seq \d+: .*proof does not verify/.test(l))).toBe(true);
+
+    const errors: string[] = [];
+    expect(
+      await audit(
+        ['--keys', keysFile],
+        () => {},
+        (l) => errors.push(l),
+      ),
+    ).toBe(2);
+    expect(
+      await audit(
+        [...stores],
+        () => {},
+        (l) => errors.push(l),
+      ),
+    ).toBe(2);
+    expect(
+      await audit(
+        [...stores, '--keys', keysFile, '--session', 's-none'],
+        () => {},
+        (l) => errors.push(l),
+      ),
+    ).toBe(2);
+    expect(
+      await audit(
+        ['--store', `x=${join(dir, 'missing')}`, '--keys', keysFile],
+        () => {},
+        (l) => errors.push(l),
+      ),
+    ).toBe(2);
+    expect(errors.map((e) => e.split('\n')[0])).toEqual([
+      '--store is required',
+      '--keys is required',
+      '--session s-none: no store holds a chain of it',
+      expect.stringMatching(/^--store x=.*missing: cannot open it/),
+    ]);
+  });
+});
