@@ -152,11 +152,25 @@ export class Gateway {
     return new Map(this.#quarantined);
   }
 
-  /** Resolves when the session ends (committed, rolled back or rejected). */
+  /**
+   * Resolves when the session ends (committed, rolled back or rejected), at once if it has ended already: also
+   * when it ended before this gateway started, which only its chain in the store still says.
+   */
   whenEnded(sessionId: string): Promise<Outcome> {
     const s = this.#sessions.get(sessionId);
     if (s?.status.kind === 'ended') return Promise.resolve(s.status.outcome);
-    return new Promise((resolve) => this.#waiters.set(sessionId, [...(this.#waiters.get(sessionId) ?? []), resolve]));
+    const ended = new Promise<Outcome>((resolve) =>
+      this.#waiters.set(sessionId, [...(this.#waiters.get(sessionId) ?? []), resolve]),
+    );
+    if (!s && !this.#closed)
+      void this.#lock.run(sessionId, async () => {
+        if (this.#sessions.has(sessionId) || this.#closed) return;
+        // A store that fails here changes nothing: the session is loaded by its next event, as ever. Not
+        // reported again: it ended in an earlier life, whose report said so.
+        const loaded = await this.#load(sessionId).catch(() => undefined);
+        if (loaded?.status.kind === 'ended') this.#endWaiters(sessionId, loaded.status.outcome);
+      });
+    return ended;
   }
 
   /** Stops timers and stops acting; the store and ledgers belong to the caller. */
@@ -494,10 +508,12 @@ export class Gateway {
   }
 
   #report(sessionId: string, report: Report): void {
-    if (report.kind === 'ended') {
-      for (const w of this.#waiters.get(sessionId) ?? []) w(report.outcome);
-      this.#waiters.delete(sessionId);
-    }
+    if (report.kind === 'ended') this.#endWaiters(sessionId, report.outcome);
     this.#o.onReport?.(sessionId, report);
+  }
+
+  #endWaiters(sessionId: string, outcome: Outcome): void {
+    for (const w of this.#waiters.get(sessionId) ?? []) w(outcome);
+    this.#waiters.delete(sessionId);
   }
 }

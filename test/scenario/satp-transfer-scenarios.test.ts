@@ -11,8 +11,10 @@ import {
   ORIGIN,
   outcomes,
   type Pair,
+  settle,
   signedBy,
   typeOf,
+  until,
 } from '../support/satp-pair.ts';
 import { outcomeOf } from '../../kernel/satp/state.ts';
 
@@ -261,4 +263,27 @@ describe('SATP transfer between two gateways', () => {
     for (const [i, assetId] of assets.entries()) await checkInvariants(pair, `s-many-${i}`, assetId, `bob-${i}`);
     expect(pair.wire.length).toBe(200 * FLOW.length);
   }, 120_000);
+});
+
+describe('whenEnded', () => {
+  it(
+    'for a session that ended before the gateway restarted it never resolved (the session was not in memory): ' +
+      'now it resolves with the outcome its chain records',
+    async () => {
+      const pair = await makePair();
+      await pair.origin.gw.startTransfer(pair.request('s-before'));
+      expect(await outcomes(pair, 's-before')).toEqual(['committed', 'committed']);
+      await pair.restart('origin');
+      expect(pair.origin.gw.session('s-before'), 'ended sessions are not loaded at boot').toBeUndefined();
+      let outcome: string | undefined;
+      void pair.origin.gw.whenEnded('s-before').then((o) => (outcome = o));
+      await until(pair, () => outcome !== undefined, 5, 'whenEnded resolves');
+      expect(outcome).toBe('committed');
+      // A session this gateway never had still waits: nothing says it ended.
+      let never: string | undefined;
+      void pair.origin.gw.whenEnded('s-unknown').then((o) => (never = o));
+      await settle();
+      expect(never).toBeUndefined();
+    },
+  );
 });
