@@ -20,6 +20,9 @@ export const ERROR_CODES = [
   'OP_CONFLICT', // a ledger operation id was reused with different parameters; nothing changed
   // the ledger could not be reached or failed; the operation may or may not have happened: ask status(opId)
   'LEDGER_UNAVAILABLE',
+  // a store refused an append by a writer whose fencing epoch is below the log's (a newer holder took over); nothing
+  // changed; this writer must stop writing the log
+  'FENCED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

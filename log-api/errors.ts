@@ -31,6 +31,8 @@ export const STATUS_OF_CODE: Readonly<Record<LogApiProblemCode, number>> = {
   TRANSPORT_CLOSED: 503,
   OP_CONFLICT: 409,
   LEDGER_UNAVAILABLE: 503,
+  // A store driver's fencing refusal (storage/postgres.ts); a fenced writer must not retry, like a stale head.
+  FENCED: 409,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
 };
