@@ -1,0 +1,214 @@
+// The PostgreSQL LogStore driver (`postgres`, porsager/postgres: pure JavaScript, on Node and Deno). Several
+// gateway processes may share one database: every append is one transaction whose conditional UPDATE (or INSERT …
+// ON CONFLICT) of the head row decides, under PostgreSQL's row lock, which of two racing writers extends the chain;
+// the loser changes nothing and gets CHAIN_CONFLICT. No lock lives in this process, so it holds across processes.
+//
+// Fencing: each log's head row carries an epoch. A driver appends as the holder of an epoch (`open(…, { epoch })` or
+// `withEpoch(n)`, 0 by default); an append whose epoch is below the log's is refused with FENCED and writes nothing.
+// `fence(logId, epoch)` raises a log's epoch (never lowers it), and a successful append raises it to the holder's
+// epoch too, so the first write of a new holder fences the old one even if it never called fence().
+import postgres from 'postgres';
+import { EMPTY_HEAD } from '../kernel/entry.ts';
+import type { ChainHead } from '../kernel/entry.ts';
+import { SatpError } from '../kernel/errors.ts';
+import type { LogStoreDriver, StoreCapabilities, StoredHead } from './driver.ts';
+
+/** The client's connection: a postgres:// URL, or the options of porsager/postgres. */
+export type PostgresConnection = string | postgres.Options<Record<string, postgres.PostgresType>>;
+
+export interface PostgresDriverOptions {
+  /** The schema holding the tables log_entries and log_heads, created if missing (default `satp`). */
+  schema?: string;
+  /** The fencing epoch this driver appends as (default 0). */
+  epoch?: number;
+}
+
+type Sql = postgres.Sql<Record<string, never>>;
+
+/** Schema names are interpolated as identifiers: keep them plain (lower case, digits, underscores). */
+const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** What the driver and its withEpoch() views share: one connection pool, closed once by whoever closes first. */
+interface Shared {
+  sql: Sql;
+  schema: string;
+  closed: boolean;
+}
+
+const checkEpoch = (epoch: number): number => {
+  if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`epoch must be a safe integer ≥ 0: ${epoch}`);
+  return epoch;
+};
+
+export class PostgresDriver implements LogStoreDriver {
+  readonly name = 'postgres';
+  /** Durable: a commit returns once its WAL is flushed (synchronous_commit is forced on for our connections). */
+  readonly capabilities: StoreCapabilities = { persistent: true, durable: true };
+  /** The fencing epoch this driver's appends carry. */
+  readonly epoch: number;
+  readonly #shared: Shared;
+
+  private constructor(shared: Shared, epoch: number) {
+    this.#shared = shared;
+    this.epoch = checkEpoch(epoch);
+  }
+
+  /** The client, for tests and operators that need the raw rows; appends must go through append(). */
+  get sql(): Sql {
+    return this.#shared.sql;
+  }
+
+  get schema(): string {
+    return this.#shared.schema;
+  }
+
+  /**
+   * Connects and creates the schema and tables if missing. Safe when several processes open the same database at
+   * once: the creation runs under a transaction-scoped advisory lock, since CREATE … IF NOT EXISTS alone can race.
+   */
+  static async open(connection: PostgresConnection, options: PostgresDriverOptions = {}): Promise<PostgresDriver> {
+    const schema = options.schema ?? 'satp';
+    if (!SCHEMA.test(schema)) throw new RangeError(`schema must match ${SCHEMA}: ${JSON.stringify(schema)}`);
+    const epoch = checkEpoch(options.epoch ?? 0);
+    const base = typeof connection === 'string' ? {} : connection;
+    const settings = {
+      onnotice: () => undefined, // "relation … already exists, skipping" is expected on every open
+      ...base,
+      // Durability is the driver's promise, not the server's default: force it on for our sessions.
+      connection: { ...base.connection, synchronous_commit: 'on' },
+    };
+    const sql = (typeof connection === 'string' ? postgres(connection, settings) : postgres(settings)) as Sql;
+    try {
+      await sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtext(${`satp-recovery:${schema}`}))`;
+        await tx`create schema if not exists ${tx(schema)}`;
+        await tx`create table if not exists ${tx(`${schema}.log_entries`)} (
+          log_id text not null,
+          seq bigint not null,
+          text text not null,
+          primary key (log_id, seq)
+        )`;
+        // seq 0 is a log with no entries yet whose epoch was raised by fence(): head() reports no head for it.
+        await tx`create table if not exists ${tx(`${schema}.log_heads`)} (
+          log_id text primary key,
+          seq bigint not null,
+          hash text not null,
+          open boolean not null,
+          epoch bigint not null default 0
+        )`;
+        await tx`create index if not exists log_heads_open on ${tx(`${schema}.log_heads`)} (log_id) where open`;
+      });
+    } catch (err) {
+      await sql.end({ timeout: 0 }).catch(() => undefined);
+      throw new SatpError('STORAGE_FAILURE', `cannot open the PostgreSQL store (schema ${schema})`, { cause: err });
+    }
+    return new PostgresDriver({ sql, schema, closed: false }, epoch);
+  }
+
+  /** A view of this driver appending as the holder of `epoch`; it shares the connections (closing either ends both). */
+  withEpoch(epoch: number): PostgresDriver {
+    return new PostgresDriver(this.#shared, epoch);
+  }
+
+  async head(logId: string): Promise<StoredHead | undefined> {
+    const [row] = await this.#do(
+      (sql) => sql`select seq, hash, open from ${sql(this.#table('log_heads'))} where log_id = ${logId} and seq > 0`,
+    );
+    return row && { seq: Number(row.seq), hash: row.hash as string, open: row.open as boolean };
+  }
+
+  append(logId: string, expected: ChainHead, texts: readonly string[], next: StoredHead): Promise<void> {
+    const heads = this.#table('log_heads');
+    const entries = this.#table('log_entries');
+    const epoch = this.epoch;
+    return this.#do((sql) =>
+      sql.begin(async (tx) => {
+        // The head row decides: the UPDATE (or the upsert of a new log, whose row may exist with seq 0 if it was
+        // fenced) matches only if the head is still `expected` and the log's epoch is not above ours. Racing
+        // writers serialize on the row lock; the loser re-checks the committed row and matches nothing.
+        const moved =
+          expected.seq === EMPTY_HEAD.seq
+            ? await tx`insert into ${tx(heads)} as h (log_id, seq, hash, open, epoch)
+                values (${logId}, ${next.seq}, ${next.hash}, ${next.open}, ${epoch})
+                on conflict (log_id) do update
+                  set seq = excluded.seq, hash = excluded.hash, open = excluded.open,
+                    epoch = greatest(h.epoch, excluded.epoch)
+                  where h.seq = 0 and h.epoch <= excluded.epoch`
+            : await tx`update ${tx(heads)}
+                set seq = ${next.seq}, hash = ${next.hash}, open = ${next.open}, epoch = greatest(epoch, ${epoch})
+                where log_id = ${logId} and seq = ${expected.seq} and hash = ${expected.hash} and epoch <= ${epoch}`;
+        if (moved.count !== 1) {
+          const [row] = await tx`select seq, epoch from ${tx(heads)} where log_id = ${logId}`;
+          if (row && Number(row.epoch) > epoch) {
+            throw new SatpError('FENCED', `log ${logId} is fenced at epoch ${row.epoch}; this writer holds ${epoch}`, {
+              detail: { logId, epoch: Number(row.epoch), holder: epoch },
+            });
+          }
+          throw new SatpError('CHAIN_CONFLICT', `log ${logId} moved: head is seq ${row ? Number(row.seq) : 0}`);
+        }
+        if (texts.length > 0) {
+          await tx`insert into ${tx(entries)} (log_id, seq, text)
+            select ${logId}, ${expected.seq} + n, t
+            from unnest(${tx.array([...texts])}::text[]) with ordinality as u(t, n)`;
+        }
+      }),
+    );
+  }
+
+  async read(logId: string, from: number, to: number): Promise<string[]> {
+    if (to < from) return [];
+    const rows = await this.#do(
+      (sql) => sql`select text from ${sql(this.#table('log_entries'))}
+        where log_id = ${logId} and seq between ${Math.max(1, from)} and ${Math.min(to, Number.MAX_SAFE_INTEGER)}
+        order by seq`,
+    );
+    return rows.map((r) => r.text as string);
+  }
+
+  async openLogs(): Promise<string[]> {
+    const rows = await this.#do((sql) => sql`select log_id from ${sql(this.#table('log_heads'))} where open`);
+    return rows.map((r) => r.log_id as string);
+  }
+
+  /**
+   * Raises the log's fencing epoch to `epoch` if it is higher (never lowers it). From then on appends by holders of
+   * a lower epoch are refused with FENCED. Works on a log with no entries yet.
+   */
+  async fence(logId: string, epoch: number): Promise<void> {
+    checkEpoch(epoch);
+    const heads = this.#table('log_heads');
+    await this.#do(
+      (sql) => sql`insert into ${sql(heads)} as h (log_id, seq, hash, open, epoch)
+        values (${logId}, ${EMPTY_HEAD.seq}, ${EMPTY_HEAD.hash}, false, ${epoch})
+        on conflict (log_id) do update set epoch = greatest(h.epoch, excluded.epoch)`,
+    );
+  }
+
+  /** The log's fencing epoch (0 for a log never fenced or written). */
+  async epochOf(logId: string): Promise<number> {
+    const [row] = await this.#do(
+      (sql) => sql`select epoch from ${sql(this.#table('log_heads'))} where log_id = ${logId}`,
+    );
+    return row ? Number(row.epoch) : 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#shared.closed) return;
+    this.#shared.closed = true;
+    await this.#shared.sql.end({ timeout: 5 });
+  }
+
+  #table(name: 'log_entries' | 'log_heads'): string {
+    return `${this.#shared.schema}.${name}`;
+  }
+
+  async #do<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    if (this.#shared.closed) throw new SatpError('STORE_CLOSED', 'the PostgreSQL store is closed');
+    try {
+      return await work(this.#shared.sql);
+    } catch (err) {
+      if (err instanceof SatpError) throw err;
+      throw new SatpError('STORAGE_FAILURE', `PostgreSQL failed: ${String(err)}`, { cause: err });
+    }
+  }
+}
