@@ -20,14 +20,27 @@ const run = (label, cmd, args, env = {}) => {
 const debianPackages = [
   { pkg: 'strace', command: 'strace', why: 'test/process/durability-strace.test.ts traces gateway processes' },
   { pkg: 'chromium', command: 'chromium', why: 'the portable tests and the browser demo run in Chromium' },
+  {
+    pkg: 'postgresql',
+    command: 'initdb',
+    // Debian keeps initdb out of PATH, in /usr/lib/postgresql/<version>/bin (test/support/postgres-cluster.ts).
+    dirs: ['/usr/lib/postgresql/*/bin'],
+    why: 'the PostgreSQL driver tests start a throwaway cluster (test/support/postgres-cluster.ts)',
+  },
 ];
 const onPath = (command) => spawnSync('sh', ['-c', 'command -v "$0"', command], { stdio: 'ignore' }).status === 0;
+const inDirs = (command, dirs = []) =>
+  dirs.some(
+    (glob) =>
+      spawnSync('sh', ['-c', `for f in ${glob}/"$0"; do [ -x "$f" ] && exit 0; done; exit 1`, command]).status === 0,
+  );
+const present = (p) => onPath(p.command) || inDirs(p.command, p.dirs);
 function installDebianPackages() {
-  const missing = debianPackages.filter((p) => !onPath(p.command));
+  const missing = debianPackages.filter((p) => !present(p));
   if (missing.length === 0) return true;
   const names = missing.map((p) => p.pkg).join(' ');
   for (const p of missing)
-    console.log(`\n${p.command} is not on PATH, and ${p.why}: it comes with the Debian package ${p.pkg}`);
+    console.log(`\n${p.command} is not installed, and ${p.why}: it comes with the Debian package ${p.pkg}`);
   if (process.getuid?.() !== 0) {
     console.log(
       'not root, so not installing it: ' +
@@ -39,7 +52,7 @@ function installDebianPackages() {
   return (
     run('apt-get update', 'apt-get', ['update'], env) &&
     run(`install ${names}`, 'apt-get', ['install', '-y', ...missing.map((p) => p.pkg)], env) &&
-    missing.every((p) => onPath(p.command))
+    missing.every(present)
   );
 }
 const packagesOk = installDebianPackages();
