@@ -473,6 +473,7 @@ export const LOG_STORAGE_OPENAPI: OpenApiDocument = {
               'NOT_FOUND',
               'STORE_CLOSED',
               'STORAGE_FAILURE',
+              'FENCED',
               'UNAUTHENTICATED',
               'FORBIDDEN',
             ],
