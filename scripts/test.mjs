@@ -69,6 +69,7 @@ const denoChecked = [
   'edge/',
   'cli/',
   'audit/',
+  'identity/',
 ];
 const checks = [
   ['typecheck (tsc)', bin('tsc'), ['--noEmit', '-p', '.']],
