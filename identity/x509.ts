@@ -74,7 +74,7 @@ export function authorizedBackups(cert: x509.X509Certificate): string[] | Error 
 }
 
 /** A self-signed root CA on a new P-256 key (the demo's; an owner with a CA of its own uses that one). */
-export async function createAuthority(name: string, days = 3650, now = new Date()): Promise<Authority> {
+export async function createAuthority(name: string, days = 3650, now: Date = new Date()): Promise<Authority> {
   const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${name}`,
@@ -92,7 +92,12 @@ export async function createAuthority(name: string, days = 3650, now = new Date(
 }
 
 /** An intermediate CA under `issuer`, on a new P-256 key. */
-export async function createIntermediate(issuer: Authority, name: string, days = 1825, now = new Date()) {
+export async function createIntermediate(
+  issuer: Authority,
+  name: string,
+  days = 1825,
+  now: Date = new Date(),
+): Promise<Authority> {
   const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.create({
     subject: `CN=${name}`,
@@ -109,7 +114,7 @@ export async function createIntermediate(issuer: Authority, name: string, days =
       await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate),
     ],
   });
-  return { certificate, privateKey: keys.privateKey } satisfies Authority;
+  return { certificate, privateKey: keys.privateKey };
 }
 
 export interface GatewayCertificateRequest {

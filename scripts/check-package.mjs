@@ -24,11 +24,15 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** What a browser gateway's bundle may weigh, minified and gzipped (docs/embedding.md says what it holds). */
 export const BROWSER_BUDGET = { minified: 200_000, gzipped: 60_000 };
-/** Subpaths whose types need the DOM library: checked in the browser consumer, not the Node ones. */
-const DOM_ONLY = new Set(['./storage/indexeddb']);
+/**
+ * Subpaths whose types need the DOM library: checked in the browser consumer, not the Node ones. `./identity` is
+ * typed by @peculiar/x509, whose declarations name WebCrypto's types (CryptoKey, Crypto) as the DOM library does.
+ */
+const DOM_ONLY = new Set(['./storage/indexeddb', './identity']);
 /** Subpaths a browser bundle can use (no Node built-ins, no `ws`, no LevelDB). */
 const BROWSER = [
   '.',
+  './identity',
   './crypto/webcrypto',
   './crypto/noble',
   './storage',
