@@ -11,8 +11,8 @@ import { gatewayTableSchema } from '../log-api/auth.ts';
 import { LevelDriver } from '../storage/level.ts';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
 
-export const USAGE = `usage: satp-audit --store <gateway-id>=<leveldb-dir> --store <gateway-id>=<leveldb-dir> --keys <file>
-                  [--session <id>]... [--json]
+export const USAGE = `usage: satp-audit --store <gateway-id>=<leveldb-dir> --store <gateway-id>=<leveldb-dir>
+                  --keys <file> [--session <id>]... [--json]
   --store    a gateway's log store (the --db of satp-gateway), named by the gateway whose store it is;
              give both gateways' stores to check one against the other
   --keys     {"gateways": {"<id>": {"publicJwk": …}}, "ledgers": {"<ledger-id>": {"publicJwk": …}}}

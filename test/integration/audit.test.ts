@@ -120,7 +120,7 @@ describe('the offline auditor', () => {
     }
   });
 
-  it('a byte changed in a stored entry, or a copy that no longer matches its author, fails "chains verify"', async () => {
+  it('a changed stored entry, or a copy that no longer matches its author, fails "chains verify"', async () => {
     const held = chains.get('s-crash')!;
     const copy = held.find((c) => c.holder !== c.author)!;
     const text = JSON.stringify(copy.entries[0]).replace('"seqNumber":1', '"seqNumber":1 ');
@@ -194,7 +194,7 @@ describe('the offline auditor', () => {
     expect(failed(a)).toEqual(['messages cross-linked']);
   });
 
-  it('satp-audit over the two LevelDB stores: exit 0 for the run, 1 once a store is tampered with, 2 for usage', async () => {
+  it('satp-audit over two LevelDB stores: exit 0 for the run, 1 with a wrong ledger key, 2 for usage', async () => {
     // Both gateways' stores as LevelDB folders, written through the driver as a gateway would have.
     const dirs: Record<string, string> = {};
     for (const side of [pair.origin, pair.destination]) {
