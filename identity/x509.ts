@@ -91,6 +91,17 @@ export async function createAuthority(name: string, days = 3650, now: Date = new
   return { certificate, privateKey: keys.privateKey };
 }
 
+/** The authority's private key as a JWK, to keep it (the demo keeps it in a 0600 file). */
+export async function authorityPrivateJwk(a: Authority): Promise<JsonWebKey> {
+  return crypto.subtle.exportKey('jwk', a.privateKey);
+}
+
+/** An authority from its certificate (PEM or DER) and its private key as a JWK. */
+export async function loadAuthority(certificate: CertificateInput, privateJwk: JsonWebKey): Promise<Authority> {
+  const privateKey = await crypto.subtle.importKey('jwk', privateJwk, EC, true, ['sign']);
+  return { certificate: certificateOf(certificate), privateKey };
+}
+
 /** An intermediate CA under `issuer`, on a new P-256 key. */
 export async function createIntermediate(
   issuer: Authority,

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keygen } from '../../cli/keygen-command.ts';
+import { verifyBackup } from '../../identity/x509.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -60,5 +61,47 @@ describe('satp-keygen', () => {
     const { code, out } = await run('--help');
     expect(code).toBe(0);
     expect(out.join('\n')).toMatch(/usage: satp-keygen --out/);
+  });
+});
+
+describe('satp-keygen --pki', () => {
+  it('makes a demo CA, a primary and backups whose certificates pass the §6.1 check; a rerun keeps keys', async () => {
+    const first = await run('--pki', dir, '--id', 'gw-a', '--backups', '2');
+    expect(first.code, first.err.join('\n')).toBe(0);
+    const made = JSON.parse(first.out[0]!);
+    expect(made.backups.map((b: { id: string }) => b.id)).toEqual(['gw-a-backup-1', 'gw-a-backup-2']);
+    for (const f of ['ca.key.json', 'gw-a.key.json', 'gw-a-backup-1.key.json'])
+      expect(statSync(join(dir, f)).mode & 0o077, `${f} is private`).toBe(0);
+    const pem = (f: string) => readFileSync(join(dir, f), 'utf8');
+    for (const k of [1, 2]) {
+      const v = await verifyBackup({
+        backup: pem(`gw-a-backup-${k}.pem`),
+        primary: pem('gw-a.pem'),
+        roots: [pem('ca.pem')],
+        at: new Date(),
+      });
+      expect(v, `backup ${k}`).toMatchObject({ ok: true, id: `gw-a-backup-${k}` });
+    }
+    const key = pem('gw-a-backup-1.key.json');
+    const ca = pem('ca.pem');
+    // A rerun with a third backup: the same CA and keys, a primary certificate that lists all three.
+    const again = await run('--pki', dir, '--id', 'gw-a', '--backups', '3');
+    expect(again.code).toBe(0);
+    expect(pem('gw-a-backup-1.key.json')).toBe(key);
+    expect(pem('ca.pem')).toBe(ca);
+    const third = await verifyBackup({
+      backup: pem('gw-a-backup-3.pem'),
+      primary: pem('gw-a.pem'),
+      roots: [pem('ca.pem')],
+      at: new Date(),
+    });
+    expect(third.ok).toBe(true);
+  });
+
+  it('refuses what it cannot do with exit 2', async () => {
+    expect((await run('--pki', dir)).code).toBe(2);
+    expect((await run('--pki', dir, '--id', 'gw-a', '--backups', '17')).code).toBe(2);
+    expect((await run('--pki', dir, '--id', 'gw-a', '--out', join(dir, 'x.json'))).code).toBe(2);
+    expect((await run('--pki', join(dir, 'missing'), '--id', 'gw-a')).code).toBe(2);
   });
 });
