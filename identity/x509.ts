@@ -165,6 +165,46 @@ export async function issueGatewayCertificate(
   });
 }
 
+/** A TLS server certificate and its private key, both PEM, as node:https, node:tls and Deno.serve take them. */
+export interface TlsCredentials {
+  cert: string;
+  key: string;
+}
+
+/**
+ * A TLS server certificate from `issuer` on a new P-256 key, for `hosts` (IP addresses and DNS names, in the
+ * subjectAltName: clients check those, not the CN), for serverAuth only.
+ */
+export async function issueTlsCertificate(
+  issuer: Authority,
+  hosts: readonly string[],
+  days = 30,
+  now: Date = new Date(),
+): Promise<TlsCredentials> {
+  const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+  const ip = /^(\d{1,3}\.){3}\d{1,3}$|:/;
+  const cert = await x509.X509CertificateGenerator.create({
+    subject: `CN=${hosts[0] ?? 'localhost'}`,
+    issuer: issuer.certificate.subject,
+    publicKey: keys.publicKey,
+    signingKey: issuer.privateKey,
+    notBefore: now,
+    notAfter: new Date(now.getTime() + days * DAY),
+    signingAlgorithm: SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(
+        hosts.map((h) => ({ type: ip.test(h) ? ('ip' as const) : ('dns' as const), value: h })),
+      ),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate),
+    ],
+  });
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
+  return { cert: cert.toString('pem'), key: x509.PemConverter.encode(pkcs8.buffer, 'PRIVATE KEY') };
+}
+
 export type BackupVerdict =
   | { ok: true; id: string; publicJwk: PublicJwk; hash: string }
   | { ok: false; reason: BackupRefusal; detail: string };

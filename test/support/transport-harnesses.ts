@@ -9,6 +9,7 @@ import type { Transport } from '../../transports/types.ts';
 import { WsClientTransport, type WsClientOptions } from '../../transports/ws/web/client.ts';
 import { createNodeWsClient } from '../../transports/ws/node/client.ts';
 import { WsServerTransport } from '../../transports/ws/node/server.ts';
+import { createAuthority, issueTlsCertificate } from '../../identity/x509.ts';
 import { startDenoFixture } from './deno-fixture.ts';
 import { serveFetch } from './serve.ts';
 import { quietErrors, TRANSPORT_IDS as ids, transportKeys } from './transport-identities.ts';
@@ -40,7 +41,17 @@ const WS_WHERE = {
   'in-process': 'transports/ws/node/server.ts in this process',
   'deno-native': 'transports/ws/deno/server.ts (Deno.serve + Deno.upgradeWebSocket) in a Deno process',
   'deno-compat': 'transports/ws/node/server.ts (node:http + ws) in a Deno process, through Deno’s Node compat',
+  'in-process-tls': 'transports/ws/node/server.ts over TLS (wss, a certificate from a test CA) in this process',
 } as const;
+
+/** A test CA and a server certificate for 127.0.0.1 and localhost, made once per process. */
+let tlsFixture: Promise<{ ca: string; cert: string; key: string }> | undefined;
+const tlsCredentials = () =>
+  (tlsFixture ??= (async () => {
+    const ca = await createAuthority('satp-recovery test TLS CA');
+    const server = await issueTlsCertificate(ca, ['127.0.0.1', 'localhost']);
+    return { ca: ca.certificate.toString('pem'), ...server };
+  })());
 
 export function wsHarness(where: keyof typeof WS_WHERE): ConformanceHarness {
   return {
@@ -54,8 +65,10 @@ export function wsHarness(where: keyof typeof WS_WHERE): ConformanceHarness {
     async start(): Promise<HarnessServer> {
       let url: string;
       let stop: () => Promise<void>;
-      if (where === 'in-process') {
+      const tls = where === 'in-process-tls' ? await tlsCredentials() : undefined;
+      if (where === 'in-process' || tls) {
         const server = await WsServerTransport.listen({
+          ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
           self: ids.server.id,
           signer: ids.server.signer,
           keys: transportKeys,
@@ -76,15 +89,18 @@ export function wsHarness(where: keyof typeof WS_WHERE): ConformanceHarness {
       }
       return {
         url,
+        ...(tls ? { ca: tls.ca } : {}),
         stop,
         async client(who: Identity) {
-          const t = wsClient({
+          const options = {
             self: who.id,
             signer: who.signer,
             keys: transportKeys,
             peers: { [ids.server.id]: url },
             onError: quietErrors().onError,
-          });
+          };
+          // Over TLS, ws's sockets in both runtimes: only they can be given the test CA as their roots.
+          const t = tls ? createNodeWsClient({ ...options, tls: { ca: tls.ca } }) : wsClient(options);
           try {
             await t.connect(ids.server.id);
           } catch (err) {

@@ -35,6 +35,8 @@ export interface ConformanceHarness {
 export interface HarnessServer {
   /** ws: the endpoint URL (ws://…/satp/ws); http: the gateway app's base URL. */
   url?: string;
+  /** ws over TLS (wss://): the root (PEM) the server's certificate chains to, which the raw wire probes trust. */
+  ca?: string;
   /** A transport for `who`, connected to the server where the wire has connections; rejects if refused. */
   client(who: Identity): Promise<Transport>;
   stop(): Promise<void>;

@@ -35,8 +35,11 @@ export async function craftProtocols(
   claimedId: string,
   signer: Signer,
   now = Date.now(),
+  trust: { ca?: string } = {},
 ): Promise<string[]> {
-  const res = await fetch(challengeUrlOf(wsUrl, clientId));
+  // Over TLS with a root of its own, the challenge comes through node:https (global fetch takes no roots).
+  const get = trust.ca ? (await import('../ws/node/client.ts')).httpsFetch({ ca: trust.ca }) : fetch;
+  const res = await get(challengeUrlOf(wsUrl, clientId));
   if (!res.ok) throw new Error(`challenge request answered ${res.status}`);
   const parsed = parseStrictJson(await res.text());
   const ch = parsed.ok ? parseChallenge(parsed.value) : undefined;
@@ -58,10 +61,14 @@ export interface RawSocket {
 export async function rawUpgrade(
   url: string,
   protocols: string[],
-  options: { autoPong?: boolean } = {},
+  options: { autoPong?: boolean; ca?: string } = {},
 ): Promise<RawOutcome> {
   const { WebSocket } = (await import('ws')) as WsModule;
-  const ws = new WebSocket(url, protocols, { autoPong: options.autoPong ?? true, perMessageDeflate: false });
+  const ws = new WebSocket(url, protocols, {
+    autoPong: options.autoPong ?? true,
+    perMessageDeflate: false,
+    ...(options.ca ? { ca: options.ca } : {}),
+  });
   const inbox: Json[] = [];
   const waiters: ((m: Json) => void)[] = [];
   const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));

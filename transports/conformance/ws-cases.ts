@@ -14,9 +14,11 @@ import { WS_PROTOCOL } from '../ws/handshake.ts';
 export function registerWsWireCases(ctx: SuiteContext): void {
   const ids = ctx.harness.identities;
   const url = () => ctx.server().url!;
-  const asC = () => craftProtocols(url(), ids.server.id, ids.c.id, ids.c.id, ids.c.signer);
+  /** Over TLS, the raw probes trust the root the server's certificate chains to. */
+  const trust = () => (ctx.server().ca ? { ca: ctx.server().ca } : {});
+  const asC = () => craftProtocols(url(), ids.server.id, ids.c.id, ids.c.id, ids.c.signer, undefined, trust());
   const open = async (protocols: string[], options?: { autoPong?: boolean }): Promise<RawSocket> => {
-    const o = await rawUpgrade(url(), protocols, options);
+    const o = await rawUpgrade(url(), protocols, { ...options, ...trust() });
     if ('refused' in o) throw new Error(`upgrade refused with ${o.refused}`);
     return o.socket;
   };
@@ -35,20 +37,36 @@ export function registerWsWireCases(ctx: SuiteContext): void {
   it('a stranger is refused before the upgrade (403), and its client cannot connect', async () => {
     await expect(ctx.server().client(ids.stranger)).rejects.toMatchObject({ code: 'PEER_REFUSED' });
     // A challenge fetched for c, presented by the stranger under its own id and key.
-    const protocols = await craftProtocols(url(), ids.server.id, ids.c.id, ids.stranger.id, ids.stranger.signer);
-    expect(await rawUpgrade(url(), protocols)).toEqual({ refused: 403 });
+    const protocols = await craftProtocols(
+      url(),
+      ids.server.id,
+      ids.c.id,
+      ids.stranger.id,
+      ids.stranger.signer,
+      undefined,
+      trust(),
+    );
+    expect(await rawUpgrade(url(), protocols, trust())).toEqual({ refused: 403 });
     await ctx.stillServes();
   });
 
   it('a proof signed with the wrong key is refused before the upgrade (401)', async () => {
-    const protocols = await craftProtocols(url(), ids.server.id, ids.c.id, ids.c.id, ids.stranger.signer);
-    expect(await rawUpgrade(url(), protocols)).toEqual({ refused: 401 });
+    const protocols = await craftProtocols(
+      url(),
+      ids.server.id,
+      ids.c.id,
+      ids.c.id,
+      ids.stranger.signer,
+      undefined,
+      trust(),
+    );
+    expect(await rawUpgrade(url(), protocols, trust())).toEqual({ refused: 401 });
   });
 
   it('an upgrade without a proof, or with a proof for another server, is refused (401)', async () => {
-    expect(await rawUpgrade(url(), [WS_PROTOCOL])).toEqual({ refused: 401 });
-    const other = await craftProtocols(url(), 'gw-elsewhere', ids.c.id, ids.c.id, ids.c.signer);
-    expect(await rawUpgrade(url(), other)).toEqual({ refused: 401 });
+    expect(await rawUpgrade(url(), [WS_PROTOCOL], trust())).toEqual({ refused: 401 });
+    const other = await craftProtocols(url(), 'gw-elsewhere', ids.c.id, ids.c.id, ids.c.signer, undefined, trust());
+    expect(await rawUpgrade(url(), other, trust())).toEqual({ refused: 401 });
   });
 
   it('a replayed handshake is refused (401): a challenge is good for one upgrade', async () => {
@@ -58,7 +76,7 @@ export function registerWsWireCases(ctx: SuiteContext): void {
     await echoes(first);
     first.ws.close();
     await first.closed;
-    expect(await rawUpgrade(url(), protocols)).toEqual({ refused: 401 });
+    expect(await rawUpgrade(url(), protocols, trust())).toEqual({ refused: 401 });
     await ctx.stillServes();
   });
 

@@ -2,6 +2,7 @@
 // before the upgrade completes, enforces frame limits, bounds sockets per peer and sockets still in the
 // handshake, and drops peers that stop answering pings. Limits and close codes: docs/transports.md.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -40,6 +41,7 @@ export class WsServerTransport extends WsTransport {
   /** Sockets whose upgrade request is being decided. */
   readonly #deciding = new Set<Duplex>();
   #server?: Server;
+  #tls = false;
   #unauthenticated?: SocketCap;
   #closing?: Promise<void>;
 
@@ -72,7 +74,14 @@ export class WsServerTransport extends WsTransport {
    * a new connection is dropped unread). A request head must arrive within handshakeTimeoutMs (node's
    * headersTimeout and requestTimeout), and an upgrade must be answered within handshakeTimeoutMs of its head.
    */
-  static async listen(options: WsServerOptions & { host?: string; port?: number }): Promise<WsServerTransport> {
+  static async listen(
+    options: WsServerOptions & {
+      host?: string;
+      port?: number;
+      /** Serve wss:// (TLS 1.3 at least, as SATP core asks) with this certificate and key, both PEM. */
+      tls?: { cert: string; key: string };
+    },
+  ): Promise<WsServerTransport> {
     const t = new WsServerTransport(options);
     const handshakeMs = t.#limits.handshakeTimeoutMs;
     const timeouts = nodeServerTimeouts({
@@ -80,9 +89,13 @@ export class WsServerTransport extends WsTransport {
       requestTimeoutMs: handshakeMs,
       keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? 5_000,
     });
-    const server = createServer(timeouts, (req, res) => {
+    const serve = (req: IncomingMessage, res: ServerResponse) => {
       if (!t.handleRequest(req, res)) res.writeHead(404).end();
-    });
+    };
+    const server: Server = options.tls
+      ? createTlsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.3' }, serve)
+      : createServer(timeouts, serve);
+    t.#tls = !!options.tls;
     t.#unauthenticated = new SocketCap(server, t.#limits.maxPendingHandshakes);
     t.attach(server);
     t.#server = server;
@@ -97,11 +110,11 @@ export class WsServerTransport extends WsTransport {
     return t;
   }
 
-  /** ws://host:port/path of the listener started by listen(). */
+  /** ws://host:port/path (wss:// with TLS) of the listener started by listen(). */
   get url(): string {
     const addr = this.#server?.address() as AddressInfo | null | undefined;
     if (!addr) throw new TypeError('not listening');
-    return `ws://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}${this.path}`;
+    return `${this.#tls ? 'wss' : 'ws'}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}${this.path}`;
   }
 
   /**
