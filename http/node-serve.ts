@@ -3,6 +3,7 @@
 // serves the Log Storage API, and the gateway app on Node.
 import { serve } from '@hono/node-server';
 import type { Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { HTTP_TIMEOUTS, nodeServerTimeouts } from './node-limits.ts';
 
@@ -18,6 +19,8 @@ export interface NodeServeOptions {
   keepAliveTimeoutMs?: number;
   /** Largest request head in bytes (default 16 KiB, node's default). */
   maxHeaderSize?: number;
+  /** Serve https:// (TLS 1.3 at least, as SATP core asks) with this certificate and key, both PEM. */
+  tls?: { cert: string; key: string };
 }
 
 export interface NodeServer {
@@ -46,14 +49,16 @@ export function serveOnNode(fetch: FetchHandler, options: NodeServeOptions = {})
           keepAliveTimeoutMs: options.keepAliveTimeoutMs ?? HTTP_TIMEOUTS.keepAliveTimeoutMs,
         }),
         maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+        ...(options.tls ? { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.3' as const } : {}),
       },
-    }) as Server;
+      ...(options.tls ? { createServer: createTlsServer } : {}),
+    } as Parameters<typeof serve>[0]) as Server;
     server.once('error', reject);
     server.once('listening', () => {
       const { port } = server.address() as AddressInfo;
       const host = hostname.includes(':') ? `[${hostname}]` : hostname;
       resolve({
-        url: `http://${host}:${port}`,
+        url: `${options.tls ? 'https' : 'http'}://${host}:${port}`,
         port,
         server,
         close: () =>
