@@ -114,7 +114,8 @@ export class WsServerTransport extends WsTransport {
   get url(): string {
     const addr = this.#server?.address() as AddressInfo | null | undefined;
     if (!addr) throw new TypeError('not listening');
-    return `${this.#tls ? 'wss' : 'ws'}://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}${this.path}`;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return `${this.#tls ? 'wss' : 'ws'}://${host}:${addr.port}${this.path}`;
   }
 
   /**
