@@ -67,7 +67,7 @@ describe('over HTTPS with the owner CA', () => {
     await b.t.close();
   });
 
-  it('a sender that does not trust the CA, or posts over plain http to the https server, is not delivered', async () => {
+  it('a sender that does not trust the CA, or posts plain http to the https server, is not delivered', async () => {
     const peers: Record<string, string> = {};
     const b = await gateway(ids.b, peers);
     const received: Json[] = [];
