@@ -12,11 +12,13 @@ export const USAGE =
                --peers <json|file> [--port 0] [--host 127.0.0.1] [--peer-ledger <peer-id>=<url>]... ` +
   `[--retransmit-ms 2000]
                [--deadline-grace-ms 2000] [--burn-margin-ms 1000] [--min-lock-seconds 5] [--connect-wait-ms 1000]
-               [--crash-after <point>]
+               [--crash-after <point>] [--tls-cert <pem-file> --tls-key <pem-file>] [--tls-ca <pem-file>]
   --ledger-key   the public JWK the own ledger signs receipts with (every receipt is checked against it)
   --peers        {"<peer-id>": {"url": "ws://…/satp/ws", "publicJwk": {…}, "networkId": "<ledger id>",
                   "ledgerPublicJwk": {…}}}: the peer gateway's key, and the key its ledger signs with
   --peer-ledger  read access to a peer's ledger: the destination asks it about the burn past the deadline
+  --tls-cert, --tls-key  serve wss:// (TLS 1.3) with this certificate and private key
+  --tls-ca       trust peers' wss:// certificates that chain to this root (instead of the system's)
   --crash-after  fault injection: SIGKILL this process right after a step is logged (e.g. 3.4) or a
                  message was sent (sent:commit-prepare-msg)
 commands: JSON lines on stdin (docs/demo.md); stdin's end shuts the gateway down`;
@@ -61,6 +63,10 @@ export interface GatewayCliConfig {
   /** How long to wait for the peer links before boot (default 1000). */
   connectWaitMs?: number;
   crashAfter?: CrashPoint;
+  /** Serve wss:// with this certificate and key (PEM text). */
+  tls?: { cert: string; key: string };
+  /** Trust peers' certificates that chain to this root (PEM text). */
+  tlsCa?: string;
 }
 
 /** Parses argv; throws a RangeError naming the bad flag (the entry prints it with USAGE and exits 2). */
@@ -83,6 +89,9 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
       'min-lock-seconds': { type: 'string' },
       'connect-wait-ms': { type: 'string' },
       'crash-after': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -132,7 +141,24 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
     peerLedgers,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(config, { [k]: v });
+  if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined))
+    throw new RangeError('--tls-cert and --tls-key go together');
+  if (values['tls-cert'] && values['tls-key'])
+    config.tls = { cert: pemFile('--tls-cert', values['tls-cert']), key: pemFile('--tls-key', values['tls-key']) };
+  if (values['tls-ca']) config.tlsCa = pemFile('--tls-ca', values['tls-ca']);
   return config;
+}
+
+/** The PEM text of a file (a certificate or a key). */
+function pemFile(flag: string, path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new RangeError(`bad ${flag}: ${(err as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN ')) throw new RangeError(`bad ${flag}: ${path} holds no PEM block`);
+  return text;
 }
 
 /** A JSON argument given inline (starting with `{`) or as the path of a file holding it. */

@@ -27,6 +27,8 @@ export interface GatewayRuntime {
     host: string;
     port: number;
     onError: TransportErrorHandler;
+    /** Serve wss:// with this certificate and key (PEM). */
+    tls?: { cert: string; key: string };
   }): Promise<{ transport: Transport; url: string }>;
   dialer(options: {
     self: string;
@@ -36,6 +38,8 @@ export interface GatewayRuntime {
     peers: (peer: string) => string | undefined;
     connectTimeoutMs: number;
     onError: TransportErrorHandler;
+    /** Trust peers' wss:// certificates that chain to this root (PEM). */
+    tls?: { ca: string };
   }): Transport & {
     connect(peer: string): Promise<void>;
   };
@@ -113,6 +117,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     host: cli.host,
     port: cli.port,
     onError,
+    ...(cli.tls ? { tls: cli.tls } : {}),
   });
   const client = runtime.dialer({
     self: id,
@@ -122,6 +127,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     peers: (p) => urls[p],
     connectTimeoutMs: 3_000,
     onError,
+    ...(cli.tlsCa ? { tls: { ca: cli.tlsCa } } : {}),
   });
 
   let running: RunningGateway | undefined;

@@ -3,6 +3,7 @@
 //   deno run -A cli/gateway.deno.ts --id gw-a --port 0 --db .data/gw-a ... (the same flags)
 import { DenoWsServer } from '../transports/ws/deno/server.ts';
 import { WsClientTransport } from '../transports/ws/web/client.ts';
+import { createNodeWsClient } from '../transports/ws/node/client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
 
@@ -14,7 +15,7 @@ declare const Deno: {
   args: string[];
   pid: number;
   serve(
-    options: { hostname: string; port: number; onListen?: () => void },
+    options: { hostname: string; port: number; onListen?: () => void; cert?: string; key?: string },
     handler: (req: Request) => Response | Promise<Response>,
   ): { addr: { port: number }; shutdown(): Promise<void> };
   stdin: { readable: ReadableStream<Uint8Array> };
@@ -40,10 +41,10 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<string>
 const deno: GatewayRuntime = {
   name: 'deno',
   pid: Deno.pid,
-  async listen({ host, port, ...options }) {
+  async listen({ host, port, tls, ...options }) {
     const ws = new DenoWsServer({ ...options, idleTimeoutSeconds: 5 });
     const http = Deno.serve(
-      { hostname: host, port, onListen: () => {} },
+      { hostname: host, port, onListen: () => {}, ...(tls ? { cert: tls.cert, key: tls.key } : {}) },
       async (req) => (await ws.fetch(req)) ?? new Response(null, { status: 404 }),
     );
     const close = ws.close.bind(ws);
@@ -52,9 +53,10 @@ const deno: GatewayRuntime = {
       await close();
       await http.shutdown();
     };
-    return { transport: ws, url: `ws://${host}:${http.addr.port}${ws.path}` };
+    return { transport: ws, url: `${tls ? 'wss' : 'ws'}://${host}:${http.addr.port}${ws.path}` };
   },
-  dialer: (options) => new WsClientTransport(options),
+  // Deno's WebSocket takes no roots of its own: with a private CA to trust, ws's sockets (through the Node compat).
+  dialer: ({ tls, ...options }) => (tls ? createNodeWsClient({ ...options, tls }) : new WsClientTransport(options)),
   stdinLines: () => lines(Deno.stdin.readable),
   onSignal(handler) {
     Deno.addSignalListener('SIGTERM', handler);

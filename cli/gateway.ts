@@ -17,9 +17,15 @@ useNativeSha256();
 const node: GatewayRuntime = {
   name: 'node',
   pid: process.pid,
-  async listen({ host, port, ...options }) {
+  async listen({ host, port, tls, ...options }) {
     // A 5 s heartbeat finds a silently dead peer fast; a SIGKILLed one closes its sockets at once anyway.
-    const transport = await WsServerTransport.listen({ ...options, host, port, heartbeatMs: 5_000 });
+    const transport = await WsServerTransport.listen({
+      ...options,
+      host,
+      port,
+      heartbeatMs: 5_000,
+      ...(tls ? { tls } : {}),
+    });
     return { transport, url: transport.url };
   },
   dialer: (options) => createNodeWsClient(options),

@@ -4,15 +4,18 @@
 //   npm start                        crash the origin right after it logs the burn's exec (step 3.4)
 //   npm start -- --crash-at 2.1      any step the origin logs: 1.1–1.4, 2.1, 2.2, 2.4, 3.1, 3.3–3.5, 3.7–3.9
 //   npm start -- --scenario rollback recovery-04 §5.4.3: the origin stays down past the deadline
-import { mkdirSync, rmSync } from 'node:fs';
+//   npm start -- --tls               the gateways talk wss:// (TLS 1.3), certificates from a demo CA
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GatewayPair } from './gateway-pair.ts';
 import { startLedger } from './demo/ledgers.ts';
 import { Narrator } from './demo/narrate.ts';
 import { printReport } from './demo/report.ts';
+import { createAuthority, issueTlsCertificate } from '../identity/x509.ts';
 
-const USAGE = 'usage: npm start -- [--crash-at <step>] [--scenario crash|rollback]';
+const USAGE = 'usage: npm start -- [--crash-at <step>] [--scenario crash|rollback] [--tls]';
 /** The steps the origin logs (SATP core Figure 2); the others are the destination's. */
 const ORIGIN_STEPS = ['1.1', '1.2', '1.3', '1.4', '2.1', '2.2', '2.4', '3.1', '3.3', '3.4', '3.5', '3.7', '3.8', '3.9'];
 const WAIT_MS = 30_000;
@@ -21,6 +24,7 @@ const { values } = parseArgs({
   options: {
     'crash-at': { type: 'string', default: '3.4' },
     scenario: { type: 'string', default: 'crash' },
+    tls: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -65,6 +69,25 @@ try {
     '--min-lock-seconds',
     '1',
   ];
+  if (values.tls) {
+    // A demo CA and one server certificate for 127.0.0.1, which both gateways serve; each trusts the CA only.
+    const ca = await createAuthority('satp-recovery demo CA');
+    const server = await issueTlsCertificate(ca, ['127.0.0.1', 'localhost']);
+    const tlsDir = join(DIR, 'tls');
+    mkdirSync(tlsDir, { recursive: true });
+    writeFileSync(join(tlsDir, 'ca.pem'), ca.certificate.toString('pem'));
+    writeFileSync(join(tlsDir, 'gateway.pem'), server.cert);
+    writeFileSync(join(tlsDir, 'gateway.key'), server.key, { mode: 0o600 });
+    flags.push(
+      '--tls-cert',
+      join(tlsDir, 'gateway.pem'),
+      '--tls-key',
+      join(tlsDir, 'gateway.key'),
+      '--tls-ca',
+      join(tlsDir, 'ca.pem'),
+    );
+    console.log('  TLS: the gateways talk wss:// (TLS 1.3), certificates from a demo CA in .data/demo/tls/\n');
+  }
   const crashFlag = rollback ? 'sent:commit-prepare-msg' : crashAt;
   pair = await GatewayPair.start(
     {
