@@ -72,6 +72,12 @@ const REFUSALS: ReadonlySet<string> = new Set([
  * A step could not be completed because the store failed; it is tried again after a pause. `moved`: the chain's
  * head is not where the step started, or could not be read, so the session is reloaded before the retry.
  */
+/**
+ * The store refused an append with FENCED: a backup has taken the session's log over (a higher fencing epoch).
+ * Nothing of the step was written; this gateway steps down from the session and acts on it no more.
+ */
+class SessionFenced extends Error {}
+
 class StoreUnavailable extends Error {
   constructor(
     message: string,
@@ -87,6 +93,8 @@ export class Gateway {
   readonly #sessions = new Map<string, SessionState>();
   /** Sessions whose own chain failed verification: never resumed, left for an operator. */
   readonly #quarantined = new Map<string, string>();
+  /** Sessions a backup took over (the store refused an append with FENCED), with why: never acted on again. */
+  readonly #fenced = new Map<string, string>();
   readonly #lock = new KeyedLock();
   readonly #timers = new Map<string, unknown>();
   /** The arming of each timer in force: a timer cleared or re-armed after it fired does not deliver. */
@@ -152,6 +160,11 @@ export class Gateway {
     return new Map(this.#quarantined);
   }
 
+  /** Sessions this gateway stepped down from because a backup fenced their log, with why. */
+  fenced(): Map<string, string> {
+    return new Map(this.#fenced);
+  }
+
   /**
    * Resolves when the session ends (committed, rolled back or rejected), at once if it has ended already: also
    * when it ended before this gateway started, which only its chain in the store still says.
@@ -203,6 +216,7 @@ export class Gateway {
       try {
         return await this.#step(sessionId, event);
       } catch (err) {
+        if (err instanceof SessionFenced) return this.#stepDown(sessionId, err.message);
         if (!(err instanceof StoreUnavailable)) throw err;
         if (attempt === 0)
           this.#report(sessionId, {
@@ -218,6 +232,8 @@ export class Gateway {
   }
 
   async #step(sessionId: string, raw: GatewayEvent): Promise<ReceiveResult> {
+    const fenced = this.#fenced.get(sessionId);
+    if (fenced !== undefined) return refused(GATEWAY_REFUSALS.fenced, fenced);
     if (this.#quarantined.has(sessionId)) {
       const why = this.#quarantined.get(sessionId)!;
       this.#report(sessionId, { kind: 'needs-operator', detail: `session left for an operator: ${why}` });
@@ -258,6 +274,8 @@ export class Gateway {
       await this.#o.store.writeLogEntries(sealed);
       return;
     } catch (err) {
+      // A refusal, not a failure: nothing was written, and nothing of this session may be written by us again.
+      if (isSatpError(err, 'FENCED')) throw new SessionFenced(`the log store fenced this gateway: ${err.message}`);
       const last = sealed[sealed.length - 1]!;
       let head: Awaited<ReturnType<SessionLogStore['getHead']>>;
       try {
@@ -489,6 +507,25 @@ export class Gateway {
         );
       }),
     );
+  }
+
+  /**
+   * Steps down from a session a backup took over: forgets its state, disarms its timers, and refuses everything
+   * about it from now on, so no message or ledger call of this gateway follows for it (the step that met the
+   * fence ran none: effects run only after their entries are durable).
+   */
+  #stepDown(sessionId: string, why: string): ReceiveResult {
+    this.#fenced.set(sessionId, why);
+    this.#sessions.delete(sessionId);
+    const prefix = `${sessionId}\u0000`;
+    for (const [key, t] of [...this.#timers]) {
+      if (!key.startsWith(prefix)) continue;
+      this.#o.clock.clearTimer(t);
+      this.#timers.delete(key);
+      this.#bump(key);
+    }
+    this.#report(sessionId, { kind: 'needs-operator', detail: `stepped down: ${why}` });
+    return refused(GATEWAY_REFUSALS.fenced, why);
   }
 
   /** A new epoch for a timer: every firing of an earlier arming is void from now on. */
