@@ -43,6 +43,33 @@ const refusals = (pair: Pair, who: 'origin' | 'destination', sid: string) =>
   pair[who].reports
     .filter((r) => r.sessionId === sid && r.report.kind === 'refused')
     .map((r) => (r.report as { code: string }).code);
+/**
+ * The network holds every message of `types` until released: `release(type)` lets those of `type` held so far go
+ * (later ones are held again), `open()` stops holding and lets everything held go.
+ */
+function holdOnWire(pair: Pair, types: readonly string[]) {
+  const held: { release: () => void; type: string }[] = [];
+  let holding = true;
+  pair.intercept = (_from, _to, env) => {
+    const type = typeOf(env);
+    if (!holding || !types.includes(type)) return undefined;
+    return new Promise<undefined>((resolve) => held.push({ type, release: () => resolve(undefined) }));
+  };
+  const releaseWhere = (pick: (type: string) => boolean) => {
+    for (const h of held.filter((x) => pick(x.type))) {
+      held.splice(held.indexOf(h), 1);
+      h.release();
+    }
+  };
+  return {
+    held,
+    release: (type: string) => releaseWhere((t) => t === type),
+    open: () => {
+      holding = false;
+      releaseWhere(() => true);
+    },
+  };
+}
 const chainSteps = async (pair: Pair, who: 'origin' | 'destination', sid: string) =>
   (await pair[who].store.getLog(`${sid}/${pair[who].config.id}`)).map((e) => `${e.step}:${e.operation}`);
 
@@ -69,21 +96,14 @@ describe('clocks: safety does not depend on the gateways agreeing on the time', 
     async () => {
       const pair = await makePair({ skew: { destination: 10_000 } });
       // The network holds commit-ready and any ROLLBACK until released.
-      const held: { release: () => void; type: string }[] = [];
-      let holding = true;
-      pair.intercept = (_from, _to, env) => {
-        const type = typeOf(env);
-        if (!holding || (type !== 'commit-ready-msg' && type !== 'rollback-msg')) return undefined;
-        return new Promise<undefined>((resolve) => held.push({ type, release: () => resolve(undefined) }));
-      };
+      const wire = holdOnWire(pair, ['commit-ready-msg', 'rollback-msg']);
       await pair.origin.gw.startTransfer(pair.request('s-skew', { lockSeconds: 20 }));
-      await until(pair, () => held.some((h) => h.type === 'commit-ready-msg'), 30, 'commit-ready sent');
+      await until(pair, () => wire.held.some((h) => h.type === 'commit-ready-msg'), 30, 'commit-ready sent');
       const expiry = pair.origin.gw.session('s-skew')!.lockExpiry!;
       // By the destination's clock the lock expired 2 s ago and its grace is over; by the origin ledger's, 7 s remain.
       await pair.clock.advanceTo(expiry - 7_000);
       await settle();
-      holding = false;
-      for (const h of held.splice(0)) h.release();
+      wire.open();
       await until(pair, ended(pair, 's-skew'), 120, 'both sessions end');
       await checkInvariants(pair, 's-skew');
       expect(await outcomes(pair, 's-skew')).toEqual(['committed', 'committed']);
@@ -140,16 +160,13 @@ describe('the one timing assumption left, broken on purpose (docs/assumptions.md
    */
   async function lateBurn(sid: string, jump: number): Promise<Pair> {
     const pair = await makePair({ skew: { origin: -30_000 } });
-    const held: (() => void)[] = [];
-    let holding = true;
-    pair.intercept = (_f, _t, env) =>
-      holding && typeOf(env) === 'commit-ready-msg' ? new Promise((r) => held.push(() => r(undefined))) : undefined;
+    const wire = holdOnWire(pair, ['commit-ready-msg']);
     // Every word of the destination's rollback is lost: its ROLLBACK and its refusals of the origin's resent
     // commit-prepare (an error before the point of no return would make the origin roll back too).
     pair.drop = (from, _t, env) =>
       typeOf(env) === 'rollback-msg' || (from === DESTINATION.id && typeOf(env) === 'error-msg');
     await pair.origin.gw.startTransfer(pair.request(sid, { lockSeconds: 60 }));
-    await until(pair, () => held.length > 0, 30, 'commit-ready sent (held)');
+    await until(pair, () => wire.held.length > 0, 30, 'commit-ready sent (held)');
     await until(
       pair,
       () => pair.destination.ledger.ops().some((o) => o.op.opId === `${sid}:rollback:burn` && o.applied === 1),
@@ -157,8 +174,7 @@ describe('the one timing assumption left, broken on purpose (docs/assumptions.md
       'the destination burns its mint',
     );
     pair.ledgerClock.origin = jump;
-    holding = false;
-    for (const h of held.splice(0)) h();
+    wire.open();
     await until(
       pair,
       () => pair.origin.ledger.ops().some((o) => o.op.opId === `${sid}:3.4:burn`),
@@ -847,13 +863,7 @@ describe('operator reports are for what needs an operator', () => {
       // that refusal as needing an operator, although the origin ledger's evidence (the ROLLBACK's unlock
       // receipt, or the attestation at its deadline) settles the session without one.
       const pair = await makePair();
-      const held: { release: () => void; type: string }[] = [];
-      let holding = true;
-      pair.intercept = (_from, _to, env) => {
-        const type = typeOf(env);
-        if (!holding || (type !== 'commit-ready-msg' && type !== 'rollback-msg')) return undefined;
-        return new Promise<undefined>((resolve) => held.push({ type, release: () => resolve(undefined) }));
-      };
+      const wire = holdOnWire(pair, ['commit-ready-msg', 'rollback-msg']);
       const sid = 's-refused-promise';
       await pair.origin.gw.startTransfer(pair.request(sid, { lockSeconds: 5 }));
       await until(pair, () => pair.destination.gw.session(sid)?.promised === true, 20, 'promised');
@@ -862,14 +872,13 @@ describe('operator reports are for what needs an operator', () => {
         'running',
       );
       const before = pair.destination.reports.length;
-      for (const h of held.filter((x) => x.type === 'commit-ready-msg')) h.release();
+      wire.release('commit-ready-msg');
       await until(pair, () => refusals(pair, 'origin', sid).length > 0, 5, 'the origin refuses the commit-ready');
       await settle();
       const reports = pair.destination.reports.slice(before).map((r) => r.report);
       expect(reports.filter((r) => r.kind === 'needs-operator')).toEqual([]);
       expect(pair.destination.gw.session(sid)?.status.kind).toBe('running');
-      holding = false;
-      for (const h of held) h.release();
+      wire.open();
       await until(pair, ended(pair, sid), 120, 'both end');
       expect(await outcomes(pair, sid)).toEqual(['rolled-back', 'rolled-back']);
       expect(pair.destination.reports.slice(before).filter((r) => r.report.kind === 'needs-operator')).toEqual([]);
