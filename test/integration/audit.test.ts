@@ -99,6 +99,24 @@ describe('the offline auditor', () => {
   let pair: Pair;
   let chains: Map<string, HeldChain[]>;
 
+  /** s-commit audited with `who`'s own chain changed at the entry `pick` finds and sealed again from there by `who`. */
+  async function auditRewritten(
+    who: typeof ORIGIN,
+    pick: (e: LogEntry) => boolean,
+    change: (e: LogEntry) => LogEntry,
+  ): Promise<Awaited<ReturnType<typeof auditSession>>> {
+    const held = chains.get('s-commit')!;
+    const own = held.find((c) => c.holder === who.id && c.author === who.id)!;
+    const entries = own.entries as LogEntry[];
+    const rewritten = await resealed(entries, entries.findIndex(pick), change, who);
+    return auditSession(
+      's-commit',
+      held.map((c) => (c === own ? { ...c, entries: rewritten } : c)),
+      KEYS,
+      verifier,
+    );
+  }
+
   it('passes every session of a real run: commit, rollback, and a crash with its recovery', async () => {
     pair = await run();
     chains = heldChains(pair);
@@ -131,65 +149,32 @@ describe('the offline auditor', () => {
   });
 
   it('a ledger receipt an insider rewrote and sealed again with the gateway key fails "receipts verify"', async () => {
-    const held = chains.get('s-commit')!;
-    const own = held.find((c) => c.holder === ORIGIN.id && c.author === ORIGIN.id)!;
-    const entries = own.entries as LogEntry[];
-    const at = entries.findIndex((e) => (e.payload as { kind?: string }).kind === 'ledger-done');
-    const forged = await resealed(
-      entries,
-      at,
+    const a = await auditRewritten(
+      ORIGIN,
+      (e) => (e.payload as { kind?: string }).kind === 'ledger-done',
       (e) => {
         const p = e.payload as { receipt: { txSeq: number } };
         return { ...e, payload: { ...p, receipt: { ...p.receipt, txSeq: p.receipt.txSeq + 1 } } } as LogEntry;
       },
-      ORIGIN,
-    );
-    const a = await auditSession(
-      's-commit',
-      held.map((c) => (c === own ? { ...c, entries: forged } : c)),
-      KEYS,
-      verifier,
     );
     expect(failed(a)).toEqual(['receipts verify']);
     expect(a.findings.find((f) => !f.ok)!.detail).toMatch(/proof does not verify/);
   });
 
   it('a destination chain rewritten to end rolled back while the origin committed fails "outcomes agree"', async () => {
-    const held = chains.get('s-commit')!;
-    const own = held.find((c) => c.holder === DESTINATION.id && c.author === DESTINATION.id)!;
-    const entries = own.entries as LogEntry[];
-    const last = entries.length - 1;
-    const rewritten = await resealed(
-      entries,
-      last,
-      (e) => ({ ...e, payload: { kind: 'end', outcome: 'rolled-back', reason: 'rewritten' } }) as LogEntry,
+    const a = await auditRewritten(
       DESTINATION,
-    );
-    const a = await auditSession(
-      's-commit',
-      held.map((c) => (c === own ? { ...c, entries: rewritten } : c)),
-      KEYS,
-      verifier,
+      (e) => (e.payload as { kind?: string }).kind === 'end',
+      (e) => ({ ...e, payload: { kind: 'end', outcome: 'rolled-back', reason: 'rewritten' } }) as LogEntry,
     );
     expect(failed(a)).toContain('outcomes agree');
   });
 
   it('a received message the peer never logged sending fails "messages cross-linked"', async () => {
-    const held = chains.get('s-commit')!;
-    const own = held.find((c) => c.holder === DESTINATION.id && c.author === DESTINATION.id)!;
-    const entries = own.entries as LogEntry[];
-    const at = entries.findIndex((e) => (e.payload as { kind?: string }).kind === 'receive');
-    const rewritten = await resealed(
-      entries,
-      at,
-      (e) => ({ ...e, payload: { ...(e.payload as object), hash: 'f'.repeat(64) } }) as LogEntry,
+    const a = await auditRewritten(
       DESTINATION,
-    );
-    const a = await auditSession(
-      's-commit',
-      held.map((c) => (c === own ? { ...c, entries: rewritten } : c)),
-      KEYS,
-      verifier,
+      (e) => (e.payload as { kind?: string }).kind === 'receive',
+      (e) => ({ ...e, payload: { ...(e.payload as object), hash: 'f'.repeat(64) } }) as LogEntry,
     );
     expect(failed(a)).toEqual(['messages cross-linked']);
   });
