@@ -102,6 +102,30 @@ export async function loadAuthority(certificate: CertificateInput, privateJwk: J
   return { certificate: certificateOf(certificate), privateKey };
 }
 
+/**
+ * A certificate for `publicKey`, subject CN=`name`, signed by `issuer` (ECDSA P-256, SHA-256), valid from `notBefore`
+ * to `notAfter`, with `extensions` and the issuer's key identifier.
+ */
+async function issue(
+  issuer: Authority,
+  name: string,
+  publicKey: CryptoKey,
+  notBefore: Date,
+  notAfter: Date,
+  extensions: x509.Extension[],
+): Promise<x509.X509Certificate> {
+  return x509.X509CertificateGenerator.create({
+    subject: `CN=${name}`,
+    issuer: issuer.certificate.subject,
+    publicKey,
+    signingKey: issuer.privateKey,
+    notBefore,
+    notAfter,
+    signingAlgorithm: SIGNING,
+    extensions: [...extensions, await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate)],
+  });
+}
+
 /** An intermediate CA under `issuer`, on a new P-256 key. */
 export async function createIntermediate(
   issuer: Authority,
@@ -110,21 +134,11 @@ export async function createIntermediate(
   now: Date = new Date(),
 ): Promise<Authority> {
   const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify']);
-  const certificate = await x509.X509CertificateGenerator.create({
-    subject: `CN=${name}`,
-    issuer: issuer.certificate.subject,
-    publicKey: keys.publicKey,
-    signingKey: issuer.privateKey,
-    notBefore: now,
-    notAfter: new Date(now.getTime() + days * DAY),
-    signingAlgorithm: SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate),
-    ],
-  });
+  const certificate = await issue(issuer, name, keys.publicKey, now, new Date(now.getTime() + days * DAY), [
+    new x509.BasicConstraintsExtension(true, 0, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+  ]);
   return { certificate, privateKey: keys.privateKey };
 }
 
@@ -148,21 +162,11 @@ export async function issueGatewayCertificate(
 ): Promise<x509.X509Certificate> {
   const notBefore = req.notBefore ?? new Date();
   const publicKey = await crypto.subtle.importKey('jwk', { ...req.publicJwk, ext: true }, EC, true, ['verify']);
-  return x509.X509CertificateGenerator.create({
-    subject: `CN=${req.id}`,
-    issuer: issuer.certificate.subject,
-    publicKey,
-    signingKey: issuer.privateKey,
-    notBefore,
-    notAfter: req.notAfter ?? new Date(notBefore.getTime() + 365 * DAY),
-    signingAlgorithm: SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(req.usages ?? x509.KeyUsageFlags.digitalSignature, true),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate),
-      ...(req.backups?.length ? [authorizedBackupsExtension(req.backups)] : []),
-    ],
-  });
+  return issue(issuer, req.id, publicKey, notBefore, req.notAfter ?? new Date(notBefore.getTime() + 365 * DAY), [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(req.usages ?? x509.KeyUsageFlags.digitalSignature, true),
+    ...(req.backups?.length ? [authorizedBackupsExtension(req.backups)] : []),
+  ]);
 }
 
 /** A TLS server certificate and its private key, both PEM, as node:https, node:tls and Deno.serve take them. */
@@ -183,24 +187,14 @@ export async function issueTlsCertificate(
 ): Promise<TlsCredentials> {
   const keys = await crypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const ip = /^(\d{1,3}\.){3}\d{1,3}$|:/;
-  const cert = await x509.X509CertificateGenerator.create({
-    subject: `CN=${hosts[0] ?? 'localhost'}`,
-    issuer: issuer.certificate.subject,
-    publicKey: keys.publicKey,
-    signingKey: issuer.privateKey,
-    notBefore: now,
-    notAfter: new Date(now.getTime() + days * DAY),
-    signingAlgorithm: SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(
-        hosts.map((h) => ({ type: ip.test(h) ? ('ip' as const) : ('dns' as const), value: h })),
-      ),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.certificate),
-    ],
-  });
+  const cert = await issue(issuer, hosts[0] ?? 'localhost', keys.publicKey, now, new Date(now.getTime() + days * DAY), [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+    new x509.SubjectAlternativeNameExtension(
+      hosts.map((h) => ({ type: ip.test(h) ? ('ip' as const) : ('dns' as const), value: h })),
+    ),
+  ]);
   const pkcs8 = new Uint8Array(await crypto.subtle.exportKey('pkcs8', keys.privateKey));
   return { cert: cert.toString('pem'), key: x509.PemConverter.encode(pkcs8.buffer, 'PRIVATE KEY') };
 }
