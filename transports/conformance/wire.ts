@@ -38,7 +38,7 @@ export async function craftProtocols(
   trust: { ca?: string } = {},
 ): Promise<string[]> {
   // Over TLS with a root of its own, the challenge comes through node:https (global fetch takes no roots).
-  const get = trust.ca ? (await import('../ws/node/client.ts')).httpsFetch({ ca: trust.ca }) : fetch;
+  const get = trust.ca ? (await import('../../http/https-fetch.ts')).httpsFetch({ ca: trust.ca }) : fetch;
   const res = await get(challengeUrlOf(wsUrl, clientId));
   if (!res.ok) throw new Error(`challenge request answered ${res.status}`);
   const parsed = parseStrictJson(await res.text());

@@ -41,5 +41,3 @@ export function createWsClient(options: WsClientOptions & { tls?: WsClientTls })
     throw new TypeError('tls configures ws sockets: with a WebSocket class of your own, trust roots there');
   return new WsClientTransport(options);
 }
-
-export { httpsFetch };
