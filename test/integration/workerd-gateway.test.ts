@@ -220,7 +220,11 @@ describe('a gateway in workerd as a Durable Object, and a Node gateway', () => {
     big.socket.ws.send(`${head}${'x'.repeat(MAX_MESSAGE_BYTES - head.length - 2)}"}`);
     expect(await big.socket.next(WAIT_MS)).toMatchObject({ messageType: ERROR_MSG_TYPE, status: 400 });
     big.socket.ws.send(JSON.stringify({ pad: 'x'.repeat(MAX_MESSAGE_BYTES) }));
-    expect(await within(big.socket.closed, WAIT_MS, 'a message over 1 MiB did not close the socket')).toBe(1009);
+    // The server closes 1009 without reading the rest of the frame. A client still writing it can see the
+    // connection reset before it reads that close frame (1006): the same race as an oversize HTTP body, on the
+    // client's side. Either way the socket is closed.
+    const code = await within(big.socket.closed, WAIT_MS, 'a message over 1 MiB did not close the socket');
+    expect([1009, 1006]).toContain(code);
   }, 120_000);
 
   it('move an asset from the Node gateway to the workerd gateway', async () => {
