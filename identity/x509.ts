@@ -9,6 +9,7 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import * as asn1js from 'asn1js';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
+import type { SuccessorAuthority, SuccessorVerdict } from '../kernel/takeover.ts';
 import { toHex } from '../kernel/encoding.ts';
 
 /**
@@ -330,4 +331,52 @@ function equalBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
   const x = new Uint8Array(a);
   const y = new Uint8Array(b);
   return x.every((v, i) => v === y[i]);
+}
+
+/** A certificate as x5c carries it (RFC 7515 §4.1.6): its DER in base64 (not base64url). */
+export const x5cOf = (cert: CertificateInput): string => certificateOf(cert).toString('base64');
+
+/** How many verdicts a successor authority remembers. */
+const VERDICT_CACHE = 256;
+/** A verdict is remembered for the minute it was asked in: validity periods are checked at least that finely. */
+const VERDICT_WINDOW_MS = 60_000;
+
+/**
+ * The successor authority of recovery-04 §6.1 over X.509 (kernel/takeover.ts): a certificate makes its holder a
+ * successor of gateway `id` if verifyBackup accepts it as a backup of `primaries[id]` at the time asked about.
+ * The kernel asks it for takeover entries (at their timestamp) and for messages carrying x5c (at the time they
+ * arrive); verdicts are remembered per certificate for the minute they were asked in, so a busy backup's
+ * messages do not each cost a path validation. Never throws.
+ */
+export function successorAuthority(trust: {
+  /** Each gateway's own (primary) certificate, by gateway id. */
+  primaries: Readonly<Record<string, CertificateInput>>;
+  roots: readonly CertificateInput[];
+  intermediates?: readonly CertificateInput[];
+}): SuccessorAuthority {
+  const remembered = new Map<string, Promise<SuccessorVerdict>>();
+  const judge = async (gateway: string, certificate: string, at: number): Promise<SuccessorVerdict> => {
+    const primary = Object.hasOwn(trust.primaries, gateway) ? trust.primaries[gateway] : undefined;
+    if (primary === undefined) return { ok: false, detail: `no certificate of ${gateway} is known here` };
+    const verdict = await verifyBackup({
+      backup: certificate,
+      primary,
+      roots: trust.roots,
+      ...(trust.intermediates ? { intermediates: trust.intermediates } : {}),
+      at: new Date(at),
+    });
+    return verdict.ok
+      ? { ok: true, key: verdict.publicJwk, name: verdict.id }
+      : { ok: false, detail: `${verdict.reason}: ${verdict.detail}` };
+  };
+  return (gateway, certificate, at) => {
+    const key = `${gateway}\u0000${Math.floor(at / VERDICT_WINDOW_MS)}\u0000${certificate}`;
+    let verdict = remembered.get(key);
+    if (!verdict) {
+      verdict = judge(gateway, certificate, at).catch((err: unknown) => ({ ok: false, detail: String(err) }));
+      if (remembered.size >= VERDICT_CACHE) remembered.delete(remembered.keys().next().value!);
+      remembered.set(key, verdict);
+    }
+    return verdict;
+  };
 }

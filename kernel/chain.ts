@@ -1,11 +1,19 @@
 // Verification of a whole chain: the first bad entry and why, never a throw on hostile input.
 import { type ChainHead, EMPTY_HEAD, type LogEntry } from './entry.ts';
 import { checkEntryContent, checkEntrySignature, type EntryFailure, type VerifyContext } from './seal.ts';
+import { type PublicJwk, sameKey } from './crypto/types.ts';
+import { claimsTakeover, type Succession, takeoverOf } from './takeover.ts';
 
 export type ChainFailure = EntryFailure | 'not-an-array' | 'gap' | 'broken-link' | 'foreign-entry';
 
 export type ChainResult =
-  | { ok: true; entries: LogEntry[]; head: ChainHead }
+  | {
+      ok: true;
+      entries: LogEntry[];
+      head: ChainHead;
+      /** The takeovers among the entries (kernel/takeover.ts): from each on, the backup's key signs. */
+      successions: Succession[];
+    }
   | {
       ok: false;
       /** Index in the input of the first bad entry. */
@@ -22,13 +30,20 @@ export interface ChainExpectations {
   /** Every entry must belong to this session and be written by this author (one writer per chain). */
   sessionId?: string;
   author?: string;
+  /**
+   * The key in force at `from` when a takeover before it changed the author's (kernel/takeover.ts); default: the
+   * author's key from the context's resolver.
+   */
+  signer?: PublicJwk;
 }
 
 /**
  * Verifies entries as one chain: each is well-formed, has the next seqNumber, links to the previous
  * entry's hash, has matching payload and entry hashes, a known author and a valid signature, and
- * shares the session and author of the first. Signatures are checked concurrently; the failure
- * reported is always the one with the lowest index.
+ * shares the session and author of the first. A takeover entry hands the chain to a successor's key, if the
+ * context's successor authority accepts its certificate at the entry's time and the key it names is the one the
+ * certificate certifies; the entry itself and those after it must then be signed with that key. Signatures are
+ * checked concurrently; the failure reported is always the one with the lowest index.
  */
 export async function verifyChain(
   values: unknown,
@@ -100,12 +115,52 @@ export async function verifyChain(
     failure = { ok: false, index: checked.length, reason: 'malformed', detail: `unreadable entry (${String(err)})` };
   }
 
-  const signatures = await Promise.all(checked.map((c) => checkEntrySignature(c.entry, c.canonical, ctx)));
+  // The key in force for each entry: the author's, until a takeover the authority accepts. Takeovers are rare,
+  // and each is checked in order (a later one is judged on the chain as the earlier ones left it).
+  const successions: Succession[] = [];
+  const signers: (PublicJwk | undefined)[] = [];
+  let signer = expect.signer ?? (author === undefined ? undefined : ctx.keys(author));
+  for (let i = 0; i < checked.length; i++) {
+    const e = checked[i]!.entry;
+    if (claimsTakeover(e)) {
+      const refused = await takeoverRefusal(e, ctx);
+      if (typeof refused === 'string') {
+        checked.length = i; // the entries before it are still checked, so a lower failure wins
+        failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'unknown-author', detail: refused };
+        break;
+      }
+      signer = refused;
+      successions.push({ seq: e.seqNumber, key: refused });
+    }
+    signers.push(signer);
+  }
+  const signatures = await Promise.all(
+    checked.map((c, i) => checkEntrySignature(c.entry, c.canonical, ctx, signers[i])),
+  );
   const bad = signatures.findIndex((s) => !s.ok);
   if (bad >= 0) {
     const s = signatures[bad] as Extract<(typeof signatures)[number], { ok: false }>;
     return { ok: false, index: bad, seqNumber: checked[bad]!.entry.seqNumber, reason: s.reason, detail: s.detail };
   }
   if (failure) return failure;
-  return { ok: true, entries: checked.map((c) => c.entry), head };
+  return { ok: true, entries: checked.map((c) => c.entry), head, successions };
+}
+
+/**
+ * Why a takeover entry does not hand its chain over (a sentence), or the key it hands it to. Never throws: an
+ * authority that does is a refusal.
+ */
+export async function takeoverRefusal(entry: LogEntry, ctx: VerifyContext): Promise<string | PublicJwk> {
+  const t = takeoverOf(entry);
+  const at = `seq ${entry.seqNumber}`;
+  if (!t) return `${at}: a takeover entry whose payload is not a takeover`;
+  if (!ctx.successor) return `${at}: a takeover by ${t.backup}, and no successor of ${entry.author} is trusted here`;
+  try {
+    const verdict = await ctx.successor(entry.author, t.certificate, entry.timestamp);
+    if (!verdict.ok) return `${at}: ${t.backup} may not take ${entry.author}'s place: ${verdict.detail}`;
+    if (!sameKey(verdict.key, t.publicKey)) return `${at}: the takeover names a key its certificate does not certify`;
+    return verdict.key;
+  } catch (err) {
+    return `${at}: the successor authority failed: ${String(err)}`;
+  }
 }

@@ -16,3 +16,4 @@ export * from './satp/index.ts';
 export * from './ports.ts';
 export * from './keyed-lock.ts';
 export { Gateway, type GatewayOptions, type ReceiveResult } from './driver.ts';
+export * from './takeover.ts';

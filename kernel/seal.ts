@@ -4,6 +4,7 @@ import { type EntryBody, type LogEntry, ENTRY_LIMITS, entryBodySchema, logEntryS
 import { HASH_PATTERN, sha256HexOfText } from './hash.ts';
 import { canonicalJson, canonicalJsonWith, type Json } from './json.ts';
 import { type KeyResolver, type PublicJwk, sameKey, type Signer, type Verifier } from './crypto/types.ts';
+import type { SuccessorAuthority } from './takeover.ts';
 
 /**
  * Entries sealed in this process by sealEntry, with the public key that signed each and the outcome of
@@ -64,6 +65,11 @@ export type EntryCheck = { ok: true; entry: LogEntry } | { ok: false; reason: En
 export interface VerifyContext {
   keys: KeyResolver;
   verifier: Verifier;
+  /**
+   * Who may take a gateway's place in its chains (kernel/takeover.ts). Without it a takeover entry is refused, and
+   * every entry must be signed with its author's key from `keys`.
+   */
+  successor?: SuccessorAuthority;
 }
 
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
@@ -128,13 +134,16 @@ function contentChecks(entry: LogEntry, payloadText: string, canonical: string):
   }
 }
 
-/** Verifies the author's signature of an entry whose content already checked out. Never throws. */
+/**
+ * Verifies the signature of an entry whose content already checked out: with `key` when given (the key in force at
+ * that point of its chain, a backup's after a takeover), else with its author's key. Never throws.
+ */
 export async function checkEntrySignature(
   entry: LogEntry,
   canonical: string | undefined,
   ctx: VerifyContext,
+  key: PublicJwk | undefined = ctx.keys(entry.author),
 ): Promise<EntryCheck> {
-  const key = ctx.keys(entry.author);
   if (!key)
     return {
       ok: false,

@@ -10,7 +10,9 @@ import {
 } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
 import { checkEntryContent, checkEntrySignature, sealedText, type VerifyContext } from '../kernel/seal.ts';
-import { type ChainResult, verifyChain } from '../kernel/chain.ts';
+import { type ChainResult, takeoverRefusal, verifyChain } from '../kernel/chain.ts';
+import type { PublicJwk } from '../kernel/crypto/types.ts';
+import { claimsTakeover, keyAt, type Succession, takeoverOf } from '../kernel/takeover.ts';
 import { getLogDiff, type LogDiff } from '../kernel/log-diff.ts';
 import type { LogStoreDriver, StoredHead } from './driver.ts';
 import { KeyedLock } from '../kernel/keyed-lock.ts';
@@ -36,6 +38,8 @@ export type UpdateResult = { appended: LogEntry[]; head: ChainHead; pageEnd: num
 /** A page of one log: its entries from a seqNumber on, and whether the log holds more after them. */
 export type Page = { entries: LogEntry[]; more: boolean };
 
+const NO_SUCCESSIONS: readonly Succession[] = Object.freeze([]);
+
 const SIGNATURE_FAILURES = { 'unknown-author': 'UNKNOWN_AUTHOR', 'bad-signature': 'BAD_SIGNATURE' } as const;
 
 export class LogStore {
@@ -49,10 +53,20 @@ export class LogStore {
    * recovery (verifying a signature is the costly part). Frozen, so they are still what was verified.
    */
   readonly #verified = new WeakSet<object>();
+  /**
+   * The takeovers of each open log this store has seen (kernel/takeover.ts), kept only when a successor authority
+   * is configured: which key signs from which seq. Filled when a log is first appended to or verified (a log that
+   * already holds entries is read once), updated by the takeovers appended here, dropped when the log ends.
+   */
+  readonly #successions = new Map<string, readonly Succession[]>();
 
   constructor(driver: LogStoreDriver, options: LogStoreOptions) {
     this.driver = driver;
-    this.#ctx = { keys: options.keys, verifier: options.verifier };
+    this.#ctx = {
+      keys: options.keys,
+      verifier: options.verifier,
+      ...(options.successor ? { successor: options.successor } : {}),
+    };
     this.#maxBatch = options.maxBatch ?? 1024;
   }
 
@@ -98,8 +112,26 @@ export class LogStore {
     if (checked.some((e) => e.sessionId !== first.sessionId || e.author !== first.author)) {
       throw new SatpError('INVALID_INPUT', 'one append takes entries of one chain (one session, one author)');
     }
+    // The key in force for each entry: the author's, or a successor's after a takeover (kernel/takeover.ts).
+    const before = await this.#successionsOf(logId);
+    let signer = keyAt(before, first.seqNumber - 1, this.#ctx.keys(first.author));
+    const added: Succession[] = [];
+    const signers: (PublicJwk | undefined)[] = [];
+    for (let i = 0; i < checked.length; i++) {
+      const e = checked[i]!;
+      if (claimsTakeover(e)) {
+        const handed = verified[i] ? takeoverOf(e)?.publicKey : await takeoverRefusal(e, this.#ctx);
+        if (handed === undefined || typeof handed === 'string')
+          throw new SatpError('UNKNOWN_AUTHOR', handed ?? `seq ${e.seqNumber}: not a takeover`);
+        signer = handed;
+        added.push({ seq: e.seqNumber, key: handed });
+      }
+      signers.push(signer);
+    }
     const sigs = await Promise.all(
-      checked.map((e, i) => (verified[i] ? ({ ok: true } as const) : checkEntrySignature(e, canonicals[i], this.#ctx))),
+      checked.map((e, i) =>
+        verified[i] ? ({ ok: true } as const) : checkEntrySignature(e, canonicals[i], this.#ctx, signers[i]),
+      ),
     );
     for (const s of sigs) {
       if (!s.ok)
@@ -109,6 +141,9 @@ export class LogStore {
         );
     }
     return this.#lock.run(logId, async () => {
+      // A takeover appended here while these entries were checked: they were checked against the keys before it.
+      if (this.#successions.has(logId) && this.#successions.get(logId) !== before)
+        throw new SatpError('CHAIN_CONFLICT', `log ${logId} was taken over while the append was checked`);
       const head = (await this.driver.head(logId)) ?? { ...EMPTY_HEAD, open: true };
       if (!head.open)
         throw new SatpError('CHAIN_CONFLICT', `log ${logId} has ended at seq ${head.seq}`, { detail: { head } });
@@ -131,6 +166,10 @@ export class LogStore {
       const last = checked[checked.length - 1]!;
       const next: StoredHead = { seq: last.seqNumber, hash: last.entryHash, open: !isEndEntry(last) };
       await this.driver.append(logId, { seq: head.seq, hash: head.hash }, checked.map(serialize), next);
+      if (this.#ctx.successor) {
+        if (!next.open) this.#successions.delete(logId);
+        else if (added.length > 0) this.#successions.set(logId, [...before, ...added]);
+      }
       return { seq: next.seq, hash: next.hash };
     });
   }
@@ -239,7 +278,14 @@ export class LogStore {
     if (firstSeq === 1 && linkedTo !== GENESIS_HASH)
       throw new SatpError('CHAIN_CONFLICT', 'source seq 1 does not start a chain');
     const parsed = parseLogId(logId);
-    const verified = await verifyChain(source, this.#ctx, { from: { seq: firstSeq - 1, hash: linkedTo }, ...parsed });
+    const successions = await this.#successionsOf(logId);
+    const signer =
+      successions.length > 0 && parsed ? keyAt(successions, firstSeq - 1, this.#ctx.keys(parsed.author)) : undefined;
+    const verified = await verifyChain(source, this.#ctx, {
+      from: { seq: firstSeq - 1, hash: linkedTo },
+      ...parsed,
+      ...(signer ? { signer } : {}),
+    });
     if (!verified.ok) throw chainError(verified);
     const entries = verified.entries;
     // Compare the overlap, from the entry the source links to up to this log's head.
@@ -305,7 +351,34 @@ export class LogStore {
         detail: `the head says seq ${head?.seq ?? 0}, the log holds ${result.head.seq}`,
       };
     }
+    if (this.#ctx.successor && head?.open) this.#successions.set(logId, result.successions);
     return result;
+  }
+
+  /**
+   * The takeovers log `logId` holds, in order. Without a successor authority there can be none. Otherwise from
+   * memory, or read from the stored log once: its takeover entries were verified when they were appended.
+   */
+  async #successionsOf(logId: string): Promise<readonly Succession[]> {
+    if (!this.#ctx.successor) return NO_SUCCESSIONS;
+    const known = this.#successions.get(logId);
+    if (known) return known;
+    const head = await this.driver.head(logId);
+    const found: Succession[] = [];
+    if (head && head.seq > 0) {
+      for (const text of await this.driver.read(logId, 1, head.seq)) {
+        if (!text.includes('"takeover"')) continue;
+        const e = parseStored(text, logId);
+        const t = claimsTakeover(e) ? takeoverOf(e) : undefined;
+        if (t) found.push({ seq: e.seqNumber, key: t.publicKey });
+      }
+    }
+    // Someone else may have filled it meanwhile (they read the same log); the first one stays, so the identity
+    // check in writeLogEntries holds.
+    const again = this.#successions.get(logId);
+    if (again) return again;
+    if (!head || head.open) this.#successions.set(logId, found);
+    return found;
   }
 
   close(): Promise<void> {

@@ -4,8 +4,10 @@ import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
 import { sha256Hex } from '../hash.ts';
 import { canonicalJson, type Json } from '../json.ts';
 import { parseStrictJson } from '../strict-json.ts';
-import type { KeyResolver, Signer, Verifier } from '../crypto/types.ts';
-import { algOf } from '../crypto/types.ts';
+import type { KeyResolver, PublicJwk, Signer, Verifier } from '../crypto/types.ts';
+import { algOf, sameKey } from '../crypto/types.ts';
+import type { SuccessorAuthority } from '../takeover.ts';
+import { RMSG } from './recovery-messages.ts';
 import { mismatch, SATP_ERRORS, type SatpErrorCode } from './error-codes.ts';
 import { isMessageType, parseMessage, type SatpMessage } from './messages.ts';
 
@@ -13,6 +15,12 @@ export interface Envelope {
   protected: string;
   payload: string;
   signature: string;
+  /**
+   * The unprotected header (RFC 7515 §7.2.1). Only `x5c` (§4.1.6): a backup that took a gateway's place sends its
+   * certificate with every message, so a counterparty can check it (recovery-04 §6.1) before trusting its key,
+   * restarted or not. Its authenticity is the certificate's own, checked by the successor authority.
+   */
+  header?: { x5c: string[] };
 }
 
 const MAX = 1_400_000; // 1 MiB of JSON, base64url-encoded
@@ -20,6 +28,11 @@ const envelopeSchema = z.strictObject({
   protected: z.string().check(z.maxLength(512)),
   payload: z.string().check(z.maxLength(MAX)),
   signature: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
+  header: z.optional(
+    z.strictObject({
+      x5c: z.array(z.string().check(z.maxLength(16_384))).check(z.minLength(1), z.maxLength(4)),
+    }),
+  ),
 });
 const headerSchema = z.strictObject({
   alg: z.enum(['ES256', 'ES256K']),
@@ -27,12 +40,26 @@ const headerSchema = z.strictObject({
   typ: z.literal('satp+json'),
 });
 
-/** Signs a message as its sender `kid`. The payload is the canonical JSON, so its hash is the message hash. */
-export async function sealMessage(message: SatpMessage, kid: string, signer: Signer): Promise<Envelope> {
+/**
+ * Signs a message as its sender `kid`. The payload is the canonical JSON, so its hash is the message hash. A backup
+ * acting as `kid` passes its `certificate` (base64 DER), sent in the unprotected header as x5c.
+ */
+export async function sealMessage(
+  message: SatpMessage,
+  kid: string,
+  signer: Signer,
+  certificate?: string,
+): Promise<Envelope> {
   const header = toBase64Url(utf8(canonicalJson({ alg: signer.alg, kid, typ: 'satp+json' })));
   const payload = toBase64Url(utf8(canonicalJson(message as unknown as Json)));
   const signature = toBase64Url(await signer.sign(utf8(`${header}.${payload}`)));
-  return { protected: header, payload, signature };
+  return { protected: header, payload, signature, ...(certificate ? { header: { x5c: [certificate] } } : {}) };
+}
+
+/** How a message from a successor (a backup in a gateway's place) is trusted: an authority, and the time now. */
+export interface SuccessorTrust {
+  authority: SuccessorAuthority;
+  now: number;
 }
 
 /** What a refusal needs to answer with an error-msg, when the message was readable enough to say. */
@@ -44,7 +71,14 @@ export interface RefusalHint {
 }
 
 export type Opened =
-  | { ok: true; message: SatpMessage; hash: string; from: string }
+  | {
+      ok: true;
+      message: SatpMessage;
+      hash: string;
+      from: string;
+      /** Set when a successor of `from` signed it: the backup's name and key, from its certificate (x5c). */
+      successor?: { name: string; key: PublicJwk };
+    }
   /** authentic: the signature verified, so the peer really sent this and may be told (error-msg). */
   | { ok: false; error: SatpErrorCode; detail: string; authentic: boolean; hint?: RefusalHint };
 
@@ -58,6 +92,7 @@ export async function openEnvelope(
   authenticatedPeer: string,
   keys: KeyResolver,
   verifier: Verifier,
+  successors?: SuccessorTrust,
 ): Promise<Opened> {
   let authentic = false;
   const bad = (error: SatpErrorCode, detail: string, hint?: RefusalHint): Opened => ({
@@ -86,15 +121,30 @@ export async function openEnvelope(
   // about the session it names (a forger could replay a genuine payload with a bad signature).
   if (header.kid !== authenticatedPeer)
     return bad(SATP_ERRORS.forbidden, `signed as ${header.kid} but sent by ${authenticatedPeer}`);
-  const key = keys(header.kid);
-  if (!key || algOf(key.crv) !== header.alg)
-    return bad(SATP_ERRORS.forbidden, `no trusted ${header.alg} key for ${header.kid}`);
-  const ok = await verifier.verify(
-    key,
-    utf8(`${env.data.protected}.${env.data.payload}`),
-    fromBase64Url(env.data.signature),
-  );
-  if (!ok) return bad(SATP_ERRORS.badSignature, `signature of ${header.kid} does not verify`);
+  const signed = utf8(`${env.data.protected}.${env.data.payload}`);
+  const signature = fromBase64Url(env.data.signature);
+  let successor: { name: string; key: PublicJwk } | undefined;
+  const certificate = env.data.header?.x5c[0];
+  if (certificate !== undefined) {
+    // A successor's message: its certificate must make it one of the sender's (§6.1), and sign it.
+    if (!successors) return bad(SATP_ERRORS.forbidden, `a certificate for ${header.kid}, and no successor is trusted`);
+    const verdict = await successors.authority(header.kid, certificate, successors.now).catch((err: unknown) => ({
+      ok: false as const,
+      detail: `the successor authority failed: ${String(err)}`,
+    }));
+    if (!verdict.ok) return bad(SATP_ERRORS.forbidden, `not a successor of ${header.kid}: ${verdict.detail}`);
+    if (algOf(verdict.key.crv) !== header.alg)
+      return bad(SATP_ERRORS.forbidden, `the certificate's key is not an ${header.alg} key`);
+    if (!(await verifier.verify(verdict.key, signed, signature)))
+      return bad(SATP_ERRORS.badSignature, `signature of ${verdict.name} for ${header.kid} does not verify`);
+    successor = { name: verdict.name, key: verdict.key };
+  } else {
+    const key = keys(header.kid);
+    if (!key || algOf(key.crv) !== header.alg)
+      return bad(SATP_ERRORS.forbidden, `no trusted ${header.alg} key for ${header.kid}`);
+    if (!(await verifier.verify(key, signed, signature)))
+      return bad(SATP_ERRORS.badSignature, `signature of ${header.kid} does not verify`);
+  }
   authentic = true;
   const json = parseStrictJson(text);
   if (!json.ok) return bad(SATP_ERRORS.invalidMessageType, `payload: ${json.problem}`);
@@ -119,5 +169,18 @@ export async function openEnvelope(
         : SATP_ERRORS.invalidMessageType;
     return bad(code, m.problem, hint);
   }
-  return { ok: true, message: m.message, hash, from: header.kid };
+  // recovery-04 §6.1: a RECOVER says whether a backup sends it, and with which key; that must be what signed it.
+  const claim = m.message as { messageType: string; isBackup?: boolean; newIdentityPublicKey?: PublicJwk };
+  if (claim.messageType === RMSG.recover) {
+    const stated = claim.isBackup === true ? claim.newIdentityPublicKey : undefined;
+    if (claim.isBackup === true && !successor)
+      return bad(SATP_ERRORS.forbidden, 'a RECOVER from a backup without its certificate', hint);
+    if (successor && (!stated || !sameKey(stated, successor.key)))
+      return bad(
+        SATP_ERRORS.forbidden,
+        `a RECOVER signed by ${successor.name} must say isBackup with its key as newIdentityPublicKey`,
+        hint,
+      );
+  }
+  return { ok: true, message: m.message, hash, from: header.kid, ...(successor ? { successor } : {}) };
 }
