@@ -7,8 +7,16 @@
 // `withEpoch(n)`, 0 by default); an append whose epoch is below the log's is refused with FENCED and writes nothing.
 // `fence(logId, epoch)` raises a log's epoch (never lowers it), and a successful append raises it to the holder's
 // epoch too, so the first write of a new holder fences the old one even if it never called fence().
+//
+// Gateway leases (recovery-04 §5.1, the primary/backup heartbeat): the row of a gateway in gateway_leases names the
+// process that holds it, its epoch and when it expires, all by the database's clock (never a process's, which may
+// be skewed). The primary takes it with acquireLease() and keeps it with renewLease(); once it lapses a backup takes
+// it with acquireLease() at epoch + 1. The lease fences the whole gateway: an append to any log `<session>/<gateway>`,
+// also one created later, is refused with FENCED when the gateway's lease epoch is above the writer's, so after a
+// takeover at epoch n the old holder writes nowhere; the new one appends as withEpoch(n). A gateway with no lease row
+// (or a log id that is not `<session>/<gateway>`) has only the per-log fence.
 import postgres from 'postgres';
-import { EMPTY_HEAD } from '../kernel/entry.ts';
+import { EMPTY_HEAD, parseLogId } from '../kernel/entry.ts';
 import type { ChainHead } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
 import type { LogStoreDriver, StoreCapabilities, StoredHead } from './driver.ts';
@@ -17,13 +25,25 @@ import type { LogStoreDriver, StoreCapabilities, StoredHead } from './driver.ts'
 export type PostgresConnection = string | postgres.Options<Record<string, postgres.PostgresType>>;
 
 export interface PostgresDriverOptions {
-  /** The schema holding the tables log_entries and log_heads, created if missing (default `satp`). */
+  /** The schema holding the tables log_entries, log_heads and gateway_leases, created if missing (default `satp`). */
   schema?: string;
   /** The fencing epoch this driver appends as (default 0). */
   epoch?: number;
 }
 
+/** A gateway's lease, as the database holds it. */
+export interface Lease {
+  gateway: string;
+  holder: string;
+  epoch: number;
+  /** ms since epoch, by the database's clock */
+  expiresAt: number;
+  /** expired by the database's clock now */
+  expired: boolean;
+}
+
 type Sql = postgres.Sql<Record<string, never>>;
+type Row = postgres.Row;
 
 /** Schema names are interpolated as identifiers: keep them plain (lower case, digits, underscores). */
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -39,6 +59,20 @@ const checkEpoch = (epoch: number): number => {
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`epoch must be a safe integer ≥ 0: ${epoch}`);
   return epoch;
 };
+
+const checkTtl = (ttlMs: number): number => {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`ttlMs must be a finite number > 0: ${ttlMs}`);
+  return ttlMs;
+};
+
+/** A gateway_leases row selected with `expired` (expires_at <= clock_timestamp()). */
+const toLease = (row: Row): Lease => ({
+  gateway: row.gateway as string,
+  holder: row.holder as string,
+  epoch: Number(row.epoch),
+  expiresAt: (row.expires_at as Date).getTime(),
+  expired: row.expired as boolean,
+});
 
 export class PostgresDriver implements LogStoreDriver {
   readonly name = 'postgres';
@@ -97,6 +131,12 @@ export class PostgresDriver implements LogStoreDriver {
           epoch bigint not null default 0
         )`;
         await tx`create index if not exists log_heads_open on ${tx(`${schema}.log_heads`)} (log_id) where open`;
+        await tx`create table if not exists ${tx(`${schema}.gateway_leases`)} (
+          gateway text primary key,
+          holder text not null,
+          epoch bigint not null,
+          expires_at timestamptz not null
+        )`;
       });
     } catch (err) {
       await sql.end({ timeout: 0 }).catch(() => undefined);
@@ -120,9 +160,30 @@ export class PostgresDriver implements LogStoreDriver {
   append(logId: string, expected: ChainHead, texts: readonly string[], next: StoredHead): Promise<void> {
     const heads = this.#table('log_heads');
     const entries = this.#table('log_entries');
+    const leases = this.#table('gateway_leases');
+    const gateway = parseLogId(logId)?.author;
     const epoch = this.epoch;
     return this.#do((sql) =>
       sql.begin(async (tx) => {
+        // The gateway fence first, before anything is written. FOR SHARE locks the lease row against a takeover:
+        // acquireLease() locks it FOR NO KEY UPDATE and then updates it, which conflicts with FOR SHARE (FOR KEY
+        // SHARE would not do: the update changes no key column). So either this append locked the row first, and the
+        // takeover waits until this transaction has committed (the append lands before the takeover, which the new
+        // holder then sees), or the takeover locked it first, and this select waits for it to commit and then (READ
+        // COMMITTED re-reads a row updated meanwhile) returns the new epoch, and the append is refused. An append
+        // never commits after a takeover it did not see. The one gap: with no lease row there is nothing to lock,
+        // so an append racing the gateway's very first acquireLease (epoch 1) may land after it; only writers at
+        // epoch 0 could be fenced by epoch 1, and a primary that takes its lease before appending never races it.
+        if (gateway !== undefined) {
+          const [lease] = await tx`select epoch from ${tx(leases)} where gateway = ${gateway} for share`;
+          if (lease && Number(lease.epoch) > epoch) {
+            throw new SatpError(
+              'FENCED',
+              `gateway ${gateway} (log ${logId}) is leased at epoch ${lease.epoch}; this writer holds ${epoch}`,
+              { detail: { logId, epoch: Number(lease.epoch), holder: epoch } },
+            );
+          }
+        }
         // The head row decides: the UPDATE (or the upsert of a new log, whose row may exist with seq 0 if it was
         // fenced) matches only if the head is still `expected` and the log's epoch is not above ours. Racing
         // writers serialize on the row lock; the loser re-checks the committed row and matches nothing.
@@ -192,13 +253,68 @@ export class PostgresDriver implements LogStoreDriver {
     return row ? Number(row.epoch) : 0;
   }
 
+  /**
+   * Takes or renews the lease of `gateway` for `holder` for ttlMs, by the database's clock (never the caller's):
+   * no lease yet -> epoch 1; held by `holder` and not expired -> renewed, same epoch; expired (whoever held it) ->
+   * taken with epoch + 1; held by someone else and not expired -> undefined, nothing changes. Atomic under concurrent
+   * callers. A holder that re-takes its own expired lease gets epoch + 1 too: it may have been fenced meanwhile.
+   */
+  async acquireLease(gateway: string, holder: string, ttlMs: number): Promise<Lease | undefined> {
+    checkTtl(ttlMs);
+    const leases = this.#table('gateway_leases');
+    return this.#do((sql) =>
+      sql.begin(async (tx) => {
+        // A gateway never leased gets a row at epoch 0 that expired at -infinity, which the update below takes at
+        // epoch 1 in this same transaction: no one ever sees it. DO NOTHING waits for a racing inserter to finish.
+        await tx`insert into ${tx(leases)} (gateway, holder, epoch, expires_at)
+          values (${gateway}, ${holder}, 0, '-infinity') on conflict (gateway) do nothing`;
+        // Lock the row first, so that the clock is read below only once the row is ours: racing acquirers serialize
+        // here, each deciding on the row as the previous one committed it. The lock also waits for appends holding
+        // the row FOR SHARE (see append()).
+        await tx`select 1 from ${tx(leases)} where gateway = ${gateway} for no key update`;
+        const [row] = await tx`update ${tx(leases)} as l
+          set holder = ${holder},
+            epoch = case when l.expires_at <= t.now then l.epoch + 1 else l.epoch end,
+            expires_at = t.now + ${ttlMs}::float8 * interval '1 millisecond'
+          from (select clock_timestamp() as now) as t
+          where l.gateway = ${gateway} and (l.expires_at <= t.now or l.holder = ${holder})
+          returning l.gateway, l.holder, l.epoch, l.expires_at, l.expires_at <= clock_timestamp() as expired`;
+        return row && toLease(row);
+      }),
+    );
+  }
+
+  /**
+   * Extends the lease only if `holder` still holds it at `epoch` and it has not expired; false otherwise (lost). It
+   * then expires ttlMs from now by the database's clock.
+   */
+  async renewLease(gateway: string, holder: string, epoch: number, ttlMs: number): Promise<boolean> {
+    checkEpoch(epoch);
+    checkTtl(ttlMs);
+    const renewed = await this.#do(
+      (sql) => sql`update ${sql(this.#table('gateway_leases'))}
+        set expires_at = clock_timestamp() + ${ttlMs}::float8 * interval '1 millisecond'
+        where gateway = ${gateway} and holder = ${holder} and epoch = ${epoch} and expires_at > clock_timestamp()`,
+    );
+    return renewed.count === 1;
+  }
+
+  /** The lease as it stands, or undefined if never taken. */
+  async lease(gateway: string): Promise<Lease | undefined> {
+    const [row] = await this.#do(
+      (sql) => sql`select gateway, holder, epoch, expires_at, expires_at <= clock_timestamp() as expired
+        from ${sql(this.#table('gateway_leases'))} where gateway = ${gateway}`,
+    );
+    return row && toLease(row);
+  }
+
   async close(): Promise<void> {
     if (this.#shared.closed) return;
     this.#shared.closed = true;
     await this.#shared.sql.end({ timeout: 5 });
   }
 
-  #table(name: 'log_entries' | 'log_heads'): string {
+  #table(name: 'log_entries' | 'log_heads' | 'gateway_leases'): string {
     return `${this.#shared.schema}.${name}`;
   }
 

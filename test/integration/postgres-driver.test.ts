@@ -1,10 +1,11 @@
 // The PostgreSQL driver beyond the conformance suite: writers on separate connections racing on one head (the
-// conditional UPDATE decides, not a lock in this process), fencing epochs, and concurrent opens of one schema.
+// conditional UPDATE decides, not a lock in this process), fencing epochs, concurrent opens of one schema, and gateway
+// leases (taken, renewed, lapsed and taken over, fencing every log of the gateway).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_HEAD } from '../../kernel/entry.ts';
 import type { ChainHead } from '../../kernel/entry.ts';
 import { SatpError } from '../../kernel/errors.ts';
-import { PostgresDriver } from '../../storage/postgres.ts';
+import { type Lease, PostgresDriver } from '../../storage/postgres.ts';
 import { type PostgresCluster, startPostgres } from '../support/postgres-cluster.ts';
 
 let cluster: PostgresCluster;
@@ -170,5 +171,150 @@ describe('PostgresDriver: fencing epochs', () => {
     await d.close();
     expect(codeOf(await view.head('x').catch((e: unknown) => e))).toBe('STORE_CLOSED');
     expect(codeOf(await d.fence('x', 3).catch((e: unknown) => e))).toBe('STORE_CLOSED');
+  });
+});
+
+describe('PostgresDriver: gateway leases', () => {
+  const LIVE = 60_000;
+
+  /** Polls lease() until it has expired by the database's clock: at most 50 tries, 20 ms apart. */
+  async function lapsed(d: PostgresDriver, gateway: string): Promise<Lease> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const lease = await d.lease(gateway);
+      if (lease?.expired) return lease;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`the lease of ${gateway} did not expire`);
+  }
+
+  it('the first acquire gives epoch 1, the holder renews it at that epoch, another holder gets nothing', async () => {
+    const d = await open(freshSchema());
+    expect(await d.lease('gw')).toBeUndefined();
+    const first = await d.acquireLease('gw', 'primary', LIVE);
+    expect(first).toMatchObject({ gateway: 'gw', holder: 'primary', epoch: 1, expired: false });
+    expect(await d.lease('gw')).toEqual(first);
+    expect(await d.renewLease('gw', 'primary', 1, 2 * LIVE)).toBe(true);
+    const renewed = (await d.lease('gw'))!;
+    expect(renewed).toMatchObject({ holder: 'primary', epoch: 1, expired: false });
+    expect(renewed.expiresAt).toBeGreaterThan(first!.expiresAt);
+    // acquireLease by the holder of a live lease renews it too, at the same epoch.
+    const again = await d.acquireLease('gw', 'primary', 3 * LIVE);
+    expect(again).toMatchObject({ holder: 'primary', epoch: 1, expired: false });
+    expect(again!.expiresAt).toBeGreaterThan(renewed.expiresAt);
+    expect(await d.acquireLease('gw', 'backup', LIVE)).toBeUndefined();
+    expect(await d.renewLease('gw', 'backup', 1, LIVE)).toBe(false);
+    expect(await d.renewLease('gw', 'primary', 2, LIVE)).toBe(false);
+    expect(await d.lease('gw')).toEqual(again);
+  });
+
+  it('once it lapses another holder takes it at epoch 2; the old holder can neither renew nor retake it', async () => {
+    const d = await open(freshSchema());
+    expect((await d.acquireLease('gw', 'primary', 1))?.epoch).toBe(1);
+    await lapsed(d, 'gw');
+    // A lapsed lease cannot be renewed, even by its holder.
+    expect(await d.renewLease('gw', 'primary', 1, LIVE)).toBe(false);
+    const taken = await d.acquireLease('gw', 'backup', LIVE);
+    expect(taken).toMatchObject({ gateway: 'gw', holder: 'backup', epoch: 2, expired: false });
+    expect(await d.renewLease('gw', 'primary', 1, LIVE)).toBe(false);
+    expect(await d.acquireLease('gw', 'primary', LIVE)).toBeUndefined();
+    expect(await d.lease('gw')).toEqual(taken);
+    // The same holder re-taking its own lapsed lease starts a new epoch too.
+    expect(await d.renewLease('gw', 'backup', 2, 1)).toBe(true);
+    await lapsed(d, 'gw');
+    expect(await d.acquireLease('gw', 'backup', LIVE)).toMatchObject({ holder: 'backup', epoch: 3, expired: false });
+  });
+
+  it('after a takeover at epoch 2 the old holder is FENCED on every log of the gateway, new ones too', async () => {
+    const schema = freshSchema();
+    const base = await open(schema);
+    const old = base.withEpoch(1);
+    const newer = (await open(schema)).withEpoch(2);
+    expect((await base.acquireLease('gw-a', 'primary', 1))?.epoch).toBe(1);
+    await old.append('s1/gw-a', EMPTY_HEAD, ['one'], next(1, 'one'));
+    await lapsed(base, 'gw-a');
+    expect((await base.acquireLease('gw-a', 'backup', LIVE))?.epoch).toBe(2);
+
+    // An existing log of the gateway: refused, and nothing written.
+    const refused = await old.append('s1/gw-a', next(1, 'one'), ['two'], next(2, 'two')).catch((e: unknown) => e);
+    expect(codeOf(refused)).toBe('FENCED');
+    expect((refused as SatpError).detail).toEqual({ logId: 's1/gw-a', epoch: 2, holder: 1 });
+    expect(await base.head('s1/gw-a')).toEqual(next(1, 'one'));
+    expect(await base.read('s1/gw-a', 1, 9)).toEqual(['one']);
+    expect(await base.epochOf('s1/gw-a')).toBe(1);
+    // A log of the gateway created after the takeover: refused, and it does not exist.
+    const created = await old.append('s2/gw-a', EMPTY_HEAD, ['x'], next(1, 'x')).catch((e: unknown) => e);
+    expect(codeOf(created)).toBe('FENCED');
+    expect(await base.head('s2/gw-a')).toBeUndefined();
+    expect(await base.epochOf('s2/gw-a')).toBe(0);
+    expect(await base.openLogs()).toEqual(['s1/gw-a']);
+
+    // The new holder appends to both.
+    await newer.append('s1/gw-a', next(1, 'one'), ['two'], next(2, 'two'));
+    await newer.append('s2/gw-a', EMPTY_HEAD, ['x'], next(1, 'x'));
+    expect(await base.read('s1/gw-a', 1, 9)).toEqual(['one', 'two']);
+    expect(await base.read('s2/gw-a', 1, 9)).toEqual(['x']);
+    expect(await base.epochOf('s1/gw-a')).toBe(2);
+
+    // Another gateway, leased or not, and a log id that names no gateway: untouched by gw-a's lease.
+    await old.append('s1/gw-b', EMPTY_HEAD, ['b'], next(1, 'b'));
+    expect((await base.acquireLease('gw-c', 'primary', LIVE))?.epoch).toBe(1);
+    await old.append('s1/gw-c', EMPTY_HEAD, ['c'], next(1, 'c'));
+    await old.append('gw-a', EMPTY_HEAD, ['plain'], next(1, 'plain'));
+    expect(await base.head('s1/gw-b')).toEqual(next(1, 'b'));
+    expect(await base.head('s1/gw-c')).toEqual(next(1, 'c'));
+    expect(await base.head('gw-a')).toEqual(next(1, 'plain'));
+  });
+
+  it('an append racing a takeover that has not committed waits for it, then is refused with FENCED', async () => {
+    const schema = freshSchema();
+    const base = await open(schema);
+    const old = base.withEpoch(1);
+    await base.acquireLease('gw', 'primary', LIVE);
+    await old.append('s/gw', EMPTY_HEAD, ['one'], next(1, 'one'));
+    let append: Promise<unknown> | undefined;
+    // The takeover's update, held uncommitted while the old holder appends on another connection.
+    await base.sql.begin(async (tx) => {
+      await tx`update ${tx(`${schema}.gateway_leases`)} set holder = 'backup', epoch = 2 where gateway = 'gw'`;
+      append = old.append('s/gw', next(1, 'one'), ['two'], next(2, 'two')).catch((e: unknown) => e);
+      // The append blocks on the lease row (polled: at most 50 tries, 20 ms apart).
+      let waiting = false;
+      for (let attempt = 0; attempt < 50 && !waiting; attempt++) {
+        const [row] = await base.sql`select count(*)::int as n from pg_stat_activity
+          where wait_event_type = 'Lock' and query like '%for share%'`;
+        waiting = row!.n === 1;
+        if (!waiting) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(waiting).toBe(true);
+    });
+    expect(codeOf(await append)).toBe('FENCED');
+    expect(await base.read('s/gw', 1, 9)).toEqual(['one']);
+  });
+
+  it('10 rounds of two holders acquiring a lapsed lease at once: one wins each, the epoch rises by one', async () => {
+    const schema = freshSchema();
+    const [a, b] = [await open(schema), await open(schema)];
+    expect((await a.acquireLease('gw', 'first', 1))?.epoch).toBe(1);
+    let epoch = 1;
+    for (let round = 1; round <= 10; round++) {
+      await lapsed(a, 'gw');
+      // A live ttl: the loser must see the winner's lease as live, however long it waited for the row.
+      const results = await Promise.all([a.acquireLease('gw', 'a', LIVE), b.acquireLease('gw', 'b', LIVE)]);
+      const won = results.filter((r) => r !== undefined);
+      expect(won.length, `round ${round}`).toBe(1);
+      epoch++;
+      expect(won[0]!.epoch, `round ${round}`).toBe(epoch);
+      expect(await b.lease('gw')).toEqual({ ...won[0], expired: false });
+      // The winner lets it lapse for the next round: renewed to expire 1 ms from now.
+      expect(await a.renewLease('gw', won[0]!.holder, epoch, 1)).toBe(true);
+    }
+    expect((await a.lease('gw'))?.epoch).toBe(11);
+  });
+
+  it('refuses a ttl that is not a positive number', async () => {
+    const d = await open(freshSchema());
+    await expect(d.acquireLease('gw', 'h', 0)).rejects.toThrow(RangeError);
+    await expect(d.acquireLease('gw', 'h', Number.NaN)).rejects.toThrow(RangeError);
+    await expect(d.renewLease('gw', 'h', 1, -5)).rejects.toThrow(RangeError);
+    expect(await d.lease('gw')).toBeUndefined();
   });
 });
