@@ -333,6 +333,31 @@ function equalBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
   return x.every((v, i) => v === y[i]);
 }
 
+/** The primary's own certificate as a successor (it returns to its chains): a trusted path and a signing key. */
+async function primaryVerdict(
+  cert: x509.X509Certificate,
+  trust: { roots: readonly CertificateInput[]; intermediates?: readonly CertificateInput[] },
+  at: Date,
+): Promise<SuccessorVerdict> {
+  try {
+    const path = await trustedPath(
+      cert,
+      trust.roots.map(certificateOf),
+      (trust.intermediates ?? []).map(certificateOf),
+      at,
+    );
+    if (!path.ok) return { ok: false, detail: `${path.reason}: primary ${cert.subject}: ${path.detail}` };
+    const usage = endEntitySigner(cert);
+    if (usage) return { ok: false, detail: `key-usage: primary ${cert.subject}: ${usage}` };
+    const key = await cert.publicKey.export(EC, ['verify']);
+    const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', key)) as PublicJwk;
+    const name = /(?:^|,\s*)CN=([^,]+)/.exec(cert.subject)?.[1] ?? '';
+    return { ok: true, key: { kty, crv, x, y } as PublicJwk, name };
+  } catch (err) {
+    return { ok: false, detail: `malformed: ${String(err)}` };
+  }
+}
+
 /** A certificate as x5c carries it (RFC 7515 §4.1.6): its DER in base64 (not base64url). */
 export const x5cOf = (cert: CertificateInput): string => certificateOf(cert).toString('base64');
 
@@ -358,6 +383,8 @@ export function successorAuthority(trust: {
   const judge = async (gateway: string, certificate: string, at: number): Promise<SuccessorVerdict> => {
     const primary = Object.hasOwn(trust.primaries, gateway) ? trust.primaries[gateway] : undefined;
     if (primary === undefined) return { ok: false, detail: `no certificate of ${gateway} is known here` };
+    // The primary itself, taking its chains back from a backup: its own certificate, valid and trusted then.
+    if (certificate === x5cOf(primary)) return primaryVerdict(certificateOf(primary), trust, new Date(at));
     const verdict = await verifyBackup({
       backup: certificate,
       primary,

@@ -3,7 +3,8 @@
 // their results into events, re-arms timers after a restart, and never decides protocol: every decision is the
 // reducer's (kernel/satp/). Time, transport, ledgers and storage are handed in through the ports (kernel/ports.ts).
 import { logIdOf, type LogEntry } from './entry.ts';
-import type { KeyResolver, Signer, Verifier } from './crypto/types.ts';
+import { type KeyResolver, sameKey, type Signer, type Verifier } from './crypto/types.ts';
+import { claimsTakeover, type SuccessorAuthority, type TakeoverPayload } from './takeover.ts';
 import type { Ledger } from './ledger.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { sealEntry } from './seal.ts';
@@ -45,6 +46,18 @@ export interface GatewayOptions {
   peerLedger?: (peer: string) => Ledger | undefined;
   clock: Clock;
   onReport?: (sessionId: string, report: Report) => void;
+  /**
+   * Who may take a peer gateway's place (recovery-04 §6.1; identity/x509.ts `successorAuthority`): a message whose
+   * envelope carries a certificate (x5c) is trusted only if this authority accepts it for its sender. Without it,
+   * no backup of a peer is ever trusted. The store's own authority (LogStoreOptions.successor) covers the chains.
+   */
+  successor?: SuccessorAuthority;
+  /**
+   * Set when this gateway acts in the place of `config.id` after a takeover (see takeOver): its own certificate,
+   * base64 DER, sent with every message so the peer can check it. A backup (a key other than `keys(config.id)`)
+   * starts no session; the primary taking its chains back passes its own certificate and starts sessions as ever.
+   */
+  certificate?: string;
 }
 
 export type ReceiveResult = { accepted: true } | { accepted: false; code: string; status: number; detail: string };
@@ -77,6 +90,9 @@ const REFUSALS: ReadonlySet<string> = new Set([
  * Nothing of the step was written; this gateway steps down from the session and acts on it no more.
  */
 class SessionFenced extends Error {}
+
+/** This gateway's own store refused its takeover entry (its certificate does not make it a successor there). */
+class TakeoverRefused extends Error {}
 
 class StoreUnavailable extends Error {
   constructor(
@@ -129,9 +145,39 @@ export class Gateway {
     return this.#dispatch(sessionId, { kind: 'abort', now: this.#o.clock.now(), reason });
   }
 
+  /**
+   * recovery-04 §5.1, §6.1: this gateway is a backup taking the place of `config.id`, whose open sessions it finds
+   * in the shared store (after the store fenced their old writer: see gateway/ha.ts). Each open session gets a
+   * takeover entry, signed with this gateway's key and naming its certificate, then recovers as after a crash:
+   * RECOVER says isBackup, with this gateway's key as newIdentityPublicKey. A session taken over earlier by this
+   * same key (this backup restarted) is only booted. Resolves with how many sessions it took over.
+   */
+  async takeOver(takeover: Omit<TakeoverPayload, 'kind' | 'publicKey'>): Promise<number> {
+    const t = { ...takeover, publicKey: this.#o.signer.publicJwk };
+    const open = await this.#retrying(() => this.#o.store.listOpenLogs());
+    if (!open) return 0;
+    const mine = open.filter((l) => l.author === this.id);
+    const taken = await Promise.all(
+      mine.map((l) =>
+        this.#lock.run(l.sessionId, async () => {
+          const state = this.#sessions.get(l.sessionId) ?? (await this.#retrying(() => this.#load(l.sessionId)));
+          if (!state || this.#closed) return false;
+          if (!state.successor || !sameKey(state.successor.key, t.publicKey)) {
+            const r = await this.#process(l.sessionId, { kind: 'takeover', now: this.#o.clock.now(), takeover: t });
+            if (!r.accepted || this.#closed) return false;
+          }
+          await this.#process(l.sessionId, { kind: 'boot', now: this.#o.clock.now() });
+          return true;
+        }),
+      ),
+    );
+    return taken.filter(Boolean).length;
+  }
+
   /** A message from the transport; `from` is the peer the transport authenticated. */
   async receive(from: string, envelope: unknown): Promise<ReceiveResult> {
-    const opened = await openEnvelope(envelope, from, this.#o.keys, this.#o.verifier);
+    const trust = this.#o.successor ? { authority: this.#o.successor, now: this.#o.clock.now() } : undefined;
+    const opened = await openEnvelope(envelope, from, this.#o.keys, this.#o.verifier, trust);
     if (!opened.ok) {
       const sessionId = opened.hint?.sessionId ?? '';
       return this.#runAll(sessionId, refuseEnvelope(opened, from, this.#o.clock.now()));
@@ -217,6 +263,12 @@ export class Gateway {
         return await this.#step(sessionId, event);
       } catch (err) {
         if (err instanceof SessionFenced) return this.#stepDown(sessionId, err.message);
+        if (err instanceof TakeoverRefused) {
+          // Nothing was written; retrying cannot make the certificate acceptable. The session stays the primary's.
+          this.#sessions.delete(sessionId);
+          this.#report(sessionId, { kind: 'needs-operator', detail: err.message });
+          return refused(GATEWAY_REFUSALS.successorOnly, err.message);
+        }
         if (!(err instanceof StoreUnavailable)) throw err;
         if (attempt === 0)
           this.#report(sessionId, {
@@ -248,6 +300,13 @@ export class Gateway {
       raw.kind === 'attestation' ? state?.peer : undefined,
     );
     const { state: next, entries, effects } = reduce(state, event, this.#o.config);
+    // A backup signs only chains whose takeover entry hands them to it: a chain it started would carry none. (The
+    // primary itself, back in its own place, starts chains with the key they are checked against.)
+    if (!state && entries.length > 0 && this.#successorOnly()) {
+      const r = GATEWAY_REFUSALS.successorOnly;
+      this.#report(sessionId, { kind: 'refused', code: r.code, status: r.status, detail: r.title });
+      return refused(r, r.title);
+    }
     if (entries.length > 0) {
       // Write-ahead: sealed and durable before any effect of this step runs.
       await this.#append(sessionId, state, await Promise.all(entries.map((b) => sealEntry(b, this.#o.signer))));
@@ -276,6 +335,8 @@ export class Gateway {
     } catch (err) {
       // A refusal, not a failure: nothing was written, and nothing of this session may be written by us again.
       if (isSatpError(err, 'FENCED')) throw new SessionFenced(`the log store fenced this gateway: ${err.message}`);
+      if (isSatpError(err) && REFUSALS.has(err.code) && sealed.some(claimsTakeover))
+        throw new TakeoverRefused(`the log store refused the takeover: ${err.message}`);
       const last = sealed[sealed.length - 1]!;
       let head: Awaited<ReturnType<SessionLogStore['getHead']>>;
       try {
@@ -528,6 +589,13 @@ export class Gateway {
     return refused(GATEWAY_REFUSALS.fenced, why);
   }
 
+  /** Whether this gateway acts in another's place with a key of its own (a backup): then it starts no chain. */
+  #successorOnly(): boolean {
+    if (this.#o.certificate === undefined) return false;
+    const primary = this.#o.keys(this.id);
+    return !primary || !sameKey(primary, this.#o.signer.publicJwk);
+  }
+
   /** A new epoch for a timer: every firing of an earlier arming is void from now on. */
   #bump(key: string): number {
     const epoch = (this.#epochs.get(key) ?? 0) + 1;
@@ -538,7 +606,7 @@ export class Gateway {
   async #send(to: string, message: SatpMessage): Promise<void> {
     if (this.#closed) return;
     try {
-      await this.#o.outbox.send(to, await sealMessage(message, this.id, this.#o.signer));
+      await this.#o.outbox.send(to, await sealMessage(message, this.id, this.#o.signer, this.#o.certificate));
     } catch {
       // Delivery is at most once; an unanswered message is resent by its retransmit timer.
     }

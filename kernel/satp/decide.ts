@@ -3,6 +3,8 @@
 import type { LedgerAttestation, LedgerReceipt } from '../ledger.ts';
 import { receiptMatchesOp } from '../ledger-receipt.ts';
 import { assertNever } from '../errors.ts';
+import type { Json } from '../json.ts';
+import { TAKEOVER_STEP } from '../takeover.ts';
 import type { About, Decision, GatewayConfig, GatewayEvent, StoreResult, TimerName } from './effects.ts';
 import { mismatch, SATP_ERRORS } from './error-codes.ts';
 import { contextOf, MSG, type MessageType, type SatpMessage } from './messages.ts';
@@ -91,6 +93,22 @@ export function decide(s: SessionState | undefined, ev: GatewayEvent, cfg: Gatew
       return s ? onBoot(s, ev.now, cfg) : reportOnly('ignored', 'boot with no session');
     case 'reload':
       return s ? onReload(s, ev.now, cfg) : reportOnly('ignored', 'reload of no session');
+    case 'takeover':
+      // A backup in this gateway's place: the takeover entry first, signed with its key; the boot that follows
+      // recovers the session with the peer, RECOVER saying isBackup (recovery-04 §5.1).
+      if (!s || isEnded(s)) return reportOnly('ignored', 'takeover of no open session');
+      return {
+        steps: [
+          {
+            phase: s.phase,
+            step: TAKEOVER_STEP,
+            operation: 'exec',
+            payload: { kind: 'takeover', ...ev.takeover } as unknown as Json,
+            timestamp: ev.now,
+          },
+        ],
+        effects: [],
+      };
     case 'abort':
       return s ? onAbort(s, ev.reason, ev.now) : reportOnly('ignored', 'abort of no session');
     default:

@@ -2,6 +2,7 @@
 import type { ChainContext, ChainHead, EntryStep, LogEntry } from '../entry.ts';
 import type { LedgerAttestation, LedgerOp, LedgerReceipt } from '../ledger.ts';
 import type { PublicJwk } from '../crypto/types.ts';
+import type { TakeoverPayload } from '../takeover.ts';
 import type { SatpMessage } from './messages.ts';
 import type { TransferRequest } from './payloads.ts';
 import type { Outcome } from './state.ts';
@@ -76,6 +77,11 @@ export type GatewayEvent =
   /** A timer fired; `attempt` is what its set-timer carried (how many times in a row it fired unanswered). */
   | { kind: 'timer'; now: number; timer: TimerName; attempt?: number }
   | { kind: 'boot'; now: number }
+  /**
+   * A backup takes this gateway's place in the session (kernel/takeover.ts): it logs the takeover entry, signed
+   * with its own key, then boots the session.
+   */
+  | { kind: 'takeover'; now: number; takeover: Omit<TakeoverPayload, 'kind'> }
   /** The session was reloaded from its store after an append of unknown outcome turned out to have landed. */
   | { kind: 'reload'; now: number }
   | { kind: 'abort'; now: number; reason: string };

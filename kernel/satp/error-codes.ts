@@ -58,13 +58,18 @@ export const SATP_ERRORS: Readonly<
  * deliver a message) that no SATP message carries. The status is the HTTP status a caller would map it to.
  */
 export const GATEWAY_REFUSALS: Readonly<
-  Record<'unknownPeer' | 'badRequest' | 'closed' | 'quarantined' | 'fenced', SatpErrorCode>
+  Record<'unknownPeer' | 'badRequest' | 'closed' | 'quarantined' | 'fenced' | 'successorOnly', SatpErrorCode>
 > = {
   unknownPeer: E('UNKNOWN_PEER', 400, 'unknown peer gateway'),
   badRequest: E('BAD_REQUEST', 400, 'bad transfer request'),
   closed: E('GATEWAY_CLOSED', 503, 'the gateway is closed'),
   quarantined: E('SESSION_QUARANTINED', 503, 'session left for an operator'),
   fenced: E('SESSION_FENCED', 409, 'session taken over by another gateway: this one stepped down'),
+  successorOnly: E(
+    'SUCCESSOR_ONLY',
+    409,
+    "a backup in another gateway's place finishes that gateway's sessions and starts none",
+  ),
 } as const;
 
 /**

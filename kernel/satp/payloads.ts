@@ -4,6 +4,7 @@ import type { ChainHead } from '../entry.ts';
 import type { SatpMessage } from './messages.ts';
 import type { RecoveryMessage } from './recovery-messages.ts';
 import type { Outcome } from './state.ts';
+import type { TakeoverPayload } from '../takeover.ts';
 
 /** What the origin's application asks for: one unidirectional transfer of one asset. */
 export interface TransferRequest {
@@ -68,5 +69,7 @@ export type Payload =
     }
   /** fail (RECOVER-DISPUTE): two views of one chain disagree; the session is frozen for an operator. */
   | { kind: 'dispute'; detail: string; seq?: number; ours?: string; theirs?: string }
+  /** exec (recovery-04 §5.1, §6.1): a backup took this gateway's place; from here on it signs the chain. */
+  | TakeoverPayload
   /** done end: the session is over. */
   | { kind: 'end'; outcome: Outcome; reason: string };

@@ -151,7 +151,8 @@ export function recover(s: SessionState, now: number, cfg: GatewayConfig, attemp
     peerSeqNumber: s.peerCopy.seq,
     peerLastEntryHash: s.peerCopy.hash,
     lastEntryTimestamp: s.lastTimestamp,
-    isBackup: false,
+    isBackup: s.successor !== undefined,
+    ...(s.successor ? { newIdentityPublicKey: s.successor.key } : {}),
   };
   return sendAwaitingAnswer(s, s.peer, now, cfg, m, attempt);
 }

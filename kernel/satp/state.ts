@@ -1,5 +1,6 @@
 // A session's state and `evolve`, the fold of one log entry into it: state = replay(own chain).
 import type { ChainContext, ChainHead, LogEntry, EntryBody } from '../entry.ts';
+import type { PublicJwk } from '../crypto/types.ts';
 import { EMPTY_HEAD } from '../entry.ts';
 import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
 import { MSG, type MessageType, type SatpMessage, type TransferInitClaim } from './messages.ts';
@@ -104,6 +105,8 @@ export interface SessionState {
     /** How much of the peer's chain the pending RECOVER said this gateway holds (its peerSeqNumber). */
     view?: number;
   };
+  /** Set by a takeover entry: a backup acts in this gateway's place, signing with this key (kernel/takeover.ts). */
+  successor?: { name: string; key: PublicJwk };
   /** Head of this gateway's copy of the peer's chain (what RECOVER-UPDATE brought). */
   peerCopy: ChainHead;
   /** The peer's chain shows it rolled back (§5.4.3: then this gateway rolls back too). */
@@ -403,6 +406,8 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
     }
     case 'dispute':
       return { ...s, status: { kind: 'disputed', detail: p.detail }, wait: { kind: 'none' } };
+    case 'takeover':
+      return { ...s, successor: { name: p.backup, key: p.publicKey } };
     case 'end':
       return {
         ...s,

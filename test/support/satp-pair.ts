@@ -2,6 +2,7 @@
 import { expect } from 'vitest';
 import { defaultVerifier, keyTable, type Signer, type Verifier } from '../../kernel/index.ts';
 import { type Clock, Gateway, type ReceiveResult } from '../../kernel/driver.ts';
+import type { SuccessorAuthority } from '../../kernel/takeover.ts';
 import type { SessionLogStore } from '../../kernel/ports.ts';
 import type { Ledger } from '../../kernel/ledger.ts';
 import { type Envelope, sealMessage } from '../../kernel/satp/envelope.ts';
@@ -211,6 +212,8 @@ export interface Side {
   reports: { sessionId: string; report: Report }[];
   /** What this incarnation has in flight (see `settle`). */
   work: Work;
+  /** Set once a backup took the side's place: a restart restarts the backup. */
+  backup?: Backup;
 }
 
 export interface Pair {
@@ -233,11 +236,32 @@ export interface Pair {
    * delivered (a crash "right after" a send lands at a fixed point, whatever the machine's load).
    */
   whenQuiet(action: () => void): void;
+  /**
+   * A backup takes a side's place for good (recovery-04 §5.1, §6.1): the side's gateway is closed and a new one, with
+   * the backup's key and certificate, takes over its open sessions in the same store (Gateway.takeOver). Resolves
+   * with how many it took over. `store`: the backup's own view of the shared store (its fencing epoch), if not
+   * the side's.
+   */
+  replace(who: 'origin' | 'destination', backup: Backup, store?: LogStore): Promise<number>;
   /** Hands `message`, signed by `from`, straight to a side's gateway as if `from` had sent it; its answer. */
   inject(from: TestGateway, to: 'origin' | 'destination', message: SatpMessage): Promise<ReceiveResult>;
 }
 
+/** A backup gateway: its own key, its certificate (x5c: base64 DER), its name, and the epoch it takes over at. */
+export interface Backup {
+  signer: Signer;
+  certificate: string;
+  name: string;
+  epoch: number;
+}
+
 export interface PairOptions {
+  /** Each side's log store, when not a fresh in-memory one (a shared PostgreSQL log, say). */
+  stores?: Partial<Record<'origin' | 'destination', LogStore>>;
+  /** Who may take a gateway's place, for both stores and both gateways; without it no backup is ever trusted. */
+  successor?: SuccessorAuthority;
+  /** Per side, the authority its gateway trusts for the peer's messages instead of `successor` (its store keeps it). */
+  peerTrust?: Partial<Record<'origin' | 'destination', SuccessorAuthority>>;
   assets?: string[];
   config?: Partial<GatewayConfig>;
   origin?: Partial<GatewayConfig>;
@@ -300,6 +324,7 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
     store: LogStore,
     ledger: MemoryLedger,
     reports: Side['reports'],
+    backup?: Backup,
   ): Side => {
     const me = fast[who];
     const owner = `${who}#${++incarnations}`;
@@ -316,7 +341,11 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
     });
     const gw = new Gateway({
       config,
-      signer: tracked(cpu.signer(me.signer), work),
+      signer: tracked(cpu.signer(backup?.signer ?? me.signer), work),
+      ...((options.peerTrust?.[who] ?? options.successor)
+        ? { successor: options.peerTrust?.[who] ?? options.successor }
+        : {}),
+      ...(backup ? { certificate: backup.certificate } : {}),
       verifier,
       keys,
       store: tracked(options.wrapStore ? options.wrapStore(who, store) : store, work),
@@ -344,10 +373,12 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
       close();
       clock.sim.dropOwner(owner);
     };
-    return { gw, store, ledger, config, reports, work };
+    return { gw, store, ledger, config, reports, work, ...(backup ? { backup } : {}) };
   };
-  sides.origin = build('origin', new LogStore(new MemoryDriver(), { keys, verifier }), ledgerA, []);
-  sides.destination = build('destination', new LogStore(new MemoryDriver(), { keys, verifier }), ledgerB, []);
+  const storeOptions = { keys, verifier, ...(options.successor ? { successor: options.successor } : {}) };
+  const fresh = () => new LogStore(new MemoryDriver(), storeOptions);
+  sides.origin = build('origin', options.stores?.origin ?? fresh(), ledgerA, []);
+  sides.destination = build('destination', options.stores?.destination ?? fresh(), ledgerB, []);
   // Getters, not values: a restart replaces a side, and pair.origin must then be the new one.
   Object.defineProperty(pair, 'origin', { get: () => sides.origin });
   Object.defineProperty(pair, 'destination', { get: () => sides.destination });
@@ -366,8 +397,14 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
     restart: async (who: 'origin' | 'destination') => {
       const old = sides[who]!;
       old.gw.close();
-      sides[who] = build(who, old.store, old.ledger, old.reports);
+      sides[who] = build(who, old.store, old.ledger, old.reports, old.backup);
       await sides[who]!.gw.boot();
+    },
+    replace: async (who: 'origin' | 'destination', backup: Backup, store?: LogStore) => {
+      const old = sides[who]!;
+      old.gw.close();
+      sides[who] = build(who, store ?? old.store, old.ledger, old.reports, backup);
+      return sides[who]!.gw.takeOver({ backup: backup.name, certificate: backup.certificate, epoch: backup.epoch });
     },
     whenQuiet: (action: () => void) => {
       net.whenQuiet.push(action);

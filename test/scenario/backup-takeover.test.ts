@@ -1,0 +1,236 @@
+// A backup takes a gateway's place for good (issue 12; recovery-04 §5.1 primary-backup, §6.1 replacement): the
+// primary stops at a point of the transfer and never comes back; a backup with its own key and an X.509
+// certificate listed in the primary's takes its open sessions over in the same store. Its takeover entry hands the
+// primary's chain to its key; its RECOVER says isBackup with that key; the peer checks the certificate before it
+// trusts either. Every session still ends committed or rolled back, with the asset on exactly one ledger.
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Authority,
+  certificateHash,
+  createAuthority,
+  createIntermediate,
+  issueGatewayCertificate,
+  successorAuthority,
+  x5cOf,
+  type x509,
+} from '../../identity/x509.ts';
+import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
+import type { PublicJwk, Signer } from '../../kernel/crypto/types.ts';
+import { logIdOf } from '../../kernel/entry.ts';
+import { takeoverOf } from '../../kernel/takeover.ts';
+import type { SuccessorAuthority } from '../../kernel/takeover.ts';
+import {
+  type Backup,
+  checkInvariants,
+  DESTINATION,
+  makePair,
+  messageOf,
+  ORIGIN,
+  type Pair,
+  typeOf,
+  until,
+} from '../support/satp-pair.ts';
+
+/** The pair's simulated clock starts at 0 (1970): certificates must be valid then, and now. */
+const FROM = new Date(0);
+const UNTIL = new Date('2100-01-01T00:00:00Z');
+
+interface Pki {
+  root: Authority;
+  ca: Authority;
+  authority: SuccessorAuthority;
+  backup: (name: string) => Promise<Backup & { cert: x509.X509Certificate }>;
+  /** Backups listed in the primaries' certificates, by name. */
+  listed: Map<string, Backup>;
+}
+
+let pki: Pki;
+
+beforeAll(async () => {
+  const root = await createAuthority('Owner Root CA', 365_000, FROM);
+  const ca = await createIntermediate(root, 'Owner Gateways CA', 300_000, FROM);
+  const issue = (id: string, publicJwk: PublicJwk, backups: string[] = []) =>
+    issueGatewayCertificate(ca, { id, publicJwk, backups, notBefore: FROM, notAfter: UNTIL });
+  const backup = async (name: string) => {
+    const { signer } = await generateWebCryptoSigner();
+    const cert = await issue(name, signer.publicJwk);
+    return { signer: signer as Signer, certificate: x5cOf(cert), name, epoch: 2, cert };
+  };
+  const originBackup = await backup('gw-origin-backup-1');
+  const destinationBackup = await backup('gw-destination-backup-1');
+  const primaries = {
+    [ORIGIN.id]: await issue(ORIGIN.id, ORIGIN.jwk, [await certificateHash(originBackup.cert)]),
+    [DESTINATION.id]: await issue(DESTINATION.id, DESTINATION.jwk, [await certificateHash(destinationBackup.cert)]),
+  };
+  const authority = successorAuthority({ primaries, roots: [root.certificate], intermediates: [ca.certificate] });
+  pki = {
+    root,
+    ca,
+    authority,
+    backup,
+    listed: new Map([
+      [ORIGIN.id, originBackup],
+      [DESTINATION.id, destinationBackup],
+    ]),
+  };
+}, 60_000);
+
+const ended = (pair: Pair, sid: string) =>
+  pair.origin.gw.session(sid)?.status.kind === 'ended' && pair.destination.gw.session(sid)?.status.kind === 'ended';
+
+/**
+ * Runs one transfer, stops `who` for good as the first message of `type` crosses the wire (that message still
+ * arrives), lets the peer go on alone for `gapMs`, then has the listed backup take `who`'s place.
+ */
+async function takeoverAt(
+  who: 'origin' | 'destination',
+  type: string,
+  sid: string,
+  gapMs = 2_000,
+  options: Parameters<typeof makePair>[0] = {},
+) {
+  const pair = await makePair({ successor: pki.authority, ...options });
+  const id = pair[who].config.id;
+  let stopped = false;
+  pair.intercept = (from, _to, env) => {
+    if (!stopped && from === id && typeOf(env) === type) {
+      stopped = true;
+      pair[who].gw.close();
+      const before = pair.drop;
+      pair.drop = (f, t, e) => f === id || t === id || before(f, t, e);
+      pair.whenQuiet(() => undefined);
+      restore = () => {
+        pair.drop = before;
+      };
+    }
+    return undefined;
+  };
+  let restore = () => {};
+  await pair.origin.gw.startTransfer(pair.request(sid));
+  await until(pair, () => stopped || ended(pair, sid), 60, `a ${type} from ${who}`);
+  expect(stopped, `the transfer reached ${type}`).toBe(true);
+  await pair.clock.advance(gapMs);
+  restore();
+  pair.intercept = () => undefined;
+  const backup = pki.listed.get(id)!;
+  const taken = await pair.replace(who, backup);
+  // A session the stopped gateway had ended is not taken over: load it, so `ended` sees it.
+  void pair[who].gw.whenEnded(sid);
+  return { pair, taken, backup, id };
+}
+
+/** Checks what every takeover must leave: one takeover entry naming the backup, and RECOVER saying isBackup. */
+async function checkTakeover(pair: Pair, sid: string, id: string, backup: Backup) {
+  const logId = logIdOf(sid, id);
+  const side = id === ORIGIN.id ? pair.origin : pair.destination;
+  const peer = id === ORIGIN.id ? pair.destination : pair.origin;
+  const chain = await side.store.getLog(logId);
+  const takeovers = chain.map((e) => takeoverOf(e)).filter((t) => t !== undefined);
+  expect(
+    takeovers.map((t) => [t.backup, t.epoch]),
+    'one takeover entry',
+  ).toEqual([[backup.name, backup.epoch]]);
+  expect(takeovers[0]!.publicKey).toEqual(backup.signer.publicJwk);
+  const recovers = pair.wire
+    .filter((w) => w.from === id && typeOf(w.env) === 'recover-msg')
+    .map((w) => ({ m: messageOf(w.env) as { isBackup: boolean; newIdentityPublicKey?: PublicJwk }, env: w.env }));
+  expect(recovers.length, 'the backup recovered the session with RECOVER').toBeGreaterThan(0);
+  for (const r of recovers) {
+    expect(r.m.isBackup).toBe(true);
+    expect(r.m.newIdentityPublicKey).toEqual(backup.signer.publicJwk);
+    expect(r.env.header?.x5c, 'its certificate travels with it').toEqual([backup.certificate]);
+  }
+  // The peer accepted the backup's messages: it answered its RECOVER (checking the certificate first).
+  expect(pair.wire.some((w) => w.from !== id && typeOf(w.env) === 'recover-update-msg')).toBe(true);
+  expect(peer.reports.filter((r) => r.sessionId === sid && r.report.kind === 'refused')).toEqual([]);
+}
+
+describe('a backup takes the place of a gateway that never comes back (recovery-04 §5.1, §6.1)', () => {
+  const originStops = [
+    'transfer-proposal-msg',
+    'transfer-commence-msg',
+    'lock-assert-msg',
+    'commit-prepare-msg',
+    'commit-final-msg',
+    'commit-transfer-complete-msg',
+  ];
+  for (const type of originStops) {
+    it(`the origin stops as it sends ${type}: its backup finishes the session`, async () => {
+      const sid = `s-origin-${type}`;
+      const { pair, taken, backup, id } = await takeoverAt('origin', type, sid);
+      expect(taken, 'the open session was taken over').toBe(type === 'commit-transfer-complete-msg' ? 0 : 1);
+      await until(pair, () => ended(pair, sid), 300, 'both sides end');
+      await checkInvariants(pair, sid);
+      if (taken > 0) await checkTakeover(pair, sid, id, backup);
+    }, 60_000);
+  }
+
+  const destinationStops = ['proposal-receipt-msg', 'ack-commence-msg', 'assertion-receipt-msg', 'commit-ready-msg'];
+  for (const type of destinationStops) {
+    it(`the destination stops as it sends ${type}: its backup finishes the session`, async () => {
+      const sid = `s-destination-${type}`;
+      const { pair, taken, backup, id } = await takeoverAt('destination', type, sid);
+      expect(taken).toBe(1);
+      await until(pair, () => ended(pair, sid), 300, 'both sides end');
+      await checkInvariants(pair, sid);
+      await checkTakeover(pair, sid, id, backup);
+    }, 60_000);
+  }
+});
+
+describe('a backup the counterparty does not trust changes nothing there', () => {
+  it('its RECOVER and every later message are refused; the asset is settled on exactly one ledger', async () => {
+    // The destination knows the origin's primary by a certificate that lists no backup.
+    const { root, ca } = pki;
+    const lonely = await issueGatewayCertificate(ca, {
+      id: ORIGIN.id,
+      publicJwk: ORIGIN.jwk,
+      backups: ['0'.repeat(64)],
+      notBefore: FROM,
+      notAfter: UNTIL,
+    });
+    const distrust = successorAuthority({
+      primaries: { [ORIGIN.id]: lonely },
+      roots: [root.certificate],
+      intermediates: [ca.certificate],
+    });
+    const sid = 's-untrusted-backup';
+    const { pair, taken, id } = await takeoverAt('origin', 'commit-prepare-msg', sid, 2_000, {
+      peerTrust: { destination: distrust },
+    });
+    expect(taken).toBe(1);
+    const logId = logIdOf(sid, DESTINATION.id);
+    const before = await pair.destination.store.getLog(logId);
+    const backupSaid = () => pair.wire.filter((w) => w.from === id && w.env.header?.x5c !== undefined).length;
+    await until(pair, () => backupSaid() >= 3, 60, 'the backup tries');
+    // Nothing the backup sent made the destination log anything.
+    const after = await pair.destination.store.getLog(logId);
+    const fromBackup = after
+      .slice(before.length)
+      .filter((e) => (e.payload as { kind?: string; from?: string }).from === id);
+    expect(fromBackup, 'no message of the untrusted backup was accepted').toEqual([]);
+    // Not authentic: refused before its session is read, so reported under no session, and never answered.
+    const refusals = pair.destination.reports.filter(
+      (r) => r.report.kind === 'refused' && /not a successor/.test(r.report.detail),
+    );
+    expect(refusals.length, 'each was refused as not a successor').toBeGreaterThan(0);
+    expect(refusals[0]!.report).toMatchObject({ detail: expect.stringMatching(/not-authorized/) });
+    // The destination settles alone: past its deadline the origin ledger attests the burn the backup made, and it
+    // assigns. It cannot end (the backup's commit-final is refused), but the asset is settled, on one ledger.
+    const where = async () => [
+      ...(await pair.origin.ledger.listAssets())
+        .filter((a) => a.assetId === 'asset-1' && a.state !== 'burned')
+        .map((a) => ['origin', a.owner]),
+      ...(await pair.destination.ledger.listAssets())
+        .filter((a) => a.assetId === 'asset-1' && a.state !== 'burned')
+        .map((a) => ['destination', a.owner]),
+    ];
+    for (let i = 0; i < 600 && JSON.stringify(await where()) !== '[["destination","bob"]]'; i++)
+      await pair.clock.advance(1_000);
+    expect(await where(), 'the asset exists on exactly one ledger, with its new owner').toEqual([
+      ['destination', 'bob'],
+    ]);
+    const ops = [...pair.origin.ledger.ops(), ...pair.destination.ledger.ops()].map((o) => o.receipt.kind);
+    expect(ops, 'each ledger operation ran once').toEqual(['lock', 'burn', 'mint', 'assign']);
+  }, 60_000);
+});
