@@ -3,6 +3,7 @@
 // files (keys.ts) are their own subpath, since they need node:fs. cli/gateway-process.ts uses them all.
 export { realClock } from './clock.ts';
 export { deliverInbound, type InboundGate } from './deliver.ts';
+export { holdLease, type HoldLeaseOptions, type Lease, type LeaseHolder, type LeaseStore } from './ha.ts';
 export { type LinkEvents, type LinksOptions, PeerLinks } from './links.ts';
 export { peek, shortType } from './peek.ts';
 export {
