@@ -4,6 +4,7 @@
 import { verifyChain } from '../kernel/chain.ts';
 import type { LogEntry } from '../kernel/entry.ts';
 import { keyTable, type PublicJwk, type Verifier } from '../kernel/crypto/types.ts';
+import type { SuccessorAuthority } from '../kernel/takeover.ts';
 import { canonicalJson, type Json } from '../kernel/json.ts';
 import { receiptMatchesOp, verifyReceipt } from '../kernel/ledger-receipt.ts';
 import type { LedgerOp } from '../kernel/ledger.ts';
@@ -13,6 +14,8 @@ import { MSG } from '../kernel/satp/messages.ts';
 export interface AuditKeys {
   gateways: Record<string, PublicJwk>;
   ledgers: Record<string, PublicJwk>;
+  /** Who may take a gateway's place (kernel/takeover.ts): without it a chain with a takeover entry is a finding. */
+  successor?: SuccessorAuthority;
 }
 
 /** One chain as a gateway's store holds it: its author's own when holder = author, else a copy. */
@@ -64,7 +67,8 @@ export async function auditSession(
   const verified = new Map<HeldChain, LogEntry[]>();
   for (const c of chains) {
     const what = c.holder === c.author ? `${c.author}'s chain` : `${c.holder}'s copy of ${c.author}'s chain`;
-    const r = await verifyChain(c.entries, { keys: resolver, verifier }, { sessionId, author: c.author });
+    const ctx = { keys: resolver, verifier, ...(keys.successor ? { successor: keys.successor } : {}) };
+    const r = await verifyChain(c.entries, ctx, { sessionId, author: c.author });
     if (!r.ok) {
       note('chains verify', false, `${what}: ${r.reason} at entry ${r.index}: ${r.detail}`);
       continue;

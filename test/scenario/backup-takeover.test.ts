@@ -14,6 +14,8 @@ import {
   x5cOf,
   type x509,
 } from '../../identity/x509.ts';
+import { auditSession, type HeldChain } from '../../audit/session.ts';
+import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
 import type { PublicJwk, Signer } from '../../kernel/crypto/types.ts';
 import { logIdOf } from '../../kernel/entry.ts';
@@ -23,6 +25,8 @@ import {
   type Backup,
   checkInvariants,
   DESTINATION,
+  LEDGER_A,
+  LEDGER_B,
   makePair,
   messageOf,
   ORIGIN,
@@ -140,6 +144,23 @@ async function checkTakeover(pair: Pair, sid: string, id: string, backup: Backup
     expect(r.m.newIdentityPublicKey).toEqual(backup.signer.publicJwk);
     expect(r.env.header?.x5c, 'its certificate travels with it').toEqual([backup.certificate]);
   }
+  // An auditor with the same trust finds nothing; one that trusts no successor finds the takeover.
+  const chains: HeldChain[] = [];
+  for (const holder of [pair.origin, pair.destination])
+    for (const author of [ORIGIN.id, DESTINATION.id]) {
+      const entries = await holder.store.getLog(logIdOf(sid, author));
+      if (entries.length > 0) chains.push({ holder: holder.config.id, author, entries });
+    }
+  const auditKeys = {
+    gateways: { [ORIGIN.id]: ORIGIN.jwk, [DESTINATION.id]: DESTINATION.jwk },
+    ledgers: { 'ledger-a': LEDGER_A.jwk, 'ledger-b': LEDGER_B.jwk },
+  };
+  const audited = await auditSession(sid, chains, { ...auditKeys, successor: pki.authority }, defaultVerifier());
+  expect(audited.findings.filter((f) => !f.ok)).toEqual([]);
+  const blind = await auditSession(sid, chains, auditKeys, defaultVerifier());
+  expect(blind.findings.filter((f) => !f.ok).map((f) => f.detail)).toContainEqual(
+    expect.stringMatching(/no successor of .* is trusted here/),
+  );
   // The peer accepted the backup's messages: it answered its RECOVER (checking the certificate first).
   expect(pair.wire.some((w) => w.from !== id && typeOf(w.env) === 'recover-update-msg')).toBe(true);
   expect(peer.reports.filter((r) => r.sessionId === sid && r.report.kind === 'refused')).toEqual([]);
