@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { logIdOf } from '../../kernel/entry.ts';
+import { SatpError } from '../../kernel/errors.ts';
 import { LogStore } from '../../storage/log-store.ts';
 import { PostgresDriver } from '../../storage/postgres.ts';
 import { startPostgres, type PostgresCluster } from '../support/postgres-cluster.ts';
@@ -67,6 +68,52 @@ describe('a late primary is fenced', () => {
       expect(pair.origin.reports.filter((r) => r.sessionId === sid && r.report.kind === 'needs-operator')).toEqual([
         { sessionId: sid, report: { kind: 'needs-operator', detail: expect.stringMatching(/^stepped down/) } },
       ]);
+    } finally {
+      await primary.close();
+    }
+  }, 120_000);
+
+  it('a primary cut off from the store during a takeover: its retries meet the fence; it steps down', async () => {
+    const primary = await PostgresDriver.open(cluster.url, { schema: 'partitioned_primary', epoch: 1 });
+    try {
+      const logStore = new LogStore(primary, { keys, verifier: defaultVerifier() });
+      let partitioned = false;
+      // The primary's view of the store: while partitioned, every call fails as a store out of reach would.
+      const cut = new Proxy(logStore, {
+        get(target, prop) {
+          const v = Reflect.get(target, prop, target);
+          if (typeof v !== 'function') return v;
+          return (...args: unknown[]) =>
+            partitioned
+              ? Promise.reject(new SatpError('STORAGE_FAILURE', 'partitioned from the store'))
+              : v.apply(target, args);
+        },
+      });
+      const pair = await makePair({ wrapStore: (who, store) => (who === 'origin' ? cut : store) });
+      const sid = 's-partitioned-primary';
+      const logId = logIdOf(sid, ORIGIN.id);
+      pair.drop = (_f, _t, env) => typeOf(env) === 'commit-ready-msg';
+      await pair.origin.gw.startTransfer(pair.request(sid));
+      await until(pair, () => pair.destination.gw.session(sid)?.promised === true, 20, 'promised');
+      const before = await primary.head(logId);
+      // The partition: the commit-ready now reaches the primary, which cannot log the burn's exec; it retries.
+      partitioned = true;
+      pair.drop = () => false;
+      await until(
+        pair,
+        () => pair.origin.reports.some((r) => r.sessionId === sid && /the store failed/.test(JSON.stringify(r.report))),
+        20,
+        'the primary retries against the partition',
+      );
+      // Meanwhile the backup takes the log over (a higher epoch, on its own connection), then the partition heals.
+      const backup = await PostgresDriver.open(cluster.url, { schema: 'partitioned_primary', epoch: 2 });
+      await backup.fence(logId, 2);
+      await backup.close();
+      partitioned = false;
+      await until(pair, () => pair.origin.gw.fenced().has(sid), 30, 'the primary steps down');
+      expect(await primary.head(logId), 'nothing was appended past the fence').toEqual(before);
+      const burns = pair.origin.ledger.ops().filter((r) => r.receipt.kind === 'burn');
+      expect(burns, 'no burn was ever asked of the ledger').toEqual([]);
     } finally {
       await primary.close();
     }

@@ -94,7 +94,7 @@ async function chainWithTakeover(
 }
 
 describe('chain verification across a takeover', () => {
-  it("accepts the backup's entries after a takeover its certificate authorizes, and reports the succession", async () => {
+  it("accepts the backup's entries after a takeover its certificate authorizes, and reports it", async () => {
     const chain = await chainWithTakeover('s-ok');
     const r = await verifyChain(chain, ctx());
     expect(r.ok).toBe(true);
