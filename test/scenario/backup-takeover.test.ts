@@ -186,6 +186,16 @@ describe('a backup takes the place of a gateway that never comes back (recovery-
     }, 60_000);
   }
 
+  it('a backup starts no session of its own (SUCCESSOR_ONLY), and writes nothing for it', async () => {
+    const sid = 's-backup-starts';
+    const { pair } = await takeoverAt('origin', 'lock-assert-msg', sid);
+    const r = await pair.origin.gw.startTransfer(pair.request('s-new-by-backup', { assetId: 'asset-1' }));
+    expect(r).toMatchObject({ accepted: false, code: 'SUCCESSOR_ONLY', status: 409 });
+    expect(await pair.origin.store.getLog(logIdOf('s-new-by-backup', ORIGIN.id))).toEqual([]);
+    await until(pair, () => ended(pair, sid), 300, 'the session it took over still ends');
+    await checkInvariants(pair, sid);
+  }, 60_000);
+
   const destinationStops = ['proposal-receipt-msg', 'ack-commence-msg', 'assertion-receipt-msg', 'commit-ready-msg'];
   for (const type of destinationStops) {
     it(`the destination stops as it sends ${type}: its backup finishes the session`, async () => {
