@@ -7,6 +7,7 @@ import { Gateway, type Clock, type Outbox, type ReceiveResult } from '../kernel/
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { keyTable, type PublicJwk, type Signer, type Verifier } from '../kernel/crypto/types.ts';
 import type { Envelope } from '../kernel/satp/envelope.ts';
+import type { SuccessorAuthority } from '../kernel/takeover.ts';
 import type { Json } from '../kernel/json.ts';
 import type { Ledger } from '../kernel/ledger.ts';
 import { type GatewayConfig, gatewayConfig, type Report } from '../kernel/satp/effects.ts';
@@ -90,6 +91,22 @@ export interface StartGatewayOptions {
   onInbound?: (from: string, message: Json) => void;
   /** Sees what the links see: a peer connected or disconnected (`peer`), a failed dial (`dial-failed`). */
   onLinkEvent?: LinkEvents;
+  /**
+   * Who may take a gateway's place (docs/high-availability.md): trusted for the peers' messages and for every chain
+   * the store checks. Without it no backup is ever trusted.
+   */
+  successor?: SuccessorAuthority;
+  /**
+   * The key the chains of `id` start with, when this process is not the one holding it: a backup acting for `id`
+   * signs with its own key (`signer`) after a takeover. Default: the signer's key.
+   */
+  primaryKey?: PublicJwk;
+  /**
+   * Act for `id` after a takeover (recovery-04 §5.1, §6.1): `certificate` is this process's certificate (base64
+   * DER), sent with every message; at start the gateway takes over the open sessions of `id` in the store
+   * (Gateway.takeOver), instead of booting them, at the lease `epoch` it holds.
+   */
+  takeover?: { certificate: string; backup: string; epoch: number };
 }
 
 export interface RunningGateway {
@@ -118,11 +135,14 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   const log = o.logger ?? {};
   const count = (name: string, labels: Record<string, string> = {}, by = 1) => o.metrics?.count(name, labels, by);
   const keys = keyTable({
-    [o.id]: o.signer.publicJwk,
+    [o.id]: o.primaryKey ?? o.signer.publicJwk,
     ...Object.fromEntries(Object.entries(o.peers).map(([p, c]) => [p, c.publicJwk])),
   });
   const verifier = o.verifier ?? defaultVerifier();
-  const store = o.store instanceof LogStore ? o.store : new LogStore(o.store, { keys, verifier });
+  const store =
+    o.store instanceof LogStore
+      ? o.store
+      : new LogStore(o.store, { keys, verifier, ...(o.successor ? { successor: o.successor } : {}) });
   const links = new PeerLinks({
     transports: o.transports,
     peers: Object.keys(o.peers),
@@ -171,6 +191,8 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     ledger: o.ledger,
     peerLedger: (peer) => (Object.hasOwn(o.peers, peer) ? o.peers[peer]?.ledger : undefined),
     clock: o.clock ?? realClock,
+    ...(o.successor ? { successor: o.successor } : {}),
+    ...(o.takeover ? { certificate: o.takeover.certificate } : {}),
     onReport: (session, report) => {
       if (report.kind === 'ended') {
         count('satp_sessions_ended_total', { outcome: report.outcome });
@@ -193,7 +215,13 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
   // Recovery starts by messaging the peer (RECOVER): give the links a moment first. A peer that is down costs
   // at most this wait; the recover timer keeps resending meanwhile.
   await links.connected(o.connectWaitMs ?? 1_000);
-  const recovered = await gateway.boot();
+  const recovered = o.takeover
+    ? await gateway.takeOver({
+        backup: o.takeover.backup,
+        certificate: o.takeover.certificate,
+        epoch: o.takeover.epoch,
+      })
+    : await gateway.boot();
   inbound.open();
   count('satp_sessions_recovered_total', {}, recovered);
   log.info?.('gateway booted', { gateway: o.id, recovered, network: o.ledger.id });

@@ -149,8 +149,9 @@ export class Gateway {
    * recovery-04 §5.1, §6.1: this gateway is a backup taking the place of `config.id`, whose open sessions it finds
    * in the shared store (after the store fenced their old writer: see gateway/ha.ts). Each open session gets a
    * takeover entry, signed with this gateway's key and naming its certificate, then recovers as after a crash:
-   * RECOVER says isBackup, with this gateway's key as newIdentityPublicKey. A session taken over earlier by this
-   * same key (this backup restarted) is only booted. Resolves with how many sessions it took over.
+   * RECOVER says isBackup, with this gateway's key as newIdentityPublicKey. A session whose chain this key signs
+   * already (taken over earlier by this backup, or never left by this primary) is only booted. Resolves with how
+   * many sessions it resumed.
    */
   async takeOver(takeover: Omit<TakeoverPayload, 'kind' | 'publicKey'>): Promise<number> {
     const t = { ...takeover, publicKey: this.#o.signer.publicJwk };
@@ -162,7 +163,9 @@ export class Gateway {
         this.#lock.run(l.sessionId, async () => {
           const state = this.#sessions.get(l.sessionId) ?? (await this.#retrying(() => this.#load(l.sessionId)));
           if (!state || this.#closed) return false;
-          if (!state.successor || !sameKey(state.successor.key, t.publicKey)) {
+          // The key in force is already this gateway's (this backup restarted, or the primary never left): boot.
+          const inForce = state.successor?.key ?? this.#o.keys(this.id);
+          if (!inForce || !sameKey(inForce, t.publicKey)) {
             const r = await this.#process(l.sessionId, { kind: 'takeover', now: this.#o.clock.now(), takeover: t });
             if (!r.accepted || this.#closed) return false;
           }
@@ -606,7 +609,9 @@ export class Gateway {
   async #send(to: string, message: SatpMessage): Promise<void> {
     if (this.#closed) return;
     try {
-      await this.#o.outbox.send(to, await sealMessage(message, this.id, this.#o.signer, this.#o.certificate));
+      // Only a backup needs to show its certificate: the primary's key is the one its peers know.
+      const certificate = this.#successorOnly() ? this.#o.certificate : undefined;
+      await this.#o.outbox.send(to, await sealMessage(message, this.id, this.#o.signer, certificate));
     } catch {
       // Delivery is at most once; an unanswered message is resent by its retransmit timer.
     }

@@ -6,6 +6,7 @@
 // this gateway sent last, RECOVER-DISPUTE one of this gateway's recovery messages. Store work (reading a page
 // of this gateway's chain, updating its copy of the peer's chain) is asked for as a `store` effect and decided
 // on when its result comes back, so nothing reaches a store before the message was accepted.
+import { sameKey } from '../crypto/types.ts';
 import type { EntryStep } from '../entry.ts';
 import type { Json } from '../json.ts';
 import type { About, Decision, GatewayConfig, StoreResult } from './effects.ts';
@@ -142,6 +143,10 @@ function fromPeer(s: SessionState | undefined, from: string, cfg: GatewayConfig)
  * went unanswered (`attempt` tries in a row so far).
  */
 export function recover(s: SessionState, now: number, cfg: GatewayConfig, attempt = 0): Decision {
+  // A backup in the gateway's place says so; the primary that took its chain back (its own key, the one the chain
+  // started with) speaks as the primary again.
+  const primary = s.role === 'origin' ? s.chain.originGatewayPubkey : s.chain.destinationGatewayPubkey;
+  const backup = s.successor && !sameKey(s.successor.key, primary) ? s.successor : undefined;
   const m: RecoveryOf<typeof RMSG.recover> = {
     ...base(s.sessionId, s.contextId),
     messageType: RMSG.recover,
@@ -151,8 +156,8 @@ export function recover(s: SessionState, now: number, cfg: GatewayConfig, attemp
     peerSeqNumber: s.peerCopy.seq,
     peerLastEntryHash: s.peerCopy.hash,
     lastEntryTimestamp: s.lastTimestamp,
-    isBackup: s.successor !== undefined,
-    ...(s.successor ? { newIdentityPublicKey: s.successor.key } : {}),
+    isBackup: backup !== undefined,
+    ...(backup ? { newIdentityPublicKey: backup.key } : {}),
   };
   return sendAwaitingAnswer(s, s.peer, now, cfg, m, attempt);
 }

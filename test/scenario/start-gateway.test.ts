@@ -6,6 +6,17 @@ import { defaultVerifier } from '../../kernel/index.ts';
 import type { TransferRequest } from '../../kernel/satp/payloads.ts';
 import { type RunningGateway, type StartGatewayOptions, startGateway } from '../../gateway/start.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
+import {
+  certificateHash,
+  createAuthority,
+  createIntermediate,
+  issueGatewayCertificate,
+  successorAuthority,
+  x5cOf,
+} from '../../identity/x509.ts';
+import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
+import { logIdOf } from '../../kernel/entry.ts';
+import { takeoverOf } from '../../kernel/takeover.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import { MemoryNetwork } from '../../transports/memory/network.ts';
 import { DESTINATION, LEDGER_A, LEDGER_B, ManualClock, newWork, ORIGIN, tracked } from '../support/satp-pair.ts';
@@ -35,7 +46,7 @@ function world() {
   const counts = new Map<string, number>();
   const lines: string[] = [];
   const crashes = new Map<string, () => Promise<void>>();
-  const start = (me: typeof ORIGIN): Promise<RunningGateway> => {
+  const start = (me: typeof ORIGIN, extra: Partial<StartGatewayOptions> = {}): Promise<RunningGateway> => {
     const work = newWork();
     const transport = net.transport(me.id);
     const isOrigin = me.id === ORIGIN.id;
@@ -66,6 +77,7 @@ function world() {
           counts.set(key, (counts.get(key) ?? 0) + by);
         },
       },
+      ...extra,
     };
     const running = startGateway(options);
     // A crash: the driver stops (its timers gone), its in-flight work is abandoned, its connection drops; the store
@@ -126,5 +138,55 @@ describe('startGateway, the embedding call', () => {
     for (const ledger of [w.ledgerA, w.ledgerB])
       for (const op of ledger.ops()) expect(op.applied).toBeLessThanOrEqual(1);
     await Promise.all([origin.close(), destination.close()]);
+  }, 60_000);
+
+  it("starts a backup in a crashed gateway's place (takeover): it takes the open transfer over and finishes it", async () => {
+    const w = world();
+    const root = await createAuthority('Owner Root CA', 365_000, new Date(0));
+    const ca = await createIntermediate(root, 'Owner Gateways CA', 300_000, new Date(0));
+    const backupKey = (await generateWebCryptoSigner()).signer;
+    const notAfter = new Date('2100-01-01T00:00:00Z');
+    const backupCert = await issueGatewayCertificate(ca, {
+      id: 'gw-origin-backup-1',
+      publicJwk: backupKey.publicJwk,
+      notBefore: new Date(0),
+      notAfter,
+    });
+    const primaryCert = await issueGatewayCertificate(ca, {
+      id: ORIGIN.id,
+      publicJwk: ORIGIN.jwk,
+      backups: [await certificateHash(backupCert)],
+      notBefore: new Date(0),
+      notAfter,
+    });
+    const successor = successorAuthority({
+      primaries: { [ORIGIN.id]: primaryCert },
+      roots: [root.certificate],
+      intermediates: [ca.certificate],
+    });
+    const destination = await w.start(DESTINATION, { successor });
+    w.net.setReachable(DESTINATION.id, false);
+    const origin = await w.start(ORIGIN, { successor });
+    expect(await origin.transfer(request(1))).toEqual({ accepted: true });
+    await w.clock.advance(10);
+    await w.crash(ORIGIN);
+    w.net.setReachable(DESTINATION.id, true);
+    // The backup: its own key, the primary's key for the chains, its certificate, the lease epoch it holds.
+    const backup = await w.start(ORIGIN, {
+      signer: backupKey,
+      primaryKey: ORIGIN.jwk,
+      successor,
+      takeover: { certificate: x5cOf(backupCert), backup: 'gw-origin-backup-1', epoch: 2 },
+    });
+    expect(backup.recovered, 'the open transfer was taken over').toBe(1);
+    for (let step = 0; step < 200 && backup.gateway.session('s-embed-1')?.status.kind !== 'ended'; step++)
+      await w.clock.advance(500);
+    expect(await backup.whenEnded('s-embed-1')).toBe('committed');
+    expect(await destination.whenEnded('s-embed-1')).toBe('committed');
+    expect(await w.ledgerB.asset('asset-1')).toMatchObject({ state: 'active', owner: 'bob' });
+    const chain = await backup.store.getLog(logIdOf('s-embed-1', ORIGIN.id));
+    expect(chain.filter((e) => takeoverOf(e)).length).toBe(1);
+    expect((await backup.store.verifyLog(logIdOf('s-embed-1', ORIGIN.id))).ok).toBe(true);
+    await Promise.all([backup.close(), destination.close()]);
   }, 60_000);
 });
