@@ -140,7 +140,7 @@ describe('startGateway, the embedding call', () => {
     await Promise.all([origin.close(), destination.close()]);
   }, 60_000);
 
-  it("starts a backup in a crashed gateway's place (takeover): it takes the open transfer over and finishes it", async () => {
+  it("starts a backup in a crashed gateway's place: it takes the open transfer over and finishes it", async () => {
     const w = world();
     const root = await createAuthority('Owner Root CA', 365_000, new Date(0));
     const ca = await createIntermediate(root, 'Owner Gateways CA', 300_000, new Date(0));
