@@ -4,13 +4,15 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64Url, toBase64Url, utf8 } from '../../kernel/encoding.ts';
 import { ID_PATTERN } from '../../kernel/entry.ts';
-import type { KeyResolver, Signer, Verifier } from '../../kernel/crypto/types.ts';
+import type { KeyResolver, PublicJwk, Signer, Verifier } from '../../kernel/crypto/types.ts';
+import type { SuccessorAuthority } from '../../kernel/takeover.ts';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { errorMessage, PROBLEM_TYPES } from '../error-msg.ts';
 import { type ProblemDetails, problemResponse } from '../../http/problem.ts';
 import {
   challengeSigningInput,
   decodeProtocolHeader,
+  type Proof,
   proofSigningInput,
   type SignedChallenge,
   WS_PROTOCOL,
@@ -28,6 +30,16 @@ export interface GatekeeperOptions {
   maxSkewMs?: number;
   /** Most used challenges remembered; past it upgrades are refused 503 until some expire (default 100,000). */
   maxRemembered?: number;
+  /**
+   * Accepts a client that proves it is a successor of the gateway it claims to be (a backup with its own key and
+   * a certificate, x5c in its proof; docs/high-availability.md). Without it such a proof is refused 401.
+   */
+  successor?: SuccessorAuthority;
+  /**
+   * Set when this server acts as a gateway in its place (`signer` is then the backup's key): its certificate,
+   * base64 DER, sent in every challenge so that clients with a successor authority can accept it.
+   */
+  certificate?: string;
 }
 
 export type UpgradeDecision =
@@ -36,7 +48,8 @@ export type UpgradeDecision =
 
 export class Gatekeeper {
   readonly self: string;
-  readonly #o: Required<Omit<GatekeeperOptions, 'self'>>;
+  readonly #o: Required<Omit<GatekeeperOptions, 'self' | 'successor' | 'certificate'>> &
+    Pick<GatekeeperOptions, 'successor' | 'certificate'>;
   /** Per-instance MAC key: a challenge is only good at the server process that issued it. */
   readonly #secret = crypto.getRandomValues(new Uint8Array(32));
   /** Used challenges until they expire; only verified proofs enter, so strangers cannot grow it. */
@@ -52,6 +65,8 @@ export class Gatekeeper {
       challengeTtlMs: options.challengeTtlMs ?? 30_000,
       maxSkewMs: options.maxSkewMs ?? 60_000,
       maxRemembered: options.maxRemembered ?? 100_000,
+      ...(options.successor ? { successor: options.successor } : {}),
+      ...(options.certificate !== undefined ? { certificate: options.certificate } : {}),
     };
   }
 
@@ -76,7 +91,13 @@ export class Gatekeeper {
     const expiresAt = Math.floor(this.#o.clock()) + this.#o.challengeTtlMs;
     const nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
     const challenge = `${expiresAt}.${nonce}.${this.#mac(clientId, expiresAt, nonce)}`;
-    const body = { challenge, clientId, serverId: this.self, expiresAt };
+    const body = {
+      challenge,
+      clientId,
+      serverId: this.self,
+      expiresAt,
+      ...(this.#o.certificate !== undefined ? { x5c: this.#o.certificate } : {}),
+    };
     const signed: SignedChallenge = {
       ...body,
       signature: toBase64Url(await this.#o.signer.sign(challengeSigningInput(body))),
@@ -96,8 +117,10 @@ export class Gatekeeper {
       return { ok: false, status: 401, detail: `offer subprotocol ${WS_PROTOCOL} and one satp.auth.<proof>` };
     if (proof.serverId !== this.self)
       return { ok: false, status: 401, detail: `the proof is for ${proof.serverId}, not ${this.self}` };
-    const key = ID_PATTERN.test(proof.clientId) ? this.#o.keys(proof.clientId) : undefined;
-    if (!key) return { ok: false, status: 403, detail: `gateway ${proof.clientId} is not a peer of ${this.self}` };
+    // Successor or not, the id must be a configured peer: the challenge endpoint issued nothing to others.
+    const primaryKey = ID_PATTERN.test(proof.clientId) ? this.#o.keys(proof.clientId) : undefined;
+    if (!primaryKey)
+      return { ok: false, status: 403, detail: `gateway ${proof.clientId} is not a peer of ${this.self}` };
     const now = this.#o.clock();
     const parts = proof.challenge.split('.');
     const expiresAt = Number(parts[0]);
@@ -119,6 +142,9 @@ export class Gatekeeper {
     } catch {
       return { ok: false, status: 401, detail: 'malformed proof signature' };
     }
+    // Only after the challenge checked out; anyone may still fetch one for a peer's id (docs/transports.md).
+    const key = proof.x5c === undefined ? primaryKey : await this.#successorKey(proof, now);
+    if (typeof key === 'string') return { ok: false, status: 401, detail: key };
     if (!(await this.#o.verifier.verify(key, proofSigningInput(proof), signature))) {
       return { ok: false, status: 401, detail: 'the proof signature does not verify' };
     }
@@ -131,6 +157,20 @@ export class Gatekeeper {
       return { ok: false, status: 503, detail: 'too many recent handshakes; retry later' };
     this.#used.set(proof.challenge, expiresAt);
     return { ok: true, peer: proof.clientId, protocol: WS_PROTOCOL };
+  }
+
+  /** The key of the successor the proof's certificate makes its holder, or why not. */
+  async #successorKey(proof: Proof, now: number): Promise<PublicJwk | string> {
+    const authority = this.#o.successor;
+    if (!authority)
+      return `the proof carries a certificate (a successor of ${proof.clientId}) and ${this.self} trusts no successors`;
+    const verdict = await authority(proof.clientId, proof.x5c!, now).catch((err: unknown) => ({
+      ok: false as const,
+      detail: `the successor authority failed: ${String(err)}`,
+    }));
+    return verdict.ok
+      ? verdict.key
+      : `the proof's certificate is not a successor of ${proof.clientId}: ${verdict.detail}`;
   }
 
   #mac(clientId: string, expiresAt: number, nonce: string): string {

@@ -4,7 +4,8 @@ import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../../kernel/encodin
 import { SatpError } from '../../kernel/errors.ts';
 import { canonicalJson, type Json } from '../../kernel/json.ts';
 import { parseStrictJson } from '../../kernel/strict-json.ts';
-import type { KeyResolver, Signer, Verifier } from '../../kernel/crypto/types.ts';
+import type { KeyResolver, PublicJwk, Signer, Verifier } from '../../kernel/crypto/types.ts';
+import type { SuccessorAuthority } from '../../kernel/takeover.ts';
 
 /** The subprotocol both sides agree on; the server selects it only after the proof checked out. */
 export const WS_PROTOCOL = 'satp.v1';
@@ -19,24 +20,44 @@ export const PURPOSE = {
   proof: 'urn:satp-recovery:ws-auth:v1',
 } as const;
 
-/** What GET <ws path>/challenge?client=<id> answers: a single-use token, signed by the server's key. */
+/** Longest certificate (base64 DER) a challenge or proof may carry in `x5c`, as takeover entries allow. */
+export const MAX_X5C_CHARS = 16_384;
+/**
+ * Longest Sec-WebSocket-Protocol header decoded: room for a proof carrying a gateway certificate of a few
+ * kilobytes (about 1,000 base64 characters is usual), well under the 16 KiB of headers Node accepts.
+ */
+export const MAX_PROTOCOL_HEADER_CHARS = 8_192;
+/** Longest challenge response body read: a challenge with a certificate of MAX_X5C_CHARS fits. */
+export const MAX_CHALLENGE_CHARS = MAX_X5C_CHARS + 4_096;
+
+/**
+ * What GET <ws path>/challenge?client=<id> answers: a single-use token, signed by the server's key. A server
+ * acting as a gateway in its place (a backup, docs/high-availability.md) signs with its own key and adds its
+ * certificate, `x5c` (base64 DER), which a successor authority must accept for `serverId`.
+ */
 export interface SignedChallenge {
   challenge: string;
   clientId: string;
   serverId: string;
   expiresAt: number;
+  x5c?: string;
   signature: string;
 }
 
-/** What the client signs (with `purpose`) and sends (with `signature`) on the upgrade. */
+/**
+ * What the client signs (with `purpose`) and sends (with `signature`) on the upgrade. A client acting as a
+ * gateway in its place adds its certificate, `x5c`, as a server-side successor authority checks it.
+ */
 export interface Proof {
   challenge: string;
   clientId: string;
   serverId: string;
   timestamp: number;
+  x5c?: string;
   signature: string;
 }
 
+/** The signed input covers x5c when there is one (it cannot be swapped); without one it is what it always was. */
 export const challengeSigningInput = (c: Omit<SignedChallenge, 'signature'>): Uint8Array =>
   utf8(
     canonicalJson({
@@ -45,9 +66,11 @@ export const challengeSigningInput = (c: Omit<SignedChallenge, 'signature'>): Ui
       clientId: c.clientId,
       serverId: c.serverId,
       expiresAt: c.expiresAt,
+      ...(c.x5c !== undefined ? { x5c: c.x5c } : {}),
     }),
   );
 
+/** The signed input covers x5c when there is one (it cannot be swapped); without one it is what it always was. */
 export const proofSigningInput = (p: Omit<Proof, 'signature'>): Uint8Array =>
   utf8(
     canonicalJson({
@@ -56,6 +79,7 @@ export const proofSigningInput = (p: Omit<Proof, 'signature'>): Uint8Array =>
       clientId: p.clientId,
       serverId: p.serverId,
       timestamp: p.timestamp,
+      ...(p.x5c !== undefined ? { x5c: p.x5c } : {}),
     }),
   );
 
@@ -69,11 +93,17 @@ export function challengeUrlOf(wsUrl: string, clientId: string): string {
   return u.toString();
 }
 
-/** Only these members, of these types: anything else in untrusted handshake JSON is a refusal. */
+/**
+ * Only these members, of these types (plus, if present, an `x5c` string of at most MAX_X5C_CHARS): anything
+ * else in untrusted handshake JSON is a refusal.
+ */
 function exactFields<T>(value: Json, fields: Record<string, 'string' | 'number'>): T | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   const keys = Object.keys(value);
-  if (keys.length !== Object.keys(fields).length) return undefined;
+  const x5c = Object.hasOwn(value, 'x5c') ? value.x5c : undefined;
+  if (x5c !== undefined && (typeof x5c !== 'string' || x5c.length === 0 || x5c.length > MAX_X5C_CHARS))
+    return undefined;
+  if (keys.length !== Object.keys(fields).length + (x5c === undefined ? 0 : 1)) return undefined;
   for (const [k, t] of Object.entries(fields)) {
     const v = value[k];
     if (
@@ -110,7 +140,7 @@ export const encodeProof = (proof: Proof): string =>
 
 /** Decodes the proof offered in a Sec-WebSocket-Protocol header; undefined if absent or malformed. Never throws. */
 export function decodeProtocolHeader(header: string | null | undefined): { proof?: Proof; hasProtocol: boolean } {
-  if (!header || header.length > 4096) return { hasProtocol: false };
+  if (!header || header.length > MAX_PROTOCOL_HEADER_CHARS) return { hasProtocol: false };
   const offered = header.split(',').map((s) => s.trim());
   const auth = offered.filter((p) => p.startsWith(AUTH_PROTOCOL_PREFIX));
   const hasProtocol = offered.includes(WS_PROTOCOL);
@@ -130,6 +160,10 @@ export interface ClientHandshake {
   verifier: Verifier;
   fetch: typeof fetch;
   clock: () => number;
+  /** Set when this client acts as a gateway in its place: its certificate (base64 DER), sent in the proof. */
+  certificate?: string;
+  /** Accepts a challenge signed by a successor of the peer (it carries x5c); without it such a one is refused. */
+  successor?: SuccessorAuthority;
 }
 
 /**
@@ -163,14 +197,14 @@ export async function clientProtocols(
       detail: { peer, status: res.status },
     });
   }
-  const parsed = text.length <= 4096 ? parseStrictJson(text) : undefined;
+  const parsed = text.length <= MAX_CHALLENGE_CHARS ? parseStrictJson(text) : undefined;
   const ch = parsed?.ok ? parseChallenge(parsed.value) : undefined;
-  const key = h.keys(peer);
   const refused = (why: string) =>
     new SatpError('PEER_REFUSED', `peer ${peer} failed the handshake: ${why}`, { detail: { peer } });
   if (!ch) throw refused('malformed challenge');
   if (ch.serverId !== peer || ch.clientId !== h.self)
     throw refused(`challenge is from ${ch.serverId} for ${ch.clientId}`);
+  const key = ch.x5c === undefined ? h.keys(peer) : await successorKey(h, peer, ch.x5c, refused);
   if (!key) throw refused('no trusted key for the peer');
   let sig: Uint8Array;
   try {
@@ -180,7 +214,30 @@ export async function clientProtocols(
   }
   if (!(await h.verifier.verify(key, challengeSigningInput(ch), sig)))
     throw refused('challenge signature does not verify');
-  const body = { challenge: ch.challenge, clientId: h.self, serverId: peer, timestamp: Math.floor(h.clock()) };
+  const body = {
+    challenge: ch.challenge,
+    clientId: h.self,
+    serverId: peer,
+    timestamp: Math.floor(h.clock()),
+    ...(h.certificate !== undefined ? { x5c: h.certificate } : {}),
+  };
   const signature = toBase64Url(await h.signer.sign(proofSigningInput(body)));
   return [WS_PROTOCOL, encodeProof({ ...body, signature })];
+}
+
+/** The key of the successor of `peer` that `certificate` names, if the client's authority accepts it now. */
+async function successorKey(
+  h: ClientHandshake,
+  peer: string,
+  certificate: string,
+  refused: (why: string) => SatpError,
+): Promise<PublicJwk> {
+  if (!h.successor)
+    throw refused(`the challenge carries a certificate (a successor of ${peer}) and no successor authority is set`);
+  const verdict = await h.successor(peer, certificate, h.clock()).catch((err: unknown) => ({
+    ok: false as const,
+    detail: `the successor authority failed: ${String(err)}`,
+  }));
+  if (!verdict.ok) throw refused(`the challenge's certificate is not a successor of ${peer}: ${verdict.detail}`);
+  return verdict.key;
 }

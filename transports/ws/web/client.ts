@@ -3,6 +3,7 @@
 import { SatpError } from '../../../kernel/errors.ts';
 import type { KeyResolver, Signer, Verifier } from '../../../kernel/crypto/types.ts';
 import { defaultVerifier } from '../../../kernel/crypto/verifier.ts';
+import type { SuccessorAuthority } from '../../../kernel/takeover.ts';
 import { closedError, unavailable } from '../../outbound.ts';
 import { clientProtocols, WS_PROTOCOL } from '../handshake.ts';
 import type { SocketPeers, SocketPeersOptions } from '../peers.ts';
@@ -34,6 +35,13 @@ export interface WsClientOptions extends SocketPeersOptions {
   fetch?: typeof fetch;
   /** Bound on the whole connect (challenge, upgrade, open), default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * Set when this client acts as a gateway in its place (a backup with its own `signer`;
+   * docs/high-availability.md): its certificate, base64 DER, sent in every proof for the server's authority.
+   */
+  certificate?: string;
+  /** Accepts a peer served by a successor (its challenge carries x5c); without it such a peer is refused. */
+  successor?: SuccessorAuthority;
 }
 
 /**
@@ -95,6 +103,8 @@ export class WsClientTransport extends WsTransport {
           verifier: this.#verifier,
           fetch: this.#o.fetch ?? fetch,
           clock: this.core.ctx.clock,
+          ...(this.#o.certificate !== undefined ? { certificate: this.#o.certificate } : {}),
+          ...(this.#o.successor ? { successor: this.#o.successor } : {}),
         },
         peer,
         url,
