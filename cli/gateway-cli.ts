@@ -13,12 +13,21 @@ export const USAGE =
   `[--retransmit-ms 2000]
                [--deadline-grace-ms 2000] [--burn-margin-ms 1000] [--min-lock-seconds 5] [--connect-wait-ms 1000]
                [--crash-after <point>] [--tls-cert <pem-file> --tls-key <pem-file>] [--tls-ca <pem-file>]
+               [--pg <url> [--pg-schema satp]] [--cert <pem-file>] [--trust <json-file>] [--primary-key <jwk>]
+               [--lease-ttl-ms <ms> [--holder <name>]]
   --ledger-key   the public JWK the own ledger signs receipts with (every receipt is checked against it)
   --peers        {"<peer-id>": {"url": "ws://…/satp/ws", "publicJwk": {…}, "networkId": "<ledger id>",
                   "ledgerPublicJwk": {…}}}: the peer gateway's key, and the key its ledger signs with
   --peer-ledger  read access to a peer's ledger: the destination asks it about the burn past the deadline
   --tls-cert, --tls-key  serve wss:// (TLS 1.3) with this certificate and private key
   --tls-ca       trust peers' wss:// certificates that chain to this root (instead of the system's)
+  --pg           keep the log in PostgreSQL (shared by a primary and its backups) instead of LevelDB (--db)
+  --cert         this process's gateway certificate (PEM): sent by a backup with its messages and handshakes
+  --trust        {"roots": [pem…], "intermediates": [pem…], "primaries": {"<gateway-id>": pem}}: who may take a
+                 gateway's place (docs/high-availability.md); without it no backup of anyone is trusted
+  --primary-key  the public JWK the chains of --id start with, when this process is a backup of --id
+  --lease-ttl-ms primary-backup: act for --id only while holding its lease in --pg (taken once free, renewed;
+                 a process that loses it stops at once); needs --pg and --cert; --holder names this process
   --crash-after  fault injection: SIGKILL this process right after a step is logged (e.g. 3.4) or a
                  message was sent (sent:commit-prepare-msg)
 commands: JSON lines on stdin (docs/demo.md); stdin's end shuts the gateway down`;
@@ -67,6 +76,16 @@ export interface GatewayCliConfig {
   tls?: { cert: string; key: string };
   /** Trust peers' certificates that chain to this root (PEM text). */
   tlsCa?: string;
+  /** The log in PostgreSQL (this URL, this schema) instead of LevelDB. */
+  pg?: { url: string; schema: string };
+  /** This process's gateway certificate, base64 DER (the PEM's body). */
+  certificate?: string;
+  /** Who may take a gateway's place: roots, intermediates and each gateway's own certificate (PEM text). */
+  trust?: { roots: string[]; intermediates: string[]; primaries: Record<string, string> };
+  /** The key --id's chains start with, when this process is its backup. */
+  primaryKey?: PublicJwk;
+  /** Primary-backup: hold --id's lease in PostgreSQL as `holder`, with this ttl. */
+  lease?: { ttlMs: number; holder: string };
 }
 
 /** Parses argv; throws a RangeError naming the bad flag (the entry prints it with USAGE and exits 2). */
@@ -92,6 +111,13 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       'tls-ca': { type: 'string' },
+      pg: { type: 'string' },
+      'pg-schema': { type: 'string' },
+      cert: { type: 'string' },
+      trust: { type: 'string' },
+      'primary-key': { type: 'string' },
+      'lease-ttl-ms': { type: 'string' },
+      holder: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -99,8 +125,8 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
   if (values.help) return 'help';
   const { id, db, keys, ledger, peers } = values;
   const ledgerKeyText = values['ledger-key'];
-  if (!id || !db || !keys || !ledger || !ledgerKeyText || !peers)
-    throw new RangeError('--id, --db, --keys, --ledger, --ledger-key and --peers are required');
+  if (!id || !(db || values.pg) || !keys || !ledger || !ledgerKeyText || !peers)
+    throw new RangeError('--id, --db (or --pg), --keys, --ledger, --ledger-key and --peers are required');
   if (!ID_PATTERN.test(id)) throw new RangeError(`bad --id ${JSON.stringify(id)}`);
   const port = integer('--port', values.port, 0, 65535)!;
   const ledgerKey = jwkSchema.safeParse(jsonArg('--ledger-key', ledgerKeyText));
@@ -133,7 +159,7 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
     id,
     host: values.host,
     port,
-    db,
+    db: db ?? '',
     keys,
     ledger,
     ledgerKey: ledgerKey.data,
@@ -146,7 +172,52 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
   if (values['tls-cert'] && values['tls-key'])
     config.tls = { cert: pemFile('--tls-cert', values['tls-cert']), key: pemFile('--tls-key', values['tls-key']) };
   if (values['tls-ca']) config.tlsCa = pemFile('--tls-ca', values['tls-ca']);
+  if (values.pg) config.pg = { url: values.pg, schema: values['pg-schema'] ?? 'satp' };
+  if (values.cert) config.certificate = pemBody('--cert', pemFile('--cert', values.cert));
+  if (values.trust) config.trust = trustArg(values.trust);
+  if (values['primary-key']) {
+    const k = jwkSchema.safeParse(jsonArg('--primary-key', values['primary-key']));
+    if (!k.success) throw new RangeError(`bad --primary-key: ${k.error.issues[0]?.message}`);
+    config.primaryKey = k.data;
+  }
+  const ttlMs = integer('--lease-ttl-ms', values['lease-ttl-ms'], 50, 3_600_000);
+  if (ttlMs !== undefined) {
+    if (!config.pg || !config.certificate) throw new RangeError('--lease-ttl-ms needs --pg and --cert');
+    const holder = values.holder ?? id;
+    if (!ID_PATTERN.test(holder)) throw new RangeError(`bad --holder ${JSON.stringify(holder)}`);
+    config.lease = { ttlMs, holder };
+  }
   return config;
+}
+
+/** The base64 DER of the first certificate in PEM text (what x5c carries). */
+function pemBody(flag: string, pem: string): string {
+  const m = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem);
+  if (!m) throw new RangeError(`bad ${flag}: no CERTIFICATE block`);
+  return m[1]!.replace(/\s+/g, '');
+}
+
+const trustSchema = z.strictObject({
+  roots: z.array(z.string()).check(z.minLength(1), z.maxLength(16)),
+  intermediates: z.optional(z.array(z.string()).check(z.maxLength(16))),
+  primaries: z.record(z.string().check(z.regex(ID_PATTERN)), z.string()),
+});
+
+/** --trust: a JSON file (or inline JSON) of PEM texts. */
+function trustArg(text: string): NonNullable<GatewayCliConfig['trust']> {
+  const t = trustSchema.safeParse(jsonArg('--trust', text));
+  if (!t.success)
+    throw new RangeError(`bad --trust: ${t.error.issues[0]?.path.join('.')} ${t.error.issues[0]?.message}`);
+  const pem = (v: string, where: string) => {
+    if (!v.includes('-----BEGIN CERTIFICATE-----'))
+      throw new RangeError(`bad --trust: ${where} is not a PEM certificate`);
+    return v;
+  };
+  return {
+    roots: t.data.roots.map((r, i) => pem(r, `roots.${i}`)),
+    intermediates: (t.data.intermediates ?? []).map((r, i) => pem(r, `intermediates.${i}`)),
+    primaries: Object.fromEntries(Object.entries(t.data.primaries).map(([k, v]) => [k, pem(v, `primaries.${k}`)])),
+  };
 }
 
 /** The PEM text of a file (a certificate or a key). */

@@ -7,6 +7,12 @@ import { keyTable, type KeyResolver, type Signer, type Verifier } from '../kerne
 import type { Ledger } from '../kernel/ledger.ts';
 import { HttpLedger } from '../ledgers/http-ledger.ts';
 import { LevelDriver } from '../storage/level.ts';
+import { PostgresDriver } from '../storage/postgres.ts';
+import type { LogStoreDriver } from '../storage/driver.ts';
+import type { SuccessorAuthority } from '../kernel/takeover.ts';
+import { holdLease, type Lease } from '../gateway/ha.ts';
+import { realClock } from '../gateway/clock.ts';
+import { successorAuthority } from '../identity/x509.ts';
 import { backoffDelay } from '../transports/backoff.ts';
 import type { Transport, TransportErrorHandler } from '../transports/types.ts';
 import { loadOrCreateKey } from '../gateway/keys.ts';
@@ -29,6 +35,9 @@ export interface GatewayRuntime {
     onError: TransportErrorHandler;
     /** Serve wss:// with this certificate and key (PEM). */
     tls?: { cert: string; key: string };
+    /** A backup's certificate (base64 DER), shown in its handshakes; who may be a peer's backup. */
+    certificate?: string;
+    successor?: SuccessorAuthority;
   }): Promise<{ transport: Transport; url: string }>;
   dialer(options: {
     self: string;
@@ -40,6 +49,8 @@ export interface GatewayRuntime {
     onError: TransportErrorHandler;
     /** Trust peers' wss:// certificates that chain to this root (PEM). */
     tls?: { ca: string };
+    certificate?: string;
+    successor?: SuccessorAuthority;
   }): Transport & {
     connect(peer: string): Promise<void>;
   };
@@ -85,19 +96,18 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     console.error(JSON.stringify({ gw: id, what: context.what, peer: context.peer, error: String(error) }));
 
   const signer = await loadOrCreateKey(cli.keys);
+  // The key --id's chains start with: this process's own, unless it is a backup of --id.
+  const primaryKey = cli.primaryKey ?? signer.publicJwk;
   const keys = keyTable({
-    [id]: signer.publicJwk,
+    [id]: primaryKey,
     ...Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.publicJwk])),
   });
   const verifier = defaultVerifier();
-  const store = new ObservedLogStore(await LevelDriver.open(cli.db), {
-    keys,
-    verifier,
-    self: id,
-    emit,
-    crashAt: cli.crashAfter,
-    crash,
-  });
+  const successor = cli.trust ? successorAuthority(cli.trust) : undefined;
+  // The log: LevelDB, or a PostgreSQL shared with the other holders of --id (docs/high-availability.md).
+  const pg = cli.pg ? await PostgresDriver.open(cli.pg.url, { schema: cli.pg.schema }) : undefined;
+  const lockless: LogStoreDriver = pg ?? (await LevelDriver.open(cli.db));
+  let store: ObservedLogStore | undefined;
   const own = await connectLedger(cli.ledger);
   const ledger = new ObservedLedger(own, emit, 'own');
   const peerLedgers: Record<string, Ledger> = {};
@@ -118,6 +128,8 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     port: cli.port,
     onError,
     ...(cli.tls ? { tls: cli.tls } : {}),
+    ...(cli.certificate && cli.primaryKey ? { certificate: cli.certificate } : {}),
+    ...(successor ? { successor } : {}),
   });
   const client = runtime.dialer({
     self: id,
@@ -128,6 +140,8 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     connectTimeoutMs: 3_000,
     onError,
     ...(cli.tlsCa ? { tls: { ca: cli.tlsCa } } : {}),
+    ...(cli.certificate && cli.primaryKey ? { certificate: cli.certificate } : {}),
+    ...(successor ? { successor } : {}),
   });
 
   let running: RunningGateway | undefined;
@@ -137,7 +151,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
       if (running) await running.close();
       else {
         await Promise.allSettled([server.close(), client.close()]);
-        await store.close().catch(() => undefined);
+        await (store ?? lockless).close().catch(() => undefined);
       }
       emit('stopped', {});
       return runtime.exit(0);
@@ -150,6 +164,40 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     pid: runtime.pid,
     network: own.id,
     publicJwk: { ...signer.publicJwk },
+  });
+  let lease: Lease | undefined;
+  let driver = lockless;
+  if (cli.lease && pg) {
+    // Act for --id only while holding its lease: wait until it is free, then write as its epoch. A lease lost (or
+    // no longer sure) stops this process at once; the store's fence refuses whatever it had in flight.
+    emit('standby', { holder: cli.lease.holder, ttlMs: cli.lease.ttlMs });
+    const { ttlMs, holder } = cli.lease;
+    lease = await new Promise<Lease>((resolve) =>
+      holdLease({
+        leases: pg,
+        gateway: id,
+        holder,
+        ttlMs,
+        clock: realClock,
+        onAcquired: resolve,
+        onLost: (why) => {
+          emit('lease-lost', { why });
+          runtime.killSelf();
+        },
+        onError: (err) => console.error(JSON.stringify({ gw: id, what: 'lease', error: String(err) })),
+      }),
+    );
+    emit('lease', { holder, epoch: lease.epoch });
+    driver = pg.withEpoch(lease.epoch);
+  }
+  store = new ObservedLogStore(driver, {
+    keys,
+    verifier,
+    ...(successor ? { successor } : {}),
+    self: id,
+    emit,
+    crashAt: cli.crashAfter,
+    crash,
   });
   // The library's embedding call (gateway/start.ts) does the rest: links with their reconnect loop, inbound held
   // until boot, boot-time recovery (recovery-04 §5.1); this process adds its event lines and fault injection.
@@ -167,6 +215,11 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
       ]),
     ),
     verifier,
+    ...(successor ? { successor } : {}),
+    primaryKey,
+    ...(lease && cli.certificate
+      ? { takeover: { certificate: cli.certificate, backup: cli.lease!.holder, epoch: lease.epoch } }
+      : {}),
     timing: {
       ...(cli.retransmitMs !== undefined && { retransmitMs: cli.retransmitMs }),
       ...(cli.deadlineGraceMs !== undefined && { deadlineGraceMs: cli.deadlineGraceMs }),

@@ -7,6 +7,8 @@ import { type LogEntry, logIdOf } from '../../kernel/entry.ts';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
 import { LevelDriver } from '../../storage/level.ts';
 import { LogStore } from '../../storage/log-store.ts';
+import type { LogStoreDriver } from '../../storage/driver.ts';
+import type { SuccessorAuthority } from '../../kernel/takeover.ts';
 import { type ChainView, checkRun, type LedgerView, readChain } from './invariants.ts';
 
 export interface TransferSpec {
@@ -18,7 +20,9 @@ export interface TransferSpec {
 
 export interface GatewaySide {
   id: string;
+  /** Its LevelDB directory; or `driver` opens its store (a shared PostgreSQL, say). */
   db: string;
+  driver?: () => Promise<LogStoreDriver>;
   publicJwk: PublicJwk;
 }
 
@@ -32,8 +36,13 @@ export interface InvariantReport {
   outcomes: Record<string, string | undefined>;
 }
 
-async function openStore(side: GatewaySide, keys: ReturnType<typeof keyTable>): Promise<LogStore> {
-  return new LogStore(await LevelDriver.open(side.db), { keys, verifier: defaultVerifier() });
+async function openStore(
+  side: GatewaySide,
+  keys: ReturnType<typeof keyTable>,
+  successor?: SuccessorAuthority,
+): Promise<LogStore> {
+  const driver = side.driver ? await side.driver() : await LevelDriver.open(side.db);
+  return new LogStore(driver, { keys, verifier: defaultVerifier(), ...(successor ? { successor } : {}) });
 }
 
 /** The op ids a session's gateways can ask of their ledgers (kernel/satp/ops.ts), by ledger. */
@@ -52,10 +61,12 @@ export async function checkInvariants(o: {
   ledgerA: string;
   ledgerB: string;
   transfers: TransferSpec[];
+  /** Who may take a gateway's place: needed to verify chains a backup took over. */
+  successor?: SuccessorAuthority;
 }): Promise<InvariantReport> {
   const report: InvariantReport = { problems: [], committed: 0, rolledBack: 0, destinationUnaware: 0, outcomes: {} };
   const keys = keyTable({ [o.origin.id]: o.origin.publicJwk, [o.destination.id]: o.destination.publicJwk });
-  const [os, ds] = [await openStore(o.origin, keys), await openStore(o.destination, keys)];
+  const [os, ds] = [await openStore(o.origin, keys, o.successor), await openStore(o.destination, keys, o.successor)];
   const [la, lb] = [await HttpLedger.connect(o.ledgerA), await HttpLedger.connect(o.ledgerB)];
   try {
     const sides = [
