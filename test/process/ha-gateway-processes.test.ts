@@ -41,6 +41,8 @@ const FLAGS = ['--retransmit-ms', '400', '--deadline-grace-ms', '500', '--burn-m
 const FLAGS_MIN_LOCK = ['--min-lock-seconds', '1'];
 const SCHEMA = 'ha_processes';
 
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] ?? 0;
+
 // a scheduled moment (a kill), never a wait for state
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -196,6 +198,8 @@ describe(`primary-backup gateway processes over PostgreSQL (${runtime})`, () => 
     const events: GatewayEvent[] = [];
     /** Sessions each takeover found open and resumed. */
     let resumed = 0;
+    /** From each SIGKILL to the other holder's boot (its lease taken, its sessions taken over), in ms. */
+    const outage: number[] = [];
     for (let k = 0; k < KILLS; k++) {
       // New transfers while the primary acts (a backup starts none: SUCCESSOR_ONLY).
       if (active === 'gw-origin')
@@ -214,10 +218,12 @@ describe(`primary-backup gateway processes over PostgreSQL (${runtime})`, () => 
       await sleep(Math.floor(random() * MAX_KILL_DELAY_MS));
       const victim: Holder = active;
       const other: Holder = victim === 'gw-origin' ? 'gw-origin-backup-1' : 'gw-origin';
+      const killedAt = Date.now();
       const x = await procs[victim].kill('SIGKILL');
       expect(x.signal, `${victim} was killed, not exited`).toBe('SIGKILL');
       events.push(...procs[victim].events);
       const booted = await acting(procs[other], `kill ${k + 1}: ${other} takes over`);
+      outage.push(Date.now() - killedAt);
       const lease = procs[other].events.find((e) => e.event === 'lease');
       epochs.push(Number(lease?.epoch));
       resumed += Number(booted.sessions);
@@ -255,7 +261,8 @@ describe(`primary-backup gateway processes over PostgreSQL (${runtime})`, () => 
     });
     console.log(
       `ha processes: ${KILLS} kills, epochs ${epochs[0]}..${epochs.at(-1)}, ${transfers.length} transfers: ` +
-        `${report.committed} committed, ${report.rolledBack} rolled back; ${resumed} open sessions taken over`,
+        `${report.committed} committed, ${report.rolledBack} rolled back; ${resumed} open sessions taken over; ` +
+        `kill to takeover (ttl ${TTL_MS} ms): median ${quantile(outage, 0.5)} ms, max ${Math.max(...outage)} ms`,
     );
     if (KILLS >= 10)
       expect(resumed, 'some kills landed mid-transfer, and the other holder finished them').toBeGreaterThan(0);
