@@ -5,6 +5,7 @@
 //   npm start -- --crash-at 2.1      any step the origin logs: 1.1–1.4, 2.1, 2.2, 2.4, 3.1, 3.3–3.5, 3.7–3.9
 //   npm start -- --scenario rollback recovery-04 §5.4.3: the origin stays down past the deadline
 //   npm start -- --tls               the gateways talk wss:// (TLS 1.3), certificates from a demo CA
+//   npm start -- --runtime deno      the gateway processes run on Deno (cli/gateway.deno.ts)
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ import { Narrator } from './demo/narrate.ts';
 import { printReport } from './demo/report.ts';
 import { createAuthority, issueTlsCertificate } from '../identity/x509.ts';
 
-const USAGE = 'usage: npm start -- [--crash-at <step>] [--scenario crash|rollback] [--tls]';
+const USAGE = 'usage: npm start -- [--crash-at <step>] [--scenario crash|rollback] [--tls] [--runtime node|deno]';
 /** The steps the origin logs (SATP core Figure 2); the others are the destination's. */
 const ORIGIN_STEPS = ['1.1', '1.2', '1.3', '1.4', '2.1', '2.2', '2.4', '3.1', '3.3', '3.4', '3.5', '3.7', '3.8', '3.9'];
 const WAIT_MS = 30_000;
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     'crash-at': { type: 'string', default: '3.4' },
     scenario: { type: 'string', default: 'crash' },
     tls: { type: 'boolean', default: false },
+    runtime: { type: 'string', default: 'node' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -32,6 +34,12 @@ if (values.help) {
   console.log(USAGE);
   process.exit(0);
 }
+if (values.runtime !== 'node' && values.runtime !== 'deno') {
+  console.error(`unknown --runtime ${values.runtime}\n${USAGE}`);
+  process.exit(2);
+}
+/** The gateway processes' runtime (cli/gateway.ts on Node, cli/gateway.deno.ts on Deno); the demo runs on Node. */
+const gatewayRuntime: 'node' | 'deno' = values.runtime;
 const rollback = values.scenario === 'rollback';
 if (!rollback && values.scenario !== 'crash') {
   console.error(`unknown --scenario ${values.scenario}\n${USAGE}`);
@@ -92,7 +100,7 @@ try {
   pair = await GatewayPair.start(
     {
       dir: DIR,
-      runtime: 'node',
+      runtime: gatewayRuntime,
       ledgers: {
         origin: { url: ledgerA.url, publicJwk: ledgerA.publicJwk },
         destination: { url: ledgerB.url, publicJwk: ledgerB.publicJwk },

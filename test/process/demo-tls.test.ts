@@ -1,6 +1,7 @@
 // `npm start -- --tls`: the crash-and-recover demo with the gateways on wss:// (TLS 1.3) and certificates from a
 // demo CA each trusts alone. The demo's own checks (chains, copies, the asset on one ledger, both committed,
-// the recovery exchange in order) must hold, and both gateways must have listened on wss://.
+// the recovery exchange in order) must hold, and both gateways must have listened on wss://. Under Deno the
+// gateway processes are Deno's (`--runtime deno`: Deno.serve with the certificate, and a dialer given the CA).
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,10 +9,11 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 /** Under Deno, process.execPath is deno; the demo runs under Node. */
 const node = (globalThis as { Deno?: unknown }).Deno ? 'node' : process.execPath;
+const runtime = (globalThis as { Deno?: unknown }).Deno ? 'deno' : 'node';
 
-describe('the demo over TLS', () => {
+describe(`the demo over TLS, gateways on ${runtime}`, () => {
   it('crashes the origin mid-transfer and recovers over wss://, every check holding', () => {
-    const run = spawnSync(node, ['--import', 'tsx', 'examples/demo.ts', '--tls'], {
+    const run = spawnSync(node, ['--import', 'tsx', 'examples/demo.ts', '--tls', '--runtime', runtime], {
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 90_000,
