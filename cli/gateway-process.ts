@@ -178,6 +178,8 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
         gateway: id,
         holder,
         ttlMs,
+        // Renewed ten times per ttl: the lease counts as lost only after nine renewals in a row went unanswered.
+        renewMs: Math.max(10, Math.floor(ttlMs / 10)),
         clock: realClock,
         onAcquired: resolve,
         onLost: (why) => {

@@ -36,7 +36,11 @@ const SEED = Number(process.env.SATP_HA_SEED ?? Math.floor(Math.random() * 2 ** 
 const NEW_PER_ROUND = 2;
 /** A kill lands uniformly in [0, this) after the acting process booted. */
 const MAX_KILL_DELAY_MS = 800;
-const TTL_MS = 1_000;
+/**
+ * The lease's ttl: a process counts its lease lost after 90 % of it without a renewal (it renews every tenth), so
+ * a loaded CI machine must stall a gateway for 1.8 s before it stops by itself.
+ */
+const TTL_MS = 2_000;
 const FLAGS = ['--retransmit-ms', '400', '--deadline-grace-ms', '500', '--burn-margin-ms', '300'];
 const FLAGS_MIN_LOCK = ['--min-lock-seconds', '1'];
 const SCHEMA = 'ha_processes';
