@@ -13,6 +13,7 @@ import { limitsWs } from './limits-ws.ts';
 import { durableAppend } from './durable-append.ts';
 import { transfers } from './transfers.ts';
 import { recovery } from './recovery.ts';
+import { ha } from './ha.ts';
 import { emptyLimits, need } from './lib/limits.ts';
 import { BenchFailure, Results, type Row, table } from './lib/report.ts';
 import { machine } from './lib/machine.ts';
@@ -52,6 +53,7 @@ const parts: [string, () => Promise<void>][] = [
   ['append', () => durableAppend(results, need(limits), quick ? 500 : 3000)],
   ['transfers', async () => void (await transfers(results, need(limits), quick))],
   ['recovery', () => recovery(results, need(limits), quick, say)],
+  ['ha', () => ha(results, need(limits), quick, say)],
   [
     'memory',
     async () => {

@@ -1,7 +1,8 @@
 // Two gateways in this process over a real WebSocket on loopback (destination serves, origin dials), each with
 // its own log store (LevelDB in a temp dir, or memory) and in-memory ledger; every seam is counted.
 import { join } from 'node:path';
-import { type Clock, Gateway } from '../../kernel/driver.ts';
+import { type Clock, Gateway, type GatewayOptions } from '../../kernel/driver.ts';
+import type { SuccessorAuthority } from '../../kernel/takeover.ts';
 import type { Json } from '../../kernel/json.ts';
 import type { Signer } from '../../kernel/crypto/types.ts';
 import { gatewayConfig, type GatewayConfig, type Report, type TransferRequest } from '../../kernel/satp/index.ts';
@@ -9,6 +10,7 @@ import type { LogStoreDriver } from '../../storage/driver.ts';
 import { LevelDriver } from '../../storage/level.ts';
 import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
+import { PostgresDriver } from '../../storage/postgres.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import { createNodeWsClient, type WsClientTransport } from '../../transports/ws/node/client.ts';
 import { WsServerTransport } from '../../transports/ws/node/server.ts';
@@ -24,7 +26,14 @@ import {
 } from './identities.ts';
 import { BenchFailure } from './report.ts';
 
-export type StoreKind = 'level' | 'memory';
+export type StoreKind = 'level' | 'memory' | 'postgres';
+
+/** Where `postgres` stores live: set by the part that started a cluster (bench/ha.ts). */
+let postgresUrl: string | undefined;
+let schemas = 0;
+export function usePostgres(url: string | undefined): void {
+  postgresUrl = url;
+}
 
 /** Real time: the gateways run on the wall clock, as deployed. */
 export const realClock: Clock = {
@@ -77,7 +86,12 @@ export async function openStore(
   id: Identities,
   counts: Counts,
 ): Promise<LogStore> {
-  const driver = kind === 'level' ? await LevelDriver.open(join(dir, who)) : new MemoryDriver();
+  const driver =
+    kind === 'level'
+      ? await LevelDriver.open(join(dir, who))
+      : kind === 'postgres'
+        ? await PostgresDriver.open(postgresUrl ?? '', { schema: `bench_${who.replace(/\W/g, '_')}_${++schemas}` })
+        : new MemoryDriver();
   return new LogStore(new CountingDriver(driver, counts), {
     keys: id.keys,
     verifier: countingVerifier(id.verifier, counts),
@@ -118,6 +132,8 @@ export interface GatewayParts {
   counts: Counts;
   trouble: Trouble;
   config?: Partial<GatewayConfig>;
+  /** More of the driver's options: a backup's certificate, a successor authority. */
+  gateway?: Partial<Pick<GatewayOptions, 'certificate' | 'successor'>>;
   /** Sees every inbound message after the gateway processed it (the recovery scenario times RECOVER-SUCCESS). */
   afterReceive?: (message: Json) => void;
   /** Return false to drop an inbound message unseen: a gateway that crashed before it could read it. */
@@ -151,6 +167,7 @@ export function wireGateway(p: GatewayParts): Side {
     ledger: p.ledger,
     ...(p.peerLedger ? { peerLedger: () => p.peerLedger } : {}),
     clock: realClock,
+    ...p.gateway,
     outbox: {
       send: (to, env) => {
         side.sent++;
@@ -181,8 +198,13 @@ export const TRANSPORT_OPTIONS = {
   maxBufferedBytes: 256 * 1024 * 1024,
 };
 
-export async function serveDestination(id: Identities, trouble: Trouble): Promise<WsServerTransport> {
+export async function serveDestination(
+  id: Identities,
+  trouble: Trouble,
+  extra: { successor?: SuccessorAuthority } = {},
+): Promise<WsServerTransport> {
   return WsServerTransport.listen({
+    ...extra,
     self: DESTINATION_ID,
     signer: id.destination,
     keys: id.keys,
@@ -191,10 +213,16 @@ export async function serveDestination(id: Identities, trouble: Trouble): Promis
   });
 }
 
-export async function dialOrigin(id: Identities, url: string, trouble: Trouble): Promise<WsClientTransport> {
+export async function dialOrigin(
+  id: Identities,
+  url: string,
+  trouble: Trouble,
+  as: { signer?: Signer; certificate?: string } = {},
+): Promise<WsClientTransport> {
   const client = createNodeWsClient({
+    ...(as.certificate ? { certificate: as.certificate } : {}),
     self: ORIGIN_ID,
-    signer: id.origin,
+    signer: as.signer ?? id.origin,
     keys: id.keys,
     peers: { [DESTINATION_ID]: url },
     ...TRANSPORT_OPTIONS,
