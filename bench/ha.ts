@@ -80,9 +80,8 @@ export async function ha(results: Results, limits: Limits, quick: boolean, say: 
         ratio: onPg.perSecond / onLevel.perSecond,
         ratioAs: '×',
       });
-      say(
-        `  ha: ${concurrency} sessions: PostgreSQL ${onPg.perSecond.toFixed(1)}/s, LevelDB ${onLevel.perSecond.toFixed(1)}/s`,
-      );
+      const rates = `PostgreSQL ${onPg.perSecond.toFixed(1)}/s, LevelDB ${onLevel.perSecond.toFixed(1)}/s`;
+      say(`  ha: ${concurrency} sessions: ${rates}`);
     }
     for (const open of quick ? [4] : [1, 16]) {
       const t = await takeover(cluster.url, open);
