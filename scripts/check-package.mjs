@@ -23,7 +23,11 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 
 /** What a browser gateway's bundle may weigh, minified and gzipped (docs/embedding.md says what it holds). */
-export const BROWSER_BUDGET = { minified: 200_000, gzipped: 60_000 };
+/**
+ * Bytes (1 kB = 1000 B). Raised from 60 kB gzipped when primary-backup came in (takeover entries and successor trust
+ * in the kernel, x5c in the WebSocket handshake): about 1.5 kB that every gateway, the browser's too, now carries.
+ */
+export const BROWSER_BUDGET = { minified: 200_000, gzipped: 62_000 };
 /**
  * Subpaths whose types need the DOM library: checked in the browser consumer, not the Node ones. `./identity` is
  * typed by @peculiar/x509, whose declarations name WebCrypto's types (CryptoKey, Crypto) as the DOM library does.
@@ -209,13 +213,13 @@ try {
   const parts = Object.entries(byPackage)
     .filter(([, n]) => n > 0)
     .sort((a, b) => b[1] - a[1])
-    .map(([name, n]) => `${name} ${(n / 1024).toFixed(1)} KB`)
+    .map(([name, n]) => `${name} ${(n / 1000).toFixed(1)} kB`)
     .join(', ');
   check(
     'browser bundle (gateway, kernel, IndexedDB, WebSocket client, HTTP ledger, WebCrypto)',
     bytes.length <= BROWSER_BUDGET.minified && gzipped <= BROWSER_BUDGET.gzipped,
-    `${(bytes.length / 1024).toFixed(1)} KB minified (budget ${BROWSER_BUDGET.minified / 1000} KB), ` +
-      `${(gzipped / 1024).toFixed(1)} KB gzipped (budget ${BROWSER_BUDGET.gzipped / 1000} KB); ${parts}`,
+    `${(bytes.length / 1000).toFixed(1)} kB minified (budget ${BROWSER_BUDGET.minified / 1000} kB), ` +
+      `${(gzipped / 1000).toFixed(1)} kB gzipped (budget ${BROWSER_BUDGET.gzipped / 1000} kB); ${parts}`,
   );
 
   // 9. JSR: deno.json names the same subpaths as package.json, each at its TypeScript source; the dry run passes.
