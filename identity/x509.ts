@@ -255,14 +255,21 @@ export async function verifyBackup(input: {
   const hash = await certificateHash(backup);
   if (!listed.includes(hash))
     return refuse('not-authorized', `the primary's certificate does not list the backup's hash ${hash}`);
-  const id = /(?:^|,\s*)CN=([^,]+)/.exec(backup.subject)?.[1] ?? '';
   try {
-    const key = await backup.publicKey.export(EC, ['verify']);
-    const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', key)) as PublicJwk;
-    return { ok: true, id, publicJwk: { kty, crv, x, y } as PublicJwk, hash };
+    return { ok: true, id: commonName(backup), publicJwk: await signingKeyOf(backup), hash };
   } catch (err) {
     return refuse('key-usage', `backup ${backup.subject}: not a P-256 key: ${String(err)}`);
   }
+}
+
+/** The subject's CN: a gateway's id. */
+const commonName = (cert: x509.X509Certificate): string => /(?:^|,\s*)CN=([^,]+)/.exec(cert.subject)?.[1] ?? '';
+
+/** The certificate's P-256 key as a public JWK; throws for a key of another kind. */
+async function signingKeyOf(cert: x509.X509Certificate): Promise<PublicJwk> {
+  const key = await cert.publicKey.export(EC, ['verify']);
+  const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', key)) as PublicJwk;
+  return { kty, crv, x, y } as PublicJwk;
 }
 
 type Path = { ok: true; chain: x509.X509Certificate[] } | { ok: false; reason: BackupRefusal; detail: string };
@@ -349,10 +356,7 @@ async function primaryVerdict(
     if (!path.ok) return { ok: false, detail: `${path.reason}: primary ${cert.subject}: ${path.detail}` };
     const usage = endEntitySigner(cert);
     if (usage) return { ok: false, detail: `key-usage: primary ${cert.subject}: ${usage}` };
-    const key = await cert.publicKey.export(EC, ['verify']);
-    const { kty, crv, x, y } = (await crypto.subtle.exportKey('jwk', key)) as PublicJwk;
-    const name = /(?:^|,\s*)CN=([^,]+)/.exec(cert.subject)?.[1] ?? '';
-    return { ok: true, key: { kty, crv, x, y } as PublicJwk, name };
+    return { ok: true, key: await signingKeyOf(cert), name: commonName(cert) };
   } catch (err) {
     return { ok: false, detail: `malformed: ${String(err)}` };
   }
