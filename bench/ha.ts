@@ -231,7 +231,6 @@ async function takeover(
       certificate: x5cOf(backupCert),
     });
     closers.push(() => backupClient.close());
-    let synced = 0;
     let allSynced: () => void = () => {};
     const done = new Promise<void>((resolve) => (allSynced = resolve));
     const backup = wireGateway({
@@ -246,10 +245,7 @@ async function takeover(
       gateway: { successor, certificate: x5cOf(backupCert) },
       // After each message it processed: once every session is synced (its RECOVER-SUCCESS came), the time is up.
       afterReceive: () => {
-        if (sids.every((s) => backup.gw.session(s)?.recovery?.status === 'synced')) {
-          synced = sids.length;
-          allSynced();
-        }
+        if (sids.every((s) => backup.gw.session(s)?.recovery?.status === 'synced')) allSynced();
       },
     });
     closers.push(() => backup.gw.close());
@@ -262,7 +258,6 @@ async function takeover(
     check(took === open, `the backup took over ${took} of ${open} open sessions`);
     await within(30_000, 'RECOVER-SUCCESS for every session', done);
     const successMs = now() - died;
-    check(synced === open, 'every session recovered');
     trouble.check('takeover');
     closers.push(
       () => destination.gw.close(),
