@@ -115,24 +115,17 @@ export async function verifyChain(
     failure = { ok: false, index: checked.length, reason: 'malformed', detail: `unreadable entry (${String(err)})` };
   }
 
-  // The key in force for each entry: the author's, until a takeover the authority accepts. Takeovers are rare,
-  // and each is checked in order (a later one is judged on the chain as the earlier ones left it).
-  const successions: Succession[] = [];
-  const signers: (PublicJwk | undefined)[] = [];
-  let signer = expect.signer ?? (author === undefined ? undefined : ctx.keys(author));
-  for (let i = 0; i < checked.length; i++) {
-    const e = checked[i]!.entry;
-    if (claimsTakeover(e)) {
-      const refused = await takeoverRefusal(e, ctx);
-      if (typeof refused === 'string') {
-        checked.length = i; // the entries before it are still checked, so a lower failure wins
-        failure = { ok: false, index: i, seqNumber: e.seqNumber, reason: 'unknown-author', detail: refused };
-        break;
-      }
-      signer = refused;
-      successions.push({ seq: e.seqNumber, key: refused });
-    }
-    signers.push(signer);
+  const forced = await keysInForce(
+    checked.map((c) => c.entry),
+    expect.signer ?? (author === undefined ? undefined : ctx.keys(author)),
+    ctx,
+  );
+  const { signers, successions } = forced;
+  if (forced.refused) {
+    const { index, detail } = forced.refused;
+    const seqNumber = checked[index]!.entry.seqNumber;
+    checked.length = index; // the entries before it are still checked, so a lower failure wins
+    failure = { ok: false, index, seqNumber, reason: 'unknown-author', detail };
   }
   const signatures = await Promise.all(
     checked.map((c, i) => checkEntrySignature(c.entry, c.canonical, ctx, signers[i])),
@@ -144,6 +137,40 @@ export async function verifyChain(
   }
   if (failure) return failure;
   return { ok: true, entries: checked.map((c) => c.entry), head, successions };
+}
+
+/**
+ * The key in force for each of `entries` (consecutive, of one chain), starting from `start`: the same until a
+ * takeover entry the context's authority accepts, that one's key from it on (kernel/takeover.ts). Takeovers are
+ * rare, and each is judged in order. `refused`: the first takeover not accepted, and why; the entries from it on
+ * get no key. `trusted(i)`: entry i was verified already (its takeover, too), so its named key is taken as it is.
+ */
+export async function keysInForce(
+  entries: readonly LogEntry[],
+  start: PublicJwk | undefined,
+  ctx: VerifyContext,
+  trusted: (i: number) => boolean = () => false,
+): Promise<{
+  signers: (PublicJwk | undefined)[];
+  successions: Succession[];
+  refused?: { index: number; detail: string };
+}> {
+  const signers: (PublicJwk | undefined)[] = [];
+  const successions: Succession[] = [];
+  let signer = start;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    if (claimsTakeover(e)) {
+      const handed = trusted(i)
+        ? (takeoverOf(e)?.publicKey ?? `seq ${e.seqNumber}: not a takeover`)
+        : await takeoverRefusal(e, ctx);
+      if (typeof handed === 'string') return { signers, successions, refused: { index: i, detail: handed } };
+      signer = handed;
+      successions.push({ seq: e.seqNumber, key: handed });
+    }
+    signers.push(signer);
+  }
+  return { signers, successions };
 }
 
 /**

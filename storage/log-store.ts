@@ -10,9 +10,8 @@ import {
 } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
 import { checkEntryContent, checkEntrySignature, sealedText, type VerifyContext } from '../kernel/seal.ts';
-import { type ChainResult, takeoverRefusal, verifyChain } from '../kernel/chain.ts';
-import type { PublicJwk } from '../kernel/crypto/types.ts';
-import { claimsTakeover, keyAt, type Succession, takeoverOf } from '../kernel/takeover.ts';
+import { type ChainResult, keysInForce, verifyChain } from '../kernel/chain.ts';
+import { keyAt, type Succession, takeoverOf } from '../kernel/takeover.ts';
 import { getLogDiff, type LogDiff } from '../kernel/log-diff.ts';
 import type { LogStoreDriver, StoredHead } from './driver.ts';
 import { KeyedLock } from '../kernel/keyed-lock.ts';
@@ -113,21 +112,12 @@ export class LogStore {
       throw new SatpError('INVALID_INPUT', 'one append takes entries of one chain (one session, one author)');
     }
     // The key in force for each entry: the author's, or a successor's after a takeover (kernel/takeover.ts).
+    // Entries updateLog verified come with their takeovers judged already.
     const before = await this.#successionsOf(logId);
-    let signer = keyAt(before, first.seqNumber - 1, this.#ctx.keys(first.author));
-    const added: Succession[] = [];
-    const signers: (PublicJwk | undefined)[] = [];
-    for (let i = 0; i < checked.length; i++) {
-      const e = checked[i]!;
-      if (claimsTakeover(e)) {
-        const handed = verified[i] ? takeoverOf(e)?.publicKey : await takeoverRefusal(e, this.#ctx);
-        if (handed === undefined || typeof handed === 'string')
-          throw new SatpError('UNKNOWN_AUTHOR', handed ?? `seq ${e.seqNumber}: not a takeover`);
-        signer = handed;
-        added.push({ seq: e.seqNumber, key: handed });
-      }
-      signers.push(signer);
-    }
+    const start = keyAt(before, first.seqNumber - 1, this.#ctx.keys(first.author));
+    const forced = await keysInForce(checked, start, this.#ctx, (i) => verified[i]!);
+    if (forced.refused) throw new SatpError('UNKNOWN_AUTHOR', forced.refused.detail);
+    const { signers, successions: added } = forced;
     const sigs = await Promise.all(
       checked.map((e, i) =>
         verified[i] ? ({ ok: true } as const) : checkEntrySignature(e, canonicals[i], this.#ctx, signers[i]),
@@ -369,7 +359,7 @@ export class LogStore {
       for (const text of await this.driver.read(logId, 1, head.seq)) {
         if (!text.includes('"takeover"')) continue;
         const e = parseStored(text, logId);
-        const t = claimsTakeover(e) ? takeoverOf(e) : undefined;
+        const t = takeoverOf(e);
         if (t) found.push({ seq: e.seqNumber, key: t.publicKey });
       }
     }
