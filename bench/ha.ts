@@ -5,19 +5,13 @@
 // at run time), as the tests start.
 import { holdLease, type Lease, type LeaseHolder } from '../gateway/ha.ts';
 import { realClock } from '../gateway/clock.ts';
-import {
-  certificateHash,
-  createAuthority,
-  createIntermediate,
-  issueGatewayCertificate,
-  successorAuthority,
-  x5cOf,
-} from '../identity/x509.ts';
+import { x5cOf } from '../identity/x509.ts';
 import { generateWebCryptoSigner } from '../kernel/crypto/webcrypto.ts';
 import { EMPTY_HEAD } from '../kernel/entry.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { MemoryDriver } from '../storage/memory.ts';
 import { PostgresDriver } from '../storage/postgres.ts';
+import { ownerPki } from '../test/support/owner-pki.ts';
 import { startPostgres } from '../test/support/postgres-cluster.ts';
 import { Counts, DESTINATION_ID, identities, ORIGIN_ID } from './lib/identities.ts';
 import type { Limits } from './lib/limits.ts';
@@ -145,20 +139,11 @@ async function takeover(
   const id = await identities();
   const counts = new Counts();
   const trouble = new Trouble();
-  const root = await createAuthority('Bench Root CA');
-  const ca = await createIntermediate(root, 'Bench Gateways CA');
   const backupKey = (await generateWebCryptoSigner()).signer;
-  const backupCert = await issueGatewayCertificate(ca, { id: 'gw-origin-backup-1', publicJwk: backupKey.publicJwk });
-  const primaryCert = await issueGatewayCertificate(ca, {
-    id: ORIGIN_ID,
-    publicJwk: id.origin.publicJwk,
-    backups: [await certificateHash(backupCert)],
+  const { certs, authority: successor } = await ownerPki({
+    [ORIGIN_ID]: { publicJwk: id.origin.publicJwk, backups: { 'gw-origin-backup-1': backupKey.publicJwk } },
   });
-  const successor = successorAuthority({
-    primaries: { [ORIGIN_ID]: primaryCert },
-    roots: [root.certificate],
-    intermediates: [ca.certificate],
-  });
+  const backupCert = certs['gw-origin-backup-1']!;
   const schema = `bench_ha_${open}_${Date.now() % 100_000}`;
   const pg = await PostgresDriver.open(url, { schema });
   const store = (epoch: number) =>

@@ -11,14 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdLease, type Lease, type LeaseHolder } from '../../gateway/ha.ts';
 import { realClock } from '../../gateway/clock.ts';
-import {
-  certificateHash,
-  createAuthority,
-  createIntermediate,
-  issueGatewayCertificate,
-  successorAuthority,
-  x5cOf,
-} from '../../identity/x509.ts';
+import { x5cOf } from '../../identity/x509.ts';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
 import type { Signer } from '../../kernel/crypto/types.ts';
@@ -29,6 +22,7 @@ import { LogStore } from '../../storage/log-store.ts';
 import { PostgresDriver } from '../../storage/postgres.ts';
 import { webCryptoTestGateway } from '../support/fixtures.ts';
 import { startPostgres, type PostgresCluster } from '../support/postgres-cluster.ts';
+import { ownerPki } from '../support/owner-pki.ts';
 import { mulberry32 } from '../support/prng.ts';
 import { checkInvariants, keys, makePair, ORIGIN, type Pair, until } from '../support/satp-pair.ts';
 
@@ -60,32 +54,13 @@ afterAll(async () => {
 describe('primary-backup over one PostgreSQL: the active holder stopped for good, again and again', () => {
   it(`${KILLS} stops at random points of a stream of transfers: the other holder takes over each time`, async () => {
     const random = mulberry32(SEED);
-    const from = new Date(0);
-    const root = await createAuthority('Owner Root CA', 365_000, from);
-    const ca = await createIntermediate(root, 'Owner Gateways CA', 300_000, from);
-    const until2100 = new Date('2100-01-01T00:00:00Z');
-    const backupKey = await generateWebCryptoSigner();
-    const backupCert = await issueGatewayCertificate(ca, {
-      id: 'gw-origin-backup-1',
-      publicJwk: backupKey.signer.publicJwk,
-      notBefore: from,
-      notAfter: until2100,
-    });
-    const primaryCert = await issueGatewayCertificate(ca, {
-      id: ORIGIN.id,
-      publicJwk: ORIGIN.jwk,
-      backups: [await certificateHash(backupCert)],
-      notBefore: from,
-      notAfter: until2100,
-    });
-    const authority = successorAuthority({
-      primaries: { [ORIGIN.id]: primaryCert },
-      roots: [root.certificate],
-      intermediates: [ca.certificate],
+    const backupKey = (await generateWebCryptoSigner()).signer;
+    const { certs, authority } = await ownerPki({
+      [ORIGIN.id]: { publicJwk: ORIGIN.jwk, backups: { 'gw-origin-backup-1': backupKey.publicJwk } },
     });
     const holders: Record<string, { signer: Signer; certificate: string }> = {
-      [ORIGIN.id]: { signer: (await webCryptoTestGateway(ORIGIN)).signer, certificate: x5cOf(primaryCert) },
-      'gw-origin-backup-1': { signer: backupKey.signer, certificate: x5cOf(backupCert) },
+      [ORIGIN.id]: { signer: (await webCryptoTestGateway(ORIGIN)).signer, certificate: x5cOf(certs[ORIGIN.id]!) },
+      'gw-origin-backup-1': { signer: backupKey, certificate: x5cOf(certs['gw-origin-backup-1']!) },
     };
 
     const pg = await PostgresDriver.open(cluster.url, { schema: 'ha_stream' });

@@ -14,19 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GatewayChild, type GatewayEvent } from '../../examples/gateway-child.ts';
 import { publicKeyOf } from '../../gateway/keys.ts';
-import {
-  certificateHash,
-  createAuthority,
-  createIntermediate,
-  issueGatewayCertificate,
-  successorAuthority,
-} from '../../identity/x509.ts';
 import type { PublicJwk } from '../../kernel/crypto/types.ts';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
 import { PostgresDriver } from '../../storage/postgres.ts';
 import { bundleGateway } from '../support/gateway-bundle.ts';
 import { checkInvariants, type TransferSpec } from '../support/gateway-invariants.ts';
 import { type LedgerProcess, startLedgerProcess } from '../support/ledger-process.ts';
+import { ownerPki } from '../support/owner-pki.ts';
 import { type PostgresCluster, startPostgres } from '../support/postgres-cluster.ts';
 import { mulberry32 } from '../support/prng.ts';
 
@@ -91,20 +85,15 @@ describe(`primary-backup gateway processes over PostgreSQL (${runtime})`, () => 
     const primaryJwk = await publicKeyOf(file('gw-origin.key.json'));
     const backupJwk = await publicKeyOf(file('gw-origin-backup-1.key.json'));
     const destinationJwk = await publicKeyOf(file('gw-destination.key.json'));
-    const root = await createAuthority('Owner Root CA', 3650);
-    const ca = await createIntermediate(root, 'Owner Gateways CA', 1825);
-    const backupCert = await issueGatewayCertificate(ca, { id: 'gw-origin-backup-1', publicJwk: backupJwk });
-    const primaryCert = await issueGatewayCertificate(ca, {
-      id: 'gw-origin',
-      publicJwk: primaryJwk,
-      backups: [await certificateHash(backupCert)],
+    const pki = await ownerPki({
+      'gw-origin': { publicJwk: primaryJwk, backups: { 'gw-origin-backup-1': backupJwk } },
     });
-    writeFileSync(file('gw-origin.pem'), primaryCert.toString('pem'));
-    writeFileSync(file('gw-origin-backup-1.pem'), backupCert.toString('pem'));
+    for (const id of ['gw-origin', 'gw-origin-backup-1'])
+      writeFileSync(file(`${id}.pem`), pki.certs[id]!.toString('pem'));
     const trust = {
-      roots: [root.certificate.toString('pem')],
-      intermediates: [ca.certificate.toString('pem')],
-      primaries: { 'gw-origin': primaryCert.toString('pem') },
+      roots: [pki.root.certificate.toString('pem')],
+      intermediates: [pki.ca.certificate.toString('pem')],
+      primaries: { 'gw-origin': pki.certs['gw-origin']!.toString('pem') },
     };
     writeFileSync(file('trust.json'), JSON.stringify(trust));
 
@@ -261,7 +250,7 @@ describe(`primary-backup gateway processes over PostgreSQL (${runtime})`, () => 
       ledgerA: la.url,
       ledgerB: lb.url,
       transfers,
-      successor: successorAuthority(trust),
+      successor: pki.authority,
     });
     console.log(
       `ha processes: ${KILLS} kills, epochs ${epochs[0]}..${epochs.at(-1)}, ${transfers.length} transfers: ` +

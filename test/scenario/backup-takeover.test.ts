@@ -4,23 +4,14 @@
 // primary's chain to its key; its RECOVER says isBackup with that key; the peer checks the certificate before it
 // trusts either. Every session still ends committed or rolled back, with the asset on exactly one ledger.
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Authority,
-  certificateHash,
-  createAuthority,
-  createIntermediate,
-  issueGatewayCertificate,
-  successorAuthority,
-  x5cOf,
-  type x509,
-} from '../../identity/x509.ts';
+import { successorAuthority, x5cOf } from '../../identity/x509.ts';
 import { auditSession, type HeldChain } from '../../audit/session.ts';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
-import type { PublicJwk, Signer } from '../../kernel/crypto/types.ts';
+import type { PublicJwk } from '../../kernel/crypto/types.ts';
 import { logIdOf } from '../../kernel/entry.ts';
 import { takeoverOf } from '../../kernel/takeover.ts';
-import type { SuccessorAuthority } from '../../kernel/takeover.ts';
+import { type OwnerPki, ownerPki } from '../support/owner-pki.ts';
 import {
   type Backup,
   checkInvariants,
@@ -35,48 +26,27 @@ import {
   until,
 } from '../support/satp-pair.ts';
 
-/** The pair's simulated clock starts at 0 (1970): certificates must be valid then, and now. */
-const FROM = new Date(0);
-const UNTIL = new Date('2100-01-01T00:00:00Z');
-
-interface Pki {
-  root: Authority;
-  ca: Authority;
-  authority: SuccessorAuthority;
-  backup: (name: string) => Promise<Backup & { cert: x509.X509Certificate }>;
-  /** Backups listed in the primaries' certificates, by name. */
-  listed: Map<string, Backup>;
-}
-
-let pki: Pki;
+let pki: OwnerPki;
+/** The backup each gateway's certificate lists, by gateway id. */
+const listed = new Map<string, Backup>();
 
 beforeAll(async () => {
-  const root = await createAuthority('Owner Root CA', 365_000, FROM);
-  const ca = await createIntermediate(root, 'Owner Gateways CA', 300_000, FROM);
-  const issue = (id: string, publicJwk: PublicJwk, backups: string[] = []) =>
-    issueGatewayCertificate(ca, { id, publicJwk, backups, notBefore: FROM, notAfter: UNTIL });
-  const backup = async (name: string) => {
-    const { signer } = await generateWebCryptoSigner();
-    const cert = await issue(name, signer.publicJwk);
-    return { signer: signer as Signer, certificate: x5cOf(cert), name, epoch: 2, cert };
-  };
-  const originBackup = await backup('gw-origin-backup-1');
-  const destinationBackup = await backup('gw-destination-backup-1');
-  const primaries = {
-    [ORIGIN.id]: await issue(ORIGIN.id, ORIGIN.jwk, [await certificateHash(originBackup.cert)]),
-    [DESTINATION.id]: await issue(DESTINATION.id, DESTINATION.jwk, [await certificateHash(destinationBackup.cert)]),
-  };
-  const authority = successorAuthority({ primaries, roots: [root.certificate], intermediates: [ca.certificate] });
-  pki = {
-    root,
-    ca,
-    authority,
-    backup,
-    listed: new Map([
-      [ORIGIN.id, originBackup],
-      [DESTINATION.id, destinationBackup],
-    ]),
-  };
+  const [originBackup, destinationBackup] = [
+    (await generateWebCryptoSigner()).signer,
+    (await generateWebCryptoSigner()).signer,
+  ];
+  pki = await ownerPki({
+    [ORIGIN.id]: { publicJwk: ORIGIN.jwk, backups: { 'gw-origin-backup-1': originBackup.publicJwk } },
+    [DESTINATION.id]: {
+      publicJwk: DESTINATION.jwk,
+      backups: { 'gw-destination-backup-1': destinationBackup.publicJwk },
+    },
+  });
+  for (const [id, name, signer] of [
+    [ORIGIN.id, 'gw-origin-backup-1', originBackup],
+    [DESTINATION.id, 'gw-destination-backup-1', destinationBackup],
+  ] as const)
+    listed.set(id, { signer, certificate: x5cOf(pki.certs[name]!), name, epoch: 2 });
 }, 60_000);
 
 const ended = (pair: Pair, sid: string) =>
@@ -116,7 +86,7 @@ async function takeoverAt(
   await pair.clock.advance(gapMs);
   restore();
   pair.intercept = () => undefined;
-  const backup = pki.listed.get(id)!;
+  const backup = listed.get(id)!;
   const taken = await pair.replace(who, backup);
   // A session the stopped gateway had ended is not taken over: load it, so `ended` sees it.
   void pair[who].gw.whenEnded(sid);
@@ -212,18 +182,11 @@ describe('a backup takes the place of a gateway that never comes back (recovery-
 describe('a backup the counterparty does not trust changes nothing there', () => {
   it('its RECOVER and every later message are refused; the asset is settled on exactly one ledger', async () => {
     // The destination knows the origin's primary by a certificate that lists no backup.
-    const { root, ca } = pki;
-    const lonely = await issueGatewayCertificate(ca, {
-      id: ORIGIN.id,
-      publicJwk: ORIGIN.jwk,
-      backups: ['0'.repeat(64)],
-      notBefore: FROM,
-      notAfter: UNTIL,
-    });
+    const lonely = await pki.issue(ORIGIN.id, ORIGIN.jwk, ['0'.repeat(64)]);
     const distrust = successorAuthority({
       primaries: { [ORIGIN.id]: lonely },
-      roots: [root.certificate],
-      intermediates: [ca.certificate],
+      roots: [pki.root.certificate],
+      intermediates: [pki.ca.certificate],
     });
     const sid = 's-untrusted-backup';
     const { pair, taken, id } = await takeoverAt('origin', 'commit-prepare-msg', sid, 2_000, {

@@ -6,14 +6,8 @@ import { defaultVerifier } from '../../kernel/index.ts';
 import type { TransferRequest } from '../../kernel/satp/payloads.ts';
 import { type RunningGateway, type StartGatewayOptions, startGateway } from '../../gateway/start.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
-import {
-  certificateHash,
-  createAuthority,
-  createIntermediate,
-  issueGatewayCertificate,
-  successorAuthority,
-  x5cOf,
-} from '../../identity/x509.ts';
+import { x5cOf } from '../../identity/x509.ts';
+import { ownerPki } from '../support/owner-pki.ts';
 import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
 import { logIdOf } from '../../kernel/entry.ts';
 import { takeoverOf } from '../../kernel/takeover.ts';
@@ -142,28 +136,11 @@ describe('startGateway, the embedding call', () => {
 
   it("starts a backup in a crashed gateway's place: it takes the open transfer over and finishes it", async () => {
     const w = world();
-    const root = await createAuthority('Owner Root CA', 365_000, new Date(0));
-    const ca = await createIntermediate(root, 'Owner Gateways CA', 300_000, new Date(0));
     const backupKey = (await generateWebCryptoSigner()).signer;
-    const notAfter = new Date('2100-01-01T00:00:00Z');
-    const backupCert = await issueGatewayCertificate(ca, {
-      id: 'gw-origin-backup-1',
-      publicJwk: backupKey.publicJwk,
-      notBefore: new Date(0),
-      notAfter,
+    const { certs, authority: successor } = await ownerPki({
+      [ORIGIN.id]: { publicJwk: ORIGIN.jwk, backups: { 'gw-origin-backup-1': backupKey.publicJwk } },
     });
-    const primaryCert = await issueGatewayCertificate(ca, {
-      id: ORIGIN.id,
-      publicJwk: ORIGIN.jwk,
-      backups: [await certificateHash(backupCert)],
-      notBefore: new Date(0),
-      notAfter,
-    });
-    const successor = successorAuthority({
-      primaries: { [ORIGIN.id]: primaryCert },
-      roots: [root.certificate],
-      intermediates: [ca.certificate],
-    });
+    const backupCert = certs['gw-origin-backup-1']!;
     const destination = await w.start(DESTINATION, { successor });
     w.net.setReachable(DESTINATION.id, false);
     const origin = await w.start(ORIGIN, { successor });
