@@ -39,6 +39,11 @@ export interface HoldLeaseOptions {
   /** How often the holder renews, and how often a waiting holder tries to take the lease (default ttlMs / 4). */
   renewMs?: number;
   clock: Clock;
+  /**
+   * A backup's wait: take the lease only once it was held and lapsed, never a lease no one has held yet. Without
+   * it, a backup started before the primary would take the primary's gateway before the primary ever acted.
+   */
+  lapsedOnly?: boolean;
   /** Once held: the caller starts acting for the gateway, its store appending as `lease.epoch`. */
   onAcquired: (lease: Lease) => void | Promise<void>;
   /**
@@ -83,7 +88,8 @@ export function holdLease(o: HoldLeaseOptions): LeaseHolder {
     const asked = o.clock.now();
     let lease: Lease | undefined;
     try {
-      lease = await o.leases.acquireLease(o.gateway, o.holder, o.ttlMs);
+      if (!o.lapsedOnly || (await o.leases.lease(o.gateway)))
+        lease = await o.leases.acquireLease(o.gateway, o.holder, o.ttlMs);
     } catch (err) {
       o.onError?.(err);
     }

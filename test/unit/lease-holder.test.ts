@@ -46,12 +46,13 @@ function world() {
   const leases = new MemoryLeases(() => clock.now());
   /** Who believes it holds the lease, over time: [time, holder, 'got' | 'lost']. */
   const log: [number, string, string][] = [];
-  const holder = (name: string, ttlMs = 1_000) =>
+  const holder = (name: string, ttlMs = 1_000, lapsedOnly = false) =>
     holdLease({
       leases,
       gateway: 'gw-a',
       holder: name,
       ttlMs,
+      lapsedOnly,
       clock: clock.sim.view(name, 'A'),
       onAcquired: (l) => void log.push([clock.now(), name, `got ${l.epoch}`]),
       onLost: () => void log.push([clock.now(), name, 'lost']),
@@ -120,5 +121,21 @@ describe('holdLease: the heartbeat of primary-backup (recovery-04 §5.1)', () =>
     expect(w.log.map(([, who, what]) => `${who} ${what}`)).toEqual(['primary got 1', 'primary lost']);
     expect(primary.held()).toBeUndefined();
     primary.stop();
+  });
+
+  it('a backup started before the primary waits for it (lapsedOnly): it takes only a lease once held', async () => {
+    const w = world();
+    const backup = w.holder('backup', 1_000, true);
+    await w.clock.advance(5_000);
+    expect(w.log, 'no one has held the lease yet: the backup leaves it to the primary').toEqual([]);
+    const primary = w.holder('primary');
+    await w.clock.advance(3_000);
+    expect(w.log.map(([, who, what]) => `${who} ${what}`)).toEqual(['primary got 1']);
+    const crashedAt = w.clock.now();
+    primary.stop(); // a crash: no renewal from now on
+    await w.clock.advance(3_000);
+    expect(w.log.map(([, who, what]) => `${who} ${what}`)).toEqual(['primary got 1', 'backup got 2']);
+    expect(w.log[1]![0] - crashedAt, 'not before the ttl ran out').toBeGreaterThanOrEqual(1_000 - 250);
+    backup.stop();
   });
 });
