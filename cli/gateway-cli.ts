@@ -14,7 +14,7 @@ export const USAGE =
                [--deadline-grace-ms 2000] [--burn-margin-ms 1000] [--min-lock-seconds 5] [--connect-wait-ms 1000]
                [--crash-after <point>] [--tls-cert <pem-file> --tls-key <pem-file>] [--tls-ca <pem-file>]
                [--pg <url> [--pg-schema satp]] [--cert <pem-file>] [--trust <json-file>] [--primary-key <jwk>]
-               [--lease-ttl-ms <ms> [--holder <name>]]
+               [--lease-ttl-ms <ms> [--holder <name>] [--standby-for <json|file>]]
   --ledger-key   the public JWK the own ledger signs receipts with (every receipt is checked against it)
   --peers        {"<peer-id>": {"url": "ws://…/satp/ws", "publicJwk": {…}, "networkId": "<ledger id>",
                   "ledgerPublicJwk": {…}}}: the peer gateway's key, and the key its ledger signs with
@@ -28,6 +28,9 @@ export const USAGE =
   --primary-key  the public JWK the chains of --id start with, when this process is a backup of --id
   --lease-ttl-ms primary-backup: act for --id only while holding its lease in --pg (taken once free, renewed;
                  a process that loses it stops at once); needs --pg and --cert; --holder names this process
+  --standby-for  {"<gateway-id>": {"primaryKey": {…}, "cert": "<pem-file>"}}: the other gateways of the
+                 organization this process is a backup of (same --pg, --ledger and --peers): it takes the lease
+                 of any of them that lapses and acts for it too, with this backup certificate; needs --lease-ttl-ms
   --crash-after  fault injection: SIGKILL this process right after a step is logged (e.g. 3.4) or a
                  message was sent (sent:commit-prepare-msg)
 commands: JSON lines on stdin (docs/demo.md); stdin's end shuts the gateway down`;
@@ -86,6 +89,11 @@ export interface GatewayCliConfig {
   primaryKey?: PublicJwk;
   /** Primary-backup: hold --id's lease in PostgreSQL as `holder`, with this ttl. */
   lease?: { ttlMs: number; holder: string };
+  /**
+   * Several active gateways per side: the other gateways of the organization this process stands by for, each
+   * with the key its chains start with and this process's backup certificate for it (base64 DER).
+   */
+  standbyFor?: Record<string, { primaryKey: PublicJwk; certificate: string }>;
 }
 
 /** Parses argv; throws a RangeError naming the bad flag (the entry prints it with USAGE and exits 2). */
@@ -118,6 +126,7 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
       'primary-key': { type: 'string' },
       'lease-ttl-ms': { type: 'string' },
       holder: { type: 'string' },
+      'standby-for': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -187,7 +196,31 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
     if (!ID_PATTERN.test(holder)) throw new RangeError(`bad --holder ${JSON.stringify(holder)}`);
     config.lease = { ttlMs, holder };
   }
+  if (values['standby-for'] !== undefined) {
+    if (!config.lease) throw new RangeError('--standby-for needs --lease-ttl-ms');
+    config.standbyFor = standbyArg(values['standby-for'], id);
+  }
   return config;
+}
+
+const standbySchema = z.record(
+  z.string().check(z.regex(ID_PATTERN)),
+  z.strictObject({ primaryKey: jwkSchema, cert: z.string() }),
+);
+
+/** --standby-for: each other gateway's primary key, and the path (or PEM text) of this process's certificate. */
+function standbyArg(text: string, self: string): NonNullable<GatewayCliConfig['standbyFor']> {
+  const t = standbySchema.safeParse(jsonArg('--standby-for', text));
+  if (!t.success)
+    throw new RangeError(`bad --standby-for: ${t.error.issues[0]?.path.join('.')} ${t.error.issues[0]?.message}`);
+  const out: NonNullable<GatewayCliConfig['standbyFor']> = {};
+  for (const [gw, { primaryKey, cert }] of Object.entries(t.data)) {
+    if (gw === self) throw new RangeError(`bad --standby-for: ${gw} is --id itself`);
+    const pem = cert.includes('-----BEGIN ') ? cert : pemFile(`--standby-for ${gw}.cert`, cert);
+    out[gw] = { primaryKey, certificate: pemBody(`--standby-for ${gw}.cert`, pem) };
+  }
+  if (Object.keys(out).length === 0) throw new RangeError('bad --standby-for: no gateway');
+  return out;
 }
 
 /** The base64 DER of the first certificate in PEM text (what x5c carries). */

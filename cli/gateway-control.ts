@@ -3,10 +3,12 @@
 //   {"cmd":"transfer","sessionId":"s1","assetId":"asset-1","originator":"alice","beneficiary":"bob","lockSeconds":60}
 //       → {"event":"reply","cmd":"transfer","sessionId":"s1","started":true,"accepted":true}
 //   {"cmd":"abort","sessionId":"s1","reason":"operator"}    → {"event":"reply","cmd":"abort",...}
-//   {"cmd":"status"}                                       → {"event":"status","open":[...],"disputed":[...]}
+//   {"cmd":"status"}                        → {"event":"status","open":[...],"disputed":[...],"acting":[...]}
 //   {"cmd":"peer-url","peer":"gw-b","url":"ws://…"}        → {"event":"reply","cmd":"peer-url","ok":true}
 //   {"cmd":"shutdown"}                                     → closes everything, exits 0 (as stdin's end does)
 // An optional "id" in a command is echoed in its answer. Bad commands get {"event":"reply","ok":false,...}.
+// A process may act for several gateways (its own and those it took over, docs/high-availability.md): status
+// covers them all; transfer and abort go to its own, and are refused while it only stands by for it.
 import { logIdOf } from '../kernel/entry.ts';
 import type { Gateway } from '../kernel/driver.ts';
 import type { TransferRequest } from '../kernel/satp/payloads.ts';
@@ -15,8 +17,12 @@ import type { Emit } from './gateway-events.ts';
 import { outcomeOf } from '../kernel/satp/state.ts';
 
 export interface ControlContext {
-  gateway: Gateway;
-  store: LogStore;
+  /** The gateway of this process's own id with its store, while it acts for it. */
+  own(): { gateway: Gateway; store: LogStore } | undefined;
+  /** Every gateway this process acts for now. */
+  acting(): Gateway[];
+  /** This process's own gateway id. */
+  self: string;
   emit: Emit;
   /** Peer id → WebSocket URL, read by the dialer on every dial. */
   urls: Record<string, string>;
@@ -38,9 +44,11 @@ export async function handleCommand(line: string, ctx: ControlContext): Promise<
   const id = typeof c.id === 'string' || typeof c.id === 'number' ? c.id : undefined;
   const reply = (fields: Record<string, unknown>) =>
     ctx.emit('reply', { cmd: String(c.cmd), id, ...(fields as Record<string, never>) });
+  const own = ctx.own();
   try {
     switch (c.cmd) {
       case 'transfer': {
+        if (!own) return reply({ ok: false, error: `standing by: this process does not act for ${ctx.self} now` });
         const sessionId = str(c.sessionId);
         const peer = str(c.peer) ?? (ctx.peers.length === 1 ? ctx.peers[0] : undefined);
         const [assetId, originator, beneficiary] = [str(c.assetId), str(c.originator), str(c.beneficiary)];
@@ -60,25 +68,28 @@ export async function handleCommand(line: string, ctx: ControlContext): Promise<
           beneficiary,
           lockSeconds: typeof c.lockSeconds === 'number' ? c.lockSeconds : 60,
         };
-        const result = await ctx.gateway.startTransfer(request);
+        const result = await own.gateway.startTransfer(request);
         // Started = the session's chain exists now, whether from this command or an earlier one
         // (a repeated command is ignored by the kernel: the session exists).
-        const started = (await ctx.store.getLogLength(logIdOf(sessionId, ctx.gateway.id))) > 0;
+        const started = (await own.store.getLogLength(logIdOf(sessionId, own.gateway.id))) > 0;
         return reply({ ok: true, sessionId, started, ...result });
       }
       case 'abort': {
         const sessionId = str(c.sessionId);
         if (!sessionId) return reply({ ok: false, error: 'abort needs sessionId' });
+        if (!own) return reply({ ok: false, error: `standing by: this process does not act for ${ctx.self} now` });
         return reply({
           ok: true,
           sessionId,
-          ...(await ctx.gateway.abort(sessionId, str(c.reason) ?? 'operator abort')),
+          ...(await own.gateway.abort(sessionId, str(c.reason) ?? 'operator abort')),
         });
       }
       case 'status': {
-        const sessions = ctx.gateway.sessions();
+        const acting = ctx.acting();
+        const sessions = acting.flatMap((g) => g.sessions());
         ctx.emit('status', {
           id,
+          acting: acting.map((g) => g.id),
           open: sessions.filter((s) => !outcomeOf(s)).map((s) => s.sessionId),
           disputed: sessions.filter((s) => s.status.kind === 'disputed').map((s) => s.sessionId),
           ended: sessions.filter((s) => outcomeOf(s)).length,

@@ -3,7 +3,7 @@
 // commands. The runtime entries (gateway.ts on Node, gateway.deno.ts on Deno) hand in what differs. The
 // wiring itself is library code in gateway/: the key file, the links, the clock and the inbound glue.
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
-import { keyTable, type KeyResolver, type Signer, type Verifier } from '../kernel/crypto/types.ts';
+import { keyTable, type KeyResolver, type PublicJwk, type Signer, type Verifier } from '../kernel/crypto/types.ts';
 import type { Ledger } from '../kernel/ledger.ts';
 import { HttpLedger } from '../ledgers/http-ledger.ts';
 import { LevelDriver } from '../storage/level.ts';
@@ -17,6 +17,7 @@ import { backoffDelay } from '../transports/backoff.ts';
 import type { Transport, TransportErrorHandler } from '../transports/types.ts';
 import { loadOrCreateKey } from '../gateway/keys.ts';
 import { type RunningGateway, startGateway } from '../gateway/start.ts';
+import type { LogStore } from '../storage/log-store.ts';
 import { parseGatewayArgs, USAGE } from './gateway-cli.ts';
 import { handleCommand } from './gateway-control.ts';
 import { emitter, peek } from './gateway-events.ts';
@@ -91,165 +92,222 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     emit('crash', { where, signal: 'SIGKILL' });
     return runtime.killSelf();
   };
-  // Transport trouble that reaches no one (a peer dropping mid-frame, a refused handshake) goes to stderr.
-  const onError: TransportErrorHandler = (error, context) =>
-    console.error(JSON.stringify({ gw: id, what: context.what, peer: context.peer, error: String(error) }));
 
   const signer = await loadOrCreateKey(cli.keys);
-  // The key --id's chains start with: this process's own, unless it is a backup of --id.
-  const primaryKey = cli.primaryKey ?? signer.publicJwk;
-  const keys = keyTable({
-    [id]: primaryKey,
-    ...Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.publicJwk])),
-  });
   const verifier = defaultVerifier();
   const successor = cli.trust ? successorAuthority(cli.trust) : undefined;
   // The log: LevelDB, or a PostgreSQL shared with the other holders of --id (docs/high-availability.md).
   const pg = cli.pg ? await PostgresDriver.open(cli.pg.url, { schema: cli.pg.schema }) : undefined;
   const lockless: LogStoreDriver = pg ?? (await LevelDriver.open(cli.db));
-  let store: ObservedLogStore | undefined;
   const own = await connectLedger(cli.ledger);
-  const ledger = new ObservedLedger(own, emit, 'own');
   const peerLedgers: Record<string, Ledger> = {};
-  for (const [peer, url] of Object.entries(cli.peerLedgers)) {
-    peerLedgers[peer] = new ObservedLedger(
-      new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 }),
-      emit,
-      'peer',
-    );
-  }
-
+  for (const [peer, url] of Object.entries(cli.peerLedgers))
+    peerLedgers[peer] = new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 });
+  // Peer id → URL, shared by every gateway this process acts for (peer-url updates them all).
   const urls: Record<string, string> = Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.url]));
-  const { transport: server, url } = await runtime.listen({
-    self: id,
-    signer,
-    keys,
-    host: cli.host,
-    port: cli.port,
-    onError,
-    ...(cli.tls ? { tls: cli.tls } : {}),
-    ...(cli.certificate && cli.primaryKey ? { certificate: cli.certificate } : {}),
-    ...(successor ? { successor } : {}),
-  });
-  const client = runtime.dialer({
-    self: id,
-    signer,
-    keys,
-    verifier,
-    peers: (p) => urls[p],
-    connectTimeoutMs: 3_000,
-    onError,
-    ...(cli.tlsCa ? { tls: { ca: cli.tlsCa } } : {}),
-    ...(cli.certificate && cli.primaryKey ? { certificate: cli.certificate } : {}),
-    ...(successor ? { successor } : {}),
-  });
 
-  let running: RunningGateway | undefined;
+  /**
+   * A gateway this process may act for: its own (--id) and, with --standby-for, the organization's others. Its
+   * chains start with `primaryKey`; with a key other than this process's, it acts as a backup (recovery-04 §6.1),
+   * showing `certificate` in its handshakes and messages.
+   */
+  interface Role {
+    id: string;
+    primaryKey: PublicJwk;
+    certificate?: string;
+  }
+  const sameKey = (a: PublicJwk, b: PublicJwk) => a.crv === b.crv && a.x === b.x && a.y === b.y;
+  const roles: Role[] = [
+    { id, primaryKey: cli.primaryKey ?? signer.publicJwk, ...(cli.certificate && { certificate: cli.certificate }) },
+    ...Object.entries(cli.standbyFor ?? {}).map(([gw, s]) => ({
+      id: gw,
+      primaryKey: s.primaryKey,
+      certificate: s.certificate,
+    })),
+  ];
+  const keysOf = (role: Role) =>
+    keyTable({
+      [role.id]: role.primaryKey,
+      ...Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.publicJwk])),
+    });
+  /** The certificate a role shows: only a backup's (a primary speaks with the key its peers know). */
+  const shown = (role: Role) =>
+    role.certificate && !sameKey(role.primaryKey, signer.publicJwk) ? { certificate: role.certificate } : {};
+  const errorsOf =
+    (gw: string): TransportErrorHandler =>
+    (error, context) =>
+      // Transport trouble that reaches no one (a peer dropping mid-frame, a refused handshake) goes to stderr.
+      console.error(JSON.stringify({ gw, what: context.what, peer: context.peer, error: String(error) }));
+  /** The WebSocket server of a role, on --port for the own gateway and on a port chosen at run time for others. */
+  const listenFor = async (role: Role) => {
+    const listener = await runtime.listen({
+      self: role.id,
+      signer,
+      keys: keysOf(role),
+      host: cli.host,
+      port: role.id === id ? cli.port : 0,
+      onError: errorsOf(role.id),
+      ...(cli.tls ? { tls: cli.tls } : {}),
+      ...shown(role),
+      ...(successor ? { successor } : {}),
+    });
+    emitter(role.id)('listening', {
+      url: listener.url,
+      runtime: runtime.name,
+      pid: runtime.pid,
+      network: own.id,
+      publicJwk: { ...signer.publicJwk },
+    });
+    return listener;
+  };
+
+  /** The gateways this process acts for now, by id, and the stores they write through. */
+  const acting = new Map<string, { running: RunningGateway; store: ObservedLogStore }>();
+  /** Servers listening for a role not acting yet (the own one listens from the start). */
+  const idle = new Map<string, Transport>();
   let stopping: Promise<never> | undefined;
   const shutdown = (): Promise<never> =>
     (stopping ??= (async () => {
-      if (running) await running.close();
-      else {
-        await Promise.allSettled([server.close(), client.close()]);
-        await (store ?? lockless).close().catch(() => undefined);
-      }
+      await Promise.allSettled([...acting.values()].map((a) => a.running.close()));
+      await Promise.allSettled([...idle.values()].map((t) => t.close()));
+      await lockless.close().catch(() => undefined);
       emit('stopped', {});
       return runtime.exit(0);
     })());
   runtime.onSignal(() => void shutdown());
 
-  emit('listening', {
-    url,
-    runtime: runtime.name,
-    pid: runtime.pid,
-    network: own.id,
-    publicJwk: { ...signer.publicJwk },
-  });
-  let lease: Lease | undefined;
-  let driver = lockless;
+  /** Acts for a role: its store (at the lease's epoch, if any), links, and boot or takeover of its sessions. */
+  const actFor = async (role: Role, server: Transport, lease?: Lease): Promise<RunningGateway> => {
+    const say = emitter(role.id);
+    const keys = keysOf(role);
+    const onError = errorsOf(role.id);
+    const client = runtime.dialer({
+      self: role.id,
+      signer,
+      keys,
+      verifier,
+      peers: (p) => urls[p],
+      connectTimeoutMs: 3_000,
+      onError,
+      ...(cli.tlsCa ? { tls: { ca: cli.tlsCa } } : {}),
+      ...shown(role),
+      ...(successor ? { successor } : {}),
+    });
+    const store = new ObservedLogStore(pg && lease ? pg.withEpoch(lease.epoch) : lockless, {
+      keys,
+      verifier,
+      ...(successor ? { successor } : {}),
+      self: role.id,
+      emit: say,
+      crashAt: cli.crashAfter,
+      crash,
+    });
+    // The library's embedding call (gateway/start.ts) does the rest: links with their reconnect loop, inbound held
+    // until boot, boot-time recovery (recovery-04 §5.1); this process adds its event lines and fault injection.
+    const running = await startGateway({
+      id: role.id,
+      signer,
+      store,
+      transports: [client, server],
+      // The ledgers are the organization's, shared by every gateway it acts for; their events name the gateway.
+      ledger: new ObservedLedger(own, say, 'own'),
+      ledgerKey: cli.ledgerKey,
+      peers: Object.fromEntries(
+        Object.entries(cli.peers).map(([p, c]) => {
+          const read = peerLedgers[p];
+          const ledger = read && new ObservedLedger(read, say, 'peer');
+          return [p, { publicJwk: c.publicJwk, networkId: c.networkId, ledgerKey: c.ledgerPublicJwk, ledger }];
+        }),
+      ),
+      verifier,
+      ...(successor ? { successor } : {}),
+      primaryKey: role.primaryKey,
+      ...(lease && role.certificate
+        ? { takeover: { certificate: role.certificate, backup: cli.lease!.holder, epoch: lease.epoch } }
+        : {}),
+      timing: {
+        ...(cli.retransmitMs !== undefined && { retransmitMs: cli.retransmitMs }),
+        ...(cli.deadlineGraceMs !== undefined && { deadlineGraceMs: cli.deadlineGraceMs }),
+        ...(cli.burnMarginMs !== undefined && { burnMarginMs: cli.burnMarginMs }),
+        ...(cli.minLockSeconds !== undefined && { minLockSeconds: cli.minLockSeconds }),
+      },
+      connectWaitMs: cli.connectWaitMs ?? 1_000,
+      wrapOutbox: (outbox) => observedOutbox(outbox, say, cli.crashAfter, crash),
+      onInbound: (from, message) => {
+        const { type, session } = peek(message);
+        say('receive', { from, type, session });
+      },
+      onLinkEvent: say,
+      onReport: (session, report) => {
+        if (report.kind === 'ended') say('outcome', { session, outcome: report.outcome, reason: report.reason });
+        else
+          say('report', {
+            session,
+            kind: report.kind,
+            ...('code' in report && { code: report.code }),
+            detail: report.detail,
+          });
+      },
+    });
+    idle.delete(role.id);
+    acting.set(role.id, { running, store });
+    say('booted', { sessions: running.recovered });
+    return running;
+  };
+
+  idle.set(id, (await listenFor(roles[0]!)).transport);
+  const control = {
+    self: id,
+    own: () => {
+      const a = acting.get(id);
+      return a && { gateway: a.running.gateway, store: a.store as LogStore };
+    },
+    acting: () => [...acting.values()].map((a) => a.running.gateway),
+    emit,
+    urls,
+    peers: Object.keys(cli.peers),
+    shutdown,
+  };
   if (cli.lease && pg) {
-    // Act for --id only while holding its lease: wait until it is free, then write as its epoch. A lease lost (or
-    // no longer sure) stops this process at once; the store's fence refuses whatever it had in flight.
-    emit('standby', { holder: cli.lease.holder, ttlMs: cli.lease.ttlMs });
+    // Act for a gateway only while holding its lease: wait until it is free, then write as its epoch. A lease lost
+    // (or no longer sure) stops this process at once; the store's fence refuses whatever it had in flight. With
+    // --standby-for, one such wait per gateway of the organization: the own one, and each other one, which this
+    // process takes over (as its backup) the moment its holder stops renewing.
     const { ttlMs, holder } = cli.lease;
-    lease = await new Promise<Lease>((resolve) =>
+    for (const role of roles) {
+      const say = emitter(role.id);
+      say('standby', { holder, ttlMs });
       holdLease({
         leases: pg,
-        gateway: id,
+        gateway: role.id,
         holder,
         ttlMs,
         // Renewed ten times per ttl: the lease counts as lost only after nine renewals in a row went unanswered.
         renewMs: Math.max(10, Math.floor(ttlMs / 10)),
         clock: realClock,
-        onAcquired: resolve,
+        // A backup waits for the gateway's own holder to have acted first (and then to lapse).
+        lapsedOnly: !sameKey(role.primaryKey, signer.publicJwk),
+        onAcquired: async (lease) => {
+          say('lease', { holder, epoch: lease.epoch });
+          const server = idle.get(role.id) ?? (await listenFor(role)).transport;
+          idle.set(role.id, server);
+          try {
+            await actFor(role, server, lease);
+          } catch (err) {
+            // Acting half-way is not acting: stop, and let the next holder of the lease take it from the log.
+            console.error(JSON.stringify({ gw: role.id, what: 'takeover', error: String(err) }));
+            runtime.killSelf();
+          }
+        },
         onLost: (why) => {
-          emit('lease-lost', { why });
+          say('lease-lost', { why });
           runtime.killSelf();
         },
-        onError: (err) => console.error(JSON.stringify({ gw: id, what: 'lease', error: String(err) })),
-      }),
-    );
-    emit('lease', { holder, epoch: lease.epoch });
-    driver = pg.withEpoch(lease.epoch);
-  }
-  store = new ObservedLogStore(driver, {
-    keys,
-    verifier,
-    ...(successor ? { successor } : {}),
-    self: id,
-    emit,
-    crashAt: cli.crashAfter,
-    crash,
-  });
-  // The library's embedding call (gateway/start.ts) does the rest: links with their reconnect loop, inbound held
-  // until boot, boot-time recovery (recovery-04 §5.1); this process adds its event lines and fault injection.
-  running = await startGateway({
-    id,
-    signer,
-    store,
-    transports: [client, server],
-    ledger,
-    ledgerKey: cli.ledgerKey,
-    peers: Object.fromEntries(
-      Object.entries(cli.peers).map(([p, c]) => [
-        p,
-        { publicJwk: c.publicJwk, networkId: c.networkId, ledgerKey: c.ledgerPublicJwk, ledger: peerLedgers[p] },
-      ]),
-    ),
-    verifier,
-    ...(successor ? { successor } : {}),
-    primaryKey,
-    ...(lease && cli.certificate
-      ? { takeover: { certificate: cli.certificate, backup: cli.lease!.holder, epoch: lease.epoch } }
-      : {}),
-    timing: {
-      ...(cli.retransmitMs !== undefined && { retransmitMs: cli.retransmitMs }),
-      ...(cli.deadlineGraceMs !== undefined && { deadlineGraceMs: cli.deadlineGraceMs }),
-      ...(cli.burnMarginMs !== undefined && { burnMarginMs: cli.burnMarginMs }),
-      ...(cli.minLockSeconds !== undefined && { minLockSeconds: cli.minLockSeconds }),
-    },
-    connectWaitMs: cli.connectWaitMs ?? 1_000,
-    wrapOutbox: (outbox) => observedOutbox(outbox, emit, cli.crashAfter, crash),
-    onInbound: (from, message) => {
-      const { type, session } = peek(message);
-      emit('receive', { from, type, session });
-    },
-    onLinkEvent: emit,
-    onReport: (session, report) => {
-      if (report.kind === 'ended') emit('outcome', { session, outcome: report.outcome, reason: report.reason });
-      else
-        emit('report', {
-          session,
-          kind: report.kind,
-          ...('code' in report && { code: report.code }),
-          detail: report.detail,
-        });
-    },
-  });
-  const { gateway } = running;
-  emit('booted', { sessions: running.recovered });
+        onError: (err) => console.error(JSON.stringify({ gw: role.id, what: 'lease', error: String(err) })),
+      });
+    }
+  } else await actFor(roles[0]!, idle.get(id)!);
 
-  const control = { gateway, store, emit, urls, peers: Object.keys(cli.peers), shutdown };
   // One command at a time, in order; stdin's end (the parent went away) shuts the gateway down.
   for await (const line of runtime.stdinLines()) {
     if (line.trim() !== '') await handleCommand(line, control);

@@ -61,6 +61,33 @@ describe('satp-gateway primary-backup flags', () => {
     expect(parseGatewayArgs([...base, ...ha])).toMatchObject({ lease: { holder: 'gw-origin' } });
   });
 
+  it('--standby-for: the other gateways this process backs up, each with its primary key and this certificate', () => {
+    const c = parseGatewayArgs([
+      ...base,
+      ...ha,
+      '--standby-for',
+      JSON.stringify({ 'gw-origin-2': { primaryKey: G2.jwk, cert }, 'gw-origin-3': { primaryKey: G1.jwk, cert: PEM } }),
+    ]);
+    expect(c).toMatchObject({
+      standbyFor: {
+        'gw-origin-2': { primaryKey: G2.jwk, certificate: 'QUJDREVG' },
+        'gw-origin-3': { primaryKey: G1.jwk, certificate: 'QUJDREVG' },
+      },
+    });
+    const standby = (v: unknown) => ['--standby-for', JSON.stringify(v)];
+    expect(error([...base, '--db', dir, ...standby({ 'gw-2': { primaryKey: G2.jwk, cert } })])).toMatch(
+      /--standby-for needs --lease-ttl-ms/,
+    );
+    expect(error([...base, ...ha, ...standby({ 'gw-origin': { primaryKey: G2.jwk, cert } })])).toMatch(
+      /bad --standby-for: gw-origin is --id itself/,
+    );
+    expect(
+      error([...base, ...ha, ...standby({ 'gw-2': { primaryKey: G2.jwk, cert: join(dir, 'none.pem') } })]),
+    ).toMatch(/bad --standby-for gw-2.cert/);
+    expect(error([...base, ...ha, ...standby({ 'gw-2': { cert } })])).toMatch(/bad --standby-for: gw-2.primaryKey/);
+    expect(error([...base, ...ha, ...standby({})])).toMatch(/bad --standby-for: no gateway/);
+  });
+
   it('refuses each bad use with the flag named', () => {
     expect(error(base)).toMatch(/--db \(or --pg\)/);
     expect(error([...base, '--db', dir, '--lease-ttl-ms', '1000'])).toMatch(/--lease-ttl-ms needs --pg and --cert/);
