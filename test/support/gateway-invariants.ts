@@ -16,6 +16,9 @@ export interface TransferSpec {
   assetId: string;
   originator: string;
   beneficiary: string;
+  /** The origin and the destination gateway, when a side has several (default: the side's id). */
+  origin?: string;
+  destination?: string;
 }
 
 export interface GatewaySide {
@@ -24,6 +27,8 @@ export interface GatewaySide {
   db: string;
   driver?: () => Promise<LogStoreDriver>;
   publicJwk: PublicJwk;
+  /** The side's other gateways, whose chains the same store holds (several active gateways sharing a log). */
+  also?: Record<string, PublicJwk>;
 }
 
 export interface InvariantReport {
@@ -65,7 +70,17 @@ export async function checkInvariants(o: {
   successor?: SuccessorAuthority;
 }): Promise<InvariantReport> {
   const report: InvariantReport = { problems: [], committed: 0, rolledBack: 0, destinationUnaware: 0, outcomes: {} };
-  const keys = keyTable({ [o.origin.id]: o.origin.publicJwk, [o.destination.id]: o.destination.publicJwk });
+  const keys = keyTable({
+    [o.origin.id]: o.origin.publicJwk,
+    [o.destination.id]: o.destination.publicJwk,
+    ...o.origin.also,
+    ...o.destination.also,
+  });
+  const ends = (t: TransferSpec) => ({
+    origin: t.origin ?? o.origin.id,
+    destination: t.destination ?? o.destination.id,
+  });
+  const idsOf = (side: GatewaySide) => new Set([side.id, ...Object.keys(side.also ?? {})]);
   const [os, ds] = [await openStore(o.origin, keys, o.successor), await openStore(o.destination, keys, o.successor)];
   const [la, lb] = [await HttpLedger.connect(o.ledgerA), await HttpLedger.connect(o.ledgerB)];
   try {
@@ -74,17 +89,21 @@ export async function checkInvariants(o: {
       [o.destination, ds],
     ] as const;
     const chains: ChainView[] = [];
-    const read = async (holder: GatewaySide, store: LogStore, sessionId: string, author: string) => {
-      const c = await readChain(store, holder.id, sessionId, author);
+    const read = async (holder: string, store: LogStore, sessionId: string, author: string) => {
+      const c = await readChain(store, holder, sessionId, author);
       if (c) chains.push(c);
     };
     const known = new Set(o.transfers.map((t) => t.sessionId));
     for (const [side, store] of sides) {
-      for (const t of o.transfers)
-        for (const author of [o.origin.id, o.destination.id]) await read(side, store, t.sessionId, author);
+      for (const t of o.transfers) {
+        const e = ends(t);
+        const holder = side === o.origin ? e.origin : e.destination;
+        for (const author of [e.origin, e.destination]) await read(holder, store, t.sessionId, author);
+      }
       // Open chains of sessions no transfer accounts for are read too: the check counts them as violations.
+      const ids = idsOf(side);
       for (const l of await store.listOpenLogs())
-        if (!known.has(l.sessionId)) await read(side, store, l.sessionId, l.author);
+        if (!known.has(l.sessionId)) await read(ids.has(l.author) ? l.author : side.id, store, l.sessionId, l.author);
     }
     const ledgers: LedgerView[] = [];
     for (const [ledger, ids] of [
@@ -105,8 +124,8 @@ export async function checkInvariants(o: {
       assetId: t.assetId,
       owner: t.originator,
       beneficiary: t.beneficiary,
-      origin: { gateway: o.origin.id, ledger: la.id },
-      destination: { gateway: o.destination.id, ledger: lb.id },
+      origin: { gateway: ends(t).origin, ledger: la.id },
+      destination: { gateway: ends(t).destination, ledger: lb.id },
     }));
     const verdict = checkRun(chains, ledgers, transfers, { agreement: 'exact', closedWorld: true });
     report.problems.push(...verdict.violations.map((x) => `${x.invariant}: ${x.detail}`));
@@ -118,8 +137,8 @@ export async function checkInvariants(o: {
         report.problems.push(`${t.sessionId}: the origin ended ${outcome ?? 'never'}`);
       if (outcome === 'committed') report.committed++;
       if (outcome === 'rolled-back') report.rolledBack++;
-      if (!chains.some((c) => c.holder === o.destination.id && c.logId === logIdOf(t.sessionId, o.destination.id)))
-        report.destinationUnaware++;
+      const d = ends(t).destination;
+      if (!chains.some((c) => c.holder === d && c.logId === logIdOf(t.sessionId, d))) report.destinationUnaware++;
     }
   } finally {
     await Promise.allSettled([os.close(), ds.close()]);
