@@ -10,18 +10,14 @@
 //
 // Kill choices come from a seeded PRNG (printed; SATP_HA_SEED=<seed> replays them).
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GatewayChild } from '../../examples/gateway-child.ts';
-import { publicKeyOf } from '../../gateway/keys.ts';
-import type { PublicJwk } from '../../kernel/crypto/types.ts';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
-import { PostgresDriver } from '../../storage/postgres.ts';
 import { bundleGateway } from '../support/gateway-bundle.ts';
 import { checkInvariants, type TransferSpec } from '../support/gateway-invariants.ts';
 import { type LedgerProcess, startLedgerProcess } from '../support/ledger-process.ts';
-import { ownerPki } from '../support/owner-pki.ts';
+import { haOrgs, type Side, sideOf } from '../support/ha-orgs.ts';
 import { type PostgresCluster, startPostgres } from '../support/postgres-cluster.ts';
 import { mulberry32 } from '../support/prng.ts';
 
@@ -35,14 +31,6 @@ const TTL_MS = 2_000;
 const FLAGS = ['--retransmit-ms', '400', '--deadline-grace-ms', '500', '--burn-margin-ms', '300'];
 const FLAGS_MIN_LOCK = ['--min-lock-seconds', '1'];
 
-const SIDES = {
-  a: { ids: ['gw-a1', 'gw-a2'], schema: 'multi_a', ledger: 'ledger-a' },
-  b: { ids: ['gw-b1', 'gw-b2'], schema: 'multi_b', ledger: 'ledger-b' },
-} as const;
-type Side = keyof typeof SIDES;
-const sideOf = (id: string): Side => (id.startsWith('gw-a') ? 'a' : 'b');
-const otherSide = (s: Side): Side => (s === 'a' ? 'b' : 'a');
-
 // a scheduled moment (a kill), never a wait for state
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -50,11 +38,11 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
   const dir = mkdtempSync(join(tmpdir(), 'satp-multi-'));
   let cluster: PostgresCluster | undefined;
   const ledgers: LedgerProcess[] = [];
-  const children = new Set<GatewayChild>();
+  let stop: (() => Promise<void>) | undefined;
   let bundle: Awaited<ReturnType<typeof bundleGateway>> | undefined;
 
   afterAll(async () => {
-    await Promise.allSettled([...children].map((c) => (c.alive ? c.kill('SIGKILL') : undefined)));
+    await stop?.();
     await Promise.allSettled(ledgers.map((l) => l.kill('SIGKILL')));
     await cluster?.stop();
     bundle?.remove();
@@ -80,108 +68,28 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
     ledgers.push(await startLedgerProcess(ledgerArgs('ledger-a', assets)));
     ledgers.push(await startLedgerProcess(ledgerArgs('ledger-b', [])));
     const [la, lb] = ledgers as [LedgerProcess, LedgerProcess];
-    const ledgerUrl = { a: la.url, b: lb.url };
-    const ledgerKeyOf = async (url: string) => (await (await HttpLedger.connect(url)).health()).publicJwk;
-    const ledgerKey = { a: await ledgerKeyOf(la.url), b: await ledgerKeyOf(lb.url) };
+    const ledgerKey = async (url: string) => (await (await HttpLedger.connect(url)).health()).publicJwk;
+    const [keyA, keyB] = [await ledgerKey(la.url), await ledgerKey(lb.url)];
 
-    // Identities: each gateway's key and certificate, listing the backup certificate of its organization's other
-    // process (the same key as that process's own gateway), all under one owner's CA.
-    const file = (name: string) => join(dir, name);
-    const ids = [...SIDES.a.ids, ...SIDES.b.ids];
-    const jwk: Record<string, PublicJwk> = {};
-    for (const id of ids) jwk[id] = await publicKeyOf(file(`${id}.key.json`));
-    const partner = (id: string) => SIDES[sideOf(id)].ids.find((x) => x !== id)!;
-    const backupName = (holder: string, of: string) => `${holder}-for-${of}`;
-    const pki = await ownerPki(
-      Object.fromEntries(
-        ids.map((id) => [id, { publicJwk: jwk[id]!, backups: { [backupName(partner(id), id)]: jwk[partner(id)]! } }]),
-      ),
-    );
-    for (const [name, cert] of Object.entries(pki.certs)) writeFileSync(file(`${name}.pem`), cert.toString('pem'));
-    writeFileSync(
-      file('trust.json'),
-      JSON.stringify({
-        roots: [pki.root.certificate.toString('pem')],
-        intermediates: [pki.ca.certificate.toString('pem')],
-        primaries: Object.fromEntries(ids.map((id) => [id, pki.certs[id]!.toString('pem')])),
-      }),
-    );
-
-    /** Where each gateway is served now: its own process, or the one that took it over. */
-    const where: Record<string, string> = Object.fromEntries(ids.map((id) => [id, 'ws://127.0.0.1:9/satp/ws']));
-    const procs: Record<string, GatewayChild> = {};
-    const launch = async (id: string) => {
-      const side = sideOf(id);
-      const far = otherSide(side);
-      const child = await GatewayChild.start(
-        runtime,
-        [
-          '--id',
-          id,
-          '--port',
-          '0',
-          '--pg',
-          cluster!.url,
-          '--pg-schema',
-          SIDES[side].schema,
-          '--ledger',
-          ledgerUrl[side],
-          '--ledger-key',
-          JSON.stringify(ledgerKey[side]),
-          '--peers',
-          JSON.stringify(
-            Object.fromEntries(
-              SIDES[far].ids.map((p) => [
-                p,
-                { url: where[p], publicJwk: jwk[p], networkId: SIDES[far].ledger, ledgerPublicJwk: ledgerKey[far] },
-              ]),
-            ),
-          ),
-          ...SIDES[far].ids.flatMap((p) => ['--peer-ledger', `${p}=${ledgerUrl[far]}`]),
-          '--trust',
-          file('trust.json'),
-          '--lease-ttl-ms',
-          String(TTL_MS),
-          '--holder',
-          id,
-          '--keys',
-          file(`${id}.key.json`),
-          '--cert',
-          file(`${id}.pem`),
-          '--standby-for',
-          JSON.stringify({
-            [partner(id)]: { primaryKey: jwk[partner(id)], cert: file(`${backupName(id, partner(id))}.pem`) },
-          }),
-          ...FLAGS,
-          ...FLAGS_MIN_LOCK,
-        ],
-        { ...(bundle && { bundle: bundle.path }) },
-      );
-      children.add(child);
-      procs[id] = child;
-      return child;
-    };
-    /** The gateways a live process acts for (booted in it). */
-    const actsFor = (c: GatewayChild) =>
-      c.alive ? c.events.filter((e) => e.event === 'booted').map((e) => String(e.gw)) : [];
-    /** Once `gw` booted in `child` (from event index `from` on): note its address and tell the other side. */
-    const serving = async (child: GatewayChild, gw: string, from: number, what: string) => {
-      await child.waitFor((e) => e.event === 'booted' && e.gw === gw, 60_000, what, from);
-      const listening = child.events.filter((e) => e.event === 'listening' && e.gw === gw).at(-1);
-      where[gw] = String(listening?.url);
-      for (const p of SIDES[otherSide(sideOf(gw))].ids) {
-        const peer = procs[p];
-        if (!peer?.alive) continue;
-        const told = await peer.request({ cmd: 'peer-url', peer: gw, url: where[gw] });
-        expect(told.ok, `${p} takes ${gw}'s new address`).toBe(true);
-      }
-    };
-
-    // Destination side first, then the origins (with the destinations' addresses); each acts for its own.
-    for (const id of SIDES.b.ids) await launch(id);
-    for (const id of SIDES.b.ids) await serving(procs[id]!, id, 0, `${id} acts`);
-    for (const id of SIDES.a.ids) await launch(id);
-    for (const id of SIDES.a.ids) await serving(procs[id]!, id, 0, `${id} acts`);
+    const orgs = await haOrgs({
+      runtime,
+      ...(bundle && { bundle: bundle.path }),
+      dir,
+      pg: cluster.url,
+      perSide: 2,
+      schemas: { a: 'multi_a', b: 'multi_b' },
+      ledgers: {
+        a: { url: la.url, id: 'ledger-a', publicJwk: keyA },
+        b: { url: lb.url, id: 'ledger-b', publicJwk: keyB },
+      },
+      ttlMs: TTL_MS,
+      flags: [...FLAGS, ...FLAGS_MIN_LOCK],
+    });
+    stop = orgs.killAll;
+    const { ids, procs, actsFor, serving, launch } = orgs;
+    const all = [...ids.a, ...ids.b];
+    const partner = (id: string) => ids[sideOf(id)].find((x) => x !== id)!;
+    await orgs.start();
 
     const transfers: TransferSpec[] = [];
     /** Each takeover: the gateway, from which process to which, how long after the kill, sessions it resumed. */
@@ -189,7 +97,7 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
     let doubleDuty = 0;
     for (let k = 0; k < KILLS; k++) {
       // New transfers between gateways their own processes act for (a backup starts and accepts none).
-      const ownActing = (side: Side) => SIDES[side].ids.filter((id) => actsFor(procs[id]!).includes(id));
+      const ownActing = (side: Side) => ids[side].filter((id) => actsFor(procs[id]!).includes(id));
       const [origins, destinations] = [ownActing('a'), ownActing('b')];
       for (let n = 0; n < NEW_PER_ROUND && origins.length > 0 && destinations.length > 0; n++) {
         const i = transfers.length;
@@ -217,7 +125,7 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
         transfers.push(spec);
       }
       await sleep(Math.floor(random() * MAX_KILL_DELAY_MS));
-      const candidates = ids.filter((id) => actsFor(procs[id]!).length > 0);
+      const candidates = all.filter((id) => actsFor(procs[id]!).length > 0);
       const victim = pick(candidates);
       const lost = actsFor(procs[victim]!);
       const heir = procs[partner(victim)]!;
@@ -247,7 +155,7 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
     const settleBy = Date.now() + 120_000;
     for (;;) {
       const open: string[] = [];
-      for (const id of ids) {
+      for (const id of all) {
         const s = await procs[id]!.request({ cmd: 'status' });
         open.push(...(s.open as string[]).map((x) => `${id}:${x}`));
       }
@@ -255,22 +163,15 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
       if (Date.now() > settleBy) throw new Error(`still open after 120 s: ${JSON.stringify(open)}`);
       await sleep(250);
     }
-    for (const id of ids) await procs[id]!.stop();
+    for (const id of all) await procs[id]!.stop();
 
-    const sideOfStore = (side: Side) => ({
-      id: SIDES[side].ids[0],
-      db: '',
-      driver: () => PostgresDriver.open(cluster!.url, { schema: SIDES[side].schema }),
-      publicJwk: jwk[SIDES[side].ids[0]]!,
-      also: { [SIDES[side].ids[1]]: jwk[SIDES[side].ids[1]]! },
-    });
     const report = await checkInvariants({
-      origin: sideOfStore('a'),
-      destination: sideOfStore('b'),
+      origin: orgs.store('a'),
+      destination: orgs.store('b'),
       ledgerA: la.url,
       ledgerB: lb.url,
       transfers,
-      successor: pki.authority,
+      successor: orgs.pki.authority,
     });
     const ms = takeovers.map((t) => t.ms).sort((a, b) => a - b);
     console.log(
