@@ -1,5 +1,7 @@
 // The satp-audit command (cli/audit.ts runs it): audits sessions offline from the LevelDB log stores of the two
-// gateways (stopped: LevelDB admits one process) and the public keys of the gateways and ledgers.
+// gateways (stopped: LevelDB admits one process) and the public keys of the gateways and ledgers. What it does
+// besides parsing flags is exported for other Node callers (the demo, examples/demo/audit.ts): auditStores, and
+// the lines it prints.
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { auditSession, type AuditKeys, type HeldChain, type SessionAudit } from '../audit/session.ts';
@@ -57,7 +59,7 @@ export async function audit(
     err(`${why}\n${USAGE}`);
     return 2;
   };
-  const stores: { holder: string; dir: string }[] = [];
+  const stores: AuditedStore[] = [];
   for (const s of values.store ?? []) {
     const at = s.indexOf('=');
     const holder = s.slice(0, at);
@@ -82,19 +84,53 @@ export async function audit(
     return usage(`${values.keys}: ${(e as Error).message}`);
   }
 
-  // Every chain of every store, grouped by session.
+  let audits: SessionAudit[];
+  try {
+    audits = await auditStores(stores, keys, values.session);
+  } catch (e) {
+    if (e instanceof AuditInputError) return usage(e.message);
+    throw e;
+  }
+  if (values.json) out(JSON.stringify(audits, null, 2));
+  else
+    for (const a of audits) {
+      out(sessionLine(a));
+      for (const f of a.findings) if (!a.ok || !f.ok) out(`  ${f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}`);
+    }
+  if (!values.json) out(totalLine(audits));
+  return audits.some((a) => !a.ok) ? 1 : 0;
+}
+
+/** A store that cannot be opened, or a session asked for that no store holds: the caller's input is wrong. */
+export class AuditInputError extends Error {}
+
+/** A gateway's LevelDB log store, named by the gateway whose store it is. */
+export interface AuditedStore {
+  holder: string;
+  dir: string;
+}
+
+/**
+ * Every chain of every store, grouped by session (only `sessions` when given). Each store is opened, read and
+ * closed in turn: LevelDB admits one process, so the gateways must have stopped. Throws AuditInputError for a
+ * store that cannot be opened or a session no store holds.
+ */
+export async function readStores(
+  stores: readonly AuditedStore[],
+  sessions?: readonly string[],
+): Promise<Map<string, HeldChain[]>> {
   const bySession = new Map<string, HeldChain[]>();
   for (const { holder, dir } of stores) {
     let driver: LevelDriver;
     try {
       driver = await LevelDriver.open(dir, { createIfMissing: false });
     } catch (e) {
-      return usage(`--store ${holder}=${dir}: cannot open it (${(e as Error).message})`);
+      throw new AuditInputError(`--store ${holder}=${dir}: cannot open it (${(e as Error).message})`);
     }
     try {
       for (const logId of await driver.logs()) {
         const id = parseLogId(logId);
-        if (!id || (values.session && !values.session.includes(id.sessionId))) continue;
+        if (!id || (sessions && !sessions.includes(id.sessionId))) continue;
         const head = await driver.head(logId);
         const texts = head ? await driver.read(logId, 1, head.seq) : [];
         const entries = texts.map((t) => {
@@ -109,21 +145,50 @@ export async function audit(
       await driver.close();
     }
   }
-  for (const sid of values.session ?? [])
-    if (!bySession.has(sid)) return usage(`--session ${sid}: no store holds a chain of it`);
+  for (const sid of sessions ?? [])
+    if (!bySession.has(sid)) throw new AuditInputError(`--session ${sid}: no store holds a chain of it`);
+  return bySession;
+}
 
+/** Audits every session the stores hold (only `sessions` when given), in session id order: what satp-audit does. */
+export async function auditStores(
+  stores: readonly AuditedStore[],
+  keys: AuditKeys,
+  sessions?: readonly string[],
+): Promise<SessionAudit[]> {
+  const bySession = await readStores(stores, sessions);
   const verifier = defaultVerifier();
   const audits: SessionAudit[] = [];
   for (const [sid, chains] of [...bySession].sort(([a], [b]) => a.localeCompare(b)))
     audits.push(await auditSession(sid, chains, keys, verifier));
-  if (values.json) out(JSON.stringify(audits, null, 2));
-  else
-    for (const a of audits) {
-      const ends = a.gateways.map((g) => `${g} ${a.outcomes[g]}`).join(', ');
-      out(`${a.ok ? 'OK  ' : 'FAIL'} ${a.sessionId}: ${ends}`);
-      for (const f of a.findings) if (!a.ok || !f.ok) out(`  ${f.ok ? 'ok  ' : 'FAIL'} ${f.check}: ${f.detail}`);
-    }
-  const failed = audits.filter((a) => !a.ok).length;
-  if (!values.json) out(`${audits.length} session(s) audited, ${failed} with a failed check`);
-  return failed ? 1 : 0;
+  return audits;
+}
+
+/** `OK   <session>: <gateway> <outcome>, ...` or `FAIL ...`: one session's audit in one line. */
+export function sessionLine(a: SessionAudit): string {
+  const ends = a.gateways.map((g) => `${g} ${a.outcomes[g]}`).join(', ');
+  return `${a.ok ? 'OK  ' : 'FAIL'} ${a.sessionId}: ${ends}`;
+}
+
+/** The total: how many sessions were audited, how many with a failed check. */
+export function totalLine(audits: readonly SessionAudit[]): string {
+  return `${audits.length} session(s) audited, ${audits.filter((a) => !a.ok).length} with a failed check`;
+}
+
+/**
+ * A short verdict: one line per session (its failed checks named, each with its first failure), then the total
+ * with `passed` or `FAILED`; passed when there was a session to audit and every check of every one passed. The
+ * demo prints it (examples/demo/audit.ts).
+ */
+export function verdict(audits: readonly SessionAudit[]): { passed: boolean; lines: string[] } {
+  const lines: string[] = [];
+  for (const a of audits) {
+    const failed = a.findings.filter((f) => !f.ok);
+    const checks = [...new Set(failed.map((f) => f.check))];
+    const why = checks.map((c) => `${c} (${failed.find((f) => f.check === c)!.detail})`).join('; ');
+    lines.push(a.ok ? sessionLine(a) : `${sessionLine(a)}; failed: ${why}`);
+  }
+  const passed = audits.length > 0 && audits.every((a) => a.ok);
+  lines.push(`audit verdict: ${passed ? 'passed' : 'FAILED'}, ${totalLine(audits)}`);
+  return { passed, lines };
 }

@@ -1,6 +1,7 @@
 // `npm start`: two gateway processes over WebSocket, each on its own LevelDB, move one asset between two ledgers;
 // the origin is SIGKILLed mid-transfer, restarts, and recovers (recovery-04 §5.1, §5.4). Prints the events as
-// they happen, then one timeline of both logs, the final balances and the checks; exits 1 if a check fails.
+// they happen, then one timeline of both logs, the final balances and the checks, and last the offline auditor's
+// verdict over both gateways' logs (docs/audit.md); exits 1 if a check or the audit fails.
 //   npm start                        crash the origin right after it logs the burn's exec (step 3.4)
 //   npm start -- --crash-at 2.1      any step the origin logs: 1.1–1.4, 2.1, 2.2, 2.4, 3.1, 3.3–3.5, 3.7–3.9
 //   npm start -- --scenario rollback recovery-04 §5.4.3: the origin stays down past the deadline
@@ -14,6 +15,7 @@ import { GatewayPair } from './gateway-pair.ts';
 import { startLedger } from './demo/ledgers.ts';
 import { Narrator } from './demo/narrate.ts';
 import { printReport } from './demo/report.ts';
+import { printAudit } from './demo/audit.ts';
 import { createAuthority, issueTlsCertificate } from '../identity/x509.ts';
 
 const USAGE = 'usage: npm start -- [--crash-at <step>] [--scenario crash|rollback] [--tls] [--runtime node|deno]';
@@ -189,6 +191,10 @@ try {
     ledgers: { origin: ledgerA, destination: ledgerB },
   });
   console.log(ok ? '\nAll checks hold.' : '\nA CHECK FAILED.');
+  // Last, what satp-audit says of both stores, now that no gateway holds them open.
+  const ledgers = { origin: ledgerA, destination: ledgerB };
+  const audited = await printAudit([sessionId], pair.members, ledgers);
+  ok = ok && audited;
 } catch (err) {
   console.error(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}`);
   for (const m of Object.values(pair?.members ?? {}))

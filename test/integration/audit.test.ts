@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditSession, type AuditKeys, type HeldChain } from '../../audit/session.ts';
-import { audit } from '../../cli/audit-command.ts';
+import { audit, auditStores, verdict } from '../../cli/audit-command.ts';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
-import { EMPTY_HEAD, headOf, type LogEntry, parseLogId } from '../../kernel/entry.ts';
+import { EMPTY_HEAD, headOf, type LogEntry, logIdOf, parseLogId } from '../../kernel/entry.ts';
 import { sealEntry } from '../../kernel/seal.ts';
 import { hashJson } from '../../kernel/hash.ts';
 import type { Json } from '../../kernel/json.ts';
@@ -91,6 +91,31 @@ async function resealed(
     );
   }
   return out;
+}
+
+/**
+ * Both gateways' stores of the pair written to LevelDB folders under `name`, through the driver as a gateway would
+ * have; `change` may rewrite an entry's text on its way (a store tampered with after the fact).
+ */
+async function levelStores(
+  pair: Pair,
+  name: string,
+  change: (holder: string, logId: string, seq: number, text: string) => string = (_h, _l, _s, t) => t,
+): Promise<Record<string, string>> {
+  const dirs: Record<string, string> = {};
+  for (const side of [pair.origin, pair.destination]) {
+    const d = join(dir, name, side.config.id);
+    const level = await LevelDriver.open(d);
+    for (const [logId, stored] of (side.store.driver as MemoryDriver).logs) {
+      const texts = stored.map((t, i) => change(side.config.id, logId, i + 1, t));
+      const last = JSON.parse(stored.at(-1)!) as LogEntry;
+      const open = (last.payload as { kind?: string }).kind !== 'end';
+      await level.append(logId, EMPTY_HEAD, texts, { ...headOf(last), open });
+    }
+    await level.close();
+    dirs[side.config.id] = d;
+  }
+  return dirs;
 }
 
 const failed = (a: Awaited<ReturnType<typeof auditSession>>) => a.findings.filter((f) => !f.ok).map((f) => f.check);
@@ -180,20 +205,7 @@ describe('the offline auditor', () => {
   });
 
   it('satp-audit over two LevelDB stores: exit 0 for the run, 1 with a wrong ledger key, 2 for usage', async () => {
-    // Both gateways' stores as LevelDB folders, written through the driver as a gateway would have.
-    const dirs: Record<string, string> = {};
-    for (const side of [pair.origin, pair.destination]) {
-      const d = join(dir, side.config.id);
-      const level = await LevelDriver.open(d);
-      for (const [logId, texts] of (side.store.driver as MemoryDriver).logs) {
-        const entries = texts.map((t) => JSON.parse(t) as LogEntry);
-        const last = entries.at(-1)!;
-        const open = (last.payload as { kind?: string }).kind !== 'end';
-        await level.append(logId, EMPTY_HEAD, texts, { ...headOf(last), open });
-      }
-      await level.close();
-      dirs[side.config.id] = d;
-    }
+    const dirs = await levelStores(pair, 'run');
     const keysFile = join(dir, 'keys.json');
     writeFileSync(
       keysFile,
@@ -259,5 +271,28 @@ describe('the offline auditor', () => {
       '--session s-none: no store holds a chain of it',
       expect.stringMatching(/^--store x=.*missing: cannot open it/),
     ]);
+  });
+
+  it("the demo's verdict (auditStores, verdict): passed for the run, FAILED for one changed byte", async () => {
+    const stores = (dirs: Record<string, string>) => Object.entries(dirs).map(([holder, d]) => ({ holder, dir: d }));
+    const good = verdict(await auditStores(stores(await levelStores(pair, 'verdict-good')), KEYS, ['s-commit']));
+    expect(good).toEqual({
+      passed: true,
+      lines: [
+        'OK   s-commit: gw-origin committed, gw-destination committed',
+        'audit verdict: passed, 1 session(s) audited, 0 with a failed check',
+      ],
+    });
+    // One byte of the origin's own third entry of s-commit changed in its store: its timestamp, one digit up.
+    const own = logIdOf('s-commit', ORIGIN.id);
+    const tampered = await levelStores(pair, 'verdict-tampered', (holder, logId, seq, text) =>
+      holder === ORIGIN.id && logId === own && seq === 3
+        ? text.replace(/"timestamp":(\d+)/, (_m, t) => `"timestamp":${Number(t) + 1}`)
+        : text,
+    );
+    const bad = verdict(await auditStores(stores(tampered), KEYS, ['s-commit']));
+    expect(bad.passed).toBe(false);
+    expect(bad.lines[0]).toMatch(/^FAIL s-commit: .*; failed: chains verify \(gw-origin's chain: .* at entry 2: /);
+    expect(bad.lines.at(-1)).toBe('audit verdict: FAILED, 1 session(s) audited, 1 with a failed check');
   });
 });

@@ -1,7 +1,8 @@
 // `npm start -- --tls`: the crash-and-recover demo with the gateways on wss:// (TLS 1.3) and certificates from a
 // demo CA each trusts alone. The demo's own checks (chains, copies, the asset on one ledger, both committed,
-// the recovery exchange in order) must hold, and both gateways must have listened on wss://. Under Deno the
-// gateway processes are Deno's (`--runtime deno`: Deno.serve with the certificate, and a dialer given the CA).
+// the recovery exchange in order) must hold, both gateways must have listened on wss://, and the offline auditor
+// run last over both stores must pass. Under Deno the gateway processes are Deno's (`--runtime deno`: Deno.serve
+// with the certificate, and a dialer given the CA).
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,5 +24,10 @@ describe(`the demo over TLS, gateways on ${runtime}`, () => {
     expect(run.stdout).not.toMatch(/listening on ws:\/\//);
     expect(run.stdout).toMatch(/RECOVER → RECOVER-UPDATE → RECOVER-UPDATE-ACK → RECOVER-SUCCESS sent in order/);
     expect(run.stdout).toContain('All checks hold.');
+    // The demo ends with the offline auditor's verdict over both stores (examples/demo/audit.ts).
+    expect(run.stdout).toMatch(/\n {2}OK {3}s-[0-9a-f]{8}: gw-origin committed, gw-destination committed\n/);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(
+      '  audit verdict: passed, 1 session(s) audited, 0 with a failed check',
+    );
   }, 120_000);
 });
