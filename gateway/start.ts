@@ -10,6 +10,7 @@ import type { Envelope } from '../kernel/satp/envelope.ts';
 import type { SuccessorAuthority } from '../kernel/takeover.ts';
 import type { Json } from '../kernel/json.ts';
 import type { Ledger } from '../kernel/ledger.ts';
+import type { SessionLogStore } from '../kernel/ports.ts';
 import { type GatewayConfig, gatewayConfig, type Report } from '../kernel/satp/effects.ts';
 import type { TransferRequest } from '../kernel/satp/payloads.ts';
 import type { Outcome } from '../kernel/satp/state.ts';
@@ -42,11 +43,26 @@ export interface GatewayLogger {
 
 /**
  * Counters, named as docs/embedding.md lists them (`satp_messages_sent_total`, `satp_sessions_ended_total`, ...),
- * each with its labels; adapt it to Prometheus, OpenTelemetry or StatsD.
+ * each with its labels; adapt it to Prometheus, OpenTelemetry or StatsD. gateway/metrics.ts implements it all,
+ * with the Prometheus text format. The optional methods add histograms and gauges; without them nothing else is
+ * measured or wrapped.
  */
 export interface GatewayMetrics {
   count(name: string, labels: Record<string, string>, by?: number): void;
+  /**
+   * One measurement for a histogram. Given, startGateway times each durable append of its own entries
+   * (`satp_append_duration_seconds`) and each signature with its key (`satp_sign_duration_seconds`), in seconds.
+   */
+  observe?(name: string, labels: Record<string, string>, value: number): void;
+  /**
+   * A gauge to read whenever the metrics are collected; returns what stops reading it. Given, startGateway
+   * registers `satp_sessions` (sessions by state) once it serves, and stops it at close.
+   */
+  collect?(name: string, read: () => Iterable<readonly [Record<string, string>, number]>): () => void;
 }
+
+/** The states `satp_sessions` counts: a session's status kind (kernel/satp/state.ts), or left for an operator. */
+export const SESSION_STATES = ['running', 'rolling-back', 'disputed', 'ended', 'quarantined'] as const;
 
 export interface StartGatewayOptions {
   /** This gateway's id, as its peers know it. */
@@ -143,6 +159,38 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     o.store instanceof LogStore
       ? o.store
       : new LogStore(o.store, { keys, verifier, ...(o.successor ? { successor: o.successor } : {}) });
+  // Durations for the histograms, when the metrics take them: performance.now() is in every runtime we run on.
+  const metrics = o.metrics;
+  const timed = <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    if (!metrics?.observe) return work();
+    const t0 = performance.now();
+    return work().then((v) => {
+      metrics.observe?.(name, {}, (performance.now() - t0) / 1000);
+      return v;
+    });
+  };
+  const signer: Signer = metrics?.observe
+    ? {
+        alg: o.signer.alg,
+        publicJwk: o.signer.publicJwk,
+        sign: (data) => timed('satp_sign_duration_seconds', () => o.signer.sign(data)),
+      }
+    : o.signer;
+  const sessionStore: SessionLogStore = metrics?.observe
+    ? {
+        writeLogEntries: (entries) => timed('satp_append_duration_seconds', () => store.writeLogEntries(entries)),
+        getHead: (logId) => store.getHead(logId),
+        listOpenLogs: () => store.listOpenLogs(),
+        verifyLog: (logId) => store.verifyLog(logId),
+        readPage: (logId, from, limit, maxChars) => store.readPage(logId, from, limit, maxChars),
+        updateLog: (logId, source) => store.updateLog(logId, source),
+      }
+    : store;
+  // A dispute freezes its session (status disputed) and is reported for an operator, then again at every later
+  // event of it: counted once, on the report that finds it disputed for the first time. Sessions already frozen
+  // when the gateway started are not new disputes: the reports of boot are not counted, then they are noted.
+  const disputed = new Set<string>();
+  let booted = false;
   const links = new PeerLinks({
     transports: o.transports,
     peers: Object.keys(o.peers),
@@ -183,10 +231,10 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
       ),
       ...o.timing,
     }),
-    signer: o.signer,
+    signer,
     verifier,
     keys,
-    store,
+    store: sessionStore,
     outbox: o.wrapOutbox ? o.wrapOutbox(counted) : counted,
     ledger: o.ledger,
     peerLedger: (peer) => (Object.hasOwn(o.peers, peer) ? o.peers[peer]?.ledger : undefined),
@@ -199,6 +247,10 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
         log.info?.('session ended', { gateway: o.id, session, outcome: report.outcome, reason: report.reason });
       } else {
         count('satp_reports_total', { kind: report.kind });
+        if (booted && gateway.session(session)?.status.kind === 'disputed' && !disputed.has(session)) {
+          disputed.add(session);
+          count('satp_disputes_total');
+        }
         const fields = { gateway: o.id, session, ...report };
         if (report.kind === 'needs-operator') log.error?.('session needs an operator', fields);
         else log.warn?.(`session report: ${report.kind}`, fields);
@@ -222,8 +274,17 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
         epoch: o.takeover.epoch,
       })
     : await gateway.boot();
+  for (const s of gateway.sessions()) if (s.status.kind === 'disputed') disputed.add(s.sessionId);
+  booted = true;
   inbound.open();
   count('satp_sessions_recovered_total', {}, recovered);
+  count('satp_disputes_total', {}, 0);
+  const stopGauge = metrics?.collect?.('satp_sessions', () => {
+    const by = Object.fromEntries(SESSION_STATES.map((s) => [s, 0])) as Record<string, number>;
+    for (const s of gateway.sessions()) by[s.status.kind] = (by[s.status.kind] ?? 0) + 1;
+    by.quarantined = gateway.quarantined().size;
+    return Object.entries(by).map(([state, n]) => [{ state }, n] as const);
+  });
   log.info?.('gateway booted', { gateway: o.id, recovered, network: o.ledger.id });
 
   let closing: Promise<void> | undefined;
@@ -236,6 +297,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     whenEnded: (sessionId) => gateway.whenEnded(sessionId),
     close: () =>
       (closing ??= (async () => {
+        stopGauge?.();
         gateway.close();
         links.close();
         await Promise.allSettled(o.transports.map((t) => t.close()));
