@@ -20,6 +20,7 @@ export const PORTABLE_TESTS: readonly string[] = [
   'test/unit/ws-challenge-cors.test.ts',
   'test/unit/ws-client-fetch-binding.test.ts',
   'test/unit/edge-alarm-clock.test.ts',
+  'test/unit/gateway-metrics.test.ts',
   'test/codec/claim-schema.test.ts',
   'test/codec/codec-round-trip.test.ts',
   'test/codec/recovery-message-schema.test.ts',
