@@ -14,7 +14,7 @@ export const USAGE =
                [--deadline-grace-ms 2000] [--burn-margin-ms 1000] [--min-lock-seconds 5] [--connect-wait-ms 1000]
                [--crash-after <point>] [--tls-cert <pem-file> --tls-key <pem-file>] [--tls-ca <pem-file>]
                [--pg <url> [--pg-schema satp]] [--cert <pem-file>] [--trust <json-file>] [--primary-key <jwk>]
-               [--lease-ttl-ms <ms> [--holder <name>] [--standby-for <json|file>]]
+               [--lease-ttl-ms <ms> [--holder <name>] [--standby-for <json|file>]] [--metrics-port <port>]
   --ledger-key   the public JWK the own ledger signs receipts with (every receipt is checked against it)
   --peers        {"<peer-id>": {"url": "ws://…/satp/ws", "publicJwk": {…}, "networkId": "<ledger id>",
                   "ledgerPublicJwk": {…}}}: the peer gateway's key, and the key its ledger signs with
@@ -31,6 +31,8 @@ export const USAGE =
   --standby-for  {"<gateway-id>": {"primaryKey": {…}, "cert": "<pem-file>"}}: the other gateways of the
                  organization this process is a backup of (same --pg, --ledger and --peers): it takes the lease
                  of any of them that lapses and acts for it too, with this backup certificate; needs --lease-ttl-ms
+  --metrics-port serve GET /metrics (Prometheus text format) on --host at this port (0: chosen at run time, said
+                 by the "metrics" event); each gateway the process acts for under its own "gateway" label
   --crash-after  fault injection: SIGKILL this process right after a step is logged (e.g. 3.4) or a
                  message was sent (sent:commit-prepare-msg)
 commands: JSON lines on stdin (docs/demo.md); stdin's end shuts the gateway down`;
@@ -94,6 +96,8 @@ export interface GatewayCliConfig {
    * with the key its chains start with and this process's backup certificate for it (base64 DER).
    */
   standbyFor?: Record<string, { primaryKey: PublicJwk; certificate: string }>;
+  /** Serve the metrics on this port (0: any). */
+  metricsPort?: number;
 }
 
 /** Parses argv; throws a RangeError naming the bad flag (the entry prints it with USAGE and exits 2). */
@@ -127,6 +131,7 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
       'lease-ttl-ms': { type: 'string' },
       holder: { type: 'string' },
       'standby-for': { type: 'string' },
+      'metrics-port': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -162,6 +167,7 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
     burnMarginMs: integer('--burn-margin-ms', values['burn-margin-ms'], 0, 3_600_000),
     minLockSeconds: integer('--min-lock-seconds', values['min-lock-seconds'], 1, 86_400),
     connectWaitMs: integer('--connect-wait-ms', values['connect-wait-ms'], 0, 600_000),
+    metricsPort: integer('--metrics-port', values['metrics-port'], 0, 65535),
     crashAfter: values['crash-after'] === undefined ? undefined : parseCrashPoint(values['crash-after']),
   };
   const config: GatewayCliConfig = {

@@ -12,6 +12,8 @@ import type { LogStoreDriver } from '../storage/driver.ts';
 import type { SuccessorAuthority } from '../kernel/takeover.ts';
 import { holdLease, type Lease } from '../gateway/ha.ts';
 import { realClock } from '../gateway/clock.ts';
+import { createGatewayMetrics, withLabels } from '../gateway/metrics.ts';
+import { metricsHandler } from '../http/metrics.ts';
 import { successorAuthority } from '../identity/x509.ts';
 import { backoffDelay } from '../transports/backoff.ts';
 import type { Transport, TransportErrorHandler } from '../transports/types.ts';
@@ -55,6 +57,12 @@ export interface GatewayRuntime {
   }): Transport & {
     connect(peer: string): Promise<void>;
   };
+  /** Serves plain HTTP on host:port (the metrics endpoint); close() stops it. */
+  serve(
+    handler: (req: Request) => Response | Promise<Response>,
+    host: string,
+    port: number,
+  ): Promise<{ url: string; close(): Promise<void> }>;
   stdinLines(): AsyncIterable<string>;
   onSignal(handler: () => void): void;
   /** SIGKILL this very process (fault injection); never returns. */
@@ -104,6 +112,10 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
   for (const [peer, url] of Object.entries(cli.peerLedgers))
     peerLedgers[peer] = new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 });
   // Peer id → URL, shared by every gateway this process acts for (peer-url updates them all).
+  // --metrics-port: one registry for the process, each gateway it acts for under its own `gateway` label.
+  const registry = cli.metricsPort === undefined ? undefined : createGatewayMetrics();
+  const metricsServer = registry && (await runtime.serve(metricsHandler(registry), cli.host, cli.metricsPort!));
+  if (metricsServer) emit('metrics', { url: `${metricsServer.url}/metrics` });
   const urls: Record<string, string> = Object.fromEntries(Object.entries(cli.peers).map(([p, c]) => [p, c.url]));
 
   /**
@@ -170,6 +182,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     (stopping ??= (async () => {
       await Promise.allSettled([...acting.values()].map((a) => a.running.close()));
       await Promise.allSettled([...idle.values()].map((t) => t.close()));
+      await metricsServer?.close().catch(() => undefined);
       await lockless.close().catch(() => undefined);
       emit('stopped', {});
       return runtime.exit(0);
@@ -221,6 +234,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
       ),
       verifier,
       ...(successor ? { successor } : {}),
+      ...(registry ? { metrics: withLabels(registry, { gateway: role.id }) } : {}),
       primaryKey: role.primaryKey,
       ...(lease && role.certificate
         ? { takeover: { certificate: role.certificate, backup: cli.lease!.holder, epoch: lease.epoch } }

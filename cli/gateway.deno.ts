@@ -57,6 +57,10 @@ const deno: GatewayRuntime = {
   },
   // Deno's WebSocket takes no roots of its own: with a private CA to trust, ws's sockets (through the Node compat).
   dialer: ({ tls, ...options }) => (tls ? createNodeWsClient({ ...options, tls }) : new WsClientTransport(options)),
+  async serve(handler, hostname, port) {
+    const http = Deno.serve({ hostname, port, onListen: () => {} }, handler);
+    return { url: `http://${hostname}:${http.addr.port}`, close: () => http.shutdown() };
+  },
   stdinLines: () => lines(Deno.stdin.readable),
   onSignal(handler) {
     Deno.addSignalListener('SIGTERM', handler);

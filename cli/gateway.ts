@@ -10,6 +10,7 @@ import { WsServerTransport } from '../transports/ws/node/server.ts';
 import { createNodeWsClient } from '../transports/ws/node/client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
+import { serveOnNode } from '../http/node-serve.ts';
 
 // Hashes with the runtime's native SHA-256 (node:crypto, in Node and Deno alike) instead of noble's.
 useNativeSha256();
@@ -29,6 +30,10 @@ const node: GatewayRuntime = {
     return { transport, url: transport.url };
   },
   dialer: (options) => createNodeWsClient(options),
+  async serve(handler, hostname, port) {
+    const s = await serveOnNode(handler, { hostname, port });
+    return { url: s.url, close: () => s.close() };
+  },
   stdinLines: () => createInterface({ input: process.stdin, crlfDelay: Infinity }),
   onSignal(handler) {
     process.on('SIGTERM', handler);

@@ -229,6 +229,25 @@ function labelKey(metric: string, labels: Labels): string {
     .join(',');
 }
 
+/**
+ * The same metrics with `extra` labels on every series: one registry for several gateways (a process acting for
+ * its own gateway and others it took over, docs/high-availability.md), each under its own `gateway` label.
+ */
+export function withLabels(metrics: GatewayMetrics, extra: Labels): GatewayMetrics {
+  const collect = metrics.collect?.bind(metrics);
+  const observe = metrics.observe?.bind(metrics);
+  return {
+    count: (name, labels, by) => metrics.count(name, { ...labels, ...extra }, by),
+    ...(observe && { observe: (name, labels, value) => observe(name, { ...labels, ...extra }, value) }),
+    ...(collect && {
+      collect: (name, read) =>
+        collect(name, function* () {
+          for (const [labels, v] of read()) yield [{ ...labels, ...extra }, v] as const;
+        }),
+    }),
+  };
+}
+
 /** A registry with every gateway metric defined: pass it as `metrics` to startGateway, serve it (http/metrics.ts). */
 export function createGatewayMetrics(): MetricsRegistry {
   return new MetricsRegistry(GATEWAY_METRICS);

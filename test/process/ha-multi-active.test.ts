@@ -83,7 +83,7 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
         b: { url: lb.url, id: 'ledger-b', publicJwk: keyB },
       },
       ttlMs: TTL_MS,
-      flags: [...FLAGS, ...FLAGS_MIN_LOCK],
+      flags: [...FLAGS, ...FLAGS_MIN_LOCK, '--metrics-port', '0'],
     });
     stop = orgs.killAll;
     const { ids, procs, actsFor, serving, launch } = orgs;
@@ -144,7 +144,16 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
           resumed: Number(booted?.sessions),
         });
       }
-      if (actsFor(heir).length > 1) doubleDuty++;
+      if (actsFor(heir).length > 1) {
+        doubleDuty++;
+        // The heir's /metrics shows both gateways it acts for, each under its own label.
+        const at = heir.events.find((e) => e.event === 'metrics')?.url;
+        const text = await (await fetch(String(at))).text();
+        for (const gw of ids[sideOf(victim)])
+          expect(text, `${partner(victim)}'s metrics`).toMatch(
+            new RegExp(`^satp_sessions_recovered_total\\{gateway="${gw}"\\} \\d+$`, 'm'),
+          );
+      }
       const back = await launch(victim);
       for (const gw of [victim, partner(victim)])
         await back.waitFor((e) => e.event === 'standby' && e.gw === gw, 60_000, `${victim} stands by for ${gw}`);

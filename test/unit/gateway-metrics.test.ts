@@ -10,6 +10,7 @@ import {
   GATEWAY_METRICS,
   MetricsRegistry,
   PROMETHEUS_CONTENT_TYPE,
+  withLabels,
 } from '../../gateway/metrics.ts';
 import { metricsHandler } from '../../http/metrics.ts';
 import { isProblem } from '../../http/problem.ts';
@@ -122,6 +123,22 @@ describe('the text exposition format 0.0.4', () => {
     // A name with no definition is defined at its first use.
     r.count('satp_something_new_total', { peer: 'p' });
     expect(r.render()).toContain('# TYPE satp_something_new_total counter\nsatp_something_new_total{peer="p"} 1\n');
+  });
+
+  it('withLabels: several gateways on one registry, each series under its own gateway label', () => {
+    const r = createGatewayMetrics();
+    const [a1, a2] = [withLabels(r, { gateway: 'gw-a1' }), withLabels(r, { gateway: 'gw-a2' })];
+    a1.count('satp_sessions_ended_total', { outcome: 'committed' });
+    a2.count('satp_sessions_ended_total', { outcome: 'committed' }, 2);
+    a2.observe?.('satp_sign_duration_seconds', {}, 0.0002);
+    const stop = a1.collect?.('satp_sessions', () => [[{ state: 'running' }, 3] as const]);
+    const text = r.render();
+    expect(text).toContain('satp_sessions_ended_total{gateway="gw-a1",outcome="committed"} 1\n');
+    expect(text).toContain('satp_sessions_ended_total{gateway="gw-a2",outcome="committed"} 2\n');
+    expect(text).toContain('satp_sign_duration_seconds_count{gateway="gw-a2"} 1\n');
+    expect(text).toContain('satp_sessions{gateway="gw-a1",state="running"} 3\n');
+    stop?.();
+    expect(r.render()).not.toContain('state="running"');
   });
 });
 
