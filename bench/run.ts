@@ -14,6 +14,7 @@ import { durableAppend } from './durable-append.ts';
 import { transfers } from './transfers.ts';
 import { recovery } from './recovery.ts';
 import { ha } from './ha.ts';
+import { haScale } from './ha-scale.ts';
 import { emptyLimits, need } from './lib/limits.ts';
 import { BenchFailure, Results, type Row, table } from './lib/report.ts';
 import { machine } from './lib/machine.ts';
@@ -54,6 +55,7 @@ const parts: [string, () => Promise<void>][] = [
   ['transfers', async () => void (await transfers(results, need(limits), quick))],
   ['recovery', () => recovery(results, need(limits), quick, say)],
   ['ha', () => ha(results, need(limits), quick, say)],
+  ['scale', () => haScale(results, quick, say)],
   [
     'memory',
     async () => {

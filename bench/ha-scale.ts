@@ -1,0 +1,251 @@
+// Part 7: several active gateways per side (docs/high-availability.md), in real processes. 1, 2 and 4 gateway
+// processes per side (`satp-gateway --pg … --lease-ttl-ms … --standby-for …`, each holding its own gateway's lease
+// and standing by for the others), one PostgreSQL schema per side, two ledger servers: transfers per second with a
+// fixed number in flight per origin process. What bounds it on this machine is read in the same run: the CPU time
+// every process spent (from /proc), which on 2 cores is the limit once the machine is busy all the time. The bound
+// given is the rate at which the measured CPU time per transfer would fill every core.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GatewayChild } from '../examples/gateway-child.ts';
+import { HttpLedger } from '../ledgers/http-ledger.ts';
+import { bundleGateway } from '../test/support/gateway-bundle.ts';
+import { checkInvariants, type TransferSpec } from '../test/support/gateway-invariants.ts';
+import { haOrgs } from '../test/support/ha-orgs.ts';
+import { type LedgerProcess, startLedgerProcess } from '../test/support/ledger-process.ts';
+import { startPostgres } from '../test/support/postgres-cluster.ts';
+import { now } from './lib/measure.ts';
+import { check, type Results } from './lib/report.ts';
+
+/** Transfers in flight per origin process: enough to keep its group commit and its links busy. */
+const IN_FLIGHT_PER_ORIGIN = 8;
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const HZ = 100;
+
+/** CPU seconds a process has used (user + system), from /proc/<pid>/stat; 0 once it is gone. */
+function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / HZ;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pids of the PostgreSQL server's processes (the postmaster and its backends). */
+function postgresPids(): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'postgres') pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** This process's CPU seconds (the bench itself: it reads every event line of every gateway process). */
+const selfCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** CPU seconds the whole machine has been busy (every state but idle and iowait), from /proc/stat. */
+function machineBusy(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const t = ticks.map(Number);
+  const busy = t.reduce((a, b) => a + b, 0) - (t[3] ?? 0) - (t[4] ?? 0);
+  return busy / HZ;
+}
+
+interface ScaleRun {
+  perSecond: number;
+  /** CPU seconds per transfer: gateway processes, ledger servers, PostgreSQL, the bench, and the rest of the machine. */
+  cpu: { gateways: number; ledgers: number; postgres: number; bench: number; rest: number };
+  /** Busy share of every core over the run. */
+  busy: number;
+}
+
+export async function haScale(results: Results, quick: boolean, say: (line: string) => void): Promise<void> {
+  const counts = quick ? [1, 2] : [1, 2, 4];
+  const perRun = quick ? 24 : 240;
+  const dir = mkdtempSync(join(tmpdir(), 'satp-bench-scale-'));
+  const cluster = await startPostgres();
+  const bundle = await bundleGateway();
+  const ledgers: LedgerProcess[] = [];
+  try {
+    for (const perSide of counts) {
+      // Fresh ledgers per run: the invariants hold each ledger's op count against the run's sessions alone.
+      const seeded = Array.from({ length: perRun + perSide }, (_, i) => `asset-${i}:owner-${i}`).join(',');
+      const ledgerArgs = (id: string, assets?: string) => [
+        ...['--port', '0', '--db', join(dir, `${id}-n${perSide}`), '--id', id],
+        ...(assets ? ['--assets', assets] : []),
+      ];
+      await Promise.allSettled(ledgers.splice(0).map((l) => l.kill('SIGKILL')));
+      ledgers.push(await startLedgerProcess(ledgerArgs('ledger-a', seeded)));
+      ledgers.push(await startLedgerProcess(ledgerArgs('ledger-b')));
+      const [la, lb] = ledgers as [LedgerProcess, LedgerProcess];
+      const keyOf = async (url: string) => (await (await HttpLedger.connect(url)).health()).publicJwk;
+      const ledgerInfo = {
+        a: { url: la.url, id: 'ledger-a', publicJwk: await keyOf(la.url) },
+        b: { url: lb.url, id: 'ledger-b', publicJwk: await keyOf(lb.url) },
+      };
+      let next = 0;
+      const runDir = join(dir, `n${perSide}`);
+      const orgs = await haOrgs({
+        runtime: 'node',
+        bundle: bundle.path,
+        dir: mkdtempSync(`${runDir}-`),
+        pg: cluster.url,
+        perSide,
+        schemas: { a: `scale${perSide}_a`, b: `scale${perSide}_b` },
+        ledgers: ledgerInfo,
+        ttlMs: 5_000,
+        flags: ['--retransmit-ms', '2000', '--min-lock-seconds', '5'],
+      });
+      try {
+        await orgs.start();
+        const transfers: TransferSpec[] = [];
+        /** Runs `count` transfers, origin i to destination i, at most IN_FLIGHT_PER_ORIGIN in flight per origin. */
+        const drive = async (count: number) => {
+          let issued = 0;
+          const lane = async (i: number) => {
+            const origin = orgs.ids.a[i]!;
+            const child = orgs.procs[origin]!;
+            for (;;) {
+              if (issued >= count) return;
+              const n = next++;
+              issued++;
+              const spec = {
+                sessionId: `n${perSide}-${n}`,
+                assetId: `asset-${n}`,
+                originator: `owner-${n}`,
+                beneficiary: `beneficiary-${n}`,
+                origin,
+                destination: orgs.ids.b[i]!,
+              };
+              transfers.push(spec);
+              await transfer(child, spec);
+            }
+          };
+          await Promise.all(orgs.ids.a.flatMap((_, i) => Array.from({ length: IN_FLIGHT_PER_ORIGIN }, () => lane(i))));
+        };
+        await drive(perSide); // warm-up: one transfer per origin, not measured
+        const pids = {
+          gateways: Object.values(orgs.procs).map((c) => c.pid),
+          ledgers: ledgers.map((l) => l.child.pid!),
+        };
+        const pg = postgresPids();
+        const cpuNow = () => ({
+          gateways: sum(pids.gateways.map(cpuOf)),
+          ledgers: sum(pids.ledgers.map(cpuOf)),
+          postgres: sum(pg.map(cpuOf)),
+          bench: selfCpu(),
+        });
+        const cpu0 = cpuNow();
+        const busy0 = machineBusy();
+        const t0 = now();
+        await drive(perRun);
+        const seconds = (now() - t0) / 1000;
+        const busy = machineBusy() - busy0;
+        const cpu1 = cpuNow();
+        const used = {
+          gateways: cpu1.gateways - cpu0.gateways,
+          ledgers: cpu1.ledgers - cpu0.ledgers,
+          postgres: cpu1.postgres - cpu0.postgres,
+          bench: cpu1.bench - cpu0.bench,
+        };
+        const known = used.gateways + used.ledgers + used.postgres + used.bench;
+        const run: ScaleRun = {
+          perSecond: perRun / seconds,
+          cpu: {
+            gateways: used.gateways / perRun,
+            ledgers: used.ledgers / perRun,
+            postgres: used.postgres / perRun,
+            bench: used.bench / perRun,
+            rest: Math.max(0, busy - known) / perRun,
+          },
+          busy: busy / (seconds * availableParallelism()),
+        };
+        // The destinations end a moment after the origins (the last ack): wait, by asking, until none is open.
+        for (let i = 0; ; i++) {
+          const open: string[] = [];
+          for (const c of Object.values(orgs.procs))
+            open.push(...((await c.request({ cmd: 'status' })).open as string[]));
+          if (open.length === 0) break;
+          check(i < 400, `scale ${perSide}: still open after 400 polls: ${open.slice(0, 5).join(', ')}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        for (const c of Object.values(orgs.procs)) await c.stop();
+        const report = await checkInvariants({
+          origin: orgs.store('a'),
+          destination: orgs.store('b'),
+          ledgerA: la.url,
+          ledgerB: lb.url,
+          transfers,
+          successor: orgs.pki.authority,
+        });
+        check(report.problems.length === 0, `scale ${perSide}: ${report.problems.slice(0, 3).join('; ')}`);
+        check(report.committed === transfers.length, `scale ${perSide}: ${report.rolledBack} rolled back`);
+        const perTransfer = run.cpu.gateways + run.cpu.ledgers + run.cpu.postgres + run.cpu.bench + run.cpu.rest;
+        const bound = availableParallelism() / perTransfer;
+        const ms = (s: number) => `${(s * 1000).toFixed(1)}`;
+        results.rate(
+          'ha',
+          `transfers, ${perSide} gateway process${perSide > 1 ? 'es' : ''} per side over PostgreSQL (${perRun})`,
+          run.perSecond,
+          bound,
+          `all ${availableParallelism()} cores at the run's CPU per transfer`,
+          {
+            note:
+              `CPU ms per transfer: gateways ${ms(run.cpu.gateways)}, ledgers ${ms(run.cpu.ledgers)}, ` +
+              `PostgreSQL ${ms(run.cpu.postgres)}, the bench reading events ${ms(run.cpu.bench)}, ` +
+              `the rest of the machine ${ms(run.cpu.rest)}; cores busy ${(run.busy * 100).toFixed(0)} %`,
+          },
+        );
+        say(
+          `  ha scale: ${perSide} per side: ${run.perSecond.toFixed(1)}/s, CPU ${ms(perTransfer)} ms per transfer ` +
+            `(gateways ${ms(run.cpu.gateways)}), busy ${(run.busy * 100).toFixed(0)} %`,
+        );
+      } finally {
+        await orgs.killAll();
+      }
+    }
+  } finally {
+    await Promise.allSettled(ledgers.map((l) => l.kill('SIGKILL')));
+    await cluster.stop();
+    bundle.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** One transfer through a gateway process: the command, then its outcome at the origin. */
+async function transfer(child: GatewayChild, spec: TransferSpec): Promise<void> {
+  const from = child.events.length;
+  const r = await child.request(
+    {
+      cmd: 'transfer',
+      sessionId: spec.sessionId,
+      assetId: spec.assetId,
+      originator: spec.originator,
+      beneficiary: spec.beneficiary,
+      peer: spec.destination,
+      lockSeconds: 60,
+    },
+    30_000,
+  );
+  check(r.started === true, `${spec.sessionId} did not start: ${JSON.stringify(r)}`);
+  const ended = await child.waitFor(
+    (e) => e.event === 'outcome' && e.session === spec.sessionId,
+    60_000,
+    `${spec.sessionId} ends`,
+    from,
+  );
+  check(ended.outcome === 'committed', `${spec.sessionId} ended ${String(ended.outcome)}`);
+}
