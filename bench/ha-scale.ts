@@ -64,7 +64,7 @@ function machineBusy(): number {
 
 interface ScaleRun {
   perSecond: number;
-  /** CPU seconds per transfer: gateway processes, ledger servers, PostgreSQL, the bench, and the rest of the machine. */
+  /** CPU seconds per transfer: gateways, ledger servers, PostgreSQL, the bench, and the rest of the machine. */
   cpu: { gateways: number; ledgers: number; postgres: number; bench: number; rest: number };
   /** Busy share of every core over the run. */
   busy: number;
