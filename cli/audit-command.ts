@@ -3,24 +3,27 @@
 // besides parsing flags is exported for other Node callers (the demo, examples/demo/audit.ts): auditStores, and
 // the lines it prints.
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { auditSession, type AuditKeys, type HeldChain, type SessionAudit } from '../audit/session.ts';
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
-import { ID_PATTERN, parseLogId } from '../kernel/entry.ts';
+import { ID_PATTERN } from '../kernel/entry.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 import * as z from '../kernel/zod.ts';
 import { gatewayTableSchema } from '../log-api/auth.ts';
-import { LevelDriver } from '../storage/level.ts';
+import { exportText, type ReadChain, readSource, SourceError } from './audit-sources.ts';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
 
-export const USAGE = `usage: satp-audit --store <gateway-id>=<leveldb-dir> --store <gateway-id>=<leveldb-dir>
-                  --keys <file> [--session <id>]... [--json]
-  --store    a gateway's log store (the --db of satp-gateway), named by the gateway whose store it is;
-             give both gateways' stores to check one against the other
-  --keys     {"gateways": {"<id>": {"publicJwk": …}}, "ledgers": {"<ledger-id>": {"publicJwk": …}}}
+export const USAGE = `usage: satp-audit --store <gateway-id>=<source> --store <gateway-id>=<source>
+                  --keys <file> [--session <id>]... [--json] [--export <file>]
+  --store    a gateway's log store, named by the gateway whose store it is; give both gateways' stores to check
+             one against the other. <source>: a LevelDB directory (the --db of satp-gateway), a postgres://
+             URL (its --pg; ?schema=<name>, default satp), a Log Storage API http(s):// URL (needs --session
+             and the holder's token in --keys), or a file --export wrote
+  --keys     {"gateways": {"<id>": {"publicJwk": …, "token"?: …}}, "ledgers": {"<ledger-id>": {"publicJwk": …}}}
              (a satp-log-server --gateways file has the gateways' part)
   --session  audit only these sessions (default: every session in the stores)
   --json     print the audits as JSON instead of text
+  --export   also write the chains read to this file (readable again as a <source>)
 checks each session's chains (hashes, links, signatures), that each copy of a peer's chain is a prefix of it,
 that every message received was logged as sent, that no message was acted on twice, that every ledger receipt
 is signed by its ledger and follows the exec of its op, and that both chains end on the same side.
@@ -34,7 +37,14 @@ export async function audit(
   out: (line: string) => void = console.log,
   err: (line: string) => void = console.error,
 ): Promise<number> {
-  let values: { store?: string[]; keys?: string; session?: string[]; json?: boolean; help?: boolean };
+  let values: {
+    store?: string[];
+    keys?: string;
+    session?: string[];
+    json?: boolean;
+    help?: boolean;
+    export?: string;
+  };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -44,6 +54,7 @@ export async function audit(
         keys: { type: 'string' },
         session: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
+        export: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -64,12 +75,13 @@ export async function audit(
     const at = s.indexOf('=');
     const holder = s.slice(0, at);
     if (at < 1 || !ID_PATTERN.test(holder) || at === s.length - 1)
-      return usage(`--store ${JSON.stringify(s)}: expected <gateway-id>=<dir>`);
-    stores.push({ holder, dir: s.slice(at + 1) });
+      return usage(`--store ${JSON.stringify(s)}: expected <gateway-id>=<source>`);
+    stores.push({ holder, source: s.slice(at + 1) });
   }
   if (!stores.length) return usage('--store is required');
   if (!values.keys) return usage('--keys is required');
   let keys: AuditKeys;
+  const tokens: Record<string, string> = {};
   try {
     const parsed = parseStrictJson(readFileSync(values.keys, 'utf8'));
     if (!parsed.ok) return usage(`${values.keys}: not JSON: ${parsed.problem}`);
@@ -80,13 +92,16 @@ export async function audit(
         Object.entries(t).flatMap(([id, c]) => (c.publicJwk ? [[id, c.publicJwk as PublicJwk] as const] : [])),
       );
     keys = { gateways: jwks(k.data.gateways), ledgers: jwks(k.data.ledgers) };
+    for (const [id, c] of Object.entries(k.data.gateways)) if (c.token) tokens[id] = c.token;
   } catch (e) {
     return usage(`${values.keys}: ${(e as Error).message}`);
   }
 
   let audits: SessionAudit[];
   try {
-    audits = await auditStores(stores, keys, values.session);
+    const bySession = await readStores(stores, values.session, { gateways: Object.keys(keys.gateways), tokens });
+    if (values.export) writeFileSync(values.export, exportText([...bySession.values()].flat()));
+    audits = await auditChains(bySession, keys);
   } catch (e) {
     if (e instanceof AuditInputError) return usage(e.message);
     throw e;
@@ -104,45 +119,42 @@ export async function audit(
 /** A store that cannot be opened, or a session asked for that no store holds: the caller's input is wrong. */
 export class AuditInputError extends Error {}
 
-/** A gateway's LevelDB log store, named by the gateway whose store it is. */
+/**
+ * A gateway's log store, named by the gateway whose store it is: a LevelDB directory, a postgres:// URL
+ * (`?schema=`), a Log Storage API's http(s):// URL, or a file `--export` wrote (cli/audit-sources.ts).
+ */
 export interface AuditedStore {
   holder: string;
-  dir: string;
+  source: string;
 }
 
 /**
  * Every chain of every store, grouped by session (only `sessions` when given). Each store is opened, read and
  * closed in turn: LevelDB admits one process, so the gateways must have stopped. Throws AuditInputError for a
- * store that cannot be opened or a session no store holds.
+ * store that cannot be opened or a session no store holds. `gateways` and `tokens` serve a Log Storage API.
  */
 export async function readStores(
   stores: readonly AuditedStore[],
   sessions?: readonly string[],
-): Promise<Map<string, HeldChain[]>> {
-  const bySession = new Map<string, HeldChain[]>();
-  for (const { holder, dir } of stores) {
-    let driver: LevelDriver;
+  access: { gateways?: readonly string[]; tokens?: Readonly<Record<string, string>> } = {},
+): Promise<Map<string, ReadChain[]>> {
+  const bySession = new Map<string, ReadChain[]>();
+  for (const { holder, source } of stores) {
+    let chains: ReadChain[];
     try {
-      driver = await LevelDriver.open(dir, { createIfMissing: false });
+      chains = await readSource(holder, source, {
+        ...(sessions ? { sessions } : {}),
+        gateways: access.gateways ?? [],
+        tokens: access.tokens ?? {},
+      });
     } catch (e) {
-      throw new AuditInputError(`--store ${holder}=${dir}: cannot open it (${(e as Error).message})`);
+      if (e instanceof SourceError) throw new AuditInputError(e.message);
+      throw e;
     }
-    try {
-      for (const logId of await driver.logs()) {
-        const id = parseLogId(logId);
-        if (!id || (sessions && !sessions.includes(id.sessionId))) continue;
-        const head = await driver.head(logId);
-        const texts = head ? await driver.read(logId, 1, head.seq) : [];
-        const entries = texts.map((t) => {
-          const p = parseStrictJson(t);
-          return p.ok ? p.value : t;
-        });
-        const list = bySession.get(id.sessionId) ?? [];
-        list.push({ holder, author: id.author, entries });
-        bySession.set(id.sessionId, list);
-      }
-    } finally {
-      await driver.close();
+    for (const c of chains) {
+      const list = bySession.get(c.sessionId) ?? [];
+      list.push(c);
+      bySession.set(c.sessionId, list);
     }
   }
   for (const sid of sessions ?? [])
@@ -155,8 +167,17 @@ export async function auditStores(
   stores: readonly AuditedStore[],
   keys: AuditKeys,
   sessions?: readonly string[],
+  tokens?: Readonly<Record<string, string>>,
 ): Promise<SessionAudit[]> {
-  const bySession = await readStores(stores, sessions);
+  const bySession = await readStores(stores, sessions, {
+    gateways: Object.keys(keys.gateways),
+    ...(tokens ? { tokens } : {}),
+  });
+  return auditChains(bySession, keys);
+}
+
+/** Audits chains already read (readStores), in session id order. */
+export async function auditChains(bySession: Map<string, readonly HeldChain[]>, keys: AuditKeys) {
   const verifier = defaultVerifier();
   const audits: SessionAudit[] = [];
   for (const [sid, chains] of [...bySession].sort(([a], [b]) => a.localeCompare(b)))

@@ -226,6 +226,14 @@ export class PostgresDriver implements LogStoreDriver {
     return rows.map((r) => r.text as string);
   }
 
+  /** Ids of every log this store holds, open or ended (an auditor's listing; a gateway needs only openLogs). */
+  async logs(): Promise<string[]> {
+    const rows = await this.#do(
+      (sql) => sql`select log_id from ${sql(this.#table('log_heads'))} where seq > 0 order by log_id`,
+    );
+    return rows.map((r) => r.log_id as string);
+  }
+
   async openLogs(): Promise<string[]> {
     const rows = await this.#do((sql) => sql`select log_id from ${sql(this.#table('log_heads'))} where open`);
     return rows.map((r) => r.log_id as string);

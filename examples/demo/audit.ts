@@ -14,7 +14,7 @@ export async function printAudit(
 ): Promise<boolean> {
   const gws = [members.origin, members.destination];
   const audits = await auditStores(
-    gws.map((m) => ({ holder: m.id, dir: m.db })),
+    gws.map((m) => ({ holder: m.id, source: m.db })),
     {
       gateways: Object.fromEntries(gws.map((m) => [m.id, m.publicJwk])),
       ledgers: Object.fromEntries([ledgers.origin, ledgers.destination].map((l) => [l.id, l.publicJwk])),

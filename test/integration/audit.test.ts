@@ -1,7 +1,7 @@
 // The offline auditor (audit/session.ts, and the satp-audit command over LevelDB stores): real runs between two
 // gateways pass it, crash and recovery included; a record that was tampered with, or that tells two stories,
 // fails it with the check that caught it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,13 @@ import { hashJson } from '../../kernel/hash.ts';
 import type { Json } from '../../kernel/json.ts';
 import type { MemoryDriver } from '../../storage/memory.ts';
 import { LevelDriver } from '../../storage/level.ts';
+import { LogStore } from '../../storage/log-store.ts';
+import { MemoryDriver as Memory } from '../../storage/memory.ts';
+import { PostgresDriver } from '../../storage/postgres.ts';
+import { createLogStorageApp } from '../../log-api/app.ts';
+import { serveOnNode } from '../../http/node-serve.ts';
+import { keyTable } from '../../kernel/crypto/types.ts';
+import { startPostgres } from '../support/postgres-cluster.ts';
 import {
   crashSide,
   DESTINATION,
@@ -273,8 +280,91 @@ describe('the offline auditor', () => {
     ]);
   });
 
+  it('satp-audit reads PostgreSQL, a Log Storage API and its own export, and an edited export fails', async () => {
+    const keysFile = join(dir, 'keys-sources.json');
+    const tokens = { [ORIGIN.id]: 'origin-token-0123456789', [DESTINATION.id]: 'destination-token-0123456789' };
+    writeFileSync(
+      keysFile,
+      JSON.stringify({
+        gateways: {
+          [ORIGIN.id]: { publicJwk: ORIGIN.jwk, token: tokens[ORIGIN.id] },
+          [DESTINATION.id]: { publicJwk: DESTINATION.jwk, token: tokens[DESTINATION.id] },
+        },
+        ledgers: { 'ledger-a': { publicJwk: LEDGER_A.jwk }, 'ledger-b': { publicJwk: LEDGER_B.jwk } },
+      }),
+    );
+    /** Copies a side's logs (its own chains and the copies of its peer's) into another driver. */
+    const copy = async (side: typeof pair.origin, to: { append: LevelDriver['append'] }) => {
+      for (const [logId, stored] of (side.store.driver as MemoryDriver).logs) {
+        const last = JSON.parse(stored.at(-1)!) as LogEntry;
+        const open = (last.payload as { kind?: string }).kind !== 'end';
+        await to.append(logId, EMPTY_HEAD, stored, { ...headOf(last), open });
+      }
+    };
+    // The origin's store in PostgreSQL, the destination's behind a Log Storage API.
+    const cluster = await startPostgres();
+    const served: { close(): Promise<void> }[] = [];
+    try {
+      const pgUrl = `${cluster.url}?schema=audited`;
+      const pg = await PostgresDriver.open(cluster.url, { schema: 'audited' });
+      await copy(pair.origin, pg);
+      await pg.close();
+      const memory = new Memory();
+      await copy(pair.destination, memory);
+      const gateways = {
+        [ORIGIN.id]: { token: tokens[ORIGIN.id], publicJwk: ORIGIN.jwk },
+        [DESTINATION.id]: { token: tokens[DESTINATION.id], publicJwk: DESTINATION.jwk },
+      };
+      const store = new LogStore(memory, {
+        keys: keyTable({ [ORIGIN.id]: ORIGIN.jwk, [DESTINATION.id]: DESTINATION.jwk }),
+        verifier: defaultVerifier(),
+      });
+      const server = await serveOnNode(createLogStorageApp({ store, gateways }).fetch, { port: 0 });
+      served.push(server);
+
+      const sources = ['--store', `${ORIGIN.id}=${pgUrl}`, '--store', `${DESTINATION.id}=${server.url}`];
+      const exported = join(dir, 'chains.json');
+      const lines: string[] = [];
+      const args = [...sources, '--keys', keysFile, '--session', 's-commit', '--session', 's-crash'];
+      expect(await audit([...args, '--export', exported], (l) => lines.push(l))).toBe(0);
+      expect(lines.at(-1)).toBe('2 session(s) audited, 0 with a failed check');
+
+      // The export reads back as both stores, and audits the same.
+      const fromFile = ['--store', `${ORIGIN.id}=${exported}`, '--store', `${DESTINATION.id}=${exported}`];
+      const again: string[] = [];
+      expect(await audit([...fromFile, '--keys', keysFile], (l) => again.push(l))).toBe(0);
+      expect(again).toEqual(lines);
+
+      // One beneficiary renamed in the export: the chain no longer verifies.
+      const text = readFileSync(exported, 'utf8');
+      const edited = join(dir, 'chains-edited.json');
+      writeFileSync(edited, text.replace(/"beneficiary": "([^"]+)"/, '"beneficiary": "$1x"'));
+      expect(text).not.toBe(readFileSync(edited, 'utf8'));
+      const bad: string[] = [];
+      const editedArgs = ['--store', `${ORIGIN.id}=${edited}`, '--store', `${DESTINATION.id}=${edited}`];
+      expect(await audit([...editedArgs, '--keys', keysFile], (l) => bad.push(l))).toBe(1);
+      expect(bad.some((l) => /FAIL chains verify/.test(l))).toBe(true);
+
+      // A Log Storage API lists no logs: the sessions must be named; a file that is no export is refused.
+      const errors: string[] = [];
+      const quiet = () => {};
+      const apiOnly = ['--store', `${DESTINATION.id}=${server.url}`, '--keys', keysFile];
+      expect(await audit(apiOnly, quiet, (l) => errors.push(l))).toBe(2);
+      expect(
+        await audit(['--store', `${ORIGIN.id}=${keysFile}`, '--keys', keysFile], quiet, (l) => errors.push(l)),
+      ).toBe(2);
+      expect(errors.map((e) => e.split('\n')[0])).toEqual([
+        expect.stringMatching(/a Log Storage API lists no logs; name the sessions/),
+        expect.stringMatching(/not a satp-audit export/),
+      ]);
+    } finally {
+      await Promise.allSettled(served.map((s) => s.close()));
+      await cluster.stop();
+    }
+  });
+
   it("the demo's verdict (auditStores, verdict): passed for the run, FAILED for one changed byte", async () => {
-    const stores = (dirs: Record<string, string>) => Object.entries(dirs).map(([holder, d]) => ({ holder, dir: d }));
+    const stores = (dirs: Record<string, string>) => Object.entries(dirs).map(([holder, d]) => ({ holder, source: d }));
     const good = verdict(await auditStores(stores(await levelStores(pair, 'verdict-good')), KEYS, ['s-commit']));
     expect(good).toEqual({
       passed: true,
