@@ -17,3 +17,4 @@ export * from './ports.ts';
 export * from './keyed-lock.ts';
 export { Gateway, type GatewayOptions, type ReceiveResult } from './driver.ts';
 export * from './takeover.ts';
+export * from './draft-form.ts';
