@@ -48,7 +48,7 @@ async function recoveredTransfer(): Promise<LogEntry[][]> {
 }
 
 describe('the Figure 5 form of a log entry', () => {
-  it('a committed transfer with a crash and recovery: every entry of both chains comes back byte for byte', async () => {
+  it('a committed transfer with a crash and recovery: every entry of both chains comes back exactly', async () => {
     const chains = await recoveredTransfer();
     const all = chains.flat();
     expect(all.some((e) => e.recoveryMessage !== undefined && e.recoveryPayload !== undefined)).toBe(true);
@@ -198,7 +198,7 @@ describe('refusals: a reason, never a throw', () => {
       expect(!r.ok && r.error).toMatch(error);
     });
 
-  it('without the entry hash in the extension, it is computed, and a forged entry still fails its signature', async () => {
+  it('without the entry hash in the extension it is computed; a forged entry still fails its signature', async () => {
     const { entry, draft } = await sample();
     const r = fromDraftForm(edit(draft, (o) => delete ext(o).entryHash));
     expect(r.ok && JSON.stringify(r.entry)).toBe(JSON.stringify(entry));
@@ -247,7 +247,7 @@ describe("Figure 6's camelCase form", () => {
     );
   });
 
-  it('an entry of ours under its names maps back when its time is whole seconds, its gateway addresses dropped', async () => {
+  it('an entry of ours under its names maps back if its time is whole seconds; gateway addresses dropped', async () => {
     const entry = await sealEntry(nextEntryBody(chainContext('s-f6', G2), EMPTY_HEAD, step(0)), G2.signer);
     expect(entry.timestamp % 1000).toBe(0);
     const r = fromDraftForm(JSON.parse(JSON.stringify(asFigure6(entry))));
