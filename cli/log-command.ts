@@ -189,9 +189,9 @@ export async function importLogs(
 
 /** The logs as JSON with one entry per line, each exactly the text a store keeps for it. */
 function entriesText(logs: Record<string, LogEntry[]>): string {
-  const parts = Object.entries(logs).map(
-    ([id, entries]) =>
-      `  ${JSON.stringify(id)}: [${entries.length ? `\n${entries.map((e) => `    ${JSON.stringify(e)}`).join(',\n')}\n  ` : ''}]`,
-  );
+  const parts = Object.entries(logs).map(([id, entries]) => {
+    const lines = entries.map((e) => `    ${JSON.stringify(e)}`).join(',\n');
+    return `  ${JSON.stringify(id)}: [${entries.length ? `\n${lines}\n  ` : ''}]`;
+  });
   return parts.length ? `{\n${parts.join(',\n')}\n}` : '{}';
 }

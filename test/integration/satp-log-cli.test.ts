@@ -53,7 +53,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('satp-log', () => {
-  it('export writes every log of the store in Figure 5 form; import gives back the stored texts, verified', async () => {
+  it('export writes every log of the store in Figure 5 form; import gives back the stored texts', async () => {
     expect(stored.size, "both gateways' chains").toBe(2);
     const exported = await run('export', '--store', db, '--out', join(dir, 'draft.json'));
     expect(exported).toMatchObject({ code: 0, err: '' });
@@ -82,7 +82,7 @@ describe('satp-log', () => {
     expect(Object.keys(JSON.parse(back.out))).toEqual([logId]);
   });
 
-  it('a changed draft entry is exit 1 naming the log and entry; a forged one fails verification with --keys', async () => {
+  it('a changed draft entry is exit 1 naming the log and entry; a forged one fails to verify with --keys', async () => {
     const logId = logIdOf('s-log', ORIGIN.id);
     const drafts = JSON.parse((await run('export', '--store', db, '--log', logId)).out) as Record<
       string,
