@@ -1,7 +1,7 @@
 // The Log Storage API's choke point for untrusted input: raw body bytes to strict JSON, path and
 // query parameters to checked values. Refusals are SatpError INVALID_INPUT (400).
 import { SatpError } from '../kernel/errors.ts';
-import { ID_PATTERN, logIdOf } from '../kernel/entry.ts';
+import { ID_PATTERN, logIdOf, parseLogId } from '../kernel/entry.ts';
 import type { Json, JsonLimits } from '../kernel/json.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
 
@@ -44,6 +44,50 @@ export function logIdParam(
     );
   }
   return { logId: logIdOf(sessionId, author), sessionId, author };
+}
+
+/** A log named by one value, as recovery-04 §3.4's single-segment routes name it. */
+export interface NamedLog {
+  logId: string;
+  sessionId: string;
+  author: string;
+}
+
+/**
+ * The log a recovery-04 §3.4 single-segment route names (`/writeLogEntry/:logId`, `?log=`): the log id itself,
+ * `<sessionId>/<author>` (kernel/entry.ts logIdOf), its `/` sent as `%2F` in a path segment (docs/log-storage-api.md,
+ * "Log ids in paths"). `what` says where it came from, for the refusal.
+ */
+export function singleLogIdParam(value: string | undefined, what: string): NamedLog {
+  const parsed = value === undefined ? undefined : parseLogId(value);
+  if (!parsed || value === undefined) {
+    throw new SatpError(
+      'INVALID_INPUT',
+      `${what} names the log as <sessionId>/<author> (in a path segment, its "/" as %2F), ` +
+        'each half matching [A-Za-z0-9][A-Za-z0-9._:-]{0,127}',
+    );
+  }
+  return { logId: value, ...parsed };
+}
+
+/**
+ * The entry recovery-04 §3.4's `GET /getLogEntry/:id` names: `<sessionId>/<author>/<seqNumber>`, the log id and the
+ * entry's place in it, its slashes sent as `%2F`.
+ */
+export function entryIdParam(value: string | undefined): { log: NamedLog; seq: number } {
+  const at = value?.lastIndexOf('/') ?? -1;
+  const bad = () =>
+    new SatpError(
+      'INVALID_INPUT',
+      'the entry id is <sessionId>/<author>/<seqNumber>, its "/" sent as %2F (e.g. s-1%2Fgw-a%2F2)',
+    );
+  if (value === undefined || at < 0) throw bad();
+  const parsed = parseLogId(value.slice(0, at));
+  if (!parsed) throw bad();
+  return {
+    log: { logId: value.slice(0, at), ...parsed },
+    seq: intParam(value.slice(at + 1), 'the seqNumber of the entry id', 1, 1),
+  };
 }
 
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;

@@ -107,6 +107,48 @@ const readOp = (
   parameters: [...logParams, ...extra],
   responses: { 200: success(data, okDescription), ...errors(...statuses) },
 });
+/**
+ * An operation at recovery-04 §3.4's own path, which names the log by one value: `op` with its two path parameters
+ * (sessionId, author) replaced by `named`.
+ */
+const atDraftPath = <T extends { summary: string; parameters: object[] }>(op: T, ...named: object[]): T => ({
+  ...op,
+  summary: `${op.summary}, at recovery-04 §3.4's path`,
+  parameters: [...named, ...op.parameters.filter((p) => (p as { in?: string }).in !== 'path')],
+});
+const LOG_ID_TEXT = 'The log id `<sessionId>/<author>`';
+const logIdSegment = (name: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: `${LOG_ID_TEXT} as one path segment, its "/" sent as %2F (recovery-04 §3.4 \`:${name}\`)`,
+});
+const logQuery = {
+  name: 'log',
+  in: 'query',
+  required: true,
+  schema: { type: 'string' },
+  description: `${LOG_ID_TEXT}: recovery-04 §3.4 names no log for this function, so the query does`,
+};
+const entryIdSegment = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'The entry id `<sessionId>/<author>/<seqNumber>` as one path segment, its "/" sent as %2F',
+};
+const PAGE_QUERY = [
+  { name: 'from', in: 'query', required: false, schema: lengthString, description: 'First seqNumber (default 1)' },
+  { name: 'to', in: 'query', required: false, schema: lengthString, description: 'Last seqNumber (default: the end)' },
+  {
+    name: 'limit',
+    in: 'query',
+    required: false,
+    schema: lengthString,
+    description: 'Most entries (default and maximum: the page size)',
+  },
+];
 const str = (maxLength: number) => ({ type: 'string', maxLength });
 const jwk = {
   type: 'object',
@@ -202,29 +244,7 @@ export const LOG_STORAGE_OPENAPI: OpenApiDocument = {
       ),
     },
     '/getLog/{sessionId}/{author}': {
-      get: readOp('getLog(L), one bounded page at a time', ref('LogPage'), 'A page of the log', [
-        {
-          name: 'from',
-          in: 'query',
-          required: false,
-          schema: lengthString,
-          description: 'First seqNumber (default 1)',
-        },
-        {
-          name: 'to',
-          in: 'query',
-          required: false,
-          schema: lengthString,
-          description: 'Last seqNumber (default: the end)',
-        },
-        {
-          name: 'limit',
-          in: 'query',
-          required: false,
-          schema: lengthString,
-          description: 'Most entries (default and maximum: the page size)',
-        },
-      ]),
+      get: readOp('getLog(L), one bounded page at a time', ref('LogPage'), 'A page of the log', PAGE_QUERY),
     },
     '/getLogDiff/{sessionId}/{author}': {
       post: {
@@ -274,6 +294,61 @@ export const LOG_STORAGE_OPENAPI: OpenApiDocument = {
             description: 'Most entries (default and maximum: the page size)',
           },
         ],
+      ),
+    },
+    '/writeLogEntry/{logId}': {
+      post: atDraftPath(
+        writeOp(
+          'writeLogEntry(e, L): append one entry, or a batch atomically',
+          'The log length after the append',
+          true,
+        ),
+        logIdSegment('logId'),
+      ),
+    },
+    '/getLogEntry/{id}': {
+      get: atDraftPath(
+        readOp(
+          'getLogEntry(i, L): the entry with seqNumber i',
+          ref('LogEntry'),
+          'The entry',
+          [],
+          [400, 401, 403, 404, 500, 503],
+        ),
+        entryIdSegment,
+      ),
+    },
+    '/getLogLength': {
+      get: atDraftPath(
+        readOp('getLogLength(L)', lengthString, 'The number of entries (0 for an unknown log)'),
+        logQuery,
+      ),
+    },
+    '/getLastEntry': {
+      get: atDraftPath(
+        readOp('getLastEntry(L)', ref('LogEntry'), 'The last entry', [], [400, 401, 403, 404, 500, 503]),
+        logQuery,
+      ),
+    },
+    '/getLog': {
+      get: atDraftPath(
+        readOp('getLog(L), one bounded page at a time', ref('LogPage'), 'A page of the log', PAGE_QUERY),
+        logQuery,
+      ),
+    },
+    '/getLogDiff/{log}': {
+      post: atDraftPath(
+        {
+          ...readOp(
+            'getLogDiff(l1, l2): what the log holds beyond the caller’s view of it',
+            ref('LogDiff'),
+            'The difference (kernel/log-diff.ts)',
+            [],
+            [400, 401, 403, 413, 415, 500, 503],
+          ),
+          requestBody: { required: true, content: { 'application/json': { schema: ref('LogView') } } },
+        },
+        logIdSegment('log'),
       ),
     },
     '/openLogs': {

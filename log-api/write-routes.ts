@@ -1,13 +1,13 @@
 // The Log Storage API's write routes: writeLogEntry (recovery-04 §3.4), its -01 name saveLogEntry, and
 // the -01 updateLog. Appends are conditional on the log's head, which fences a stale primary
-// (docs/log-storage-api.md, writeLogEntry).
+// (docs/log-storage-api.md, writeLogEntry). writeLogEntry also answers at §3.4's `/writeLogEntry/:logId`.
 import type { Context } from 'hono';
 import { GENESIS_HASH, type ChainHead } from '../kernel/entry.ts';
 import { isSatpError, SatpError } from '../kernel/errors.ts';
 import { HASH_PATTERN } from '../kernel/hash.ts';
 import type { Json } from '../kernel/json.ts';
 import { checkEntriesFor } from './guard.ts';
-import { isObject, logIdParam, parseBody } from './input.ts';
+import { isObject, logIdParam, type NamedLog, parseBody, singleLogIdParam } from './input.ts';
 import { type LogApiApp, type LogApiEnv, ok, type RouteDeps } from './reply.ts';
 
 const LOG = '/:sessionId/:author';
@@ -49,8 +49,8 @@ export function registerWriteRoutes(app: LogApiApp, deps: RouteDeps): void {
   };
 
   /** The named log, after checking the caller may write it; with the log's established profile. */
-  const writable = async (c: Context<LogApiEnv>) => {
-    const log = logIdParam(c.req.param('sessionId'), c.req.param('author'));
+  const writable = async (c: Context<LogApiEnv>, named?: NamedLog) => {
+    const log = named ?? logIdParam(c.req.param('sessionId'), c.req.param('author'));
     return { ...log, established: await guard.assertWrite(log.logId, log.author, c.get('caller')) };
   };
 
@@ -61,11 +61,15 @@ export function registerWriteRoutes(app: LogApiApp, deps: RouteDeps): void {
     return entries;
   };
 
-  // writeLogEntry(e, L) and its -01 name saveLogEntry. Replies the new log length, a string as in
-  // recovery-04 Figure 4 ("the entry index of the last log").
-  for (const name of ['writeLogEntry', 'saveLogEntry']) {
-    app.post(`/${name}${LOG}`, async (c) => {
-      const log = await writable(c);
+  // writeLogEntry(e, L) and its -01 name saveLogEntry, and §3.4's `/writeLogEntry/:logId` (the log id in one
+  // segment, its "/" as %2F). Replies the new log length, a string as in recovery-04 Figure 4 ("the entry index of
+  // the last log").
+  for (const [path, named] of [
+    ...['writeLogEntry', 'saveLogEntry'].map((name) => [`/${name}${LOG}`, undefined] as const),
+    ['/writeLogEntry/:logId', (c: Context<LogApiEnv>) => singleLogIdParam(c.req.param('logId'), 'the path')] as const,
+  ]) {
+    app.post(path, async (c) => {
+      const log = await writable(c, named?.(c));
       const { logId } = log;
       const expected = c.req.header(EXPECTED_HEAD_HEADER);
       if (expected !== undefined) {

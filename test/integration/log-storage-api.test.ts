@@ -147,6 +147,20 @@ describe.each(RUNTIMES)('recovery-04 §3.4 Log Storage API served by %s', (runti
     },
   );
 
+  it("§3.4's single-segment routes: the log id's %2F survives each server's HTTP stack", async () => {
+    const entries = await chain('one-seg', 2);
+    const log = `one-seg%2F${G1.id}`;
+    const w = await call(base, 'POST', `/writeLogEntry/${log}`, { signAs: G1, body: entries[0]! });
+    expect(w.body).toEqual({ success: true, response_data: '1' });
+    const w2 = await call(base, 'POST', `/writeLogEntry/${log}`, { body: { entries: [entries[1]] } });
+    expect(w2.body).toEqual({ success: true, response_data: '2' });
+    const e = await call(base, 'GET', `/getLogEntry/${log}%2F2`, { signAs: G1 });
+    expect(e.body).toEqual({ success: true, response_data: entries[1] });
+    const length = await call(base, 'GET', `/getLogLength?log=one-seg%2F${G1.id}`);
+    expect(length.body).toEqual({ success: true, response_data: '2' });
+    expectProblem(await call(base, 'GET', `/getLogEntry/${log}%2F2`, { as: G2.id }), 403, 'FORBIDDEN');
+  });
+
   it("getLogDiff answers extends, view-longer and diverged for the caller's view (kernel/log-diff.ts)", async () => {
     const entries = await chain('d-diff', 4);
     await write(base, 'd-diff', { entries });

@@ -29,6 +29,7 @@ export const PORTABLE_TESTS: readonly string[] = [
   'test/integration/log-storage-auth.test.ts',
   'test/integration/log-storage-access.test.ts',
   'test/integration/log-storage-openapi.test.ts',
+  'test/integration/log-storage-draft-routes.test.ts',
   'test/integration/transport-http-gateway-app.test.ts',
   'test/scenario/satp-transfer-scenarios.test.ts',
   'test/scenario/recovery-04-s5.4-scenarios.test.ts',
