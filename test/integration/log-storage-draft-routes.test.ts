@@ -138,7 +138,7 @@ describe("recovery-04 §3.4's single-segment routes", () => {
     }
   });
 
-  it('refuse bad input: 400 for a bad log or entry id, 404 for no such entry, 415 for a body that is not JSON', async () => {
+  it('refuse bad input: 400 for a bad log or entry id, 404 for no such entry, 415 for a non-JSON body', async () => {
     const { app, entries } = await withChain();
     const bad: [string, () => Promise<Response>, number, string][] = [
       ['a log id without its slash', () => post(app, '/writeLogEntry/s-1', entries[0]), 400, 'INVALID_INPUT'],
