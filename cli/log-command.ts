@@ -22,7 +22,7 @@ export const USAGE = `usage: satp-log export --store <leveldb-dir> [--log <sessi
   import  reads such a file (or one log as a JSON array), in Figure 5's form or Figure 6's camelCase form, and
           writes the entries as this project stores them, {"<sessionId>/<author>": [entry, …], …}
   --keys  {"gateways": {"<id>": {"publicJwk": …}}, …} (satp-audit's --keys file): also verify each chain
-          (hashes, links, signatures; a chain a backup took over does not verify here, satp-audit checks those)
+          (hashes, links, signatures; a chain a backup took over does not verify here: no successor authority)
   --out   write there instead of stdout
 exits 0 on success, 1 when an entry cannot be read or rebuilt or a chain does not verify, 2 on a usage error`;
 

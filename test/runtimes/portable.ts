@@ -39,4 +39,5 @@ export const PORTABLE_TESTS: readonly string[] = [
   'test/scenario/safety-harsher-world.test.ts',
   'test/scenario/pair-determinism.test.ts',
   'test/scenario/start-gateway.test.ts',
+  'test/scenario/log-trail.test.ts',
 ];
