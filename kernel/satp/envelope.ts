@@ -1,4 +1,7 @@
-// Messages on the wire: JWS flattened JSON (RFC 7515 §7.2.2) over the message's canonical JSON.
+// Messages on the wire: JWS flattened JSON (RFC 7515 §7.2.2). This gateway signs the message's canonical JSON
+// (RFC 8785); it reads any JSON serialization a peer signed. One rule for the hash of a message, whoever sent it:
+// SHA-256 of the payload bytes as signed (docs/names.md, "Message hashes"). For our messages those bytes are the
+// canonical JSON, so the hash is messageHash(message).
 import * as z from '../zod.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
 import { sha256Hex } from '../hash.ts';
@@ -84,7 +87,7 @@ export type Opened =
 
 /**
  * The one choke point for inbound messages: envelope shape, header, sender = the
- * transport-authenticated peer, signature, then payload strict JSON in canonical form and schema.
+ * transport-authenticated peer, signature, then payload strict JSON (in any serialization) and schema.
  * Never throws.
  */
 export async function openEnvelope(
@@ -159,8 +162,6 @@ export async function openEnvelope(
           ...(typeof v.messageType === 'string' ? { messageType: v.messageType } : {}),
         }
       : undefined;
-  if (canonicalJson(json.value) !== text)
-    return bad(SATP_ERRORS.invalidMessageType, 'payload is not canonical JSON (RFC 8785)', hint);
   const m = parseMessage(json.value);
   if (!m.ok) {
     const code =

@@ -6,6 +6,7 @@ import { keyTable } from '../../kernel/crypto/types.ts';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { toBase64Url, utf8 } from '../../kernel/encoding.ts';
 import { sha256Hex } from '../../kernel/hash.ts';
+import { canonicalJson } from '../../kernel/json.ts';
 import { type Envelope, openEnvelope, type RefusalHint } from '../../kernel/satp/envelope.ts';
 import { MSG, SATP_ERRORS } from '../../kernel/satp/index.ts';
 import { refuseEnvelope } from '../../kernel/satp/refuse.ts';
@@ -40,16 +41,30 @@ describe('openEnvelope', () => {
     });
   });
 
-  it('an authentic but non-canonical message is refused with a hint to answer it by', async () => {
+  it('an authentic message that does not parse is refused with a hint to answer it by', async () => {
     const text = `{"transferContextId":"ctx-1", "sessionId":"s-1","messageType":"${MSG.lockAssert}"}`;
     const opened = await openEnvelope(await signed(text), G1.id, keys, verifier);
     expect(opened).toEqual({
       ok: false,
       error: SATP_ERRORS.invalidMessageType,
-      detail: 'payload is not canonical JSON (RFC 8785)',
+      detail: 'hashPrevMessage: Invalid input: expected string, received undefined',
       authentic: true,
       hint: { sessionId: 's-1', transferContextId: 'ctx-1', hash: sha256Hex(utf8(text)), messageType: MSG.lockAssert },
     });
+  });
+
+  it('a message signed as any JSON serialization (not RFC 8785) is read, hashed over the bytes signed', async () => {
+    const message = {
+      messageType: MSG.assertionReceipt,
+      sessionId: 's-1',
+      transferContextId: 'ctx-1',
+      hashPrevMessage: 'b'.repeat(64),
+    };
+    // Keys in the sender's order, indented: what a peer that signs its JSON as it serializes it sends.
+    const text = JSON.stringify(message, null, 2);
+    expect(text).not.toBe(canonicalJson(message));
+    const opened = await openEnvelope(await signed(text), G1.id, keys, verifier);
+    expect(opened).toMatchObject({ ok: true, message, hash: sha256Hex(utf8(text)), from: G1.id });
   });
 
   it('an authentic payload that is JSON null or names no session is refused without a hint, never thrown', async () => {
