@@ -1,4 +1,5 @@
 // The crypto the kernel is handed: signers, verifiers and a key resolver (crypto is injected).
+import { fromBase64Url, toHex } from '../encoding.ts';
 
 export type Curve = 'P-256' | 'secp256k1';
 /** JOSE algorithm names: ES256 is mandatory in SATP core; ES256K (RFC 8812) is the option. */
@@ -41,3 +42,22 @@ export function keyTable(entries: Record<string, PublicJwk> | Iterable<[string, 
 }
 
 export const sameKey = (a: PublicJwk, b: PublicJwk): boolean => a.crv === b.crv && a.x === b.x && a.y === b.y;
+
+/**
+ * A key as given in a SATP claim, a JWK or the SEC 1 point in hex (compressed 02/03 and x, or 04, x and y; SATP
+ * core's examples), is the known key `key`. The hex form names no curve: its point must be `key`'s.
+ */
+export function sameKeyAs(given: PublicJwk | string, key: PublicJwk): boolean {
+  if (typeof given !== 'string') return sameKey(given, key);
+  let x: string;
+  let y: string;
+  try {
+    [x, y] = [toHex(fromBase64Url(key.x)), toHex(fromBase64Url(key.y))];
+  } catch {
+    return false;
+  }
+  const hex = given.toLowerCase();
+  if (hex.startsWith('04')) return hex === `04${x}${y}`;
+  const odd = (Number.parseInt(y.slice(-1), 16) & 1) === 1;
+  return hex === `${odd ? '03' : '02'}${x}`;
+}

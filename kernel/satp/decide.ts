@@ -168,7 +168,10 @@ function onMessage(
     s.role === 'destination' && s.committed && s.lastReceivedType !== MSG.commitFinal ? [MSG.commitFinal] : [];
   if (![...expected, ...late].includes(m.messageType))
     return refuse(s, m, hash, now, SATP_ERRORS.invalidMessageType, `${m.messageType} is out of order`);
-  if (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash)
+  // SATP core lists no hashPrevMessage for the proposal receipt: one without it is bound to the proposal by its
+  // hashTransferInitClaim (checked by the origin); one with it must name the proposal, as every answer does.
+  const unbound = m.messageType === MSG.proposalReceipt && m.hashPrevMessage === undefined;
+  if (!unbound && (!('hashPrevMessage' in m) || m.hashPrevMessage !== s.lastSent?.hash))
     return refuse(
       s,
       m,

@@ -2,9 +2,9 @@
 import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
 import { hashJson } from '../hash.ts';
 import type { Json } from '../json.ts';
-import { sameKey } from '../crypto/types.ts';
+import { sameKeyAs } from '../crypto/types.ts';
 import type { Decision, GatewayConfig } from './effects.ts';
-import { MSG, SATP_VERSION, type MessageOf, type SatpMessage } from './messages.ts';
+import { claimOf, MSG, SATP_VERSION, type MessageOf, type SatpMessage } from './messages.ts';
 import { claimOrRollBack, sendClaim } from './rollback.ts';
 import type { SessionState } from './state.ts';
 import { end, intent, iso, ledger, receive, record, send } from './steps.ts';
@@ -27,9 +27,9 @@ export function acceptProposal(from: string, m: Proposal, hash: string, now: num
   if (!peer) return refuse(undefined, m, hash, now, SATP_ERRORS.forbidden, `unknown gateway ${from}`, from);
   if (c.senderGatewayId !== from) return bad('senderGatewayId is not the authenticated sender');
   if (c.recipientGatewayId !== cfg.id) return bad('recipientGatewayId is not this gateway');
-  if (!sameKey(c.senderGatewaySignaturePublicKey, peer.publicJwk))
+  if (!sameKeyAs(c.senderGatewaySignaturePublicKey, peer.publicJwk))
     return bad('senderGatewaySignaturePublicKey is not the sender key');
-  if (!sameKey(c.receiverGatewaySignaturePublicKey, cfg.publicJwk))
+  if (!sameKeyAs(c.receiverGatewaySignaturePublicKey, cfg.publicJwk))
     return bad('receiverGatewaySignaturePublicKey is not this gateway key');
   if (c.recipientGatewayNetworkId !== cfg.networkId) return bad('recipientGatewayNetworkId is not this network');
 
@@ -45,10 +45,11 @@ export function acceptProposal(from: string, m: Proposal, hash: string, now: num
     destinationGatewaySystem: cfg.networkId,
   };
   const ack = receive('1.1', now, from, m, hash, claimHash);
+  const lockSeconds = claimOf(m).assetLockExpirationTime;
   const policy =
     c.networkLockType !== 'TIME_LOCK'
       ? SATP_ERRORS.unsupportedLockType
-      : c.assetLockExpirationTime < cfg.minLockSeconds || c.assetLockExpirationTime > cfg.maxLockSeconds
+      : lockSeconds < cfg.minLockSeconds || lockSeconds > cfg.maxLockSeconds
         ? SATP_ERRORS.unsupportedLockTime
         : undefined;
   const base = {
@@ -86,7 +87,7 @@ export function acceptProposal(from: string, m: Proposal, hash: string, now: num
     effects: [
       { kind: 'send', to: from, message: receipt, logged: true },
       // Before the lock nothing is at stake here; a session that does not reach it within the lock's time is given up.
-      { kind: 'set-timer', timer: 'deadline', at: now + c.assetLockExpirationTime * 1000 + cfg.deadlineGraceMs },
+      { kind: 'set-timer', timer: 'deadline', at: now + lockSeconds * 1000 + cfg.deadlineGraceMs },
     ],
   };
 }

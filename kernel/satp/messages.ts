@@ -40,11 +40,22 @@ const jwk = z.strictObject({
   x: z.string().check(z.maxLength(64)),
   y: z.string().check(z.maxLength(64)),
 });
+/**
+ * An EC public key as SATP core's examples write it: the SEC 1 point in hex, compressed (02/03 and x) or not (04,
+ * x and y). Core's text gives keys as JWK; its examples use hex "for brevity". Both are accepted.
+ */
+export const HEX_POINT = /^(?:0[23][0-9a-fA-F]{64}|04[0-9a-fA-F]{128})$/;
+const gatewayKey = z.union([jwk, z.string().check(z.regex(HEX_POINT))]);
 
 /** Seconds a lock holds: at least one, at most 30 days. */
 const lockSeconds = z.number().check(z.int(), z.minimum(1), z.maximum(30 * 24 * 3600));
 
-const base = { version: z.literal(SATP_VERSION), sessionId: id, transferContextId: id };
+/**
+ * SATP core requires `version` on the transfer proposal, its receipt and the error message only. The others
+ * accept it (this project sends it on every message, so its older releases, which required it, still read ours).
+ */
+const versioned = { version: z.literal(SATP_VERSION), sessionId: id, transferContextId: id };
+const base = { version: z.optional(z.literal(SATP_VERSION)), sessionId: id, transferContextId: id };
 const answer = { ...base, hashPrevMessage: hash };
 
 /** The Transfer Initialization Claim (SATP core §5.1), with gateway keys as JWK. */
@@ -52,18 +63,21 @@ export const transferInitClaimSchema = z.strictObject({
   digitalAssetId: id,
   assetProfileId: text(256),
   networkLockType: z.enum(['TIME_LOCK', 'HASH_LOCK', 'HASH_TIME_LOCK']),
-  /** Seconds the lock holds on the origin network. */
-  assetLockExpirationTime: lockSeconds,
+  /** Seconds the lock holds on the origin network (OPTIONAL in core: else networkLockExpirationTime, claimOf). */
+  assetLockExpirationTime: z.optional(lockSeconds),
   verifiedOriginatorEntityId: text(512),
   verifiedBeneficiaryEntityId: text(512),
   originatorPublicKey: text(512),
   beneficiaryPublicKey: text(512),
-  senderGatewaySignaturePublicKey: jwk,
-  receiverGatewaySignaturePublicKey: jwk,
+  senderGatewaySignaturePublicKey: gatewayKey,
+  receiverGatewaySignaturePublicKey: gatewayKey,
   senderGatewayId: id,
   recipientGatewayId: id,
   senderGatewayNetworkId: text(256),
   recipientGatewayNetworkId: text(256),
+  /** OPTIONAL in core: accepted, checked for form, and not used. */
+  senderGatewayDeviceIdentityPublicKey: z.optional(gatewayKey),
+  receiverGatewayDeviceIdentityPublicKey: z.optional(gatewayKey),
   senderGatewayOwnerId: z.optional(text(512)),
   receiverGatewayOwnerId: z.optional(text(512)),
 });
@@ -86,14 +100,16 @@ const problem = {
 
 export const messageSchemas = {
   [MSG.transferProposal]: z.strictObject({
-    ...base,
+    ...versioned,
     messageType: z.literal(MSG.transferProposal),
     transferInitClaimFormat: z.literal('TRANSFER_INIT_CLAIM_FORMAT_1'),
     transferInitClaim: transferInitClaimSchema,
     gatewayAndNetworkCapabilities: capabilitiesSchema,
   }),
   [MSG.proposalReceipt]: z.strictObject({
-    ...answer,
+    ...versioned,
+    /** Not in core's list for this message: sent by this project, optional on receipt (the claim hash binds it). */
+    hashPrevMessage: z.optional(hash),
     messageType: z.literal(MSG.proposalReceipt),
     hashTransferInitClaim: hash,
     timestamp: z.string().check(z.maxLength(64)),
@@ -145,7 +161,8 @@ export const messageSchemas = {
     hashTransferCommence: hash,
   }),
   [MSG.error]: z.strictObject({
-    ...answer,
+    ...versioned,
+    hashPrevMessage: hash,
     messageType: z.literal(MSG.error),
     ...problem,
     instance: z.optional(text(512)),
@@ -171,6 +188,36 @@ export type MessageOf<K extends MessageType> = z.infer<(typeof messageSchemas)[K
 export const isMessageType = (t: unknown): t is MessageType =>
   typeof t === 'string' && Object.hasOwn(messageSchemas, t);
 
+/**
+ * Parameter names as SATP core's examples write them, by message type, each with the name its parameter list
+ * gives (the name this project sends and logs). docs/names.md lists them.
+ */
+export const FIELD_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  [MSG.lockAssert]: { lockAssetionExpiration: 'lockAssertionExpiration' },
+  [MSG.commitReady]: { mintAssertionClaimFormat: 'mintAssertionFormat' },
+  [MSG.ackPrepare]: { mintAssertionClaimFormat: 'mintAssertionFormat' },
+};
+
+/**
+ * What this gateway sends beyond SATP core's parameter lists, by message type (the URN's last part): `version` on
+ * every message (core lists it on three; our older releases require it everywhere), the proposal receipt's
+ * hashPrevMessage (every answer names what it answers), and the session abort's context and reason. docs/names.md
+ * documents them. A peer that implements core alone may ignore them all.
+ */
+export const CORE_EXTENSIONS: Readonly<Record<string, readonly string[]>> = {
+  'proposal-receipt-msg': ['hashPrevMessage'],
+  'transfer-commence-msg': ['version'],
+  'ack-commence-msg': ['version'],
+  'lock-assert-msg': ['version'],
+  'assertion-receipt-msg': ['version'],
+  'commit-prepare-msg': ['version'],
+  'commit-ready-msg': ['version'],
+  'commit-final-msg': ['version'],
+  'ack-commit-final-msg': ['version'],
+  'commit-transfer-complete-msg': ['version'],
+  'session-abort-msg': ['version', 'transferContextId', 'hashPrevMessage', 'reason'],
+};
+
 export type ParsedMessage = { ok: true; message: SatpMessage } | { ok: false; problem: string; messageType?: string };
 
 /**
@@ -182,13 +229,39 @@ export function parseMessage(value: unknown): ParsedMessage {
   const named = (value as { messageType?: unknown } | null)?.messageType;
   const t = typeof named === 'string' && Object.hasOwn(RECOVERY_ALIASES, named) ? RECOVERY_ALIASES[named] : named;
   if (!isMessageType(t)) return { ok: false, problem: `unknown messageType ${JSON.stringify(t)?.slice(0, 80)}` };
-  const v = t === named ? value : { ...(value as object), messageType: t };
+  let v = t === named ? value : { ...(value as object), messageType: t };
+  // SATP core's examples spell two parameters otherwise than its parameter lists: either is read as the list's.
+  const spelled = FIELD_ALIASES[t as string];
+  if (spelled && v !== null && typeof v === 'object')
+    for (const [alias, name] of Object.entries(spelled)) {
+      const o = v as object;
+      if (!Object.hasOwn(o, alias)) continue;
+      if (Object.hasOwn(o, name))
+        return { ok: false, problem: `${alias}: both ${alias} and ${name} are given`, messageType: t };
+      const { [alias]: given, ...rest } = v as Record<string, unknown>;
+      v = { ...rest, [name]: given };
+    }
   const r = messageSchemas[t].safeParse(v);
   if (!r.success) {
     const issue = r.error.issues[0];
     return { ok: false, problem: `${issue?.path.join('.') || t}: ${issue?.message}`, messageType: t };
   }
   return { ok: true, message: v as SatpMessage };
+}
+
+/**
+ * The proposal's claim with the seconds its lock holds filled in: assetLockExpirationTime is OPTIONAL in SATP
+ * core, and then the capabilities' networkLockExpirationTime (REQUIRED) says it. For the session's state only: the
+ * claim as received is what is logged and hashed.
+ */
+export function claimOf(
+  m: MessageOf<typeof MSG.transferProposal>,
+): TransferInitClaim & { assetLockExpirationTime: number } {
+  const c = m.transferInitClaim;
+  return {
+    ...c,
+    assetLockExpirationTime: c.assetLockExpirationTime ?? m.gatewayAndNetworkCapabilities.networkLockExpirationTime,
+  };
 }
 
 /** A message's hash: SHA-256 of its canonical JSON (SATP core §4.2.13, hashPrevMessage). */

@@ -3,7 +3,7 @@ import type { ChainContext, ChainHead, LogEntry, EntryBody } from '../entry.ts';
 import type { PublicJwk } from '../crypto/types.ts';
 import { EMPTY_HEAD } from '../entry.ts';
 import type { LedgerOp, LedgerReceipt } from '../ledger.ts';
-import { MSG, type MessageType, type SatpMessage, type TransferInitClaim } from './messages.ts';
+import { claimOf, MSG, type MessageType, type SatpMessage, type TransferInitClaim } from './messages.ts';
 import { RMSG, type RecoveryMessage } from './recovery-messages.ts';
 import type { Payload, Purpose } from './payloads.ts';
 import { claimReceipt } from './claims.ts';
@@ -278,7 +278,7 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
         wait: replies.length ? { kind: 'message', types: replies } : { kind: 'none' },
       };
       if (type === MSG.transferProposal)
-        next = { ...next, claim: p.message.transferInitClaim, hashes: { ...next.hashes, initClaim: p.claimHash } };
+        next = { ...next, claim: claimOf(p.message), hashes: { ...next.hashes, initClaim: p.claimHash } };
       if (type === MSG.transferCommence) next = { ...next, hashes: { ...next.hashes, commence: p.hash } };
       if (type === MSG.commitReady || type === MSG.ackPrepare) next = { ...next, promised: true };
       return next;
@@ -302,7 +302,7 @@ export function evolve(state: SessionState | undefined, entry: EntryBody | LogEn
         next = {
           ...next,
           peer: p.from,
-          claim: m.transferInitClaim,
+          claim: claimOf(m),
           hashes: { ...next.hashes, initClaim: p.claimHash },
         };
       }
