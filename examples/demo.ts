@@ -98,7 +98,9 @@ try {
     );
     console.log('  TLS: the gateways talk wss:// (TLS 1.3), certificates from a demo CA in .data/demo/tls/\n');
   }
-  const crashFlag = rollback ? 'sent:commit-prepare-msg' : crashAt;
+  // Rollback: the origin dies once it has logged commit-ready (3.3), so the destination has surely minted. A crash
+  // right after sending commit-prepare could beat the message out of the socket (Deno's sends are asynchronous).
+  const crashFlag = rollback ? '3.3' : crashAt;
   pair = await GatewayPair.start(
     {
       dir: DIR,
@@ -118,7 +120,7 @@ try {
   say.note(
     rollback
       ? `Transfer ${sessionId}: ${asset} from ${alice} on ${ledgerA.id} to ${bob} on ${ledgerB.id}, ` +
-          `lock ${lockSeconds} s. The origin will crash right after sending commit-prepare (3.1) ` +
+          `lock ${lockSeconds} s. The origin will crash right after it receives commit-ready (3.3) ` +
           'and stay down past the deadline.'
       : `Transfer ${sessionId}: ${asset} from ${alice} on ${ledgerA.id} to ${bob} on ${ledgerB.id}, ` +
           `lock ${lockSeconds} s. The origin will crash right after it logs step ${crashAt}.`,
@@ -140,7 +142,7 @@ try {
     );
   if (rollback) {
     say.note(
-      `${origin.id} stays down. ${destination.id} minted and waits for commit-final; ` +
+      `${origin.id} stays down. ${destination.id} minted, and waits for commit-final; ` +
         `past the lock expiry (+1 s grace) it asks ${ledgerA.id}, by the ledger's own clock, ` +
         'whether the burn happened or never can.',
     );
