@@ -139,7 +139,7 @@ describe('what this gateway sends, against core', () => {
 });
 
 describe('a proposal written as core writes it', () => {
-  it('hex keys, no assetLockExpirationTime, not RFC 8785: accepted, the receipt hashing the claim as sent', async () => {
+  it('hex keys, no assetLockExpirationTime, any serialization: accepted, the claim hashed as sent', async () => {
     // A proposal of ours, from a run, rewritten by hand as another implementation could send it, to a fresh pair.
     const source = await makePair();
     await source.origin.gw.startTransfer(source.request('s-source'));
