@@ -180,6 +180,22 @@ describe('the offline auditor', () => {
     expect(failed(await auditSession('s-crash', changed, KEYS, verifier))).toContain('chains verify');
   });
 
+  it('an entry missing from the middle of a chain, or its tail cut off, fails "chains verify" or "chains end"', async () => {
+    const held = chains.get('s-commit')!;
+    const own = held.find((c) => c.holder === ORIGIN.id && c.author === ORIGIN.id)!;
+    const without = (entries: readonly unknown[]) => held.map((c) => (c === own ? { ...c, entries } : c));
+    const middle = Math.floor(own.entries.length / 2);
+    const gap = await auditSession(
+      's-commit',
+      without([...own.entries.slice(0, middle), ...own.entries.slice(middle + 1)]),
+      KEYS,
+      verifier,
+    );
+    expect(failed(gap)).toContain('chains verify');
+    const cut = await auditSession('s-commit', without(own.entries.slice(0, -3)), KEYS, verifier);
+    expect(failed(cut)).toContain('chains end');
+  });
+
   it('a ledger receipt an insider rewrote and sealed again with the gateway key fails "receipts verify"', async () => {
     const a = await auditRewritten(
       ORIGIN,
