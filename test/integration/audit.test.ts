@@ -180,7 +180,7 @@ describe('the offline auditor', () => {
     expect(failed(await auditSession('s-crash', changed, KEYS, verifier))).toContain('chains verify');
   });
 
-  it('an entry missing from the middle of a chain, or its tail cut off, fails "chains verify" or "chains end"', async () => {
+  it('an entry missing from a chain, or its tail cut off, fails "chains verify" or "chains end"', async () => {
     const held = chains.get('s-commit')!;
     const own = held.find((c) => c.holder === ORIGIN.id && c.author === ORIGIN.id)!;
     const without = (entries: readonly unknown[]) => held.map((c) => (c === own ? { ...c, entries } : c));
