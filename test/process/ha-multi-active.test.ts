@@ -22,7 +22,7 @@ import { type PostgresCluster, startPostgres } from '../support/postgres-cluster
 import { mulberry32 } from '../support/prng.ts';
 
 const runtime = process.env.SATP_RUNTIME === 'deno' ? 'deno' : 'node';
-const KILLS = Number(process.env.SATP_HA_MULTI_KILLS ?? (runtime === 'deno' ? 4 : 12));
+const KILLS = Number(process.env.SATP_HA_MULTI_KILLS ?? (runtime === 'deno' ? 3 : 6));
 const SEED = Number(process.env.SATP_HA_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const NEW_PER_ROUND = 3;
 const MAX_KILL_DELAY_MS = 800;
