@@ -2,68 +2,24 @@
 // ledger and a clock move an asset; one is crashed mid-transfer and started again on the same store, and its
 // boot-time recovery finishes the transfer. The logger and metrics hooks see what happened.
 import { describe, expect, it } from 'vitest';
-import { defaultVerifier } from '../../kernel/index.ts';
-import type { TransferRequest } from '../../kernel/satp/payloads.ts';
-import { type RunningGateway, type StartGatewayOptions, startGateway } from '../../gateway/start.ts';
-import { MemoryDriver } from '../../storage/memory.ts';
+import { embeddedWorld, transferOf } from '../support/embedded-pair.ts';
+import type { RunningGateway, StartGatewayOptions } from '../../gateway/start.ts';
 import { x5cOf } from '../../identity/x509.ts';
 import { ownerPki } from '../support/owner-pki.ts';
 import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
 import { logIdOf } from '../../kernel/entry.ts';
 import { takeoverOf } from '../../kernel/takeover.ts';
-import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
-import { MemoryNetwork } from '../../transports/memory/network.ts';
-import { DESTINATION, LEDGER_A, LEDGER_B, ManualClock, newWork, ORIGIN, tracked } from '../support/satp-pair.ts';
+import { DESTINATION, ORIGIN } from '../support/satp-pair.ts';
 
-const request = (n: number): TransferRequest => ({
-  sessionId: `s-embed-${n}`,
-  contextId: `ctx-${n}`,
-  peer: DESTINATION.id,
-  assetId: `asset-${n}`,
-  assetProfileId: 'p',
-  originator: 'alice',
-  beneficiary: 'bob',
-  lockSeconds: 600,
-});
+const request = transferOf('s-embed');
 
+/** The embedded pair, each start with a logger and a metrics counter this test reads. */
 function world() {
-  const clock = new ManualClock();
-  const net = new MemoryNetwork({ mode: 'auto' });
-  const ledgerA = new MemoryLedger({
-    id: 'ledger-a',
-    signer: LEDGER_A.signer,
-    now: clock.now,
-    assets: [0, 1].map((n) => ({ assetId: `asset-${n}`, owner: 'alice' })),
-  });
-  const ledgerB = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: clock.now });
-  const stores = { [ORIGIN.id]: new MemoryDriver(), [DESTINATION.id]: new MemoryDriver() };
+  const w = embeddedWorld();
   const counts = new Map<string, number>();
   const lines: string[] = [];
-  const crashes = new Map<string, () => Promise<void>>();
-  const start = (me: typeof ORIGIN, extra: Partial<StartGatewayOptions> = {}): Promise<RunningGateway> => {
-    const work = newWork();
-    const transport = net.transport(me.id);
-    const isOrigin = me.id === ORIGIN.id;
-    const options: StartGatewayOptions = {
-      id: me.id,
-      signer: tracked(me.signer, work),
-      verifier: tracked(defaultVerifier(), work),
-      store: tracked(stores[me.id]!, work),
-      transports: [transport],
-      ledger: tracked(isOrigin ? ledgerA : ledgerB, work),
-      ledgerKey: (isOrigin ? LEDGER_A : LEDGER_B).jwk,
-      peers: isOrigin
-        ? { [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk } }
-        : {
-            [ORIGIN.id]: {
-              publicJwk: ORIGIN.jwk,
-              networkId: 'ledger-a',
-              ledgerKey: LEDGER_A.jwk,
-              ledger: tracked(ledgerA, work),
-            },
-          },
-      clock,
-      connectWaitMs: 0,
+  const start = (me: typeof ORIGIN, extra: Partial<StartGatewayOptions> = {}): Promise<RunningGateway> =>
+    w.start(me, {
       logger: { info: (message, fields) => lines.push(`${fields.gateway} ${message}`) },
       metrics: {
         count: (name, labels, by = 1) => {
@@ -72,19 +28,8 @@ function world() {
         },
       },
       ...extra,
-    };
-    const running = startGateway(options);
-    // A crash: the driver stops (its timers gone), its in-flight work is abandoned, its connection drops; the store
-    // (a disk) stays as it was. close() would close the store too, which a crash does not.
-    crashes.set(me.id, async () => {
-      (await running).gateway.close();
-      work.retire();
-      await transport.close();
     });
-    return running;
-  };
-  const crash = (me: typeof ORIGIN) => crashes.get(me.id)!();
-  return { clock, net, ledgerA, ledgerB, counts, lines, start, crash };
+  return { ...w, counts, lines, start };
 }
 
 describe('startGateway, the embedding call', () => {

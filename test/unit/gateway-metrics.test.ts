@@ -2,9 +2,8 @@
 // lines, label escaping, histogram buckets), what a pair of gateways built by startGateway reports after a
 // committed transfer and after a recovery, and the GET /metrics handler. Portable: it runs in every runtime.
 import { describe, expect, it } from 'vitest';
-import { defaultVerifier } from '../../kernel/index.ts';
-import type { TransferRequest } from '../../kernel/satp/payloads.ts';
-import { type RunningGateway, startGateway } from '../../gateway/start.ts';
+import { embeddedWorld, transferOf } from '../support/embedded-pair.ts';
+import type { RunningGateway } from '../../gateway/start.ts';
 import {
   createGatewayMetrics,
   GATEWAY_METRICS,
@@ -14,19 +13,7 @@ import {
 } from '../../gateway/metrics.ts';
 import { metricsHandler } from '../../http/metrics.ts';
 import { isProblem } from '../../http/problem.ts';
-import { MemoryDriver } from '../../storage/memory.ts';
-import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
-import { MemoryNetwork } from '../../transports/memory/network.ts';
-import {
-  DESTINATION,
-  LEDGER_A,
-  LEDGER_B,
-  ManualClock,
-  newWork,
-  ORIGIN,
-  tracked,
-  typeOf,
-} from '../support/satp-pair.ts';
+import { DESTINATION, ORIGIN, typeOf } from '../support/satp-pair.ts';
 import type { EntryBody, LogEntry } from '../../kernel/entry.ts';
 import { sealEntry } from '../../kernel/seal.ts';
 
@@ -142,58 +129,19 @@ describe('the text exposition format 0.0.4', () => {
   });
 });
 
-const request = (n: number): TransferRequest => ({
-  sessionId: `s-metrics-${n}`,
-  contextId: `ctx-${n}`,
-  peer: DESTINATION.id,
-  assetId: `asset-${n}`,
-  assetProfileId: 'p',
-  originator: 'alice',
-  beneficiary: 'bob',
-  lockSeconds: 600,
-});
+const request = transferOf('s-metrics');
 
-/** Two gateways on a memory network, ledgers and stores kept across a crash; each start gets its own registry. */
+/** The embedded pair (test/support/embedded-pair.ts); each start gets its own registry. */
 function world() {
-  const clock = new ManualClock();
-  const net = new MemoryNetwork({ mode: 'auto' });
-  const ledgerA = new MemoryLedger({
-    id: 'ledger-a',
-    signer: LEDGER_A.signer,
-    now: clock.now,
-    assets: [0, 1].map((n) => ({ assetId: `asset-${n}`, owner: 'alice' })),
-  });
-  const ledgerB = new MemoryLedger({ id: 'ledger-b', signer: LEDGER_B.signer, now: clock.now });
-  const stores = { [ORIGIN.id]: new MemoryDriver(), [DESTINATION.id]: new MemoryDriver() };
-  const crashes = new Map<string, () => Promise<void>>();
+  const w = embeddedWorld();
+  const { clock } = w;
   /** Which messages the network loses (a send that vanishes), by type. */
   let drop: (type: string) => boolean = () => false;
   const start = async (me: typeof ORIGIN) => {
-    const work = newWork();
-    const transport = net.transport(me.id);
-    const isOrigin = me.id === ORIGIN.id;
     const metrics = createGatewayMetrics();
-    const running = await startGateway({
-      id: me.id,
-      signer: tracked(me.signer, work),
-      verifier: tracked(defaultVerifier(), work),
-      store: tracked(stores[me.id]!, work),
-      transports: [transport],
-      ledger: tracked(isOrigin ? ledgerA : ledgerB, work),
-      ledgerKey: (isOrigin ? LEDGER_A : LEDGER_B).jwk,
-      peers: isOrigin
-        ? { [DESTINATION.id]: { publicJwk: DESTINATION.jwk, networkId: 'ledger-b', ledgerKey: LEDGER_B.jwk } }
-        : { [ORIGIN.id]: { publicJwk: ORIGIN.jwk, networkId: 'ledger-a', ledgerKey: LEDGER_A.jwk, ledger: ledgerA } },
-      clock,
-      connectWaitMs: 0,
+    const running = await w.start(me, {
       metrics,
       wrapOutbox: (out) => ({ send: async (to, env) => (drop(typeOf(env)) ? undefined : out.send(to, env)) }),
-    });
-    // A crash: the driver stops, its work is abandoned, its connection drops; its store stays (a disk).
-    crashes.set(me.id, async () => {
-      running.gateway.close();
-      work.retire();
-      await transport.close();
     });
     return { running, metrics };
   };
@@ -207,14 +155,14 @@ function world() {
     return g.whenEnded(sessionId);
   };
   return {
-    net,
-    ledgerB,
-    stores,
+    net: w.net,
+    ledgerB: w.ledgerB,
+    stores: w.stores,
     start,
     until,
     ended,
     clock,
-    crash: (me: typeof ORIGIN) => crashes.get(me.id)!(),
+    crash: w.crash,
     setDrop: (d: (type: string) => boolean) => {
       drop = d;
     },
