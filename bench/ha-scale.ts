@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { GatewayChild } from '../examples/gateway-child.ts';
 import { HttpLedger } from '../ledgers/http-ledger.ts';
 import { bundleGateway } from '../test/support/gateway-bundle.ts';
-import { checkInvariants, type TransferSpec } from '../test/support/gateway-invariants.ts';
+import type { TransferSpec } from '../test/support/gateway-invariants.ts';
 import { haOrgs } from '../test/support/ha-orgs.ts';
 import { type LedgerProcess, startLedgerProcess } from '../test/support/ledger-process.ts';
 import { startPostgres } from '../test/support/postgres-cluster.ts';
@@ -171,24 +171,8 @@ export async function haScale(results: Results, quick: boolean, say: (line: stri
           },
           busy: busy / (seconds * availableParallelism()),
         };
-        // The destinations end a moment after the origins (the last ack): wait, by asking, until none is open.
-        for (let i = 0; ; i++) {
-          const open: string[] = [];
-          for (const c of Object.values(orgs.procs))
-            open.push(...((await c.request({ cmd: 'status' })).open as string[]));
-          if (open.length === 0) break;
-          check(i < 400, `scale ${perSide}: still open after 400 polls: ${open.slice(0, 5).join(', ')}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        for (const c of Object.values(orgs.procs)) await c.stop();
-        const report = await checkInvariants({
-          origin: orgs.store('a'),
-          destination: orgs.store('b'),
-          ledgerA: la.url,
-          ledgerB: lb.url,
-          transfers,
-          successor: orgs.pki.authority,
-        });
+        await orgs.settleAndStop(20_000);
+        const report = await orgs.check(transfers);
         check(report.problems.length === 0, `scale ${perSide}: ${report.problems.slice(0, 3).join('; ')}`);
         check(report.committed === transfers.length, `scale ${perSide}: ${report.rolledBack} rolled back`);
         const perTransfer = run.cpu.gateways + run.cpu.ledgers + run.cpu.postgres + run.cpu.bench + run.cpu.rest;

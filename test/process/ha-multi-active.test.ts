@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
 import { bundleGateway } from '../support/gateway-bundle.ts';
-import { checkInvariants, type TransferSpec } from '../support/gateway-invariants.ts';
+import type { TransferSpec } from '../support/gateway-invariants.ts';
 import { type LedgerProcess, startLedgerProcess } from '../support/ledger-process.ts';
 import { haOrgs, type Side, sideOf } from '../support/ha-orgs.ts';
 import { type PostgresCluster, startPostgres } from '../support/postgres-cluster.ts';
@@ -160,28 +160,9 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
     }
     expect(doubleDuty, 'after each kill one process acted for both gateways of its organization').toBe(KILLS);
 
-    // Settle: wait, by asking, until no process holds an open session.
-    const settleBy = Date.now() + 120_000;
-    for (;;) {
-      const open: string[] = [];
-      for (const id of all) {
-        const s = await procs[id]!.request({ cmd: 'status' });
-        open.push(...(s.open as string[]).map((x) => `${id}:${x}`));
-      }
-      if (open.length === 0) break;
-      if (Date.now() > settleBy) throw new Error(`still open after 120 s: ${JSON.stringify(open)}`);
-      await sleep(250);
-    }
-    for (const id of all) await procs[id]!.stop();
-
-    const report = await checkInvariants({
-      origin: orgs.store('a'),
-      destination: orgs.store('b'),
-      ledgerA: la.url,
-      ledgerB: lb.url,
-      transfers,
-      successor: orgs.pki.authority,
-    });
+    // Settle: wait, by asking, until no process holds an open session; then the invariants over both sides.
+    await orgs.settleAndStop(120_000);
+    const report = await orgs.check(transfers);
     const ms = takeovers.map((t) => t.ms).sort((a, b) => a - b);
     console.log(
       `ha multi-active: ${KILLS} kills, ${takeovers.length} gateways taken over ` +

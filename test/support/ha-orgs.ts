@@ -9,7 +9,7 @@ import { GatewayChild } from '../../examples/gateway-child.ts';
 import { publicKeyOf } from '../../gateway/keys.ts';
 import type { PublicJwk } from '../../kernel/crypto/types.ts';
 import { PostgresDriver } from '../../storage/postgres.ts';
-import type { GatewaySide } from './gateway-invariants.ts';
+import { checkInvariants, type GatewaySide, type InvariantReport, type TransferSpec } from './gateway-invariants.ts';
 import { type OwnerPki, ownerPki } from './owner-pki.ts';
 
 export type Side = 'a' | 'b';
@@ -52,6 +52,13 @@ export interface HaOrgs {
   serving(child: GatewayChild, gw: string, from: number, what: string): Promise<void>;
   /** A side's shared store, for test/support/gateway-invariants.ts. */
   store(side: Side): GatewaySide;
+  /**
+   * Waits, by asking every live process, until none holds an open session (a destination ends a moment after its
+   * origin), at most `withinMs`; then stops them all, so the stores can be read.
+   */
+  settleAndStop(withinMs: number): Promise<void>;
+  /** The invariants over both sides' logs and both ledgers, for these transfers (once the processes stopped). */
+  check(transfers: TransferSpec[]): Promise<InvariantReport>;
   /** Kills every process still alive (cleanup). */
   killAll(): Promise<void>;
 }
@@ -130,6 +137,13 @@ export async function haOrgs(o: HaOrgsOptions): Promise<HaOrgs> {
       if (told.ok !== true) throw new Error(`${p} refused ${gw}'s new address: ${JSON.stringify(told)}`);
     }
   };
+  const store = (side: Side): GatewaySide => ({
+    id: ids[side][0]!,
+    db: '',
+    driver: () => PostgresDriver.open(o.pg, { schema: o.schemas[side] }),
+    publicJwk: jwk[ids[side][0]!]!,
+    also: Object.fromEntries(ids[side].slice(1).map((id) => [id, jwk[id]!])),
+  });
   return {
     ids,
     jwk,
@@ -145,13 +159,31 @@ export async function haOrgs(o: HaOrgsOptions): Promise<HaOrgs> {
         for (const id of ids[side]) await serving(procs[id]!, id, 0, `${id} acts`);
       }
     },
-    store: (side) => ({
-      id: ids[side][0]!,
-      db: '',
-      driver: () => PostgresDriver.open(o.pg, { schema: o.schemas[side] }),
-      publicJwk: jwk[ids[side][0]!]!,
-      also: Object.fromEntries(ids[side].slice(1).map((id) => [id, jwk[id]!])),
-    }),
+    store,
+    async settleAndStop(withinMs) {
+      const live = () => Object.entries(procs).filter(([, c]) => c.alive);
+      const by = Date.now() + withinMs;
+      for (;;) {
+        const open: string[] = [];
+        for (const [id, c] of live())
+          open.push(...((await c.request({ cmd: 'status' })).open as string[]).map((x) => `${id}:${x}`));
+        if (open.length === 0) break;
+        if (Date.now() > by) throw new Error(`still open after ${withinMs} ms: ${JSON.stringify(open)}`);
+        // a poll of state, bounded by the deadline above
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const [, c] of live()) await c.stop();
+    },
+    check(transfers) {
+      return checkInvariants({
+        origin: store('a'),
+        destination: store('b'),
+        ledgerA: o.ledgers.a.url,
+        ledgerB: o.ledgers.b.url,
+        transfers,
+        successor: pki.authority,
+      });
+    },
     async killAll() {
       await Promise.allSettled(Object.values(procs).map((c) => (c.alive ? c.kill('SIGKILL') : undefined)));
     },
