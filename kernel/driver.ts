@@ -25,7 +25,7 @@ import type { SatpMessage } from './satp/messages.ts';
 import type { TransferRequest } from './satp/payloads.ts';
 import { reduce } from './satp/reduce.ts';
 import { RECOVER_PAGE } from './satp/recovery-messages.ts';
-import { withCheckedProofs } from './satp/proofs.ts';
+import { type LedgerCheckers, withCheckedProofs } from './satp/proofs.ts';
 import { isSatpError, type SatpError } from './errors.ts';
 import { replay, type Outcome, type SessionState } from './satp/state.ts';
 import type { Clock, Outbox, SessionLogStore } from './ports.ts';
@@ -58,6 +58,11 @@ export interface GatewayOptions {
    * starts no session; the primary taking its chains back passes its own certificate and starts sessions as ever.
    */
   certificate?: string;
+  /**
+   * Checkers of the ledgers that are chains, by ledger (network) id (ledgers/evm/check.ts): their receipts and
+   * attestations carry chain evidence, checked by reading the chain. Ledgers that sign are checked by their key.
+   */
+  ledgerCheckers?: LedgerCheckers;
 }
 
 export type ReceiveResult = { accepted: true } | { accepted: false; code: string; status: number; detail: string };
@@ -301,6 +306,7 @@ export class Gateway {
       this.#o.config,
       this.#o.verifier,
       raw.kind === 'attestation' ? state?.peer : undefined,
+      this.#o.ledgerCheckers,
     );
     const { state: next, entries, effects } = reduce(state, event, this.#o.config);
     // A backup signs only chains whose takeover entry hands them to it: a chain it started would carry none. (The

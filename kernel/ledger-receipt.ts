@@ -38,7 +38,7 @@ export type ReceiptCheck =
 type Signed<T> = { ok: true; value: T } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
 
 /** Shape first, then the ledger's signature over the canonical JSON without `proof`. Never throws. */
-async function checkSigned<T extends { proof: string }>(
+async function checkSigned<T extends { proof?: string }>(
   value: unknown,
   schema: {
     safeParse(
@@ -55,8 +55,11 @@ async function checkSigned<T extends { proof: string }>(
     const issue = parsed.error.issues[0];
     return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(value)'}: ${issue?.message}` };
   }
+  const proof = parsed.data.proof;
+  if (proof === undefined)
+    return { ok: false, reason: 'bad-signature', detail: `${what(parsed.data)}: chain evidence, not a signature` };
   try {
-    const good = await verifier.verify(ledgerKey, bytesOf(parsed.data), fromBase64Url(parsed.data.proof));
+    const good = await verifier.verify(ledgerKey, bytesOf(parsed.data), fromBase64Url(proof));
     return good
       ? { ok: true, value: parsed.data }
       : { ok: false, reason: 'bad-signature', detail: `${what(parsed.data)}: proof does not verify` };
@@ -136,4 +139,65 @@ export async function verifyAttestation(
     (v) => `attestation of ${v.assetId} for ledger ${v.ledgerId}`,
   );
   return r.ok ? { ok: true, attestation: r.value } : r;
+}
+
+/**
+ * Checks the answers of a ledger that is a chain (ledgers/evm/check.ts): by reading the chain, not a signature.
+ * Each method gets a value whose shape is already checked and whose `evidence` is present.
+ */
+export interface LedgerProofChecker {
+  /** Whether the chain recorded exactly this receipt, in a block final enough. Never throws (false when unsure). */
+  receipt(receipt: LedgerReceipt): Promise<boolean>;
+  /** Whether the chain, at the attested block, held exactly this state. Never throws (false when unsure). */
+  attestation(attestation: LedgerAttestation): Promise<boolean>;
+}
+
+/** How one ledger's answers are checked: the key it signs with, or a checker that reads its chain (or both). */
+export interface LedgerTrust {
+  key?: PublicJwk | undefined;
+  checker?: LedgerProofChecker | undefined;
+}
+
+const noTrust = (what: string, how: string) => ({
+  ok: false as const,
+  reason: 'bad-signature' as const,
+  detail: `${what}: ${how}`,
+});
+
+/** A receipt from anywhere, signed or carrying chain evidence, checked the way its ledger proves. Never throws. */
+export async function verifyLedgerReceipt(
+  value: unknown,
+  trust: LedgerTrust,
+  verifier: Verifier,
+): Promise<ReceiptCheck> {
+  const parsed = ledgerReceiptSchema.safeParse(value);
+  if (parsed.success && parsed.data.evidence !== undefined) {
+    const r = parsed.data;
+    const what = `receipt of ${r.opId} for ledger ${r.ledgerId}`;
+    if (!trust.checker) return noTrust(what, 'chain evidence, and no checker of that chain is configured');
+    const good = await trust.checker.receipt(r).catch(() => false);
+    return good ? { ok: true, receipt: r } : noTrust(what, 'the chain does not hold it (or could not be read)');
+  }
+  if (!trust.key)
+    return noTrust('receipt', parsed.success ? 'signed, and no key of its ledger is configured' : 'malformed');
+  return verifyReceipt(value, trust.key, verifier);
+}
+
+/** An attestation from anywhere, signed or carrying chain evidence, checked the way its ledger proves. Never throws. */
+export async function verifyLedgerAttestation(
+  value: unknown,
+  trust: LedgerTrust,
+  verifier: Verifier,
+): Promise<AttestationCheck> {
+  const parsed = ledgerAttestationSchema.safeParse(value);
+  if (parsed.success && parsed.data.evidence !== undefined) {
+    const a = parsed.data;
+    const what = `attestation of ${a.assetId} for ledger ${a.ledgerId}`;
+    if (!trust.checker) return noTrust(what, 'chain evidence, and no checker of that chain is configured');
+    const good = await trust.checker.attestation(a).catch(() => false);
+    return good ? { ok: true, attestation: a } : noTrust(what, 'the chain does not hold it (or could not be read)');
+  }
+  if (!trust.key)
+    return noTrust('attestation', parsed.success ? 'signed, and no key of its ledger is configured' : 'malformed');
+  return verifyAttestation(value, trust.key, verifier);
 }

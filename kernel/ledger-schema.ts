@@ -37,6 +37,20 @@ export const assetRecordSchema = z.strictObject({
   lockOpId: z.optional(ref),
 });
 
+const HEX32 = /^0x[0-9a-f]{64}$/;
+const blockNo = z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
+
+/** ChainEvidence (kernel/ledger.ts): where on which chain, in which contract and block. */
+export const chainEvidenceSchema = z.strictObject({
+  type: z.literal('evm'),
+  chainId: z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
+  contract: z.string().check(z.regex(/^0x[0-9a-f]{40}$/)),
+  blockNumber: blockNo,
+  blockHash: z.string().check(z.regex(HEX32)),
+  txHash: z.optional(z.string().check(z.regex(HEX32))),
+  logIndex: z.optional(blockNo),
+});
+
 const receiptShape = {
   opId: ref,
   kind: z.enum(LEDGER_OP_KINDS),
@@ -48,26 +62,50 @@ const receiptShape = {
   txSeq: z.number().check(z.int(), z.minimum(1), z.maximum(Number.MAX_SAFE_INTEGER)),
   timestamp: z.optional(epochMs),
   // A 64-byte r‖s signature is 86 base64url characters without padding.
-  proof: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
+  proof: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/))),
+  evidence: z.optional(chainEvidenceSchema),
 };
+
+const oneProof = <T extends { proof?: string | undefined; evidence?: unknown }>() =>
+  z.refine<T>((r) => (r.proof === undefined) !== (r.evidence === undefined), {
+    message: 'exactly one of proof and evidence',
+    path: ['proof'],
+  });
 
 export const ledgerReceiptSchema = z.strictObject(receiptShape).check(
   z.refine((r) => r.ok === (r.error === undefined), {
     message: 'error is present exactly when ok is false',
     path: ['error'],
   }),
+  oneProof(),
+  z.refine((r) => r.evidence === undefined || (r.evidence.txHash !== undefined && r.evidence.logIndex !== undefined), {
+    message: 'the evidence of a receipt names its transaction and event',
+    path: ['evidence'],
+  }),
 );
 
-export const ledgerAttestationSchema = z.strictObject({
-  kind: z.literal('attestation'),
-  ledgerId: z.string().check(z.regex(ID_PATTERN)),
-  assetId: ref,
-  asset: z.optional(assetRecordSchema),
-  ledgerTime: epochMs,
-  txSeq: z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
-  ops: z.array(z.strictObject({ opId: ref, ok: z.boolean() })).check(z.maxLength(MAX_ATTESTED_OPS)),
-  proof: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
-});
+export const ledgerAttestationSchema = z
+  .strictObject({
+    kind: z.literal('attestation'),
+    ledgerId: z.string().check(z.regex(ID_PATTERN)),
+    assetId: ref,
+    asset: z.optional(assetRecordSchema),
+    ledgerTime: epochMs,
+    txSeq: z.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
+    ops: z.array(z.strictObject({ opId: ref, ok: z.boolean() })).check(z.maxLength(MAX_ATTESTED_OPS)),
+    proof: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/))),
+    evidence: z.optional(chainEvidenceSchema),
+  })
+  .check(
+    oneProof(),
+    z.refine(
+      (a) => a.evidence === undefined || (a.evidence.txHash === undefined && a.evidence.logIndex === undefined),
+      {
+        message: 'the evidence of an attestation is a block, not a transaction',
+        path: ['evidence'],
+      },
+    ),
+  );
 
 /** A fresh, well-formed attestation (its proof not yet checked: see verifyAttestation), or INVALID_INPUT. */
 export function parseLedgerAttestation(value: unknown): LedgerAttestation {

@@ -125,12 +125,34 @@ export interface LedgerReceiptBody {
 }
 
 /**
- * What the ledger answers for an operation, first time and every time after. `proof` is the ledger's
- * signature (ES256 by default, 64-byte r‖s, base64url) over the canonical JSON of the receipt without
- * `proof`; a gateway logs the receipt in its `done` entry and passes it on as its ledger proof.
+ * Where the answer of a ledger that is a chain can be read back from the chain itself: the counterparty checks
+ * it there (kernel/ledger-proof.ts), so it need not trust the gateway that passes it on nor any signer.
+ */
+export interface ChainEvidence {
+  type: 'evm';
+  /** EIP-155 chain id: a receipt from another chain (a fork, a test network) does not prove anything here. */
+  chainId: number;
+  /** The asset contract that recorded the op: 0x and 40 lowercase hex digits. */
+  contract: string;
+  /** The block that holds the op (a receipt) or that the state was read at (an attestation). */
+  blockNumber: number;
+  /** 0x and 64 lowercase hex digits; a block that left the canonical chain proves nothing. */
+  blockHash: string;
+  /** Receipts only: the transaction that recorded the op, and the index in its block of the event it emitted. */
+  txHash?: string;
+  logIndex?: number;
+}
+
+/**
+ * What the ledger answers for an operation, first time and every time after, with exactly one of:
+ * - `proof`: the ledger's signature (ES256 by default, 64-byte r‖s, base64url) over the canonical JSON of the
+ *   receipt without `proof` (ledgers that sign: memory, LevelDB, the HTTP ledger server);
+ * - `evidence`: where on a chain the op was recorded (ledgers/evm), checked by reading that chain.
+ * A gateway logs the receipt in its `done` entry and passes it on as its ledger proof.
  */
 export interface LedgerReceipt extends LedgerReceiptBody {
-  proof: string;
+  proof?: string;
+  evidence?: ChainEvidence;
 }
 
 /**
@@ -154,8 +176,12 @@ export interface LedgerAttestationBody {
 }
 
 export interface LedgerAttestation extends LedgerAttestationBody {
-  /** The ledger's signature over the canonical JSON of the attestation without `proof` (as for receipts). */
-  proof: string;
+  /**
+   * Exactly one of: the ledger's signature over the canonical JSON of the attestation without `proof` (as for
+   * receipts), or, for a chain, the block the state was read at (`ledgerTime` is that block's timestamp).
+   */
+  proof?: string;
+  evidence?: ChainEvidence;
 }
 
 /** How many op ids one attestation may ask about. */

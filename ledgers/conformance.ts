@@ -395,7 +395,7 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
           { ledgerId: 'ledger-z' },
           { txSeq: good.txSeq + 1 },
           { timestamp: (good.timestamp ?? 0) + 1 },
-          { proof: good.proof.slice(0, -2) + (good.proof.endsWith('AA') ? 'AQ' : 'AA') },
+          { proof: good.proof!.slice(0, -2) + (good.proof!.endsWith('AA') ? 'AQ' : 'AA') },
           { extra: 1 } as Record<string, unknown>,
         ];
         for (const change of changes) {

@@ -121,8 +121,11 @@ export interface PeerConfig {
   publicJwk: PublicJwk;
   /** The network (ledger) the peer stands in front of: receipts from it must name this ledger id. */
   networkId: string;
-  /** The key that ledger signs receipts and attestations with; the peer's claims are checked against it. */
-  ledgerKey: PublicJwk;
+  /**
+   * The key that ledger signs receipts and attestations with; the peer's claims are checked against it. Absent
+   * for a ledger that is a chain: its claims are checked by reading the chain (GatewayOptions.ledgerCheckers).
+   */
+  ledgerKey?: PublicJwk;
 }
 
 /** A gateway's own settings and what it knows of its peers. Pure data. */
@@ -131,8 +134,8 @@ export interface GatewayConfig {
   publicJwk: PublicJwk;
   /** The network (ledger) this gateway stands in front of. */
   networkId: string;
-  /** The key this gateway's own ledger signs receipts with: its answers are checked too. */
-  ledgerKey: PublicJwk;
+  /** The key this gateway's own ledger signs receipts with: its answers are checked too (absent for a chain). */
+  ledgerKey?: PublicJwk;
   peers: Record<string, PeerConfig>;
   /** Account that owns minted assets until they are assigned (3.2). Default: the gateway id. */
   escrowAccount?: string;

@@ -8,6 +8,6 @@ export * from './effects.ts';
 export { reduce, type Reduction } from './reduce.ts';
 export * from './ops.ts';
 export * from './claims.ts';
-export { receiptsIn, withCheckedProofs } from './proofs.ts';
+export { type LedgerCheckers, receiptsIn, withCheckedProofs } from './proofs.ts';
 export * from './envelope.ts';
 export * from './recovery-messages.ts';

@@ -1,8 +1,13 @@
 // Checking ledger signatures before the reducer sees an event: signature checks are asynchronous (WebCrypto),
 // the reducer is not. This only says which receipts and attestations are signed by the ledger they must come
 // from; whether they prove anything (this session, this op, this asset) is the reducer's decision (claims.ts).
-import type { PublicJwk, Verifier } from '../crypto/types.ts';
-import { verifyAttestation, verifyReceipt } from '../ledger-receipt.ts';
+import type { Verifier } from '../crypto/types.ts';
+import {
+  type LedgerProofChecker,
+  type LedgerTrust,
+  verifyLedgerAttestation,
+  verifyLedgerReceipt,
+} from '../ledger-receipt.ts';
 import { proofId } from './claims.ts';
 import type { GatewayConfig, GatewayEvent } from './effects.ts';
 import { MSG, type SatpMessage } from './messages.ts';
@@ -31,34 +36,44 @@ export function receiptsIn(m: SatpMessage): unknown[] {
   }
 }
 
-async function verifiedIds(values: unknown[], key: PublicJwk | undefined, verifier: Verifier): Promise<string[]> {
-  if (!key || values.length === 0) return [];
-  const checks = await Promise.all(values.map((v) => verifyReceipt(v, key, verifier)));
+async function verifiedIds(values: unknown[], trust: LedgerTrust, verifier: Verifier): Promise<string[]> {
+  if ((!trust.key && !trust.checker) || values.length === 0) return [];
+  const checks = await Promise.all(values.map((v) => verifyLedgerReceipt(v, trust, verifier)));
   return values.filter((_, i) => checks[i]!.ok).map(proofId);
 }
 
+/** Ledger checkers by ledger (network) id: the ledgers that prove their answers on a chain (ledgers/evm). */
+export type LedgerCheckers = Readonly<Record<string, LedgerProofChecker>>;
+
 /**
- * The event with its proofs checked: a peer's receipts against the key of the peer's ledger, this gateway's
- * own ledger answers against its own ledger's key, an attestation against the key of the ledger it is from.
- * Never throws; an unknown key verifies nothing.
+ * The event with its proofs checked: a peer's receipts against the peer's ledger, this gateway's own ledger
+ * answers against its own ledger, an attestation against the ledger it is from. A ledger that signs is checked
+ * by its key (config), one that is a chain by its checker in `checkers` (by network id). Never throws; a ledger
+ * with neither verifies nothing.
  */
 export async function withCheckedProofs(
   ev: GatewayEvent,
   cfg: GatewayConfig,
   verifier: Verifier,
   attestedBy?: string,
+  checkers: LedgerCheckers = {},
 ): Promise<GatewayEvent> {
+  const own: LedgerTrust = { key: cfg.ledgerKey, checker: checkers[cfg.networkId] };
+  const peer = (id: string | undefined): LedgerTrust => {
+    const p = id === undefined ? undefined : cfg.peers[id];
+    return p ? { key: p.ledgerKey, checker: checkers[p.networkId] } : {};
+  };
   switch (ev.kind) {
     case 'message':
-      return { ...ev, proofs: await verifiedIds(receiptsIn(ev.message), cfg.peers[ev.from]?.ledgerKey, verifier) };
+      return { ...ev, proofs: await verifiedIds(receiptsIn(ev.message), peer(ev.from), verifier) };
     case 'ledger-result':
-      return { ...ev, verified: (await verifyReceipt(ev.receipt, cfg.ledgerKey, verifier)).ok };
+      return { ...ev, verified: (await verifyLedgerReceipt(ev.receipt, own, verifier)).ok };
     case 'ledger-status':
-      return ev.receipt ? { ...ev, verified: (await verifyReceipt(ev.receipt, cfg.ledgerKey, verifier)).ok } : ev;
+      return ev.receipt ? { ...ev, verified: (await verifyLedgerReceipt(ev.receipt, own, verifier)).ok } : ev;
     case 'attestation': {
-      const key = attestedBy ? cfg.peers[attestedBy]?.ledgerKey : undefined;
-      return ev.attestation && key
-        ? { ...ev, verified: (await verifyAttestation(ev.attestation, key, verifier)).ok }
+      const trust = peer(attestedBy);
+      return ev.attestation && (trust.key || trust.checker)
+        ? { ...ev, verified: (await verifyLedgerAttestation(ev.attestation, trust, verifier)).ok }
         : { ...ev, verified: false };
     }
     default:

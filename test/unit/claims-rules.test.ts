@@ -281,4 +281,83 @@ describe('the proofs a message carries (kernel/satp/proofs.ts)', () => {
       proofs: [proofId(receipt)],
     });
   });
+
+  it(
+    "a chain's receipts and attestations are checked by that chain's checker, chosen by network id, " +
+      'and by nothing else',
+    async () => {
+      const { a } = ledgers();
+      const signed = await a.execute(lockOp(SID, ASSET, 'alice', T + 60_000));
+      const { proof: _p, ...body } = signed;
+      const evidence = {
+        type: 'evm',
+        chainId: 31337,
+        contract: `0x${'ab'.repeat(20)}`,
+        blockNumber: 7,
+        blockHash: `0x${'cd'.repeat(32)}`,
+      } as const;
+      const onChain = { ...body, evidence: { ...evidence, txHash: `0x${'ef'.repeat(32)}`, logIndex: 0 } };
+      const attested = { ...(await a.attest(ASSET, [])), proof: undefined, evidence };
+      const asked: string[] = [];
+      let answer = true;
+      const checker = {
+        receipt: async (r: { opId: string }) => {
+          asked.push(`receipt ${r.opId}`);
+          return answer;
+        },
+        attestation: async (x: { assetId: string }) => {
+          asked.push(`attestation ${x.assetId}`);
+          return answer;
+        },
+      };
+      const peers = { 'gw-origin': { publicJwk: LEDGER_A.jwk, networkId: 'ledger-a' } };
+      const cfg = gatewayConfig({ id: 'gw-b', publicJwk: LEDGER_B.jwk, networkId: 'ledger-b', peers });
+      const verifier = defaultVerifier();
+      const message = {
+        kind: 'message',
+        from: 'gw-origin',
+        message: msg(MSG.lockAssert, { lockAssertionClaim: { receipt: onChain } }),
+      } as unknown as GatewayEvent;
+      const attestation = { kind: 'attestation', attestation: attested } as unknown as GatewayEvent;
+      // No checker for ledger-a: the chain evidence proves nothing, nor does the signature of a key not configured.
+      expect(await withCheckedProofs(message, cfg, verifier, undefined, { 'ledger-b': checker })).toMatchObject({
+        proofs: [],
+      });
+      const signedMessage = { ...message, message: msg(MSG.lockAssert, { lockAssertionClaim: { receipt: signed } }) };
+      expect(
+        await withCheckedProofs(signedMessage as GatewayEvent, cfg, verifier, undefined, { 'ledger-a': checker }),
+      ).toMatchObject({ proofs: [] });
+      expect(asked).toEqual([]);
+      const checkers = { 'ledger-a': checker };
+      expect(await withCheckedProofs(message, cfg, verifier, undefined, checkers)).toMatchObject({
+        proofs: [proofId(onChain as never)],
+      });
+      expect(await withCheckedProofs(attestation, cfg, verifier, 'gw-origin', checkers)).toMatchObject({
+        verified: true,
+      });
+      expect(asked).toEqual([`receipt ${signed.opId}`, `attestation ${ASSET}`]);
+      answer = false;
+      expect(await withCheckedProofs(message, cfg, verifier, undefined, checkers)).toMatchObject({ proofs: [] });
+      expect(await withCheckedProofs(attestation, cfg, verifier, 'gw-origin', checkers)).toMatchObject({
+        verified: false,
+      });
+      // A checker that fails (the chain cannot be read) verifies nothing, and nothing throws.
+      const failing = {
+        'ledger-a': { receipt: () => Promise.reject(new Error('down')), attestation: checker.attestation },
+      };
+      expect(await withCheckedProofs(message, cfg, verifier, undefined, failing)).toMatchObject({ proofs: [] });
+      // Both a signature and chain evidence, or chain evidence naming no transaction: malformed, never asked.
+      const n = asked.length;
+      for (const bad of [
+        { ...onChain, proof: signed.proof },
+        { ...body, evidence },
+      ]) {
+        const ev = { ...message, message: msg(MSG.lockAssert, { lockAssertionClaim: { receipt: bad } }) };
+        expect(await withCheckedProofs(ev as GatewayEvent, cfg, verifier, undefined, checkers)).toMatchObject({
+          proofs: [],
+        });
+      }
+      expect(asked.length).toBe(n);
+    },
+  );
 });
