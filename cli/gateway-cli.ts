@@ -4,20 +4,25 @@ import { parseArgs } from 'node:util';
 import * as z from '../kernel/zod.ts';
 import { ID_PATTERN } from '../kernel/entry.ts';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
+import { isEvmLedgerUrl, parseEvmLedgerUrl } from '../ledgers/evm/spec.ts';
 import { type CrashPoint, parseCrashPoint } from './gateway-observe.ts';
 
 export const USAGE =
   'usage: satp-gateway --id <gateway-id> --db <dir> --keys <private-jwk-file> --ledger <url> ' +
-  `--ledger-key <jwk-json|file>
+  `(--ledger-key <jwk-json|file> | --evm-key <file>)
                --peers <json|file> [--port 0] [--host 127.0.0.1] [--peer-ledger <peer-id>=<url>]... ` +
   `[--retransmit-ms 2000]
                [--deadline-grace-ms 2000] [--burn-margin-ms 1000] [--min-lock-seconds 5] [--connect-wait-ms 1000]
                [--crash-after <point>] [--tls-cert <pem-file> --tls-key <pem-file>] [--tls-ca <pem-file>]
                [--pg <url> [--pg-schema satp]] [--cert <pem-file>] [--trust <json-file>] [--primary-key <jwk>]
                [--lease-ttl-ms <ms> [--holder <name>] [--standby-for <json|file>]] [--metrics-port <port>]
-  --ledger-key   the public JWK the own ledger signs receipts with (every receipt is checked against it)
+  --ledger       a ledger server's http(s):// URL, or a ledger on an EVM chain:
+                 evm+http://<rpc>?id=<ledger id>&chain=<chain id>&contract=<0x…>[&confirmations=1] (docs/evm-ledger.md)
+  --ledger-key   the public JWK the own ledger server signs receipts with (every receipt is checked against it)
+  --evm-key      a file with the private key (0x…) of this gateway's account on its EVM ledger (an operator of it)
   --peers        {"<peer-id>": {"url": "ws://…/satp/ws", "publicJwk": {…}, "networkId": "<ledger id>",
-                  "ledgerPublicJwk": {…}}}: the peer gateway's key, and the key its ledger signs with
+                  "ledgerPublicJwk": {…}}}: the peer gateway's key, and the key its ledger signs with; for a
+                 peer on an EVM chain "ledgerChain": "evm+http://…" instead, read back through that node
   --peer-ledger  read access to a peer's ledger: the destination asks it about the burn past the deadline
   --tls-cert, --tls-key  serve wss:// (TLS 1.3) with this certificate and private key
   --tls-ca       trust peers' wss:// certificates that chain to this root (instead of the system's)
@@ -47,7 +52,8 @@ const peerSchema = z.strictObject({
   url: z.string().check(z.regex(/^wss?:\/\//)),
   publicJwk: jwkSchema,
   networkId: z.string().check(z.regex(ID_PATTERN)),
-  ledgerPublicJwk: jwkSchema,
+  ledgerPublicJwk: z.optional(jwkSchema),
+  ledgerChain: z.optional(z.string().check(z.regex(/^evm\+https?:\/\//))),
 });
 const peersSchema = z.record(z.string().check(z.regex(ID_PATTERN)), peerSchema);
 
@@ -56,7 +62,9 @@ export interface PeerConfig {
   publicJwk: PublicJwk;
   networkId: string;
   /** The key the peer's ledger signs receipts with: the peer's claims are checked against it. */
-  ledgerPublicJwk: PublicJwk;
+  ledgerPublicJwk?: PublicJwk;
+  /** Or, for a peer whose ledger is an EVM chain: its evm+http:// URL, through which its claims are read back. */
+  ledgerChain?: string;
 }
 
 export interface GatewayCliConfig {
@@ -65,9 +73,12 @@ export interface GatewayCliConfig {
   port: number;
   db: string;
   keys: string;
+  /** The own ledger: a ledger server's http(s):// URL, or an EVM chain's evm+http(s):// URL (ledgers/evm/spec.ts). */
   ledger: string;
-  /** The key the own ledger signs receipts with. */
-  ledgerKey: PublicJwk;
+  /** The key the own ledger signs receipts with (a ledger server; an EVM ledger is checked on its chain). */
+  ledgerKey?: PublicJwk;
+  /** The private key (0x hex) of this gateway's account on its EVM ledger: the contract's operator. */
+  evmKey?: `0x${string}`;
   peers: Record<string, PeerConfig>;
   peerLedgers: Record<string, string>;
   retransmitMs?: number;
@@ -112,6 +123,7 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
       keys: { type: 'string' },
       ledger: { type: 'string' },
       'ledger-key': { type: 'string' },
+      'evm-key': { type: 'string' },
       peers: { type: 'string' },
       'peer-ledger': { type: 'string', multiple: true, default: [] },
       'retransmit-ms': { type: 'string' },
@@ -139,12 +151,17 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
   if (values.help) return 'help';
   const { id, db, keys, ledger, peers } = values;
   const ledgerKeyText = values['ledger-key'];
-  if (!id || !(db || values.pg) || !keys || !ledger || !ledgerKeyText || !peers)
-    throw new RangeError('--id, --db (or --pg), --keys, --ledger, --ledger-key and --peers are required');
+  if (!id || !(db || values.pg) || !keys || !ledger || !peers)
+    throw new RangeError('--id, --db (or --pg), --keys, --ledger and --peers are required');
   if (!ID_PATTERN.test(id)) throw new RangeError(`bad --id ${JSON.stringify(id)}`);
   const port = integer('--port', values.port, 0, 65535)!;
-  const ledgerKey = jwkSchema.safeParse(jsonArg('--ledger-key', ledgerKeyText));
-  if (!ledgerKey.success)
+  const onChain = isEvmLedgerUrl(ledger);
+  if (onChain) parseEvmLedgerUrl(ledger);
+  else if (!ledgerKeyText) throw new RangeError('--ledger-key is required for a ledger server (--ledger http://…)');
+  if (onChain && !values['evm-key']) throw new RangeError('--evm-key is required for an EVM ledger (--ledger evm+…)');
+  const ledgerKey =
+    ledgerKeyText === undefined ? undefined : jwkSchema.safeParse(jsonArg('--ledger-key', ledgerKeyText));
+  if (ledgerKey && !ledgerKey.success)
     throw new RangeError(
       `bad --ledger-key: ${ledgerKey.error.issues[0]?.path.join('.')} ${ledgerKey.error.issues[0]?.message}`,
     );
@@ -153,6 +170,12 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
     throw new RangeError(
       `bad --peers: ${parsedPeers.error.issues[0]?.path.join('.')} ${parsedPeers.error.issues[0]?.message}`,
     );
+  for (const [p, c] of Object.entries(parsedPeers.data)) {
+    if (!c.ledgerPublicJwk && !c.ledgerChain)
+      throw new RangeError(`bad --peers: ${p} needs ledgerPublicJwk or ledgerChain`);
+    if (c.ledgerChain && parseEvmLedgerUrl(c.ledgerChain).id !== c.networkId)
+      throw new RangeError(`bad --peers: ${p}.ledgerChain names another ledger than its networkId`);
+  }
   const peerLedgers: Record<string, string> = {};
   for (const item of values['peer-ledger']) {
     const eq = item.indexOf('=');
@@ -177,13 +200,14 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
     db: db ?? '',
     keys,
     ledger,
-    ledgerKey: ledgerKey.data,
+    ...(ledgerKey ? { ledgerKey: ledgerKey.data } : {}),
     peers: parsedPeers.data,
     peerLedgers,
   };
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) Object.assign(config, { [k]: v });
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined))
     throw new RangeError('--tls-cert and --tls-key go together');
+  if (values['evm-key']) config.evmKey = evmKeyArg(values['evm-key']);
   if (values['tls-cert'] && values['tls-key'])
     config.tls = { cert: pemFile('--tls-cert', values['tls-cert']), key: pemFile('--tls-key', values['tls-key']) };
   if (values['tls-ca']) config.tlsCa = pemFile('--tls-ca', values['tls-ca']);
@@ -227,6 +251,18 @@ function standbyArg(text: string, self: string): NonNullable<GatewayCliConfig['s
   }
   if (Object.keys(out).length === 0) throw new RangeError('bad --standby-for: no gateway');
   return out;
+}
+
+/** --evm-key: a file holding a secp256k1 private key as 0x and 64 hex digits (the gateway's EVM account). */
+function evmKeyArg(path: string): `0x${string}` {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new RangeError(`cannot read --evm-key ${path}: ${(err as Error).message}`);
+  }
+  if (!/^0x[0-9a-fA-F]{64}$/.test(text)) throw new RangeError(`bad --evm-key ${path}: want 0x and 64 hex digits`);
+  return text as `0x${string}`;
 }
 
 /** The base64 DER of the first certificate in PEM text (what x5c carries). */

@@ -10,6 +10,8 @@ import type { Envelope } from '../kernel/satp/envelope.ts';
 import type { SuccessorAuthority } from '../kernel/takeover.ts';
 import type { Json } from '../kernel/json.ts';
 import type { Ledger } from '../kernel/ledger.ts';
+import type { LedgerProofChecker } from '../kernel/ledger-receipt.ts';
+import type { LedgerCheckers } from '../kernel/satp/proofs.ts';
 import type { SessionLogStore } from '../kernel/ports.ts';
 import { type GatewayConfig, gatewayConfig, type Report } from '../kernel/satp/effects.ts';
 import type { TransferRequest } from '../kernel/satp/payloads.ts';
@@ -27,8 +29,13 @@ export interface PeerGateway {
   publicJwk: PublicJwk;
   /** The id of the peer's ledger (network). */
   networkId: string;
-  /** The key the peer's ledger signs receipts with: the peer's claims are checked against it. */
-  ledgerKey: PublicJwk;
+  /**
+   * The key the peer's ledger signs receipts with: the peer's claims are checked against it. For a ledger that is a
+   * chain, give instead a checker that reads that chain (`ledgerChecker`, ledgers/evm/check.ts).
+   */
+  ledgerKey?: PublicJwk;
+  /** Checks the receipts and attestations of the peer's ledger on its chain (a ledger without a signing key). */
+  ledgerChecker?: LedgerProofChecker;
   /** Read access to the peer's ledger: the destination asks it about the burn past the deadline. */
   ledger?: Ledger;
 }
@@ -82,8 +89,12 @@ export interface StartGatewayOptions {
   transports: readonly Transport[];
   /** The ledger it operates on; its id names the gateway's network. */
   ledger: Ledger;
-  /** The key that ledger signs receipts with: every receipt is checked against it. */
-  ledgerKey: PublicJwk;
+  /**
+   * The key that ledger signs receipts with: every receipt is checked against it. A ledger that is a chain has no
+   * key: give `ledgerChecker` instead, which checks each answer by reading the chain.
+   */
+  ledgerKey?: PublicJwk;
+  ledgerChecker?: LedgerProofChecker;
   peers: Readonly<Record<string, PeerGateway>>;
   /** Default: the wall clock and setTimeout (gateway/clock.ts). A simulator or a test hands in its own. */
   clock?: Clock;
@@ -148,6 +159,10 @@ const messageType = (message: unknown): string => peek(message).type;
  * then lets inbound messages through. Resolves once the gateway serves.
  */
 export async function startGateway(o: StartGatewayOptions): Promise<RunningGateway> {
+  // A ledger whose answers nothing can check would leave every transfer waiting on a proof that never verifies.
+  if (!o.ledgerKey && !o.ledgerChecker) throw new TypeError(`gateway ${o.id}: give its ledger's key or checker`);
+  for (const [p, c] of Object.entries(o.peers))
+    if (!c.ledgerKey && !c.ledgerChecker) throw new TypeError(`peer ${p}: give its ledger's key or checker`);
   const log = o.logger ?? {};
   const count = (name: string, labels: Record<string, string> = {}, by = 1) => o.metrics?.count(name, labels, by);
   const keys = keyTable({
@@ -238,6 +253,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     outbox: o.wrapOutbox ? o.wrapOutbox(counted) : counted,
     ledger: o.ledger,
     peerLedger: (peer) => (Object.hasOwn(o.peers, peer) ? o.peers[peer]?.ledger : undefined),
+    ledgerCheckers: ledgerCheckersOf(o),
     clock: o.clock ?? realClock,
     ...(o.successor ? { successor: o.successor } : {}),
     ...(o.takeover ? { certificate: o.takeover.certificate } : {}),
@@ -304,4 +320,12 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
         await store.close().catch(() => undefined);
       })()),
   };
+}
+
+/** The checkers of the ledgers that are chains, by network id: this gateway's own and its peers'. */
+function ledgerCheckersOf(o: Pick<StartGatewayOptions, 'ledger' | 'ledgerChecker' | 'peers'>): LedgerCheckers {
+  const checkers: Record<string, LedgerProofChecker> = {};
+  if (o.ledgerChecker) checkers[o.ledger.id] = o.ledgerChecker;
+  for (const p of Object.values(o.peers)) if (p.ledgerChecker) checkers[p.networkId] = p.ledgerChecker;
+  return checkers;
 }
