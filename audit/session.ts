@@ -1,12 +1,13 @@
 // The offline audit of one session: from the chains two gateways' stores hold (their own, and the copies of the
 // peer's that recovery brought) and the public keys of the gateways and ledgers, whether the record is whole and
-// tells one story. Nothing here talks to a gateway, a ledger or a network; nothing throws on hostile input.
+// tells one story. Nothing here talks to a gateway or a network, except to the node of a ledger that is a chain (its
+// receipts are checked on it: AuditKeys.chains); nothing throws on hostile input.
 import { verifyChain } from '../kernel/chain.ts';
 import type { LogEntry } from '../kernel/entry.ts';
 import { keyTable, type PublicJwk, type Verifier } from '../kernel/crypto/types.ts';
 import type { SuccessorAuthority } from '../kernel/takeover.ts';
 import { canonicalJson, type Json } from '../kernel/json.ts';
-import { receiptMatchesOp, verifyReceipt } from '../kernel/ledger-receipt.ts';
+import { type LedgerProofChecker, receiptMatchesOp, verifyLedgerReceipt } from '../kernel/ledger-receipt.ts';
 import type { LedgerOp } from '../kernel/ledger.ts';
 import { MSG } from '../kernel/satp/messages.ts';
 
@@ -14,6 +15,11 @@ import { MSG } from '../kernel/satp/messages.ts';
 export interface AuditKeys {
   gateways: Record<string, PublicJwk>;
   ledgers: Record<string, PublicJwk>;
+  /**
+   * The ledgers that are chains, by ledger id (ledgers/evm/check.ts): their receipts are checked by reading the
+   * chain, so an audit of them does talk to that chain's node.
+   */
+  chains?: Record<string, LedgerProofChecker>;
   /** Who may take a gateway's place (kernel/takeover.ts): without it a chain with a takeover entry is a finding. */
   successor?: SuccessorAuthority;
 }
@@ -211,17 +217,20 @@ async function receipts(
     if ((p.kind !== 'ledger-done' && p.kind !== 'ledger-failed') || p.receipt === undefined) continue;
     const where = `${author} seq ${e.seqNumber}`;
     const ledgerId = (p.receipt as { ledgerId?: unknown })?.ledgerId;
-    const key = typeof ledgerId === 'string' ? keys.ledgers[ledgerId] : undefined;
-    if (!key) {
+    const known = typeof ledgerId === 'string' && Object.hasOwn(keys.ledgers, ledgerId);
+    const key = known ? keys.ledgers[ledgerId] : undefined;
+    const chain = typeof ledgerId === 'string' && keys.chains && Object.hasOwn(keys.chains, ledgerId);
+    const checker = chain ? keys.chains![ledgerId] : undefined;
+    if (!key && !checker) {
       fail(`${where}: a receipt of ledger ${String(ledgerId)}, whose key is not given`);
       continue;
     }
-    const r = await verifyReceipt(p.receipt, key, verifier);
+    const r = await verifyLedgerReceipt(p.receipt, { key, checker }, verifier);
     if (!r.ok) fail(`${where}: ${r.detail}`);
     else if (p.op && !receiptMatchesOp(r.receipt, p.op))
       fail(`${where}: the receipt of ${r.receipt.opId} does not answer ${p.op.opId}`);
     else if (!execs.has(r.receipt.opId)) fail(`${where}: ${r.receipt.opId} has a receipt but no exec before it`);
     else good++;
   }
-  if (!bad) note('receipts verify', true, `${author}: ${good} ledger receipts signed by their ledgers`);
+  if (!bad) note('receipts verify', true, `${author}: ${good} ledger receipts proven by their ledgers`);
 }

@@ -33,10 +33,11 @@ export interface PairOptions {
   dir: string;
   runtime: 'node' | 'deno';
   /**
-   * Ledger servers, the origin's (ledger-a) and the destination's (ledger-b): URL, and the key their receipts
-   * verify under.
+   * The ledgers, the origin's (ledger-a) and the destination's (ledger-b). A ledger server: its URL, and the key its
+   * receipts verify under. An EVM chain: its evm+http:// URL (ledgers/evm/spec.ts) and the file holding the
+   * gateway's account key; its receipts are checked on the chain.
    */
-  ledgers: Record<Role, { url: string; publicJwk: PublicJwk }>;
+  ledgers: Record<Role, PairLedger>;
   /** Extra flags for every start (timings). */
   flags: string[];
   /** Node only: a pre-built bundle of cli/gateway.ts to run instead of the source under tsx. */
@@ -45,6 +46,8 @@ export interface PairOptions {
   wrap?: (m: Member, command: [string, string[]]) => [string, string[]];
   onEvent?: (m: Member, e: GatewayEvent) => void;
 }
+
+export type PairLedger = { url: string; publicJwk: PublicJwk } | { url: string; evmKeyFile: string };
 
 export class GatewayPair {
   readonly members: Record<Role, Member>;
@@ -107,7 +110,7 @@ export class GatewayPair {
         url: peer.url || 'ws://127.0.0.1:9/satp/ws',
         publicJwk: peer.publicJwk,
         networkId: LEDGER_IDS[peer.role],
-        ledgerPublicJwk: peerLedger.publicJwk,
+        ...('publicJwk' in peerLedger ? { ledgerPublicJwk: peerLedger.publicJwk } : { ledgerChain: peerLedger.url }),
       },
     };
     const own = this.#o.ledgers[role];
@@ -122,8 +125,7 @@ export class GatewayPair {
       m.keys,
       '--ledger',
       own.url,
-      '--ledger-key',
-      JSON.stringify(own.publicJwk),
+      ...('publicJwk' in own ? ['--ledger-key', JSON.stringify(own.publicJwk)] : ['--evm-key', own.evmKeyFile]),
       '--peers',
       JSON.stringify(peers),
       ...this.#o.flags,
