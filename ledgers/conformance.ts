@@ -1,10 +1,12 @@
 // The conformance suite every Ledger adapter must pass: idempotency by opId, recorded refusals,
-// OP_CONFLICT, the state machine of SATP core Figure 2 with its rollbacks (recovery-04 §5.2.3), signed receipts.
+// OP_CONFLICT, the state machine of SATP core Figure 2 with its rollbacks (recovery-04 §5.2.3), and receipts and
+// attestations that prove themselves: signed by the ledger's key, or carrying chain evidence a checker reads back.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isSatpError } from '../kernel/errors.ts';
 import {
   type AssetRecord,
   type AssetState,
+  type ChainEvidence,
   type Ledger,
   type LedgerOp,
   type LedgerOpKind,
@@ -12,14 +14,19 @@ import {
   type LedgerRefusalCode,
   ledgerOp,
 } from '../kernel/ledger.ts';
-import { receiptMatchesOp, verifyAttestation, verifyReceipt } from '../kernel/ledger-receipt.ts';
-import type { PublicJwk, Verifier } from '../kernel/crypto/types.ts';
+import {
+  type LedgerTrust,
+  receiptMatchesOp,
+  verifyLedgerAttestation,
+  verifyLedgerReceipt,
+} from '../kernel/ledger-receipt.ts';
+import type { Verifier } from '../kernel/crypto/types.ts';
 import type { SeedAsset } from './ledger-engine.ts';
 
 export interface LedgerUnderTest {
   ledger: Ledger;
-  /** The key the ledger signs receipts with. */
-  publicJwk: PublicJwk;
+  /** How its answers are proven: the key it signs with, or a checker of its chain. */
+  trust: LedgerTrust;
   close(): Promise<void>;
 }
 
@@ -28,8 +35,8 @@ export type LedgerFactory = (seeds: readonly SeedAsset[]) => Promise<LedgerUnder
 
 export interface ConformanceOptions {
   verifier: Verifier;
-  /** A key that is not the ledger's, to prove a receipt does not verify under it. */
-  otherKey: PublicJwk;
+  /** A trust that is not the ledger's (another key, a checker of another contract): its answers must fail it. */
+  otherTrust: LedgerTrust;
 }
 
 const SEEDS: SeedAsset[] = [
@@ -38,6 +45,20 @@ const SEEDS: SeedAsset[] = [
   { assetId: 'asset-3', owner: 'alice' },
 ];
 const ESCROW = 'gw-destination';
+
+/** Each field of chain evidence changed on its own (receipts also get another transaction and event index). */
+function evidenceChanges(e: ChainEvidence): { evidence: ChainEvidence }[] {
+  const flip = (hex: string) => hex.slice(0, -1) + (hex.endsWith('0') ? '1' : '0');
+  const out: ChainEvidence[] = [
+    { ...e, chainId: e.chainId + 1 },
+    { ...e, contract: flip(e.contract) },
+    { ...e, blockHash: flip(e.blockHash) },
+    { ...e, blockNumber: e.blockNumber + 1 },
+  ];
+  if (e.txHash !== undefined) out.push({ ...e, txHash: flip(e.txHash) });
+  if (e.logIndex !== undefined) out.push({ ...e, logIndex: e.logIndex + 1 });
+  return out.map((evidence) => ({ evidence }));
+}
 const BENEFICIARY = 'carol';
 
 export function ledgerConformance(name: string, make: LedgerFactory, options: ConformanceOptions): void {
@@ -338,23 +359,31 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
           });
           expect(Number.isSafeInteger(a.ledgerTime)).toBe(true);
           expect(a.txSeq).toBeGreaterThanOrEqual(2);
-          expect(await verifyAttestation(a, t.publicJwk, options.verifier)).toEqual({ ok: true, attestation: a });
-          expect((await verifyAttestation(a, options.otherKey, options.verifier)).ok).toBe(false);
-          for (const change of [
+          expect(await verifyLedgerAttestation(a, t.trust, options.verifier)).toEqual({ ok: true, attestation: a });
+          expect((await verifyLedgerAttestation(a, options.otherTrust, options.verifier)).ok).toBe(false);
+          const changes: Record<string, unknown>[] = [
             { ledgerTime: a.ledgerTime + 1 },
-            { ops: [] },
+            { ops: a.ops.map((o) => ({ ...o, ok: !o.ok })) },
+            { ops: [...a.ops, { opId: 'never', ok: true }] },
             { asset: { ...a.asset!, state: 'active' } },
             { assetId: 'asset-2' },
-          ]) {
+            { txSeq: a.txSeq + 1 },
+            { ledgerId: 'ledger-z' },
+          ];
+          // A signature covers the list as given, so dropping an op is caught. Chain evidence names a block, not the
+          // ids asked: a checker proves each listed op, but cannot see one left out (docs/evm-ledger.md).
+          if (a.proof !== undefined) changes.push({ ops: [] }, { ops: [{ opId: 'L1', ok: true }] });
+          if (a.evidence) changes.push(...evidenceChanges(a.evidence));
+          for (const change of changes) {
             expect(
-              (await verifyAttestation({ ...a, ...change }, t.publicJwk, options.verifier)).ok,
+              (await verifyLedgerAttestation({ ...a, ...change }, t.trust, options.verifier)).ok,
               JSON.stringify(change),
             ).toBe(false);
           }
           // A receipt's proof is not an attestation's, and the other way round (the shapes are disjoint).
           const receipt = (await ledger.status('L1'))!;
-          expect((await verifyAttestation(receipt, t.publicJwk, options.verifier)).ok).toBe(false);
-          expect((await verifyReceipt(a, t.publicJwk, options.verifier)).ok).toBe(false);
+          expect((await verifyLedgerAttestation(receipt, t.trust, options.verifier)).ok).toBe(false);
+          expect((await verifyLedgerReceipt(a, t.trust, options.verifier)).ok).toBe(false);
         },
       );
 
@@ -374,15 +403,15 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
       });
     });
 
-    describe('receipts are signed proofs', () => {
-      it('verify under the ledger key, match their op, and fail after any change or under another key', async () => {
+    describe('receipts are proofs (signed, or read back from the chain)', () => {
+      it('verify under the ledger trust, match their op, and fail after any change or under another', async () => {
         const op = ledgerOp.lock('L1', 'asset-1', 'alice');
         const good = await ok(op);
         const bad = await refused(ledgerOp.lock('L2', 'asset-2', 'alice'), 'WRONG_OWNER');
         expect(good.ledgerId).toBe(ledger.id);
         for (const r of [good, bad]) {
-          expect(await verifyReceipt(r, t.publicJwk, options.verifier)).toEqual({ ok: true, receipt: r });
-          expect((await verifyReceipt(r, options.otherKey, options.verifier)).ok).toBe(false);
+          expect(await verifyLedgerReceipt(r, t.trust, options.verifier)).toEqual({ ok: true, receipt: r });
+          expect((await verifyLedgerReceipt(r, options.otherTrust, options.verifier)).ok).toBe(false);
         }
         expect(receiptMatchesOp(good, op)).toBe(true);
         expect(receiptMatchesOp(good, ledgerOp.lock('L1', 'asset-1', 'bob'))).toBe(false);
@@ -395,15 +424,40 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
           { ledgerId: 'ledger-z' },
           { txSeq: good.txSeq + 1 },
           { timestamp: (good.timestamp ?? 0) + 1 },
-          { proof: good.proof!.slice(0, -2) + (good.proof!.endsWith('AA') ? 'AQ' : 'AA') },
           { extra: 1 } as Record<string, unknown>,
         ];
+        if (good.proof !== undefined) {
+          changes.push({ proof: good.proof.slice(0, -2) + (good.proof.endsWith('AA') ? 'AQ' : 'AA') });
+        }
+        if (good.evidence) {
+          // The evidence of another recorded op, grafted onto this receipt, proves nothing about it.
+          changes.push({ evidence: bad.evidence }, ...evidenceChanges(good.evidence));
+        }
         for (const change of changes) {
           const tampered = { ...good, ...change };
-          expect((await verifyReceipt(tampered, t.publicJwk, options.verifier)).ok, JSON.stringify(change)).toBe(false);
+          expect((await verifyLedgerReceipt(tampered, t.trust, options.verifier)).ok, JSON.stringify(change)).toBe(
+            false,
+          );
         }
         const { error: _e, ...flipped } = { ...bad, ok: true };
-        expect((await verifyReceipt(flipped, t.publicJwk, options.verifier)).ok).toBe(false);
+        expect((await verifyLedgerReceipt(flipped, t.trust, options.verifier)).ok).toBe(false);
+        // A signed receipt stripped of its proof and given made-up chain evidence is not proven by either.
+        if (good.proof !== undefined) {
+          const { proof: _p, ...unsigned } = good;
+          const forged = {
+            ...unsigned,
+            evidence: {
+              type: 'evm',
+              chainId: 1,
+              contract: `0x${'1'.repeat(40)}`,
+              blockNumber: 1,
+              blockHash: `0x${'2'.repeat(64)}`,
+              txHash: `0x${'3'.repeat(64)}`,
+              logIndex: 0,
+            },
+          };
+          expect((await verifyLedgerReceipt(forged, t.trust, options.verifier)).ok).toBe(false);
+        }
       });
     });
 

@@ -8,13 +8,13 @@ import { createLedgerApp } from '../../ledgers/ledger-server.ts';
 import { MemoryLedger } from '../../ledgers/memory-ledger.ts';
 import { fakeClock, LEDGER_KEY, OTHER_KEY, serveOnLoopback, tempDir } from '../support/ledger-harness.ts';
 
-const options = { verifier: defaultVerifier(), otherKey: OTHER_KEY.jwk };
+const options = { verifier: defaultVerifier(), otherTrust: { key: OTHER_KEY.jwk } };
 
 ledgerConformance(
   'MemoryLedger',
   async (assets) => {
     const ledger = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_KEY.signer, assets });
-    return { ledger, publicJwk: ledger.publicJwk, close: async () => undefined };
+    return { ledger, trust: { key: ledger.publicJwk }, close: async () => undefined };
   },
   options,
 );
@@ -31,7 +31,7 @@ ledgerConformance(
     });
     return {
       ledger,
-      publicJwk: ledger.publicJwk,
+      trust: { key: ledger.publicJwk },
       close: async () => {
         await ledger.close();
         dir.remove();
@@ -47,7 +47,7 @@ ledgerConformance(
     const host = new MemoryLedger({ id: 'ledger-a', signer: LEDGER_KEY.signer, assets, now: fakeClock() });
     const server = await serveOnLoopback(createLedgerApp(host).fetch);
     const ledger = await HttpLedger.connect(server.url);
-    return { ledger, publicJwk: (await ledger.health()).publicJwk, close: () => server.close() };
+    return { ledger, trust: { key: (await ledger.health()).publicJwk }, close: () => server.close() };
   },
   options,
 );
