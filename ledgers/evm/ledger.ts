@@ -67,6 +67,8 @@ export const evmReader = (e: EvmEndpoint, pollingIntervalMs = 50): PublicClient 
   createPublicClient({
     chain: chainOf(e),
     pollingInterval: pollingIntervalMs,
+    // A cached block number would make a block mined a moment ago look missing (confirmations, status).
+    cacheTime: 0,
     transport: http(e.url, { retryCount: 0, timeout: 10_000 }),
   });
 

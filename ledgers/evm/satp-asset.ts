@@ -24,7 +24,8 @@ export const SATP_ASSET_ABI = parseAbi([
   'error BadOp()',
   'function setOperator(address who, bool allowed)',
   'function seed(string assetId, string owner)',
-  'function asset(string assetId) view returns (bool exists, string owner, uint8 state, uint64 lockExpiresAt, string lockOpId)',
+  // Returns (exists, owner, state, lockExpiresAt, lockOpId).
+  'function asset(string assetId) view returns (bool, string, uint8, uint64, string)',
   'function op(string opId) view returns (Record)',
   'function txSeq() view returns (uint64)',
   'function execute(Op o, bytes32 opHash)',
