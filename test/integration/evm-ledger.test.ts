@@ -138,7 +138,7 @@ describe('EvmLedger on anvil', () => {
     expect(await twin.checker.receipt(fromB)).toBe(false);
   });
 
-  it('an unknown outcome is settled by opId: pending is not "never recorded", and a retry has no second effect', async () => {
+  it('an unknown outcome is settled by opId: pending is not "never recorded", a retry has no 2nd effect', async () => {
     const { ledger, checker } = await fresh(endpoint, { receiptTimeoutMs: 1_500 });
     const op = ledgerOp.lock('L1', 'asset-1', 'alice');
     const before = await ledger.txSeq();
@@ -157,6 +157,13 @@ describe('EvmLedger on anvil', () => {
     expect(await ledger.execute(op)).toEqual(settled);
     expect(await ledger.txSeq()).toBe(before + 1);
     expect(await ledger.status('never')).toBeUndefined();
+  });
+
+  it('a lock expiring at epoch 0 is INVALID_INPUT (0 means no expiry on chain), and nothing is sent', async () => {
+    const { ledger } = await fresh();
+    expect(await codeOf(ledger.execute(ledgerOp.lock('L0', 'asset-1', 'alice', 0)))).toBe('INVALID_INPUT');
+    expect(await ledger.status('L0')).toBeUndefined();
+    expect(await ledger.txSeq()).toBe(0);
   });
 
   it('with confirmations: 2, execute answers only once one more block is mined', async () => {
