@@ -142,7 +142,11 @@ export class EvmLedger implements Ledger {
         });
       } catch (err) {
         // Rejected before it was sent (e.g. gas estimation hit OpConflict), or sent with no answer: read again.
-        const now = await this.#recorded(op, opHash).catch(() => undefined);
+        // OP_CONFLICT (another caller recorded this opId with other fields) is the answer; a read failure is not.
+        const now = await this.#recorded(op, opHash).catch((e: unknown) => {
+          if (isSatpError(e, 'OP_CONFLICT')) throw e;
+          return undefined;
+        });
         if (now) return this.#confirmed(await this.#receiptOf(op.opId, now));
         throw unavailable(`execute ${op.opId}`, err);
       }
