@@ -159,6 +159,26 @@ describe('EvmLedger on anvil', () => {
     expect(await ledger.status('never')).toBeUndefined();
   });
 
+  it('two accounts racing on one opId: one record and the same receipt, or OP_CONFLICT for other fields', async () => {
+    const second = ANVIL_KEYS[2];
+    const contract = await deployAssetContract(endpoint, ADMIN, {
+      operators: [addressOf(OPERATOR), addressOf(second)],
+      seeds: SEEDS,
+    });
+    const a = new EvmLedger({ id: 'ledger-a', endpoint, contract, privateKey: OPERATOR });
+    const b = new EvmLedger({ id: 'ledger-a', endpoint, contract, privateKey: second });
+    const op = ledgerOp.lock('L1', 'asset-1', 'alice');
+    const [ra, rb] = await Promise.all([a.execute(op), b.execute(op)]);
+    expect(rb).toEqual(ra);
+    expect(ra).toMatchObject({ ok: true, txSeq: 1 });
+    const outcomes = await Promise.all([
+      codeOf(a.execute(ledgerOp.mint('M1', 'asset-9', 'gw'))),
+      codeOf(b.execute(ledgerOp.mint('M1', 'asset-8', 'gw'))),
+    ]);
+    expect(outcomes.sort()).toEqual(['OP_CONFLICT', 'resolved']);
+    expect(await a.txSeq()).toBe(2);
+  });
+
   it('a lock expiring at epoch 0 is INVALID_INPUT (0 means no expiry on chain), and nothing is sent', async () => {
     const { ledger } = await fresh();
     expect(await codeOf(ledger.execute(ledgerOp.lock('L0', 'asset-1', 'alice', 0)))).toBe('INVALID_INPUT');
