@@ -125,8 +125,9 @@ export interface LedgerReceiptBody {
 }
 
 /**
- * Where the answer of a ledger that is a chain can be read back from the chain itself: the counterparty checks
- * it there (kernel/ledger-proof.ts), so it need not trust the gateway that passes it on nor any signer.
+ * Where the answer of a ledger that is a chain can be read back from the chain itself: the counterparty checks it
+ * there (LedgerProofChecker, kernel/ledger-receipt.ts), so it need not trust the gateway that passes it on nor any
+ * signer.
  */
 export interface ChainEvidence {
   type: 'evm';

@@ -45,8 +45,11 @@ export interface EvmLedgerOptions {
   endpoint: EvmEndpoint;
   /** The SatpAsset contract (deployAssetContract). */
   contract: Hex;
-  /** An operator account of the contract: it pays for and signs the transactions. */
-  privateKey: Hex;
+  /**
+   * An operator account of the contract: it pays for and signs the transactions. Without it the ledger is read only
+   * (status, asset, attest: what a destination asks of the origin's chain); execute then refuses.
+   */
+  privateKey?: Hex;
   /** Blocks a receipt's block must have on top of it, itself included, before execute answers. Default 1. */
   confirmations?: number;
   /** How long execute waits for its transaction to be mined and confirmed. Default 60 000 ms. */
@@ -99,7 +102,7 @@ export class EvmLedger implements Ledger {
   readonly chainId: number;
   readonly confirmations: number;
   readonly #reader: PublicClient;
-  readonly #wallet: WalletClient<Transport, Chain, Account>;
+  readonly #wallet: WalletClient<Transport, Chain, Account> | undefined;
   readonly #timeoutMs: number;
   readonly #pollMs: number;
   readonly #lock = new KeyedLock();
@@ -114,12 +117,12 @@ export class EvmLedger implements Ledger {
     this.#pollMs = o.pollingIntervalMs ?? 50;
     this.#timeoutMs = o.receiptTimeoutMs ?? 60_000;
     this.#reader = evmReader(o.endpoint, this.#pollMs);
-    this.#wallet = walletClientOf(o.endpoint, o.privateKey);
+    this.#wallet = o.privateKey === undefined ? undefined : walletClientOf(o.endpoint, o.privateKey);
   }
 
-  /** The operator account's address. */
-  get address(): Hex {
-    return this.#wallet.account.address;
+  /** The operator account's address (undefined for a read-only ledger). */
+  get address(): Hex | undefined {
+    return this.#wallet?.account.address;
   }
 
   async execute(value: LedgerOp): Promise<LedgerReceipt> {
@@ -129,12 +132,14 @@ export class EvmLedger implements Ledger {
       throw new SatpError('INVALID_INPUT', 'invalid ledger op: op.expiresAt: 0 is not a lock expiry on this ledger');
     }
     const opHash = `0x${opHashOf(op)}` as Hex;
+    const wallet = this.#wallet;
+    if (!wallet) throw new SatpError('INVALID_INPUT', `ledger ${this.id} is read only here: no operator key`);
     return this.#lock.run('send', async () => {
       const prior = await this.#recorded(op, opHash);
       if (prior) return this.#confirmed(await this.#receiptOf(op.opId, prior));
       let txHash: Hex;
       try {
-        txHash = await this.#wallet.writeContract({
+        txHash = await wallet.writeContract({
           address: this.contract,
           abi: SATP_ASSET_ABI,
           functionName: 'execute',
@@ -183,15 +188,17 @@ export class EvmLedger implements Ledger {
     if (typeof opId !== 'string' || !LEDGER_REF_PATTERN.test(opId)) return undefined;
     try {
       const r = await this.#record(opId);
-      if (r.txSeq === 0n) {
+      const address = this.address;
+      if (r.txSeq === 0n && address === undefined) return undefined;
+      if (r.txSeq === 0n && address !== undefined) {
         const [pending, latest] = await Promise.all([
-          this.#reader.getTransactionCount({ address: this.address, blockTag: 'pending' }),
-          this.#reader.getTransactionCount({ address: this.address, blockTag: 'latest' }),
+          this.#reader.getTransactionCount({ address, blockTag: 'pending' }),
+          this.#reader.getTransactionCount({ address, blockTag: 'latest' }),
         ]);
         if (pending > latest) {
           throw new SatpError(
             'LEDGER_UNAVAILABLE',
-            `status ${opId}: not recorded yet, and ${pending - latest} transaction(s) of ${this.address} are pending`,
+            `status ${opId}: not recorded yet, and ${pending - latest} transaction(s) of ${address} are pending`,
           );
         }
         return undefined;
