@@ -89,7 +89,9 @@ export class ObservedLedger implements Ledger {
     };
     try {
       const r = await this.inner.execute(op);
-      this.emit('ledger', { ...base, ok: r.ok, code: r.error?.code, txSeq: r.txSeq });
+      // A chain ledger's receipt names its transaction: the timeline shows it (docs/evm-ledger.md).
+      const tx = r.evidence?.txHash;
+      this.emit('ledger', { ...base, ok: r.ok, code: r.error?.code, txSeq: r.txSeq, ...(tx ? { tx } : {}) });
       return r;
     } catch (err) {
       this.emit('ledger', { ...base, failed: String(err) });

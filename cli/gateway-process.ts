@@ -5,7 +5,11 @@
 import { defaultVerifier } from '../kernel/crypto/verifier.ts';
 import { keyTable, type KeyResolver, type PublicJwk, type Signer, type Verifier } from '../kernel/crypto/types.ts';
 import type { Ledger } from '../kernel/ledger.ts';
+import type { LedgerProofChecker } from '../kernel/ledger-receipt.ts';
 import { HttpLedger } from '../ledgers/http-ledger.ts';
+import { evmChecker } from '../ledgers/evm/check.ts';
+import { EvmLedger } from '../ledgers/evm/ledger.ts';
+import { isEvmLedgerUrl, parseEvmLedgerUrl } from '../ledgers/evm/spec.ts';
 import { LevelDriver } from '../storage/level.ts';
 import { PostgresDriver } from '../storage/postgres.ts';
 import type { LogStoreDriver } from '../storage/driver.ts';
@@ -107,10 +111,20 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
   // The log: LevelDB, or a PostgreSQL shared with the other holders of --id (docs/high-availability.md).
   const pg = cli.pg ? await PostgresDriver.open(cli.pg.url, { schema: cli.pg.schema }) : undefined;
   const lockless: LogStoreDriver = pg ?? (await LevelDriver.open(cli.db));
-  const own = await connectLedger(cli.ledger);
+  // The own ledger: a ledger server (checked by its key), or an EVM chain (checked on the chain: ledgers/evm).
+  const ownChain = isEvmLedgerUrl(cli.ledger) ? parseEvmLedgerUrl(cli.ledger) : undefined;
+  const own: Ledger = ownChain
+    ? new EvmLedger({ ...ownChain, privateKey: cli.evmKey! })
+    : await connectLedger(cli.ledger);
+  const ownChecker = ownChain && evmChecker(ownChain);
   const peerLedgers: Record<string, Ledger> = {};
   for (const [peer, url] of Object.entries(cli.peerLedgers))
-    peerLedgers[peer] = new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 });
+    peerLedgers[peer] = isEvmLedgerUrl(url)
+      ? new EvmLedger(parseEvmLedgerUrl(url))
+      : new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 });
+  const peerCheckers: Record<string, LedgerProofChecker> = {};
+  for (const [peer, c] of Object.entries(cli.peers))
+    if (c.ledgerChain) peerCheckers[peer] = evmChecker(parseEvmLedgerUrl(c.ledgerChain));
   // Peer id → URL, shared by every gateway this process acts for (peer-url updates them all).
   // --metrics-port: one registry for the process, each gateway it acts for under its own `gateway` label.
   const registry = cli.metricsPort === undefined ? undefined : createGatewayMetrics();
@@ -224,12 +238,23 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
       transports: [client, server],
       // The ledgers are the organization's, shared by every gateway it acts for; their events name the gateway.
       ledger: new ObservedLedger(own, say, 'own'),
-      ledgerKey: cli.ledgerKey,
+      ...(cli.ledgerKey ? { ledgerKey: cli.ledgerKey } : {}),
+      ...(ownChecker ? { ledgerChecker: ownChecker } : {}),
       peers: Object.fromEntries(
         Object.entries(cli.peers).map(([p, c]) => {
           const read = peerLedgers[p];
           const ledger = read && new ObservedLedger(read, say, 'peer');
-          return [p, { publicJwk: c.publicJwk, networkId: c.networkId, ledgerKey: c.ledgerPublicJwk, ledger }];
+          const checker = peerCheckers[p];
+          return [
+            p,
+            {
+              publicJwk: c.publicJwk,
+              networkId: c.networkId,
+              ...(c.ledgerPublicJwk ? { ledgerKey: c.ledgerPublicJwk } : {}),
+              ...(checker ? { ledgerChecker: checker } : {}),
+              ledger,
+            },
+          ];
         }),
       ),
       verifier,

@@ -7,18 +7,23 @@
 //   npm start -- --scenario rollback recovery-04 §5.4.3: the origin stays down past the deadline
 //   npm start -- --tls               the gateways talk wss:// (TLS 1.3), certificates from a demo CA
 //   npm start -- --runtime deno      the gateway processes run on Deno (cli/gateway.deno.ts)
+//   npm start -- --ledgers evm       the ledgers are two anvil chains with the SatpAsset contract (ledgers/evm)
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GatewayPair } from './gateway-pair.ts';
-import { startLedger } from './demo/ledgers.ts';
+import { type DemoLedger, pairLedger, startEvmLedger, startLedger } from './demo/ledgers.ts';
+import { ANVIL_KEYS } from '../ledgers/evm/anvil.ts';
+import type { SeedAsset } from '../ledgers/ledger-engine.ts';
 import { Narrator } from './demo/narrate.ts';
 import { printReport } from './demo/report.ts';
 import { printAudit } from './demo/audit.ts';
 import { createAuthority, issueTlsCertificate } from '../identity/x509.ts';
 
-const USAGE = 'usage: npm start -- [--crash-at <step>] [--scenario crash|rollback] [--tls] [--runtime node|deno]';
+const USAGE =
+  'usage: npm start -- [--crash-at <step>] [--scenario crash|rollback] [--tls] [--runtime node|deno] ' +
+  '[--ledgers level|evm]';
 /** The steps the origin logs (SATP core Figure 2); the others are the destination's. */
 const ORIGIN_STEPS = ['1.1', '1.2', '1.3', '1.4', '2.1', '2.2', '2.4', '3.1', '3.3', '3.4', '3.5', '3.7', '3.8', '3.9'];
 const WAIT_MS = 30_000;
@@ -29,6 +34,7 @@ const { values } = parseArgs({
     scenario: { type: 'string', default: 'crash' },
     tls: { type: 'boolean', default: false },
     runtime: { type: 'string', default: 'node' },
+    ledgers: { type: 'string', default: 'level' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -40,6 +46,11 @@ if (values.runtime !== 'node' && values.runtime !== 'deno') {
   console.error(`unknown --runtime ${values.runtime}\n${USAGE}`);
   process.exit(2);
 }
+if (values.ledgers !== 'level' && values.ledgers !== 'evm') {
+  console.error(`unknown --ledgers ${values.ledgers}\n${USAGE}`);
+  process.exit(2);
+}
+const onChains = values.ledgers === 'evm';
 /** The gateway processes' runtime (cli/gateway.ts on Node, cli/gateway.deno.ts on Deno); the demo runs on Node. */
 const gatewayRuntime: 'node' | 'deno' = values.runtime;
 const rollback = values.scenario === 'rollback';
@@ -59,15 +70,26 @@ mkdirSync(DIR, { recursive: true });
 
 const say = new Narrator();
 const [asset, alice, bob] = ['asset-1', 'alice', 'bob'];
-const ledgerA = await startLedger(DIR, 'ledger-a', [{ assetId: asset, owner: alice }]);
-const ledgerB = await startLedger(DIR, 'ledger-b');
+// Two anvil chains (distinct chain ids), or two LevelDB ledger servers. On the chains each gateway's account is
+// the operator of its ledger's contract, and a block comes every second besides, so chain time moves.
+const onChain = (id: string, chainId: number, seeds: SeedAsset[]) =>
+  startEvmLedger(DIR, id, { chainId, operatorKey: ANVIL_KEYS[1], seeds, watch: [asset], blockTime: 1 });
+const ledgerA: DemoLedger = onChains
+  ? await onChain('ledger-a', 31337, [{ assetId: asset, owner: alice }])
+  : await startLedger(DIR, 'ledger-a', [{ assetId: asset, owner: alice }]);
+const ledgerB: DemoLedger = onChains ? await onChain('ledger-b', 31338, []) : await startLedger(DIR, 'ledger-b');
 let pair: GatewayPair | undefined;
 let ok = false;
 try {
   console.log(`satp-recovery demo: SATP gateway crash recovery (draft-belchior-satp-gateway-recovery-04)`);
   console.log(`  ${ledgerA.id}  ${ledgerA.url}   ${asset} owned by ${alice}`);
   console.log(`  ${ledgerB.id}  ${ledgerB.url}`);
-  console.log(`  data: .data/demo/ (LevelDB per gateway and per ledger, wiped at every run)\n`);
+  console.log(
+    onChains
+      ? '  ledgers: two anvil chains (ledgers/evm/anvil.ts); receipts are checked by reading the chain\n' +
+          '  data: .data/demo/ (LevelDB per gateway, wiped at every run)\n'
+      : '  data: .data/demo/ (LevelDB per gateway and per ledger, wiped at every run)\n',
+  );
   // Fast timers so the whole story takes seconds: resend after 0.5 s, deadline grace 1 s.
   const flags = [
     '--retransmit-ms',
@@ -105,10 +127,7 @@ try {
     {
       dir: DIR,
       runtime: gatewayRuntime,
-      ledgers: {
-        origin: { url: ledgerA.url, publicJwk: ledgerA.publicJwk },
-        destination: { url: ledgerB.url, publicJwk: ledgerB.publicJwk },
-      },
+      ledgers: { origin: pairLedger(ledgerA), destination: pairLedger(ledgerB) },
       flags,
       onEvent: (_m, e) => say.onEvent(e),
     },

@@ -17,7 +17,12 @@ export async function printAudit(
     gws.map((m) => ({ holder: m.id, source: m.db })),
     {
       gateways: Object.fromEntries(gws.map((m) => [m.id, m.publicJwk])),
-      ledgers: Object.fromEntries([ledgers.origin, ledgers.destination].map((l) => [l.id, l.publicJwk])),
+      ledgers: Object.fromEntries(
+        [ledgers.origin, ledgers.destination].flatMap((l) => (l.publicJwk ? [[l.id, l.publicJwk]] : [])),
+      ),
+      chains: Object.fromEntries(
+        [ledgers.origin, ledgers.destination].flatMap((l) => (l.checker ? [[l.id, l.checker]] : [])),
+      ),
     },
     sessions,
   );

@@ -83,14 +83,15 @@ export class Narrator {
           const recorded = (e.recorded as { opId: string; ok: boolean }[] | undefined) ?? [];
           const burned = recorded.some((o) => o.ok && o.opId.endsWith(':3.4:burn'));
           return (
-            `asks ${String(e.ledger)} for a signed attestation of ${String(e.asset)}: ` +
+            `asks ${String(e.ledger)} for an attestation of ${String(e.asset)}: ` +
             `${String(e.state)} at its own time ${new Date(Number(e.ledgerTime)).toISOString().slice(11, 23)}, ` +
             `burn ${burned ? 'recorded' : 'not recorded'}`
           );
         }
         return (
           `${op} ${String(e.asset)} on ${String(e.ledger)}: ` +
-          `${e.ok ? `done (txSeq ${String(e.txSeq)})` : `refused ${String(e.code)}`}`
+          `${e.ok ? `done (txSeq ${String(e.txSeq)})` : `refused ${String(e.code)}`}` +
+          (e.tx ? ` tx ${String(e.tx).slice(0, 18)}…` : '')
         );
       }
       case 'append': {

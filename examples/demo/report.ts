@@ -159,7 +159,8 @@ export async function printReport(r: DemoResult): Promise<boolean> {
     checks.push([
       evidence,
       `${destination.id} asked ${r.ledgers.origin.id} past its deadline; ` +
-        "its signed attestation showed the lock lapsed by the ledger's own clock with no burn, " +
+        "its attestation (signed, or read on the chain) showed the lock lapsed by the ledger's own clock " +
+        'with no burn, ' +
         'so it rolled back (recovery-04 §5.4.3)',
     ]);
   }

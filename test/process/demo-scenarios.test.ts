@@ -22,6 +22,13 @@ const SCENARIOS: [string, string[], RegExp][] = [
     ['--scenario', 'rollback'],
     /gw-origin rolled-back/,
   ],
+  // Issue 13: the same stories between two anvil chains; receipts checked on the chain, transactions in the timeline.
+  ['the default crash at step 3.4, between two anvil chains', ['--ledgers', 'evm'], /gw-origin committed/],
+  [
+    'the rollback past the deadline, between two anvil chains (the lock lapses by block time)',
+    ['--ledgers', 'evm', '--scenario', 'rollback'],
+    /gw-origin rolled-back/,
+  ],
 ];
 
 describe(`npm start, every scenario, gateways on ${runtime}`, () => {
@@ -34,6 +41,9 @@ describe(`npm start, every scenario, gateways on ${runtime}`, () => {
       });
       expect(run.status, `${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`).toBe(0);
       expect(run.stdout).toMatch(/listening on ws:\/\/127\.0\.0\.1:\d+\/satp\/ws/);
+      // On chains, every ledger operation of the timeline names its transaction.
+      if (args.includes('evm'))
+        expect(run.stdout).toMatch(/LOCK asset-1 on ledger-a: done \(txSeq 1\) tx 0x[0-9a-f]{16}/);
       expect(run.stdout).toContain('All checks hold.');
       expect(run.stdout).toMatch(new RegExp(`\\n {2}OK {3}s-[0-9a-f]{8}: .*${outcome.source}`));
       expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(
