@@ -68,6 +68,13 @@ afterAll(async () => {
 });
 
 describe('EvmLedger on anvil', () => {
+  // Named after a bug: one of the keys was mistyped, so the gateway given it could not pay for a transaction.
+  it("ANVIL_KEYS are anvil's funded development accounts, every one of them", async () => {
+    const reader = evmReader(endpoint);
+    for (const key of ANVIL_KEYS)
+      expect(await reader.getBalance({ address: addressOf(key) }), key).toBeGreaterThan(10n ** 21n);
+  });
+
   it("a lock past its expiry cannot be burned on chain, whatever the gateway's clock says", async () => {
     const { ledger, checker } = await fresh();
     const now = Number((await latestBlock()).timestamp) * 1000;
