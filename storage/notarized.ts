@@ -3,7 +3,14 @@
 // returns, and the entries a RECOVER-UPDATE brings are checked against what was notarized before anything is
 // stored. The notary is a port (LogNotary); ledgers/evm/notary.ts implements it on an EVM chain. docs/decentralized-
 // log.md describes the modes, the crash window and the trust model.
-import { type ChainHead, canonicalBody, type EntryBody, type LogEntry, parseLogId } from '../kernel/entry.ts';
+import {
+  type ChainHead,
+  canonicalBody,
+  type EntryBody,
+  GENESIS_HASH,
+  type LogEntry,
+  parseLogId,
+} from '../kernel/entry.ts';
 import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../kernel/encoding.ts';
 import { isSatpError, SatpError } from '../kernel/errors.ts';
 import { sha256Hex } from '../kernel/hash.ts';
@@ -15,7 +22,8 @@ import { chainError } from './log-store.ts';
 
 /** What one write to the notary did: its transaction, its gas, and whether it appended (false: already there). */
 export interface NotaryWrite {
-  txHash: string;
+  /** Absent when nothing was sent (the batch was there already). */
+  txHash?: string;
   gasUsed: bigint;
   appended: boolean;
 }
@@ -86,8 +94,9 @@ export interface NotarizedStore extends SessionLogStore {
   readonly mode: NotaryMode;
   /**
    * Publishes what `logId` holds beyond what is notarized (after a crash between an append and its publication),
-   * and returns the log's notarized length. Rejects LOG_DIVERGED when the notary holds another hash than the store
-   * at some seq, STORAGE_FAILURE when the notary cannot be written.
+   * and returns the log's notarized length (its last notarized seq). Rejects LOG_DIVERGED when the notary holds
+   * another hash than the store at some seq, or the store's tail does not link to the notarized head;
+   * STORAGE_FAILURE when the notary cannot be read or written.
    */
   catchUp(logId: string): Promise<number>;
 }
@@ -97,18 +106,37 @@ const PAGE = 64;
 export function notarizedStore(inner: SessionLogStore, notary: LogNotary, o: NotarizedStoreOptions): NotarizedStore {
   const lock = new KeyedLock();
   const maxBatch = o.maxBatch ?? (o.mode === 'entries' ? 16 : 256);
-  /** The notarized length of each log, as far as this process knows; absent: read it from the notary. */
-  const notarized = new Map<string, number>();
+  /** The notarized head (last seq and its hash) of each log, as far as this process knows; absent: read it. */
+  const notarized = new Map<string, ChainHead>();
 
-  const notarizedLength = async (logId: string): Promise<number> => {
+  const notarizedHead = async (logId: string): Promise<ChainHead> => {
     const known = notarized.get(logId);
     if (known !== undefined) return known;
-    const length = (await notaryCall(() => notary.head(logId), 'read the notary')) - 1;
-    notarized.set(logId, length);
-    return length;
+    const seq = (await notaryCall(() => notary.head(logId), 'read the notary')) - 1;
+    const hash = seq === 0 ? GENESIS_HASH : (await notaryCall(() => notary.hashRange(logId, seq, seq), 'read')).at(0);
+    if (hash === undefined) throw new SatpError('STORAGE_FAILURE', `the notary of ${logId} has no hash at seq ${seq}`);
+    const head = { seq, hash };
+    notarized.set(logId, head);
+    return head;
   };
 
-  /** Publishes `entries` (consecutive, from seq `length + 1`) in batches; updates the known length as it goes. */
+  /**
+   * LOG_DIVERGED unless `entry` links to the notarized head when it is the next entry after it: the notary checks
+   * only that seqs are contiguous (in mode hashes it cannot see the links), so the store checks the link, and
+   * never publishes a chain that forks from what was notarized (a store rewritten behind this wrapper's back).
+   */
+  const checkLink = (logId: string, at: ChainHead, entry: { seqNumber?: unknown; lastEntryHash?: unknown }) => {
+    if (entry.seqNumber !== at.seq + 1 || entry.lastEntryHash === at.hash) return;
+    throw new SatpError(
+      'LOG_DIVERGED',
+      `log ${logId}: seq ${at.seq + 1} does not link to the notarized seq ${at.seq}`,
+      {
+        detail: { logId, seq: at.seq, ours: entry.lastEntryHash, theirs: at.hash, against: 'notary' },
+      },
+    );
+  };
+
+  /** Publishes `entries` (consecutive, from the notarized head on) in batches; updates the known head. */
   const publish = async (logId: string, entries: readonly LogEntry[]): Promise<void> => {
     for (let i = 0; i < entries.length; i += maxBatch) {
       const batch = entries.slice(i, i + maxBatch);
@@ -130,7 +158,8 @@ export function notarizedStore(inner: SessionLogStore, notary: LogNotary, o: Not
           detail: { logId, firstSeq, count: batch.length },
         });
       }
-      notarized.set(logId, batch[batch.length - 1]!.seqNumber);
+      const last = batch[batch.length - 1]!;
+      notarized.set(logId, { seq: last.seqNumber, hash: last.entryHash });
     }
   };
 
@@ -141,31 +170,33 @@ export function notarizedStore(inner: SessionLogStore, notary: LogNotary, o: Not
     for (let i = 0; i < held.length; i++) {
       if (held[i] !== entries[i]!.entryHash)
         return new SatpError('LOG_DIVERGED', `log ${logId}: the notary holds another entry at seq ${first + i}`, {
-          detail: { logId, seq: first + i, notarized: held[i], stored: entries[i]!.entryHash },
+          detail: { logId, seq: first + i, ours: entries[i]!.entryHash, theirs: held[i], against: 'notary' },
         });
     }
     return undefined;
   };
 
-  /** Under the log's lock: publishes the stored entries past the notarized length. */
-  const catchUpLocked = async (logId: string): Promise<number> => {
-    const length = await notarizedLength(logId);
+  /** Under the log's lock: publishes the stored entries past the notarized head; returns the notarized head. */
+  const catchUpLocked = async (logId: string): Promise<ChainHead> => {
+    let at = await notarizedHead(logId);
     const stored = (await inner.getHead(logId))?.seq ?? 0;
     // A notary ahead of the store (another writer of the same log, e.g. a backup that took over) is not judged
     // here: the next publication of an entry it holds is a no-op if the entry is the same, LOG_DIVERGED if not.
-    for (let from = length + 1; from <= stored; ) {
+    for (let from = at.seq + 1; from <= stored; ) {
       const page = await inner.readPage(logId, from, PAGE);
       if (page.entries.length === 0) break;
+      checkLink(logId, at, page.entries[0]!);
       await publish(logId, page.entries);
       from += page.entries.length;
+      at = await notarizedHead(logId);
     }
-    return stored;
+    return at;
   };
 
   const store: NotarizedStore = {
     notary,
     mode: o.mode,
-    catchUp: (logId) => lock.run(logId, () => catchUpLocked(logId)),
+    catchUp: (logId) => lock.run(logId, async () => (await catchUpLocked(logId)).seq),
 
     async writeLogEntries(entries) {
       const first = entries[0] as { sessionId?: unknown; author?: unknown } | undefined;
@@ -174,7 +205,8 @@ export function notarizedStore(inner: SessionLogStore, notary: LogNotary, o: Not
       const logId = `${first.sessionId}/${first.author}`;
       return lock.run(logId, async () => {
         // The tail a crash left unpublished goes first, so the notary never has a gap.
-        await catchUpLocked(logId);
+        const at = await catchUpLocked(logId);
+        checkLink(logId, at, first as { seqNumber?: unknown; lastEntryHash?: unknown });
         const head: ChainHead = await inner.writeLogEntries(entries);
         // The inner store accepted them: they are entries of this log, from seq head.seq - n + 1 to head.seq.
         await publish(logId, entries as readonly LogEntry[]);
@@ -213,7 +245,8 @@ export function notarizedStore(inner: SessionLogStore, notary: LogNotary, o: Not
       const notarizedHash = held[seq - from];
       if (notarizedHash !== undefined && notarizedHash !== hash)
         throw new SatpError('LOG_DIVERGED', `log ${logId}: the source differs from the notarized log at seq ${seq}`, {
-          detail: { logId, seq, notarized: notarizedHash, source: hash },
+          // ours/theirs as the store's own LOG_DIVERGED: the gateway's driver reads them for RECOVER-DISPUTE.
+          detail: { logId, seq, ours: notarizedHash, theirs: hash, against: 'notary' },
         });
     }
   };

@@ -139,10 +139,12 @@ export class EvmNotary implements LogNotary {
         functionName,
         args: [...args],
       });
+      // Already there, exactly (slots are write-once, so that cannot change): nothing to send.
+      if (result === false) return { appended: false, gasUsed: 0n };
       const txHash = await wallet.writeContract(request);
       const receipt = await this.#receipt(txHash);
       if (receipt.status !== 'success') throw new Error(`${functionName} reverted in transaction ${txHash}`);
-      return { txHash, gasUsed: receipt.gasUsed, appended: result !== false };
+      return { txHash, gasUsed: receipt.gasUsed, appended: true };
     };
     const next = this.#queue.then(run, run);
     this.#queue = next.catch(() => undefined);

@@ -18,6 +18,7 @@ import {
   outside,
   refusal,
   reseal,
+  sealNext,
   verifyContext,
 } from '../../storage/conformance/fixtures.ts';
 import { LogStore } from '../../storage/log-store.ts';
@@ -25,7 +26,8 @@ import { MemoryDriver } from '../../storage/memory.ts';
 import { entryBytes, entryFromBytes, type LogNotary, logFromChain, notarizedStore } from '../../storage/notarized.ts';
 import type { SessionLogStore } from '../../kernel/ports.ts';
 
-const [ADMIN, WRITER_A, WRITER_B, OUTSIDER_KEY] = ANVIL_KEYS;
+// ANVIL_KEYS[2] is not the key of anvil's third funded account (its address holds no ether): not used here.
+const [ADMIN, WRITER_A, , WRITER_B, OUTSIDER_KEY] = ANVIL_KEYS;
 let anvil: Anvil;
 let contract: `0x${string}`;
 let endpoint: { url: string; chainId: number };
@@ -67,7 +69,7 @@ function failingOnce(inner: LogNotary): LogNotary & { armed: boolean } {
 }
 
 describe('SatpNotary contract', () => {
-  it('appends contiguously, never rewrites a slot, takes an exact retry as a no-op, and only from writers', async () => {
+  it('appends contiguously, never rewrites a slot, takes an exact retry as a no-op, only from writers', async () => {
     const a = await notaryAs(WRITER_A);
     const outsider = await notaryAs(OUTSIDER_KEY);
     const chain = await makeChain('notary-contract', 4);
@@ -95,7 +97,7 @@ describe('SatpNotary contract', () => {
     expect(await a.isWriter(outsider.account!)).toBe(false);
   });
 
-  it('mode entries stores the SHA-256 of each entry body, which is its entryHash, and the bytes round-trip', async () => {
+  it('mode entries stores the SHA-256 of each entry body (its entryHash); the bytes round-trip', async () => {
     const a = await notaryAs(WRITER_A);
     const chain = await makeChain('notary-bytes', 3);
     const logId = logIdFor('notary-bytes');
@@ -121,7 +123,7 @@ describe.each(['hashes', 'entries'] as const)('notarizedStore, mode %s', (mode) 
     expect((await store.verifyLog(logId)).ok).toBe(true);
   });
 
-  it('a crash between the inner append and its publication: the next append, or catchUp, publishes the tail', async () => {
+  it('a crash between the inner append and its publication: the next append or catchUp publishes it', async () => {
     const real = await notaryAs(WRITER_A);
     const notary = failingOnce(real);
     const inner = memoryStore();
@@ -148,7 +150,34 @@ describe.each(['hashes', 'entries'] as const)('notarizedStore, mode %s', (mode) 
     expect(await store.catchUp(logId)).toBe(6); // nothing left: no write
   });
 
-  it('a tampered RECOVER-UPDATE entry is caught by the notarized hash; nothing is stored; the genuine one is taken', async () => {
+  it('a store rewritten behind the wrapper: an append forking from the notarized log is refused', async () => {
+    const notary = await notaryAs(WRITER_A);
+    const driver = new MemoryDriver();
+    const store = notarizedStore(new LogStore(driver, verifyContext()), notary, { mode });
+    const session = `notarized-fork-${mode}`;
+    const logId = logIdFor(session);
+    const chain = await makeChain(session, 3);
+    await store.writeLogEntries(chain);
+    // Seq 3 re-signed in the store (the notary holds the original), then an entry that links to the rewrite.
+    const FORGED = { i: 2, rewritten: true };
+    const forged3 = await reseal(chain[2]!, AUTHOR.signer, (b) => ({
+      ...b,
+      payload: FORGED,
+      payloadHash: hashJson(FORGED),
+    }));
+    driver.logs.get(logId)![2] = JSON.stringify(forged3);
+    driver.heads.set(logId, { seq: 3, hash: forged3.entryHash, open: true });
+    const next = await sealNext(session, headOf([forged3]), 3);
+    const err = await refusal(
+      notarizedStore(new LogStore(driver, verifyContext()), notary, { mode }).writeLogEntries([next]),
+      'LOG_DIVERGED',
+    );
+    expect(err.detail).toMatchObject({ seq: 3, ours: forged3.entryHash, theirs: chain[2]!.entryHash });
+    expect((await store.getHead(logId))?.seq).toBe(3);
+    expect(await notary.head(logId)).toBe(4);
+  });
+
+  it('a tampered RECOVER-UPDATE entry is caught by the notarized hash, nothing stored; the genuine taken', async () => {
     // The peer (AUTHOR) notarized its log through its own store.
     const peer = notarizedStore(memoryStore(), await notaryAs(WRITER_A), { mode });
     const session = `notarized-equivocation-${mode}`;
@@ -172,7 +201,12 @@ describe.each(['hashes', 'entries'] as const)('notarizedStore, mode %s', (mode) 
     await recovering.updateLog(logId, outside(chain.slice(0, 2)));
     const before = JSON.stringify(innerDriver.logs.get(logId));
     const err = await refusal(recovering.updateLog(logId, forged), 'LOG_DIVERGED');
-    expect(err.detail).toMatchObject({ seq: 3, notarized: chain[2]!.entryHash, source: forged3.entryHash });
+    expect(err.detail).toMatchObject({
+      seq: 3,
+      ours: chain[2]!.entryHash,
+      theirs: forged3.entryHash,
+      against: 'notary',
+    });
     // Only the forged tail, linking to a genuine entry: a store without the notary takes it (its signatures and
     // links verify, and it extends what the store holds); the notarized store refuses it.
     const tail = [forged3, forged4].map(outside);
