@@ -15,6 +15,7 @@ import { transfers } from './transfers.ts';
 import { recovery } from './recovery.ts';
 import { ha } from './ha.ts';
 import { haScale } from './ha-scale.ts';
+import { notary } from './notary.ts';
 import { emptyLimits, need } from './lib/limits.ts';
 import { BenchFailure, Results, type Row, table } from './lib/report.ts';
 import { machine } from './lib/machine.ts';
@@ -56,6 +57,7 @@ const parts: [string, () => Promise<void>][] = [
   ['recovery', () => recovery(results, need(limits), quick, say)],
   ['ha', () => ha(results, need(limits), quick, say)],
   ['scale', () => haScale(results, quick, say)],
+  ['notary', () => notary(results, quick, say)],
   [
     'memory',
     async () => {

@@ -1,6 +1,6 @@
 // The bench's results: one row per figure, each with the limit it is measured against, and the printed table.
 
-export type Section = 'limits' | 'append' | 'transfers' | 'recovery' | 'memory' | 'ha';
+export type Section = 'limits' | 'append' | 'transfers' | 'recovery' | 'memory' | 'ha' | 'notary';
 
 export interface Row {
   section: Section;

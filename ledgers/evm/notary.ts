@@ -10,6 +10,7 @@ import {
   keccak256,
   type PublicClient,
   toBytes,
+  type TransactionReceipt,
 } from 'viem';
 import type { LogEntry } from '../../kernel/entry.ts';
 import { entryBytes, entryFromBytes, type LogNotary, type NotaryWrite } from '../../storage/notarized.ts';
@@ -24,11 +25,29 @@ export interface EvmNotaryOptions {
   privateKey?: Hex;
   /** Where to start reading events (default 0: the whole chain). */
   fromBlock?: bigint;
-  /** Most polls for a receipt, RECEIPT_POLL_MS apart (default 1200: a minute). */
+  /** Most polls for a receipt (default 1200: about a minute). */
   maxReceiptPolls?: number;
 }
 
+/** Longest wait between two polls for a receipt; the first polls come sooner (1, 2, 4, … ms). */
 const RECEIPT_POLL_MS = 50;
+
+/**
+ * The receipt of transaction `hash`, polled for: anvil's instant mining may answer eth_sendRawTransaction a moment
+ * before the block is there, so the first polls come after 1, 2, 4, … ms, then every RECEIPT_POLL_MS; at most
+ * `maxPolls` polls.
+ */
+export async function receiptOf(client: PublicClient, hash: Hex, maxPolls = 1200): Promise<TransactionReceipt> {
+  for (let i = 0; i < maxPolls; i++) {
+    const r = await client.getTransactionReceipt({ hash }).catch((err: unknown) => {
+      if ((err as { name?: string }).name === 'TransactionReceiptNotFoundError') return undefined;
+      throw err;
+    });
+    if (r) return r;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(RECEIPT_POLL_MS, 2 ** i)));
+  }
+  throw new Error(`transaction ${hash} not mined after ${maxPolls} polls`);
+}
 
 const hex32 = (hash: string): Hex => {
   if (!/^[0-9a-f]{64}$/.test(hash)) throw new TypeError(`not an entry hash: ${hash}`);
@@ -151,16 +170,8 @@ export class EvmNotary implements LogNotary {
     return next;
   }
 
-  async #receipt(hash: Hex) {
-    for (let i = 0; i < this.#maxPolls; i++) {
-      const r = await this.#client.getTransactionReceipt({ hash }).catch((err: unknown) => {
-        if ((err as { name?: string }).name === 'TransactionReceiptNotFoundError') return undefined;
-        throw err;
-      });
-      if (r) return r;
-      await new Promise((resolve) => setTimeout(resolve, RECEIPT_POLL_MS));
-    }
-    throw new Error(`transaction ${hash} not mined after ${this.#maxPolls} polls`);
+  #receipt(hash: Hex) {
+    return receiptOf(this.#client, hash, this.#maxPolls);
   }
 }
 

@@ -106,7 +106,7 @@ describe.each(['hashes', 'entries'] as const)('two-gateway recovery over notariz
     expect(copy.map((e) => e.entryHash)).toEqual(notarized);
   });
 
-  it('§5.4.2 equivocating destination: its re-signed history is refused by the notarized hashes, none stored', async () => {
+  it('§5.4.2 equivocating destination: its re-signed history is refused by the notarized hashes', async () => {
     const honest = { origin: true, destination: true };
     const pair = await notarizedPair(mode, honest);
     const sessionId = `s-notary-eq-${mode}`;
