@@ -99,6 +99,11 @@ export interface NotarizedStore extends SessionLogStore {
    * STORAGE_FAILURE when the notary cannot be read or written.
    */
   catchUp(logId: string): Promise<number>;
+  /**
+   * catchUp for every open log this store holds that the given author writes (its own logs: the peers' copies are
+   * theirs to publish). For boot, before the gateway resumes; otherwise each log catches up on its next append.
+   */
+  catchUpOpenLogs(author: string): Promise<{ logId: string; notarized: number }[]>;
 }
 
 const PAGE = 64;
@@ -197,6 +202,14 @@ export function notarizedStore(inner: SessionLogStore, notary: LogNotary, o: Not
     notary,
     mode: o.mode,
     catchUp: (logId) => lock.run(logId, async () => (await catchUpLocked(logId)).seq),
+    async catchUpOpenLogs(author) {
+      const out: { logId: string; notarized: number }[] = [];
+      for (const log of await inner.listOpenLogs()) {
+        if (log.author !== author) continue;
+        out.push({ logId: log.logId, notarized: await store.catchUp(log.logId) });
+      }
+      return out;
+    },
 
     async writeLogEntries(entries) {
       const first = entries[0] as { sessionId?: unknown; author?: unknown } | undefined;

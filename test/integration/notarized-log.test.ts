@@ -148,6 +148,13 @@ describe.each(['hashes', 'entries'] as const)('notarizedStore, mode %s', (mode) 
     expect(await store.catchUp(logId)).toBe(6);
     expect(await real.hashRange(logId, 1, 9)).toEqual(chain.map((e) => e.entryHash));
     expect(await store.catchUp(logId)).toBe(6); // nothing left: no write
+    // At boot, for every open log the gateway writes: a third crash, caught up by catchUpOpenLogs.
+    const more = await makeChain(session, 2, { from: headOf(chain), offset: 6 });
+    notary.armed = true;
+    await refusal(store.writeLogEntries(more), 'STORAGE_FAILURE');
+    const caught = await notarizedStore(inner, real, { mode }).catchUpOpenLogs(AUTHOR.id);
+    expect(caught).toContainEqual({ logId, notarized: 8 });
+    expect(await real.head(logId)).toBe(9);
   });
 
   it('a store rewritten behind the wrapper: an append forking from the notarized log is refused', async () => {
