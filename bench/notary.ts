@@ -109,7 +109,6 @@ export async function notary(results: Results, quick: boolean, say: (line: strin
   const anvil = await startAnvil();
   try {
     const endpoint = { url: anvil.url, chainId: anvil.chainId };
-    // ANVIL_KEYS[2] is not anvil's third funded key: the bench uses the first two.
     const [admin, writer] = [ANVIL_KEYS[0], ANVIL_KEYS[1]];
     const { address: contract } = await deployNotary(endpoint, admin, [privateKeyToAccount(writer).address]);
     const evm = await EvmNotary.connect({ endpoint, contract, privateKey: writer });

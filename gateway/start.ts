@@ -114,6 +114,11 @@ export interface StartGatewayOptions {
    * links. Called once, before boot.
    */
   wrapOutbox?: (outbox: Outbox) => Outbox;
+  /**
+   * Wraps the log store the driver writes and recovers through: e.g. a notary that publishes every append on a
+   * chain and checks a RECOVER-UPDATE's entries against it (storage/notarized.ts). Called once, before boot.
+   */
+  wrapStore?: (store: SessionLogStore) => SessionLogStore;
   /** Sees each inbound message as it arrives, before it waits for boot (tracing). */
   onInbound?: (from: string, message: Json) => void;
   /** Sees what the links see: a peer connected or disconnected (`peer`), a failed dial (`dial-failed`). */
@@ -191,16 +196,17 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
         sign: (data) => timed('satp_sign_duration_seconds', () => o.signer.sign(data)),
       }
     : o.signer;
+  const wrapped: SessionLogStore = o.wrapStore ? o.wrapStore(store) : store;
   const sessionStore: SessionLogStore = metrics?.observe
     ? {
-        writeLogEntries: (entries) => timed('satp_append_duration_seconds', () => store.writeLogEntries(entries)),
-        getHead: (logId) => store.getHead(logId),
-        listOpenLogs: () => store.listOpenLogs(),
-        verifyLog: (logId) => store.verifyLog(logId),
-        readPage: (logId, from, limit, maxChars) => store.readPage(logId, from, limit, maxChars),
-        updateLog: (logId, source) => store.updateLog(logId, source),
+        writeLogEntries: (entries) => timed('satp_append_duration_seconds', () => wrapped.writeLogEntries(entries)),
+        getHead: (logId) => wrapped.getHead(logId),
+        listOpenLogs: () => wrapped.listOpenLogs(),
+        verifyLog: (logId) => wrapped.verifyLog(logId),
+        readPage: (logId, from, limit, maxChars) => wrapped.readPage(logId, from, limit, maxChars),
+        updateLog: (logId, source) => wrapped.updateLog(logId, source),
       }
-    : store;
+    : wrapped;
   // A dispute freezes its session (status disputed) and is reported for an operator, then again at every later
   // event of it: counted once, on the report that finds it disputed for the first time. Sessions already frozen
   // when the gateway started are not new disputes: the reports of boot are not counted, then they are noted.

@@ -26,8 +26,7 @@ import { MemoryDriver } from '../../storage/memory.ts';
 import { entryBytes, entryFromBytes, type LogNotary, logFromChain, notarizedStore } from '../../storage/notarized.ts';
 import type { SessionLogStore } from '../../kernel/ports.ts';
 
-// ANVIL_KEYS[2] is not the key of anvil's third funded account (its address holds no ether): not used here.
-const [ADMIN, WRITER_A, , WRITER_B, OUTSIDER_KEY] = ANVIL_KEYS;
+const [ADMIN, WRITER_A, WRITER_B, OUTSIDER_KEY] = ANVIL_KEYS;
 let anvil: Anvil;
 let contract: `0x${string}`;
 let endpoint: { url: string; chainId: number };

@@ -24,8 +24,7 @@ import {
   until,
 } from '../support/satp-pair.ts';
 
-// ANVIL_KEYS[2] is not the key of anvil's third funded account (its address holds no ether): not used here.
-const [ADMIN, ORIGIN_KEY, , DESTINATION_KEY] = ANVIL_KEYS;
+const [ADMIN, ORIGIN_KEY, DESTINATION_KEY] = ANVIL_KEYS;
 let anvil: Anvil;
 let notaries: Record<'origin' | 'destination', EvmNotary>;
 
