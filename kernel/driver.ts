@@ -25,7 +25,7 @@ import type { SatpMessage } from './satp/messages.ts';
 import type { TransferRequest } from './satp/payloads.ts';
 import { reduce } from './satp/reduce.ts';
 import { RECOVER_PAGE } from './satp/recovery-messages.ts';
-import { type LedgerCheckers, withCheckedProofs } from './satp/proofs.ts';
+import { type LedgerCheckers, ProofsUnavailable, withCheckedProofs } from './satp/proofs.ts';
 import { isSatpError, type SatpError } from './errors.ts';
 import { replay, type Outcome, type SessionState } from './satp/state.ts';
 import type { Clock, Outbox, SessionLogStore } from './ports.ts';
@@ -277,15 +277,19 @@ export class Gateway {
           this.#report(sessionId, { kind: 'needs-operator', detail: err.message });
           return refused(GATEWAY_REFUSALS.successorOnly, err.message);
         }
-        if (!(err instanceof StoreUnavailable)) throw err;
+        if (!(err instanceof StoreUnavailable) && !(err instanceof ProofsUnavailable)) throw err;
         if (attempt === 0)
           this.#report(sessionId, {
             kind: 'ignored',
-            detail: `the store failed; the step will be tried again: ${err.message}`,
+            detail:
+              err instanceof ProofsUnavailable
+                ? `a proof cannot be checked on its chain now; the step will be tried again: ${err.message}`
+                : `the store failed; the step will be tried again: ${err.message}`,
           });
         if (!(await this.#pause(attempt))) return CLOSED;
         // The chain moved under the step (an earlier append landed after all): pick up where it stands first.
-        if (err.moved) await this.#process(sessionId, { kind: 'reload', now: this.#o.clock.now() });
+        if (err instanceof StoreUnavailable && err.moved)
+          await this.#process(sessionId, { kind: 'reload', now: this.#o.clock.now() });
         event = { ...event, now: this.#o.clock.now() };
       }
     }

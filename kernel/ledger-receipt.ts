@@ -33,7 +33,7 @@ export async function sealReceipt(body: LedgerReceiptBody, signer: Signer): Prom
 
 export type ReceiptCheck =
   | { ok: true; receipt: LedgerReceipt }
-  | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
+  | { ok: false; reason: 'malformed' | 'bad-signature' | 'unavailable'; detail: string };
 
 type Signed<T> = { ok: true; value: T } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
 
@@ -122,7 +122,7 @@ export async function sealAttestation(body: LedgerAttestationBody, signer: Signe
 
 export type AttestationCheck =
   | { ok: true; attestation: LedgerAttestation }
-  | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
+  | { ok: false; reason: 'malformed' | 'bad-signature' | 'unavailable'; detail: string };
 
 /** Checks an attestation from anywhere: its shape, then the ledger's signature under `ledgerKey`. Never throws. */
 export async function verifyAttestation(
@@ -146,9 +146,12 @@ export async function verifyAttestation(
  * Each method gets a value whose shape is already checked and whose `evidence` is present.
  */
 export interface LedgerProofChecker {
-  /** Whether the chain recorded exactly this receipt, in a block final enough. Never throws (false when unsure). */
+  /**
+   * Whether the chain recorded exactly this receipt, in a block final enough. Rejects when the chain cannot say now
+   * (its node unreachable, the block not yet final enough): the proof is then neither accepted nor refused.
+   */
   receipt(receipt: LedgerReceipt): Promise<boolean>;
-  /** Whether the chain, at the attested block, held exactly this state. Never throws (false when unsure). */
+  /** Whether the chain, at the attested block, held exactly this state. Rejects as `receipt` does. */
   attestation(attestation: LedgerAttestation): Promise<boolean>;
 }
 
@@ -164,7 +167,10 @@ const noTrust = (what: string, how: string) => ({
   detail: `${what}: ${how}`,
 });
 
-/** A receipt from anywhere, signed or carrying chain evidence, checked the way its ledger proves. Never throws. */
+/**
+ * A receipt from anywhere, signed or carrying chain evidence, checked the way its ledger proves. Never throws; a
+ * chain that cannot be read now is `reason: 'unavailable'` (neither proven nor refuted: ask again later).
+ */
 export async function verifyLedgerReceipt(
   value: unknown,
   trust: LedgerTrust,
@@ -175,15 +181,16 @@ export async function verifyLedgerReceipt(
     const r = parsed.data;
     const what = `receipt of ${r.opId} for ledger ${r.ledgerId}`;
     if (!trust.checker) return noTrust(what, 'chain evidence, and no checker of that chain is configured');
-    const good = await trust.checker.receipt(r).catch(() => false);
-    return good ? { ok: true, receipt: r } : noTrust(what, 'the chain does not hold it (or could not be read)');
+    const good = await trust.checker.receipt(r).catch((err: unknown) => String(err));
+    if (typeof good === 'string') return { ok: false, reason: 'unavailable', detail: `${what}: ${good}` };
+    return good ? { ok: true, receipt: r } : noTrust(what, 'the chain does not hold it');
   }
   if (!trust.key)
     return noTrust('receipt', parsed.success ? 'signed, and no key of its ledger is configured' : 'malformed');
   return verifyReceipt(value, trust.key, verifier);
 }
 
-/** An attestation from anywhere, signed or carrying chain evidence, checked the way its ledger proves. Never throws. */
+/** An attestation from anywhere, checked the way its ledger proves, as verifyLedgerReceipt. Never throws. */
 export async function verifyLedgerAttestation(
   value: unknown,
   trust: LedgerTrust,
@@ -194,8 +201,9 @@ export async function verifyLedgerAttestation(
     const a = parsed.data;
     const what = `attestation of ${a.assetId} for ledger ${a.ledgerId}`;
     if (!trust.checker) return noTrust(what, 'chain evidence, and no checker of that chain is configured');
-    const good = await trust.checker.attestation(a).catch(() => false);
-    return good ? { ok: true, attestation: a } : noTrust(what, 'the chain does not hold it (or could not be read)');
+    const good = await trust.checker.attestation(a).catch((err: unknown) => String(err));
+    if (typeof good === 'string') return { ok: false, reason: 'unavailable', detail: `${what}: ${good}` };
+    return good ? { ok: true, attestation: a } : noTrust(what, 'the chain does not hold it');
   }
   if (!trust.key)
     return noTrust('attestation', parsed.success ? 'signed, and no key of its ledger is configured' : 'malformed');

@@ -36,9 +36,22 @@ export function receiptsIn(m: SatpMessage): unknown[] {
   }
 }
 
+/**
+ * A proof that can be neither accepted nor refused now: the chain it must be read on cannot be read, or its block
+ * is not yet final enough. The event is not reduced; the driver tries it again later (as after a store failure).
+ */
+export class ProofsUnavailable extends Error {
+  override name = 'ProofsUnavailable';
+}
+
+const settled = <T extends { ok: boolean; reason?: string; detail?: string }>(check: T): T => {
+  if (!check.ok && check.reason === 'unavailable') throw new ProofsUnavailable(check.detail);
+  return check;
+};
+
 async function verifiedIds(values: unknown[], trust: LedgerTrust, verifier: Verifier): Promise<string[]> {
   if ((!trust.key && !trust.checker) || values.length === 0) return [];
-  const checks = await Promise.all(values.map((v) => verifyLedgerReceipt(v, trust, verifier)));
+  const checks = (await Promise.all(values.map((v) => verifyLedgerReceipt(v, trust, verifier)))).map(settled);
   return values.filter((_, i) => checks[i]!.ok).map(proofId);
 }
 
@@ -48,8 +61,8 @@ export type LedgerCheckers = Readonly<Record<string, LedgerProofChecker>>;
 /**
  * The event with its proofs checked: a peer's receipts against the peer's ledger, this gateway's own ledger
  * answers against its own ledger, an attestation against the ledger it is from. A ledger that signs is checked
- * by its key (config), one that is a chain by its checker in `checkers` (by network id). Never throws; a ledger
- * with neither verifies nothing.
+ * by its key (config), one that is a chain by its checker in `checkers` (by network id); a ledger with neither
+ * verifies nothing. Throws ProofsUnavailable, and only that, when a chain cannot say now.
  */
 export async function withCheckedProofs(
   ev: GatewayEvent,
@@ -67,13 +80,13 @@ export async function withCheckedProofs(
     case 'message':
       return { ...ev, proofs: await verifiedIds(receiptsIn(ev.message), peer(ev.from), verifier) };
     case 'ledger-result':
-      return { ...ev, verified: (await verifyLedgerReceipt(ev.receipt, own, verifier)).ok };
+      return { ...ev, verified: settled(await verifyLedgerReceipt(ev.receipt, own, verifier)).ok };
     case 'ledger-status':
-      return ev.receipt ? { ...ev, verified: (await verifyLedgerReceipt(ev.receipt, own, verifier)).ok } : ev;
+      return ev.receipt ? { ...ev, verified: settled(await verifyLedgerReceipt(ev.receipt, own, verifier)).ok } : ev;
     case 'attestation': {
       const trust = peer(attestedBy);
       return ev.attestation && (trust.key || trust.checker)
-        ? { ...ev, verified: (await verifyLedgerAttestation(ev.attestation, trust, verifier)).ok }
+        ? { ...ev, verified: settled(await verifyLedgerAttestation(ev.attestation, trust, verifier)).ok }
         : { ...ev, verified: false };
     }
     default:

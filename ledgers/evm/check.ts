@@ -1,6 +1,7 @@
 // Checks an EVM ledger's receipts and attestations by reading the chain through the checker's own endpoint: nothing
 // in the receipt is trusted, every field is compared with what the node returns. See docs/evm-ledger.md.
-import type { Hex, PublicClient } from 'viem';
+import { BaseError, type Hex, HttpRequestError, type PublicClient, TimeoutError } from 'viem';
+import { SatpError } from '../../kernel/errors.ts';
 import type { LedgerAttestation, LedgerReceipt } from '../../kernel/ledger.ts';
 import { canonicalJson, type Json } from '../../kernel/json.ts';
 import { type LedgerProofChecker, opHashOf } from '../../kernel/ledger-receipt.ts';
@@ -19,7 +20,23 @@ export interface EvmCheckerOptions {
 
 const same = (a: unknown, b: unknown): boolean => canonicalJson(a as Json) === canonicalJson(b as Json);
 
-/** A LedgerProofChecker for one SatpAsset contract on one chain. Never throws: false when unsure. */
+/**
+ * The node could not be asked (refused, timed out, answered an HTTP error): the proof is neither accepted nor refused,
+ * and the checker rejects with LEDGER_UNAVAILABLE so the caller asks again later. Anything the node did answer that
+ * does not match is `false`.
+ */
+function unavailableOr(err: unknown, what: string): false {
+  const down =
+    err instanceof BaseError && err.walk((e) => e instanceof HttpRequestError || e instanceof TimeoutError) !== null;
+  if (down || err instanceof SatpError)
+    throw new SatpError('LEDGER_UNAVAILABLE', `${what}: ${err instanceof Error ? err.message : String(err)}`);
+  return false;
+}
+
+/**
+ * A LedgerProofChecker for one SatpAsset contract on one chain: true or false once the chain was read; rejects with
+ * LEDGER_UNAVAILABLE when it cannot be read now, or when the op's block is not yet `confirmations` deep.
+ */
 export function evmChecker(o: EvmCheckerOptions): LedgerProofChecker {
   const contract = o.contract.toLowerCase();
   const confirmations = BigInt(Math.max(1, Math.trunc(o.confirmations ?? 1)));
@@ -49,7 +66,9 @@ export function evmChecker(o: EvmCheckerOptions): LedgerProofChecker {
         const block = await canonicalBlock(e.blockNumber, e.blockHash);
         if (!block) return false;
         const head = await r.getBlockNumber();
-        if (head - BigInt(e.blockNumber) + 1n < confirmations) return false;
+        // Not deep enough yet is "not now", not "no": the same receipt is proven once more blocks come.
+        if (head - BigInt(e.blockNumber) + 1n < confirmations)
+          throw new SatpError('LEDGER_UNAVAILABLE', `block ${e.blockNumber} has fewer than ${confirmations} blocks`);
         const log = tx.logs.find((l) => l.logIndex === e.logIndex);
         if (!log || log.address.toLowerCase() !== contract || log.removed) return false;
         const args = decodeOpRecorded(log);
@@ -59,8 +78,8 @@ export function evmChecker(o: EvmCheckerOptions): LedgerProofChecker {
         if (!op || `0x${opHashOf(op)}` !== args.opHash.toLowerCase()) return false;
         const expected = receiptOfEvent(o.id, args, e);
         return expected !== undefined && same(expected, receipt);
-      } catch {
-        return false;
+      } catch (err) {
+        return unavailableOr(err, `checking the receipt of ${receipt.opId} on chain ${o.endpoint.chainId}`);
       }
     },
 
@@ -83,8 +102,8 @@ export function evmChecker(o: EvmCheckerOptions): LedgerProofChecker {
           opIds,
         );
         return same(expected, attestation);
-      } catch {
-        return false;
+      } catch (err) {
+        return unavailableOr(err, `checking an attestation of ${attestation.assetId} on chain ${o.endpoint.chainId}`);
       }
     },
   };

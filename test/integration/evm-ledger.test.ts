@@ -141,9 +141,9 @@ describe('EvmLedger on anvil', () => {
     const fromB = await twin.ledger.execute(ledgerOp.lock('L5', 'asset-1', 'alice'));
     expect(await twin.checker.receipt(fromB)).toBe(true);
     expect(await checker.receipt(fromB)).toBe(false);
-    // And a node that is down: false, never a throw.
+    // And a node that is down can say neither yes nor no: LEDGER_UNAVAILABLE, so the caller asks again later.
     await b.stop();
-    expect(await twin.checker.receipt(fromB)).toBe(false);
+    await expect(twin.checker.receipt(fromB)).rejects.toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
   });
 
   it('an unknown outcome is settled by opId: pending is not "never recorded", a retry has no 2nd effect', async () => {
@@ -212,7 +212,8 @@ describe('EvmLedger on anvil', () => {
     // One block, its own: not enough. A status in the meantime says so rather than answering.
     expect(await codeOf(ledger.status('M1'))).toBe('LEDGER_UNAVAILABLE');
     const early = new EvmLedger({ id: 'ledger-a', endpoint, contract, privateKey: OPERATOR });
-    expect(await checker.receipt((await early.status('M1'))!)).toBe(false);
+    // Not deep enough yet: not refused, only not proven yet.
+    await expect(checker.receipt((await early.status('M1'))!)).rejects.toMatchObject({ code: 'LEDGER_UNAVAILABLE' });
     expect(settled).toBe(false);
     await rpc(endpoint.url, 'evm_mine');
     const receipt = await within(p, 10_000, 'execute after one more block');

@@ -13,7 +13,7 @@ import {
 } from '../../kernel/satp/claims.ts';
 import { burnOp, compensationOp, lockOp, lockOpId, mintOp } from '../../kernel/satp/ops.ts';
 import type { SessionState } from '../../kernel/satp/state.ts';
-import { receiptsIn, withCheckedProofs } from '../../kernel/satp/proofs.ts';
+import { ProofsUnavailable, receiptsIn, withCheckedProofs } from '../../kernel/satp/proofs.ts';
 import { gatewayConfig, type GatewayEvent, MSG, RMSG } from '../../kernel/satp/index.ts';
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { receiptMatchesOp } from '../../kernel/ledger-receipt.ts';
@@ -341,11 +341,13 @@ describe('the proofs a message carries (kernel/satp/proofs.ts)', () => {
       expect(await withCheckedProofs(attestation, cfg, verifier, 'gw-origin', checkers)).toMatchObject({
         verified: false,
       });
-      // A checker that fails (the chain cannot be read) verifies nothing, and nothing throws.
+      // A checker that cannot read its chain neither accepts nor refuses: the event is tried again later.
       const failing = {
         'ledger-a': { receipt: () => Promise.reject(new Error('down')), attestation: checker.attestation },
       };
-      expect(await withCheckedProofs(message, cfg, verifier, undefined, failing)).toMatchObject({ proofs: [] });
+      await expect(withCheckedProofs(message, cfg, verifier, undefined, failing)).rejects.toBeInstanceOf(
+        ProofsUnavailable,
+      );
       // Both a signature and chain evidence, or chain evidence naming no transaction: malformed, never asked.
       const n = asked.length;
       for (const bad of [
