@@ -1,26 +1,43 @@
-// Two ledger server processes (cli/ledger-server.ts, LevelDB) and the two gateway processes of
-// examples/gateway-pair.ts in front of them, all in the runtime under test; torn down together.
+// Two ledger server processes (cli/ledger-server.ts, LevelDB), or two anvil chains with the SatpAsset contract
+// (ledgers/evm), and the two gateway processes of examples/gateway-pair.ts in front of them, all in the runtime
+// under test; torn down together.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GatewayPair, LEDGER_IDS, type Member, type PairOptions, type Role } from '../../examples/gateway-pair.ts';
 import { type LedgerProcess, startLedgerProcess } from './ledger-process.ts';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
+import { ANVIL_KEYS, type Anvil } from '../../ledgers/evm/anvil.ts';
+import { type EvmDemoLedger, pairLedger, startEvmLedger } from '../../examples/demo/ledgers.ts';
+import type { LedgerReader } from './gateway-invariants.ts';
 
 export type { Member, Role };
 
 export interface ClusterOptions extends Omit<PairOptions, 'ledgers'> {
   /** Seeded on ledger A: `assetId:owner`. */
   assets: string[];
+  /** Ledger server processes (default), or two anvil chains (chain ids 31337 and 31338). */
+  ledgers?: 'server' | 'evm';
+}
+
+/** A ledger of the cluster: its URL (a server's, or an evm+ URL), what the invariants read, and its end. */
+export interface ClusterLedger {
+  url: string;
+  reader: string | LedgerReader;
+  /** Stops it (SIGKILL for a server; SIGTERM, which writes its state, for anvil) and resolves once it is gone. */
+  stop(): Promise<void>;
+  /** The anvil under an EVM ledger. */
+  anvil?: Anvil;
 }
 
 export class Cluster {
   private constructor(
-    readonly ledgers: Record<Role, LedgerProcess>,
+    readonly ledgers: Record<Role, ClusterLedger>,
     readonly pair: GatewayPair,
   ) {}
 
   static async start(o: ClusterOptions): Promise<Cluster> {
     mkdirSync(o.dir, { recursive: true });
+    if (o.ledgers === 'evm') return Cluster.#onChains(o);
     const ledgerArgs = (role: Role, assets: string[]) => [
       '--port',
       '0',
@@ -45,9 +62,64 @@ export class Cluster {
         destination: { url: b.url, publicJwk: await keyOf(b.url) },
       };
       const pair = await GatewayPair.start({ ...o, ledgers: served });
-      return new Cluster({ origin: a, destination: b }, pair);
+      const server = (l: LedgerProcess): ClusterLedger => ({
+        url: l.url,
+        reader: l.url,
+        stop: async () => void (await l.kill('SIGKILL')),
+      });
+      return new Cluster({ origin: server(a), destination: server(b) }, pair);
     } catch (err) {
       await Promise.allSettled(ledgers.map((l) => l.kill('SIGKILL')));
+      throw err;
+    }
+  }
+
+  /**
+   * Two anvil chains, the SatpAsset contract on each (the gateways' accounts its operators; the assets seeded on
+   * A), a block every second besides the instant ones so chain time moves (lock expiry is judged by it).
+   */
+  static async #onChains(o: ClusterOptions): Promise<Cluster> {
+    const seeds = o.assets.map((a) => {
+      const [assetId, owner] = a.split(':') as [string, string];
+      return { assetId, owner };
+    });
+    const watch = seeds.map((s) => s.assetId);
+    const started = await Promise.allSettled([
+      startEvmLedger(o.dir, LEDGER_IDS.origin, {
+        chainId: 31337,
+        operatorKey: ANVIL_KEYS[1],
+        seeds,
+        watch,
+        blockTime: 1,
+        stateFile: join(o.dir, 'ledger-a.anvil.json'),
+      }),
+      startEvmLedger(o.dir, LEDGER_IDS.destination, {
+        chainId: 31338,
+        operatorKey: ANVIL_KEYS[2],
+        watch,
+        blockTime: 1,
+        stateFile: join(o.dir, 'ledger-b.anvil.json'),
+      }),
+    ]);
+    const chains = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    try {
+      if (chains.length < 2) throw (started.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
+      const [a, b] = chains as [EvmDemoLedger, EvmDemoLedger];
+      const pair = await GatewayPair.start({ ...o, ledgers: { origin: pairLedger(a), destination: pairLedger(b) } });
+      const chain = (l: EvmDemoLedger): ClusterLedger => ({
+        url: l.url,
+        anvil: l.anvil,
+        reader: {
+          id: l.id,
+          status: (opId) => l.ledger.status(opId),
+          listAssets: () => l.assets(),
+          recorded: async () => (await l.ledger.attest(watch[0] ?? 'none', [])).txSeq,
+        },
+        stop: () => l.close(),
+      });
+      return new Cluster({ origin: chain(a), destination: chain(b) }, pair);
+    } catch (err) {
+      await Promise.allSettled(chains.map((l) => l.anvil.stop('SIGKILL')));
       throw err;
     }
   }
@@ -59,6 +131,6 @@ export class Cluster {
   /** Every process this cluster started is killed; safe to call twice. */
   async destroy(): Promise<void> {
     await this.pair.destroy();
-    await Promise.allSettled(Object.values(this.ledgers).map((l) => l.kill('SIGKILL')));
+    await Promise.allSettled(Object.values(this.ledgers).map((l) => l.stop()));
   }
 }

@@ -4,6 +4,7 @@
 import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { keyTable, type PublicJwk } from '../../kernel/crypto/types.ts';
 import { type LogEntry, logIdOf } from '../../kernel/entry.ts';
+import type { AssetRecord, LedgerReceipt } from '../../kernel/ledger.ts';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
 import { LevelDriver } from '../../storage/level.ts';
 import { LogStore } from '../../storage/log-store.ts';
@@ -63,8 +64,9 @@ const OPS = {
 export async function checkInvariants(o: {
   origin: GatewaySide;
   destination: GatewaySide;
-  ledgerA: string;
-  ledgerB: string;
+  /** A ledger server's URL, or a reader of a ledger that is not one (an EVM chain: test/support/gateway-cluster.ts). */
+  ledgerA: string | LedgerReader;
+  ledgerB: string | LedgerReader;
   transfers: TransferSpec[];
   /** Who may take a gateway's place: needed to verify chains a backup took over. */
   successor?: SuccessorAuthority;
@@ -82,7 +84,7 @@ export async function checkInvariants(o: {
   });
   const idsOf = (side: GatewaySide) => new Set([side.id, ...Object.keys(side.also ?? {})]);
   const [os, ds] = [await openStore(o.origin, keys, o.successor), await openStore(o.destination, keys, o.successor)];
-  const [la, lb] = [await HttpLedger.connect(o.ledgerA), await HttpLedger.connect(o.ledgerB)];
+  const [la, lb] = [await readerOf(o.ledgerA), await readerOf(o.ledgerB)];
   try {
     const sides = [
       [o.origin, os],
@@ -117,7 +119,7 @@ export async function checkInvariants(o: {
           if (receipt) records.push({ receipt, applied: receipt.ok ? 1 : 0 });
         }
       const assets = new Map((await ledger.listAssets()).map((a) => [a.assetId, a] as const));
-      ledgers.push({ id: ledger.id, records, assets, recorded: (await ledger.health()).txSeq });
+      ledgers.push({ id: ledger.id, records, assets, recorded: await ledger.recorded() });
     }
     const transfers = o.transfers.map((t) => ({
       sessionId: t.sessionId,
@@ -144,6 +146,25 @@ export async function checkInvariants(o: {
     await Promise.allSettled([os.close(), ds.close()]);
   }
   return report;
+}
+
+/** What the invariants read of a ledger: receipts by op id, every asset, and how many ops it recorded (txSeq). */
+export interface LedgerReader {
+  id: string;
+  status(opId: string): Promise<LedgerReceipt | undefined>;
+  listAssets(): Promise<AssetRecord[]>;
+  recorded(): Promise<number>;
+}
+
+async function readerOf(l: string | LedgerReader): Promise<LedgerReader> {
+  if (typeof l !== 'string') return l;
+  const h = await HttpLedger.connect(l);
+  return {
+    id: h.id,
+    status: (opId) => h.status(opId),
+    listAssets: () => h.listAssets(),
+    recorded: async () => (await h.health()).txSeq,
+  };
 }
 
 /** One gateway's own chain of a session, read from its LevelDB (once its process has exited) and verified. */
