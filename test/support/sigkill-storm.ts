@@ -73,7 +73,8 @@ export function describeSigkillStorm(o: StormOptions): void {
   const KILLS = o.kills;
   const MAX_TRANSFERS = KILLS * NEW_PER_KILL;
   const ledgerWords = o.ledgers === 'evm' ? 'two anvil chains' : `ledger servers under ${runtime}`;
-  describe(`gateway processes under SIGKILL (${runtime}, ${o.ledgers === 'evm' ? 'EVM ledgers' : 'ledger servers'})`, () => {
+  const kind = o.ledgers === 'evm' ? 'EVM ledgers' : 'ledger servers';
+  describe(`gateway processes under SIGKILL (${runtime}, ${kind})`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'satp-gw-sigkill-'));
     let cluster: Cluster | undefined;
     let bundle: Awaited<ReturnType<typeof bundleGateway>> | undefined;
