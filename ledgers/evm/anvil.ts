@@ -2,7 +2,7 @@
 // process on 127.0.0.1, on a port the OS chooses unless one is given, and reads its address from its banner.
 // For tests, the demo and the bench; Node and Deno (node:child_process). Nothing is downloaded.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,11 +50,20 @@ export interface Anvil {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * The anvil binary of this platform's package (@foundry-rs/anvil-<os>-<arch>). Not node_modules/.bin/anvil: that is
+ * a Node wrapper which runs the binary as its own child, so a SIGKILL of the wrapper would leave anvil running.
+ */
 export function anvilBinary(): string {
-  const bin = join(root, 'node_modules', '.bin', 'anvil');
-  if (!existsSync(bin))
-    throw new Error(`anvil is not installed: ${bin} is missing (npm ci installs @foundry-rs/anvil)`);
-  return bin;
+  const scope = join(root, 'node_modules', '@foundry-rs');
+  const found = existsSync(scope)
+    ? readdirSync(scope)
+        .filter((d) => d.startsWith('anvil-'))
+        .map((d) => join(scope, d, 'bin', 'anvil'))
+        .find((bin) => existsSync(bin))
+    : undefined;
+  if (!found) throw new Error(`anvil is not installed: no ${scope}/anvil-<platform>/bin/anvil (npm ci installs it)`);
+  return found;
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

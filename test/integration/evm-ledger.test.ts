@@ -68,6 +68,15 @@ afterAll(async () => {
 });
 
 describe('EvmLedger on anvil', () => {
+  // Named after a bug: anvil was started through npm's Node wrapper, which runs the binary as its own child, so a
+  // SIGKILL ended the wrapper and left anvil serving (tests leaked chains, each holding a port).
+  it('a SIGKILLed anvil is gone: nothing answers on its port any more', async () => {
+    const a = await startAnvil();
+    expect(await rpc(a.url, 'eth_chainId')).toBe('0x7a69');
+    await a.stop('SIGKILL');
+    await expect(rpc(a.url, 'eth_chainId')).rejects.toThrow();
+  });
+
   // Named after a bug: one of the keys was mistyped, so the gateway given it could not pay for a transaction.
   it("ANVIL_KEYS are anvil's funded development accounts, every one of them", async () => {
     const reader = evmReader(endpoint);
