@@ -20,8 +20,9 @@ import {
 } from '../kernel/entry.ts';
 import { sealEntry } from '../kernel/seal.ts';
 import { ANVIL_KEYS, startAnvil } from '../ledgers/evm/anvil.ts';
-import { publicClientOf, walletClientOf } from '../ledgers/evm/deploy.ts';
-import { deployNotary, EvmNotary, receiptOf } from '../ledgers/evm/notary.ts';
+import { publicClientOf, walletClientOf } from '../ledgers/evm/clients.ts';
+import { deployNotary } from '../ledgers/evm/deploy.ts';
+import { EvmNotary, receiptOf } from '../ledgers/evm/notary.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { MemoryDriver } from '../storage/memory.ts';
 import { entryBytes, type LogNotary, type NotaryMode, notarizedStore } from '../storage/notarized.ts';

@@ -20,24 +20,39 @@ import {
   verifyLedgerAttestation,
   verifyLedgerReceipt,
 } from '../kernel/ledger-receipt.ts';
-import type { Verifier } from '../kernel/crypto/types.ts';
+import type { PublicJwk, Verifier } from '../kernel/crypto/types.ts';
 import type { SeedAsset } from './ledger-engine.ts';
 
-export interface LedgerUnderTest {
+export type LedgerUnderTest = {
   ledger: Ledger;
-  /** How its answers are proven: the key it signs with, or a checker of its chain. */
-  trust: LedgerTrust;
   close(): Promise<void>;
-}
+} & (
+  | {
+      /** How its answers are proven: the key it signs with, or a checker of its chain. */
+      trust: LedgerTrust;
+    }
+  | {
+      /** The key it signs receipts with: the same as `trust: { key }` (the form of releases before 0.2). */
+      publicJwk: PublicJwk;
+    }
+);
 
 /** Makes a fresh, empty ledger holding exactly `seeds` (active). */
 export type LedgerFactory = (seeds: readonly SeedAsset[]) => Promise<LedgerUnderTest>;
 
-export interface ConformanceOptions {
-  verifier: Verifier;
-  /** A trust that is not the ledger's (another key, a checker of another contract): its answers must fail it. */
-  otherTrust: LedgerTrust;
-}
+export type ConformanceOptions = { verifier: Verifier } & (
+  | {
+      /** A trust that is not the ledger's (another key, a checker of another contract): its answers must fail it. */
+      otherTrust: LedgerTrust;
+    }
+  | {
+      /** A key that is not the ledger's: the same as `otherTrust: { key }` (the form of releases before 0.2). */
+      otherKey: PublicJwk;
+    }
+);
+
+const trustOf = (t: LedgerUnderTest): LedgerTrust => ('trust' in t ? t.trust : { key: t.publicJwk });
+const otherTrustOf = (o: ConformanceOptions): LedgerTrust => ('otherTrust' in o ? o.otherTrust : { key: o.otherKey });
 
 const SEEDS: SeedAsset[] = [
   { assetId: 'asset-1', owner: 'alice' },
@@ -64,10 +79,13 @@ const BENEFICIARY = 'carol';
 export function ledgerConformance(name: string, make: LedgerFactory, options: ConformanceOptions): void {
   describe(`Ledger conformance: ${name}`, () => {
     let t: LedgerUnderTest;
+    let trust: LedgerTrust;
+    const otherTrust = otherTrustOf(options);
     let ledger: Ledger;
     let probes = 0;
     beforeEach(async () => {
       t = await make(SEEDS);
+      trust = trustOf(t);
       ledger = t.ledger;
     });
     afterEach(async () => {
@@ -359,8 +377,8 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
           });
           expect(Number.isSafeInteger(a.ledgerTime)).toBe(true);
           expect(a.txSeq).toBeGreaterThanOrEqual(2);
-          expect(await verifyLedgerAttestation(a, t.trust, options.verifier)).toEqual({ ok: true, attestation: a });
-          expect((await verifyLedgerAttestation(a, options.otherTrust, options.verifier)).ok).toBe(false);
+          expect(await verifyLedgerAttestation(a, trust, options.verifier)).toEqual({ ok: true, attestation: a });
+          expect((await verifyLedgerAttestation(a, otherTrust, options.verifier)).ok).toBe(false);
           const changes: Record<string, unknown>[] = [
             { ledgerTime: a.ledgerTime + 1 },
             { ops: a.ops.map((o) => ({ ...o, ok: !o.ok })) },
@@ -376,14 +394,14 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
           if (a.evidence) changes.push(...evidenceChanges(a.evidence));
           for (const change of changes) {
             expect(
-              (await verifyLedgerAttestation({ ...a, ...change }, t.trust, options.verifier)).ok,
+              (await verifyLedgerAttestation({ ...a, ...change }, trust, options.verifier)).ok,
               JSON.stringify(change),
             ).toBe(false);
           }
           // A receipt's proof is not an attestation's, and the other way round (the shapes are disjoint).
           const receipt = (await ledger.status('L1'))!;
-          expect((await verifyLedgerAttestation(receipt, t.trust, options.verifier)).ok).toBe(false);
-          expect((await verifyLedgerReceipt(a, t.trust, options.verifier)).ok).toBe(false);
+          expect((await verifyLedgerAttestation(receipt, trust, options.verifier)).ok).toBe(false);
+          expect((await verifyLedgerReceipt(a, trust, options.verifier)).ok).toBe(false);
         },
       );
 
@@ -410,8 +428,8 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
         const bad = await refused(ledgerOp.lock('L2', 'asset-2', 'alice'), 'WRONG_OWNER');
         expect(good.ledgerId).toBe(ledger.id);
         for (const r of [good, bad]) {
-          expect(await verifyLedgerReceipt(r, t.trust, options.verifier)).toEqual({ ok: true, receipt: r });
-          expect((await verifyLedgerReceipt(r, options.otherTrust, options.verifier)).ok).toBe(false);
+          expect(await verifyLedgerReceipt(r, trust, options.verifier)).toEqual({ ok: true, receipt: r });
+          expect((await verifyLedgerReceipt(r, otherTrust, options.verifier)).ok).toBe(false);
         }
         expect(receiptMatchesOp(good, op)).toBe(true);
         expect(receiptMatchesOp(good, ledgerOp.lock('L1', 'asset-1', 'bob'))).toBe(false);
@@ -435,12 +453,10 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
         }
         for (const change of changes) {
           const tampered = { ...good, ...change };
-          expect((await verifyLedgerReceipt(tampered, t.trust, options.verifier)).ok, JSON.stringify(change)).toBe(
-            false,
-          );
+          expect((await verifyLedgerReceipt(tampered, trust, options.verifier)).ok, JSON.stringify(change)).toBe(false);
         }
         const { error: _e, ...flipped } = { ...bad, ok: true };
-        expect((await verifyLedgerReceipt(flipped, t.trust, options.verifier)).ok).toBe(false);
+        expect((await verifyLedgerReceipt(flipped, trust, options.verifier)).ok).toBe(false);
         // A signed receipt stripped of its proof and given made-up chain evidence is not proven by either.
         if (good.proof !== undefined) {
           const { proof: _p, ...unsigned } = good;
@@ -456,7 +472,7 @@ export function ledgerConformance(name: string, make: LedgerFactory, options: Co
               logIndex: 0,
             },
           };
-          expect((await verifyLedgerReceipt(forged, t.trust, options.verifier)).ok).toBe(false);
+          expect((await verifyLedgerReceipt(forged, trust, options.verifier)).ok).toBe(false);
         }
       });
     });

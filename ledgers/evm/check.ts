@@ -5,7 +5,7 @@ import { SatpError } from '../../kernel/errors.ts';
 import type { LedgerAttestation, LedgerReceipt } from '../../kernel/ledger.ts';
 import { canonicalJson, type Json } from '../../kernel/json.ts';
 import { type LedgerProofChecker, opHashOf } from '../../kernel/ledger-receipt.ts';
-import type { EvmEndpoint } from './deploy.ts';
+import type { EvmEndpoint } from './clients.ts';
 import { decodeOpRecorded, evmReader, readAttestation } from './ledger.ts';
 import { ledgerOpOfStruct, opKeyOf, receiptOfEvent } from './satp-asset.ts';
 

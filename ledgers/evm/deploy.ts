@@ -1,45 +1,11 @@
-// Deploys a compiled contract (ledgers/evm/artifacts.ts) with viem, and makes the clients every EVM part uses.
-import {
-  type Abi,
-  type Account,
-  type Chain,
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  type Hex,
-  http,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
-} from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+// Deploying the contracts (contracts/*.sol, compiled by scripts/build-contracts.mjs into contracts/build/) and
+// seeding assets: operator tooling for tests, the demo and the bench. Node and Deno (reads the build outputs); not
+// needed to run a gateway, which is given a deployed contract's address.
+import type { Abi, Hex } from 'viem';
+import { type SeedAsset, seedRecords } from '../ledger-engine.ts';
 import { loadArtifact } from './artifacts.ts';
-
-export interface EvmEndpoint {
-  /** JSON-RPC URL of the node, e.g. http://127.0.0.1:8545 */
-  url: string;
-  chainId: number;
-}
-
-/** A chain description for viem: only the id and the RPC URL matter here. */
-export const chainOf = (e: EvmEndpoint): Chain =>
-  defineChain({
-    id: e.chainId,
-    name: `chain-${e.chainId}`,
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [e.url] } },
-  });
-
-/** A read-only client. `retryCount: 0`: callers own retries (an unanswered call is settled by reading again). */
-export const publicClientOf = (e: EvmEndpoint): PublicClient =>
-  createPublicClient({ chain: chainOf(e), transport: http(e.url, { retryCount: 0, timeout: 10_000 }) });
-
-export const walletClientOf = (e: EvmEndpoint, privateKey: Hex): WalletClient<Transport, Chain, Account> =>
-  createWalletClient({
-    account: privateKeyToAccount(privateKey),
-    chain: chainOf(e),
-    transport: http(e.url, { retryCount: 0, timeout: 10_000 }),
-  });
+import { type EvmEndpoint, publicClientOf, walletClientOf } from './clients.ts';
+import { SATP_ASSET_ABI } from './satp-asset.ts';
 
 export interface Deployed {
   address: Hex;
@@ -63,4 +29,46 @@ export async function deployContract(
   if (receipt.status !== 'success' || !receipt.contractAddress)
     throw new Error(`deploying ${name} failed in transaction ${txHash}`);
   return { address: receipt.contractAddress, txHash, blockNumber: Number(receipt.blockNumber), abi };
+}
+
+/**
+ * Deploys a fresh SatpAsset with `adminKey` as its admin, `operators` (addresses) allowed to execute, and `seeds`
+ * as active assets (seeding takes no txSeq). Returns the contract's address, lowercase.
+ */
+export async function deployAssetContract(
+  endpoint: EvmEndpoint,
+  adminKey: Hex,
+  o: { operators: Hex[]; seeds?: readonly SeedAsset[] },
+): Promise<Hex> {
+  const seeds = seedRecords(o.seeds);
+  const d = await deployContract(endpoint, adminKey, 'SatpAsset', [
+    o.operators,
+    seeds.map((s) => s.assetId),
+    seeds.map((s) => s.owner),
+  ]);
+  return d.address.toLowerCase() as Hex;
+}
+
+/** Adds one active asset as the contract's admin (no txSeq), and waits for it to be mined. */
+export async function adminSeed(endpoint: EvmEndpoint, adminKey: Hex, contract: Hex, seed: SeedAsset): Promise<void> {
+  const [s] = seedRecords([seed]);
+  const wallet = walletClientOf(endpoint, adminKey);
+  const hash = await wallet.writeContract({
+    address: contract,
+    abi: SATP_ASSET_ABI,
+    functionName: 'seed',
+    args: [s!.assetId, s!.owner],
+  });
+  const r = await publicClientOf(endpoint).waitForTransactionReceipt({ hash, timeout: 60_000 });
+  if (r.status !== 'success') throw new Error(`seeding ${s!.assetId} failed in ${hash}`);
+}
+
+/** Deploys SatpNotary with `adminKey` as admin and `writers` (addresses) registered. */
+export async function deployNotary(
+  endpoint: EvmEndpoint,
+  adminKey: Hex,
+  writers: readonly Hex[],
+): Promise<{ address: Hex; blockNumber: number }> {
+  const d = await deployContract(endpoint, adminKey, 'SatpNotary', [writers]);
+  return { address: d.address, blockNumber: d.blockNumber };
 }

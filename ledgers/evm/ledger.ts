@@ -12,7 +12,6 @@ import {
   type Transport,
   type WalletClient,
 } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
 import { ID_PATTERN } from '../../kernel/entry.ts';
 import { isSatpError, SatpError } from '../../kernel/errors.ts';
 import { KeyedLock } from '../../kernel/keyed-lock.ts';
@@ -27,8 +26,7 @@ import {
 } from '../../kernel/ledger.ts';
 import { LEDGER_REF_PATTERN, parseLedgerOp } from '../../kernel/ledger-schema.ts';
 import { opHashOf } from '../../kernel/ledger-receipt.ts';
-import { type SeedAsset, seedRecords } from '../ledger-engine.ts';
-import { chainOf, deployContract, type EvmEndpoint, walletClientOf } from './deploy.ts';
+import { chainOf, type EvmEndpoint, walletClientOf } from './clients.ts';
 import {
   assetRecordOf,
   type OpRecordedArgs,
@@ -389,37 +387,4 @@ export async function readAttestation(
   };
 }
 
-/**
- * Deploys a fresh SatpAsset with `adminKey` as its admin, `operators` (addresses) allowed to execute, and `seeds`
- * as active assets (seeding takes no txSeq). Returns the contract's address, lowercase.
- */
-export async function deployAssetContract(
-  endpoint: EvmEndpoint,
-  adminKey: Hex,
-  o: { operators: Hex[]; seeds?: readonly SeedAsset[] },
-): Promise<Hex> {
-  const seeds = seedRecords(o.seeds);
-  const d = await deployContract(endpoint, adminKey, 'SatpAsset', [
-    o.operators,
-    seeds.map((s) => s.assetId),
-    seeds.map((s) => s.owner),
-  ]);
-  return d.address.toLowerCase() as Hex;
-}
-
-/** Adds one active asset as the contract's admin (no txSeq), and waits for it to be mined. */
-export async function adminSeed(endpoint: EvmEndpoint, adminKey: Hex, contract: Hex, seed: SeedAsset): Promise<void> {
-  const [s] = seedRecords([seed]);
-  const wallet = walletClientOf(endpoint, adminKey);
-  const hash = await wallet.writeContract({
-    address: contract,
-    abi: SATP_ASSET_ABI,
-    functionName: 'seed',
-    args: [s!.assetId, s!.owner],
-  });
-  const r = await evmReader(endpoint).waitForTransactionReceipt({ hash, timeout: 60_000 });
-  if (r.status !== 'success') throw new Error(`seeding ${s!.assetId} failed in ${hash}`);
-}
-
-/** The address of a private key (to name an operator). */
-export const addressOf = (privateKey: Hex): Hex => privateKeyToAccount(privateKey).address;
+export { addressOf } from './clients.ts';

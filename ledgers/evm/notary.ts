@@ -14,8 +14,8 @@ import {
 } from 'viem';
 import type { LogEntry } from '../../kernel/entry.ts';
 import { entryBytes, entryFromBytes, type LogNotary, type NotaryWrite } from '../../storage/notarized.ts';
-import { loadArtifact } from './artifacts.ts';
-import { deployContract, type EvmEndpoint, publicClientOf, walletClientOf } from './deploy.ts';
+import { type EvmEndpoint, publicClientOf, walletClientOf } from './clients.ts';
+import { SATP_NOTARY_ABI } from './satp-notary.ts';
 
 export interface EvmNotaryOptions {
   endpoint: EvmEndpoint;
@@ -76,7 +76,7 @@ export class EvmNotary implements LogNotary {
   }
 
   static async connect(o: EvmNotaryOptions): Promise<EvmNotary> {
-    return new EvmNotary(o, (await loadArtifact('SatpNotary')).abi as unknown as Abi);
+    return new EvmNotary(o, SATP_NOTARY_ABI as unknown as Abi);
   }
 
   /** The writer's address, when this notary can write. */
@@ -173,14 +173,4 @@ export class EvmNotary implements LogNotary {
   #receipt(hash: Hex) {
     return receiptOf(this.#client, hash, this.#maxPolls);
   }
-}
-
-/** Deploys SatpNotary with `adminKey` as admin and `writers` (addresses) registered. */
-export async function deployNotary(
-  endpoint: EvmEndpoint,
-  adminKey: Hex,
-  writers: readonly Hex[],
-): Promise<{ address: Hex; blockNumber: number }> {
-  const d = await deployContract(endpoint, adminKey, 'SatpNotary', [writers]);
-  return { address: d.address, blockNumber: d.blockNumber };
 }

@@ -2,7 +2,7 @@
 // ledger server's URL: evm+http://127.0.0.1:8545?id=ledger-a&chain=31337&contract=0x…[&confirmations=1]
 // (the JSON-RPC URL after "evm+", the ledger id its receipts name, the chain id, the asset contract).
 import { ID_PATTERN } from '../../kernel/entry.ts';
-import type { EvmEndpoint } from './deploy.ts';
+import type { EvmEndpoint } from './clients.ts';
 
 export interface EvmLedgerSpec {
   /** The ledger id (network id) its receipts name. */

@@ -6,8 +6,9 @@ import type { LedgerProofChecker } from '../../kernel/ledger-receipt.ts';
 import { ledgerConformance } from '../../ledgers/conformance.ts';
 import { ANVIL_KEYS, type Anvil, startAnvil } from '../../ledgers/evm/anvil.ts';
 import { evmChecker } from '../../ledgers/evm/check.ts';
-import type { EvmEndpoint } from '../../ledgers/evm/deploy.ts';
-import { addressOf, deployAssetContract, EvmLedger } from '../../ledgers/evm/ledger.ts';
+import { addressOf, type EvmEndpoint } from '../../ledgers/evm/clients.ts';
+import { deployAssetContract } from '../../ledgers/evm/deploy.ts';
+import { EvmLedger } from '../../ledgers/evm/ledger.ts';
 
 const ADMIN = ANVIL_KEYS[0];
 const OPERATOR = ANVIL_KEYS[1];

@@ -9,7 +9,10 @@ import type { LogEntry } from '../../kernel/entry.ts';
 import { verifyChain } from '../../kernel/chain.ts';
 import { hashJson } from '../../kernel/hash.ts';
 import { ANVIL_KEYS, type Anvil, startAnvil } from '../../ledgers/evm/anvil.ts';
-import { deployNotary, EvmNotary } from '../../ledgers/evm/notary.ts';
+import { deployNotary } from '../../ledgers/evm/deploy.ts';
+import { EvmNotary } from '../../ledgers/evm/notary.ts';
+import { SATP_NOTARY_ABI } from '../../ledgers/evm/satp-notary.ts';
+import { abiDrift } from '../support/abi.ts';
 import {
   AUTHOR,
   headOf,
@@ -68,6 +71,12 @@ function failingOnce(inner: LogNotary): LogNotary & { armed: boolean } {
 }
 
 describe('SatpNotary contract', () => {
+  it('the ABI the notary speaks is the compiled one, item for item (contracts/build is the truth)', async () => {
+    const { items, drift } = await abiDrift('SatpNotary', SATP_NOTARY_ABI);
+    expect(drift).toEqual([]);
+    expect(items).toBeGreaterThan(10);
+  });
+
   it('appends contiguously, never rewrites a slot, takes an exact retry as a no-op, only from writers', async () => {
     const a = await notaryAs(WRITER_A);
     const outsider = await notaryAs(OUTSIDER_KEY);

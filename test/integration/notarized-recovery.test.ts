@@ -9,7 +9,8 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { type EntryBody, GENESIS_HASH, type LogEntry } from '../../kernel/entry.ts';
 import { sealEntry } from '../../kernel/seal.ts';
 import { ANVIL_KEYS, type Anvil, startAnvil } from '../../ledgers/evm/anvil.ts';
-import { deployNotary, EvmNotary } from '../../ledgers/evm/notary.ts';
+import { deployNotary } from '../../ledgers/evm/deploy.ts';
+import { EvmNotary } from '../../ledgers/evm/notary.ts';
 import { notarizedStore } from '../../storage/notarized.ts';
 import { outcomeOf } from '../../kernel/satp/state.ts';
 import {
