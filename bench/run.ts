@@ -16,6 +16,7 @@ import { recovery } from './recovery.ts';
 import { ha } from './ha.ts';
 import { haScale } from './ha-scale.ts';
 import { notary } from './notary.ts';
+import { evm } from './evm.ts';
 import { emptyLimits, need } from './lib/limits.ts';
 import { BenchFailure, Results, type Row, table } from './lib/report.ts';
 import { machine } from './lib/machine.ts';
@@ -58,6 +59,7 @@ const parts: [string, () => Promise<void>][] = [
   ['ha', () => ha(results, need(limits), quick, say)],
   ['scale', () => haScale(results, quick, say)],
   ['notary', () => notary(results, quick, say)],
+  ['evm', () => evm(results, need(limits), quick, say)],
   [
     'memory',
     async () => {

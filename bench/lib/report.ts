@@ -1,6 +1,6 @@
 // The bench's results: one row per figure, each with the limit it is measured against, and the printed table.
 
-export type Section = 'limits' | 'append' | 'transfers' | 'recovery' | 'memory' | 'ha' | 'notary';
+export type Section = 'limits' | 'append' | 'transfers' | 'recovery' | 'memory' | 'ha' | 'notary' | 'evm';
 
 export interface Row {
   section: Section;
