@@ -141,7 +141,7 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
   await withTempDir('evm', async (dir) => {
     // Anvil's accounts: 0 deploys, 1 operates ledger-a, 3 operates ledger-b, 4 sends the probes. Not 2: ANVIL_KEYS[2]
     // is not anvil's account 2 (its address is 0xfe58…, which anvil does not fund).
-    const [a, b] = await Promise.all([
+    const chains = await Promise.allSettled([
       startEvmLedger(dir, 'ledger-a', {
         chainId: 31337,
         operatorKey: ANVIL_KEYS[1],
@@ -150,6 +150,13 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
       }),
       startEvmLedger(dir, 'ledger-b', { chainId: 31338, operatorKey: ANVIL_KEYS[3], watch: [] }),
     ]);
+    // One chain up and the other not: stop the one, so no anvil outlives the bench.
+    const up = chains.flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+    if (up.length < 2) {
+      await Promise.allSettled(up.map((c) => c.close()));
+      throw (chains.find((c) => c.status === 'rejected') as PromiseRejectedResult).reason;
+    }
+    const [a, b] = up as [EvmDemoLedger, EvmDemoLedger];
     const gateways: RunningGateway[] = [];
     const transports: { close(): Promise<void> }[] = [];
     try {
