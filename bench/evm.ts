@@ -56,18 +56,22 @@ interface Seen {
  * The ledger as the gateway uses it, noting each receipt's transaction (a resent op's receipt names the same) and
  * how long each execute took (read, send, receipt: what the gateway waits for per op).
  */
-function noting(inner: EvmLedger, chain: 'a' | 'b', seen: Map<string, Seen>, took: number[]): Ledger {
+function noting(inner: EvmLedger, chain: 'a' | 'b', seen: Map<string, Seen>, took: number[], errors: string[]): Ledger {
+  const failed = (what: string) => (err: unknown) => {
+    errors.push(`${inner.id} ${what}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+    throw err;
+  };
   return {
     id: inner.id,
     execute: async (op) => {
       const t = now();
-      const r: LedgerReceipt = await inner.execute(op);
+      const r: LedgerReceipt = await inner.execute(op).catch(failed(`execute ${op.opId}`));
       took.push(now() - t);
       const txHash = r.evidence?.txHash as Hex | undefined;
       if (txHash) seen.set(txHash, { kind: r.kind, assetId: r.assetId, chain, txHash });
       return r;
     },
-    status: (opId) => inner.status(opId),
+    status: (opId) => inner.status(opId).catch(failed(`status ${opId}`)),
     asset: (assetId) => inner.asset(assetId),
     attest: (assetId, opIds) => inner.attest(assetId, opIds),
   };
@@ -137,6 +141,8 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
   const trouble = new Trouble();
   const seen = new Map<string, Seen>();
   const executeMs: number[] = [];
+  /** Ledger calls that failed (each retried by the gateway): reported, and named when a transfer gets stuck. */
+  const ledgerErrors: string[] = [];
 
   await withTempDir('evm', async (dir) => {
     // Anvil's accounts: 0 deploys, 1 operates ledger-a, 3 operates ledger-b, 4 sends the probes. Not 2: ANVIL_KEYS[2]
@@ -188,15 +194,17 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
       const onReport = (who: string) => (sid: string, r: Report) => {
         if (r.kind === 'needs-operator' || r.kind === 'refused') trouble.add(`${who} ${sid}: ${r.kind}: ${r.detail}`);
       };
-      // Resends are for lost messages; on loopback none is lost, and a resend while a block is awaited is only work.
-      const timing = { retransmitMs: 120_000 };
+      // retransmitMs also spaces the retries of a ledger op that failed (status, then execute): 120 s as in
+      // bench/lib/pair.ts would turn one failed RPC into a transfer past the bench's timeout. 10 s is past the
+      // longest wait for a reply at instant mining, and a few resends per session in 1 s blocks cost little.
+      const timing = { retransmitMs: 10_000 };
       const [origin, destination] = await Promise.all([
         startGateway({
           id: ORIGIN_ID,
           signer: id.origin,
           store: new MemoryDriver(),
           transports: [client],
-          ledger: noting(a.ledger, 'a', seen, executeMs),
+          ledger: noting(a.ledger, 'a', seen, executeMs, ledgerErrors),
           ledgerChecker: a.checker!,
           peers: {
             [DESTINATION_ID]: { publicJwk: keys[DESTINATION_ID]!, networkId: b.id, ledgerChecker: b.checker! },
@@ -209,7 +217,7 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
           signer: id.destination,
           store: new MemoryDriver(),
           transports: [server],
-          ledger: noting(b.ledger, 'b', seen, executeMs),
+          ledger: noting(b.ledger, 'b', seen, executeMs, ledgerErrors),
           ledgerChecker: b.checker!,
           peers: {
             [ORIGIN_ID]: { publicJwk: keys[ORIGIN_ID]!, networkId: a.id, ledgerChecker: a.checker!, ledger: readA },
@@ -236,7 +244,7 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
             const s = g.gateway.session(sid);
             return s ? `${JSON.stringify(s.status)} waits ${JSON.stringify(s.wait)}` : 'no session';
           };
-          const seenTrouble = trouble.seen.slice(0, 3).join(' | ');
+          const seenTrouble = [...trouble.seen.slice(0, 3), ...ledgerErrors.slice(0, 3)].join(' | ');
           throw new BenchFailure(
             `${(err as Error).message}; origin ${at(origin)}; destination ${at(destination)}; ${seenTrouble}`,
           );
@@ -278,6 +286,7 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
         for (const [lanes, count] of mode.plan) {
           const from = nextAsset;
           executeMs.length = 0;
+          const errorsBefore = ledgerErrors.length;
           const r = await batch(`${mode.blockTime ? 'b' : 'i'}${lanes}`, count, lanes);
           trouble.check(`evm transfers, ${mode.name}, ${lanes} in flight`);
           for (let i = from; i < from + count; i++) measured.add(assetIds[i]!);
@@ -292,8 +301,9 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
                   perSecond: txPerSecond / TXS_PER_CHAIN,
                   is: `one account's transactions/s ÷ ${TXS_PER_CHAIN} per chain`,
                 };
+          const failedCalls = ledgerErrors.length - errorsBefore;
           results.rate('evm', `transfers, ${label}`, perSecond, bound.perSecond, bound.is, {
-            note: `${count} transfers`,
+            note: `${count} transfers${failedCalls ? `, ${failedCalls} ledger calls failed and were retried` : ''}`,
           });
           // Little's law (in flight ÷ the bound rate) bounds the latency once the run is steady (several rounds of
           // transfers per lane); a single round's first transfers finish sooner, so there only the 4 transactions.
@@ -306,7 +316,10 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
             note: `p99 ${p99.toFixed(0)} ms; one EvmLedger.execute p50 ${quantile(executeMs, 0.5).toFixed(0)} ms`,
           });
           say(
-            `  evm: ${label}: ${perSecond.toFixed(2)} transfers/s, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms`,
+            `  evm: ${label}: ${perSecond.toFixed(2)} transfers/s, p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms` +
+              (failedCalls
+                ? `; failed ledger calls: ${ledgerErrors.slice(errorsBefore, errorsBefore + 3).join(' | ')}`
+                : ''),
           );
         }
       }
