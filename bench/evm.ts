@@ -15,7 +15,7 @@ import { type RunningGateway, startGateway } from '../gateway/start.ts';
 import type { Ledger, LedgerOpKind, LedgerReceipt } from '../kernel/ledger.ts';
 import type { Report } from '../kernel/satp/effects.ts';
 import { ANVIL_KEYS } from '../ledgers/evm/anvil.ts';
-import { walletClientOf } from '../ledgers/evm/deploy.ts';
+import { walletClientOf } from '../ledgers/evm/clients.ts';
 import { EvmLedger, evmReader } from '../ledgers/evm/ledger.ts';
 import { MemoryDriver } from '../storage/memory.ts';
 import { createNodeWsClient } from '../transports/ws/node/client.ts';
@@ -145,8 +145,7 @@ export async function evm(results: Results, _limits: Limits, quick: boolean, say
   const ledgerErrors: string[] = [];
 
   await withTempDir('evm', async (dir) => {
-    // Anvil's accounts: 0 deploys, 1 operates ledger-a, 3 operates ledger-b, 4 sends the probes. Not 2: ANVIL_KEYS[2]
-    // is not anvil's account 2 (its address is 0xfe58…, which anvil does not fund).
+    // Anvil's accounts: 0 deploys, 1 operates ledger-a, 3 operates ledger-b, 4 sends the probes.
     const chains = await Promise.allSettled([
       startEvmLedger(dir, 'ledger-a', {
         chainId: 31337,
