@@ -4,10 +4,9 @@
 // its notarized store. Honest: the transfer commits and the chain holds both logs as the stores do. Equivocating
 // destination (its stored history re-signed after it was notarized): the origin refuses the RECOVER-UPDATE
 // entries against the notarized hashes, stores none of them, and the session is disputed for an operator.
+import { rewriteHistory } from '../support/rewrite-history.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { privateKeyToAccount } from 'viem/accounts';
-import { type EntryBody, GENESIS_HASH, type LogEntry } from '../../kernel/entry.ts';
-import { sealEntry } from '../../kernel/seal.ts';
 import { ANVIL_KEYS, type Anvil, startAnvil } from '../../ledgers/evm/anvil.ts';
 import { deployNotary } from '../../ledgers/evm/deploy.ts';
 import { EvmNotary } from '../../ledgers/evm/notary.ts';
@@ -121,22 +120,7 @@ describe.each(['hashes', 'entries'] as const)('two-gateway recovery over notariz
     // rewritten chain verifies by signatures.
     honest.destination = false;
     pair.drop = () => true;
-    const driver = pair.destination.store.driver as unknown as {
-      logs: Map<string, string[]>;
-      heads: Map<string, { seq: number; hash: string; open: boolean }>;
-    };
-    const texts = driver.logs.get(logId)!;
-    let prev = known === 0 ? { entryHash: GENESIS_HASH } : (JSON.parse(texts[known - 1]!) as LogEntry);
-    for (let i = known; i < texts.length; i++) {
-      const { entryHash: _h, messageSignature: _s, ...body } = JSON.parse(texts[i]!) as LogEntry;
-      const e = await sealEntry(
-        { ...body, lastEntryHash: prev.entryHash, timestamp: body.timestamp + 1 } as EntryBody,
-        DESTINATION.signer,
-      );
-      texts[i] = JSON.stringify(e);
-      prev = e;
-    }
-    driver.heads.set(logId, { seq: texts.length, hash: prev.entryHash, open: true });
+    await rewriteHistory(pair.destination.store.driver, logId, known + 1, DESTINATION.signer);
     pair.destination.gw.close();
     await pair.restart('destination');
     pair.drop = () => false;

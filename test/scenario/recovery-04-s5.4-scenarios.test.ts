@@ -1,7 +1,6 @@
 // recovery-04 §5.4's three examples, and §5.3.3's dispute, between two gateways in one process.
+import { rewriteHistory } from '../support/rewrite-history.ts';
 import { describe, expect, it } from 'vitest';
-import type { EntryBody, LogEntry } from '../../kernel/entry.ts';
-import { sealEntry } from '../../kernel/seal.ts';
 import {
   checkInvariants,
   crashSide,
@@ -286,22 +285,7 @@ describe('recovery-04 §5.4', () => {
       const view = pair.origin.gw.session('s-disp')!.peerCopy;
       // The destination's history is rewritten from that point (as if restored from an old backup and
       // re-run): a valid chain of its own, but not the one the origin holds a copy of.
-      const driver = pair.destination.store.driver as unknown as {
-        logs: Map<string, string[]>;
-        heads: Map<string, { seq: number; hash: string; open: boolean }>;
-      };
-      const texts = driver.logs.get('s-disp/gw-destination')!;
-      let prev = JSON.parse(texts[view.seq - 2]!) as LogEntry;
-      for (let i = view.seq - 1; i < texts.length; i++) {
-        const { entryHash: _h, messageSignature: _s, ...body } = JSON.parse(texts[i]!) as LogEntry;
-        const e = await sealEntry(
-          { ...body, lastEntryHash: prev.entryHash, timestamp: body.timestamp + 1 } as EntryBody,
-          DESTINATION.signer,
-        );
-        texts[i] = JSON.stringify(e);
-        prev = e;
-      }
-      driver.heads.set('s-disp/gw-destination', { seq: prev.seqNumber, hash: prev.entryHash, open: true });
+      await rewriteHistory(pair.destination.store.driver, 's-disp/gw-destination', view.seq, DESTINATION.signer);
       pair.destination.gw.close();
       await pair.restart('destination');
       pair.origin.gw.close();

@@ -1,6 +1,7 @@
 // Prometheus metrics (gateway/metrics.ts, http/metrics.ts): the exact text exposition format 0.0.4 (HELP and TYPE
 // lines, label escaping, histogram buckets), what a pair of gateways built by startGateway reports after a
 // committed transfer and after a recovery, and the GET /metrics handler. Portable: it runs in every runtime.
+import { rewriteHistory } from '../support/rewrite-history.ts';
 import { describe, expect, it } from 'vitest';
 import { embeddedWorld, transferOf } from '../support/embedded-pair.ts';
 import type { RunningGateway } from '../../gateway/start.ts';
@@ -14,8 +15,6 @@ import {
 import { metricsHandler } from '../../http/metrics.ts';
 import { isProblem } from '../../http/problem.ts';
 import { DESTINATION, ORIGIN, typeOf } from '../support/satp-pair.ts';
-import type { EntryBody, LogEntry } from '../../kernel/entry.ts';
-import { sealEntry } from '../../kernel/seal.ts';
 
 /** The samples of a rendering, by series (`name{labels}`), as numbers. */
 function samples(text: string): Map<string, number> {
@@ -258,22 +257,7 @@ describe('the metrics of a gateway pair built by startGateway', () => {
     w.setDrop(() => true); // the network goes quiet
     const view = session(second)!.peerCopy;
     // The destination's chain rewritten from there on: valid, but not the one the origin holds a copy of.
-    const driver = w.stores[DESTINATION.id] as unknown as {
-      logs: Map<string, string[]>;
-      heads: Map<string, { seq: number; hash: string; open: boolean }>;
-    };
-    const texts = driver.logs.get(`${sid}/${DESTINATION.id}`)!;
-    let prev = JSON.parse(texts[view.seq - 2]!) as LogEntry;
-    for (let i = view.seq - 1; i < texts.length; i++) {
-      const { entryHash: _h, messageSignature: _s, ...body } = JSON.parse(texts[i]!) as LogEntry;
-      const e = await sealEntry(
-        { ...body, lastEntryHash: prev.entryHash, timestamp: body.timestamp + 1 } as EntryBody,
-        DESTINATION.signer,
-      );
-      texts[i] = JSON.stringify(e);
-      prev = e;
-    }
-    driver.heads.set(`${sid}/${DESTINATION.id}`, { seq: prev.seqNumber, hash: prev.entryHash, open: true });
+    await rewriteHistory(w.stores[DESTINATION.id], `${sid}/${DESTINATION.id}`, view.seq, DESTINATION.signer);
     await w.crash(DESTINATION);
     const rewritten = await w.start(DESTINATION);
     await w.crash(ORIGIN);
