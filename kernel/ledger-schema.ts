@@ -140,3 +140,16 @@ export function parseAssetRecord(value: unknown): AssetRecord {
   if (!r.success) throw new SatpError('INVALID_INPUT', `invalid asset record: ${firstIssue(r.error, 'asset')}`);
   return r.data;
 }
+
+/** An attestation request every ledger accepts: an asset id and at most MAX_ATTESTED_OPS op ids; else INVALID_INPUT. */
+export function checkAttestRequest(assetId: unknown, opIds: unknown): void {
+  if (typeof assetId !== 'string' || !LEDGER_REF_PATTERN.test(assetId))
+    throw new SatpError('INVALID_INPUT', 'not an asset id');
+  if (
+    !Array.isArray(opIds) ||
+    opIds.length > MAX_ATTESTED_OPS ||
+    opIds.some((o) => typeof o !== 'string' || !LEDGER_REF_PATTERN.test(o))
+  ) {
+    throw new SatpError('INVALID_INPUT', `opIds must be at most ${MAX_ATTESTED_OPS} operation ids`);
+  }
+}

@@ -2,16 +2,15 @@
 // idempotency by opId, OP_CONFLICT, signed receipts, and recorded refusals.
 import { ID_PATTERN } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
-import {
-  type AssetRecord,
-  type Ledger,
-  type LedgerAttestation,
-  type LedgerOp,
-  type LedgerReceipt,
-  type LedgerReceiptBody,
-  MAX_ATTESTED_OPS,
+import type {
+  AssetRecord,
+  Ledger,
+  LedgerAttestation,
+  LedgerOp,
+  LedgerReceipt,
+  LedgerReceiptBody,
 } from '../kernel/ledger.ts';
-import { LEDGER_REF_PATTERN, parseLedgerOp } from '../kernel/ledger-schema.ts';
+import { checkAttestRequest, LEDGER_REF_PATTERN, parseLedgerOp } from '../kernel/ledger-schema.ts';
 import { opHashOf, sealAttestation, sealReceipt } from '../kernel/ledger-receipt.ts';
 import type { PublicJwk, Signer } from '../kernel/crypto/types.ts';
 import { KeyedLock } from '../kernel/keyed-lock.ts';
@@ -140,15 +139,7 @@ export class LedgerEngine implements LedgerHost {
 
   /** A signed snapshot of one asset and of which `opIds` were recorded, by this ledger's clock; atomic with execute. */
   async attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation> {
-    if (typeof assetId !== 'string' || !LEDGER_REF_PATTERN.test(assetId))
-      throw new SatpError('INVALID_INPUT', 'not an asset id');
-    if (
-      !Array.isArray(opIds) ||
-      opIds.length > MAX_ATTESTED_OPS ||
-      opIds.some((o) => typeof o !== 'string' || !LEDGER_REF_PATTERN.test(o))
-    ) {
-      throw new SatpError('INVALID_INPUT', `opIds must be at most ${MAX_ATTESTED_OPS} operation ids`);
-    }
+    checkAttestRequest(assetId, opIds);
     return this.#lock.run('ops', async () => {
       const asset = await this.#backend.asset(assetId);
       const ops: { opId: string; ok: boolean }[] = [];

@@ -15,16 +15,15 @@ import {
 import { ID_PATTERN } from '../../kernel/entry.ts';
 import { isSatpError, SatpError } from '../../kernel/errors.ts';
 import { KeyedLock } from '../../kernel/keyed-lock.ts';
-import {
-  type AssetRecord,
-  type ChainEvidence,
-  type Ledger,
-  type LedgerAttestation,
-  type LedgerOp,
-  type LedgerReceipt,
-  MAX_ATTESTED_OPS,
+import type {
+  AssetRecord,
+  ChainEvidence,
+  Ledger,
+  LedgerAttestation,
+  LedgerOp,
+  LedgerReceipt,
 } from '../../kernel/ledger.ts';
-import { LEDGER_REF_PATTERN, parseLedgerOp } from '../../kernel/ledger-schema.ts';
+import { checkAttestRequest, LEDGER_REF_PATTERN, parseLedgerOp } from '../../kernel/ledger-schema.ts';
 import { opHashOf } from '../../kernel/ledger-receipt.ts';
 import { chainOf, type EvmEndpoint, walletClientOf } from './clients.ts';
 import {
@@ -226,15 +225,7 @@ export class EvmLedger implements Ledger {
 
   /** The asset, txSeq and asked op records, all read at one block; ledgerTime is that block's timestamp. */
   async attest(assetId: string, opIds: readonly string[]): Promise<LedgerAttestation> {
-    if (typeof assetId !== 'string' || !LEDGER_REF_PATTERN.test(assetId))
-      throw new SatpError('INVALID_INPUT', 'not an asset id');
-    if (
-      !Array.isArray(opIds) ||
-      opIds.length > MAX_ATTESTED_OPS ||
-      opIds.some((o) => typeof o !== 'string' || !LEDGER_REF_PATTERN.test(o))
-    ) {
-      throw new SatpError('INVALID_INPUT', `opIds must be at most ${MAX_ATTESTED_OPS} operation ids`);
-    }
+    checkAttestRequest(assetId, opIds);
     try {
       const block = await this.#reader.getBlock({ blockTag: 'latest' });
       return await readAttestation(this.#reader, this.id, this.chainId, this.contract, block, assetId, opIds);
