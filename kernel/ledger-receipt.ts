@@ -35,31 +35,49 @@ export type ReceiptCheck =
   | { ok: true; receipt: LedgerReceipt }
   | { ok: false; reason: 'malformed' | 'bad-signature' | 'unavailable'; detail: string };
 
-type Signed<T> = { ok: true; value: T } | { ok: false; reason: 'malformed' | 'bad-signature'; detail: string };
+type Proven<T> = { ok: true; value: T } | { ok: false; reason: ReceiptCheckReason; detail: string };
+type ReceiptCheckReason = 'malformed' | 'bad-signature' | 'unavailable';
 
-/** Shape first, then the ledger's signature over the canonical JSON without `proof`. Never throws. */
-async function checkSigned<T extends { proof?: string }>(
+const noTrust = (what: string, how: string) => ({
+  ok: false as const,
+  reason: 'bad-signature' as const,
+  detail: `${what}: ${how}`,
+});
+
+/**
+ * Shape first (parsed once), then the proof the way its ledger gives it: chain evidence by the trust's checker
+ * (`unavailable` when the chain cannot say now), a signature by the trust's key over the canonical JSON without
+ * `proof`. Never throws.
+ */
+async function checkProven<T extends { proof?: string | undefined; evidence?: unknown }>(
   value: unknown,
   schema: {
     safeParse(
       v: unknown,
     ): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
   },
+  kind: 'receipt' | 'attestation',
   bytesOf: (v: T) => Uint8Array,
-  ledgerKey: PublicJwk,
+  onChain: (checker: LedgerProofChecker, v: T) => Promise<boolean>,
+  trust: LedgerTrust,
   verifier: Verifier,
   what: (v: T) => string,
-): Promise<Signed<T>> {
+): Promise<Proven<T>> {
   const parsed = schema.safeParse(value);
+  if (parsed.success && parsed.data.evidence !== undefined) {
+    const v = parsed.data;
+    if (!trust.checker) return noTrust(what(v), 'chain evidence, and no checker of that chain is configured');
+    const good = await onChain(trust.checker, v).catch((err: unknown) => String(err));
+    if (typeof good === 'string') return { ok: false, reason: 'unavailable', detail: `${what(v)}: ${good}` };
+    return good ? { ok: true, value: v } : noTrust(what(v), 'the chain does not hold it');
+  }
+  if (!trust.key) return noTrust(kind, parsed.success ? 'signed, and no key of its ledger is configured' : 'malformed');
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(value)'}: ${issue?.message}` };
   }
-  const proof = parsed.data.proof;
-  if (proof === undefined)
-    return { ok: false, reason: 'bad-signature', detail: `${what(parsed.data)}: chain evidence, not a signature` };
   try {
-    const good = await verifier.verify(ledgerKey, bytesOf(parsed.data), fromBase64Url(proof));
+    const good = await verifier.verify(trust.key, bytesOf(parsed.data), fromBase64Url(parsed.data.proof!));
     return good
       ? { ok: true, value: parsed.data }
       : { ok: false, reason: 'bad-signature', detail: `${what(parsed.data)}: proof does not verify` };
@@ -68,20 +86,15 @@ async function checkSigned<T extends { proof?: string }>(
   }
 }
 
+const receiptWhat = (v: LedgerReceipt) => `receipt of ${v.opId} for ledger ${v.ledgerId}`;
+const attestationWhat = (v: LedgerAttestation) => `attestation of ${v.assetId} for ledger ${v.ledgerId}`;
+
 /**
  * Checks a receipt from anywhere: its shape, then the ledger's signature over it under `ledgerKey`.
  * Which ledger and which op it should be about is the caller's question (see receiptMatchesOp). Never throws.
  */
 export async function verifyReceipt(receipt: unknown, ledgerKey: PublicJwk, verifier: Verifier): Promise<ReceiptCheck> {
-  const r = await checkSigned(
-    receipt,
-    ledgerReceiptSchema,
-    receiptSigningBytes,
-    ledgerKey,
-    verifier,
-    (v) => `receipt of ${v.opId} for ledger ${v.ledgerId}`,
-  );
-  return r.ok ? { ok: true, receipt: r.value } : r;
+  return verifyLedgerReceipt(receipt, { key: ledgerKey }, verifier);
 }
 
 /** Whether a receipt answers exactly this op (same id, kind, asset and every other field, via opHash). */
@@ -130,15 +143,7 @@ export async function verifyAttestation(
   ledgerKey: PublicJwk,
   verifier: Verifier,
 ): Promise<AttestationCheck> {
-  const r = await checkSigned(
-    value,
-    ledgerAttestationSchema,
-    attestationSigningBytes,
-    ledgerKey,
-    verifier,
-    (v) => `attestation of ${v.assetId} for ledger ${v.ledgerId}`,
-  );
-  return r.ok ? { ok: true, attestation: r.value } : r;
+  return verifyLedgerAttestation(value, { key: ledgerKey }, verifier);
 }
 
 /**
@@ -161,12 +166,6 @@ export interface LedgerTrust {
   checker?: LedgerProofChecker | undefined;
 }
 
-const noTrust = (what: string, how: string) => ({
-  ok: false as const,
-  reason: 'bad-signature' as const,
-  detail: `${what}: ${how}`,
-});
-
 /**
  * A receipt from anywhere, signed or carrying chain evidence, checked the way its ledger proves. Never throws; a
  * chain that cannot be read now is `reason: 'unavailable'` (neither proven nor refuted: ask again later).
@@ -176,18 +175,17 @@ export async function verifyLedgerReceipt(
   trust: LedgerTrust,
   verifier: Verifier,
 ): Promise<ReceiptCheck> {
-  const parsed = ledgerReceiptSchema.safeParse(value);
-  if (parsed.success && parsed.data.evidence !== undefined) {
-    const r = parsed.data;
-    const what = `receipt of ${r.opId} for ledger ${r.ledgerId}`;
-    if (!trust.checker) return noTrust(what, 'chain evidence, and no checker of that chain is configured');
-    const good = await trust.checker.receipt(r).catch((err: unknown) => String(err));
-    if (typeof good === 'string') return { ok: false, reason: 'unavailable', detail: `${what}: ${good}` };
-    return good ? { ok: true, receipt: r } : noTrust(what, 'the chain does not hold it');
-  }
-  if (!trust.key)
-    return noTrust('receipt', parsed.success ? 'signed, and no key of its ledger is configured' : 'malformed');
-  return verifyReceipt(value, trust.key, verifier);
+  const r = await checkProven(
+    value,
+    ledgerReceiptSchema,
+    'receipt',
+    receiptSigningBytes,
+    (c, v) => c.receipt(v),
+    trust,
+    verifier,
+    receiptWhat,
+  );
+  return r.ok ? { ok: true, receipt: r.value } : r;
 }
 
 /** An attestation from anywhere, checked the way its ledger proves, as verifyLedgerReceipt. Never throws. */
@@ -196,16 +194,15 @@ export async function verifyLedgerAttestation(
   trust: LedgerTrust,
   verifier: Verifier,
 ): Promise<AttestationCheck> {
-  const parsed = ledgerAttestationSchema.safeParse(value);
-  if (parsed.success && parsed.data.evidence !== undefined) {
-    const a = parsed.data;
-    const what = `attestation of ${a.assetId} for ledger ${a.ledgerId}`;
-    if (!trust.checker) return noTrust(what, 'chain evidence, and no checker of that chain is configured');
-    const good = await trust.checker.attestation(a).catch((err: unknown) => String(err));
-    if (typeof good === 'string') return { ok: false, reason: 'unavailable', detail: `${what}: ${good}` };
-    return good ? { ok: true, attestation: a } : noTrust(what, 'the chain does not hold it');
-  }
-  if (!trust.key)
-    return noTrust('attestation', parsed.success ? 'signed, and no key of its ledger is configured' : 'malformed');
-  return verifyAttestation(value, trust.key, verifier);
+  const r = await checkProven(
+    value,
+    ledgerAttestationSchema,
+    'attestation',
+    attestationSigningBytes,
+    (c, v) => c.attestation(v),
+    trust,
+    verifier,
+    attestationWhat,
+  );
+  return r.ok ? { ok: true, attestation: r.value } : r;
 }
