@@ -37,14 +37,7 @@ describe('startGateway with a notarized log store', () => {
     const destination = await w.start(DESTINATION, notarized(DESTINATION.id));
     const request = transferOf('s-notary')(0);
     expect(await origin.transfer(request)).toEqual({ accepted: true });
-    const ended = origin.whenEnded(request.sessionId);
-    for (
-      let step = 0;
-      step < 200 && !origin.gateway.session(request.sessionId)?.status.kind.startsWith('ended');
-      step++
-    )
-      await w.clock.advance(100);
-    expect(await ended).toBe('committed');
+    expect(await w.runUntilEnded(origin, request.sessionId)).toBe('committed');
     expect(await destination.whenEnded(request.sessionId)).toBe('committed');
     for (const [gw, running] of [
       [ORIGIN.id, origin],

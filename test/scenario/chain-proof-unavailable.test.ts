@@ -51,14 +51,7 @@ describe('a chain that cannot be read is not a proof that fails', () => {
     expect((await w.ledgerA.asset('asset-0'))?.state).toBe('locked');
     // Chain A readable again: the same message, retried, is checked and the transfer goes through.
     views.destA.setDown(false);
-    const ended = origin.whenEnded(request.sessionId);
-    for (
-      let step = 0;
-      step < 200 && !origin.gateway.session(request.sessionId)?.status.kind.startsWith('ended');
-      step++
-    )
-      await w.clock.advance(100);
-    expect(await ended).toBe('committed');
+    expect(await w.runUntilEnded(origin, request.sessionId)).toBe('committed');
     expect(await destination.whenEnded(request.sessionId)).toBe('committed');
     expect(await w.ledgerB.asset('asset-0')).toMatchObject({ state: 'active', owner: 'bob' });
     await Promise.all([origin.close(), destination.close()]);

@@ -39,10 +39,7 @@ describe('startGateway, the embedding call', () => {
     const destination = await w.start(DESTINATION);
     expect([origin.recovered, destination.recovered]).toEqual([0, 0]);
     expect(await origin.transfer(request(0))).toEqual({ accepted: true });
-    const ended = origin.whenEnded('s-embed-0');
-    for (let step = 0; step < 100 && !origin.gateway.session('s-embed-0')?.status.kind.startsWith('ended'); step++)
-      await w.clock.advance(100);
-    expect(await ended).toBe('committed');
+    expect(await w.runUntilEnded(origin, 's-embed-0')).toBe('committed');
     expect(await destination.whenEnded('s-embed-0')).toBe('committed');
     expect(await w.ledgerB.asset('asset-0')).toMatchObject({ state: 'active', owner: 'bob' });
     expect((await w.ledgerA.asset('asset-0'))?.state).toBe('burned');

@@ -2,6 +2,7 @@
 // and stores that outlive a crash: the world of test/scenario/start-gateway.test.ts and of the metrics test
 // (test/unit/gateway-metrics.test.ts). Runtime-agnostic.
 import { defaultVerifier } from '../../kernel/index.ts';
+import type { Outcome } from '../../kernel/satp/state.ts';
 import type { TransferRequest } from '../../kernel/satp/payloads.ts';
 import { type RunningGateway, type StartGatewayOptions, startGateway } from '../../gateway/start.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
@@ -72,5 +73,12 @@ export function embeddedWorld() {
     return running;
   };
   const crash = (me: typeof ORIGIN) => crashes.get(me.id)!();
-  return { clock, net, ledgerA, ledgerB, stores, start, crash };
+  /** The session's outcome at `running`, moving the manual clock 100 ms at a time until it ends (at most 200 steps). */
+  const runUntilEnded = async (running: RunningGateway, sessionId: string): Promise<Outcome> => {
+    const ended = running.whenEnded(sessionId);
+    for (let step = 0; step < 200 && !running.gateway.session(sessionId)?.status.kind.startsWith('ended'); step++)
+      await clock.advance(100);
+    return ended;
+  };
+  return { clock, net, ledgerA, ledgerB, stores, start, crash, runUntilEnded };
 }
