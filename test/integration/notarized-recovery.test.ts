@@ -14,14 +14,13 @@ import { notarizedStore } from '../../storage/notarized.ts';
 import { outcomeOf } from '../../kernel/satp/state.ts';
 import {
   checkInvariants,
-  crashSide,
   DESTINATION,
   makePair,
   ORIGIN,
   outcomes,
   type Pair,
-  typeOf,
   until,
+  crashOriginAfterSending,
 } from '../support/satp-pair.ts';
 
 const [ADMIN, ORIGIN_KEY, DESTINATION_KEY] = ANVIL_KEYS;
@@ -45,20 +44,6 @@ afterAll(async () => {
 /** Both gateways see their stores through notarizedStore, each publishing with its own writer account. */
 const notarizedPair = (mode: 'hashes' | 'entries', honest = { origin: true, destination: true }) =>
   makePair({ wrapStore: (who, store) => (honest[who] ? notarizedStore(store, notaries[who], { mode }) : store) });
-
-/** Crashes the origin once it has sent its first `type` and the pair is quiet (test/scenario/recovery-04-s5.4). */
-function crashOriginAfterSending(pair: Pair, type: string): () => { restart: () => Promise<void> } | undefined {
-  let down: { restart: () => Promise<void> } | undefined;
-  let crashing = false;
-  pair.intercept = (from, _to, env) => {
-    if (!down && !crashing && from === ORIGIN.id && typeOf(env) === type) {
-      crashing = true;
-      pair.whenQuiet(() => (down = crashSide(pair, 'origin')));
-    }
-    return undefined;
-  };
-  return () => down;
-}
 
 /** The origin down after its lock assertion, the destination answered meanwhile: the §5.4.2 setting. */
 async function originDownAfterLockAssertion(pair: Pair, sessionId: string) {

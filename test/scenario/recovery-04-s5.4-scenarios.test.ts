@@ -13,6 +13,7 @@ import {
   signedBy,
   typeOf,
   until,
+  crashOriginAfterSending,
 } from '../support/satp-pair.ts';
 import type { SatpMessage } from '../../kernel/satp/index.ts';
 import { outcomeOf, rolledBackOrRollingBack } from '../../kernel/satp/state.ts';
@@ -51,24 +52,6 @@ function satpSentWhileRecovering(pair: Pair, who: string, from = 0): string[] {
     .slice(start, success)
     .filter((w) => w.from === who && !HANDSHAKE.includes(typeOf(w.env)))
     .map((w) => typeOf(w.env));
-}
-
-/**
- * Crashes the origin right after it sends its first message of `type` (once the pair is quiet: the message is on
- * the network, and the origin did all that sending it set off); the returned function gives the crash once it
- * happened.
- */
-function crashOriginAfterSending(pair: Pair, type: string): () => { restart: () => Promise<void> } | undefined {
-  let down: { restart: () => Promise<void> } | undefined;
-  let crashing = false;
-  pair.intercept = (from, _to, env) => {
-    if (!down && !crashing && from === ORIGIN.id && typeOf(env) === type) {
-      crashing = true;
-      pair.whenQuiet(() => (down = crashOrigin(pair)));
-    }
-    return undefined;
-  };
-  return () => down;
 }
 
 describe('recovery-04 §5.4', () => {

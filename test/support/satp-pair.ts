@@ -526,3 +526,21 @@ export function crashSide(pair: Pair, who: 'origin' | 'destination'): { restart:
     },
   };
 }
+
+/**
+ * Crashes the origin right after it sends its first message of `type` (once the pair is quiet: the message is on
+ * the network, and the origin did all that sending it set off); the returned function gives the crash once it
+ * happened.
+ */
+export function crashOriginAfterSending(pair: Pair, type: string): () => { restart: () => Promise<void> } | undefined {
+  let down: { restart: () => Promise<void> } | undefined;
+  let crashing = false;
+  pair.intercept = (from, _to, env) => {
+    if (!down && !crashing && from === ORIGIN.id && typeOf(env) === type) {
+      crashing = true;
+      pair.whenQuiet(() => (down = crashSide(pair, 'origin')));
+    }
+    return undefined;
+  };
+  return () => down;
+}
