@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { GatewayEvent } from '../../examples/gateway-child.ts';
 import { bundleGateway } from './gateway-bundle.ts';
 import { Cluster, type Role } from './gateway-cluster.ts';
+import { chooseVictim } from './storm-victims.ts';
 import { checkInvariants, type TransferSpec } from './gateway-invariants.ts';
 import { mulberry32 } from './prng.ts';
 
@@ -179,7 +180,8 @@ export function describeSigkillStorm(o: StormOptions): void {
       const tally = { origin: 0, destination: 0, longDowns: 0 };
       for (let k = 0; k < KILLS; k++) {
         await submit(true).catch(() => undefined);
-        const role: Role = random() < 0.5 ? 'origin' : 'destination';
+        const coin: Role = random() < 0.5 ? 'origin' : 'destination';
+        const role = chooseVictim(coin, ['origin', 'destination'] as const, tally, k, KILLS);
         const delay = Math.floor(random() * MAX_KILL_DELAY_MS);
         const downMs =
           random() < LONG_DOWN_CHANCE
