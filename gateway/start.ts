@@ -119,6 +119,11 @@ export interface StartGatewayOptions {
    * chain and checks a RECOVER-UPDATE's entries against it (storage/notarized.ts). Called once, before boot.
    */
   wrapStore?: (store: SessionLogStore) => SessionLogStore;
+  /**
+   * How many ended sessions stay in memory (default 1024); older ones are answered from their log
+   * (GatewayOptions.keepEnded in kernel/driver.ts).
+   */
+  keepEnded?: number;
   /** Sees each inbound message as it arrives, before it waits for boot (tracing). */
   onInbound?: (from: string, message: Json) => void;
   /** Sees what the links see: a peer connected or disconnected (`peer`), a failed dial (`dial-failed`). */
@@ -263,6 +268,7 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     clock: o.clock ?? realClock,
     ...(o.successor ? { successor: o.successor } : {}),
     ...(o.takeover ? { certificate: o.takeover.certificate } : {}),
+    ...(o.keepEnded !== undefined ? { keepEnded: o.keepEnded } : {}),
     onReport: (session, report) => {
       if (report.kind === 'ended') {
         count('satp_sessions_ended_total', { outcome: report.outcome });

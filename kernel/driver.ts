@@ -63,7 +63,22 @@ export interface GatewayOptions {
    * attestations carry chain evidence, checked by reading the chain. Ledgers that sign are checked by their key.
    */
   ledgerCheckers?: LedgerCheckers;
+  /**
+   * How many ended sessions stay in memory, the most recently ended ones, so that a late duplicate about one is
+   * answered without a read. An older one is forgotten: an event about it loads it from its log, verified as after
+   * a restart, and gets the same answer. Default 1024; 0 forgets a session once it has ended and holds no timer.
+   * Open sessions are always held. This is what keeps a gateway's memory flat over months of transfers.
+   */
+  keepEnded?: number;
 }
+
+/** Every timer a session can hold (typed so that a new TimerName must be listed). */
+const TIMER_NAMES = Object.keys({
+  retransmit: true,
+  deadline: true,
+  'ledger-retry': true,
+  recover: true,
+} satisfies Record<TimerName, true>) as TimerName[];
 
 export type ReceiveResult = { accepted: true } | { accepted: false; code: string; status: number; detail: string };
 
@@ -112,6 +127,8 @@ export class Gateway {
   readonly id: string;
   readonly #o: GatewayOptions;
   readonly #sessions = new Map<string, SessionState>();
+  /** The ended sessions among #sessions, least recently ended first: forgotten past options.keepEnded. */
+  readonly #ended = new Set<string>();
   /** Sessions whose own chain failed verification: never resumed, left for an operator. */
   readonly #quarantined = new Map<string, string>();
   /** Sessions a backup took over (the store refused an append with FENCED), with why: never acted on again. */
@@ -120,6 +137,8 @@ export class Gateway {
   readonly #timers = new Map<string, unknown>();
   /** The arming of each timer in force: a timer cleared or re-armed after it fired does not deliver. */
   readonly #epochs = new Map<string, number>();
+  /** The last epoch given out: one counter for all timers, so a forgotten timer's epoch is never given again. */
+  #epoch = 0;
   readonly #waiters = new Map<string, ((o: Outcome) => void)[]>();
   #closed = false;
   #pauses = 0;
@@ -326,7 +345,7 @@ export class Gateway {
       // Closed (crashed) while the append was in flight: it may have landed, but nothing after it runs.
       if (this.#closed) return CLOSED;
     }
-    if (next) this.#sessions.set(sessionId, next);
+    if (next) this.#hold(sessionId, next);
     const followUps: GatewayEvent[] = [];
     let result = await this.#runAll(sessionId, effects, followUps);
     for (const e of followUps) {
@@ -431,8 +450,36 @@ export class Gateway {
       return undefined;
     }
     const state = replay(verified.entries);
-    if (state) this.#sessions.set(sessionId, state);
+    if (state) this.#hold(sessionId, state);
     return state;
+  }
+
+  /** Holds a session's state in memory; an ended one joins the most recently ended, and the oldest are forgotten. */
+  #hold(sessionId: string, state: SessionState): void {
+    this.#sessions.set(sessionId, state);
+    this.#ended.delete(sessionId);
+    if (state.status.kind !== 'ended') return;
+    this.#ended.add(sessionId);
+    const keep = Math.max(0, this.#o.keepEnded ?? 1024);
+    let over = this.#ended.size - keep;
+    for (const old of this.#ended) {
+      if (over-- <= 0) break;
+      // Under the old session's own lock, so no step of it is between reading its state and writing it back.
+      this.#ended.delete(old);
+      void this.#lock.run(old, async () => this.#forget(old));
+    }
+  }
+
+  /** Forgets an ended session, unless it holds a timer: then it counts as ended most recently, and waits. */
+  #forget(sessionId: string): void {
+    const s = this.#sessions.get(sessionId);
+    if (s?.status.kind !== 'ended' || this.#ended.has(sessionId)) return; // held again since
+    if (TIMER_NAMES.some((t) => this.#timers.has(`${sessionId}\u0000${t}`))) {
+      this.#ended.add(sessionId);
+      return;
+    }
+    this.#sessions.delete(sessionId);
+    for (const t of TIMER_NAMES) this.#epochs.delete(`${sessionId}\u0000${t}`);
   }
 
   /** Runs effects in order; the caller's answer is the last refusal among them, else accepted. */
@@ -611,7 +658,7 @@ export class Gateway {
 
   /** A new epoch for a timer: every firing of an earlier arming is void from now on. */
   #bump(key: string): number {
-    const epoch = (this.#epochs.get(key) ?? 0) + 1;
+    const epoch = ++this.#epoch;
     this.#epochs.set(key, epoch);
     return epoch;
   }

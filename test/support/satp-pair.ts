@@ -272,6 +272,8 @@ export interface PairOptions {
   wrapStore?: (who: 'origin' | 'destination', store: LogStore) => SessionLogStore;
   /** What a gateway sees of a ledger (its own, and the peer's it reads): a wrapper can make calls fail. */
   ledgerView?: (who: 'origin' | 'destination', ledger: MemoryLedger) => Ledger;
+  /** How many ended sessions each gateway keeps in memory (GatewayOptions.keepEnded). */
+  keepEnded?: number;
 }
 
 export async function makePair(options: PairOptions = {}): Promise<Pair> {
@@ -366,6 +368,7 @@ export async function makePair(options: PairOptions = {}): Promise<Pair> {
         },
       },
       onReport: (sessionId, report) => reports.push({ sessionId, report }),
+      ...(options.keepEnded !== undefined ? { keepEnded: options.keepEnded } : {}),
     });
     const close = gw.close.bind(gw);
     gw.close = () => {
