@@ -63,6 +63,8 @@ export interface WorldOptions {
   clocks?: Partial<Record<ClockName, ClockModel>>;
   /** Decides the storage and ledger faults that happen as calls are made; none without it. */
   hazards?: Hazards;
+  /** Ended sessions each gateway keeps in memory (GatewayOptions.keepEnded); the driver's default without it. */
+  keepEnded?: number;
 }
 
 /** The SATP transfer messages: none may leave a gateway that saw its peer roll back. */
@@ -243,6 +245,7 @@ export class World implements WorkQueue {
       peerLedger: (peer) =>
         peer === GW[other(n)] ? new SimLedgerClient(this.nodes[other(n)].ledger, inc, this) : undefined,
       clock: this.clock.view(owner, n),
+      ...(this.options.keepEnded !== undefined ? { keepEnded: this.options.keepEnded } : {}),
       onReport: (sessionId, report) => {
         if (!inc.alive) return;
         if (report.kind === 'needs-operator') this.log(n, 'note', `needs-operator ${sessionId}: ${report.detail}`);
