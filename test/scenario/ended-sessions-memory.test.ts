@@ -65,7 +65,7 @@ describe('ended sessions leave memory (GatewayOptions.keepEnded)', () => {
     }
   });
 
-  it('a late duplicate about a forgotten session gets the answer a held one gets, and no ledger op runs twice', async () => {
+  it('a duplicate about a forgotten session gets the answer a held one gets; no ledger op runs again', async () => {
     // One pair at a time: the simulated network and its scheduler belong to the pair made last.
     const DUPLICATES = ['commit-final-msg', 'commit-transfer-complete-msg', 'ack-commit-final-msg', 'lock-assert-msg'];
     const ops = (p: Pair) => [...p.origin.ledger.ops(), ...p.destination.ledger.ops()];
