@@ -1,8 +1,9 @@
 // `npm run bench`: measures the limits of this machine, then the library against them, in one run, and prints
 // one table. --quick: a fast smoke run. --json [file]: the results as JSON to the file, or to stdout.
 // --only=append,transfers,…: the limits plus the named parts. A part whose run fails (a transfer that does
-// not complete, a chain that does not verify) stops the bench with exit code 1 and no figures.
-import { execFile } from 'node:child_process';
+// not complete, a chain that does not verify) stops the bench with exit code 1 and no figures. The soak (heap and
+// RSS over 200,000 transfers, about an hour) runs with --only=soak, or in a full run given --soak=N transfers.
+import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
@@ -30,6 +31,8 @@ const quick = args.includes('--quick');
 const jsonAt = args.indexOf('--json');
 const jsonTo =
   jsonAt < 0 ? undefined : args[jsonAt + 1] && !args[jsonAt + 1]!.startsWith('--') ? args[jsonAt + 1]! : '-';
+const soakAt = args.find((a) => a.startsWith('--soak='));
+const soakTransfers = soakAt ? Number(soakAt.slice('--soak='.length)) : undefined;
 const only = args
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -66,7 +69,41 @@ const parts: [string, () => Promise<void>][] = [
       for (const row of await memoryInChild(quick ? 2_000 : 10_000)) results.add(row);
     },
   ],
+  // Not in a run without --only unless asked for by --soak=N: 200,000 transfers take about an hour here.
+  [
+    'soak',
+    async () => {
+      for (const row of await soakInChild(soakTransfers ?? (quick ? 30_000 : 200_000))) results.add(row);
+    },
+  ],
 ];
+
+/** The soak runs in a fresh process with --expose-gc too; its progress lines are passed on as they come. */
+function soakInChild(transfers: number): Promise<Row[]> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', 'bench/soak-child.ts', String(transfers)],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err = (err + d).slice(-4000);
+      for (const line of d.split('\n')) if (line.startsWith('  soak:')) say(line);
+    });
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new BenchFailure(`soak: ${err.trim() || `exit ${code}`}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as Row[]);
+      } catch {
+        reject(new BenchFailure(`the soak printed no results: ${out.slice(-300)}`));
+      }
+    });
+  });
+}
 
 /** The memory scenario runs in a fresh process with --expose-gc, so it starts from a clean heap. */
 function memoryInChild(sessions: number): Promise<Row[]> {
@@ -91,6 +128,7 @@ function memoryInChild(sessions: number): Promise<Row[]> {
 const took: Record<string, number> = {};
 for (const [name, run] of parts) {
   if (only && !only.includes(name) && name !== 'limits') continue;
+  if (!only && name === 'soak' && soakTransfers === undefined) continue;
   const t = Date.now();
   say(`… ${name} (load average ${loadavg()[0]!.toFixed(2)})`);
   try {

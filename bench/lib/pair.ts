@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type Clock, Gateway, type GatewayOptions } from '../../kernel/driver.ts';
 import type { SuccessorAuthority } from '../../kernel/takeover.ts';
 import type { Json } from '../../kernel/json.ts';
+import type { Ledger } from '../../kernel/ledger.ts';
 import type { Signer } from '../../kernel/crypto/types.ts';
 import { gatewayConfig, type GatewayConfig, type Report, type TransferRequest } from '../../kernel/satp/index.ts';
 import type { LogStoreDriver } from '../../storage/driver.ts';
@@ -102,7 +103,7 @@ export interface Side {
   id: string;
   gw: Gateway;
   store: LogStore;
-  ledger: MemoryLedger;
+  ledger: Ledger;
   transport: Transport;
   /** Messages this gateway handed to its transport. */
   sent: number;
@@ -125,15 +126,15 @@ export interface GatewayParts {
   id: string;
   signer: Signer;
   store: LogStore;
-  ledger: MemoryLedger;
-  peerLedger?: MemoryLedger;
+  ledger: Ledger;
+  peerLedger?: Ledger;
   transport: Transport;
   ids: Identities;
   counts: Counts;
   trouble: Trouble;
   config?: Partial<GatewayConfig>;
   /** More of the driver's options: a backup's certificate, a successor authority. */
-  gateway?: Partial<Pick<GatewayOptions, 'certificate' | 'successor'>>;
+  gateway?: Partial<Pick<GatewayOptions, 'certificate' | 'successor' | 'keepEnded'>>;
   /** Sees every inbound message after the gateway processed it (the recovery scenario times RECOVER-SUCCESS). */
   afterReceive?: (message: Json) => void;
   /** Return false to drop an inbound message unseen: a gateway that crashed before it could read it. */
