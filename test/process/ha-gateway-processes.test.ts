@@ -25,7 +25,7 @@ import { type PostgresCluster, startPostgres } from '../support/postgres-cluster
 import { mulberry32 } from '../support/prng.ts';
 
 const runtime = process.env.SATP_RUNTIME === 'deno' ? 'deno' : 'node';
-const KILLS = Number(process.env.SATP_HA_KILLS ?? (runtime === 'deno' ? 8 : 50));
+const KILLS = Number(process.env.SATP_HA_KILLS ?? (runtime === 'deno' ? 8 : 30));
 const SEED = Number(process.env.SATP_HA_SEED ?? Math.floor(Math.random() * 2 ** 32));
 const NEW_PER_ROUND = 2;
 /** A kill lands uniformly in [0, this) after the acting process booted. */
