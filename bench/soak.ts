@@ -182,7 +182,7 @@ export async function soak(transfers: number, say: (line: string) => void): Prom
         return [
           {
             section: 'memory',
-            name: `soak: heap slope per 10,000 transfers over ${transfers.toLocaleString('en-US')} (${IN_FLIGHT} in flight)`,
+            name: `soak: heap slope per 10,000 transfers (${transfers.toLocaleString('en-US')}, ${IN_FLIGHT} at once)`,
             value: heapSlope / 1024,
             unit: 'KiB',
             bound: (EVERY * perTransfer) / 1024,
