@@ -13,6 +13,7 @@ export const USAGE =
                --peers <json|file> [--port 0] [--host 127.0.0.1] [--peer-ledger <peer-id>=<url>]... ` +
   `[--retransmit-ms 2000]
                [--deadline-grace-ms 2000] [--burn-margin-ms 1000] [--min-lock-seconds 5] [--connect-wait-ms 1000]
+               [--keep-ended 1024]
                [--crash-after <point>] [--tls-cert <pem-file> --tls-key <pem-file>] [--tls-ca <pem-file>]
                [--pg <url> [--pg-schema satp]] [--cert <pem-file>] [--trust <json-file>] [--primary-key <jwk>]
                [--lease-ttl-ms <ms> [--holder <name>] [--standby-for <json|file>]] [--metrics-port <port>]
@@ -38,6 +39,8 @@ export const USAGE =
                  of any of them that lapses and acts for it too, with this backup certificate; needs --lease-ttl-ms
   --metrics-port serve GET /metrics (Prometheus text format) on --host at this port (0: chosen at run time, said
                  by the "metrics" event); each gateway the process acts for under its own "gateway" label
+  --keep-ended   how many ended sessions stay in memory (1024); older ones are answered from the log, so memory
+                 stays flat however long the gateway runs
   --crash-after  fault injection: SIGKILL this process right after a step is logged (e.g. 3.4) or a
                  message was sent (sent:commit-prepare-msg)
 commands: JSON lines on stdin (docs/demo.md); stdin's end shuts the gateway down`;
@@ -87,6 +90,8 @@ export interface GatewayCliConfig {
   minLockSeconds?: number;
   /** How long to wait for the peer links before boot (default 1000). */
   connectWaitMs?: number;
+  /** Ended sessions kept in memory (default 1024); older ones are answered from the log. */
+  keepEnded?: number;
   crashAfter?: CrashPoint;
   /** Serve wss:// with this certificate and key (PEM text). */
   tls?: { cert: string; key: string };
@@ -131,6 +136,7 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
       'burn-margin-ms': { type: 'string' },
       'min-lock-seconds': { type: 'string' },
       'connect-wait-ms': { type: 'string' },
+      'keep-ended': { type: 'string' },
       'crash-after': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
@@ -190,6 +196,7 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
     burnMarginMs: integer('--burn-margin-ms', values['burn-margin-ms'], 0, 3_600_000),
     minLockSeconds: integer('--min-lock-seconds', values['min-lock-seconds'], 1, 86_400),
     connectWaitMs: integer('--connect-wait-ms', values['connect-wait-ms'], 0, 600_000),
+    keepEnded: integer('--keep-ended', values['keep-ended'], 0, 10_000_000),
     metricsPort: integer('--metrics-port', values['metrics-port'], 0, 65535),
     crashAfter: values['crash-after'] === undefined ? undefined : parseCrashPoint(values['crash-after']),
   };
@@ -318,7 +325,8 @@ function jsonArg(flag: string, text: string): unknown {
 
 function integer(flag: string, text: string | undefined, min: number, max: number): number | undefined {
   if (text === undefined) return undefined;
-  const n = Number(text);
+  // Digits only: Number() would read '' and ' ' as 0, and '0x10' or '1e3' as numbers nobody typed.
+  const n = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < min || n > max)
     throw new RangeError(`bad ${flag} ${JSON.stringify(text)}: want an integer in [${min}, ${max}]`);
   return n;

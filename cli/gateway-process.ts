@@ -271,6 +271,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
         ...(cli.minLockSeconds !== undefined && { minLockSeconds: cli.minLockSeconds }),
       },
       connectWaitMs: cli.connectWaitMs ?? 1_000,
+      ...(cli.keepEnded !== undefined ? { keepEnded: cli.keepEnded } : {}),
       wrapOutbox: (outbox) => observedOutbox(outbox, say, cli.crashAfter, crash),
       onInbound: (from, message) => {
         const { type, session } = peek(message);
