@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseGatewayArgs } from '../../cli/gateway-cli.ts';
+import { gatewayArgsError } from '../support/gateway-cli-error.ts';
 import { evmLedgerUrl, parseEvmLedgerUrl } from '../../ledgers/evm/spec.ts';
 import { G1, G2 } from '../support/fixtures.ts';
 
@@ -41,14 +42,7 @@ const args = (
   };
   return Object.entries(flags).flatMap(([k, v]) => (v === undefined ? [] : [k, v]));
 };
-const error = (a: string[]) => {
-  try {
-    parseGatewayArgs(a);
-    return 'parsed';
-  } catch (err) {
-    return (err as Error).message;
-  }
-};
+const error = gatewayArgsError;
 
 describe('satp-gateway EVM ledger flags', () => {
   it('an evm+http:// URL round-trips: RPC URL, chain id, contract, ledger id, confirmations', () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseGatewayArgs } from '../../cli/gateway-cli.ts';
+import { gatewayArgsError } from '../support/gateway-cli-error.ts';
 import { G1, G2 } from '../support/fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'satp-cli-ha-'));
@@ -28,14 +29,7 @@ const base = [
   }),
 ];
 const ha = ['--pg', 'postgres://u@127.0.0.1:5/db', '--cert', cert, '--lease-ttl-ms', '1000'];
-const error = (args: string[]) => {
-  try {
-    parseGatewayArgs(args);
-    return 'parsed';
-  } catch (err) {
-    return (err as Error).message;
-  }
-};
+const error = gatewayArgsError;
 
 describe('satp-gateway primary-backup flags', () => {
   it('parse to the store, the certificate (its base64 body), the trust, the primary key and the lease', () => {

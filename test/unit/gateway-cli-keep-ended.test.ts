@@ -2,6 +2,7 @@
 // memory, parsed to the number startGateway takes, and refused with the flag named when it is not a count.
 import { describe, expect, it } from 'vitest';
 import { parseGatewayArgs } from '../../cli/gateway-cli.ts';
+import { gatewayArgsError } from '../support/gateway-cli-error.ts';
 import { G1, G2 } from '../support/fixtures.ts';
 
 const base = [
@@ -17,14 +18,7 @@ const keepEnded = (args: string[]) => {
   if (c === 'help') throw new Error('parsed as --help');
   return c.keepEnded;
 };
-const error = (args: string[]) => {
-  try {
-    parseGatewayArgs(args);
-    return 'parsed';
-  } catch (err) {
-    return (err as Error).message;
-  }
-};
+const error = gatewayArgsError;
 
 describe('satp-gateway --keep-ended', () => {
   it('parses to keepEnded, absent by default (the driver keeps 1024)', () => {
