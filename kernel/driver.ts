@@ -80,6 +80,9 @@ const TIMER_NAMES = Object.keys({
   recover: true,
 } satisfies Record<TimerName, true>) as TimerName[];
 
+/** A session's timer, as #timers and #epochs know it. */
+const timerKey = (sessionId: string, timer: TimerName): string => `${sessionId}\u0000${timer}`;
+
 export type ReceiveResult = { accepted: true } | { accepted: false; code: string; status: number; detail: string };
 
 /** What a local caller is told of a refusal: its code and status (kernel/satp/error-codes.ts), and why. */
@@ -474,12 +477,12 @@ export class Gateway {
   #forget(sessionId: string): void {
     const s = this.#sessions.get(sessionId);
     if (s?.status.kind !== 'ended' || this.#ended.has(sessionId)) return; // held again since
-    if (TIMER_NAMES.some((t) => this.#timers.has(`${sessionId}\u0000${t}`))) {
+    if (TIMER_NAMES.some((t) => this.#timers.has(timerKey(sessionId, t)))) {
       this.#ended.add(sessionId);
       return;
     }
     this.#sessions.delete(sessionId);
-    for (const t of TIMER_NAMES) this.#epochs.delete(`${sessionId}\u0000${t}`);
+    for (const t of TIMER_NAMES) this.#epochs.delete(timerKey(sessionId, t));
   }
 
   /** Runs effects in order; the caller's answer is the last refusal among them, else accepted. */
@@ -560,14 +563,9 @@ export class Gateway {
       case 'set-timer':
         this.#arm(sessionId, e.timer, e.at, e.attempt);
         return undefined;
-      case 'clear-timer': {
-        const key = `${sessionId}\u0000${e.timer}`;
-        const t = this.#timers.get(key);
-        if (t !== undefined) this.#o.clock.clearTimer(t);
-        this.#timers.delete(key);
-        this.#bump(key);
+      case 'clear-timer':
+        this.#disarm(sessionId, e.timer);
         return undefined;
-      }
       case 'report':
         this.#report(sessionId, e.report);
         return e.report.kind === 'refused' ? refused(e.report, e.report.detail) : undefined;
@@ -607,7 +605,7 @@ export class Gateway {
 
   #arm(sessionId: string, timer: TimerName, at: number, attempt?: number): void {
     if (this.#closed) return;
-    const key = `${sessionId}\u0000${timer}`;
+    const key = timerKey(sessionId, timer);
     const old = this.#timers.get(key);
     if (old !== undefined) this.#o.clock.clearTimer(old);
     const epoch = this.#bump(key);
@@ -638,13 +636,7 @@ export class Gateway {
   #stepDown(sessionId: string, why: string): ReceiveResult {
     this.#fenced.set(sessionId, why);
     this.#sessions.delete(sessionId);
-    const prefix = `${sessionId}\u0000`;
-    for (const [key, t] of [...this.#timers]) {
-      if (!key.startsWith(prefix)) continue;
-      this.#o.clock.clearTimer(t);
-      this.#timers.delete(key);
-      this.#bump(key);
-    }
+    for (const t of TIMER_NAMES) if (this.#timers.has(timerKey(sessionId, t))) this.#disarm(sessionId, t);
     this.#report(sessionId, { kind: 'needs-operator', detail: `stepped down: ${why}` });
     return refused(GATEWAY_REFUSALS.fenced, why);
   }
@@ -654,6 +646,15 @@ export class Gateway {
     if (this.#o.certificate === undefined) return false;
     const primary = this.#o.keys(this.id);
     return !primary || !sameKey(primary, this.#o.signer.publicJwk);
+  }
+
+  /** Clears a session's timer: a firing already waiting for the session's lock is void too. */
+  #disarm(sessionId: string, timer: TimerName): void {
+    const key = timerKey(sessionId, timer);
+    const t = this.#timers.get(key);
+    if (t !== undefined) this.#o.clock.clearTimer(t);
+    this.#timers.delete(key);
+    this.#bump(key);
   }
 
   /** A new epoch for a timer: every firing of an earlier arming is void from now on. */
