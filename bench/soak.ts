@@ -12,7 +12,7 @@ import { LevelLedger } from '../ledgers/level-ledger.ts';
 import { type LedgerProcess, startLedgerProcess } from '../test/support/ledger-process.ts';
 import { Counts, DESTINATION_ID, identities, ORIGIN_ID } from './lib/identities.ts';
 import { now } from './lib/measure.ts';
-import { dialOrigin, openStore, serveDestination, transferRequest, Trouble, wireGateway, within } from './lib/pair.ts';
+import { commitTransfer, dialOrigin, openStore, serveDestination, Trouble, wireGateway } from './lib/pair.ts';
 import { check, type Row } from './lib/report.ts';
 import { withTempDir } from './lib/tmp.ts';
 
@@ -141,15 +141,7 @@ export async function soak(transfers: number, say: (line: string) => void): Prom
         await Promise.all(
           Array.from({ length: IN_FLIGHT }, async () => {
             for (let i = next++; i < transfers; i = next++) {
-              const sid = `soak-${i}`;
-              const ended = Promise.all([origin.gw.whenEnded(sid), destination.gw.whenEnded(sid)]);
-              const r = await origin.gw.startTransfer(transferRequest(sid, `asset-${i}`));
-              check(r.accepted, `transfer ${sid} started: ${JSON.stringify(r)}`);
-              const outcomes = await within(120_000, `transfer ${sid}`, ended);
-              check(
-                outcomes[0] === 'committed' && outcomes[1] === 'committed',
-                `transfer ${sid} committed on both sides: ${outcomes.join(', ')}`,
-              );
+              await commitTransfer(origin, destination, `soak-${i}`, `asset-${i}`);
               if (++done % every === 0) sample(done);
             }
           }),

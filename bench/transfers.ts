@@ -6,16 +6,15 @@ import { Counts, DESTINATION_ID, identities, ORIGIN_ID } from './lib/identities.
 import type { Limits } from './lib/limits.ts';
 import { now, quantile } from './lib/measure.ts';
 import {
+  commitTransfer,
   dialOrigin,
   ledgers,
   openStore,
   serveDestination,
   type Side,
   type StoreKind,
-  transferRequest,
   Trouble,
   wireGateway,
-  within,
 } from './lib/pair.ts';
 import { check, type Results } from './lib/report.ts';
 import { withTempDir } from './lib/tmp.ts';
@@ -65,16 +64,8 @@ export async function runTransfers(kind: StoreKind, concurrency: number, count: 
     const sides: Side[] = [origin, destination];
     try {
       const transfer = async (i: number): Promise<number> => {
-        const sid = `t${concurrency}-${i}`;
         const t = now();
-        const ended = Promise.all([origin.gw.whenEnded(sid), destination.gw.whenEnded(sid)]);
-        const started = await origin.gw.startTransfer(transferRequest(sid, `asset-${i}`));
-        check(started.accepted, `transfer ${sid} started: ${JSON.stringify(started)}`);
-        const outcomes = await within(120_000, `transfer ${sid}`, ended);
-        check(
-          outcomes[0] === 'committed' && outcomes[1] === 'committed',
-          `transfer ${sid} committed on both sides: ${outcomes.join(', ')}`,
-        );
+        await commitTransfer(origin, destination, `t${concurrency}-${i}`, `asset-${i}`);
         return now() - t;
       };
       const batch = async (from: number, n: number, lanes: number): Promise<number[]> => {

@@ -25,7 +25,7 @@ import {
   type Identities,
   ORIGIN_ID,
 } from './identities.ts';
-import { BenchFailure } from './report.ts';
+import { BenchFailure, check } from './report.ts';
 
 export type StoreKind = 'level' | 'memory' | 'postgres';
 
@@ -253,6 +253,18 @@ export const transferRequest = (sessionId: string, assetId: string): TransferReq
   beneficiary: 'bob',
   lockSeconds: 300,
 });
+
+/** Runs one transfer from `origin` to `destination`: it must start, and commit on both sides within 120 s. */
+export async function commitTransfer(origin: Side, destination: Side, sid: string, assetId: string): Promise<void> {
+  const ended = Promise.all([origin.gw.whenEnded(sid), destination.gw.whenEnded(sid)]);
+  const started = await origin.gw.startTransfer(transferRequest(sid, assetId));
+  check(started.accepted, `transfer ${sid} started: ${JSON.stringify(started)}`);
+  const outcomes = await within(120_000, `transfer ${sid}`, ended);
+  check(
+    outcomes[0] === 'committed' && outcomes[1] === 'committed',
+    `transfer ${sid} committed on both sides: ${outcomes.join(', ')}`,
+  );
+}
 
 /** Resolves with `work`, or fails the run after `ms` (a transfer that never completes must not hang the bench). */
 export async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
