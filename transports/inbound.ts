@@ -50,17 +50,24 @@ export type Admission =
   | { ok: true; message: Json }
   | { ok: false; status: number; reply: { [key: string]: Json } | null; close?: number; detail: string };
 
+const NOT_ASCII = /[^\x00-\x7f]/;
+const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
+
 /** UTF-8 byte length without encoding when the UTF-16 length already settles the bound. */
 export function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
+  // Messages are mostly ASCII (a JWS payload is base64url): the native regex finds the first other character
+  // several times faster than counting one by one, and the count starts there.
+  const start = text.search(NOT_ASCII);
+  if (start < 0) return text.length;
+  let n = start;
+  for (let i = start; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+    else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
       n += 4;
       i++;
-    } else n += 3;
+    } else n += 3; // a lone surrogate is written as U+FFFD, 3 bytes
   }
   return n;
 }

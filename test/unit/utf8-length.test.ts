@@ -1,0 +1,34 @@
+// The transports bound every message by its UTF-8 size, counted without encoding it: the count must be the encoder's.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { utf8Length } from '../../transports/inbound.ts';
+
+const encoded = (text: string) => new TextEncoder().encode(text).length;
+
+describe('utf8Length', () => {
+  it('counts what TextEncoder writes, for any text: ASCII runs, 2-, 3- and 4-byte characters, lone surrogates', () => {
+    const unit = fc.oneof(
+      fc.constantFrom('a', '\u007f', '\u0080', 'é', '\u07ff', '\u0800', '€', '\uffff', '😀', '\ud800', '\udc00'),
+      fc.string({ unit: 'binary', maxLength: 3 }),
+    );
+    const text = fc.tuple(fc.integer({ min: 0, max: 3_000 }), fc.array(unit, { maxLength: 200 }));
+    fc.assert(
+      fc.property(text, ([ascii, units]) => {
+        const t = 'x'.repeat(ascii) + units.join('');
+        expect(utf8Length(t)).toBe(encoded(t));
+      }),
+      { numRuns: 400, seed: 9021 },
+    );
+  });
+
+  it('a lone high surrogate before a wide character is 3 bytes, not half of a 4-byte pair (bug: counted 4 for both)', () => {
+    // Before the fix any character after a high surrogate was taken as its pair: "\ud800é" counted 4, not 3 + 2.
+    for (const t of ['\ud800é', '\ud800€', '\udbff\ud800\udc00', '\ud800\ud800'])
+      expect(utf8Length(t)).toBe(encoded(t));
+  });
+
+  it('counts a JWS-sized ASCII message, with one wide character at either end', () => {
+    const body = 'A'.repeat(400_000);
+    for (const t of [body, `é${body}`, `${body}😀`, '']) expect(utf8Length(t)).toBe(encoded(t));
+  });
+});
