@@ -50,6 +50,7 @@ export type Admission =
   | { ok: true; message: Json }
   | { ok: false; status: number; reply: { [key: string]: Json } | null; close?: number; detail: string };
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class is every ASCII character, controls included
 const NOT_ASCII = /[^\x00-\x7f]/;
 const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 

@@ -21,7 +21,7 @@ describe('utf8Length', () => {
     );
   });
 
-  it('a lone high surrogate before a wide character is 3 bytes, not half of a 4-byte pair (bug: counted 4 for both)', () => {
+  it('a lone high surrogate before a wide character is 3 bytes, not half of a pair (bug: counted 4 for both)', () => {
     // Before the fix any character after a high surrogate was taken as its pair: "\ud800é" counted 4, not 3 + 2.
     for (const t of ['\ud800é', '\ud800€', '\udbff\ud800\udc00', '\ud800\ud800'])
       expect(utf8Length(t)).toBe(encoded(t));
