@@ -34,6 +34,30 @@ describe('parseStrictJson', () => {
     );
   });
 
+  it('reads every string as JSON.parse does, long runs and escapes included; refuses raw control characters', () => {
+    // Strings from any code units (surrogate pairs, escapes, quotes, backslashes), long and short: the parser
+    // skips plain runs natively, so each escape, quote and control character must still stop it where it stands.
+    const unit = fc.oneof(
+      fc.constantFrom('"', '\\', '/', '\b', '\n', '\u0000', '\u001f', ' ', 'é', '\ud83d\ude00', 'x'),
+      fc.string({ unit: 'binary', maxLength: 4 }),
+    );
+    const text = fc.array(unit, { maxLength: 300 }).map((u) => u.join(''));
+    fc.assert(
+      fc.property(text, fc.integer({ min: 0, max: 2_000 }), (s, pad) => {
+        if (!s.isWellFormed()) return;
+        const long = 'a'.repeat(pad) + s;
+        const json = JSON.stringify({ k: long, [long.slice(0, 40)]: [long] });
+        const r = parseStrictJson(json);
+        expect(r).toEqual({ ok: true, value: JSON.parse(json) });
+        // The same text with its escapes undone where they stand for control characters: raw, they are refused.
+        const raw = json.replace(/\\u00(0[0-9a-f]|1[0-9a-f])/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+        // (Only without backslashes of its own, whose escapes would run into the ones undone.)
+        if (raw !== json && !long.includes('\\')) refused(raw, /control character/);
+      }),
+      { numRuns: 300, seed: 2231 },
+    );
+  });
+
   it('refuses duplicate keys, which JSON.parse silently resolves to the last', () =>
     refused('{"a":1,"a":2}', /duplicate key "a"/));
   it('refuses __proto__, constructor and prototype keys', () => {
