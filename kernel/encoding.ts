@@ -22,28 +22,46 @@ export function fromHex(hex: string): Uint8Array {
 }
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-/** Each 12-bit group as its two characters: half as many string concatenations as one character at a time. */
-const B64URL_PAIRS = Array.from({ length: 4096 }, (_, n) => B64URL[n >> 6]! + B64URL[n & 63]!);
+/** Each 6-bit value's character, as its ASCII code. */
+const B64URL_CODES = Uint8Array.from(B64URL, (c) => c.charCodeAt(0));
 /** Character code → 6-bit value, -1 outside the alphabet. */
 const B64URL_VALUES = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64URL.length; i++) B64URL_VALUES[B64URL.charCodeAt(i)] = i;
 
-export function toBase64Url(bytes: Uint8Array): string {
-  let out = '';
+/**
+ * The base64url text of `bytes` (no padding) as its ASCII bytes. A signature over the text (JWS) takes these bytes
+ * as they are, so a large payload is not encoded once to text and then again to bytes.
+ */
+export function base64UrlBytes(bytes: Uint8Array): Uint8Array {
+  const n = bytes.length;
+  const out = new Uint8Array(Math.ceil((n * 4) / 3));
+  let o = 0;
   let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += B64URL_PAIRS[n >> 12]! + B64URL_PAIRS[n & 4095]!;
+  for (; i + 2 < n; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o++] = B64URL_CODES[v >> 18]!;
+    out[o++] = B64URL_CODES[(v >> 12) & 63]!;
+    out[o++] = B64URL_CODES[(v >> 6) & 63]!;
+    out[o++] = B64URL_CODES[v & 63]!;
   }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    out += B64URL_PAIRS[bytes[i]! << 4]!;
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64URL_PAIRS[n >> 12]! + B64URL[(n >> 6) & 63]!;
+  if (n - i === 1) {
+    const v = bytes[i]! << 16;
+    out[o++] = B64URL_CODES[v >> 18]!;
+    out[o++] = B64URL_CODES[(v >> 12) & 63]!;
+  } else if (n - i === 2) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out[o++] = B64URL_CODES[v >> 18]!;
+    out[o++] = B64URL_CODES[(v >> 12) & 63]!;
+    out[o++] = B64URL_CODES[(v >> 6) & 63]!;
   }
   return out;
 }
+
+/**
+ * Decoded from bytes in one go, the text is flat: built by concatenation, a large one would be a rope that every
+ * later reader (encoding, hashing, sending) pays to flatten. ASCII is UTF-8 as it is.
+ */
+export const toBase64Url = (bytes: Uint8Array): string => decoder.decode(base64UrlBytes(bytes));
 
 function sextet(text: string, at: number): number {
   const c = text.charCodeAt(at);

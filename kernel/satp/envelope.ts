@@ -3,7 +3,7 @@
 // SHA-256 of the payload bytes as signed (docs/names.md, "Message hashes"). For our messages those bytes are the
 // canonical JSON, so the hash is messageHash(message).
 import * as z from '../zod.ts';
-import { fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
+import { base64UrlBytes, fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
 import { sha256Hex } from '../hash.ts';
 import { canonicalJson, type Json } from '../json.ts';
 import { parseStrictJson } from '../strict-json.ts';
@@ -53,10 +53,20 @@ export async function sealMessage(
   signer: Signer,
   certificate?: string,
 ): Promise<Envelope> {
-  const header = toBase64Url(utf8(canonicalJson({ alg: signer.alg, kid, typ: 'satp+json' })));
-  const payload = toBase64Url(utf8(canonicalJson(message as unknown as Json)));
-  const signature = toBase64Url(await signer.sign(utf8(`${header}.${payload}`)));
-  return { protected: header, payload, signature, ...(certificate ? { header: { x5c: [certificate] } } : {}) };
+  const header = utf8(toBase64Url(utf8(canonicalJson({ alg: signer.alg, kid, typ: 'satp+json' }))));
+  const payload = base64UrlBytes(utf8(canonicalJson(message as unknown as Json)));
+  // The JWS signing input, header.payload, from the ASCII bytes of both: a large payload's text is not encoded again.
+  const input = new Uint8Array(header.length + 1 + payload.length);
+  input.set(header);
+  input[header.length] = 0x2e; // '.'
+  input.set(payload, header.length + 1);
+  const signature = toBase64Url(await signer.sign(input));
+  return {
+    protected: fromUtf8(header),
+    payload: fromUtf8(payload),
+    signature,
+    ...(certificate ? { header: { x5c: [certificate] } } : {}),
+  };
 }
 
 /** How a message from a successor (a backup in a gateway's place) is trusted: an authority, and the time now. */
