@@ -83,6 +83,11 @@ const TIMER_NAMES = Object.keys({
 /** A session's timer, as #timers and #epochs know it. */
 const timerKey = (sessionId: string, timer: TimerName): string => `${sessionId}\u0000${timer}`;
 
+/** A page of a session's own chain, as the store reads it. */
+type Page = Awaited<ReturnType<SessionLogStore['readPage']>>;
+/** Sessions whose next page may be read ahead at once: each holds up to RECOVER_PAGE_CHARS of entries. */
+const READ_AHEAD_SESSIONS = 16;
+
 export type ReceiveResult = { accepted: true } | { accepted: false; code: string; status: number; detail: string };
 
 /** What a local caller is told of a refusal: its code and status (kernel/satp/error-codes.ts), and why. */
@@ -143,6 +148,17 @@ export class Gateway {
   /** The last epoch given out: one counter for all timers, so a forgotten timer's epoch is never given again. */
   #epoch = 0;
   readonly #waiters = new Map<string, ((o: Outcome) => void)[]>();
+  /**
+   * A peer paging through a session's chain (RECOVER after RECOVER, `more`) asks next from the last entry of the page
+   * it got. Where the next page starts (set when a page is read), and that page, read ahead while the peer verifies
+   * and appends the one before, for the session's chain as it stood at `head`: the same read, if nothing was appended
+   * since. At most READ_AHEAD_SESSIONS pages are held.
+   */
+  readonly #nextPage = new Map<string, { from: number; maxChars: number }>();
+  readonly #readAhead = new Map<
+    string,
+    { from: number; maxChars: number; head: string; page: Promise<Page | undefined> }
+  >();
   #closed = false;
   #pauses = 0;
 
@@ -267,6 +283,8 @@ export class Gateway {
     this.#closed = true;
     for (const t of this.#timers.values()) this.#o.clock.clearTimer(t);
     this.#timers.clear();
+    this.#readAhead.clear();
+    this.#nextPage.clear();
   }
 
   #dispatch(sessionId: string, event: GatewayEvent): Promise<ReceiveResult> {
@@ -349,6 +367,7 @@ export class Gateway {
       if (this.#closed) return CLOSED;
     }
     if (next) this.#hold(sessionId, next);
+    if (next) this.#startReadAhead(sessionId, next);
     const followUps: GatewayEvent[] = [];
     let result = await this.#runAll(sessionId, effects, followUps);
     for (const e of followUps) {
@@ -482,6 +501,8 @@ export class Gateway {
       return;
     }
     this.#sessions.delete(sessionId);
+    this.#readAhead.delete(sessionId);
+    this.#nextPage.delete(sessionId);
     for (const t of TIMER_NAMES) this.#epochs.delete(timerKey(sessionId, t));
   }
 
@@ -576,12 +597,9 @@ export class Gateway {
   async #storeWork(sessionId: string, request: StoreRequest, about: About): Promise<StoreResult> {
     try {
       if (request.kind === 'read-page') {
-        const page = await this.#o.store.readPage(
-          logIdOf(sessionId, this.id),
-          request.from,
-          RECOVER_PAGE,
-          request.maxChars,
-        );
+        const page = await this.#readPage(sessionId, request.from, request.maxChars);
+        const last = page.entries[page.entries.length - 1];
+        if (page.more && last) this.#nextPage.set(sessionId, { from: last.seqNumber, maxChars: request.maxChars });
         return { kind: 'page', entries: page.entries, more: page.more };
       }
       const r = await this.#o.store.updateLog(logIdOf(sessionId, about.from), request.entries);
@@ -601,6 +619,35 @@ export class Gateway {
       if (REFUSALS.has(code)) return { kind: 'refused', code, detail: e.message };
       return { kind: 'failed', detail: String(err) };
     }
+  }
+
+  /** A page of this gateway's own chain: the one read ahead when it is that read, else read now. */
+  async #readPage(sessionId: string, from: number, maxChars: number): Promise<Page> {
+    const ahead = this.#readAhead.get(sessionId);
+    this.#readAhead.delete(sessionId);
+    const head = this.#sessions.get(sessionId)?.head.hash;
+    if (ahead && ahead.from === from && ahead.maxChars === maxChars && ahead.head === head) {
+      const page = await ahead.page;
+      if (page) return page;
+    }
+    return this.#o.store.readPage(logIdOf(sessionId, this.id), from, RECOVER_PAGE, maxChars);
+  }
+
+  /**
+   * After a step that answered a RECOVER with a page and `more`: reads the next page now, for the chain as the step
+   * left it. Pages of a hash chain up to a given head never change, so the page is used only if the head is the same
+   * when the peer asks; a read that fails is read again then.
+   */
+  #startReadAhead(sessionId: string, state: SessionState): void {
+    const next = this.#nextPage.get(sessionId);
+    if (!next || this.#closed) return;
+    this.#nextPage.delete(sessionId);
+    this.#readAhead.delete(sessionId);
+    while (this.#readAhead.size >= READ_AHEAD_SESSIONS) this.#readAhead.delete(this.#readAhead.keys().next().value!);
+    const page = this.#o.store
+      .readPage(logIdOf(sessionId, this.id), next.from, RECOVER_PAGE, next.maxChars)
+      .catch(() => undefined);
+    this.#readAhead.set(sessionId, { ...next, head: state.head.hash, page });
   }
 
   #arm(sessionId: string, timer: TimerName, at: number, attempt?: number): void {
@@ -636,6 +683,8 @@ export class Gateway {
   #stepDown(sessionId: string, why: string): ReceiveResult {
     this.#fenced.set(sessionId, why);
     this.#sessions.delete(sessionId);
+    this.#readAhead.delete(sessionId);
+    this.#nextPage.delete(sessionId);
     for (const t of TIMER_NAMES) if (this.#timers.has(timerKey(sessionId, t))) this.#disarm(sessionId, t);
     this.#report(sessionId, { kind: 'needs-operator', detail: `stepped down: ${why}` });
     return refused(GATEWAY_REFUSALS.fenced, why);

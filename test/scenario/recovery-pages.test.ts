@@ -52,6 +52,14 @@ describe('recovery pages (RECOVER-UPDATE)', () => {
       );
     await destination.restart();
 
+    // When the destination reads each page of its chain, by the count of messages on the wire then.
+    const reads: { from: number; wire: number }[] = [];
+    const store = pair.destination.store;
+    const readPage = store.readPage.bind(store);
+    store.readPage = (log, first, limit, maxChars) => {
+      if (log === logId) reads.push({ from: first, wire: pair.wire.length });
+      return readPage(log, first, limit, maxChars);
+    };
     const from = pair.wire.length;
     await down()!.restart();
     await until(pair, () => pair.wire.slice(from).some((w) => typeOf(w.env) === 'recover-success-msg'), 60);
@@ -73,6 +81,27 @@ describe('recovery pages (RECOVER-UPDATE)', () => {
           chars(p.recoveredLogs) + chars(pages[i + 1]!.recoveredLogs.slice(1, 2)),
           `page ${i} full`,
         ).toBeGreaterThan(RECOVER_PAGE_CHARS);
+    }
+    // The pages tile the destination's chain: each starts at the last entry of the one before, entry for entry.
+    const chain = await pair.destination.store.getLog(logId);
+    let next = 1;
+    for (const p of pages) {
+      const seqs = p.recoveredLogs.map((e) => (e as { seqNumber: number }).seqNumber);
+      expect(seqs[0]).toBe(next);
+      expect(p.recoveredLogs).toEqual(chain.slice(seqs[0]! - 1, seqs[seqs.length - 1]));
+      next = seqs[seqs.length - 1]!;
+    }
+    // Every page after the first was read ahead: before the RECOVER asking for it was on the wire.
+    const asked = pair.wire
+      .map((w, i) => ({ w, i }))
+      .filter(({ w, i }) => i >= from && w.from !== DESTINATION.id && typeOf(w.env) === 'recover-msg')
+      .map(({ w, i }) => ({ at: i, view: (messageOf(w.env) as unknown as { peerSeqNumber: number }).peerSeqNumber }));
+    for (const [i, p] of pages.entries()) {
+      if (i === 0) continue;
+      const first = (p.recoveredLogs[0] as { seqNumber: number }).seqNumber;
+      const read = reads.find((r) => r.from === first);
+      const ask = asked.find((a) => a.view === first);
+      expect(read && ask && read.wire <= ask.at, `page ${i} read before it was asked for`).toBe(true);
     }
     // Far more than 128 entries of this size fit a page: fewer pages than a count of 128 would have taken.
     expect(pages.length).toBeGreaterThan(1);

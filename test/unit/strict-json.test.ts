@@ -44,9 +44,9 @@ describe('parseStrictJson', () => {
     const text = fc.array(unit, { maxLength: 300 }).map((u) => u.join(''));
     fc.assert(
       fc.property(text, fc.integer({ min: 0, max: 2_000 }), (s, pad) => {
-        if (!s.isWellFormed()) return;
+        if (/\p{Cs}/u.test(s)) return; // a lone surrogate: refused, and tested below
         const long = 'a'.repeat(pad) + s;
-        const json = JSON.stringify({ k: long, [long.slice(0, 40)]: [long] });
+        const json = JSON.stringify({ k: long, [[...long].slice(0, 40).join('')]: [long] });
         const r = parseStrictJson(json);
         expect(r).toEqual({ ok: true, value: JSON.parse(json) });
         // The same text with its escapes undone where they stand for control characters: raw, they are refused.
