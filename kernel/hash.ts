@@ -6,7 +6,14 @@ import { canonicalJson, type Json } from './json.ts';
 /** A synchronous SHA-256: bytes in, the 32-byte digest out. */
 export type Sha256 = (bytes: Uint8Array) => Uint8Array;
 
+/**
+ * A synchronous SHA-256 of a text's UTF-8 bytes, as 64 lowercase hex digits. A native hash that takes the text as
+ * it is (node:crypto's) skips encoding it to bytes in JavaScript, which costs more than the hash itself here.
+ */
+export type Sha256OfText = (text: string) => string;
+
 let digest: Sha256 = sha256;
+let digestText: Sha256OfText | undefined;
 
 /**
  * Replaces the SHA-256 the kernel uses (noble's, in JavaScript, by default) with another synchronous one,
@@ -16,13 +23,20 @@ let digest: Sha256 = sha256;
  * not touch a runtime API (the same idea as noble's own `etc.sha256Sync`); `test/unit/kernel-log.test.ts` shows
  * the Node wiring.
  */
-export function useSha256(impl: Sha256): void {
+export function useSha256(impl: Sha256, ofText?: Sha256OfText): void {
   const probe = utf8('abc');
   const expected = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
   const got = impl(probe);
   if (!(got instanceof Uint8Array) || got.length !== 32 || toHex(got) !== expected)
     throw new TypeError('useSha256: the implementation does not compute SHA-256');
+  if (ofText) {
+    // Text with characters of every UTF-8 length, so an implementation that hashes another encoding is caught.
+    const text = 'abc é € 😀';
+    if (ofText('abc') !== expected || ofText(text) !== toHex(impl(utf8(text))))
+      throw new TypeError('useSha256: the text implementation does not compute SHA-256 of UTF-8');
+  }
   digest = impl;
+  digestText = ofText;
 }
 
 export const sha256Hex = (bytes: Uint8Array): string => toHex(digest(bytes));
@@ -49,7 +63,7 @@ let youngChars = 0;
 export function sha256HexOfText(text: string, bytes?: Uint8Array): string {
   const hit = young.get(text) ?? old.get(text);
   if (hit !== undefined) return hit;
-  const hash = sha256Hex(bytes ?? utf8(text));
+  const hash = bytes ? sha256Hex(bytes) : digestText ? digestText(text) : sha256Hex(utf8(text));
   if (text.length <= LARGEST_KEPT) {
     if (young.size >= GENERATION_TEXTS || youngChars + text.length > GENERATION_CHARS) {
       old = young;

@@ -32,7 +32,7 @@ import {
   verifyChain,
   verifyEntry,
 } from '../../kernel/index.ts';
-import { nativeSha256 } from '../../storage/sha256-node.ts';
+import { nativeSha256, nativeSha256OfText } from '../../storage/sha256-node.ts';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { chainContext, fromOutside, G1, G2, makeChain, MALLORY, step, verifyCtx } from '../support/fixtures.ts';
 import {
@@ -156,17 +156,29 @@ describe("SHA-256: noble by default, the runtime's native one when installed (us
     );
   });
 
+  it('node:crypto hashing text as UTF-8 agrees with noble over its bytes, for any text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 2_000 }), (text) => {
+        expect(nativeSha256OfText(text)).toBe(toHex(nobleSha256(utf8(text))));
+      }),
+      { numRuns: 500, seed: 257 },
+    );
+  });
+
   it('refuses an implementation that does not compute SHA-256, and keeps hashing as before', () => {
     const before = hashJson({ a: 1 });
     expect(() => useSha256(() => new Uint8Array(32))).toThrow(/does not compute SHA-256/);
     expect(() => useSha256((b) => nobleSha256(b).slice(0, 31))).toThrow(/does not compute SHA-256/);
+    // A text hash over another encoding than UTF-8 (Latin-1 here) is refused, and so is the pair.
+    const latin1 = (text: string) => toHex(nobleSha256(Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff)));
+    expect(() => useSha256(nativeSha256, latin1)).toThrow(/text implementation/);
     expect(hashJson({ a: 1 })).toBe(before);
   });
 
   it('with node:crypto installed, entries seal and verify with the same hashes as with noble', async () => {
     const body = nextEntryBody(chainContext('s-sha'), EMPTY_HEAD, step(1));
     const withNoble = await sealEntry(body, G1.signer);
-    useSha256(nativeSha256);
+    useSha256(nativeSha256, nativeSha256OfText);
     try {
       const withNative = await sealEntry(structuredClone(body), G1.signer);
       expect(withNative.entryHash).toBe(withNoble.entryHash);
