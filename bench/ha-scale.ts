@@ -14,25 +14,11 @@ import type { TransferSpec } from '../test/support/gateway-invariants.ts';
 import { haOrgs } from '../test/support/ha-orgs.ts';
 import { type LedgerProcess, startLedgerProcess } from '../test/support/ledger-process.ts';
 import { startPostgres } from '../test/support/postgres-cluster.ts';
-import { now } from './lib/measure.ts';
+import { CLOCK_TICKS, cpuOf, now } from './lib/measure.ts';
 import { check, type Results } from './lib/report.ts';
 
 /** Transfers in flight per origin process: enough to keep its group commit and its links busy. */
 const IN_FLIGHT_PER_ORIGIN = 8;
-
-/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
-const HZ = 100;
-
-/** CPU seconds a process has used (user + system), from /proc/<pid>/stat; 0 once it is gone. */
-function cpuOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / HZ;
-  } catch {
-    return 0;
-  }
-}
 
 /** The pids of the PostgreSQL server's processes (the postmaster and its backends). */
 function postgresPids(): number[] {
@@ -59,7 +45,7 @@ function machineBusy(): number {
   const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
   const t = ticks.map(Number);
   const busy = t.reduce((a, b) => a + b, 0) - (t[3] ?? 0) - (t[4] ?? 0);
-  return busy / HZ;
+  return busy / CLOCK_TICKS;
 }
 
 interface ScaleRun {

@@ -1,4 +1,5 @@
 // Timing primitives of the bench: rates over a fixed wall-clock window, with a bounded number of requests in flight.
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** The hard cap on iterations of any measured loop, so a broken operation cannot spin forever. */
@@ -82,3 +83,17 @@ export const now = (): number => performance.now();
 
 /** 1 / Σ 1/rate: the rate of doing one of each operation in turn (costs in series add). */
 export const inSeries = (...rates: number[]): number => 1 / rates.reduce((s, r) => s + 1 / r, 0);
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+export const CLOCK_TICKS = 100;
+
+/** CPU seconds a process has used (user + system), from /proc/<pid>/stat; 0 once it is gone. */
+export function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
