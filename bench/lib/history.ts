@@ -1,7 +1,10 @@
 // Closed-session history for the recovery scenario, written straight through the LevelDB driver: recovery
 // never reads it (boot lists open logs through the open-session index), so the texts are precomputed
 // copies of one real chain, appended unsynced in waves that group commit turns into large batches.
-import { EMPTY_HEAD } from '../../kernel/entry.ts';
+import { type ChainHead, EMPTY_HEAD, type EntryBody, entryHashOf, nextEntryBody } from '../../kernel/entry.ts';
+import type { Signer } from '../../kernel/crypto/types.ts';
+import { sealEntry } from '../../kernel/seal.ts';
+import type { SessionState } from '../../kernel/satp/state.ts';
 import { LevelDriver } from '../../storage/level.ts';
 import { ORIGIN_ID } from './identities.ts';
 import { now } from './measure.ts';
@@ -36,4 +39,33 @@ export async function writeHistory(
     await driver.close();
   }
   return { sessions, ms: now() - t };
+}
+
+/**
+ * Grows a session's chain by `count` entries its state ignores (`record` entries, each about as long as an average
+ * transfer entry), signed by `signer`: what a peer that crashed lacks of this chain when it comes back.
+ */
+export async function growChain(
+  store: { writeLogEntries(entries: readonly unknown[]): Promise<unknown> },
+  state: SessionState,
+  signer: Signer,
+  count: number,
+): Promise<void> {
+  let head: ChainHead = state.head;
+  for (let i = 0; i < count; i += 1_024) {
+    // Bodies link to each other, so they are chained one by one, then signed together and appended at once.
+    const bodies: EntryBody[] = [];
+    for (let k = i; k < Math.min(count, i + 1_024); k++) {
+      const body = nextEntryBody(state.chain, head, {
+        phase: 'transfer-initiation',
+        step: '1.2',
+        operation: 'done',
+        timestamp: Date.now(),
+        payload: { kind: 'record', what: `waiting for transfer-commence ${k} ${'x'.repeat(1_100)}` },
+      });
+      bodies.push(body);
+      head = { seq: body.seqNumber, hash: entryHashOf(body) };
+    }
+    await store.writeLogEntries(await Promise.all(bodies.map((b) => sealEntry(b, signer))));
+  }
 }
