@@ -48,12 +48,37 @@ type Row = postgres.Row;
 /** Schema names are interpolated as identifiers: keep them plain (lower case, digits, underscores). */
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** What the driver and its withEpoch() views share: one connection pool, closed once by whoever closes first. */
+/**
+ * What the driver and its withEpoch() views share: one connection pool, closed once by whoever closes first, and the
+ * appends waiting for the next group transaction.
+ */
 interface Shared {
   sql: Sql;
   schema: string;
   closed: boolean;
+  queue: Pending[];
+  writing: boolean;
 }
+
+/** One append waiting for the transaction that will carry it, with the epoch of the view that made it. */
+interface Pending {
+  logId: string;
+  expected: ChainHead;
+  texts: readonly string[];
+  next: StoredHead;
+  epoch: number;
+  chars: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: appends that arrive while a transaction is in flight wait and share the next one, so they share one
+ * commit (one WAL flush), as appends share a synced batch in LevelDB. A group is bounded by these. Each append of a
+ * group of several runs in its own savepoint, so one refused (CHAIN_CONFLICT, FENCED) writes nothing and fails alone.
+ */
+const MAX_GROUP_APPENDS = 256;
+const MAX_GROUP_CHARS = 8 * 1024 * 1024;
 
 const checkEpoch = (epoch: number): number => {
   if (!Number.isSafeInteger(epoch) || epoch < 0) throw new RangeError(`epoch must be a safe integer ≥ 0: ${epoch}`);
@@ -142,7 +167,7 @@ export class PostgresDriver implements LogStoreDriver {
       await sql.end({ timeout: 0 }).catch(() => undefined);
       throw new SatpError('STORAGE_FAILURE', `cannot open the PostgreSQL store (schema ${schema})`, { cause: err });
     }
-    return new PostgresDriver({ sql, schema, closed: false }, epoch);
+    return new PostgresDriver({ sql, schema, closed: false, queue: [], writing: false }, epoch);
   }
 
   /** A view of this driver appending as the holder of `epoch`; it shares the connections (closing either ends both). */
@@ -158,62 +183,123 @@ export class PostgresDriver implements LogStoreDriver {
   }
 
   append(logId: string, expected: ChainHead, texts: readonly string[], next: StoredHead): Promise<void> {
+    if (this.#shared.closed) return Promise.reject(new SatpError('STORE_CLOSED', 'the PostgreSQL store is closed'));
+    const chars = texts.reduce((n, t) => n + t.length, 0);
+    return new Promise((resolve, reject) => {
+      this.#shared.queue.push({ logId, expected, texts, next, epoch: this.epoch, chars, resolve, reject });
+      if (!this.#shared.writing) void this.#drain();
+    });
+  }
+
+  /** Commits the waiting appends, group after group, until none waits. */
+  async #drain(): Promise<void> {
+    const shared = this.#shared;
+    shared.writing = true;
+    try {
+      while (shared.queue.length > 0) {
+        let n = 0;
+        let chars = 0;
+        while (
+          n < shared.queue.length &&
+          n < MAX_GROUP_APPENDS &&
+          (n === 0 || chars + shared.queue[n]!.chars <= MAX_GROUP_CHARS)
+        )
+          chars += shared.queue[n++]!.chars;
+        await this.#commitGroup(shared.queue.splice(0, n));
+      }
+    } finally {
+      shared.writing = false;
+    }
+  }
+
+  /**
+   * One transaction for a group of appends. Its appends run in order of log id (a stable sort keeps a log's own
+   * appends in the order they came), so two processes' groups lock head rows in the same order and never deadlock.
+   * Each settles only once the transaction has committed, or failed: then every append of the group fails, and what
+   * it did is unknown to its caller, as for a single append whose commit failed.
+   */
+  async #commitGroup(group: Pending[]): Promise<void> {
+    const ordered = [...group].sort((x, y) => (x.logId < y.logId ? -1 : x.logId > y.logId ? 1 : 0));
+    const refusals = new Map<Pending, SatpError>();
+    try {
+      await this.#do((sql) =>
+        sql.begin(async (tx) => {
+          if (ordered.length === 1) return this.#appendIn(tx, ordered[0]!);
+          for (const a of ordered) {
+            try {
+              await tx.savepoint((sp) => this.#appendIn(sp, a));
+            } catch (err) {
+              if (!(err instanceof SatpError)) throw err;
+              refusals.set(a, err);
+            }
+          }
+        }),
+      );
+    } catch (err) {
+      for (const a of group) a.reject(err);
+      return;
+    }
+    for (const a of group) {
+      const refused = refusals.get(a);
+      if (refused) a.reject(refused);
+      else a.resolve();
+    }
+  }
+
+  /** One append's statements, inside the group's transaction (or its own savepoint there). */
+  async #appendIn(tx: postgres.TransactionSql<Record<string, never>>, a: Pending): Promise<void> {
+    const { logId, expected, texts, next, epoch } = a;
     const heads = this.#table('log_heads');
     const entries = this.#table('log_entries');
     const leases = this.#table('gateway_leases');
     const gateway = parseLogId(logId)?.author;
-    const epoch = this.epoch;
-    return this.#do((sql) =>
-      sql.begin(async (tx) => {
-        // The gateway fence first, before anything is written. FOR SHARE locks the lease row against a takeover:
-        // acquireLease() locks it FOR NO KEY UPDATE and then updates it, which conflicts with FOR SHARE (FOR KEY
-        // SHARE would not do: the update changes no key column). So either this append locked the row first, and the
-        // takeover waits until this transaction has committed (the append lands before the takeover, which the new
-        // holder then sees), or the takeover locked it first, and this select waits for it to commit and then (READ
-        // COMMITTED re-reads a row updated meanwhile) returns the new epoch, and the append is refused. An append
-        // never commits after a takeover it did not see. The one gap: with no lease row there is nothing to lock,
-        // so an append racing the gateway's very first acquireLease (epoch 1) may land after it; only writers at
-        // epoch 0 could be fenced by epoch 1, and a primary that takes its lease before appending never races it.
-        if (gateway !== undefined) {
-          const [lease] = await tx`select epoch from ${tx(leases)} where gateway = ${gateway} for share`;
-          if (lease && Number(lease.epoch) > epoch) {
-            throw new SatpError(
-              'FENCED',
-              `gateway ${gateway} (log ${logId}) is leased at epoch ${lease.epoch}; this writer holds ${epoch}`,
-              { detail: { logId, epoch: Number(lease.epoch), holder: epoch } },
-            );
-          }
-        }
-        // The head row decides: the UPDATE (or the upsert of a new log, whose row may exist with seq 0 if it was
-        // fenced) matches only if the head is still `expected` and the log's epoch is not above ours. Racing
-        // writers serialize on the row lock; the loser re-checks the committed row and matches nothing.
-        const moved =
-          expected.seq === EMPTY_HEAD.seq
-            ? await tx`insert into ${tx(heads)} as h (log_id, seq, hash, open, epoch)
-                values (${logId}, ${next.seq}, ${next.hash}, ${next.open}, ${epoch})
-                on conflict (log_id) do update
-                  set seq = excluded.seq, hash = excluded.hash, open = excluded.open,
-                    epoch = greatest(h.epoch, excluded.epoch)
-                  where h.seq = 0 and h.epoch <= excluded.epoch`
-            : await tx`update ${tx(heads)}
-                set seq = ${next.seq}, hash = ${next.hash}, open = ${next.open}, epoch = greatest(epoch, ${epoch})
-                where log_id = ${logId} and seq = ${expected.seq} and hash = ${expected.hash} and epoch <= ${epoch}`;
-        if (moved.count !== 1) {
-          const [row] = await tx`select seq, epoch from ${tx(heads)} where log_id = ${logId}`;
-          if (row && Number(row.epoch) > epoch) {
-            throw new SatpError('FENCED', `log ${logId} is fenced at epoch ${row.epoch}; this writer holds ${epoch}`, {
-              detail: { logId, epoch: Number(row.epoch), holder: epoch },
-            });
-          }
-          throw new SatpError('CHAIN_CONFLICT', `log ${logId} moved: head is seq ${row ? Number(row.seq) : 0}`);
-        }
-        if (texts.length > 0) {
-          await tx`insert into ${tx(entries)} (log_id, seq, text)
-            select ${logId}, ${expected.seq} + n, t
-            from unnest(${tx.array([...texts])}::text[]) with ordinality as u(t, n)`;
-        }
-      }),
-    );
+    // The gateway fence first, before anything is written. FOR SHARE locks the lease row against a takeover:
+    // acquireLease() locks it FOR NO KEY UPDATE and then updates it, which conflicts with FOR SHARE (FOR KEY
+    // SHARE would not do: the update changes no key column). So either this append locked the row first, and the
+    // takeover waits until this transaction has committed (the append lands before the takeover, which the new
+    // holder then sees), or the takeover locked it first, and this select waits for it to commit and then (READ
+    // COMMITTED re-reads a row updated meanwhile) returns the new epoch, and the append is refused. An append
+    // never commits after a takeover it did not see. The one gap: with no lease row there is nothing to lock,
+    // so an append racing the gateway's very first acquireLease (epoch 1) may land after it; only writers at
+    // epoch 0 could be fenced by epoch 1, and a primary that takes its lease before appending never races it.
+    if (gateway !== undefined) {
+      const [lease] = await tx`select epoch from ${tx(leases)} where gateway = ${gateway} for share`;
+      if (lease && Number(lease.epoch) > epoch) {
+        throw new SatpError(
+          'FENCED',
+          `gateway ${gateway} (log ${logId}) is leased at epoch ${lease.epoch}; this writer holds ${epoch}`,
+          { detail: { logId, epoch: Number(lease.epoch), holder: epoch } },
+        );
+      }
+    }
+    // The head row decides: the UPDATE (or the upsert of a new log, whose row may exist with seq 0 if it was
+    // fenced) matches only if the head is still `expected` and the log's epoch is not above ours. Racing
+    // writers serialize on the row lock; the loser re-checks the committed row and matches nothing.
+    const moved =
+      expected.seq === EMPTY_HEAD.seq
+        ? await tx`insert into ${tx(heads)} as h (log_id, seq, hash, open, epoch)
+            values (${logId}, ${next.seq}, ${next.hash}, ${next.open}, ${epoch})
+            on conflict (log_id) do update
+              set seq = excluded.seq, hash = excluded.hash, open = excluded.open,
+                epoch = greatest(h.epoch, excluded.epoch)
+              where h.seq = 0 and h.epoch <= excluded.epoch`
+        : await tx`update ${tx(heads)}
+            set seq = ${next.seq}, hash = ${next.hash}, open = ${next.open}, epoch = greatest(epoch, ${epoch})
+            where log_id = ${logId} and seq = ${expected.seq} and hash = ${expected.hash} and epoch <= ${epoch}`;
+    if (moved.count !== 1) {
+      const [row] = await tx`select seq, epoch from ${tx(heads)} where log_id = ${logId}`;
+      if (row && Number(row.epoch) > epoch) {
+        throw new SatpError('FENCED', `log ${logId} is fenced at epoch ${row.epoch}; this writer holds ${epoch}`, {
+          detail: { logId, epoch: Number(row.epoch), holder: epoch },
+        });
+      }
+      throw new SatpError('CHAIN_CONFLICT', `log ${logId} moved: head is seq ${row ? Number(row.seq) : 0}`);
+    }
+    if (texts.length > 0) {
+      await tx`insert into ${tx(entries)} (log_id, seq, text)
+        select ${logId}, ${expected.seq} + n, t
+        from unnest(${tx.array([...texts])}::text[]) with ordinality as u(t, n)`;
+    }
   }
 
   async read(logId: string, from: number, to: number): Promise<string[]> {
@@ -319,6 +405,9 @@ export class PostgresDriver implements LogStoreDriver {
   async close(): Promise<void> {
     if (this.#shared.closed) return;
     this.#shared.closed = true;
+    // Appends still waiting for a group fail; one in flight settles with its transaction.
+    for (const a of this.#shared.queue.splice(0))
+      a.reject(new SatpError('STORE_CLOSED', 'the PostgreSQL store is closed'));
     await this.#shared.sql.end({ timeout: 5 });
   }
 

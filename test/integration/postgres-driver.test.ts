@@ -318,3 +318,85 @@ describe('PostgresDriver: gateway leases', () => {
     expect(await d.lease('gw')).toBeUndefined();
   });
 });
+
+describe('PostgresDriver: group commit', () => {
+  /** Counts the transactions the driver opens (each group commits once). */
+  function countBegins(d: PostgresDriver): () => number {
+    const sql = d.sql as unknown as { begin: (...args: unknown[]) => unknown };
+    const begin = sql.begin.bind(sql);
+    let n = 0;
+    sql.begin = (...args: unknown[]) => {
+      n++;
+      return begin(...args);
+    };
+    return () => n;
+  }
+
+  it('64 appends to 64 logs issued at once share transactions, and every one lands', async () => {
+    const d = await open(freshSchema());
+    const begins = countBegins(d);
+    const logs = Array.from({ length: 64 }, (_, i) => `s-${String(i).padStart(2, '0')}/gw-a`);
+    await Promise.all(logs.map((l) => d.append(l, EMPTY_HEAD, [`${l} 1`, `${l} 2`], next(2, l))));
+    // The first append starts a transaction alone; the other 63 arrive while it is in flight and share the next.
+    expect(begins()).toBe(2);
+    for (const l of logs) {
+      expect(await d.head(l)).toEqual(next(2, l));
+      expect(await d.read(l, 1, 2)).toEqual([`${l} 1`, `${l} 2`]);
+    }
+  });
+
+  it('in one group an append refused with CHAIN_CONFLICT or FENCED writes nothing and fails alone', async () => {
+    const schema = freshSchema();
+    const d = await open(schema, 1);
+    await d.append('b/gw-a', EMPTY_HEAD, ['b1'], next(1, 'b'));
+    await d.fence('c/gw-a', 5);
+    const begins = countBegins(d);
+    // The first occupies a transaction; the four after it form one group, in which b is stale and c is fenced.
+    const first = d.append('a0/gw-a', EMPTY_HEAD, ['a0'], next(1, 'a0'));
+    const results = await Promise.allSettled([
+      d.append('a/gw-a', EMPTY_HEAD, ['a1'], next(1, 'a')),
+      d.append('b/gw-a', EMPTY_HEAD, ['b-stale'], next(1, 'b-stale')),
+      d.append('c/gw-a', EMPTY_HEAD, ['c1'], next(1, 'c')),
+      d.append('d/gw-a', EMPTY_HEAD, ['d1'], next(1, 'd')),
+    ]);
+    await first;
+    expect(begins()).toBe(2);
+    expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : codeOf(r.reason)))).toEqual([
+      'ok',
+      'CHAIN_CONFLICT',
+      'FENCED',
+      'ok',
+    ]);
+    const other = await open(schema);
+    expect(await other.head('a/gw-a')).toEqual(next(1, 'a'));
+    expect(await other.head('b/gw-a')).toEqual(next(1, 'b'));
+    expect(await other.read('b/gw-a', 1, 5)).toEqual(['b1']);
+    expect(await other.head('c/gw-a')).toBeUndefined();
+    expect(await other.read('c/gw-a', 1, 5)).toEqual([]);
+    expect(await other.head('d/gw-a')).toEqual(next(1, 'd'));
+  });
+
+  it('appends of two epoch views in one group each carry their own epoch', async () => {
+    const d = await open(freshSchema(), 1);
+    await d.fence('old/gw-a', 2);
+    const first = d.append('x/gw-a', EMPTY_HEAD, ['x'], next(1, 'x'));
+    const [low, high] = await Promise.allSettled([
+      d.append('old/gw-a', EMPTY_HEAD, ['low'], next(1, 'low')),
+      d.withEpoch(2).append('old/gw-a', EMPTY_HEAD, ['high'], next(1, 'high')),
+    ]);
+    await first;
+    expect(low.status === 'rejected' && codeOf(low.reason)).toBe('FENCED');
+    expect(high.status).toBe('fulfilled');
+    expect(await d.read('old/gw-a', 1, 1)).toEqual(['high']);
+  });
+
+  it('appends still waiting when the driver closes fail with STORE_CLOSED; the one in flight settles', async () => {
+    const d = await open(freshSchema());
+    const inFlight = d.append('p/gw-a', EMPTY_HEAD, ['p'], next(1, 'p'));
+    const waiting = d.append('q/gw-a', EMPTY_HEAD, ['q'], next(1, 'q'));
+    const closed = d.close();
+    expect(codeOf(await waiting.catch((e: unknown) => e))).toBe('STORE_CLOSED');
+    await inFlight.catch(() => undefined); // committed or cut off by the close: either way it settles
+    await closed;
+  });
+});
