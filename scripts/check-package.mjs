@@ -26,8 +26,10 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 /**
  * Bytes (1 kB = 1000 B). Raised from 60 kB gzipped when primary-backup came in (takeover entries and successor trust
  * in the kernel, x5c in the WebSocket handshake): about 1.5 kB that every gateway, the browser's too, now carries.
+ * Raised to 63 kB for faster recovery (issue 15): the driver reads the next recovery page ahead, base64url is
+ * written as bytes, and peek reads a long payload's ends only, about 0.8 kB that a browser gateway recovers with too.
  */
-export const BROWSER_BUDGET = { minified: 200_000, gzipped: 62_000 };
+export const BROWSER_BUDGET = { minified: 200_000, gzipped: 63_000 };
 /**
  * Subpaths whose types need the DOM library: checked in the browser consumer, not the Node ones. `./identity` is
  * typed by @peculiar/x509, whose declarations name WebCrypto's types (CryptoKey, Crypto) as the DOM library does.
