@@ -141,8 +141,8 @@ function quotedKey(k: string): string {
 /** Deeper than any value jsonProblem admits; past it the value is circular or hostile. */
 const MAX_CANONICAL_DEPTH = 1_000;
 
-// The native check where the runtime has it (Node 20, Deno, current browsers): it runs on every string.
-const wellFormed: (s: string) => boolean =
+/** No lone surrogate: the native check where the runtime has it (Node 20, Deno, current browsers), else a loop. */
+export const wellFormed: (s: string) => boolean =
   typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
     ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
     : isWellFormed;

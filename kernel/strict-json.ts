@@ -1,6 +1,6 @@
 // The one parser for untrusted JSON text: JSON.parse silently keeps the last of duplicate
 // keys, rounds numbers past 2^53 and accepts any depth; this parser refuses all of that. Never throws.
-import { DEFAULT_JSON_LIMITS, type Json, type JsonLimits } from './json.ts';
+import { DEFAULT_JSON_LIMITS, type Json, type JsonLimits, wellFormed } from './json.ts';
 
 export type StrictJsonResult = { ok: true; value: Json } | { ok: false; problem: string; at: number };
 
@@ -173,22 +173,4 @@ export function parseStrictJson(text: string, limits: JsonLimits = DEFAULT_JSON_
     if (err instanceof Refusal) return { ok: false, problem: err.problem, at: err.at };
     return { ok: false, problem: `unparseable (${String(err)})`, at: i };
   }
-}
-
-// The native check where the runtime has it (Node 20, Deno, current browsers).
-const wellFormed: (s: string) => boolean =
-  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
-    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
-    : isWellFormed;
-
-function isWellFormed(s: string): boolean {
-  for (let k = 0; k < s.length; k++) {
-    const c = s.charCodeAt(k);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(k + 1);
-      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
-      k++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
-  }
-  return true;
 }
