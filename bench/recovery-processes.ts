@@ -7,14 +7,13 @@
 import { join } from 'node:path';
 import { logIdOf } from '../kernel/entry.ts';
 import { keyTable } from '../kernel/crypto/types.ts';
-import { webCryptoVerifier } from '../kernel/crypto/webcrypto.ts';
 import { replay } from '../kernel/satp/state.ts';
 import { LevelDriver } from '../storage/level.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { loadOrCreateKey } from '../gateway/keys.ts';
 import { HttpLedger } from '../ledgers/http-ledger.ts';
 import { LevelLedger } from '../ledgers/level-ledger.ts';
-import { generateWebCryptoSigner } from '../kernel/crypto/webcrypto.ts';
+import { generateWebCryptoSigner, webCryptoVerifier } from '../kernel/crypto/webcrypto.ts';
 import { GatewayPair } from '../examples/gateway-pair.ts';
 import { type LedgerProcess, startLedgerProcess } from '../test/support/ledger-process.ts';
 import { bundleGateway } from '../test/support/gateway-bundle.ts';

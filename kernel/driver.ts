@@ -366,8 +366,10 @@ export class Gateway {
       // Closed (crashed) while the append was in flight: it may have landed, but nothing after it runs.
       if (this.#closed) return CLOSED;
     }
-    if (next) this.#hold(sessionId, next);
-    if (next) this.#startReadAhead(sessionId, next);
+    if (next) {
+      this.#hold(sessionId, next);
+      this.#startReadAhead(sessionId, next);
+    }
     const followUps: GatewayEvent[] = [];
     let result = await this.#runAll(sessionId, effects, followUps);
     for (const e of followUps) {
