@@ -32,6 +32,9 @@ interface Sample {
   rss: number;
   ledgersRss: number;
   seconds: number;
+  /** V8's committed heap, and memory outside it that V8 accounts for (ArrayBuffers, Buffers, native handles). */
+  heapTotal: number;
+  external: number;
 }
 
 /** RSS of another process, from /proc (0 once it is gone). */
@@ -126,11 +129,14 @@ export async function soak(transfers: number, say: (line: string) => void): Prom
             rss: m.rss,
             ledgersRss: servers.reduce((n, l) => n + rssOf(l.child.pid), 0),
             seconds: (now() - started) / 1000,
+            heapTotal: m.heapTotal,
+            external: m.external,
           };
           samples.push(s);
           say(
             `  soak: ${done.toLocaleString('en-US')} transfers, heap ${(s.heap / 2 ** 20).toFixed(1)} MiB, ` +
-              `RSS ${(s.rss / 2 ** 20).toFixed(0)} MiB (ledger servers ${(s.ledgersRss / 2 ** 20).toFixed(0)} MiB), ` +
+              `RSS ${(s.rss / 2 ** 20).toFixed(0)} MiB (heap committed ${(s.heapTotal / 2 ** 20).toFixed(0)}, ` +
+              `external ${(s.external / 2 ** 20).toFixed(0)}; ledger servers ${(s.ledgersRss / 2 ** 20).toFixed(0)} MiB), ` +
               `held ${origin.gw.sessions().length} + ${destination.gw.sessions().length} sessions, ` +
               `${(done / s.seconds).toFixed(0)}/s`,
           );
