@@ -133,10 +133,11 @@ export async function soak(transfers: number, say: (line: string) => void): Prom
             external: m.external,
           };
           samples.push(s);
+          const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
           say(
             `  soak: ${done.toLocaleString('en-US')} transfers, heap ${(s.heap / 2 ** 20).toFixed(1)} MiB, ` +
-              `RSS ${(s.rss / 2 ** 20).toFixed(0)} MiB (heap committed ${(s.heapTotal / 2 ** 20).toFixed(0)}, ` +
-              `external ${(s.external / 2 ** 20).toFixed(0)}; ledger servers ${(s.ledgersRss / 2 ** 20).toFixed(0)} MiB), ` +
+              `RSS ${mib(s.rss)} MiB (heap committed ${mib(s.heapTotal)}, ` +
+              `external ${mib(s.external)}; ledger servers ${mib(s.ledgersRss)} MiB), ` +
               `held ${origin.gw.sessions().length} + ${destination.gw.sessions().length} sessions, ` +
               `${(done / s.seconds).toFixed(0)}/s`,
           );
