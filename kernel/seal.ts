@@ -1,6 +1,13 @@
 // The kernel's edge for entries: sealing (hash, sign) a body the kernel built, and checking one entry.
 import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
-import { type EntryBody, type LogEntry, ENTRY_LIMITS, entryBodySchema, logEntrySchema } from './entry.ts';
+import {
+  type EntryBody,
+  type LogEntry,
+  ENTRY_LIMITS,
+  entryBodySchema,
+  logEntrySchema,
+  wellShapedEntry,
+} from './entry.ts';
 import { HASH_PATTERN, sha256HexOfText } from './hash.ts';
 import { canonicalJson, canonicalJsonWith, type Json } from './json.ts';
 import { type KeyResolver, type PublicJwk, sameKey, type Signer, type Verifier } from './crypto/types.ts';
@@ -81,8 +88,9 @@ export function checkEntryContent(value: unknown): EntryCheck & { canonical?: st
   if (sealed) return sealed.content;
   try {
     // Inside the try: a getter or proxy that throws while the schema reads it is malformed input.
-    const parsed = logEntrySchema.safeParse(value);
-    if (!parsed.success) {
+    // The hand check passes what the schema would; what it does not pass, the schema judges and names.
+    const parsed = wellShapedEntry(value) ? undefined : logEntrySchema.safeParse(value);
+    if (parsed && !parsed.success) {
       const issue = parsed.error.issues[0];
       return { ok: false, reason: 'malformed', detail: `${issue?.path.join('.') || '(entry)'}: ${issue?.message}` };
     }

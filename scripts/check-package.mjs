@@ -28,8 +28,10 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
  * in the kernel, x5c in the WebSocket handshake): about 1.5 kB that every gateway, the browser's too, now carries.
  * Raised to 63 kB for faster recovery (issue 15): the driver reads the next recovery page ahead, base64url is
  * written as bytes, and peek reads a long payload's ends only, about 0.8 kB that a browser gateway recovers with too.
+ * Raised to 64 kB for the hand check of an entry's shape (kernel/entry.ts, wellShapedEntry), 0.47 kB: it checks
+ * each received entry at a tenth of the schema's cost, in a browser as anywhere.
  */
-export const BROWSER_BUDGET = { minified: 200_000, gzipped: 63_000 };
+export const BROWSER_BUDGET = { minified: 200_000, gzipped: 64_000 };
 /**
  * Subpaths whose types need the DOM library: checked in the browser consumer, not the Node ones. `./identity` is
  * typed by @peculiar/x509, whose declarations name WebCrypto's types (CryptoKey, Crypto) as the DOM library does.
