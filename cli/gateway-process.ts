@@ -72,6 +72,8 @@ export interface GatewayRuntime {
   /** SIGKILL this very process (fault injection); never returns. */
   killSelf(): never;
   exit(code: number): never;
+  /** The runtime's own signature verifier, where it is cheaper than the default (WebCrypto, noble for ES256K). */
+  verifier?: Verifier;
 }
 
 /** The gateway's own ledger, waiting (bounded) for its server to answer /health: it names the network. */
@@ -106,7 +108,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
   };
 
   const signer = await loadOrCreateKey(cli.keys);
-  const verifier = defaultVerifier();
+  const verifier = runtime.verifier ?? defaultVerifier();
   const successor = cli.trust ? successorAuthority(cli.trust) : undefined;
   // The log: LevelDB, or a PostgreSQL shared with the other holders of --id (docs/high-availability.md).
   const pg = cli.pg ? await PostgresDriver.open(cli.pg.url, { schema: cli.pg.schema }) : undefined;

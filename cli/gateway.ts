@@ -10,6 +10,8 @@ import { WsServerTransport } from '../transports/ws/node/server.ts';
 import { createNodeWsClient } from '../transports/ws/node/client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
+import { nodeVerifier } from '../storage/verifier-node.ts';
+import { nobleVerifier } from '../kernel/crypto/noble.ts';
 import { serveOnNode } from '../http/node-serve.ts';
 
 // Hashes with the runtime's native SHA-256 (node:crypto, in Node and Deno alike) instead of noble's.
@@ -18,6 +20,8 @@ useNativeSha256();
 const node: GatewayRuntime = {
   name: 'node',
   pid: process.pid,
+  // node:crypto verifies ES256 at a third of WebCrypto's cost to this thread; noble keeps ES256K.
+  verifier: nodeVerifier(nobleVerifier()),
   async listen({ host, port, tls, ...options }) {
     // A 5 s heartbeat finds a silently dead peer fast; a SIGKILLed one closes its sockets at once anyway.
     const transport = await WsServerTransport.listen({

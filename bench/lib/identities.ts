@@ -1,7 +1,8 @@
 // The bench's gateways and ledgers: fresh WebCrypto ES256 keys (the default crypto), and counting wrappers
 // so each scenario reports how many signatures, verifications and appends its work really took.
 import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
-import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
+import { nobleVerifier } from '../../kernel/crypto/noble.ts';
+import { nodeVerifier } from '../../storage/verifier-node.ts';
 import { keyTable, type KeyResolver, type PublicJwk, type Signer, type Verifier } from '../../kernel/crypto/types.ts';
 
 export const ORIGIN_ID = 'gw-origin';
@@ -45,7 +46,7 @@ export interface Identities {
   ledgerA: Signer;
   ledgerB: Signer;
   keys: KeyResolver;
-  /** The default verifier (WebCrypto ES256), shared by every reader in the process. */
+  /** The Node gateway's verifier (node:crypto ES256, as cli/gateway.ts uses), shared by every reader in the process. */
   verifier: Verifier;
 }
 
@@ -67,7 +68,7 @@ export function identities(): Promise<Identities> {
       ledgerA: ledgerA!,
       ledgerB: ledgerB!,
       keys: keyTable(table),
-      verifier: defaultVerifier(),
+      verifier: nodeVerifier(nobleVerifier()),
     };
   })();
   return cached;
