@@ -124,6 +124,33 @@ describe('canonicalJson against the reference implementation', () => {
       { numRuns: 2_000, seed: 8785 },
     );
   });
+
+  it('agrees on values parsed from canonical text, members in order, as entries and messages arrive', () => {
+    // Such values take the native path (JSON.stringify); the cases above mostly take the other.
+    fc.assert(
+      fc.property(json, (value) => {
+        const arrived = JSON.parse(canonicalizeReference(value)!);
+        expect(canonicalJson(arrived)).toBe(canonicalizeReference(value));
+      }),
+      { numRuns: 2_000, seed: 8786 },
+    );
+  });
+
+  it('refuses in order as out of order: a lone surrogate in a string or a key, a number with no JSON form', () => {
+    for (const bad of [{ a: '\ud800' }, { '\udc00': 1 }, ['x', { b: Number.NaN }], { a: [Number.POSITIVE_INFINITY] }]) {
+      expect(() => canonicalJson(bad as never)).toThrow(TypeError);
+      expect(() => canonicalJson({ z: 0, ...bad } as never)).toThrow(TypeError);
+    }
+  });
+
+  it('writes what JSON.stringify would leave out or change as JCS does: toJSON, undefined members, holes', () => {
+    const date = new Date(0);
+    expect(canonicalJson({ a: date } as never)).toBe(canonicalizeReference({ a: date }));
+    expect(canonicalJson({ a: 1, b: undefined } as never)).toBe('{"a":1}');
+    expect(canonicalJson([1, undefined, 3] as never)).toBe('[1,null,3]');
+    expect(canonicalJson({ a: { toJSON: () => 'x' } } as never)).toBe('{"a":"x"}');
+    expect(canonicalJson({ 1: 'a', 10: 'b', 2: 'c' } as never)).toBe('{"1":"a","10":"b","2":"c"}');
+  });
 });
 
 describe('base64url (RFC 4648 §5, no padding), as JWS uses it', () => {
