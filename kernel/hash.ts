@@ -42,8 +42,8 @@ export function useSha256(impl: Sha256, ofText?: Sha256OfText): void {
 export const sha256Hex = (bytes: Uint8Array): string => toHex(digest(bytes));
 
 /**
- * Hashes of recently hashed texts. The same canonical text is hashed more than once on the way to the
- * log (the reducer hashes each body it chains, sealEntry hashes it again, and the payload hash is
+ * Hashes of recently hashed texts, when the hash is noble's. The same canonical text is hashed more than once on
+ * the way to the log (the reducer hashes each body it chains, sealEntry hashes it again, and the payload hash is
  * checked once more), and SHA-256 in JavaScript costs far more than looking a string up in a Map.
  * A cache of a pure function, in two generations (the older is dropped whole when the newer fills up,
  * which costs nothing per entry, unlike evicting one by one from a Map); texts over 64 Ki characters are
@@ -61,6 +61,9 @@ let youngChars = 0;
  * already.
  */
 export function sha256HexOfText(text: string, bytes?: Uint8Array): string {
+  // A native text hash costs about what looking the text up does (hashing it as a Map key, flattening it first if
+  // it was built by concatenation), and most texts are new: the cache would only add a lookup and keep the text.
+  if (digestText && !bytes) return digestText(text);
   const hit = young.get(text) ?? old.get(text);
   if (hit !== undefined) return hit;
   const hash = bytes ? sha256Hex(bytes) : digestText ? digestText(text) : sha256Hex(utf8(text));
