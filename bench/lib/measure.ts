@@ -89,8 +89,21 @@ export const CLOCK_TICKS = 100;
 
 /** CPU seconds a process has used (user + system), from /proc/<pid>/stat; 0 once it is gone. */
 export function cpuOf(pid: number): number {
+  return cpuIn(`/proc/${pid}/stat`);
+}
+
+/**
+ * CPU seconds this process's main thread has used (user + system), from /proc/self/task/<pid>/stat: the thread
+ * that runs the JavaScript, without the libuv pool's threads. Unlike a wall-clock time or a CPU profile, it does not
+ * count time the thread waited for a core, so it reads the same on a busy machine.
+ */
+export function mainThreadCpu(): number {
+  return cpuIn(`/proc/self/task/${process.pid}/stat`);
+}
+
+function cpuIn(path: string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
