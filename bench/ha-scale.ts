@@ -7,14 +7,14 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GatewayChild } from '../examples/gateway-child.ts';
 import { HttpLedger } from '../ledgers/http-ledger.ts';
 import { bundleGateway } from '../test/support/gateway-bundle.ts';
 import type { TransferSpec } from '../test/support/gateway-invariants.ts';
 import { haOrgs } from '../test/support/ha-orgs.ts';
 import { type LedgerProcess, startLedgerProcess } from '../test/support/ledger-process.ts';
 import { startPostgres } from '../test/support/postgres-cluster.ts';
-import { CLOCK_TICKS, cpuOf, now } from './lib/measure.ts';
+import { cpuOf, machineBusy, now, selfCpu } from './lib/measure.ts';
+import { transferThrough } from './lib/processes.ts';
 import { check, type Results } from './lib/report.ts';
 
 /** Transfers in flight per origin process: enough to keep its group commit and its links busy. */
@@ -32,20 +32,6 @@ function postgresPids(): number[] {
     }
   }
   return pids;
-}
-
-/** This process's CPU seconds (the bench itself: it reads every event line of every gateway process). */
-const selfCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
-
-/** CPU seconds the whole machine has been busy (every state but idle and iowait), from /proc/stat. */
-function machineBusy(): number {
-  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const t = ticks.map(Number);
-  const busy = t.reduce((a, b) => a + b, 0) - (t[3] ?? 0) - (t[4] ?? 0);
-  return busy / CLOCK_TICKS;
 }
 
 interface ScaleRun {
@@ -115,7 +101,7 @@ export async function haScale(results: Results, quick: boolean, say: (line: stri
                 destination: orgs.ids.b[i]!,
               };
               transfers.push(spec);
-              await transfer(child, spec);
+              await transferThrough(child, spec);
             }
           };
           await Promise.all(orgs.ids.a.flatMap((_, i) => Array.from({ length: IN_FLIGHT_PER_ORIGIN }, () => lane(i))));
@@ -194,28 +180,3 @@ export async function haScale(results: Results, quick: boolean, say: (line: stri
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-
-/** One transfer through a gateway process: the command, then its outcome at the origin. */
-async function transfer(child: GatewayChild, spec: TransferSpec): Promise<void> {
-  const from = child.events.length;
-  const r = await child.request(
-    {
-      cmd: 'transfer',
-      sessionId: spec.sessionId,
-      assetId: spec.assetId,
-      originator: spec.originator,
-      beneficiary: spec.beneficiary,
-      peer: spec.destination,
-      lockSeconds: 60,
-    },
-    30_000,
-  );
-  check(r.started === true, `${spec.sessionId} did not start: ${JSON.stringify(r)}`);
-  const ended = await child.waitFor(
-    (e) => e.event === 'outcome' && e.session === spec.sessionId,
-    60_000,
-    `${spec.sessionId} ends`,
-    from,
-  );
-  check(ended.outcome === 'committed', `${spec.sessionId} ended ${String(ended.outcome)}`);
-}

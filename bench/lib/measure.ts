@@ -110,3 +110,17 @@ function cpuIn(path: string): number {
     return 0;
   }
 }
+
+/** This process's CPU seconds (the bench itself: it reads every event line of every gateway process). */
+export const selfCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** CPU seconds the whole machine has been busy (every state but idle and iowait), from /proc/stat. */
+export function machineBusy(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const t = ticks.map(Number);
+  const busy = t.reduce((a, b) => a + b, 0) - (t[3] ?? 0) - (t[4] ?? 0);
+  return busy / CLOCK_TICKS;
+}
