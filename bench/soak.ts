@@ -35,12 +35,17 @@ interface Sample {
   /** V8's committed heap, and memory outside it that V8 accounts for (ArrayBuffers, Buffers, native handles). */
   heapTotal: number;
   external: number;
+  /**
+   * The part of RSS that is mapped files: the node binary and its libraries (about 50 MiB), and LevelDB's table
+   * files (it maps up to 1,000), whose pages count in RSS once read, though the kernel can drop them at any time.
+   */
+  rssFile: number;
 }
 
-/** RSS of another process, from /proc (0 once it is gone). */
-function rssOf(pid: number | undefined): number {
+/** A field of a process's /proc status, in bytes (0 once it is gone). */
+function statusOf(pid: number | 'self' | undefined, field = 'VmRSS'): number {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
     return line ? Number(line[1]) * 1024 : 0;
   } catch {
     return 0;
@@ -127,16 +132,17 @@ export async function soak(transfers: number, say: (line: string) => void): Prom
             transfers: done,
             heap: m.heapUsed,
             rss: m.rss,
-            ledgersRss: servers.reduce((n, l) => n + rssOf(l.child.pid), 0),
+            ledgersRss: servers.reduce((n, l) => n + statusOf(l.child.pid), 0),
             seconds: (now() - started) / 1000,
             heapTotal: m.heapTotal,
             external: m.external,
+            rssFile: statusOf('self', 'RssFile'),
           };
           samples.push(s);
           const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
           say(
             `  soak: ${done.toLocaleString('en-US')} transfers, heap ${(s.heap / 2 ** 20).toFixed(1)} MiB, ` +
-              `RSS ${mib(s.rss)} MiB (heap committed ${mib(s.heapTotal)}, ` +
+              `RSS ${mib(s.rss)} MiB (mapped files ${mib(s.rssFile)}, heap committed ${mib(s.heapTotal)}, ` +
               `external ${mib(s.external)}; ledger servers ${mib(s.ledgersRss)} MiB), ` +
               `held ${origin.gw.sessions().length} + ${destination.gw.sessions().length} sessions, ` +
               `${(done / s.seconds).toFixed(0)}/s`,
@@ -170,6 +176,10 @@ export async function soak(transfers: number, say: (line: string) => void): Prom
           xs,
           steady.map((s) => s.rss),
         );
+        const anonSlope = slope(
+          xs,
+          steady.map((s) => s.rss - s.rssFile),
+        );
         const ledgerSlope = slope(
           xs,
           steady.map((s) => s.ledgersRss),
@@ -197,6 +207,7 @@ export async function soak(transfers: number, say: (line: string) => void): Prom
             unit: 'KiB',
             note:
               `RSS ${(samples[1]!.rss / 2 ** 20).toFixed(0)} → ${(last.rss / 2 ** 20).toFixed(0)} MiB; ` +
+              `without mapped files ${(anonSlope / 1024).toFixed(0)} KiB per 10,000; ` +
               `ledger server processes ${(ledgerSlope / 1024).toFixed(0)} KiB per 10,000 (they keep what they record)`,
           },
           {
