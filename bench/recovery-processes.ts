@@ -4,20 +4,16 @@
 // boots, then the origin restarts and is timed from its spawn to the RECOVER-SUCCESS that the destination sends,
 // and to the end of the transfer. The CPU time each process spent in between (from /proc) shows which one bounds
 // it: the sender reads and seals pages, the recovered gateway verifies and appends them, on cores of their own.
-import { join } from 'node:path';
 import { logIdOf } from '../kernel/entry.ts';
 import { keyTable } from '../kernel/crypto/types.ts';
 import { replay } from '../kernel/satp/state.ts';
 import { LevelDriver } from '../storage/level.ts';
 import { LogStore } from '../storage/log-store.ts';
 import { loadOrCreateKey } from '../gateway/keys.ts';
-import { HttpLedger } from '../ledgers/http-ledger.ts';
-import { LevelLedger } from '../ledgers/level-ledger.ts';
-import { generateWebCryptoSigner, webCryptoVerifier } from '../kernel/crypto/webcrypto.ts';
-import { GatewayPair } from '../examples/gateway-pair.ts';
-import { type LedgerProcess, startLedgerProcess } from '../test/support/ledger-process.ts';
+import { webCryptoVerifier } from '../kernel/crypto/webcrypto.ts';
 import { bundleGateway } from '../test/support/gateway-bundle.ts';
 import { cpuOf, now } from './lib/measure.ts';
+import { startProcessWorld } from './lib/processes.ts';
 import { check } from './lib/report.ts';
 import { growChain } from './lib/history.ts';
 import { withTempDir } from './lib/tmp.ts';
@@ -46,29 +42,12 @@ export async function recoverInProcesses(lack: number): Promise<ProcessRecovery>
 
 async function run(dir: string, lack: number, bundle: string): Promise<ProcessRecovery> {
   const [asset, sessionId] = ['asset-1', 's-lack'];
-  const seed = await LevelLedger.open(join(dir, 'ledger-a'), {
-    id: 'ledger-a',
-    signer: (await generateWebCryptoSigner()).signer,
-    assets: [{ assetId: asset, owner: 'alice' }],
+  const world = await startProcessWorld(dir, bundle, [{ assetId: asset, owner: 'alice' }], {
+    origin: ['--crash-after', 'sent:transfer-proposal-msg'],
   });
-  await seed.close();
-  const servers: LedgerProcess[] = [];
-  let pair: GatewayPair | undefined;
+  const { pair, servers } = world;
+  const [a, b] = world.ledgers;
   try {
-    for (const l of ['ledger-a', 'ledger-b'])
-      servers.push(await startLedgerProcess(['--port', '0', '--db', join(dir, l), '--id', l]));
-    const [a, b] = await Promise.all(servers.map((s) => HttpLedger.connect(s.url)));
-    const ledgerOf = async (l: HttpLedger, url: string) => ({ url, publicJwk: (await l.health()).publicJwk });
-    pair = await GatewayPair.start(
-      {
-        dir: join(dir, 'gateways'),
-        runtime: 'node',
-        bundle,
-        ledgers: { origin: await ledgerOf(a!, servers[0]!.url), destination: await ledgerOf(b!, servers[1]!.url) },
-        flags: [],
-      },
-      { origin: ['--crash-after', 'sent:transfer-proposal-msg'] },
-    );
     const { origin, destination } = pair.members;
     await origin
       .child!.request({
@@ -130,7 +109,7 @@ async function run(dir: string, lack: number, bundle: string): Promise<ProcessRe
     const doneMs = now() - t0;
     check(o.outcome === 'committed' && d.outcome === 'committed', `${sessionId} committed: ${o.outcome}, ${d.outcome}`);
     check(
-      (await a!.asset(asset))?.state === 'burned' && (await b!.asset(asset))?.owner === 'bob',
+      (await a.asset(asset))?.state === 'burned' && (await b.asset(asset))?.owner === 'bob',
       `${asset} moved exactly once`,
     );
     const recovered = child.events.filter(
@@ -140,7 +119,6 @@ async function run(dir: string, lack: number, bundle: string): Promise<ProcessRe
     await pair.stop();
     return { listeningMs, successMs, doneMs, cpu, recovered };
   } finally {
-    await pair?.destroy();
-    await Promise.allSettled(servers.map((s) => s.kill('SIGTERM')));
+    await world.close();
   }
 }

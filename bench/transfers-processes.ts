@@ -3,15 +3,10 @@
 // time each process spent per transfer (from /proc) shows the per-process ceilings: a process's main thread can give
 // at most one core, so 1 / (its CPU per transfer) bounds the rate even with cores to spare.
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { generateWebCryptoSigner } from '../kernel/crypto/webcrypto.ts';
-import { GatewayPair } from '../examples/gateway-pair.ts';
-import { HttpLedger } from '../ledgers/http-ledger.ts';
-import { LevelLedger } from '../ledgers/level-ledger.ts';
 import { bundleGateway } from '../test/support/gateway-bundle.ts';
-import { type LedgerProcess, startLedgerProcess } from '../test/support/ledger-process.ts';
+import type { LedgerProcess } from '../test/support/ledger-process.ts';
 import { cpuOf, machineBusy, now, selfCpu } from './lib/measure.ts';
-import { transferThrough } from './lib/processes.ts';
+import { startProcessWorld, transferThrough } from './lib/processes.ts';
 import { check } from './lib/report.ts';
 import { withTempDir } from './lib/tmp.ts';
 
@@ -35,26 +30,14 @@ export async function transfersInProcesses(count: number, inFlight: number): Pro
 
 async function run(dir: string, count: number, inFlight: number, bundle: string): Promise<ProcessTransfers> {
   const total = count + inFlight;
-  const seed = await LevelLedger.open(join(dir, 'ledger-a'), {
-    id: 'ledger-a',
-    signer: (await generateWebCryptoSigner()).signer,
-    assets: Array.from({ length: total }, (_, i) => ({ assetId: `asset-${i}`, owner: `owner-${i}` })),
-  });
-  await seed.close();
-  const servers: LedgerProcess[] = [];
-  let pair: GatewayPair | undefined;
+  const world = await startProcessWorld(
+    dir,
+    bundle,
+    Array.from({ length: total }, (_, i) => ({ assetId: `asset-${i}`, owner: `owner-${i}` })),
+  );
+  const { pair, servers } = world;
+  const [a, b] = world.ledgers;
   try {
-    for (const l of ['ledger-a', 'ledger-b'])
-      servers.push(await startLedgerProcess(['--port', '0', '--db', join(dir, l), '--id', l]));
-    const [a, b] = await Promise.all(servers.map((s) => HttpLedger.connect(s.url)));
-    const ledgerOf = async (l: HttpLedger, url: string) => ({ url, publicJwk: (await l.health()).publicJwk });
-    pair = await GatewayPair.start({
-      dir: join(dir, 'gateways'),
-      runtime: 'node',
-      bundle,
-      ledgers: { origin: await ledgerOf(a!, servers[0]!.url), destination: await ledgerOf(b!, servers[1]!.url) },
-      flags: [],
-    });
     const { origin, destination } = pair.members;
     let next = 0;
     const drive = async (n: number) => {
@@ -103,7 +86,7 @@ async function run(dir: string, count: number, inFlight: number, bundle: string)
       'every transfer committed at the destination',
     );
     for (const i of [0, total - 1]) {
-      const [onA, onB] = [await a!.asset(`asset-${i}`), await b!.asset(`asset-${i}`)];
+      const [onA, onB] = [await a.asset(`asset-${i}`), await b.asset(`asset-${i}`)];
       check(onA?.state === 'burned' && onB?.owner === `beneficiary-${i}`, `asset-${i} moved once`);
     }
     await pair.stop();
@@ -119,8 +102,7 @@ async function run(dir: string, count: number, inFlight: number, bundle: string)
       busy: busy / (seconds * availableParallelism()),
     };
   } finally {
-    await pair?.destroy();
-    await Promise.allSettled(servers.map((s) => s.kill('SIGTERM')));
+    await world.close();
   }
 }
 
