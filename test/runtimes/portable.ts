@@ -4,6 +4,7 @@
 export const PORTABLE_TESTS: readonly string[] = [
   'test/unit/runtime.test.ts',
   'test/unit/strict-json.test.ts',
+  'test/unit/entry-shape.test.ts',
   'test/unit/entry-steps.test.ts',
   'test/unit/draft-form.test.ts',
   'test/unit/error-codes.test.ts',
