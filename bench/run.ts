@@ -2,7 +2,7 @@
 // one table. --quick: a fast smoke run. --json [file]: the results as JSON to the file, or to stdout.
 // --only=append,transfers,…: the limits plus the named parts. A part whose run fails (a transfer that does
 // not complete, a chain that does not verify) stops the bench with exit code 1 and no figures. The soak (heap and
-// RSS over 200,000 transfers, about an hour) runs with --only=soak, or in a full run given --soak=N transfers.
+// RSS over 200,000 transfers, about 90 minutes here) runs with --only=soak, or in a full run given --soak=N transfers.
 import { execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -69,7 +69,7 @@ const parts: [string, () => Promise<void>][] = [
       for (const row of await memoryInChild(quick ? 2_000 : 10_000)) results.add(row);
     },
   ],
-  // Not in a run without --only unless asked for by --soak=N: 200,000 transfers take about an hour here.
+  // Not in a run without --only unless asked for by --soak=N: 200,000 transfers take about 90 minutes here.
   [
     'soak',
     async () => {
