@@ -42,8 +42,8 @@ export function useSha256(impl: Sha256, ofText?: Sha256OfText): void {
 export const sha256Hex = (bytes: Uint8Array): string => toHex(digest(bytes));
 
 /**
- * Hashes of recently hashed texts, when the hash is noble's. The same canonical text is hashed more than once on
- * the way to the log (the reducer hashes each body it chains, sealEntry hashes it again, and the payload hash is
+ * Hashes of recently hashed texts. The same canonical text is hashed more than once on the way to the
+ * log (the reducer hashes each body it chains, sealEntry hashes it again, and the payload hash is
  * checked once more), and SHA-256 in JavaScript costs far more than looking a string up in a Map.
  * A cache of a pure function, in two generations (the older is dropped whole when the newer fills up,
  * which costs nothing per entry, unlike evicting one by one from a Map); texts over 64 Ki characters are
@@ -61,9 +61,6 @@ let youngChars = 0;
  * already.
  */
 export function sha256HexOfText(text: string, bytes?: Uint8Array): string {
-  // A native text hash costs about what looking the text up does (hashing it as a Map key, flattening it first if
-  // it was built by concatenation), and most texts are new: the cache would only add a lookup and keep the text.
-  if (digestText && !bytes) return digestText(text);
   const hit = young.get(text) ?? old.get(text);
   if (hit !== undefined) return hit;
   const hash = bytes ? sha256Hex(bytes) : digestText ? digestText(text) : sha256Hex(utf8(text));
@@ -78,6 +75,14 @@ export function sha256HexOfText(text: string, bytes?: Uint8Array): string {
   }
   return hash;
 }
+
+/**
+ * SHA-256 of a text not hashed before and not to be hashed again here (an entry that arrived from elsewhere): with
+ * a native text hash, looking it up in the cache would cost about what hashing it does, and keeping it would cost
+ * memory, so it bypasses the cache. The gateway's own texts, hashed several times on their way to the log, go
+ * through sha256HexOfText.
+ */
+export const sha256HexOfNewText = (text: string): string => (digestText ? digestText(text) : sha256HexOfText(text));
 
 /** SHA-256 of the value's RFC 8785 canonical JSON, as 64 lowercase hex digits. */
 export const hashJson = (value: Json): string => sha256HexOfText(canonicalJson(value));

@@ -8,7 +8,7 @@ import {
   logEntrySchema,
   wellShapedEntry,
 } from './entry.ts';
-import { HASH_PATTERN, sha256HexOfText } from './hash.ts';
+import { HASH_PATTERN, sha256HexOfNewText, sha256HexOfText } from './hash.ts';
 import { canonicalJson, canonicalJsonWith, type Json } from './json.ts';
 import { type KeyResolver, type PublicJwk, sameKey, type Signer, type Verifier } from './crypto/types.ts';
 import type { SuccessorAuthority } from './takeover.ts';
@@ -101,6 +101,7 @@ export function checkEntryContent(value: unknown): EntryCheck & { canonical?: st
       entry,
       payloadText,
       canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText),
+      sha256HexOfNewText,
     );
   } catch (err) {
     return { ok: false, reason: 'malformed', detail: String(err) };
@@ -108,7 +109,12 @@ export function checkEntryContent(value: unknown): EntryCheck & { canonical?: st
 }
 
 /** Sizes, payloadHash and entryHash of a well-shaped entry, given the canonical texts of its payload and body. */
-function contentChecks(entry: LogEntry, payloadText: string, canonical: string): EntryCheck & { canonical?: string } {
+function contentChecks(
+  entry: LogEntry,
+  payloadText: string,
+  canonical: string,
+  hashOf: (text: string) => string = sha256HexOfText,
+): EntryCheck & { canonical?: string } {
   try {
     if (payloadText.length > ENTRY_LIMITS.maxPayloadChars) {
       return { ok: false, reason: 'malformed', detail: `payload: larger than ${ENTRY_LIMITS.maxPayloadChars}` };
@@ -119,7 +125,7 @@ function contentChecks(entry: LogEntry, payloadText: string, canonical: string):
     ) {
       return { ok: false, reason: 'malformed', detail: `recoveryPayload: larger than ${ENTRY_LIMITS.maxPayloadChars}` };
     }
-    if (sha256HexOfText(payloadText) !== entry.payloadHash) {
+    if (hashOf(payloadText) !== entry.payloadHash) {
       return {
         ok: false,
         reason: 'bad-payload-hash',
@@ -129,7 +135,7 @@ function contentChecks(entry: LogEntry, payloadText: string, canonical: string):
     if (canonical.length > ENTRY_LIMITS.maxEntryChars) {
       return { ok: false, reason: 'malformed', detail: `entry: larger than ${ENTRY_LIMITS.maxEntryChars}` };
     }
-    if (sha256HexOfText(canonical) !== entry.entryHash) {
+    if (hashOf(canonical) !== entry.entryHash) {
       return {
         ok: false,
         reason: 'bad-entry-hash',
