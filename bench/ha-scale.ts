@@ -13,7 +13,7 @@ import type { TransferSpec } from '../test/support/gateway-invariants.ts';
 import { haOrgs } from '../test/support/ha-orgs.ts';
 import { type LedgerProcess, startLedgerProcess } from '../test/support/ledger-process.ts';
 import { startPostgres } from '../test/support/postgres-cluster.ts';
-import { cpuOf, machineBusy, now, selfCpu } from './lib/measure.ts';
+import { type CpuPerItem, cpuPerItem } from './lib/measure.ts';
 import { transferThrough } from './lib/processes.ts';
 import { check, type Results } from './lib/report.ts';
 
@@ -34,13 +34,8 @@ function postgresPids(): number[] {
   return pids;
 }
 
-interface ScaleRun {
-  perSecond: number;
-  /** CPU seconds per transfer: gateways, ledger servers, PostgreSQL, the bench, and the rest of the machine. */
-  cpu: { gateways: number; ledgers: number; postgres: number; bench: number; rest: number };
-  /** Busy share of every core over the run. */
-  busy: number;
-}
+/** The rate, and CPU seconds per transfer: gateways, ledger servers, PostgreSQL, the bench, the rest of the machine. */
+type ScaleRun = CpuPerItem<'gateways' | 'ledgers' | 'postgres'>;
 
 export async function haScale(results: Results, quick: boolean, say: (line: string) => void): Promise<void> {
   const counts = quick ? [1, 2] : [1, 2, 4];
@@ -111,38 +106,11 @@ export async function haScale(results: Results, quick: boolean, say: (line: stri
           gateways: Object.values(orgs.procs).map((c) => c.pid),
           ledgers: ledgers.map((l) => l.child.pid!),
         };
-        const pg = postgresPids();
-        const cpuNow = () => ({
-          gateways: sum(pids.gateways.map(cpuOf)),
-          ledgers: sum(pids.ledgers.map(cpuOf)),
-          postgres: sum(pg.map(cpuOf)),
-          bench: selfCpu(),
-        });
-        const cpu0 = cpuNow();
-        const busy0 = machineBusy();
-        const t0 = now();
-        await drive(perRun);
-        const seconds = (now() - t0) / 1000;
-        const busy = machineBusy() - busy0;
-        const cpu1 = cpuNow();
-        const used = {
-          gateways: cpu1.gateways - cpu0.gateways,
-          ledgers: cpu1.ledgers - cpu0.ledgers,
-          postgres: cpu1.postgres - cpu0.postgres,
-          bench: cpu1.bench - cpu0.bench,
-        };
-        const known = used.gateways + used.ledgers + used.postgres + used.bench;
-        const run: ScaleRun = {
-          perSecond: perRun / seconds,
-          cpu: {
-            gateways: used.gateways / perRun,
-            ledgers: used.ledgers / perRun,
-            postgres: used.postgres / perRun,
-            bench: used.bench / perRun,
-            rest: Math.max(0, busy - known) / perRun,
-          },
-          busy: busy / (seconds * availableParallelism()),
-        };
+        const run: ScaleRun = await cpuPerItem(
+          { gateways: pids.gateways, ledgers: pids.ledgers, postgres: postgresPids() },
+          perRun,
+          () => drive(perRun),
+        );
         await orgs.settleAndStop(20_000);
         const report = await orgs.check(transfers);
         check(report.problems.length === 0, `scale ${perSide}: ${report.problems.slice(0, 3).join('; ')}`);
@@ -178,5 +146,3 @@ export async function haScale(results: Results, quick: boolean, say: (line: stri
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

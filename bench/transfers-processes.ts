@@ -2,21 +2,15 @@
 // server processes, transfers started through the origin's stdin, a fixed number in flight. Besides the rate, the CPU
 // time each process spent per transfer (from /proc) shows the per-process ceilings: a process's main thread can give
 // at most one core, so 1 / (its CPU per transfer) bounds the rate even with cores to spare.
-import { availableParallelism } from 'node:os';
 import { bundleGateway } from '../test/support/gateway-bundle.ts';
 import type { LedgerProcess } from '../test/support/ledger-process.ts';
-import { cpuOf, machineBusy, now, selfCpu } from './lib/measure.ts';
+import { type CpuPerItem, cpuPerItem } from './lib/measure.ts';
 import { startProcessWorld, transferThrough } from './lib/processes.ts';
 import { check } from './lib/report.ts';
 import { withTempDir } from './lib/tmp.ts';
 
-export interface ProcessTransfers {
-  perSecond: number;
-  /** CPU seconds per transfer, each process (the ledger servers together), the bench, the rest of the machine. */
-  cpu: { origin: number; destination: number; ledgers: number; bench: number; rest: number };
-  /** Busy share of every core over the run. */
-  busy: number;
-}
+/** The rate, and CPU seconds per transfer of each process (the ledger servers together), the bench and the rest. */
+export type ProcessTransfers = CpuPerItem<'origin' | 'destination' | 'ledgers'>;
 
 /** Transfers in processes: `count` measured after a warm-up of `inFlight`, `inFlight` at a time. */
 export async function transfersInProcesses(count: number, inFlight: number): Promise<ProcessTransfers> {
@@ -57,27 +51,11 @@ async function run(dir: string, count: number, inFlight: number, bundle: string)
       next = end;
     };
     await drive(inFlight); // warm-up, not measured
-    const pids = { origin: origin.child!.pid, destination: destination.child!.pid, ledgers: servers.map(pidOf) };
-    const cpuNow = () => ({
-      origin: cpuOf(pids.origin),
-      destination: cpuOf(pids.destination),
-      ledgers: pids.ledgers.reduce((n, pid) => n + cpuOf(pid), 0),
-      bench: selfCpu(),
-    });
-    const cpu0 = cpuNow();
-    const busy0 = machineBusy();
-    const t0 = now();
-    await drive(count);
-    const seconds = (now() - t0) / 1000;
-    const busy = machineBusy() - busy0;
-    const cpu1 = cpuNow();
-    const used = {
-      origin: cpu1.origin - cpu0.origin,
-      destination: cpu1.destination - cpu0.destination,
-      ledgers: cpu1.ledgers - cpu0.ledgers,
-      bench: cpu1.bench - cpu0.bench,
-    };
-    const known = used.origin + used.destination + used.ledgers + used.bench;
+    const measured = await cpuPerItem(
+      { origin: [origin.child!.pid], destination: [destination.child!.pid], ledgers: servers.map(pidOf) },
+      count,
+      () => drive(count),
+    );
     // Every transfer committed at the origin (transferThrough checks each); the destination and the ledgers agree.
     let committed = 0;
     await destination.child!.waitFor(
@@ -90,17 +68,7 @@ async function run(dir: string, count: number, inFlight: number, bundle: string)
       check(onA?.state === 'burned' && onB?.owner === `beneficiary-${i}`, `asset-${i} moved once`);
     }
     await pair.stop();
-    return {
-      perSecond: count / seconds,
-      cpu: {
-        origin: used.origin / count,
-        destination: used.destination / count,
-        ledgers: used.ledgers / count,
-        bench: used.bench / count,
-        rest: Math.max(0, busy - known) / count,
-      },
-      busy: busy / (seconds * availableParallelism()),
-    };
+    return measured;
   } finally {
     await world.close();
   }

@@ -1,4 +1,5 @@
 // Timing primitives of the bench: rates over a fixed wall-clock window, with a bounded number of requests in flight.
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
@@ -123,4 +124,47 @@ export function machineBusy(): number {
   const t = ticks.map(Number);
   const busy = t.reduce((a, b) => a + b, 0) - (t[3] ?? 0) - (t[4] ?? 0);
   return busy / CLOCK_TICKS;
+}
+
+/** What a run of `count` items cost: its rate, CPU seconds per item by group of processes, and the cores' busy share. */
+export interface CpuPerItem<K extends string> {
+  perSecond: number;
+  /** Each group's processes, this process (`bench`), and the rest of the machine (`rest`), per item. */
+  cpu: Record<K | 'bench' | 'rest', number>;
+  /** Busy share of every core over the run. */
+  busy: number;
+}
+
+/** Runs `work` (`count` items) and reads, from /proc, the CPU each group of `pids` spent on it. */
+export async function cpuPerItem<K extends string>(
+  groups: Record<K, readonly number[]>,
+  count: number,
+  work: () => Promise<void>,
+): Promise<CpuPerItem<K>> {
+  const read = (): Record<string, number> => {
+    const r: Record<string, number> = {};
+    for (const [k, pids] of Object.entries<readonly number[]>(groups)) r[k] = pids.reduce((n, p) => n + cpuOf(p), 0);
+    r.bench = selfCpu();
+    return r;
+  };
+  const cpu0 = read();
+  const busy0 = machineBusy();
+  const t0 = now();
+  await work();
+  const seconds = (now() - t0) / 1000;
+  const busy = machineBusy() - busy0;
+  const cpu1 = read();
+  const cpu: Record<string, number> = {};
+  let known = 0;
+  for (const k of Object.keys(cpu1)) {
+    const used = cpu1[k]! - cpu0[k]!;
+    cpu[k] = used / count;
+    known += used;
+  }
+  cpu.rest = Math.max(0, busy - known) / count;
+  return {
+    perSecond: count / seconds,
+    cpu: cpu as Record<K | 'bench' | 'rest', number>,
+    busy: busy / (seconds * availableParallelism()),
+  };
 }
