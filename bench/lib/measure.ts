@@ -126,7 +126,7 @@ export function machineBusy(): number {
   return busy / CLOCK_TICKS;
 }
 
-/** What a run of `count` items cost: its rate, CPU seconds per item by group of processes, and the cores' busy share. */
+/** What a run of `count` items cost: its rate, CPU seconds per item by group of processes, the cores' busy share. */
 export interface CpuPerItem<K extends string> {
   perSecond: number;
   /** Each group's processes, this process (`bench`), and the rest of the machine (`rest`), per item. */
