@@ -20,7 +20,7 @@ useNativeSha256();
 const node: GatewayRuntime = {
   name: 'node',
   pid: process.pid,
-  // node:crypto verifies ES256 at a third of WebCrypto's cost to this thread; noble keeps ES256K.
+  // node:crypto verifies ES256 at about half of WebCrypto's cost to this thread; noble keeps ES256K.
   verifier: nodeVerifier(nobleVerifier()),
   async listen({ host, port, tls, ...options }) {
     // A 5 s heartbeat finds a silently dead peer fast; a SIGKILLed one closes its sockets at once anyway.
