@@ -128,12 +128,23 @@ function stringifiesCanonically(v: unknown, depth: number): boolean {
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return false;
   const keys = Object.keys(v);
+  // The order first, before any member is walked: an object built out of order (most that the gateway builds) is
+  // turned down at the cost of its keys alone, and jcs then tries each of its members on its own.
   for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if ((i > 0 && keys[i - 1]! >= k) || !wellFormed(k)) return false;
-    if (!stringifiesCanonically((v as Record<string, unknown>)[k], depth + 1)) return false;
+    if ((i > 0 && keys[i - 1]! >= keys[i]!) || !wellFormed(keys[i]!)) return false;
+  }
+  for (let i = 0; i < keys.length; i++) {
+    if (!stringifiesCanonically((v as Record<string, unknown>)[keys[i]!], depth + 1)) return false;
   }
   return true;
+}
+
+/**
+ * The canonical text of a member or element, from JSON.stringify where that writes it as JCS does (a parsed entry
+ * inside a message the gateway built, a payload inside an entry), else from jcs.
+ */
+function jcsMember(v: unknown, depth: number): string | undefined {
+  return v !== null && typeof v === 'object' && stringifiesCanonically(v, depth) ? JSON.stringify(v) : jcs(v, depth);
 }
 
 /**
@@ -143,7 +154,7 @@ function stringifiesCanonically(v: unknown, depth: number): boolean {
 export function canonicalJsonWith(value: Record<string, Json>, key: string, text: string): string {
   let out = '{';
   for (const k of sortedKeys(value)) {
-    const t = k === key ? text : jcs(value[k], 1);
+    const t = k === key ? text : jcsMember(value[k], 1);
     if (t === undefined) continue;
     out += `${out.length === 1 ? '' : ','}${quotedKey(k)}:${t}`;
   }
@@ -216,12 +227,12 @@ function jcs(v: unknown, depth: number): string | undefined {
     return jcs((v as { toJSON(): unknown }).toJSON(), depth + 1);
   if (Array.isArray(v)) {
     let out = '[';
-    for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + (jcs(v[i], depth + 1) ?? 'null');
+    for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + (jcsMember(v[i], depth + 1) ?? 'null');
     return `${out}]`;
   }
   let out = '{';
   for (const k of sortedKeys(v)) {
-    const t = jcs((v as Record<string, unknown>)[k], depth + 1);
+    const t = jcsMember((v as Record<string, unknown>)[k], depth + 1);
     if (t === undefined) continue;
     out += `${out.length === 1 ? '' : ','}${quotedKey(k)}:${t}`;
   }
