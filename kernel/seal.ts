@@ -65,6 +65,60 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
   return entry;
 }
 
+/** The seal members as sealEntry appends them: `,"entryHash":"<64 hex>","messageSignature":"<86 base64url>"}`. */
+const HASH_MEMBER = ',"entryHash":"';
+const SIGNATURE_MEMBER = '","messageSignature":"';
+const SEAL_CHARS = HASH_MEMBER.length + 64 + SIGNATURE_MEMBER.length + 86 + 2;
+
+/**
+ * An entry from the text sealEntry made for it (a store keeps that text), when the text is in that form and its
+ * body hashes to the entryHash it carries: then the text is as it was written, and the entry it parses to is the one
+ * sealed. Undefined for anything else, which the caller checks in full (checkEntryContent). Cheaper than the full
+ * check (one hash over text already flat, instead of two canonicalizations and two hashes), for reading this
+ * gateway's own chain back to send it to a peer, who verifies every entry anyway. The members come out in JCS order,
+ * the seal members among the others, so a message carrying the entries is canonicalized natively.
+ */
+export function entryFromSealedText(text: string): LogEntry | undefined {
+  const at = text.length - SEAL_CHARS;
+  if (at < 2 || !text.startsWith(HASH_MEMBER, at) || !text.startsWith(SIGNATURE_MEMBER, at + HASH_MEMBER.length + 64))
+    return undefined;
+  if (!text.endsWith('"}')) return undefined;
+  const hash = text.slice(at + HASH_MEMBER.length, at + HASH_MEMBER.length + 64);
+  if (!HASH_PATTERN.test(hash) || sha256HexOfNewText(`${text.slice(0, at)}}`) !== hash) return undefined;
+  let parsed: Record<string, Json>;
+  try {
+    parsed = JSON.parse(text) as Record<string, Json>;
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || parsed.entryHash !== hash)
+    return undefined;
+  const signature = parsed.messageSignature;
+  if (typeof signature !== 'string' || !SIGNATURE.test(signature)) return undefined;
+  // The body's members are in order (a canonical text); the two seal members go where JCS puts them.
+  const entry: Record<string, Json> = {};
+  let previous = '';
+  let hashPlaced = false;
+  let signaturePlaced = false;
+  for (const k of Object.keys(parsed)) {
+    if (k === 'entryHash' || k === 'messageSignature') continue;
+    if (k <= previous) return undefined;
+    previous = k;
+    if (!hashPlaced && k > 'entryHash') {
+      entry.entryHash = hash;
+      hashPlaced = true;
+    }
+    if (!signaturePlaced && k > 'messageSignature') {
+      entry.messageSignature = signature;
+      signaturePlaced = true;
+    }
+    entry[k] = parsed[k]!;
+  }
+  if (!hashPlaced) entry.entryHash = hash;
+  if (!signaturePlaced) entry.messageSignature = signature;
+  return entry as unknown as LogEntry;
+}
+
 export type EntryFailure = 'malformed' | 'bad-payload-hash' | 'bad-entry-hash' | 'unknown-author' | 'bad-signature';
 
 export type EntryCheck = { ok: true; entry: LogEntry } | { ok: false; reason: EntryFailure; detail: string };

@@ -9,7 +9,13 @@ import {
   parseLogId,
 } from '../kernel/entry.ts';
 import { SatpError } from '../kernel/errors.ts';
-import { checkEntryContent, checkEntrySignature, sealedText, type VerifyContext } from '../kernel/seal.ts';
+import {
+  checkEntryContent,
+  checkEntrySignature,
+  entryFromSealedText,
+  sealedText,
+  type VerifyContext,
+} from '../kernel/seal.ts';
 import { type ChainResult, keysInForce, verifyChain } from '../kernel/chain.ts';
 import { keyAt, type Succession, takeoverOf } from '../kernel/takeover.ts';
 import { getLogDiff, type LogDiff } from '../kernel/log-diff.ts';
@@ -206,7 +212,8 @@ export class LogStore {
     let chars = 0;
     let end = 0;
     while (end < texts.length && (end === 0 || chars + texts[end]!.length <= maxChars)) chars += texts[end++]!.length;
-    const entries = texts.slice(0, end).map((t) => parseStored(t, logId));
+    // The page goes to a peer, who checks every entry in full: here its texts need only be as they were written.
+    const entries = texts.slice(0, end).map((t) => entryFromSealedText(t) ?? parseStored(t, logId));
     return { entries, more: from + end - 1 < length };
   }
 

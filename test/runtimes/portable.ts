@@ -5,6 +5,7 @@ export const PORTABLE_TESTS: readonly string[] = [
   'test/unit/runtime.test.ts',
   'test/unit/strict-json.test.ts',
   'test/unit/entry-shape.test.ts',
+  'test/unit/sealed-text.test.ts',
   'test/unit/entry-steps.test.ts',
   'test/unit/draft-form.test.ts',
   'test/unit/error-codes.test.ts',
