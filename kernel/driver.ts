@@ -521,7 +521,7 @@ export class Gateway {
   async #execute(sessionId: string, e: Effect, followUps: GatewayEvent[]): Promise<ReceiveResult | undefined> {
     switch (e.kind) {
       case 'send':
-        void this.#send(e.to, e.message);
+        void this.#send(e.to, e.message, e.canonical);
         return undefined;
       case 'store':
         followUps.push({
@@ -715,12 +715,12 @@ export class Gateway {
     return epoch;
   }
 
-  async #send(to: string, message: SatpMessage): Promise<void> {
+  async #send(to: string, message: SatpMessage, canonical?: string): Promise<void> {
     if (this.#closed) return;
     try {
       // Only a backup needs to show its certificate: the primary's key is the one its peers know.
       const certificate = this.#successorOnly() ? this.#o.certificate : undefined;
-      await this.#o.outbox.send(to, await sealMessage(message, this.id, this.#o.signer, certificate));
+      await this.#o.outbox.send(to, await sealMessage(message, this.id, this.#o.signer, certificate, canonical));
     } catch {
       // Delivery is at most once; an unanswered message is resent by its retransmit timer.
     }

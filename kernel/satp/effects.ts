@@ -94,8 +94,12 @@ export type Report =
   | { kind: 'needs-operator'; detail: string };
 
 export type Effect =
-  /** logged: the message is in the chain (first send or resend); false: an unlogged answer (refusal, ended session). */
-  | { kind: 'send'; to: string; message: SatpMessage; logged: boolean }
+  /**
+   * logged: the message is in the chain (first send or resend); false: an unlogged answer (refusal, ended session).
+   * canonical: the message's canonical JSON, when the step that decided it made it already (a recovery page, whose
+   * text is large): sealing then does not make it again.
+   */
+  | { kind: 'send'; to: string; message: SatpMessage; logged: boolean; canonical?: string }
   | { kind: 'ledger-execute'; op: LedgerOp }
   /** status(opId) on this gateway's own ledger. */
   | { kind: 'ledger-query'; opId: string }

@@ -45,16 +45,18 @@ const headerSchema = z.strictObject({
 
 /**
  * Signs a message as its sender `kid`. The payload is the canonical JSON, so its hash is the message hash. A backup
- * acting as `kid` passes its `certificate` (base64 DER), sent in the unprotected header as x5c.
+ * acting as `kid` passes its `certificate` (base64 DER), sent in the unprotected header as x5c. `canonical`: the
+ * message's canonical JSON when the caller made it already (it must be canonicalJson(message)).
  */
 export async function sealMessage(
   message: SatpMessage,
   kid: string,
   signer: Signer,
   certificate?: string,
+  canonical?: string,
 ): Promise<Envelope> {
   const header = utf8(toBase64Url(utf8(canonicalJson({ alg: signer.alg, kid, typ: 'satp+json' }))));
-  const payload = base64UrlBytes(utf8(canonicalJson(message as unknown as Json)));
+  const payload = base64UrlBytes(utf8(canonical ?? canonicalJson(message as unknown as Json)));
   // The JWS signing input, header.payload, from the ASCII bytes of both: a large payload's text is not encoded again.
   const input = new Uint8Array(header.length + 1 + payload.length);
   input.set(header);

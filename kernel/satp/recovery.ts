@@ -8,9 +8,10 @@
 // on when its result comes back, so nothing reaches a store before the message was accepted.
 import { sameKey } from '../crypto/types.ts';
 import type { EntryStep } from '../entry.ts';
-import type { Json } from '../json.ts';
+import { sha256HexOfText } from '../hash.ts';
+import { canonicalJson, type Json } from '../json.ts';
 import type { About, Decision, GatewayConfig, StoreResult } from './effects.ts';
-import { messageHash, type SatpMessage } from './messages.ts';
+import type { SatpMessage } from './messages.ts';
 import type { Payload } from './payloads.ts';
 import {
   ENDED_PAGE_CHARS,
@@ -95,8 +96,13 @@ function sendRecovery(
   message: RecoveryMessage,
   entryHashes?: string[],
 ): Decision {
-  const hash = messageHash(message as SatpMessage);
-  const effects: Decision['effects'] = [{ kind: 'send', to, message: message as SatpMessage, logged: live(s) }];
+  // Canonicalized once: the hash here, and for a page (whose text is large) the signed payload when the driver seals
+  // it.
+  const canonical = canonicalJson(message as unknown as Json);
+  const hash = sha256HexOfText(canonical);
+  const page = message.messageType === RMSG.recoverUpdate ? { canonical } : {};
+  const send = { kind: 'send' as const, to, message: message as SatpMessage, logged: live(s), ...page };
+  const effects: Decision['effects'] = [send];
   if (!live(s)) return { steps: [], effects };
   const small = message.messageType === RMSG.recoverUpdate ? undefined : message;
   const payload: Payload = {

@@ -4,6 +4,7 @@
 // (test/support/reducer-rules.ts); each event goes to the pure reduce().
 import { describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../kernel/entry.ts';
+import { canonicalJson, type Json } from '../../kernel/json.ts';
 import {
   ENDED_PAGE_CHARS,
   MSG,
@@ -78,19 +79,16 @@ describe('RECOVER', () => {
     // Unknown here: a configured gateway is told there is nothing, a stranger is refused.
     const unknown = decideOn(undefined, message(recover, THIRD.id), cfg);
     expect(unknown.entries).toEqual([]);
+    const empty = {
+      ...base(d),
+      messageType: RMSG.recoverUpdate,
+      hashRecoverMessage: H('f'),
+      recoveredLogs: [],
+      more: false,
+    };
+    // A page carries its canonical text, made once for its hash, so sealing does not make it again.
     expect(unknown.sends).toEqual([
-      {
-        kind: 'send',
-        to: THIRD.id,
-        logged: false,
-        message: {
-          ...base(d),
-          messageType: RMSG.recoverUpdate,
-          hashRecoverMessage: H('f'),
-          recoveredLogs: [],
-          more: false,
-        },
-      },
+      { kind: 'send', to: THIRD.id, logged: false, message: empty, canonical: canonicalJson(empty) },
     ]);
     const stranger = decideOn(undefined, message(recover, 'gw-stranger'), cfg);
     expect(stranger.reports).toEqual([refusedWith(SATP_ERRORS.forbidden)]);
@@ -111,7 +109,15 @@ describe('RECOVER', () => {
       recoveredLogs: page.entries,
       more: true,
     };
-    expect(first.sends).toEqual([{ kind: 'send', to: ORIGIN.id, message: update, logged: true }]);
+    expect(first.sends).toEqual([
+      {
+        kind: 'send',
+        to: ORIGIN.id,
+        message: update,
+        logged: true,
+        canonical: canonicalJson(update as unknown as Json),
+      },
+    ]);
     expect(first.entries.map((e) => [e.operation, e.recoveryMessage])).toEqual([
       ['ack', 'recover-msg'],
       ['exec', 'recover-update-msg'],
@@ -148,7 +154,15 @@ describe('RECOVER', () => {
     const ended: SessionState = { ...d, status: { kind: 'ended', outcome: 'rolled-back', reason: 'test' } };
     const late = decideOn(ended, { kind: 'store-result', now: NOW, about, result: page }, cfg);
     expect(late.entries).toEqual([]);
-    expect(late.sends).toEqual([{ kind: 'send', to: ORIGIN.id, message: update, logged: false }]);
+    expect(late.sends).toEqual([
+      {
+        kind: 'send',
+        to: ORIGIN.id,
+        message: update,
+        logged: false,
+        canonical: canonicalJson(update as unknown as Json),
+      },
+    ]);
     // The read failed: nothing is sent, the RECOVER is resent by its sender.
     const failed = decideOn(d, { kind: 'store-result', now: NOW, about, result: { kind: 'failed', detail: 'x' } }, cfg);
     expect(failed.entries).toEqual([]);
