@@ -5,6 +5,11 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export const utf8 = (text: string): Uint8Array => encoder.encode(text);
 export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);
+/** Writes the UTF-8 of `text` into `into` as far as it fits (TextEncoder.encodeInto): what was read and written. */
+export const encodeInto = (text: string, into: Uint8Array): { read: number; written: number } => {
+  const r = encoder.encodeInto(text, into);
+  return { read: r.read ?? 0, written: r.written ?? 0 };
+};
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 

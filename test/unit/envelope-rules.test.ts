@@ -7,7 +7,7 @@ import { defaultVerifier } from '../../kernel/crypto/verifier.ts';
 import { toBase64Url, utf8 } from '../../kernel/encoding.ts';
 import { sha256Hex } from '../../kernel/hash.ts';
 import { canonicalJson } from '../../kernel/json.ts';
-import { type Envelope, openEnvelope, type RefusalHint } from '../../kernel/satp/envelope.ts';
+import { type Envelope, openEnvelope, type RefusalHint, signingInput } from '../../kernel/satp/envelope.ts';
 import { MSG, SATP_ERRORS } from '../../kernel/satp/index.ts';
 import { refuseEnvelope } from '../../kernel/satp/refuse.ts';
 import { G1, G2 } from '../support/fixtures.ts';
@@ -72,6 +72,21 @@ describe('openEnvelope', () => {
       const opened = await openEnvelope(await signed(text), G1.id, keys, verifier);
       expect(opened).toMatchObject({ ok: false, authentic: true });
       expect(opened).not.toHaveProperty('hint');
+    }
+  });
+});
+
+describe('signingInput (JWS: the ASCII bytes of protected.payload)', () => {
+  it('is the UTF-8 of the joined text, written without joining it, for any texts', () => {
+    for (const [h, p] of [
+      ['eyJhbGciOiJFUzI1NiJ9', 'e30'],
+      ['', ''],
+      ['a', 'b'.repeat(70_000)],
+      ['é', 'x'],
+      ['x', 'éa'],
+      ['x', 'a😀'],
+    ] as const) {
+      expect(signingInput(h, p)).toEqual(utf8(`${h}.${p}`));
     }
   });
 });
