@@ -1,6 +1,12 @@
 // Verification of a whole chain: the first bad entry and why, never a throw on hostile input.
 import { type ChainHead, EMPTY_HEAD, type LogEntry } from './entry.ts';
-import { checkEntryContent, checkEntrySignature, type EntryFailure, type VerifyContext } from './seal.ts';
+import {
+  checkEntryContent,
+  checkEntrySignature,
+  type EntryCheck,
+  type EntryFailure,
+  type VerifyContext,
+} from './seal.ts';
 import { type PublicJwk, sameKey } from './crypto/types.ts';
 import { claimsTakeover, type Succession, takeoverOf } from './takeover.ts';
 
@@ -57,6 +63,13 @@ export async function verifyChain(
   let author = expect.author;
   const checked: { entry: LogEntry; canonical?: string }[] = [];
   let failure: Extract<ChainResult, { ok: false }> | undefined;
+  // Signatures are verified off this thread where the verifier can (node:crypto's pool, WebCrypto): each is started
+  // as soon as its entry passes the checks here, with the key in force at the start, so the verifications overlap the
+  // checks of the entries after it. From the first entry that claims a takeover on, the key is known only once the
+  // takeover is judged, after the loop.
+  const early: Promise<EntryCheck>[] = [];
+  let startKey: PublicJwk | undefined;
+  let speculate = true;
 
   // Hostile input (an array or entry whose getters or proxy traps throw) is reported at the index
   // being read, as malformed, instead of escaping as an exception (never throws).
@@ -107,6 +120,12 @@ export async function verifyChain(
         };
         break;
       }
+      if (speculate && claimsTakeover(e)) speculate = false;
+      if (speculate) {
+        startKey ??= expect.signer ?? (author === undefined ? undefined : ctx.keys(author));
+        if (startKey) early.push(checkEntrySignature(e, content.canonical, ctx, startKey));
+        else speculate = false;
+      }
       checked.push({ entry: e, canonical: content.canonical });
       head = { seq: e.seqNumber, hash: e.entryHash };
     }
@@ -117,7 +136,7 @@ export async function verifyChain(
 
   const forced = await keysInForce(
     checked.map((c) => c.entry),
-    expect.signer ?? (author === undefined ? undefined : ctx.keys(author)),
+    startKey ?? expect.signer ?? (author === undefined ? undefined : ctx.keys(author)),
     ctx,
   );
   const { signers, successions } = forced;
@@ -128,7 +147,11 @@ export async function verifyChain(
     failure = { ok: false, index, seqNumber, reason: 'unknown-author', detail };
   }
   const signatures = await Promise.all(
-    checked.map((c, i) => checkEntrySignature(c.entry, c.canonical, ctx, signers[i])),
+    checked.map((c, i) =>
+      i < early.length && signers[i] === startKey
+        ? early[i]!
+        : checkEntrySignature(c.entry, c.canonical, ctx, signers[i]),
+    ),
   );
   const bad = signatures.findIndex((s) => !s.ok);
   if (bad >= 0) {
