@@ -79,11 +79,25 @@ export function describeEntry(e: Pick<LogEntry, 'payload' | 'recoveryMessage'>):
 }
 
 /** The append event: one line per entry made durable (own chain, or the copy of the peer's chain). */
-export function appendFields(e: LogEntry, self: string): EventFields {
+/** One durable append to the copy of a peer's chain: whose chain, which entries, the hash it now ends with. */
+export function copyFields(entries: readonly LogEntry[]): EventFields {
+  const first = entries[0]!;
+  const last = entries[entries.length - 1]!;
+  return {
+    session: first.sessionId,
+    author: first.author,
+    from: first.seqNumber,
+    to: last.seqNumber,
+    entries: entries.length,
+    hash: last.entryHash.slice(0, 12),
+  };
+}
+
+/** One entry of the gateway's own chain made durable. */
+export function appendFields(e: LogEntry): EventFields {
   return {
     session: e.sessionId,
     author: e.author,
-    copy: e.author === self ? undefined : true,
     seq: e.seqNumber,
     step: e.step,
     operation: e.operation,

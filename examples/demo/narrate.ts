@@ -95,7 +95,6 @@ export class Narrator {
         );
       }
       case 'append': {
-        if (e.copy) return undefined;
         if (e.recoveryMessage === 'recover-update-msg' && e.operation === 'ack') {
           const n = /\+(\d+) entries/.exec(String(e.what))?.[1] ?? '0';
           return (

@@ -271,9 +271,7 @@ export function describeSigkillStorm(o: StormOptions): void {
       // the point of no return is refused; an error-msg to a session already rolling back is ignored, see
       // test/scenario/safety-harsher-world.test.ts, "operator reports are for what needs an operator").
       const operator = history.filter((e) => e.event === 'report' && e.kind === 'needs-operator');
-      const recovers = history.filter(
-        (e) => e.event === 'append' && e.recoveryMessage === 'recover-msg' && !e.copy,
-      ).length;
+      const recovers = history.filter((e) => e.event === 'append' && e.recoveryMessage === 'recover-msg').length;
       console.log(
         `gateway sigkill: ${KILLS} kills (origin ${tally.origin}, destination ${tally.destination}; ` +
           `${tally.longDowns} stayed down past deadlines), ` +
