@@ -112,9 +112,9 @@ async function run(dir: string, lack: number, bundle: string): Promise<ProcessRe
       (await a.asset(asset))?.state === 'burned' && (await b.asset(asset))?.owner === 'bob',
       `${asset} moved exactly once`,
     );
-    const recovered = child.events.filter(
-      (e) => e.event === 'append' && e.session === sessionId && e.author === destination.id,
-    ).length;
+    const recovered = child.events
+      .filter((e) => e.event === 'copy' && e.session === sessionId && e.author === destination.id)
+      .reduce((n, e) => n + Number(e.entries), 0);
     check(recovered >= lack, `the origin's copy gained the ${lack} entries it lacked (${recovered})`);
     await pair.stop();
     return { listeningMs, successMs, doneMs, cpu, recovered };
