@@ -116,12 +116,22 @@ export async function admitBytes(from: string, bytes: Uint8Array, ctx: InboundCo
   return admitChecked(from, text, bytes, ctx);
 }
 
-/** Text the runtime already decoded (a WebSocket text frame, which the runtime checked is UTF-8). */
-export async function admitText(from: string, text: string, ctx: InboundContext): Promise<Admission> {
+/**
+ * Text the runtime already decoded (a WebSocket text frame, which the runtime checked is UTF-8). `utf8Bytes`: its
+ * length in UTF-8 when the runtime knows it (it decoded the text from those bytes); else it is counted here.
+ */
+export async function admitText(
+  from: string,
+  text: string,
+  ctx: InboundContext,
+  utf8Bytes?: number,
+): Promise<Admission> {
   // UTF-16 length ≤ UTF-8 length ≤ 3 × UTF-16 length, so the exact count is needed only near the bound.
   if (
-    text.length > ctx.maxMessageBytes ||
-    (text.length * 3 > ctx.maxMessageBytes && utf8Length(text) > ctx.maxMessageBytes)
+    utf8Bytes !== undefined
+      ? utf8Bytes > ctx.maxMessageBytes
+      : text.length > ctx.maxMessageBytes ||
+        (text.length * 3 > ctx.maxMessageBytes && utf8Length(text) > ctx.maxMessageBytes)
   ) {
     return refuse(
       ctx,

@@ -1,7 +1,7 @@
 // The transports bound every message by its UTF-8 size, counted without encoding it: the count must be the encoder's.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { utf8Length } from '../../transports/inbound.ts';
+import { admitText, inboundContext, utf8Length } from '../../transports/inbound.ts';
 
 const encoded = (text: string) => new TextEncoder().encode(text).length;
 
@@ -30,5 +30,23 @@ describe('utf8Length', () => {
   it('counts a JWS-sized ASCII message, with one wide character at either end', () => {
     const body = 'A'.repeat(400_000);
     for (const t of [body, `é${body}`, `${body}😀`, '']) expect(utf8Length(t)).toBe(encoded(t));
+  });
+});
+
+describe('admitText: the size bound, counted once', () => {
+  const ctx = inboundContext({ maxMessageBytes: 100 });
+  const text = JSON.stringify({ m: '€'.repeat(30) }); // 38 characters, 98 bytes in UTF-8
+
+  it('counts the UTF-8 of a text near the bound when the runtime gave no byte count', async () => {
+    expect((await admitText('p', text, ctx)).ok).toBe(true);
+    const over = JSON.stringify({ m: '€'.repeat(31) }); // 101 bytes, 39 characters
+    const refused = await admitText('p', over, ctx);
+    expect(refused.ok || refused.status).toBe(413);
+  });
+
+  it('takes the byte count a runtime read the frame with (the Node server): over the bound is refused', async () => {
+    expect((await admitText('p', text, ctx, 98)).ok).toBe(true);
+    const refused = await admitText('p', '{}', ctx, 101);
+    expect(refused.ok || refused.status).toBe(413);
   });
 });

@@ -31,7 +31,7 @@ export interface SocketPeersOptions extends InboundOptions {
 
 /** One authenticated connection. Its inbound messages are admitted one at a time, so they reach handlers in order. */
 export class PeerConnection {
-  readonly #queue: (string | Uint8Array)[] = [];
+  readonly #queue: { data: string | Uint8Array; utf8Bytes: number | undefined }[] = [];
   #draining = false;
   #open = true;
 
@@ -41,8 +41,12 @@ export class PeerConnection {
     private readonly core: SocketPeers,
   ) {}
 
-  /** A frame arrived: text as a string; binary frames as bytes, which are refused (messages are JSON text). */
-  receive(data: string | Uint8Array, binary: boolean): void {
+  /**
+   * A frame arrived: text as a string; binary frames as bytes, which are refused (messages are JSON text).
+   * `utf8Bytes`: the text's length in UTF-8, when the runtime read the frame as bytes and checked them as UTF-8 (so the
+   * inbound size check need not count it again).
+   */
+  receive(data: string | Uint8Array, binary: boolean, utf8Bytes?: number): void {
     if (!this.#open) return;
     if (binary) {
       this.end(CLOSE.unsupportedData, 'messages are JSON text frames');
@@ -52,7 +56,7 @@ export class PeerConnection {
       this.end(CLOSE.policy, 'too many unprocessed messages');
       return;
     }
-    this.#queue.push(data);
+    this.#queue.push({ data, utf8Bytes });
     if (!this.#draining) void this.#drain();
   }
 
@@ -69,10 +73,11 @@ export class PeerConnection {
   async #drain(): Promise<void> {
     this.#draining = true;
     try {
-      for (let data = this.#queue.shift(); data !== undefined && this.#open; data = this.#queue.shift()) {
+      for (let next = this.#queue.shift(); next !== undefined && this.#open; next = this.#queue.shift()) {
+        const { data, utf8Bytes } = next;
         const a =
           typeof data === 'string'
-            ? await admitText(this.peer, data, this.core.ctx)
+            ? await admitText(this.peer, data, this.core.ctx, utf8Bytes)
             : await admitBytes(this.peer, data, this.core.ctx);
         if (a.ok) {
           this.core.handlers.message(this.peer, a.message);

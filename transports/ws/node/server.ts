@@ -214,7 +214,8 @@ export class WsServerTransport extends WsTransport {
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       // ws has checked UTF-8 (1007) and size (1009) already; a text frame's bytes are valid UTF-8 here.
       const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
-      conn.receive(isBinary ? new Uint8Array(bytes) : bytes.toString('utf8'), isBinary);
+      if (isBinary) conn.receive(new Uint8Array(bytes), true);
+      else conn.receive(bytes.toString('utf8'), false, bytes.length); // valid UTF-8: the text is those bytes
     });
     ws.on('pong', () => this.#alive.set(ws, true));
     ws.on('error', (err) => this.core.ctx.onError(err, { peer, what: 'socket error' }));
