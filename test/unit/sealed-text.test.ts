@@ -67,7 +67,8 @@ describe('entryFromSealedText', () => {
     const body = JSON.parse(`${text.slice(0, suffixAt)}}`) as Record<string, Json>;
     const keys = Object.keys(body).reverse();
     const reversed = `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(body[k]!)}`).join(',')}}`;
-    const forged = `${reversed.slice(0, -1)},"entryHash":"${sha256HexOfText(reversed)}","messageSignature":"${e!.messageSignature}"}`;
+    const seal = `"entryHash":"${sha256HexOfText(reversed)}","messageSignature":"${e!.messageSignature}"`;
+    const forged = `${reversed.slice(0, -1)},${seal}}`;
     expect(entryFromSealedText(forged)).toBeUndefined();
   });
 });
