@@ -68,6 +68,8 @@ export async function verifyChain(
   // checks of the entries after it. From the first entry that claims a takeover on, the key is known only once the
   // takeover is judged, after the loop.
   const early: Promise<EntryCheck>[] = [];
+  const keyAtStart = (): PublicJwk | undefined =>
+    expect.signer ?? (author === undefined ? undefined : ctx.keys(author));
   let startKey: PublicJwk | undefined;
   let speculate = true;
 
@@ -122,7 +124,7 @@ export async function verifyChain(
       }
       if (speculate && claimsTakeover(e)) speculate = false;
       if (speculate) {
-        startKey ??= expect.signer ?? (author === undefined ? undefined : ctx.keys(author));
+        startKey ??= keyAtStart();
         if (startKey) early.push(checkEntrySignature(e, content.canonical, ctx, startKey));
         else speculate = false;
       }
@@ -136,7 +138,7 @@ export async function verifyChain(
 
   const forced = await keysInForce(
     checked.map((c) => c.entry),
-    startKey ?? expect.signer ?? (author === undefined ? undefined : ctx.keys(author)),
+    startKey ?? keyAtStart(),
     ctx,
   );
   const { signers, successions } = forced;

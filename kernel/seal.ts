@@ -42,6 +42,11 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The seal members as sealEntry appends them: `,"entryHash":"<64 hex>","messageSignature":"<86 base64url>"}`. */
+const HASH_MEMBER = ',"entryHash":"';
+const SIGNATURE_MEMBER = '","messageSignature":"';
+const SEAL_CHARS = HASH_MEMBER.length + 64 + SIGNATURE_MEMBER.length + 86 + 2;
+
 export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEntry> {
   const parsed = entryBodySchema.safeParse(body);
   if (!parsed.success) throw new TypeError(`entry body is invalid: ${parsed.error.issues[0]?.message}`);
@@ -56,7 +61,7 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
   // The entry's JSON text: the canonical body with the seal members added (hex and base64url need no
   // escaping). Parsing it gives a copy that shares nothing with the caller's body, so freezing it does
   // not freeze theirs; a store keeps the same text instead of serializing the entry again.
-  const stored = `${text.slice(0, -1)},"entryHash":"${entryHash}","messageSignature":"${messageSignature}"}`;
+  const stored = `${text.slice(0, -1)}${HASH_MEMBER}${entryHash}${SIGNATURE_MEMBER}${messageSignature}"}`;
   const entry = deepFreeze(JSON.parse(stored) as LogEntry);
   // Schema: the body passed entryBodySchema, the same shape as logEntrySchema without the two seal fields.
   const seal = HASH_PATTERN.test(entry.entryHash) && SIGNATURE.test(entry.messageSignature);
@@ -64,11 +69,6 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
   sealedHere.set(entry, { key: signer.publicJwk, content, text: stored });
   return entry;
 }
-
-/** The seal members as sealEntry appends them: `,"entryHash":"<64 hex>","messageSignature":"<86 base64url>"}`. */
-const HASH_MEMBER = ',"entryHash":"';
-const SIGNATURE_MEMBER = '","messageSignature":"';
-const SEAL_CHARS = HASH_MEMBER.length + 64 + SIGNATURE_MEMBER.length + 86 + 2;
 
 /**
  * An entry from the text sealEntry made for it (a store keeps that text), when the text is in that form and its

@@ -100,11 +100,17 @@ function sendRecovery(
   // it.
   const canonical = canonicalJson(message as unknown as Json);
   const hash = sha256HexOfText(canonical);
-  const page = message.messageType === RMSG.recoverUpdate ? { canonical } : {};
-  const send = { kind: 'send' as const, to, message: message as SatpMessage, logged: live(s), ...page };
+  const page = message.messageType === RMSG.recoverUpdate;
+  const send = {
+    kind: 'send' as const,
+    to,
+    message: message as SatpMessage,
+    logged: live(s),
+    ...(page && { canonical }),
+  };
   const effects: Decision['effects'] = [send];
   if (!live(s)) return { steps: [], effects };
-  const small = message.messageType === RMSG.recoverUpdate ? undefined : message;
+  const small = page ? undefined : message;
   const payload: Payload = {
     kind: 'recovery-send',
     to,
