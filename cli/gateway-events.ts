@@ -78,7 +78,6 @@ export function describeEntry(e: Pick<LogEntry, 'payload' | 'recoveryMessage'>):
   }
 }
 
-/** The append event: one line per entry made durable (own chain, or the copy of the peer's chain). */
 /** One durable append to the copy of a peer's chain: whose chain, which entries, the hash it now ends with. */
 export function copyFields(entries: readonly LogEntry[]): EventFields {
   const first = entries[0]!;
