@@ -133,7 +133,7 @@ function onMessage(
       return onRecoverUpdateAck(s, from, m, hash, now, cfg);
     case RMSG.recoverUpdate:
       return s && !(hash in s.received)
-        ? onRecoverUpdate(s, from, m, hash, now)
+        ? onRecoverUpdate(s, from, m, hash, now, cfg)
         : reportOnly('ignored', 'RECOVER-UPDATE already handled or for no session');
     case RMSG.recoverSuccess:
       return s && !(hash in s.received)
@@ -408,9 +408,11 @@ function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayCon
       if (!last) return reportOnly('ignored', 'not recovering');
       // A RECOVER unanswered is resent as it is. An ACK unanswered starts the handshake over with a fresh RECOVER:
       // the ACK or its answer was lost, or the peer cannot bind it any more (it answered the RECOVER before it had
-      // the session, unlogged); a new round binds every message again. Either way the next wait is longer.
+      // the session, unlogged); a new round binds every message again. So does a RECOVER sent ahead of a page that
+      // was not applied: it names more of the peer's chain than the copy holds. Either way the next wait is longer.
       const next = attempt + 1;
-      if (last.messageType === RMSG.recoverUpdateAck) return recover(s, now, cfg, next);
+      const ahead = (s.recovery?.view ?? 0) > s.peerCopy.seq;
+      if (last.messageType === RMSG.recoverUpdateAck || ahead) return recover(s, now, cfg, next);
       return {
         steps: [],
         effects: [

@@ -40,6 +40,11 @@ export interface About {
   from: string;
   message: SatpMessage;
   hash: string;
+  /**
+   * For a page of the peer's chain (a RECOVER-UPDATE): the hash of the RECOVER for the next page, sent before this
+   * page was applied. The page's result is decided on while that RECOVER is pending.
+   */
+  ahead?: string;
 }
 
 /**

@@ -7,11 +7,11 @@
 // of this gateway's chain, updating its copy of the peer's chain) is asked for as a `store` effect and decided
 // on when its result comes back, so nothing reaches a store before the message was accepted.
 import { sameKey } from '../crypto/types.ts';
-import type { EntryStep } from '../entry.ts';
-import { sha256HexOfText } from '../hash.ts';
+import type { ChainHead, EntryStep } from '../entry.ts';
+import { HASH_PATTERN as HASH, sha256HexOfText } from '../hash.ts';
 import { canonicalJson, type Json } from '../json.ts';
-import type { About, Decision, GatewayConfig, StoreResult } from './effects.ts';
-import type { SatpMessage } from './messages.ts';
+import type { About, Decision, Effect, GatewayConfig, StoreResult } from './effects.ts';
+import { messageHash, type SatpMessage } from './messages.ts';
 import type { Payload } from './payloads.ts';
 import {
   ENDED_PAGE_CHARS,
@@ -155,23 +155,37 @@ function fromPeer(s: SessionState | undefined, from: string, cfg: GatewayConfig)
  * went unanswered (`attempt` tries in a row so far).
  */
 export function recover(s: SessionState, now: number, cfg: GatewayConfig, attempt = 0): Decision {
+  return sendAwaitingAnswer(s, s.peer, now, cfg, recoverMessage(s, s.peerCopy), attempt);
+}
+
+/** A RECOVER naming `view` as how much of the peer's chain this gateway holds: its copy's head, or a page's end. */
+function recoverMessage(s: SessionState, view: ChainHead): RecoveryOf<typeof RMSG.recover> {
   // A backup in the gateway's place says so; the primary that took its chain back (its own key, the one the chain
   // started with) speaks as the primary again.
   const primary = s.role === 'origin' ? s.chain.originGatewayPubkey : s.chain.destinationGatewayPubkey;
   const backup = s.successor && !sameKey(s.successor.key, primary) ? s.successor : undefined;
-  const m: RecoveryOf<typeof RMSG.recover> = {
+  return {
     ...base(s.sessionId, s.contextId),
     messageType: RMSG.recover,
     phase: s.phase,
     seqNumber: s.head.seq,
     lastEntryHash: s.head.hash,
-    peerSeqNumber: s.peerCopy.seq,
-    peerLastEntryHash: s.peerCopy.hash,
+    peerSeqNumber: view.seq,
+    peerLastEntryHash: view.hash,
     lastEntryTimestamp: s.lastTimestamp,
     isBackup: backup !== undefined,
     ...(backup ? { newIdentityPublicKey: backup.key } : {}),
   };
-  return sendAwaitingAnswer(s, s.peer, now, cfg, m, attempt);
+}
+
+/** Where a page says it ends (its last entry's seqNumber and entryHash), unverified; undefined if it does not say. */
+function claimedEnd(entries: readonly unknown[]): ChainHead | undefined {
+  const last = entries[entries.length - 1] as { seqNumber?: unknown; entryHash?: unknown } | null | undefined;
+  if (typeof last !== 'object' || last === null) return undefined;
+  const { seqNumber: seq, entryHash: hash } = last;
+  return typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0 && typeof hash === 'string' && HASH.test(hash)
+    ? { seq, hash }
+    : undefined;
 }
 
 /**
@@ -241,13 +255,18 @@ function answerRecover(
   return { steps: [...ack, ...d.steps], effects: d.effects };
 }
 
-/** The recovered gateway: a RECOVER-UPDATE for its pending RECOVER goes to its copy of the peer's chain. */
+/**
+ * The recovered gateway: a RECOVER-UPDATE for its pending RECOVER goes to its copy of the peer's chain. When the page
+ * says more follows, the RECOVER for the next page goes out first, naming where this page says it ends: the peer
+ * reads and seals the next page while this one is verified and appended, instead of after.
+ */
 export function onRecoverUpdate(
   s: SessionState,
   from: string,
   m: RecoveryOf<typeof RMSG.recoverUpdate>,
   hash: string,
   now: number,
+  cfg: GatewayConfig,
 ): Decision {
   if (from !== s.peer)
     return refuse(s, m as SatpMessage, hash, now, SATP_ERRORS.forbidden, `${from} is not this session's peer`, from);
@@ -256,16 +275,21 @@ export function onRecoverUpdate(
   // The session ended while its RECOVER was under way (the peer's resent ROLLBACK, say): nothing is left to
   // resume, but the peer's update is answered, unlogged like every recovery answer of an ended session.
   if (isEnded(s)) return sendRecovery(s, from, now, ackOf(s, hash, []));
-  return {
-    steps: [],
-    effects: [
-      {
-        kind: 'store',
-        request: { kind: 'update-copy', entries: m.recoveredLogs },
-        about: { from, message: m as SatpMessage, hash },
-      },
-    ],
-  };
+  // The pending RECOVER was sent ahead of a page that was not applied (the store failed, or the page was refused):
+  // its answer starts past the copy. The recover timer asks again from the copy's head.
+  if ((s.recovery.view ?? 0) > s.peerCopy.seq)
+    return ignore(`RECOVER-UPDATE for a RECOVER that named seq ${s.recovery.view}, past the copy's ${s.peerCopy.seq}`);
+  const about: About = { from, message: m as SatpMessage, hash };
+  const end = m.more ? claimedEnd(m.recoveredLogs) : undefined;
+  const apply = (a: About): Effect => ({
+    kind: 'store',
+    request: { kind: 'update-copy', entries: m.recoveredLogs },
+    about: a,
+  });
+  if (!end || end.seq <= s.peerCopy.seq) return { steps: [], effects: [apply(about)] };
+  const next = recoverMessage(s, end);
+  const ask = sendAwaitingAnswer(s, from, now, cfg, next);
+  return { steps: ask.steps, effects: [...ask.effects, apply({ ...about, ahead: messageHash(next as SatpMessage) })] };
 }
 
 const ackOf = (s: SessionState, hash: string, appended: string[]): RecoveryOf<typeof RMSG.recoverUpdateAck> => ({
@@ -288,14 +312,17 @@ export function onCopyUpdated(
   cfg: GatewayConfig,
 ): Decision {
   const m = about.message as RecoveryOf<typeof RMSG.recoverUpdate>;
-  if (s.recovery?.status !== 'recovering' || m.hashRecoverMessage !== s.recovery.recoverHash || isEnded(s))
+  // Pending: the page's RECOVER, or the one sent ahead of the page (onRecoverUpdate).
+  const pending = s.recovery?.status === 'recovering' ? s.recovery.recoverHash : undefined;
+  if (pending === undefined || (m.hashRecoverMessage !== pending && about.ahead !== pending) || isEnded(s))
     return ignore('RECOVER-UPDATE no longer pending');
   // Decided on already: the append of that decision failed, yet landed, and the session was reloaded with it
   // before this result came round again. Its effects are the reload's to redo; logging it twice would act twice.
   if (about.hash in s.received) return ignore('RECOVER-UPDATE already applied');
   switch (result.kind) {
     case 'failed':
-      // Nothing is decided on a store failure: the recover timer asks again.
+      // Nothing is decided on a store failure: the recover timer asks again (from the copy's head, when the pending
+      // RECOVER was sent ahead of this page).
       return ignore(`RECOVER-UPDATE not applied, the store failed: ${result.detail}`);
     case 'refused': {
       const code =
@@ -329,7 +356,7 @@ export function onCopyUpdated(
     // The page ends before the copy's head. Before the view this gateway's RECOVER named, the author claims less
     // of its chain than this gateway already holds, verified: a real inconsistency. At or past the view, it is an
     // older answer to the same RECOVER, overtaken by a newer one already applied: nothing to do.
-    if (result.pageEnd >= (s.recovery.view ?? 0))
+    if (result.pageEnd >= (s.recovery?.view ?? 0))
       return ignore(
         `a RECOVER-UPDATE older than the copy of the peer's chain (seq ${result.pageEnd} < ${result.head.seq})`,
       );
@@ -350,6 +377,8 @@ export function onCopyUpdated(
     peerHead: result.head,
     ...(peerRolledBack ? { peerRolledBack } : {}),
   });
+  // The RECOVER for the next page is out already, its timer armed.
+  if (about.ahead !== undefined) return { steps: [logged], effects: [] };
   return andThen(s, { steps: [logged], effects: [{ kind: 'clear-timer', timer: 'recover' }] }, (after) => {
     // More than one page: ask again from the new view (the next RECOVER carries it).
     if (m.more) return recover(after, now, cfg);

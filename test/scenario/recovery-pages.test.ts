@@ -12,6 +12,7 @@ import {
   DESTINATION,
   makePair,
   messageOf,
+  ORIGIN,
   outcomes,
   typeOf,
   until,
@@ -20,37 +21,50 @@ import {
 const SID = 's-pages';
 const LACK = 700;
 
+/**
+ * A pair whose origin went down at the proposal's receipt and lacks `lack` entries of the destination's chain, each
+ * about as long as an average transfer entry: the destination's chain grew while the origin was down (the destination
+ * restarted to take them up, as after its own crash). The origin is still down; `down()!.restart()` brings it back.
+ */
+async function lacking(lack: number) {
+  const pair = await makePair();
+  const down = crashOriginOn(pair, DESTINATION, 'proposal-receipt-msg');
+  await pair.origin.gw.startTransfer(pair.request(SID));
+  await until(pair, () => !!down(), 30, 'the origin down at the receipt');
+  pair.intercept = () => undefined;
+
+  // Entries the destination's state ignores, written while both are down.
+  const destination = crashSide(pair, 'destination');
+  const logId = `${SID}/${DESTINATION.id}`;
+  const state = replay(await pair.destination.store.getLog(logId))!;
+  let head: ChainHead = state.head;
+  const bodies: EntryBody[] = [];
+  for (let k = 0; k < lack; k++) {
+    const body = nextEntryBody(state.chain, head, {
+      phase: 'transfer-initiation',
+      step: '1.2',
+      operation: 'done',
+      timestamp: pair.clock.now(),
+      payload: { kind: 'record', what: `waiting ${k} ${'x'.repeat(600)}` },
+    });
+    bodies.push(body);
+    head = { seq: body.seqNumber, hash: entryHashOf(body) };
+  }
+  for (let i = 0; i < bodies.length; i += 100)
+    await pair.destination.store.writeLogEntries(
+      await Promise.all(bodies.slice(i, i + 100).map((b) => sealEntry(b, DESTINATION.signer))),
+    );
+  await destination.restart();
+  return { pair, down, logId, head };
+}
+
+/** The origin is recovered: the destination sent it RECOVER-SUCCESS (since the wire's `from`th message). */
+const recovered = (pair: Awaited<ReturnType<typeof makePair>>, from: number) =>
+  pair.wire.slice(from).some((w) => w.from === DESTINATION.id && typeOf(w.env) === 'recover-success-msg');
+
 describe('recovery pages (RECOVER-UPDATE)', () => {
   it(`a gateway lacking ${LACK} entries gets them in pages as full as RECOVER_PAGE_CHARS allows`, async () => {
-    const pair = await makePair();
-    const down = crashOriginOn(pair, DESTINATION, 'proposal-receipt-msg');
-    await pair.origin.gw.startTransfer(pair.request(SID));
-    await until(pair, () => !!down(), 30, 'the origin down at the receipt');
-    pair.intercept = () => undefined;
-
-    // While the origin is down the destination's chain grows by LACK entries its state ignores, each about as long
-    // as an average transfer entry (the destination restarts to take them up, as after its own crash).
-    const destination = crashSide(pair, 'destination');
-    const logId = `${SID}/${DESTINATION.id}`;
-    const state = replay(await pair.destination.store.getLog(logId))!;
-    let head: ChainHead = state.head;
-    const bodies: EntryBody[] = [];
-    for (let k = 0; k < LACK; k++) {
-      const body = nextEntryBody(state.chain, head, {
-        phase: 'transfer-initiation',
-        step: '1.2',
-        operation: 'done',
-        timestamp: pair.clock.now(),
-        payload: { kind: 'record', what: `waiting ${k} ${'x'.repeat(600)}` },
-      });
-      bodies.push(body);
-      head = { seq: body.seqNumber, hash: entryHashOf(body) };
-    }
-    for (let i = 0; i < bodies.length; i += 100)
-      await pair.destination.store.writeLogEntries(
-        await Promise.all(bodies.slice(i, i + 100).map((b) => sealEntry(b, DESTINATION.signer))),
-      );
-    await destination.restart();
+    const { pair, down, logId, head } = await lacking(LACK);
 
     // When the destination reads each page of its chain, by the count of messages on the wire then.
     const reads: { from: number; wire: number }[] = [];
@@ -62,7 +76,7 @@ describe('recovery pages (RECOVER-UPDATE)', () => {
     };
     const from = pair.wire.length;
     await down()!.restart();
-    await until(pair, () => pair.wire.slice(from).some((w) => typeOf(w.env) === 'recover-success-msg'), 60);
+    await until(pair, () => recovered(pair, from), 60);
     expect(await outcomes(pair, SID)).toEqual(['committed', 'committed']);
 
     const pages = pair.wire
@@ -110,4 +124,42 @@ describe('recovery pages (RECOVER-UPDATE)', () => {
     expect(await pair.origin.store.getLogLength(logId)).toBeGreaterThanOrEqual(head.seq);
     await checkInvariants(pair, SID);
   });
+  it(
+    "a page that does not reach the copy (the store failed) is asked for again from the copy's head; the page " +
+      'sent for the RECOVER asked ahead of it is not taken, and nothing is refused',
+    async () => {
+      const { pair, down, logId, head } = await lacking(LACK);
+      const store = pair.origin.store;
+      const updateLog = store.updateLog.bind(store);
+      let failures = 0;
+      store.updateLog = (log, source) => {
+        if (log === logId && failures === 0) {
+          failures++;
+          return Promise.reject(new Error('disk unavailable'));
+        }
+        return updateLog(log, source);
+      };
+      const copyBefore = await pair.origin.store.getLogLength(logId);
+      const from = pair.wire.length;
+      await down()!.restart();
+      await until(pair, () => recovered(pair, from), 60);
+      expect(failures).toBe(1);
+      expect(await outcomes(pair, SID)).toEqual(['committed', 'committed']);
+      const sent = pair.wire.slice(from).filter((w) => w.from === ORIGIN.id);
+      const views = sent
+        .filter((w) => typeOf(w.env) === 'recover-msg')
+        .map((w) => (messageOf(w.env) as unknown as { peerSeqNumber: number }).peerSeqNumber);
+      // The first RECOVER, one sent ahead of the page that failed, a fresh one from the copy's head as it was, ...
+      expect(views[0]).toBe(copyBefore);
+      expect(views[1]).toBeGreaterThan(copyBefore);
+      expect(views[2]).toBe(copyBefore);
+      expect(sent.some((w) => typeOf(w.env) === 'error-msg')).toBe(false);
+      expect(await pair.origin.store.getLogLength(logId)).toBeGreaterThanOrEqual(head.seq);
+      const skipped = pair.origin.reports.filter(
+        (r) => r.report.kind === 'ignored' && r.report.detail.startsWith('RECOVER-UPDATE for a RECOVER that named'),
+      );
+      expect(skipped).toHaveLength(1);
+      await checkInvariants(pair, SID);
+    },
+  );
 });

@@ -303,12 +303,160 @@ describe('RECOVER-UPDATE', () => {
       }
     });
 
-    it('with more to come, a new RECOVER from the new view instead of an ACK', async () => {
+    it('with more to come from a page that did not say where it ends, a new RECOVER from the new view', async () => {
       const { o, r } = await updated({ kind: 'copy-updated', appended: [], head, pageEnd: 9 }, { more: true });
       expect(r.sends.map((e) => e.message)).toEqual([
         expect.objectContaining({ messageType: RMSG.recover, peerSeqNumber: 9, peerLastEntryHash: H('9') }),
       ]);
       expect(r.state!.recovery!.recoverHash).not.toBe(o.recovery!.recoverHash);
+    });
+
+    describe('the next page asked for ahead (a page with more to come)', () => {
+      /** A page of the peer's chain that says it ends at `end`; only its last entry's seqNumber and hash are read. */
+      const pageTo = (end: { seq: number; hash: string }) => [
+        { seqNumber: end.seq - 1, entryHash: H('8') },
+        { seqNumber: end.seq, entryHash: end.hash },
+      ];
+      async function ahead() {
+        const { o, update, cfg } = await pending();
+        const m = { ...update, recoveredLogs: pageTo(head), more: true } as SatpMessage;
+        const r = decideOn(o, message(m, DESTINATION.id, [], H('u')), cfg);
+        return { o, m, cfg, r };
+      }
+
+      it('the RECOVER for the next page is logged and sent before this page is applied, naming its end', async () => {
+        const { o, m, cfg, r } = await ahead();
+        expect(o.peerCopy.seq).toBeLessThan(head.seq);
+        const next = r.sends[0]!.message as RecoveryOf<typeof RMSG.recover>;
+        expect(next).toMatchObject({
+          messageType: RMSG.recover,
+          peerSeqNumber: head.seq,
+          peerLastEntryHash: head.hash,
+          seqNumber: o.head.seq,
+          lastEntryHash: o.head.hash,
+        });
+        expect(r.entries.map((e) => [e.operation, e.recoveryMessage])).toEqual([['exec', 'recover-msg']]);
+        // In this order: the RECOVER goes out, its timer is armed, then the page is verified and appended.
+        expect(r.effects).toEqual([
+          { kind: 'send', to: DESTINATION.id, message: next, logged: true },
+          { kind: 'set-timer', timer: 'recover', at: NOW + cfg.retransmitMs },
+          {
+            kind: 'store',
+            request: { kind: 'update-copy', entries: pageTo(head) },
+            about: { from: DESTINATION.id, message: m, hash: H('u'), ahead: messageHash(next as SatpMessage) },
+          },
+        ]);
+        expect(r.state!.recovery).toMatchObject({ recoverHash: messageHash(next as SatpMessage), view: head.seq });
+        // The copy is untouched until the page is applied.
+        expect(r.state!.peerCopy).toEqual(o.peerCopy);
+      });
+
+      it('the page applied: logged with the copy head, and nothing sent or cleared (the RECOVER is out)', async () => {
+        const { cfg, r } = await ahead();
+        const about = (r.effects[2] as Extract<(typeof r.effects)[number], { kind: 'store' }>).about;
+        const appended = [entryOf('8', { kind: 'record' }), entryOf('9', { kind: 'record' })];
+        const result: StoreResult = { kind: 'copy-updated', appended, head, pageEnd: head.seq };
+        const applied = decideOn(r.state!, { kind: 'store-result', now: NOW, about, result }, cfg);
+        expect(applied.entries.map((e) => [e.operation, e.recoveryMessage, e.payload])).toEqual([
+          [
+            'ack',
+            'recover-update-msg',
+            {
+              kind: 'recovery-receive',
+              from: DESTINATION.id,
+              messageType: RMSG.recoverUpdate,
+              hash: H('u'),
+              appended: [H('8'), H('9')],
+              peerHead: head,
+            },
+          ],
+        ]);
+        expect(applied.effects).toEqual([]);
+        expect(applied.state!.peerCopy).toEqual(head);
+        expect(applied.state!.recovery!.recoverHash).toBe(r.state!.recovery!.recoverHash);
+        // Without the RECOVER sent ahead of it, a result for a page of an earlier RECOVER stays ignored.
+        const { ahead: _, ...unbound } = about;
+        expect(decideOn(r.state!, { kind: 'store-result', now: NOW, about: unbound, result }, cfg).effects).toEqual([
+          { kind: 'report', report: ignored('RECOVER-UPDATE no longer pending') },
+        ]);
+      });
+
+      it('not asked for ahead when the page does not say where it ends, or ends within the copy', async () => {
+        const { o, update, cfg } = await pending();
+        for (const recoveredLogs of [
+          [{ any: 'entry' }],
+          [{ seqNumber: 9, entryHash: 'not a hash' }],
+          [{ seqNumber: 9.5, entryHash: H('9') }],
+          [{ seqNumber: o.peerCopy.seq, entryHash: H('9') }],
+          [null],
+        ]) {
+          const m = { ...update, recoveredLogs, more: true } as SatpMessage;
+          const r = decideOn(o, message(m, DESTINATION.id, [], H('u')), cfg);
+          expect(r.entries, JSON.stringify(recoveredLogs)).toEqual([]);
+          expect(r.effects).toEqual([
+            {
+              kind: 'store',
+              request: { kind: 'update-copy', entries: recoveredLogs },
+              about: { from: DESTINATION.id, message: m, hash: H('u') },
+            },
+          ]);
+        }
+      });
+
+      it(
+        'the page not applied (the store failed, or it was refused): the answer to the RECOVER sent ahead is ' +
+          "ignored, and the recover timer asks again from the copy's head",
+        async () => {
+          const { o, cfg, r } = await ahead();
+          const about = (r.effects[2] as Extract<(typeof r.effects)[number], { kind: 'store' }>).about;
+          const failed = decideOn(
+            r.state!,
+            { kind: 'store-result', now: NOW, about, result: { kind: 'failed', detail: 'disk' } },
+            cfg,
+          );
+          expect(failed.entries).toEqual([]);
+          const refused = decideOn(
+            r.state!,
+            { kind: 'store-result', now: NOW, about, result: { kind: 'refused', code: 'BAD_SIGNATURE', detail: 'no' } },
+            cfg,
+          );
+          expect(refused.sends.map((e) => e.message.messageType)).toEqual([MSG.error]);
+          for (const s of [failed.state ?? r.state!, refused.state ?? r.state!]) {
+            expect(s.peerCopy).toEqual(o.peerCopy);
+            // The peer answers the RECOVER sent ahead with a page from its end: past the copy, so not taken.
+            const answer = {
+              ...base(o),
+              messageType: RMSG.recoverUpdate,
+              hashRecoverMessage: s.recovery!.recoverHash!,
+              recoveredLogs: pageTo({ seq: 12, hash: H('c') }),
+              more: true,
+            } as SatpMessage;
+            expect(decideOn(s, message(answer, DESTINATION.id, [], H('v')), cfg).effects).toEqual([
+              {
+                kind: 'report',
+                report: ignored(`RECOVER-UPDATE for a RECOVER that named seq 9, past the copy's ${o.peerCopy.seq}`),
+              },
+            ]);
+            // Its timer does not resend it: a fresh RECOVER names the copy's head, and waits longer.
+            const timer = decideOn(s, { kind: 'timer', now: NOW, timer: 'recover' }, cfg);
+            expect(timer.sends.map((e) => e.message)).toEqual([
+              expect.objectContaining({
+                messageType: RMSG.recover,
+                peerSeqNumber: o.peerCopy.seq,
+                peerLastEntryHash: o.peerCopy.hash,
+              }),
+            ]);
+            expect(timer.entries.map((e) => [e.operation, e.recoveryMessage])).toEqual([['exec', 'recover-msg']]);
+            expect(timer.timers).toEqual([
+              { kind: 'set-timer', timer: 'recover', at: NOW + cfg.retransmitMs * 2, attempt: 1 },
+            ]);
+          }
+          // A RECOVER whose view the copy holds is resent as it is.
+          const held = decideOn(o, { kind: 'timer', now: NOW, timer: 'recover' }, cfg);
+          expect(held.entries).toEqual([]);
+          expect(held.sends.map((e) => e.message)).toEqual([o.recovery!.last]);
+        },
+      );
     });
 
     it('a store failure decides nothing; a page that does not verify is refused by its code', async () => {
