@@ -511,17 +511,27 @@ export class Gateway {
   /** Runs effects in order; the caller's answer is the last refusal among them, else accepted. */
   async #runAll(sessionId: string, effects: readonly Effect[], followUps: GatewayEvent[] = []): Promise<ReceiveResult> {
     let result: ReceiveResult = { accepted: true };
+    // The messages an effect list sends are sealed and handed over before its store work starts. That work (a page of
+    // the peer's chain: checking every entry, a verification each) holds the thread and fills the crypto pool, and
+    // the message before it (the RECOVER for the next page, which the peer reads and seals meanwhile) would wait.
+    const sealing: Promise<void>[] = [];
     for (const effect of effects) {
-      const r = await this.#execute(sessionId, effect, followUps);
+      if (effect.kind === 'store' && sealing.length > 0) await Promise.all(sealing.splice(0));
+      const r = await this.#execute(sessionId, effect, followUps, sealing);
       if (r) result = r;
     }
     return result;
   }
 
-  async #execute(sessionId: string, e: Effect, followUps: GatewayEvent[]): Promise<ReceiveResult | undefined> {
+  async #execute(
+    sessionId: string,
+    e: Effect,
+    followUps: GatewayEvent[],
+    sealing: Promise<void>[],
+  ): Promise<ReceiveResult | undefined> {
     switch (e.kind) {
       case 'send':
-        void this.#send(e.to, e.message, e.canonical);
+        sealing.push(this.#send(e.to, e.message, e.canonical));
         return undefined;
       case 'store':
         followUps.push({
@@ -715,14 +725,17 @@ export class Gateway {
     return epoch;
   }
 
+  /** Seals a message and hands it to the outbox; settles once handed over, not when delivered. Never rejects. */
   async #send(to: string, message: SatpMessage, canonical?: string): Promise<void> {
     if (this.#closed) return;
     try {
       // Only a backup needs to show its certificate: the primary's key is the one its peers know.
       const certificate = this.#successorOnly() ? this.#o.certificate : undefined;
-      await this.#o.outbox.send(to, await sealMessage(message, this.id, this.#o.signer, certificate, canonical));
-    } catch {
+      const envelope = await sealMessage(message, this.id, this.#o.signer, certificate, canonical);
       // Delivery is at most once; an unanswered message is resent by its retransmit timer.
+      this.#o.outbox.send(to, envelope).catch(() => undefined);
+    } catch {
+      // Not sealed (the signer failed), or the outbox threw: the same, the message is not sent.
     }
   }
 

@@ -124,6 +124,42 @@ describe('recovery pages (RECOVER-UPDATE)', () => {
     expect(await pair.origin.store.getLogLength(logId)).toBeGreaterThanOrEqual(head.seq);
     await checkInvariants(pair, SID);
   });
+  it('the next page is asked for before the page before it is verified and appended', async () => {
+    const { pair, down, logId } = await lacking(LACK);
+    // The views of the RECOVERs the origin handed to its outbox, and, as each page reached the copy, those so far.
+    const asked: number[] = [];
+    pair.intercept = (from, _to, env) => {
+      if (from === ORIGIN.id && typeOf(env) === 'recover-msg')
+        asked.push((messageOf(env) as unknown as { peerSeqNumber: number }).peerSeqNumber);
+      return undefined;
+    };
+    const applied: { end: number; asked: number[] }[] = [];
+    const store = pair.origin.store;
+    const updateLog = store.updateLog.bind(store);
+    store.updateLog = (log, source) => {
+      const entries = source as { seqNumber: number }[];
+      if (log === logId) applied.push({ end: entries[entries.length - 1]!.seqNumber, asked: [...asked] });
+      return updateLog(log, source);
+    };
+    const from = pair.wire.length;
+    await down()!.restart();
+    await until(pair, () => recovered(pair, from), 60);
+    expect(await outcomes(pair, SID)).toEqual(['committed', 'committed']);
+    const pages = pair.wire
+      .slice(from)
+      .filter((w) => w.from === DESTINATION.id && typeOf(w.env) === 'recover-update-msg')
+      .map((w) => messageOf(w.env) as unknown as { recoveredLogs: { seqNumber: number }[]; more: boolean });
+    expect(pages.length).toBeGreaterThan(1);
+    expect(applied).toHaveLength(pages.length);
+    // Each page that says more follows: the RECOVER naming its end was out before the page went to the copy.
+    for (const [i, p] of pages.entries()) {
+      const end = p.recoveredLogs[p.recoveredLogs.length - 1]!.seqNumber;
+      expect(applied[i]!.end).toBe(end);
+      expect(applied[i]!.asked.includes(end), `page ${i} (to seq ${end}) asked for ahead`).toBe(p.more);
+    }
+    await checkInvariants(pair, SID);
+  });
+
   it(
     "a page that does not reach the copy (the store failed) is asked for again from the copy's head; the page " +
       'sent for the RECOVER asked ahead of it is not taken, and nothing is refused',
