@@ -58,9 +58,26 @@ async function lacking(lack: number) {
   return { pair, down, logId, head };
 }
 
-/** The origin is recovered: the destination sent it RECOVER-SUCCESS (since the wire's `from`th message). */
-const recovered = (pair: Awaited<ReturnType<typeof makePair>>, from: number) =>
-  pair.wire.slice(from).some((w) => w.from === DESTINATION.id && typeOf(w.env) === 'recover-success-msg');
+type Page = { recoveredLogs: { seqNumber: number }[]; more: boolean };
+
+/**
+ * Brings the origin back and runs the pair until the destination confirmed the recovery (RECOVER-SUCCESS) and the
+ * transfer committed on both sides; `from`: where on the wire that began, `pages`: the destination's RECOVER-UPDATEs.
+ */
+async function recoverOrigin(
+  pair: Awaited<ReturnType<typeof makePair>>,
+  down: () => { restart(): Promise<void> } | undefined,
+) {
+  const from = pair.wire.length;
+  await down()!.restart();
+  const since = () => pair.wire.slice(from).filter((w) => w.from === DESTINATION.id);
+  await until(pair, () => since().some((w) => typeOf(w.env) === 'recover-success-msg'), 60);
+  expect(await outcomes(pair, SID)).toEqual(['committed', 'committed']);
+  const pages = since()
+    .filter((w) => typeOf(w.env) === 'recover-update-msg')
+    .map((w) => messageOf(w.env) as unknown as Page);
+  return { from, pages };
+}
 
 describe('recovery pages (RECOVER-UPDATE)', () => {
   it(`a gateway lacking ${LACK} entries gets them in pages as full as RECOVER_PAGE_CHARS allows`, async () => {
@@ -74,15 +91,7 @@ describe('recovery pages (RECOVER-UPDATE)', () => {
       if (log === logId) reads.push({ from: first, wire: pair.wire.length });
       return readPage(log, first, limit, maxChars);
     };
-    const from = pair.wire.length;
-    await down()!.restart();
-    await until(pair, () => recovered(pair, from), 60);
-    expect(await outcomes(pair, SID)).toEqual(['committed', 'committed']);
-
-    const pages = pair.wire
-      .slice(from)
-      .filter((w) => w.from === DESTINATION.id && typeOf(w.env) === 'recover-update-msg')
-      .map((w) => messageOf(w.env) as unknown as { recoveredLogs: object[]; more: boolean });
+    const { from, pages } = await recoverOrigin(pair, down);
     const chars = (entries: object[]) => entries.reduce((n, e) => n + JSON.stringify(e).length, 0);
     // Each page is bounded by count and text, and every page but the last is full: the entry after it (the next
     // page's second: each page starts at the entry its RECOVER holds already) would not have fitted.
@@ -141,14 +150,7 @@ describe('recovery pages (RECOVER-UPDATE)', () => {
       if (log === logId) applied.push({ end: entries[entries.length - 1]!.seqNumber, asked: [...asked] });
       return updateLog(log, source);
     };
-    const from = pair.wire.length;
-    await down()!.restart();
-    await until(pair, () => recovered(pair, from), 60);
-    expect(await outcomes(pair, SID)).toEqual(['committed', 'committed']);
-    const pages = pair.wire
-      .slice(from)
-      .filter((w) => w.from === DESTINATION.id && typeOf(w.env) === 'recover-update-msg')
-      .map((w) => messageOf(w.env) as unknown as { recoveredLogs: { seqNumber: number }[]; more: boolean });
+    const { pages } = await recoverOrigin(pair, down);
     expect(pages.length).toBeGreaterThan(1);
     expect(applied).toHaveLength(pages.length);
     // Each page that says more follows: the RECOVER naming its end was out before the page went to the copy.
@@ -176,11 +178,8 @@ describe('recovery pages (RECOVER-UPDATE)', () => {
         return updateLog(log, source);
       };
       const copyBefore = await pair.origin.store.getLogLength(logId);
-      const from = pair.wire.length;
-      await down()!.restart();
-      await until(pair, () => recovered(pair, from), 60);
+      const { from } = await recoverOrigin(pair, down);
       expect(failures).toBe(1);
-      expect(await outcomes(pair, SID)).toEqual(['committed', 'committed']);
       const sent = pair.wire.slice(from).filter((w) => w.from === ORIGIN.id);
       const views = sent
         .filter((w) => typeOf(w.env) === 'recover-msg')
