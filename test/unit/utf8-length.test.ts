@@ -1,7 +1,8 @@
 // The transports bound every message by its UTF-8 size, counted without encoding it: the count must be the encoder's.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { admitText, inboundContext, utf8Length } from '../../transports/inbound.ts';
+import { SocketPeers } from '../../transports/ws/peers.ts';
 
 const encoded = (text: string) => new TextEncoder().encode(text).length;
 
@@ -48,5 +49,26 @@ describe('admitText: the size bound, counted once', () => {
     expect((await admitText('p', text, ctx, 98)).ok).toBe(true);
     const refused = await admitText('p', '{}', ctx, 101);
     expect(refused.ok || refused.status).toBe(413);
+  });
+});
+
+describe('a WebSocket connection takes text only', () => {
+  it('bytes handed over as a text frame are refused like a binary frame (1003); text is admitted', async () => {
+    const peers = new SocketPeers({ self: 'gw-self' });
+    const got: unknown[] = [];
+    peers.onMessage((_from, message) => void got.push(message));
+    const closes: number[] = [];
+    const socket = { bufferedAmount: 0, sendText: () => undefined, close: (code: number) => void closes.push(code) };
+    const text = peers.attach('gw-peer', socket);
+    text.receive('{"a":1}', false);
+    await vi.waitFor(() => expect(got).toEqual([{ a: 1 }]));
+    expect(closes).toEqual([]);
+    const bytes = peers.attach('gw-peer', socket);
+    closes.length = 0;
+    bytes.receive(new TextEncoder().encode('{"a":2}'), false);
+    expect(closes).toEqual([1003]);
+    bytes.receive('{"a":3}', false); // the connection is closed: nothing more is taken
+    await new Promise((r) => setTimeout(r, 0));
+    expect(got).toEqual([{ a: 1 }]);
   });
 });

@@ -2,7 +2,7 @@
 // point run in order per socket, and sends bounded by the socket's buffer. Node, Deno and client glue feed it;
 // transport.ts forwards the Transport methods to it.
 import type { Json } from '../../kernel/json.ts';
-import { admitBytes, admitText, Handlers, type InboundContext, inboundContext } from '../inbound.ts';
+import { admitText, Handlers, type InboundContext, inboundContext } from '../inbound.ts';
 import { closedError, encodeMessage, unavailable } from '../outbound.ts';
 import {
   CLOSE,
@@ -31,7 +31,7 @@ export interface SocketPeersOptions extends InboundOptions {
 
 /** One authenticated connection. Its inbound messages are admitted one at a time, so they reach handlers in order. */
 export class PeerConnection {
-  readonly #queue: { data: string | Uint8Array; utf8Bytes: number | undefined }[] = [];
+  readonly #queue: { data: string; utf8Bytes: number | undefined }[] = [];
   #draining = false;
   #open = true;
 
@@ -42,13 +42,13 @@ export class PeerConnection {
   ) {}
 
   /**
-   * A frame arrived: text as a string; binary frames as bytes, which are refused (messages are JSON text).
+   * A frame arrived: text as a string. A binary frame, or bytes however flagged, is refused (messages are JSON text).
    * `utf8Bytes`: the text's length in UTF-8, when the runtime read the frame as bytes and checked them as UTF-8 (so the
    * inbound size check need not count it again).
    */
   receive(data: string | Uint8Array, binary: boolean, utf8Bytes?: number): void {
     if (!this.#open) return;
-    if (binary) {
+    if (binary || typeof data !== 'string') {
       this.end(CLOSE.unsupportedData, 'messages are JSON text frames');
       return;
     }
@@ -75,10 +75,7 @@ export class PeerConnection {
     try {
       for (let next = this.#queue.shift(); next !== undefined && this.#open; next = this.#queue.shift()) {
         const { data, utf8Bytes } = next;
-        const a =
-          typeof data === 'string'
-            ? await admitText(this.peer, data, this.core.ctx, utf8Bytes)
-            : await admitBytes(this.peer, data, this.core.ctx);
+        const a = await admitText(this.peer, data, this.core.ctx, utf8Bytes);
         if (a.ok) {
           this.core.handlers.message(this.peer, a.message);
         } else if (a.close !== undefined) {
