@@ -62,7 +62,9 @@ type Page = { recoveredLogs: { seqNumber: number }[]; more: boolean };
 
 /**
  * Brings the origin back and runs the pair until the destination confirmed the recovery (RECOVER-SUCCESS) and the
- * transfer committed on both sides; `from`: where on the wire that began, `pages`: the destination's RECOVER-UPDATEs.
+ * transfer ended on both sides, and checks that it committed; `from`: where on the wire that began, `pages`: the
+ * destination's RECOVER-UPDATEs. The clock runs until both ended: the destination recovers too (its RECOVER went out
+ * while the origin was down, and is resent by its timer), and holds its answers to the origin until then.
  */
 async function recoverOrigin(
   pair: Awaited<ReturnType<typeof makePair>>,
@@ -71,7 +73,9 @@ async function recoverOrigin(
   const from = pair.wire.length;
   await down()!.restart();
   const since = () => pair.wire.slice(from).filter((w) => w.from === DESTINATION.id);
-  await until(pair, () => since().some((w) => typeOf(w.env) === 'recover-success-msg'), 60);
+  const ended = (side: typeof pair.origin) => side.gw.session(SID)?.status.kind === 'ended';
+  const done = () => ended(pair.origin) && ended(pair.destination);
+  await until(pair, () => since().some((w) => typeOf(w.env) === 'recover-success-msg') && done(), 60);
   expect(await outcomes(pair, SID)).toEqual(['committed', 'committed']);
   const pages = since()
     .filter((w) => typeOf(w.env) === 'recover-update-msg')
