@@ -10,6 +10,7 @@ import { mismatch, SATP_ERRORS } from './error-codes.ts';
 import { contextOf, MSG, type MessageType, type SatpMessage } from './messages.ts';
 import { RMSG, type RecoveryOf } from './recovery-messages.ts';
 import {
+  askedPastCopy,
   onCopyUpdated,
   onRecover,
   onRecoverDispute,
@@ -411,8 +412,7 @@ function onTimer(s: SessionState, timer: TimerName, now: number, cfg: GatewayCon
       // the session, unlogged); a new round binds every message again. So does a RECOVER sent ahead of a page that
       // was not applied: it names more of the peer's chain than the copy holds. Either way the next wait is longer.
       const next = attempt + 1;
-      const ahead = (s.recovery?.view ?? 0) > s.peerCopy.seq;
-      if (last.messageType === RMSG.recoverUpdateAck || ahead) return recover(s, now, cfg, next);
+      if (last.messageType === RMSG.recoverUpdateAck || askedPastCopy(s)) return recover(s, now, cfg, next);
       return {
         steps: [],
         effects: [

@@ -178,6 +178,13 @@ function recoverMessage(s: SessionState, view: ChainHead): RecoveryOf<typeof RMS
   };
 }
 
+/**
+ * The pending RECOVER names more of the peer's chain than the copy holds: it was sent ahead of a page that was not
+ * applied (the store failed, or the page was refused). Its answer would start past the copy, so it is not taken, and
+ * its timer asks again from the copy's head.
+ */
+export const askedPastCopy = (s: SessionState): boolean => (s.recovery?.view ?? 0) > s.peerCopy.seq;
+
 /** Where a page says it ends (its last entry's seqNumber and entryHash), unverified; undefined if it does not say. */
 function claimedEnd(entries: readonly unknown[]): ChainHead | undefined {
   const last = entries[entries.length - 1] as { seqNumber?: unknown; entryHash?: unknown } | null | undefined;
@@ -275,9 +282,7 @@ export function onRecoverUpdate(
   // The session ended while its RECOVER was under way (the peer's resent ROLLBACK, say): nothing is left to
   // resume, but the peer's update is answered, unlogged like every recovery answer of an ended session.
   if (isEnded(s)) return sendRecovery(s, from, now, ackOf(s, hash, []));
-  // The pending RECOVER was sent ahead of a page that was not applied (the store failed, or the page was refused):
-  // its answer starts past the copy. The recover timer asks again from the copy's head.
-  if ((s.recovery.view ?? 0) > s.peerCopy.seq)
+  if (askedPastCopy(s))
     return ignore(`RECOVER-UPDATE for a RECOVER that named seq ${s.recovery.view}, past the copy's ${s.peerCopy.seq}`);
   const about: About = { from, message: m as SatpMessage, hash };
   const end = m.more ? claimedEnd(m.recoveredLogs) : undefined;
