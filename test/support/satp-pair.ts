@@ -434,8 +434,26 @@ export function lastOnWire(pair: Pair, type: string): SatpMessage {
 /** A message signed by `who`, as that gateway would send it. */
 export const signedBy = (who: typeof ORIGIN, m: SatpMessage): Promise<Envelope> => sealMessage(m, who.id, who.signer);
 
-export async function outcomes(pair: Pair, sessionId: string): Promise<[Outcome, Outcome]> {
-  return Promise.all([pair.origin.gw.whenEnded(sessionId), pair.destination.gw.whenEnded(sessionId)]);
+/**
+ * How the session ended on each side. While a side still holds it running once the pair is at rest, simulated time
+ * moves in 100 ms ticks (bounded), as `until` does: which timers a session still needs to end can depend on how the
+ * host scheduled the two gateways' work, and a wait that did not move the clock then hung. A side that does not hold
+ * the session (forgotten, or never told) answers from its log, and time is not moved for it.
+ */
+export async function outcomes(pair: Pair, sessionId: string, maxSeconds = 300): Promise<[Outcome, Outcome]> {
+  const ends = Promise.all([pair.origin.gw.whenEnded(sessionId), pair.destination.gw.whenEnded(sessionId)]);
+  const running = () =>
+    [pair.origin, pair.destination].some((side) => {
+      const s = side.gw.session(sessionId);
+      return s !== undefined && s.status.kind !== 'ended';
+    });
+  for (let i = 0; i < maxSeconds * 10; i++) {
+    await settle();
+    if (!running()) break;
+    await pair.clock.advance(100);
+  }
+  if (running()) throw new Error(`session ${sessionId} still running after ${maxSeconds} simulated seconds`);
+  return ends;
 }
 
 /** What a pair's stores and ledgers hold of one session, as test/support/invariants.ts reads it. */
