@@ -26,7 +26,7 @@ export const ENTRY_LIMITS = {
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 const JWK_COORDINATE = /^[A-Za-z0-9_-]{43}$/;
-const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{86}$/;
+export const SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{86}$/;
 /** The most characters of each required text field. */
 const TEXT_MAX = {
   version: 16,
@@ -98,7 +98,8 @@ export const logEntrySchema = z.strictObject({
 });
 
 const TEXT_BOUNDS = Object.entries(TEXT_MAX);
-const ENTRY_KEYS: ReadonlySet<string> = new Set([...Object.keys(bodyShape), 'entryHash', 'messageSignature']);
+const BODY_KEYS: ReadonlySet<string> = new Set(Object.keys(bodyShape));
+const ENTRY_KEYS: ReadonlySet<string> = new Set([...BODY_KEYS, 'entryHash', 'messageSignature']);
 const JWK_KEYS: ReadonlySet<string> = new Set(['kty', 'crv', 'x', 'y']);
 
 /** A plain object (JSON's kind) whose own keys are all in `allowed`. */
@@ -137,8 +138,17 @@ const isBoundedJson = (v: unknown): boolean => jsonProblem(v, ENTRY_LIMITS.json)
  * (`test/unit/entry-shape.test.ts` holds the two to that). False asks the schema, which names what is wrong; so
  * it may be stricter, as it is for an object that is not plain or an optional field present but undefined.
  */
-export function wellShapedEntry(value: unknown): value is LogEntry {
-  if (!plainWithin(value, ENTRY_KEYS)) return false;
+export const wellShapedEntry = (value: unknown): value is LogEntry => wellShaped(value, ENTRY_KEYS);
+
+/**
+ * Whether `value` is an entry body (no seal members), checked by hand as wellShapedEntry checks an entry: true only
+ * for what entryBodySchema accepts. sealEntry takes it for the bodies the kernel built, and asks the schema only
+ * when it is false.
+ */
+export const wellShapedBody = (value: unknown): value is EntryBody => wellShaped(value, BODY_KEYS);
+
+function wellShaped(value: unknown, keys: ReadonlySet<string>): boolean {
+  if (!plainWithin(value, keys)) return false;
   const e = value;
   for (const [key, most] of TEXT_BOUNDS) {
     const v = e[key];
@@ -146,7 +156,8 @@ export function wellShapedEntry(value: unknown): value is LogEntry {
   }
   for (const [key, pattern] of PATTERNED) {
     const v = e[key];
-    if (typeof v !== 'string' || !pattern.test(v)) return false;
+    // A body has no seal members.
+    if (keys.has(key) && (typeof v !== 'string' || !pattern.test(v))) return false;
   }
   return (
     isCount(e.seqNumber, 1) &&

@@ -3,8 +3,16 @@
 // they arrive (parsed JSON), or the fast path would be a slow one.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkEntryContent, type LogEntry, logEntrySchema, wellShapedEntry } from '../../kernel/index.ts';
-import { makeChain } from '../support/fixtures.ts';
+import {
+  checkEntryContent,
+  entryBodySchema,
+  type LogEntry,
+  logEntrySchema,
+  sealEntry,
+  wellShapedBody,
+  wellShapedEntry,
+} from '../../kernel/index.ts';
+import { makeChain, testGateway } from '../support/fixtures.ts';
 
 const entries = await makeChain('shape', 2);
 const plain = (e: LogEntry): Record<string, unknown> => JSON.parse(JSON.stringify(e));
@@ -110,5 +118,50 @@ describe('wellShapedEntry, the hand check of an entry', () => {
       reason: 'malformed',
       detail: `seqNumber: ${issue?.message}`,
     });
+  });
+});
+
+/** A template or mutated entry without its seal members: what sealEntry is handed. */
+const bodyOf = (e: Record<string, unknown>): Record<string, unknown> => {
+  const { entryHash: _h, messageSignature: _s, ...body } = e;
+  return body;
+};
+
+describe('wellShapedBody, the hand check sealEntry makes of a body before the schema', () => {
+  it('passes only what entryBodySchema passes, seal members and all (a body has none)', () => {
+    fc.assert(
+      fc.property(mutated, fc.boolean(), (e, keepSeal) => {
+        const body = keepSeal ? e : bodyOf(e);
+        if (wellShapedBody(body)) expect(entryBodySchema.safeParse(body).success).toBe(true);
+      }),
+      { numRuns: 3_000, seed: 7129 },
+    );
+  });
+
+  it('agrees with entryBodySchema both ways on bodies parsed from JSON', () => {
+    let passed = 0;
+    fc.assert(
+      fc.property(mutated, (e) => {
+        const body = JSON.parse(JSON.stringify(bodyOf(e)));
+        const ok = entryBodySchema.safeParse(body).success;
+        expect(wellShapedBody(body)).toBe(ok);
+        if (ok) passed++;
+      }),
+      { numRuns: 3_000, seed: 9203 },
+    );
+    expect(passed).toBeGreaterThan(100);
+  });
+
+  it("refuses an entry (its seal members are not a body's), and sealEntry still refuses what the schema refuses", async () => {
+    expect(wellShapedBody(templates[0])).toBe(false);
+    const signer = testGateway('gw-origin').signer;
+    const bad = { ...bodyOf(templates[0]!), seqNumber: 1.5 };
+    const issue = entryBodySchema.safeParse(bad).error?.issues[0];
+    await expect(sealEntry(bad as never, signer)).rejects.toThrow(`entry body is invalid: ${issue?.message}`);
+    // What the hand check is stricter about than the schema (an optional member present but undefined) is still
+    // sealed, as before: the schema accepts it.
+    const loose = { ...bodyOf(templates[0]!), recoveryMessage: undefined };
+    expect(wellShapedBody(loose)).toBe(false);
+    expect((await sealEntry(loose as never, signer)).recoveryMessage).toBeUndefined();
   });
 });
