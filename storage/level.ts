@@ -12,7 +12,17 @@ export interface LevelDriverOptions {
   sync?: boolean;
   /** Create the database when the location holds none (default true); false makes opening a missing one fail. */
   createIfMissing?: boolean;
+  /**
+   * Table files LevelDB keeps open (default LEVEL_MAX_OPEN_FILES, 128). Each open table holds its index in memory
+   * (about 60 KiB for an entry-sized table here), so this bounds that memory, which otherwise grows with the log
+   * up to LevelDB's own default of 1,000 tables (docs/decisions.md). A table not open is opened again when read.
+   * LevelDB keeps 10 of these for its own files and raises anything below 74 to 74.
+   */
+  maxOpenFiles?: number;
 }
+
+/** The default of LevelDriverOptions.maxOpenFiles. */
+export const LEVEL_MAX_OPEN_FILES = 128;
 
 // Keys: entries `e!<logId>!<seq as 14 hex digits>` (sorts by seq; 14 digits hold 2^53), heads
 // `h!<logId>`, open-session index `o!<logId>`. '!' is outside the id alphabet, so keys never collide.
@@ -64,7 +74,10 @@ export class LevelDriver implements LogStoreDriver {
   }
 
   static async open(location: string, options: LevelDriverOptions = {}): Promise<LevelDriver> {
-    const db = new Level<string, string>(location, { valueEncoding: 'utf8' });
+    const maxOpenFiles = options.maxOpenFiles ?? LEVEL_MAX_OPEN_FILES;
+    if (!Number.isSafeInteger(maxOpenFiles) || maxOpenFiles < 1)
+      throw new RangeError(`maxOpenFiles must be a positive integer: ${maxOpenFiles}`);
+    const db = new Level<string, string>(location, { valueEncoding: 'utf8', maxOpenFiles });
     try {
       await db.open({ createIfMissing: options.createIfMissing ?? true });
     } catch (err) {
