@@ -19,6 +19,8 @@ export type ChainResult =
       head: ChainHead;
       /** The takeovers among the entries (kernel/takeover.ts): from each on, the backup's key signs. */
       successions: Succession[];
+      /** The canonical text of each entry's body, over which its hash and signature were checked. */
+      canonicals: (string | undefined)[];
     }
   | {
       ok: false;
@@ -161,7 +163,13 @@ export async function verifyChain(
     return { ok: false, index: bad, seqNumber: checked[bad]!.entry.seqNumber, reason: s.reason, detail: s.detail };
   }
   if (failure) return failure;
-  return { ok: true, entries: checked.map((c) => c.entry), head, successions };
+  return {
+    ok: true,
+    entries: checked.map((c) => c.entry),
+    head,
+    successions,
+    canonicals: checked.map((c) => c.canonical),
+  };
 }
 
 /**

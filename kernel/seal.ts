@@ -36,7 +36,8 @@ export const isSealedHere = (entry: object): boolean => sealedHere.has(entry);
 /** The JSON text of an entry sealed here (what a store keeps), made at sealing; undefined for any other value. */
 export const sealedText = (entry: object): string | undefined => sealedHere.get(entry)?.text;
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a value and everything in it (a frozen object's members are not walked again). */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
@@ -48,6 +49,15 @@ function deepFreeze<T>(value: T): T {
 const HASH_MEMBER = ',"entryHash":"';
 const SIGNATURE_MEMBER = '","messageSignature":"';
 const SEAL_CHARS = HASH_MEMBER.length + 64 + SIGNATURE_MEMBER.length + 86 + 2;
+
+/**
+ * The JSON text of an entry as a store keeps it: the canonical text of its body with the two seal members appended
+ * (hex and base64url, which need no escaping). sealEntry makes it for the entries it seals, and a store for the
+ * entries it verified, from the canonical text their hash and signature were checked over; entryFromSealedText
+ * reads it back.
+ */
+export const sealedForm = (canonicalBody: string, entryHash: string, messageSignature: string): string =>
+  `${canonicalBody.slice(0, -1)}${HASH_MEMBER}${entryHash}${SIGNATURE_MEMBER}${messageSignature}"}`;
 
 export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEntry> {
   // The kernel built it: the hand check passes it, and the schema (about three times dearer) is asked only for a
@@ -65,7 +75,7 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
   // The entry's JSON text: the canonical body with the seal members added (hex and base64url need no
   // escaping). Parsing it gives a copy that shares nothing with the caller's body, so freezing it does
   // not freeze theirs; a store keeps the same text instead of serializing the entry again.
-  const stored = `${text.slice(0, -1)}${HASH_MEMBER}${entryHash}${SIGNATURE_MEMBER}${messageSignature}"}`;
+  const stored = sealedForm(text, entryHash, messageSignature);
   const entry = deepFreeze(JSON.parse(stored) as LogEntry);
   // Schema: the body passed entryBodySchema, the same shape as logEntrySchema without the two seal fields.
   const seal = HASH_PATTERN.test(entry.entryHash) && SIGNATURE_PATTERN.test(entry.messageSignature);

@@ -13,6 +13,8 @@ import {
   checkEntryContent,
   checkEntrySignature,
   entryFromSealedText,
+  deepFreeze,
+  sealedForm,
   sealedText,
   type VerifyContext,
 } from '../kernel/seal.ts';
@@ -55,9 +57,11 @@ export class LogStore {
   /**
    * Entries updateLog has just verified in full (content, links, signatures with this store's keys) and
    * frozen, on their way through writeLogEntries: checking them a second time would double the cost of
-   * recovery (verifying a signature is the costly part). Frozen, so they are still what was verified.
+   * recovery (verifying a signature is the costly part). Frozen, so they are still what was verified. Each with
+   * the text to store: the canonical text it was verified over, in the form its author's store keeps
+   * (sealedForm), so the copy holds the author's bytes and no second serialization is made.
    */
-  readonly #verified = new WeakSet<object>();
+  readonly #verified = new WeakMap<object, string>();
   /**
    * The takeovers of each open log this store has seen (kernel/takeover.ts), kept only when a successor authority
    * is configured: which key signs from which seq. Filled when a log is first appended to or verified (a log that
@@ -161,7 +165,8 @@ export class LogStore {
       }
       const last = checked[checked.length - 1]!;
       const next: StoredHead = { seq: last.seqNumber, hash: last.entryHash, open: !isEndEntry(last) };
-      await this.driver.append(logId, { seq: head.seq, hash: head.hash }, checked.map(serialize), next);
+      const texts = checked.map((e, i) => sealedText(e) ?? this.#verified.get(e) ?? storedText(e, canonicals[i]));
+      await this.driver.append(logId, { seq: head.seq, hash: head.hash }, texts, next);
       if (this.#ctx.successor) {
         if (!next.open) this.#successions.delete(logId);
         else if (added.length > 0) this.#successions.set(logId, [...before, ...added]);
@@ -306,7 +311,9 @@ export class LogStore {
     const fresh = entries.filter((e) => e.seqNumber > head.seq);
     const pageEnd = firstSeq + entries.length - 1;
     if (fresh.length === 0) return { appended: [], head: { seq: head.seq, hash: head.hash }, pageEnd };
-    for (const e of fresh) this.#verified.add(deepFreeze(e));
+    for (const e of fresh) {
+      this.#verified.set(deepFreeze(e), storedText(e, verified.canonicals[e.seqNumber - firstSeq]));
+    }
     let at: ChainHead = head;
     for (let i = 0; i < fresh.length; i += this.#maxBatch) {
       at = await this.writeLogEntries(fresh.slice(i, i + this.#maxBatch));
@@ -401,16 +408,12 @@ function hashOfStored(text: string): string {
   }
 }
 
-/** The stored JSON text: made at sealing for entries sealed here, serialized for the rest. */
-const serialize = (e: LogEntry): string => sealedText(e) ?? JSON.stringify(e);
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
+/**
+ * The text a store keeps of an entry it checked: the form its author's store keeps (sealedForm), from the canonical
+ * text its hash and signature were checked over, so a copy holds its author's bytes; serialized without that text.
+ */
+const storedText = (e: LogEntry, canonical: string | undefined): string =>
+  canonical === undefined ? JSON.stringify(e) : sealedForm(canonical, e.entryHash, e.messageSignature);
 
 function parseStored(text: string, logId: string): LogEntry {
   const c = (() => {

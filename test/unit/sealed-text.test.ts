@@ -105,3 +105,32 @@ describe("readPage: this gateway's own chain, read to answer a RECOVER", () => {
     expect(page.entries).toEqual(entries);
   });
 });
+
+describe("a verified copy is stored in its author's bytes", () => {
+  const logId = `${SID}/${G1.id}`;
+  /** The chain as it arrives in a message: canonicalized with it, the seal members in JCS order among the others. */
+  const onTheWire = (chain: LogEntry[]) => chain.map((e) => JSON.parse(canonicalJson(e as unknown as Json)));
+
+  it('updateLog stores the text the author stored, not a serialization of the parsed copy', async () => {
+    const chain = await makeChain(SID, 9);
+    const author = new MemoryDriver();
+    await new LogStore(author, verifyCtx).writeLogEntries(chain);
+    const copy = new MemoryDriver();
+    const store = new LogStore(copy, verifyCtx);
+    await store.updateLog(logId, onTheWire(chain.slice(0, 4)));
+    await store.updateLog(logId, onTheWire(chain.slice(3))); // overlapping pages, as recovery sends them
+    expect(copy.logs.get(logId)).toEqual(author.logs.get(logId));
+    // So the copy reads back on the fast path, and as the same entries.
+    expect(copy.logs.get(logId)!.every((t) => entryFromSealedText(t) !== undefined)).toBe(true);
+    expect(await store.getLog(logId)).toEqual(chain);
+  });
+
+  it('so does writeLogEntries for entries it checks itself', async () => {
+    const chain = await makeChain(SID, 5);
+    const author = new MemoryDriver();
+    await new LogStore(author, verifyCtx).writeLogEntries(chain);
+    const copy = new MemoryDriver();
+    await new LogStore(copy, verifyCtx).writeLogEntries(onTheWire(chain));
+    expect(copy.logs.get(logId)).toEqual(author.logs.get(logId));
+  });
+});
