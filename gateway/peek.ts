@@ -1,10 +1,10 @@
 // What a message is, read for logging and counting only (never trusted): its type and session, from a JWS envelope
 // or a bare error-msg. The driver verifies every message before anything acts on it (kernel/satp/envelope.ts).
 import { fromBase64Url, fromUtf8 } from '../kernel/encoding.ts';
+import { shortType as lastSegment } from '../kernel/satp/recovery-messages.ts';
 
 /** The last segment of a message-type URN: `urn:...:msgtype:commit-ready-msg` → `commit-ready-msg`. */
-export const shortType = (urn: unknown): string =>
-  typeof urn === 'string' ? urn.slice(urn.lastIndexOf(':') + 1) : '?';
+export const shortType = (urn: unknown): string => (typeof urn === 'string' ? lastSegment(urn) : '?');
 
 type Peeked = { type: string; session?: string };
 

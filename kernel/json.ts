@@ -18,7 +18,8 @@ export interface JsonLimits {
 export const DEFAULT_JSON_LIMITS: JsonLimits = { maxDepth: 32, maxString: 65_536, maxItems: 4_096, maxNodes: 65_536 };
 
 /** Keys that would reach an object's prototype when copied naively; never accepted. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Keys refused in untrusted JSON objects: assigning them could reach a prototype. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Returns a reason string if `value` is not plain, bounded, safe JSON, or undefined if it is.

@@ -1,10 +1,9 @@
 // The one parser for untrusted JSON text: JSON.parse silently keeps the last of duplicate
 // keys, rounds numbers past 2^53 and accepts any depth; this parser refuses all of that. Never throws.
-import { DEFAULT_JSON_LIMITS, type Json, type JsonLimits, wellFormed } from './json.ts';
+import { DEFAULT_JSON_LIMITS, FORBIDDEN_KEYS, type Json, type JsonLimits, wellFormed } from './json.ts';
 
 export type StrictJsonResult = { ok: true; value: Json } | { ok: false; problem: string; at: number };
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** What ends a run of plain characters in a string: its closing quote, an escape, or a (refused) control character. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
 const SPECIAL = /["\\\u0000-\u001f]/g;
