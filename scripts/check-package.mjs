@@ -223,7 +223,7 @@ try {
     'browser bundle (gateway, kernel, IndexedDB, WebSocket client, HTTP ledger, WebCrypto)',
     bytes.length <= BROWSER_BUDGET.minified && gzipped <= BROWSER_BUDGET.gzipped,
     `${(bytes.length / 1000).toFixed(1)} kB minified (budget ${BROWSER_BUDGET.minified / 1000} kB), ` +
-      `${gzipped.toLocaleString("en")} B gzipped (budget ${BROWSER_BUDGET.gzipped.toLocaleString("en")} B); ${parts}`,
+      `${gzipped.toLocaleString('en')} B gzipped (budget ${BROWSER_BUDGET.gzipped.toLocaleString('en')} B); ${parts}`,
   );
 
   // 9. JSR: deno.json names the same subpaths as package.json, each at its TypeScript source; the dry run passes.

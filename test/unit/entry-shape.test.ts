@@ -152,7 +152,7 @@ describe('wellShapedBody, the hand check sealEntry makes of a body before the sc
     expect(passed).toBeGreaterThan(100);
   });
 
-  it("refuses an entry (its seal members are not a body's), and sealEntry still refuses what the schema refuses", async () => {
+  it('refuses an entry (a body has no seal members); sealEntry still refuses what the schema refuses', async () => {
     expect(wellShapedBody(templates[0])).toBe(false);
     const signer = testGateway('gw-origin').signer;
     const bad = { ...bodyOf(templates[0]!), seqNumber: 1.5 };

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { makePair, outcomes, typeOf } from '../support/satp-pair.ts';
 
 describe('outcomes (scenario harness)', () => {
-  it('moves the clock while a session still needs a timer: a lost message is resent and the transfer commits', async () => {
+  it('moves the clock while a session needs a timer: a lost message is resent and the transfer commits', async () => {
     const pair = await makePair();
     let lost = 0;
     pair.drop = (_from, _to, env) => typeOf(env) === 'lock-assert-msg' && lost++ === 0;
