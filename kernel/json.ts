@@ -17,8 +17,7 @@ export interface JsonLimits {
 
 export const DEFAULT_JSON_LIMITS: JsonLimits = { maxDepth: 32, maxString: 65_536, maxItems: 4_096, maxNodes: 65_536 };
 
-/** Keys that would reach an object's prototype when copied naively; never accepted. */
-/** Keys refused in untrusted JSON objects: assigning them could reach a prototype. */
+/** Keys that would reach an object's prototype when copied naively; never accepted (here and in strict-json.ts). */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
