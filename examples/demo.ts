@@ -8,8 +8,9 @@
 //   npm start -- --tls               the gateways talk wss:// (TLS 1.3), certificates from a demo CA
 //   npm start -- --runtime deno      the gateway processes run on Deno (cli/gateway.deno.ts)
 //   npm start -- --ledgers evm       the ledgers are two anvil chains with the SatpAsset contract (ledgers/evm)
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+//   npm start -- --data <dir>        keep the databases in <dir> (default .data/demo/), wiped at every run
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GatewayPair } from './gateway-pair.ts';
@@ -23,7 +24,7 @@ import { createAuthority, issueTlsCertificate } from '../identity/x509.ts';
 
 const USAGE =
   'usage: npm start -- [--crash-at <step>] [--scenario crash|rollback] [--tls] [--runtime node|deno] ' +
-  '[--ledgers level|evm]';
+  '[--ledgers level|evm] [--data <dir>]';
 /** The steps the origin logs (SATP core Figure 2); the others are the destination's. */
 const ORIGIN_STEPS = ['1.1', '1.2', '1.3', '1.4', '2.1', '2.2', '2.4', '3.1', '3.3', '3.4', '3.5', '3.7', '3.8', '3.9'];
 const WAIT_MS = 30_000;
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     tls: { type: 'boolean', default: false },
     runtime: { type: 'string', default: 'node' },
     ledgers: { type: 'string', default: 'level' },
+    data: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -64,9 +66,19 @@ if (!ORIGIN_STEPS.includes(crashAt)) {
   process.exit(2);
 }
 
-const DIR = fileURLToPath(new URL('../.data/demo/', import.meta.url));
+// Two demos at once (the suite runs it under Node and under Deno side by side) each need their own --data.
+const DIR = values.data ? resolve(values.data) : fileURLToPath(new URL('../.data/demo/', import.meta.url));
+const fromHere = relative(process.cwd(), DIR);
+const SHOWN_DIR = fromHere && !fromHere.startsWith('..') ? `${fromHere}/` : DIR;
+/** Marks a --data directory as the demo's own: only such a directory (or an empty one) is wiped. */
+const MARK = '.satp-demo';
+if (values.data && existsSync(DIR) && readdirSync(DIR).length > 0 && !existsSync(join(DIR, MARK))) {
+  console.error(`--data ${values.data}: not empty and not a demo directory (no ${MARK}); not wiping it`);
+  process.exit(2);
+}
 rmSync(DIR, { recursive: true, force: true }); // every run starts from nothing
 mkdirSync(DIR, { recursive: true });
+writeFileSync(join(DIR, MARK), 'satp-recovery demo data: wiped by the next run\n');
 
 const say = new Narrator();
 const [asset, alice, bob] = ['asset-1', 'alice', 'bob'];
@@ -87,8 +99,8 @@ try {
   console.log(
     onChains
       ? '  ledgers: two anvil chains (ledgers/evm/anvil.ts); receipts are checked by reading the chain\n' +
-          '  data: .data/demo/ (LevelDB per gateway, wiped at every run)\n'
-      : '  data: .data/demo/ (LevelDB per gateway and per ledger, wiped at every run)\n',
+          `  data: ${SHOWN_DIR} (LevelDB per gateway, wiped at every run)\n`
+      : `  data: ${SHOWN_DIR} (LevelDB per gateway and per ledger, wiped at every run)\n`,
   );
   // Fast timers so the whole story takes seconds: resend after 0.5 s, deadline grace 1 s.
   const flags = [

@@ -15,6 +15,8 @@ import type { ChainReport, LedgerReport } from '../../examples/browser/page/chec
 import { launchChromium } from '../runtimes/chromium.ts';
 
 const REPORTS = fileURLToPath(new URL('../../reports/', import.meta.url));
+/** In the screenshots' names: the suite runs under Node and Deno at once (scripts/test.mjs). */
+const RUNTIME = (globalThis as { Deno?: unknown }).Deno ? 'deno' : 'node';
 /** The bound of every single wait on the page (clicks included): generous, as npm test runs other suites beside. */
 const WAIT_MS = 60_000;
 const RECOVERY_TYPES = ['recover-msg', 'recover-update-msg', 'recover-update-ack-msg', 'recover-success-msg'];
@@ -110,7 +112,7 @@ describe('the browser demo, clicked through in Chromium', () => {
         const marked = await page.$$eval('#timeline li.recovery', (lis) => lis.map((li) => li.dataset.type));
         for (const type of RECOVERY_TYPES) expect(marked).toContain(type);
 
-        await page.screenshot({ path: `${REPORTS}browser-demo-${c.mode}.png`, fullPage: true });
+        await page.screenshot({ path: `${REPORTS}browser-demo-${c.mode}-${RUNTIME}.png`, fullPage: true });
         expect(errors).toEqual([]);
       } finally {
         await page.close();

@@ -4,21 +4,30 @@
 // run last over both stores must pass. Under Deno the gateway processes are Deno's (`--runtime deno`: Deno.serve
 // with the certificate, and a dialer given the CA).
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
 /** Under Deno, process.execPath is deno; the demo runs under Node. */
 const node = (globalThis as { Deno?: unknown }).Deno ? 'node' : process.execPath;
 const runtime = (globalThis as { Deno?: unknown }).Deno ? 'deno' : 'node';
+/** The demo's databases: its own directory, as the suite runs under Node and Deno at once (scripts/test.mjs). */
+const DATA = mkdtempSync(join(tmpdir(), 'satp-demo-'));
+afterAll(() => rmSync(DATA, { recursive: true, force: true }));
 
 describe(`the demo over TLS, gateways on ${runtime}`, () => {
   it('crashes the origin mid-transfer and recovers over wss://, every check holding', () => {
-    const run = spawnSync(node, ['--import', 'tsx', 'examples/demo.ts', '--tls', '--runtime', runtime], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 90_000,
-    });
+    const run = spawnSync(
+      node,
+      ['--import', 'tsx', 'examples/demo.ts', '--tls', '--runtime', runtime, '--data', DATA],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 90_000,
+      },
+    );
     expect(run.status, `${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`).toBe(0);
     expect(run.stdout.match(/listening on wss:\/\/127\.0\.0\.1:\d+\/satp\/ws/g)?.length).toBeGreaterThanOrEqual(2);
     expect(run.stdout).not.toMatch(/listening on ws:\/\//);
