@@ -1,6 +1,6 @@
 // `npm test`: static checks, then the whole vitest suite under Node and again under Deno.
 // Prints each run's counts and a closing "N passed, N failed" line; exits non-zero if anything failed.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -84,19 +84,46 @@ const checks = [
     ['scripts/check-package.mjs'],
   ],
 ];
-let failedChecks = 0;
-for (const [label, cmd, args] of checks) if (!run(label, cmd, args)) failedChecks++;
+
+/**
+ * Runs one command. With `live`, its output goes straight to ours; otherwise it is held and printed whole when the
+ * command ends, so that two lanes running at once never interleave their lines. Resolves to whether it exited 0.
+ */
+function step(label, cmd, args, env, live) {
+  const header = `\n=== ${label}: ${[cmd, ...args].join(' ')}`;
+  if (live) console.log(header);
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(cmd, args, {
+      stdio: live ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    const held = [];
+    child.stdout?.on('data', (d) => held.push(d));
+    child.stderr?.on('data', (d) => held.push(d));
+    const end = (ok, why = '') => {
+      const took = `=== ${label}: ${ok ? 'passed' : `FAILED${why}`} in ${Math.round((Date.now() - started) / 1000)} s`;
+      if (live) console.log(took);
+      else process.stdout.write(`${header}  (held while the other lane ran)\n${Buffer.concat(held)}${took}\n`);
+      done(ok);
+    };
+    child.on('error', (err) => end(false, ` (${err.message})`));
+    child.on('close', (code) => end(code === 0));
+  });
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'satp-test-'));
 const results = {};
-for (const runtime of ['node', 'deno']) {
+let failedChecks = 0;
+
+async function vitestUnder(runtime, live) {
   const out = join(dir, `${runtime}.json`);
   const vitest = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extra];
   const [cmd, args] =
     runtime === 'node'
       ? [bin('vitest'), vitest]
       : [bin('deno'), ['run', '-A', 'node_modules/vitest/vitest.mjs', ...vitest]];
-  const ok = run(`tests under ${runtime}`, cmd, args, { SATP_RUNTIME: runtime });
+  const ok = await step(`tests under ${runtime}`, cmd, args, { SATP_RUNTIME: runtime }, live);
   try {
     const j = JSON.parse(readFileSync(out, 'utf8'));
     results[runtime] = {
@@ -118,19 +145,18 @@ for (const runtime of ['node', 'deno']) {
     results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
   }
 }
+
 // The portable part of the suite (test/runtimes/portable.ts) in the two runtimes vitest cannot run in: bundled into
 // a Chromium page (with the storage conformance suite on the browser's own IndexedDB) and into a workerd isolate.
-// A file filter (npm test -- <files>) is vitest's; the bundled runs take the whole portable list, so they are skipped.
-for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) {
+async function bundledIn(runtime, live) {
   const out = join(dir, `${runtime}.json`);
-  const ok = run(`tests in ${runtime}`, process.execPath, [
-    '--import',
-    'tsx',
-    'test/runtimes/cli.ts',
-    runtime,
-    '--out',
-    out,
-  ]);
+  const ok = await step(
+    `tests in ${runtime}`,
+    process.execPath,
+    ['--import', 'tsx', 'test/runtimes/cli.ts', runtime, '--out', out],
+    {},
+    live,
+  );
   try {
     const j = JSON.parse(readFileSync(out, 'utf8'));
     results[runtime] = { ok, ...j };
@@ -138,6 +164,19 @@ for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) {
     results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
   }
 }
+
+// Two lanes at once. The Node run is the longest part by far (the simulator's 10,000 schedules, the SIGKILL runs)
+// and leaves much of the second core idle while its child processes boot, wait out leases and retransmit; the
+// other lane fills it: the static checks, the run under Deno, then the portable part in Chromium and workerd.
+// Nothing in one lane writes where the other reads: every test takes its own temporary directories and ports.
+// A file filter (npm test -- <files>) is vitest's; the bundled runs take the whole portable list, so they are skipped.
+const nodeLane = vitestUnder('node', true);
+const otherLane = (async () => {
+  for (const [label, cmd, args] of checks) if (!(await step(label, cmd, args, {}, false))) failedChecks++;
+  await vitestUnder('deno', false);
+  for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) await bundledIn(runtime, false);
+})();
+await Promise.all([nodeLane, otherLane]);
 rmSync(dir, { recursive: true, force: true });
 
 // The failures again, last, so that whoever reads only the tail of the output sees which tests failed and why.
