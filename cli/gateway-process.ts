@@ -7,18 +7,14 @@ import { keyTable, type KeyResolver, type PublicJwk, type Signer, type Verifier 
 import type { Ledger } from '../kernel/ledger.ts';
 import type { LedgerProofChecker } from '../kernel/ledger-receipt.ts';
 import { HttpLedger } from '../ledgers/http-ledger.ts';
-import { evmChecker } from '../ledgers/evm/check.ts';
-import { EvmLedger } from '../ledgers/evm/ledger.ts';
 import { isEvmLedgerUrl, parseEvmLedgerUrl } from '../ledgers/evm/spec.ts';
 import { LevelDriver } from '../storage/level.ts';
-import { PostgresDriver } from '../storage/postgres.ts';
 import type { LogStoreDriver } from '../storage/driver.ts';
 import type { SuccessorAuthority } from '../kernel/takeover.ts';
 import { holdLease, type Lease } from '../gateway/ha.ts';
 import { realClock } from '../gateway/clock.ts';
 import { createGatewayMetrics, withLabels } from '../gateway/metrics.ts';
 import { metricsHandler } from '../http/metrics.ts';
-import { successorAuthority } from '../identity/x509.ts';
 import { backoffDelay } from '../transports/backoff.ts';
 import type { Transport, TransportErrorHandler } from '../transports/types.ts';
 import { loadOrCreateKey } from '../gateway/keys.ts';
@@ -109,24 +105,36 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
 
   const signer = await loadOrCreateKey(cli.keys);
   const verifier = runtime.verifier ?? defaultVerifier();
-  const successor = cli.trust ? successorAuthority(cli.trust) : undefined;
+  // The optional parts load only when the command line asks for them: X.509 (--trust), PostgreSQL (--pg), EVM
+  // chains (an evm+ ledger). Each is a large library (viem alone costs about 0.6 s of CPU to load here), and every
+  // start pays for what it loads: a restarted gateway's recovery waits for its boot.
+  const successor = cli.trust ? (await import('../identity/x509.ts')).successorAuthority(cli.trust) : undefined;
   // The log: LevelDB, or a PostgreSQL shared with the other holders of --id (docs/high-availability.md).
-  const pg = cli.pg ? await PostgresDriver.open(cli.pg.url, { schema: cli.pg.schema }) : undefined;
+  const pg = cli.pg
+    ? await (await import('../storage/postgres.ts')).PostgresDriver.open(cli.pg.url, { schema: cli.pg.schema })
+    : undefined;
   const lockless: LogStoreDriver = pg ?? (await LevelDriver.open(cli.db));
   // The own ledger: a ledger server (checked by its key), or an EVM chain (checked on the chain: ledgers/evm).
   const ownChain = isEvmLedgerUrl(cli.ledger) ? parseEvmLedgerUrl(cli.ledger) : undefined;
+  const onChains =
+    ownChain !== undefined ||
+    Object.values(cli.peerLedgers).some(isEvmLedgerUrl) ||
+    Object.values(cli.peers).some((c) => c.ledgerChain);
+  const evm = onChains
+    ? { ...(await import('../ledgers/evm/ledger.ts')), ...(await import('../ledgers/evm/check.ts')) }
+    : undefined;
   const own: Ledger = ownChain
-    ? new EvmLedger({ ...ownChain, privateKey: cli.evmKey! })
+    ? new evm!.EvmLedger({ ...ownChain, privateKey: cli.evmKey! })
     : await connectLedger(cli.ledger);
-  const ownChecker = ownChain && evmChecker(ownChain);
+  const ownChecker = ownChain && evm!.evmChecker(ownChain);
   const peerLedgers: Record<string, Ledger> = {};
   for (const [peer, url] of Object.entries(cli.peerLedgers))
     peerLedgers[peer] = isEvmLedgerUrl(url)
-      ? new EvmLedger(parseEvmLedgerUrl(url))
+      ? new evm!.EvmLedger(parseEvmLedgerUrl(url))
       : new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 });
   const peerCheckers: Record<string, LedgerProofChecker> = {};
   for (const [peer, c] of Object.entries(cli.peers))
-    if (c.ledgerChain) peerCheckers[peer] = evmChecker(parseEvmLedgerUrl(c.ledgerChain));
+    if (c.ledgerChain) peerCheckers[peer] = evm!.evmChecker(parseEvmLedgerUrl(c.ledgerChain));
   // Peer id → URL, shared by every gateway this process acts for (peer-url updates them all).
   // --metrics-port: one registry for the process, each gateway it acts for under its own `gateway` label.
   const registry = cli.metricsPort === undefined ? undefined : createGatewayMetrics();
