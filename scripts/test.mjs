@@ -116,17 +116,22 @@ const dir = mkdtempSync(join(tmpdir(), 'satp-test-'));
 const results = {};
 let failedChecks = 0;
 
-async function vitestUnder(runtime, live) {
-  const out = join(dir, `${runtime}.json`);
-  const vitest = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extra];
+/**
+ * One vitest run under `runtime`, over `files` (vitest's filters and options) or the whole suite, added to that
+ * runtime's results: the suite under Node is two runs, one in each lane, and counts as one.
+ */
+async function vitestUnder(runtime, files, live, part = '') {
+  const out = join(dir, `${runtime}${part}.json`);
+  const vitest = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...files];
   const [cmd, args] =
     runtime === 'node'
       ? [bin('vitest'), vitest]
       : [bin('deno'), ['run', '-A', 'node_modules/vitest/vitest.mjs', ...vitest]];
-  const ok = await step(`tests under ${runtime}`, cmd, args, { SATP_RUNTIME: runtime }, live);
+  const ok = await step(`tests under ${runtime}${part}`, cmd, args, { SATP_RUNTIME: runtime }, live);
+  let r;
   try {
     const j = JSON.parse(readFileSync(out, 'utf8'));
-    results[runtime] = {
+    r = {
       ok,
       passed: j.numPassedTests,
       failed: j.numFailedTests,
@@ -142,8 +147,19 @@ async function vitestUnder(runtime, live) {
       ),
     };
   } catch {
-    results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
+    r = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
   }
+  const before = results[runtime];
+  results[runtime] = before
+    ? {
+        ok: before.ok && r.ok,
+        passed: before.passed + r.passed,
+        failed: before.failed + r.failed,
+        skipped: before.skipped + r.skipped,
+        files: before.files + r.files,
+        failures: [...before.failures, ...r.failures],
+      }
+    : r;
 }
 
 // The portable part of the suite (test/runtimes/portable.ts) in the two runtimes vitest cannot run in: bundled into
@@ -165,15 +181,26 @@ async function bundledIn(runtime, live) {
   }
 }
 
-// Two lanes at once. The Node run is the longest part by far (the simulator's 10,000 schedules, the SIGKILL runs)
-// and leaves much of the second core idle while its child processes boot, wait out leases and retransmit; the
-// other lane fills it: the static checks, the run under Deno, then the portable part in Chromium and workerd.
-// Nothing in one lane writes where the other reads: every test takes its own temporary directories and ports.
-// A file filter (npm test -- <files>) is vitest's; the bundled runs take the whole portable list, so they are skipped.
-const nodeLane = vitestUnder('node', true);
+// Two lanes at once, so that the second core works while the first waits. The suite under Node is the longest part
+// by far, and its processes (gateways booting, waiting out leases and resends) leave much of a core idle. Lane 1 runs
+// its simulator and real-process tiers (test/simulation, test/process: about half of all the work); lane 2 runs the
+// static checks, the rest of the suite under Node, the suite under Deno, then the portable part in Chromium and
+// workerd. Nothing in one lane writes where the other reads: every test takes its own temporary directories and ports.
+// A file filter (npm test -- <files>) is vitest's, and runs as one run per runtime; the bundled runs take the whole
+// portable list, so they are skipped then.
+const HEAVY = ['test/simulation', 'test/process'];
+const laneOne = extra.length === 0 ? HEAVY : extra;
+const nodeLane = vitestUnder('node', laneOne, true, extra.length === 0 ? ' (test/simulation, test/process)' : '');
 const otherLane = (async () => {
   for (const [label, cmd, args] of checks) if (!(await step(label, cmd, args, {}, false))) failedChecks++;
-  await vitestUnder('deno', false);
+  if (extra.length === 0)
+    await vitestUnder(
+      'node',
+      HEAVY.flatMap((d) => ['--exclude', `${d}/**`]),
+      false,
+      ' (the other tiers)',
+    );
+  await vitestUnder('deno', extra, false);
   for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) await bundledIn(runtime, false);
 })();
 await Promise.all([nodeLane, otherLane]);
