@@ -66,7 +66,7 @@ if (!ORIGIN_STEPS.includes(crashAt)) {
   process.exit(2);
 }
 
-// Two demos at once (the suite runs it under Node and under Deno side by side) each need their own --data.
+// Two demos at once (the suite's runs under Node and Deno, if side by side) each need their own --data.
 const DIR = values.data ? resolve(values.data) : fileURLToPath(new URL('../.data/demo/', import.meta.url));
 const fromHere = relative(process.cwd(), DIR);
 const SHOWN_DIR = fromHere && !fromHere.startsWith('..') ? `${fromHere}/` : DIR;

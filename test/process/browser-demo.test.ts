@@ -15,7 +15,7 @@ import type { ChainReport, LedgerReport } from '../../examples/browser/page/chec
 import { launchChromium } from '../runtimes/chromium.ts';
 
 const REPORTS = fileURLToPath(new URL('../../reports/', import.meta.url));
-/** In the screenshots' names: the suite runs under Node and Deno at once (scripts/test.mjs). */
+/** In the screenshots' names, so that runs under Node and under Deno never write the same file. */
 const RUNTIME = (globalThis as { Deno?: unknown }).Deno ? 'deno' : 'node';
 /** The bound of every single wait on the page (clicks included): generous, as npm test runs other suites beside. */
 const WAIT_MS = 60_000;

@@ -14,7 +14,7 @@ const ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathna
 const node = (globalThis as { Deno?: unknown }).Deno ? 'node' : process.execPath;
 /** The gateway processes run under the runtime of the suite (the demo's --runtime). */
 const runtime = (globalThis as { Deno?: unknown }).Deno ? 'deno' : 'node';
-/** The demo's databases: its own directory, as the suite runs under Node and Deno at once (scripts/test.mjs). */
+/** The demo's databases: a directory of its own, so that a Node and a Deno run never share one. */
 const DATA = mkdtempSync(join(tmpdir(), 'satp-demo-'));
 afterAll(() => rmSync(DATA, { recursive: true, force: true }));
 
