@@ -239,8 +239,6 @@ export function describeSigkillStorm(o: StormOptions): void {
         ).catch(() => undefined);
       }
       const settleMs = Date.now() - started - killPhaseMs;
-      // Taken before stop() so that each member's last child (and its stderr) is the one being stopped.
-      const lastChildren = [c.members.origin.child, c.members.destination.child];
       const exits = await c.pair.stop();
       const history = [...c.members.origin.history, ...c.members.destination.history];
       // SATP_GW_DUMP=<file>: every event of both gateways, in time order, for reading a failure.
@@ -257,11 +255,13 @@ export function describeSigkillStorm(o: StormOptions): void {
         `every session ended on both gateways within ${SETTLE_MS / 1000} s (seed ${SEED}); still open: ${stillOpen}`,
       ).toBe(true);
       // A failure says how each gateway ended (code, signal, whether it beat the grace) and what it last wrote.
+      // stop() answers in the members' order, and each member keeps the child it stopped.
+      const stopped = Object.values(c.members).map((m) => m.child);
       const endings = exits.map((x, i) =>
         x.graceful && x.code === 0
           ? 'clean'
           : `code ${x.code}, signal ${x.signal}, ${x.graceful ? 'exited within' : 'killed after'} the grace; ` +
-            `stderr: ${lastChildren[i]?.stderr.slice(-1500) ?? '(none)'}`,
+            `stderr: ${stopped[i]?.stderr.slice(-1500) ?? '(none)'}`,
       );
       expect(
         exits.map((x) => x.graceful && x.code === 0),
