@@ -1,6 +1,6 @@
 // `npm test`: static checks, then the whole vitest suite under Node and again under Deno.
 // Prints each run's counts and a closing "N passed, N failed" line; exits non-zero if anything failed.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -84,22 +84,54 @@ const checks = [
     ['scripts/check-package.mjs'],
   ],
 ];
-let failedChecks = 0;
-for (const [label, cmd, args] of checks) if (!run(label, cmd, args)) failedChecks++;
+
+/**
+ * Runs one command. With `live`, its output goes straight to ours; otherwise it is held and printed whole when the
+ * command ends, so that two lanes running at once never interleave their lines. Resolves to whether it exited 0.
+ */
+function step(label, cmd, args, env, live) {
+  const header = `\n=== ${label}: ${[cmd, ...args].join(' ')}`;
+  if (live) console.log(header);
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(cmd, args, {
+      stdio: live ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    const held = [];
+    child.stdout?.on('data', (d) => held.push(d));
+    child.stderr?.on('data', (d) => held.push(d));
+    const end = (ok, why = '') => {
+      const took = `=== ${label}: ${ok ? 'passed' : `FAILED${why}`} in ${Math.round((Date.now() - started) / 1000)} s`;
+      if (live) console.log(took);
+      else process.stdout.write(`${header}  (held while the other lane ran)\n${Buffer.concat(held)}${took}\n`);
+      done(ok);
+    };
+    child.on('error', (err) => end(false, ` (${err.message})`));
+    child.on('close', (code) => end(code === 0));
+  });
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'satp-test-'));
 const results = {};
-for (const runtime of ['node', 'deno']) {
-  const out = join(dir, `${runtime}.json`);
-  const vitest = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extra];
+let failedChecks = 0;
+
+/**
+ * One vitest run under `runtime`, over `files` (vitest's filters and options) or the whole suite, added to that
+ * runtime's results: the suite under Node is two runs, one in each lane, and counts as one.
+ */
+async function vitestUnder(runtime, files, live, part = '') {
+  const out = join(dir, `${runtime}${part}.json`);
+  const vitest = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...files];
   const [cmd, args] =
     runtime === 'node'
       ? [bin('vitest'), vitest]
       : [bin('deno'), ['run', '-A', 'node_modules/vitest/vitest.mjs', ...vitest]];
-  const ok = run(`tests under ${runtime}`, cmd, args, { SATP_RUNTIME: runtime });
+  const ok = await step(`tests under ${runtime}${part}`, cmd, args, { SATP_RUNTIME: runtime }, live);
+  let r;
   try {
     const j = JSON.parse(readFileSync(out, 'utf8'));
-    results[runtime] = {
+    r = {
       ok,
       passed: j.numPassedTests,
       failed: j.numFailedTests,
@@ -115,22 +147,32 @@ for (const runtime of ['node', 'deno']) {
       ),
     };
   } catch {
-    results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
+    r = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
   }
+  const before = results[runtime];
+  results[runtime] = before
+    ? {
+        ok: before.ok && r.ok,
+        passed: before.passed + r.passed,
+        failed: before.failed + r.failed,
+        skipped: before.skipped + r.skipped,
+        files: before.files + r.files,
+        failures: [...before.failures, ...r.failures],
+      }
+    : r;
 }
+
 // The portable part of the suite (test/runtimes/portable.ts) in the two runtimes vitest cannot run in: bundled into
 // a Chromium page (with the storage conformance suite on the browser's own IndexedDB) and into a workerd isolate.
-// A file filter (npm test -- <files>) is vitest's; the bundled runs take the whole portable list, so they are skipped.
-for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) {
+async function bundledIn(runtime, live) {
   const out = join(dir, `${runtime}.json`);
-  const ok = run(`tests in ${runtime}`, process.execPath, [
-    '--import',
-    'tsx',
-    'test/runtimes/cli.ts',
-    runtime,
-    '--out',
-    out,
-  ]);
+  const ok = await step(
+    `tests in ${runtime}`,
+    process.execPath,
+    ['--import', 'tsx', 'test/runtimes/cli.ts', runtime, '--out', out],
+    {},
+    live,
+  );
   try {
     const j = JSON.parse(readFileSync(out, 'utf8'));
     results[runtime] = { ok, ...j };
@@ -138,6 +180,30 @@ for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) {
     results[runtime] = { ok: false, passed: 0, failed: 1, skipped: 0, files: 0, failures: [] };
   }
 }
+
+// Two lanes at once, so that the second core works while the first waits. The suite under Node is the longest part
+// by far, and its processes (gateways booting, waiting out leases and resends) leave much of a core idle. Lane 1 runs
+// its simulator and real-process tiers (test/simulation, test/process: about half of all the work); lane 2 runs the
+// static checks, the rest of the suite under Node, the suite under Deno, then the portable part in Chromium and
+// workerd. Nothing in one lane writes where the other reads: every test takes its own temporary directories and ports.
+// A file filter (npm test -- <files>) is vitest's, and runs as one run per runtime; the bundled runs take the whole
+// portable list, so they are skipped then.
+const HEAVY = ['test/simulation', 'test/process'];
+const laneOne = extra.length === 0 ? HEAVY : extra;
+const nodeLane = vitestUnder('node', laneOne, true, extra.length === 0 ? ' (test/simulation, test/process)' : '');
+const otherLane = (async () => {
+  for (const [label, cmd, args] of checks) if (!(await step(label, cmd, args, {}, false))) failedChecks++;
+  if (extra.length === 0)
+    await vitestUnder(
+      'node',
+      HEAVY.flatMap((d) => ['--exclude', `${d}/**`]),
+      false,
+      ' (the other tiers)',
+    );
+  await vitestUnder('deno', extra, false);
+  for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) await bundledIn(runtime, false);
+})();
+await Promise.all([nodeLane, otherLane]);
 rmSync(dir, { recursive: true, force: true });
 
 // The failures again, last, so that whoever reads only the tail of the output sees which tests failed and why.
