@@ -1,4 +1,5 @@
-// `npm test`: static checks, then the whole vitest suite under Node and again under Deno.
+// `npm test`: static checks, the whole vitest suite under Node and again under Deno, and its portable part in
+// Chromium and workerd, in two lanes at once (below).
 // Prints each run's counts and a closing "N passed, N failed" line; exits non-zero if anything failed.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -120,8 +121,9 @@ let failedChecks = 0;
  * One vitest run under `runtime`, over `files` (vitest's filters and options) or the whole suite, added to that
  * runtime's results: the suite under Node is two runs, one in each lane, and counts as one.
  */
+let vitestRuns = 0;
 async function vitestUnder(runtime, files, live, part = '') {
-  const out = join(dir, `${runtime}${part}.json`);
+  const out = join(dir, `vitest-${++vitestRuns}.json`);
   const vitest = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...files];
   const [cmd, args] =
     runtime === 'node'
