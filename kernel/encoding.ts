@@ -33,10 +33,7 @@ const B64URL_CODES = Uint8Array.from(B64URL, (c) => c.charCodeAt(0));
 const B64URL_VALUES = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64URL.length; i++) B64URL_VALUES[B64URL.charCodeAt(i)] = i;
 
-/**
- * The base64url text of `bytes` (no padding) as its ASCII bytes. A signature over the text (JWS) takes these bytes
- * as they are, so a large payload is not encoded once to text and then again to bytes.
- */
+/** The base64url text of `bytes` (no padding) as its ASCII bytes, in JavaScript (the runtime's codec is not used). */
 export function base64UrlBytes(bytes: Uint8Array): Uint8Array {
   const n = bytes.length;
   const out = new Uint8Array(Math.ceil((n * 4) / 3));
@@ -63,10 +60,12 @@ export function base64UrlBytes(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * Decoded from bytes in one go, the text is flat: built by concatenation, a large one would be a rope that every
+ * The base64url text of `bytes` (no padding): the runtime's codec if one is installed (useBase64Url), else decoded
+ * from the ASCII bytes in one go, so the text is flat: built by concatenation, a large one would be a rope that every
  * later reader (encoding, hashing, sending) pays to flatten. ASCII is UTF-8 as it is.
  */
-export const toBase64Url = (bytes: Uint8Array): string => decoder.decode(base64UrlBytes(bytes));
+export const toBase64Url = (bytes: Uint8Array): string =>
+  runtimeCodec ? runtimeCodec.encode(bytes) : decoder.decode(base64UrlBytes(bytes));
 
 function sextet(text: string, at: number): number {
   const c = text.charCodeAt(at);
@@ -75,7 +74,12 @@ function sextet(text: string, at: number): number {
   return v;
 }
 
+/**
+ * The bytes of a base64url text (no padding). Refuses any other text, and any text that is not the one spelling of
+ * its bytes (leftover bits set), so one signature has one spelling.
+ */
 export function fromBase64Url(text: string): Uint8Array {
+  if (runtimeCodec) return runtimeCodec.decode(text);
   const length = text.length;
   if (length % 4 === 1) throw new RangeError('bad base64url length');
   const out = new Uint8Array(Math.floor((length * 3) / 4));
@@ -87,7 +91,7 @@ export function fromBase64Url(text: string): Uint8Array {
     out[o++] = (n >> 8) & 0xff;
     out[o++] = n & 0xff;
   }
-  // Reject non-canonical encodings (leftover bits must be zero) so one signature has one spelling.
+  // Reject non-canonical encodings (leftover bits must be zero).
   if (length - i === 2) {
     const n = (sextet(text, i) << 18) | (sextet(text, i + 1) << 12);
     if ((n & 0xffff) !== 0) throw new RangeError('non-canonical base64url');
@@ -99,4 +103,57 @@ export function fromBase64Url(text: string): Uint8Array {
     out[o++] = (n >> 8) & 0xff;
   }
   return out;
+}
+
+/**
+ * A runtime's own base64url codec (Node's and Deno's Buffer: storage/base64url-node.ts), installed with
+ * useBase64Url. The kernel's is JavaScript, one character at a time: a recovery page of 900 kB took it 7 to 9 ms to
+ * decode and 3 to 5 ms to encode, against under 1.5 ms each for Buffer.
+ */
+export interface Base64UrlCodec {
+  /** The base64url text of `bytes`, without padding. */
+  encode(bytes: Uint8Array): string;
+  /**
+   * The bytes of `text`, as a plain Uint8Array of their own. Throws a RangeError for any text that is not unpadded
+   * base64url in its one spelling (leftover bits zero), as the kernel's own decoding does.
+   */
+  decode(text: string): Uint8Array;
+}
+
+let runtimeCodec: Base64UrlCodec | undefined;
+
+/** Texts every decoder must refuse: padding, the other alphabet, spaces, leftover bits, a bad length, non-ASCII. */
+const NOT_BASE64URL = ['AA==', 'AAA=', 'A+AA', 'A/AA', 'AA AA', 'AB', 'AAB', 'AAAAA', '\u0141AAA', 'AAA\u00c1'];
+
+/**
+ * Makes toBase64Url and fromBase64Url use `codec` (nothing: the kernel's own again). It is checked first against the
+ * kernel's own, on every byte value and every length remainder, and on texts it must refuse; a TypeError if it fails.
+ */
+export function useBase64Url(codec?: Base64UrlCodec): void {
+  runtimeCodec = undefined;
+  if (!codec) return;
+  const refuses = (text: string): boolean => {
+    try {
+      codec.decode(text);
+      return false;
+    } catch (err) {
+      return err instanceof RangeError;
+    }
+  };
+  const lax = NOT_BASE64URL.find((text) => !refuses(text));
+  if (lax !== undefined) throw new TypeError(`useBase64Url: the codec does not refuse ${JSON.stringify(lax)}`);
+  const probe = Uint8Array.from({ length: 258 }, (_, i) => (i * 167) & 0xff);
+  for (const n of [0, 1, 2, 3, 256, 257, 258]) {
+    const bytes = probe.subarray(0, n);
+    const text = toBase64Url(bytes);
+    const back = codec.decode(text);
+    if (
+      codec.encode(bytes) !== text ||
+      !(back instanceof Uint8Array) ||
+      back.length !== n ||
+      back.some((b, i) => b !== bytes[i])
+    )
+      throw new TypeError('useBase64Url: the codec does not encode and decode base64url without padding');
+  }
+  runtimeCodec = codec;
 }
