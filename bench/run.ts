@@ -22,9 +22,11 @@ import { emptyLimits, need } from './lib/limits.ts';
 import { BenchFailure, Results, type Row, table } from './lib/report.ts';
 import { machine } from './lib/machine.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
+import { useNativeBase64Url } from '../storage/base64url-node.ts';
 
 // Measured as a Node deployment runs: the kernel hashing with node:crypto (the gateway processes do the same).
 useNativeSha256();
+useNativeBase64Url();
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

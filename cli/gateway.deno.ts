@@ -6,9 +6,11 @@ import { WsClientTransport } from '../transports/ws/web/client.ts';
 import { createNodeWsClient } from '../transports/ws/node/client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
+import { useNativeBase64Url } from '../storage/base64url-node.ts';
 
 // Hashes with the runtime's native SHA-256 (node:crypto, in Node and Deno alike) instead of noble's.
 useNativeSha256();
+useNativeBase64Url();
 
 /** The slice of Deno's API used here, declared so the file type-checks without Deno's types. */
 declare const Deno: {

@@ -10,12 +10,14 @@ import { WsServerTransport } from '../transports/ws/node/server.ts';
 import { createNodeWsClient } from '../transports/ws/node/client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
+import { useNativeBase64Url } from '../storage/base64url-node.ts';
 import { nodeVerifier } from '../storage/verifier-node.ts';
 import { nobleVerifier } from '../kernel/crypto/noble.ts';
 import { serveOnNode } from '../http/node-serve.ts';
 
 // Hashes with the runtime's native SHA-256 (node:crypto, in Node and Deno alike) instead of noble's.
 useNativeSha256();
+useNativeBase64Url();
 
 const node: GatewayRuntime = {
   name: 'node',

@@ -7,9 +7,11 @@ import process from 'node:process';
 import { serveOnNode } from '../http/node-serve.ts';
 import { openLogServer, parseLogServerArgs, USAGE } from './log-server-config.ts';
 import { useNativeSha256 } from '../storage/sha256-node.ts';
+import { useNativeBase64Url } from '../storage/base64url-node.ts';
 
 // Hashes with the runtime's native SHA-256 (node:crypto, in Node and Deno alike) instead of noble's.
 useNativeSha256();
+useNativeBase64Url();
 
 let config: ReturnType<typeof parseLogServerArgs>;
 try {

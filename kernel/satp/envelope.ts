@@ -3,7 +3,7 @@
 // SHA-256 of the payload bytes as signed (docs/names.md, "Message hashes"). For our messages those bytes are the
 // canonical JSON, so the hash is messageHash(message).
 import * as z from '../zod.ts';
-import { base64UrlBytes, encodeInto, fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
+import { encodeInto, fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
 import { sha256Hex } from '../hash.ts';
 import { canonicalJson, type Json } from '../json.ts';
 import { parseStrictJson } from '../strict-json.ts';
@@ -55,17 +55,13 @@ export async function sealMessage(
   certificate?: string,
   canonical?: string,
 ): Promise<Envelope> {
-  const header = utf8(toBase64Url(utf8(canonicalJson({ alg: signer.alg, kid, typ: 'satp+json' }))));
-  const payload = base64UrlBytes(utf8(canonical ?? canonicalJson(message as unknown as Json)));
-  // The JWS signing input, header.payload, from the ASCII bytes of both: a large payload's text is not encoded again.
-  const input = new Uint8Array(header.length + 1 + payload.length);
-  input.set(header);
-  input[header.length] = 0x2e; // '.'
-  input.set(payload, header.length + 1);
-  const signature = toBase64Url(await signer.sign(input));
+  const header = toBase64Url(utf8(canonicalJson({ alg: signer.alg, kid, typ: 'satp+json' })));
+  // base64url through the runtime's codec where one is installed (useBase64Url): for a recovery page, a megabyte.
+  const payload = toBase64Url(utf8(canonical ?? canonicalJson(message as unknown as Json)));
+  const signature = toBase64Url(await signer.sign(signingInput(header, payload)));
   return {
-    protected: fromUtf8(header),
-    payload: fromUtf8(payload),
+    protected: header,
+    payload,
     signature,
     ...(certificate ? { header: { x5c: [certificate] } } : {}),
   };
