@@ -117,11 +117,12 @@ const dir = mkdtempSync(join(tmpdir(), 'satp-test-'));
 const results = {};
 let failedChecks = 0;
 
+/** vitest runs so far: each writes its JSON report to its own numbered file. */
+let vitestRuns = 0;
 /**
  * One vitest run under `runtime`, over `files` (vitest's filters and options) or the whole suite, added to that
  * runtime's results: the suite under Node is two runs, one in each lane, and counts as one.
  */
-let vitestRuns = 0;
 async function vitestUnder(runtime, files, live, part = '') {
   const out = join(dir, `vitest-${++vitestRuns}.json`);
   const vitest = ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...files];

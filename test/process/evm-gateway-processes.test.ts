@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Anvil, restartAnvil } from '../../ledgers/evm/anvil.ts';
-import { bundleGateway } from '../support/gateway-bundle.ts';
+import { type Bundle, bundleGateway } from '../support/gateway-bundle.ts';
 import { Cluster } from '../support/gateway-cluster.ts';
 import { checkInvariants, type TransferSpec } from '../support/gateway-invariants.ts';
 import { describeSigkillStorm } from '../support/sigkill-storm.ts';
@@ -27,7 +27,7 @@ const FLAGS = ['--retransmit-ms', '400', '--deadline-grace-ms', '500', '--burn-m
 describe(`gateway processes (${runtime}) while both anvil chains stop and restart on their saved state`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'satp-evm-restart-'));
   let cluster: Cluster | undefined;
-  let bundle: Awaited<ReturnType<typeof bundleGateway>> | undefined;
+  let bundle: Bundle | undefined;
   const restarted: Anvil[] = [];
 
   afterAll(async () => {

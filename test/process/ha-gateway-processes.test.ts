@@ -17,7 +17,7 @@ import { publicKeyOf } from '../../gateway/keys.ts';
 import type { PublicJwk } from '../../kernel/crypto/types.ts';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
 import { PostgresDriver } from '../../storage/postgres.ts';
-import { bundleGateway } from '../support/gateway-bundle.ts';
+import { type Bundle, bundleGateway } from '../support/gateway-bundle.ts';
 import { checkInvariants, type TransferSpec } from '../support/gateway-invariants.ts';
 import { type LedgerProcess, startLedgerProcess } from '../support/ledger-process.ts';
 import { ownerPki } from '../support/owner-pki.ts';
@@ -49,7 +49,7 @@ describe(`primary-backup gateway processes over PostgreSQL (${runtime})`, () => 
   let cluster: PostgresCluster | undefined;
   const ledgers: LedgerProcess[] = [];
   const children = new Set<GatewayChild>();
-  let bundle: Awaited<ReturnType<typeof bundleGateway>> | undefined;
+  let bundle: Bundle | undefined;
 
   afterAll(async () => {
     await Promise.allSettled([...children].map((c) => (c.alive ? c.kill('SIGKILL') : undefined)));

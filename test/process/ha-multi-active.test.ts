@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
-import { bundleGateway } from '../support/gateway-bundle.ts';
+import { type Bundle, bundleGateway } from '../support/gateway-bundle.ts';
 import type { TransferSpec } from '../support/gateway-invariants.ts';
 import { type LedgerProcess, startLedgerProcess } from '../support/ledger-process.ts';
 import { haOrgs, type Side, sideOf } from '../support/ha-orgs.ts';
@@ -39,7 +39,7 @@ describe(`several active gateway processes per side over PostgreSQL (${runtime})
   let cluster: PostgresCluster | undefined;
   const ledgers: LedgerProcess[] = [];
   let stop: (() => Promise<void>) | undefined;
-  let bundle: Awaited<ReturnType<typeof bundleGateway>> | undefined;
+  let bundle: Bundle | undefined;
 
   afterAll(async () => {
     await stop?.();

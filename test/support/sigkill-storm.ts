@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayEvent } from '../../examples/gateway-child.ts';
-import { bundleGateway } from './gateway-bundle.ts';
+import { type Bundle, bundleGateway } from './gateway-bundle.ts';
 import { Cluster, type Role } from './gateway-cluster.ts';
 import { chooseVictim } from './storm-victims.ts';
 import { checkInvariants, type TransferSpec } from './gateway-invariants.ts';
@@ -84,7 +84,7 @@ export function describeSigkillStorm(o: StormOptions): void {
   describe(`gateway processes under SIGKILL (${runtime}, ${kind})`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'satp-gw-sigkill-'));
     let cluster: Cluster | undefined;
-    let bundle: Awaited<ReturnType<typeof bundleGateway>> | undefined;
+    let bundle: Bundle | undefined;
     const runtimes = new Set<string>();
 
     afterAll(async () => {
