@@ -7,7 +7,7 @@ import { type KeyResolver, sameKey, type Signer, type Verifier } from './crypto/
 import { claimsTakeover, type SuccessorAuthority, type TakeoverPayload } from './takeover.ts';
 import type { Ledger } from './ledger.ts';
 import { KeyedLock } from './keyed-lock.ts';
-import { sealEntry } from './seal.ts';
+import { deepFreeze, sealEntry } from './seal.ts';
 import { GATEWAY_REFUSALS } from './satp/error-codes.ts';
 import { refuseEnvelope } from './satp/refuse.ts';
 import type {
@@ -614,6 +614,8 @@ export class Gateway {
         if (page.more && last) this.#nextPage.set(sessionId, { from: last.seqNumber, maxChars: request.maxChars });
         return { kind: 'page', entries: page.entries, more: page.more };
       }
+      // Each entry frozen here, where the page is still only the driver's: the store then takes it as it is.
+      if (Array.isArray(request.entries)) for (const e of request.entries) deepFreeze(e);
       const r = await this.#o.store.updateLog(logIdOf(sessionId, about.from), request.entries);
       return {
         kind: 'copy-updated',

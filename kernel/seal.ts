@@ -36,14 +36,28 @@ export const isSealedHere = (entry: object): boolean => sealedHere.has(entry);
 /** The JSON text of an entry sealed here (what a store keeps), made at sealing; undefined for any other value. */
 export const sealedText = (entry: object): string | undefined => sealedHere.get(entry)?.text;
 
-/** Freezes a value and everything in it (a frozen object's members are not walked again). */
+/** Values deepFreeze was called on and froze with everything in them (only those: weak entries cost at GC). */
+const frozenDeep = new WeakSet<object>();
+
+/**
+ * Freezes a value and everything in it. A value this function froze before is not walked again; one frozen by
+ * someone else is, since Object.freeze alone leaves the objects inside it as they were.
+ */
 export function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+  if (value && typeof value === 'object' && !frozenDeep.has(value)) {
+    freezeAll(value);
+    frozenDeep.add(value);
   }
   return value;
 }
+
+function freezeAll(value: object): void {
+  Object.freeze(value);
+  for (const v of Object.values(value)) if (v && typeof v === 'object' && !frozenDeep.has(v)) freezeAll(v);
+}
+
+/** True for a value deepFreeze froze: nothing in it can change any more. */
+export const isDeepFrozen = (value: object): boolean => frozenDeep.has(value);
 
 /** The seal members as sealEntry appends them: `,"entryHash":"<64 hex>","messageSignature":"<86 base64url>"}`. */
 const HASH_MEMBER = ',"entryHash":"';

@@ -14,6 +14,7 @@ import {
   checkEntrySignature,
   entryFromSealedText,
   deepFreeze,
+  isDeepFrozen,
   sealedForm,
   sealedText,
   type VerifyContext,
@@ -102,7 +103,7 @@ export class LogStore {
     const checked: LogEntry[] = [];
     const canonicals: (string | undefined)[] = [];
     const verified: boolean[] = [];
-    for (const value of entries) {
+    for (const value of this.#own(entries)) {
       if (value !== null && typeof value === 'object' && this.#verified.has(value)) {
         checked.push(value as LogEntry);
         canonicals.push(undefined);
@@ -172,6 +173,25 @@ export class LogStore {
         else if (added.length > 0) this.#successions.set(logId, [...before, ...added]);
       }
       return { seq: next.seq, hash: next.hash };
+    });
+  }
+
+  /**
+   * The store's own copies of the entries it was handed, taken in the call before anything awaits: every later read
+   * (the checks, the link to the head, the head, the text stored) sees the values checked, whatever the caller does
+   * meanwhile with its objects (test/unit/log-store-caller-changes.test.ts). Values frozen through and through by
+   * the kernel's deepFreeze cannot change, and are kept as they are: entries sealed in this process, those this store
+   * verified, and the pages the gateway driver received, so neither its own appends nor its recovery copy anything.
+   * A value that cannot be copied (a getter that throws, a proxy, a function) is INVALID_INPUT.
+   */
+  #own(values: readonly unknown[]): unknown[] {
+    return values.map((value, i) => {
+      if (value === null || typeof value !== 'object' || isDeepFrozen(value)) return value;
+      try {
+        return structuredClone(value);
+      } catch (err) {
+        throw new SatpError('INVALID_INPUT', `entry ${i} cannot be read: ${String(err)}`);
+      }
     });
   }
 
@@ -264,8 +284,9 @@ export class LogStore {
    * source's first entry links to: a difference between the two verified copies is LOG_DIVERGED. The rest is
    * appended. A source that ends before this log's head is not an error here; `pageEnd` lets the caller judge.
    */
-  async updateLog(logId: string, source: unknown): Promise<UpdateResult> {
-    if (!Array.isArray(source)) throw new SatpError('INVALID_INPUT', 'source must be an array of entries');
+  async updateLog(logId: string, input: unknown): Promise<UpdateResult> {
+    if (!Array.isArray(input)) throw new SatpError('INVALID_INPUT', 'source must be an array of entries');
+    const source = this.#own(input);
     const head = (await this.driver.head(logId)) ?? EMPTY_HEAD;
     if (source.length === 0) return { appended: [], head: { seq: head.seq, hash: head.hash }, pageEnd: 0 };
     const first = source[0] as { seqNumber?: unknown; lastEntryHash?: unknown } | undefined;
