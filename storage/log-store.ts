@@ -103,7 +103,7 @@ export class LogStore {
     const checked: LogEntry[] = [];
     const canonicals: (string | undefined)[] = [];
     const verified: boolean[] = [];
-    for (const value of this.#own(entries)) {
+    for (const value of ownCopies(entries)) {
       if (value !== null && typeof value === 'object' && this.#verified.has(value)) {
         checked.push(value as LogEntry);
         canonicals.push(undefined);
@@ -173,25 +173,6 @@ export class LogStore {
         else if (added.length > 0) this.#successions.set(logId, [...before, ...added]);
       }
       return { seq: next.seq, hash: next.hash };
-    });
-  }
-
-  /**
-   * The store's own copies of the entries it was handed, taken in the call before anything awaits: every later read
-   * (the checks, the link to the head, the head, the text stored) sees the values checked, whatever the caller does
-   * meanwhile with its objects (test/unit/log-store-caller-changes.test.ts). Values frozen through and through by
-   * the kernel's deepFreeze cannot change, and are kept as they are: entries sealed in this process, those this store
-   * verified, and the pages the gateway driver received, so neither its own appends nor its recovery copy anything.
-   * A value that cannot be copied (a getter that throws, a proxy, a function) is INVALID_INPUT.
-   */
-  #own(values: readonly unknown[]): unknown[] {
-    return values.map((value, i) => {
-      if (value === null || typeof value !== 'object' || isDeepFrozen(value)) return value;
-      try {
-        return structuredClone(value);
-      } catch (err) {
-        throw new SatpError('INVALID_INPUT', `entry ${i} cannot be read: ${String(err)}`);
-      }
     });
   }
 
@@ -286,7 +267,7 @@ export class LogStore {
    */
   async updateLog(logId: string, input: unknown): Promise<UpdateResult> {
     if (!Array.isArray(input)) throw new SatpError('INVALID_INPUT', 'source must be an array of entries');
-    const source = this.#own(input);
+    const source = ownCopies(input);
     const head = (await this.driver.head(logId)) ?? EMPTY_HEAD;
     if (source.length === 0) return { appended: [], head: { seq: head.seq, hash: head.hash }, pageEnd: 0 };
     const first = source[0] as { seqNumber?: unknown; lastEntryHash?: unknown } | undefined;
@@ -433,6 +414,28 @@ function hashOfStored(text: string): string {
  * The text a store keeps of an entry it checked: the form its author's store keeps (sealedForm), from the canonical
  * text its hash and signature were checked over, so a copy holds its author's bytes; serialized without that text.
  */
+/**
+ * A store's own copies of the entries it was handed, taken in the call before anything awaits: every later read
+ * (the checks, the link to the head, the head, the text stored, what a notary is sent) sees the values checked,
+ * whatever the caller does meanwhile with its objects (test/unit/log-store-caller-changes.test.ts). The copies are
+ * deeply frozen. Values the kernel's deepFreeze froze cannot change and are kept as they are: entries sealed in this
+ * process, entries a store verified, and each entry of a recovery page, which the gateway driver freezes while the
+ * page is still only its own; so neither its appends nor its recovery copy anything. A value that cannot be copied
+ * (a getter that throws, a proxy, a function) is INVALID_INPUT.
+ */
+export function ownCopies(values: readonly unknown[]): unknown[] {
+  return values.map((value, i) => {
+    if (value === null || typeof value !== 'object' || isDeepFrozen(value)) return value;
+    let copy: unknown;
+    try {
+      copy = structuredClone(value);
+    } catch (err) {
+      throw new SatpError('INVALID_INPUT', `entry ${i} cannot be read: ${String(err)}`);
+    }
+    return deepFreeze(copy);
+  });
+}
+
 const storedText = (e: LogEntry, canonical: string | undefined): string =>
   canonical === undefined ? JSON.stringify(e) : sealedForm(canonical, e.entryHash, e.messageSignature);
 

@@ -18,7 +18,7 @@ import { KeyedLock } from '../kernel/keyed-lock.ts';
 import { verifyChain } from '../kernel/chain.ts';
 import { checkEntryContent, type VerifyContext } from '../kernel/seal.ts';
 import type { SessionLogStore } from '../kernel/ports.ts';
-import { chainError } from './log-store.ts';
+import { chainError, ownCopies } from './log-store.ts';
 
 /** What one write to the notary did: its transaction, its gas, and whether it appended (false: already there). */
 export interface NotaryWrite {
@@ -211,7 +211,9 @@ export function notarizedStore(inner: SessionLogStore, notary: LogNotary, o: Not
       return out;
     },
 
-    async writeLogEntries(entries) {
+    async writeLogEntries(handed) {
+      // Copied before anything awaits: what is stored and what the notary gets are what the inner store checked.
+      const entries = Array.isArray(handed) ? ownCopies(handed) : handed;
       const first = entries[0] as { sessionId?: unknown; author?: unknown } | undefined;
       if (typeof first?.sessionId !== 'string' || typeof first.author !== 'string')
         return inner.writeLogEntries(entries); // bad input: the inner store says why
@@ -227,7 +229,8 @@ export function notarizedStore(inner: SessionLogStore, notary: LogNotary, o: Not
       });
     },
 
-    async updateLog(logId, source) {
+    async updateLog(logId, handed) {
+      const source = Array.isArray(handed) ? ownCopies(handed) : handed;
       // Before anything is stored: every source entry at a seq the notary holds, and the entry the source links
       // to, must be the notarized one. Malformed sources are left to the inner store, which refuses them.
       if (Array.isArray(source) && source.length > 0) await checkAgainstNotary(logId, source);

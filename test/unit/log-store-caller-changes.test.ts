@@ -11,6 +11,7 @@ import { deepFreeze } from '../../kernel/seal.ts';
 import { logIdFor, makeChain, outside, trustedKeys } from '../../storage/conformance/fixtures.ts';
 import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
+import { type LogNotary, notarizedStore } from '../../storage/notarized.ts';
 
 const SESSION = 'caller-changes';
 const LOG = logIdFor(SESSION);
@@ -41,6 +42,33 @@ function storeActingDuringVerification(): { store: LogStore; arm: (nth: number, 
   };
 }
 
+/** A notary in memory, mode "entries": what each log was sent, in seq order. */
+function memoryNotary(): LogNotary & { sent: Map<string, LogEntry[]> } {
+  const sent = new Map<string, LogEntry[]>();
+  const log = (id: string): LogEntry[] => {
+    if (!sent.has(id)) sent.set(id, []);
+    return sent.get(id)!;
+  };
+  return {
+    sent,
+    head: async (id) => log(id).length + 1,
+    hashRange: async (id, from, to) =>
+      log(id)
+        .slice(from - 1, to)
+        .map((e) => e.entryHash),
+    notarize: async () => {
+      throw new Error('mode entries only');
+    },
+    publish: async (id, firstSeq, entries) => {
+      const held = log(id);
+      if (firstSeq !== held.length + 1) throw new Error(`publish at ${firstSeq}, head ${held.length + 1}`);
+      held.push(...entries.map((e) => outside(e)));
+      return { gasUsed: 0n, appended: true };
+    },
+    entries: async (id) => [...log(id)],
+  };
+}
+
 /** Changes the seal of a plain (unfrozen) entry: another entry's hash and signature, as a reused object would. */
 function reuse(target: LogEntry, other: LogEntry): void {
   const t = target as { entryHash: string; messageSignature: string };
@@ -49,7 +77,7 @@ function reuse(target: LogEntry, other: LogEntry): void {
 }
 
 describe('LogStore keeps what it checked, whatever its caller does with the objects it handed over', () => {
-  it('writeLogEntries: an entry changed by its caller while its signature is checked is stored as checked', async () => {
+  it('writeLogEntries: an entry changed while its signature is checked is stored as checked', async () => {
     const chain = await makeChain(SESSION, 3);
     const mine = chain.map((e) => outside(e));
     const { store, arm } = storeActingDuringVerification();
@@ -84,6 +112,21 @@ describe('LogStore keeps what it checked, whatever its caller does with the obje
     reuse(first, chain[1]!);
     expect(await written).toEqual({ seq: 1, hash: chain[0]!.entryHash });
     expect(await store.getLog(LOG)).toEqual([outside(chain[0]!)]);
+  });
+
+  it('a notarized store stores and publishes an entry as handed over, though changed meanwhile', async () => {
+    const chain = await makeChain(SESSION, 3);
+    const notary = memoryNotary();
+    const inner = new LogStore(new MemoryDriver(), { keys: trustedKeys, verifier: defaultVerifier() });
+    const store = notarizedStore(inner, notary, { mode: 'entries' });
+    await store.writeLogEntries(chain.slice(0, 2).map((e) => outside(e)));
+    const third = outside(chain[2]!);
+    // The wrapper awaits the notary's head before the inner store sees the entry.
+    const written = store.writeLogEntries([third]);
+    reuse(third, chain[0]!);
+    expect(await written).toEqual({ seq: 3, hash: chain[2]!.entryHash });
+    expect(await inner.getLog(LOG)).toEqual(chain.map((e) => outside(e)));
+    expect(notary.sent.get(LOG)).toEqual(chain.map((e) => outside(e)));
   });
 
   // The store keeps a value uncopied when deepFreeze froze it; deepFreeze skipped any frozen object before, so one
