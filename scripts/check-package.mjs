@@ -30,8 +30,10 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
  * written as bytes, and peek reads a long payload's ends only, about 0.8 kB that a browser gateway recovers with too.
  * Raised to 64 kB for the hand check of an entry's shape (kernel/entry.ts, wellShapedEntry), 0.47 kB: it checks
  * each received entry at a tenth of the schema's cost, in a browser as anywhere.
+ * Raised to 64.2 kB for the store's own copies of the entries it is handed (storage/log-store.ts, ownCopies), about
+ * 0.1 kB: a caller changing an entry while the store checks it could otherwise get an unchecked entry stored.
  */
-export const BROWSER_BUDGET = { minified: 200_000, gzipped: 64_000 };
+export const BROWSER_BUDGET = { minified: 200_000, gzipped: 64_200 };
 /**
  * Subpaths whose types need the DOM library: checked in the browser consumer, not the Node ones. `./identity` is
  * typed by @peculiar/x509, whose declarations name WebCrypto's types (CryptoKey, Crypto) as the DOM library does.

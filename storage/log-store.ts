@@ -423,18 +423,15 @@ function hashOfStored(text: string): string {
  * page is still only its own; so neither its appends nor its recovery copy anything. A value that cannot be copied
  * (a getter that throws, a proxy, a function) is INVALID_INPUT.
  */
-export function ownCopies(values: readonly unknown[]): unknown[] {
-  return values.map((value, i) => {
+export const ownCopies = (values: readonly unknown[]): unknown[] =>
+  values.map((value, i) => {
     if (value === null || typeof value !== 'object' || isDeepFrozen(value)) return value;
-    let copy: unknown;
     try {
-      copy = structuredClone(value);
+      return deepFreeze(structuredClone(value));
     } catch (err) {
       throw new SatpError('INVALID_INPUT', `entry ${i} cannot be read: ${String(err)}`);
     }
-    return deepFreeze(copy);
   });
-}
 
 const storedText = (e: LogEntry, canonical: string | undefined): string =>
   canonical === undefined ? JSON.stringify(e) : sealedForm(canonical, e.entryHash, e.messageSignature);
