@@ -24,6 +24,15 @@ import { parseGatewayArgs, USAGE } from './gateway-cli.ts';
 import { handleCommand } from './gateway-control.ts';
 import { emitter, peek } from './gateway-events.ts';
 import { ObservedLedger, ObservedLogStore, observedOutbox } from './gateway-observe.ts';
+import { Closer } from './shutdown.ts';
+
+/** A shutdown still closing after this long names on stderr what it waits for. */
+const SHUTDOWN_SLOW_MS = 3_000;
+/**
+ * A shutdown still closing after this long exits anyway: every acknowledged append is durable already, so a close
+ * that never finishes must not keep the process alive (the parent's grace is longer: examples/gateway-child.ts).
+ */
+const SHUTDOWN_BOUND_MS = 10_000;
 
 /** What differs between Node and Deno: the WebSocket server and client, stdin, signals and exiting. */
 export interface GatewayRuntime {
@@ -201,14 +210,27 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
   const acting = new Map<string, { running: RunningGateway; store: ObservedLogStore }>();
   /** Servers listening for a role not acting yet (the own one listens from the start). */
   const idle = new Map<string, Transport>();
+  /** The closes of the shutdown, by name (a gateway, its client, its listener, its store): cli/shutdown.ts. */
+  const closer = new Closer();
+  const watchClose = <T extends { close(): Promise<void> }>(label: string, o: T): T => closer.watch(label, o);
   let stopping: Promise<never> | undefined;
   const shutdown = (): Promise<never> =>
     (stopping ??= (async () => {
-      await Promise.allSettled([...acting.values()].map((a) => a.running.close()));
-      await Promise.allSettled([...idle.values()].map((t) => t.close()));
-      await metricsServer?.close().catch(() => undefined);
-      await lockless.close().catch(() => undefined);
-      emit('stopped', {});
+      emit('stopping', {});
+      const started = Date.now();
+      const report = (what: string, closing: string[]) =>
+        console.error(JSON.stringify({ gw: id, what, closing, ms: Date.now() - started }));
+      const { inTime, unclosed } = await closer.within(
+        async () => {
+          await Promise.all([...acting].map(([gw, a]) => closer.run(`gateway ${gw}`, () => a.running.close())));
+          await Promise.all([...idle].map(([gw, t]) => closer.run(`listener ${gw}`, () => t.close())));
+          if (metricsServer) await closer.run('metrics server', () => metricsServer.close());
+          await closer.run('log driver', () => lockless.close());
+        },
+        { slowMs: SHUTDOWN_SLOW_MS, boundMs: SHUTDOWN_BOUND_MS, onSlow: (r) => report('shutdown slow', r) },
+      );
+      if (!inTime) report('shutdown bounded: exiting while these still close', unclosed);
+      emit('stopped', inTime ? {} : { unclosed });
       return runtime.exit(0);
     })());
   runtime.onSignal(() => void shutdown());
@@ -218,6 +240,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     const say = emitter(role.id);
     const keys = keysOf(role);
     const onError = errorsOf(role.id);
+    watchClose(`listener ${role.id}`, server);
     const client = runtime.dialer({
       self: role.id,
       signer,
@@ -230,6 +253,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
       ...shown(role),
       ...(successor ? { successor } : {}),
     });
+    watchClose(`client ${role.id}`, client);
     const store = new ObservedLogStore(pg && lease ? pg.withEpoch(lease.epoch) : lockless, {
       keys,
       verifier,
@@ -239,6 +263,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
       crashAt: cli.crashAfter,
       crash,
     });
+    watchClose(`store ${role.id}`, store);
     // The library's embedding call (gateway/start.ts) does the rest: links with their reconnect loop, inbound held
     // until boot, boot-time recovery (recovery-04 §5.1); this process adds its event lines and fault injection.
     const running = await startGateway({

@@ -263,6 +263,12 @@ export function describeSigkillStorm(o: StormOptions): void {
       // A failure says how each gateway ended (code, signal, whether it beat the grace) and what it last wrote.
       // stop() answers in the members' order, and each member keeps the child it stopped.
       const stopped = Object.values(c.members).map((m) => m.child);
+      // A shutdown that was slow, or that the gateway bounded, says so on stderr: shown here, not failed on (every
+      // append was durable before it, and the gateway exits within its bound).
+      for (const child of stopped) {
+        const lines = (child?.stderr ?? '').split('\n').filter((l) => l.includes('"what":"shutdown '));
+        if (lines.length > 0) console.log(`sigkill storm (seed ${SEED}): ${lines.join(' ')}`);
+      }
       const endings = exits.map((x, i) =>
         x.graceful && x.code === 0
           ? 'clean'
