@@ -2,6 +2,7 @@
 // LevelDB (classic-level through npm), stdin commands and JSON event lines, exactly as cli/gateway.ts.
 //   deno run -A cli/gateway.deno.ts --id gw-a --port 0 --db .data/gw-a ... (the same flags)
 import { DenoWsServer } from '../transports/ws/deno/server.ts';
+import { serveBounded } from './deno-serve.ts';
 import { WsClientTransport } from '../transports/ws/web/client.ts';
 import { createNodeWsClient } from '../transports/ws/node/client.ts';
 import { type GatewayRuntime, runGatewayProcess } from './gateway-process.ts';
@@ -16,10 +17,6 @@ useNativeBase64Url();
 declare const Deno: {
   args: string[];
   pid: number;
-  serve(
-    options: { hostname: string; port: number; onListen?: () => void; cert?: string; key?: string },
-    handler: (req: Request) => Response | Promise<Response>,
-  ): { addr: { port: number }; shutdown(): Promise<void> };
   stdin: { readable: ReadableStream<Uint8Array> };
   addSignalListener(signal: 'SIGTERM' | 'SIGINT', handler: () => void): void;
   kill(pid: number, signal: 'SIGKILL'): void;
@@ -45,23 +42,24 @@ const deno: GatewayRuntime = {
   pid: Deno.pid,
   async listen({ host, port, tls, ...options }) {
     const ws = new DenoWsServer({ ...options, idleTimeoutSeconds: 5 });
-    const http = Deno.serve(
-      { hostname: host, port, onListen: () => {}, ...(tls ? { cert: tls.cert, key: tls.key } : {}) },
+    const http = serveBounded(
+      { hostname: host, port, ...(tls ? { cert: tls.cert, key: tls.key } : {}) },
       async (req) => (await ws.fetch(req)) ?? new Response(null, { status: 404 }),
     );
     const close = ws.close.bind(ws);
-    // Closing the transport also stops the listener, as WsServerTransport.close does on Node.
+    // Closing the transport also stops the listener, as WsServerTransport.close does on Node: the sockets are closed
+    // first (1001), then what is left is cut (cli/deno-serve.ts).
     ws.close = async () => {
       await close();
-      await http.shutdown();
+      await http.close();
     };
-    return { transport: ws, url: `${tls ? 'wss' : 'ws'}://${host}:${http.addr.port}${ws.path}` };
+    return { transport: ws, url: `${tls ? 'wss' : 'ws'}://${host}:${http.port}${ws.path}` };
   },
   // Deno's WebSocket takes no roots of its own: with a private CA to trust, ws's sockets (through the Node compat).
   dialer: ({ tls, ...options }) => (tls ? createNodeWsClient({ ...options, tls }) : new WsClientTransport(options)),
   async serve(handler, hostname, port) {
-    const http = Deno.serve({ hostname, port, onListen: () => {} }, handler);
-    return { url: `http://${hostname}:${http.addr.port}`, close: () => http.shutdown() };
+    const http = serveBounded({ hostname, port }, handler);
+    return { url: `http://${hostname}:${http.port}`, close: () => http.close() };
   },
   stdinLines: () => lines(Deno.stdin.readable),
   onSignal(handler) {

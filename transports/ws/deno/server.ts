@@ -14,6 +14,7 @@ interface DenoSocket {
   onmessage: ((e: { data: unknown }) => void) | null;
   onclose: (() => void) | null;
   onerror: ((e: unknown) => void) | null;
+  addEventListener(type: 'close', listener: () => void): void;
 }
 interface DenoApi {
   upgradeWebSocket(
@@ -80,10 +81,18 @@ export class DenoWsServer extends FetchWsServer<DenoSocket> {
     return response;
   }
 
-  /** Closes every socket with 1001; the caller shuts its Deno.serve listener down. */
+  /**
+   * Closes every socket with 1001 and waits for them to close, 1 s at most, as the Node server gives its peers a grace
+   * to answer; the caller then closes its Deno.serve listener, which cuts what is left (cli/deno-serve.ts).
+   */
   override async close(): Promise<void> {
     await this.core.close();
-    for (const s of this.sockets) s.close(1001, 'server closing');
+    const open = [...this.sockets];
     this.sockets.clear();
+    const closed = Promise.all(open.map((s) => new Promise<void>((resolve) => s.addEventListener('close', resolve))));
+    for (const s of open) s.close(1001, 'server closing');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+    clearTimeout(timer);
   }
 }
