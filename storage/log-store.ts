@@ -411,10 +411,6 @@ function hashOfStored(text: string): string {
 }
 
 /**
- * The text a store keeps of an entry it checked: the form its author's store keeps (sealedForm), from the canonical
- * text its hash and signature were checked over, so a copy holds its author's bytes; serialized without that text.
- */
-/**
  * A store's own copies of the entries it was handed, taken in the call before anything awaits: every later read
  * (the checks, the link to the head, the head, the text stored, what a notary is sent) sees the values checked,
  * whatever the caller does meanwhile with its objects (test/unit/log-store-caller-changes.test.ts). The copies are
@@ -433,6 +429,10 @@ export const ownCopies = (values: readonly unknown[]): unknown[] =>
     }
   });
 
+/**
+ * The text a store keeps of an entry it checked: the form its author's store keeps (sealedForm), from the canonical
+ * text its hash and signature were checked over, so a copy holds its author's bytes; serialized without that text.
+ */
 const storedText = (e: LogEntry, canonical: string | undefined): string =>
   canonical === undefined ? JSON.stringify(e) : sealedForm(canonical, e.entryHash, e.messageSignature);
 
