@@ -3,6 +3,7 @@
 // It bounds what reaches its handler; Deno.serve itself offers no header or idle timeout (docs/transports.md).
 import { FetchWsServer, type FetchWsServerOptions } from '../fetch-server.ts';
 import type { PeerConnection } from '../peers.ts';
+import { closeSocketsWithin } from '../transport.ts';
 
 /** The slice of Deno's API used here, declared so the file type-checks without Deno's types. */
 interface DenoSocket {
@@ -89,10 +90,6 @@ export class DenoWsServer extends FetchWsServer<DenoSocket> {
     await this.core.close();
     const open = [...this.sockets];
     this.sockets.clear();
-    const closed = Promise.all(open.map((s) => new Promise<void>((resolve) => s.addEventListener('close', resolve))));
-    for (const s of open) s.close(1001, 'server closing');
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
-    clearTimeout(timer);
+    await closeSocketsWithin(open, 1001, 'server closing');
   }
 }

@@ -7,7 +7,7 @@ import type { SuccessorAuthority } from '../../../kernel/takeover.ts';
 import { closedError, unavailable } from '../../outbound.ts';
 import { clientProtocols, WS_PROTOCOL } from '../handshake.ts';
 import type { SocketPeers, SocketPeersOptions } from '../peers.ts';
-import { WsTransport } from '../transport.ts';
+import { closeSocketsWithin, WsTransport } from '../transport.ts';
 
 /** The standard WebSocket surface this client uses; `globalThis.WebSocket` and `ws`'s class both fit. */
 export interface WebSocketLike {
@@ -166,15 +166,10 @@ export class WsClientTransport extends WsTransport {
     });
   }
 
-  /** Closes every socket (1001) and waits for them to close, 1 s at most. */
+  /** Closes every socket (1000) and waits for them to close, 1 s at most. */
   override async close(): Promise<void> {
     await this.core.close();
-    const open = [...this.#sockets];
-    for (const ws of open) ws.close(1000, 'transport closed');
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const allClosed = Promise.all(open.map((ws) => new Promise((r) => ws.addEventListener('close', r))));
-    await Promise.race([allClosed, new Promise((r) => (timer = setTimeout(r, 1_000)))]);
-    clearTimeout(timer);
+    await closeSocketsWithin([...this.#sockets], 1000, 'transport closed');
   }
 }
 
