@@ -212,7 +212,6 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
   const idle = new Map<string, Transport>();
   /** The closes of the shutdown, by name (a gateway, its client, its listener, its store): cli/shutdown.ts. */
   const closer = new Closer();
-  const watchClose = <T extends { close(): Promise<void> }>(label: string, o: T): T => closer.watch(label, o);
   let stopping: Promise<never> | undefined;
   const shutdown = (): Promise<never> =>
     (stopping ??= (async () => {
@@ -240,7 +239,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     const say = emitter(role.id);
     const keys = keysOf(role);
     const onError = errorsOf(role.id);
-    watchClose(`listener ${role.id}`, server);
+    closer.watch(`listener ${role.id}`, server);
     const client = runtime.dialer({
       self: role.id,
       signer,
@@ -253,7 +252,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
       ...shown(role),
       ...(successor ? { successor } : {}),
     });
-    watchClose(`client ${role.id}`, client);
+    closer.watch(`client ${role.id}`, client);
     const store = new ObservedLogStore(pg && lease ? pg.withEpoch(lease.epoch) : lockless, {
       keys,
       verifier,
@@ -263,7 +262,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
       crashAt: cli.crashAfter,
       crash,
     });
-    watchClose(`store ${role.id}`, store);
+    closer.watch(`store ${role.id}`, store);
     // The library's embedding call (gateway/start.ts) does the rest: links with their reconnect loop, inbound held
     // until boot, boot-time recovery (recovery-04 §5.1); this process adds its event lines and fault injection.
     const running = await startGateway({
