@@ -17,7 +17,7 @@ import { createGatewayMetrics, withLabels } from '../gateway/metrics.ts';
 import { metricsHandler } from '../http/metrics.ts';
 import { backoffDelay } from '../transports/backoff.ts';
 import type { Transport, TransportErrorHandler } from '../transports/types.ts';
-import { loadOrCreateKey } from '../gateway/keys.ts';
+import { loadOrCreateKey, type SignerFromJwk } from '../gateway/keys.ts';
 import { type RunningGateway, startGateway } from '../gateway/start.ts';
 import type { LogStore } from '../storage/log-store.ts';
 import { parseGatewayArgs, USAGE } from './gateway-cli.ts';
@@ -79,6 +79,8 @@ export interface GatewayRuntime {
   exit(code: number): never;
   /** The runtime's own signature verifier, where it is cheaper than the default (WebCrypto, noble for ES256K). */
   verifier?: Verifier;
+  /** The runtime's own signer of the gateway's key, where it is cheaper than the default (WebCrypto). */
+  signerFromJwk?: SignerFromJwk;
 }
 
 /** The gateway's own ledger, waiting (bounded) for its server to answer /health: it names the network. */
@@ -112,7 +114,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     return runtime.killSelf();
   };
 
-  const signer = await loadOrCreateKey(cli.keys);
+  const signer = await loadOrCreateKey(cli.keys, runtime.signerFromJwk);
   const verifier = runtime.verifier ?? defaultVerifier();
   // The optional parts load only when the command line asks for them: X.509 (--trust), PostgreSQL (--pg), EVM
   // chains (an evm+ ledger). Each is a large library (viem alone costs about 0.6 s of CPU to load here), and every

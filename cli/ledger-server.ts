@@ -11,6 +11,7 @@ import type { SeedAsset } from '../ledgers/ledger-engine.ts';
 // The ledger's signing key must survive restarts, or receipts given out before a crash would stop verifying:
 // kept beside the database (not inside it: LevelDB owns its directory), created once, as a gateway's key is.
 import { loadOrCreateKey } from '../gateway/keys.ts';
+import { nodeSignerFromJwk } from '../storage/signer-node.ts';
 import { HTTP_TIMEOUTS, nodeServerTimeouts } from '../http/node-limits.ts';
 
 const USAGE =
@@ -49,7 +50,8 @@ const seeds: SeedAsset[] = values.assets
     return { assetId, owner };
   });
 
-const signer = await loadOrCreateKey(values.key ?? `${values.db.replace(/\/+$/, '')}.key.json`);
+// It signs every receipt it gives: with node:crypto, as the Node gateways do (storage/signer-node.ts).
+const signer = await loadOrCreateKey(values.key ?? `${values.db.replace(/\/+$/, '')}.key.json`, nodeSignerFromJwk);
 const ledger = await LevelLedger.open(values.db, { id: values.id, signer, assets: seeds, now: Date.now });
 const app = createLedgerApp(ledger);
 

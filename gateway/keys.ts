@@ -8,10 +8,19 @@ import { pid } from 'node:process';
 import type { PublicJwk, Signer } from '../kernel/crypto/types.ts';
 import { generateWebCryptoSigner, type PrivateJwk, webCryptoSignerFromJwk } from '../kernel/crypto/webcrypto.ts';
 
-/** The signer of the key in `path`, generating and storing a new P-256 key if the file does not exist. */
-export async function loadOrCreateKey(path: string): Promise<Signer> {
-  if (existsSync(path)) return webCryptoSignerFromJwk(JSON.parse(await readFile(path, 'utf8')) as PrivateJwk);
-  const { signer, privateJwk } = await generateWebCryptoSigner();
+/**
+ * How a private JWK becomes a Signer: WebCrypto's by default; Node processes pass node:crypto's
+ * (storage/signer-node.ts).
+ */
+export type SignerFromJwk = (privateJwk: PrivateJwk) => Signer | Promise<Signer>;
+
+/**
+ * The signer of the key in `path`, generating and storing a new P-256 key if the file does not exist. `fromJwk` makes
+ * the signer of the key read or generated.
+ */
+export async function loadOrCreateKey(path: string, fromJwk: SignerFromJwk = webCryptoSignerFromJwk): Promise<Signer> {
+  if (existsSync(path)) return fromJwk(JSON.parse(await readFile(path, 'utf8')) as PrivateJwk);
+  const { privateJwk } = await generateWebCryptoSigner();
   // Write, fsync, then rename, so a crash never leaves a half-written key behind. 'wx' on the temp file
   // and rename over nothing: two processes racing to create it cannot both think they own the key.
   const tmp = `${path}.${pid}.tmp`;
@@ -24,10 +33,10 @@ export async function loadOrCreateKey(path: string): Promise<Signer> {
   }
   if (existsSync(path)) {
     await unlink(tmp);
-    return webCryptoSignerFromJwk(JSON.parse(await readFile(path, 'utf8')) as PrivateJwk);
+    return fromJwk(JSON.parse(await readFile(path, 'utf8')) as PrivateJwk);
   }
   await rename(tmp, path);
-  return signer;
+  return fromJwk(privateJwk);
 }
 
 /** The public half of the key in `path` (created if missing): what peers put in their --peers table. */

@@ -1,6 +1,8 @@
-// The bench's gateways and ledgers: fresh WebCrypto ES256 keys (the default crypto), and counting wrappers
-// so each scenario reports how many signatures, verifications and appends its work really took.
+// The bench's gateways and ledgers: fresh ES256 keys, signing and verifying with node:crypto as the Node gateway
+// processes do (cli/gateway.ts), and counting wrappers so each scenario reports how many signatures, verifications
+// and appends its work really took.
 import { generateWebCryptoSigner } from '../../kernel/crypto/webcrypto.ts';
+import { nodeSignerFromJwk } from '../../storage/signer-node.ts';
 import { nobleVerifier } from '../../kernel/crypto/noble.ts';
 import { nodeVerifier } from '../../storage/verifier-node.ts';
 import { keyTable, type KeyResolver, type PublicJwk, type Signer, type Verifier } from '../../kernel/crypto/types.ts';
@@ -41,6 +43,7 @@ export function countingVerifier(verifier: Verifier, counts: Counts): Verifier {
 }
 
 export interface Identities {
+  /** node:crypto's signers (storage/signer-node.ts), as the Node gateway and ledger processes sign. */
   origin: Signer;
   destination: Signer;
   ledgerA: Signer;
@@ -56,7 +59,7 @@ let cached: Promise<Identities> | undefined;
 export function identities(): Promise<Identities> {
   cached ??= (async () => {
     const [origin, destination, ledgerA, ledgerB] = await Promise.all(
-      [0, 1, 2, 3].map(async () => (await generateWebCryptoSigner()).signer),
+      [0, 1, 2, 3].map(async () => nodeSignerFromJwk((await generateWebCryptoSigner()).privateJwk)),
     );
     const table: Record<string, PublicJwk> = {
       [ORIGIN_ID]: origin!.publicJwk,
