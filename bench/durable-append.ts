@@ -1,7 +1,7 @@
 // Part 2: durable signed appends through a LogStore over LevelDriver, each entry built (nextEntryBody), sealed
 // (hashed, signed) and written (writeLogEntry), one session at a time and 64 sessions at once (group commit).
-import { type ChainContext, type ChainHead, EMPTY_HEAD, nextEntryBody } from '../kernel/entry.ts';
-import { sealEntry } from '../kernel/seal.ts';
+import { type ChainContext, type ChainHead, EMPTY_HEAD } from '../kernel/entry.ts';
+import { chainBody, sealEntry } from '../kernel/seal.ts';
 import type { Json } from '../kernel/json.ts';
 import { LevelDriver } from '../storage/level.ts';
 import { LogStore } from '../storage/log-store.ts';
@@ -24,7 +24,8 @@ async function appendFor(
   let head: ChainHead = EMPTY_HEAD;
   const end = now() + ms;
   for (let i = 0; now() < end && i < 10_000_000; i++) {
-    const body = nextEntryBody(ctx, head, {
+    // Built as the reducer builds its entries (kernel/satp/reduce.ts).
+    const { body } = chainBody(ctx, head, {
       phase: 'lock-evidence',
       step: '2.3',
       operation: 'done',

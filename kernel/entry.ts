@@ -1,6 +1,6 @@
 // The log entry of recovery-04 §4 in camelCase, its schema, and the pure builder of the next body.
 import * as z from './zod.ts';
-import { hashJson, HASH_PATTERN } from './hash.ts';
+import { hashJson, HASH_PATTERN, sha256HexOfText } from './hash.ts';
 import { canonicalJson, jsonProblem, type Json, type JsonLimits } from './json.ts';
 import type { PublicJwk } from './crypto/types.ts';
 
@@ -224,8 +224,12 @@ export const EMPTY_HEAD: ChainHead = Object.freeze({ seq: 0, hash: GENESIS_HASH 
 export const headOf = (entry: Pick<LogEntry, 'seqNumber' | 'entryHash'> | undefined): ChainHead =>
   entry ? { seq: entry.seqNumber, hash: entry.entryHash } : EMPTY_HEAD;
 
-/** The body of the entry that follows `head` in the chain described by `ctx`. Pure. */
-export function nextEntryBody(ctx: ChainContext, head: ChainHead, step: EntryStep): EntryBody {
+/**
+ * The body of the entry that follows `head` in the chain described by `ctx`. Pure. `payloadText`: the payload's
+ * canonical JSON, when the caller has it (seal.ts `chainBody`), so it is not canonicalized again; a wrong one gives a
+ * payloadHash that sealing and every check refuse.
+ */
+export function nextEntryBody(ctx: ChainContext, head: ChainHead, step: EntryStep, payloadText?: string): EntryBody {
   const body: EntryBody = {
     version: ctx.version ?? LOG_VERSION,
     sessionId: ctx.sessionId,
@@ -242,7 +246,7 @@ export function nextEntryBody(ctx: ChainContext, head: ChainHead, step: EntrySte
     payloadProfile: ctx.payloadProfile,
     applicationProfile: ctx.applicationProfile,
     payload: step.payload,
-    payloadHash: hashJson(step.payload),
+    payloadHash: payloadText === undefined ? hashJson(step.payload) : sha256HexOfText(payloadText),
     timestamp: step.timestamp,
     originGatewayPubkey: ctx.originGatewayPubkey,
     originGatewaySystem: ctx.originGatewaySystem,

@@ -1,9 +1,13 @@
 // The kernel's edge for entries: sealing (hash, sign) a body the kernel built, and checking one entry.
 import { fromBase64Url, toBase64Url, utf8 } from './encoding.ts';
 import {
+  type ChainContext,
+  type ChainHead,
   type EntryBody,
+  type EntryStep,
   type LogEntry,
   ENTRY_LIMITS,
+  nextEntryBody,
   entryBodySchema,
   logEntrySchema,
   SIGNATURE_PATTERN,
@@ -73,15 +77,37 @@ const SEAL_CHARS = HASH_MEMBER.length + 64 + SIGNATURE_MEMBER.length + 86 + 2;
 export const sealedForm = (canonicalBody: string, entryHash: string, messageSignature: string): string =>
   `${canonicalBody.slice(0, -1)}${HASH_MEMBER}${entryHash}${SIGNATURE_MEMBER}${messageSignature}"}`;
 
+/**
+ * Bodies chainBody built, with the canonical texts their hashes were computed over: sealEntry signs that text instead
+ * of canonicalizing the body again. Only bodies chainBody deep-froze itself are kept, so each text still describes its
+ * body.
+ */
+const chained = new WeakMap<object, { payloadText: string; text: string }>();
+
+/**
+ * The body of the entry that follows `head` (nextEntryBody), deeply frozen, and its entry hash. The payload is
+ * canonicalized once, for its hash, the body's canonical text and then sealEntry's: a transfer's entries carry whole
+ * messages, and canonicalizing one costs more than hashing it. What the reducer chains its new entries with.
+ */
+export function chainBody(ctx: ChainContext, head: ChainHead, step: EntryStep): { body: EntryBody; hash: string } {
+  const payloadText = canonicalJson(step.payload);
+  const body = deepFreeze(nextEntryBody(ctx, head, step, payloadText));
+  const text = canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText);
+  chained.set(body, { payloadText, text });
+  return { body, hash: sha256HexOfText(text) };
+}
+
 export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEntry> {
   // The kernel built it: the hand check passes it, and the schema (about three times dearer) is asked only for a
   // body the hand check does not pass, to refuse it or to accept what the hand check is stricter about.
   const parsed = wellShapedBody(body) ? undefined : entryBodySchema.safeParse(body);
   if (parsed?.success === false) throw new TypeError(`entry body is invalid: ${parsed.error.issues[0]?.message}`);
   // The payload is canonicalized once and spliced into the body's canonical text (JCS sorts the top-level
-  // members independently of their values), so the payload hash check below costs no second pass.
-  const payloadText = canonicalJson(body.payload);
-  const text = canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText);
+  // members independently of their values), so the payload hash check below costs no second pass; for a body
+  // chainBody built, both texts are its.
+  const known = chained.get(body);
+  const payloadText = known?.payloadText ?? canonicalJson(body.payload);
+  const text = known?.text ?? canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText);
   // Encoded once: the same bytes are hashed (on a cache miss) and signed.
   const bytes = utf8(text);
   const entryHash = sha256HexOfText(text, bytes);

@@ -1,5 +1,6 @@
 // reduce(state, event) → { state, entries, effects }: decide, chain the new entries, fold them in.
-import { type ChainContext, type EntryBody, entryHashOf, nextEntryBody } from '../entry.ts';
+import type { ChainContext, EntryBody } from '../entry.ts';
+import { chainBody } from '../seal.ts';
 import { decide } from './decide.ts';
 import type { Effect, GatewayConfig, GatewayEvent } from './effects.ts';
 import { evolve, isEnded, type SessionState } from './state.ts';
@@ -26,8 +27,7 @@ export function reduce(state: SessionState | undefined, event: GatewayEvent, cfg
   let next = state;
   const entries: EntryBody[] = [];
   for (const step of d.steps) {
-    const body = nextEntryBody(ctx, head, step);
-    const hash = entryHashOf(body);
+    const { body, hash } = chainBody(ctx, head, step);
     entries.push(body);
     next = evolve(next, { ...body, entryHash: hash, messageSignature: '' });
     head = { seq: body.seqNumber, hash };
