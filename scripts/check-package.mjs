@@ -32,8 +32,11 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
  * each received entry at a tenth of the schema's cost, in a browser as anywhere.
  * Raised to 64.2 kB for the store's own copies of the entries it is handed (storage/log-store.ts, ownCopies), about
  * 0.1 kB: a caller changing an entry while the store checks it could otherwise get an unchecked entry stored.
+ * Raised to 64.4 kB for the native path of the strict JSON parser (kernel/strict-json.ts) and the reducer's single
+ * canonicalization of each new entry (kernel/seal.ts, chainBody), about 0.2 kB: every message a browser gateway
+ * receives is parsed, and every entry it writes is built, with them.
  */
-export const BROWSER_BUDGET = { minified: 200_000, gzipped: 64_200 };
+export const BROWSER_BUDGET = { minified: 200_000, gzipped: 64_400 };
 /**
  * Subpaths whose types need the DOM library: checked in the browser consumer, not the Node ones. `./identity` is
  * typed by @peculiar/x509, whose declarations name WebCrypto's types (CryptoKey, Crypto) as the DOM library does.

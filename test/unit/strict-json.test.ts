@@ -1,7 +1,7 @@
 // The wire's JSON parser: agrees with JSON.parse on valid input and refuses what JSON.parse lets through.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseStrictJson } from '../../kernel/strict-json.ts';
+import { parseStrictJson, parseStrictJsonByHand } from '../../kernel/strict-json.ts';
 
 const refused = (text: string, problem: RegExp) => {
   const r = parseStrictJson(text);
@@ -56,6 +56,70 @@ describe('parseStrictJson', () => {
       }),
       { numRuns: 300, seed: 2231 },
     );
+  });
+
+  it('answers text as JSON.stringify writes it (the native path) as the hand parser does, within any limits', () => {
+    // Values of every kind the hand parser refuses somewhere: unsafe and negative-zero numbers, forbidden keys,
+    // integer-like keys, lone surrogates, long strings, deep nesting; written compactly, as the native path takes
+    // them, and checked under limits drawn small enough to be hit.
+    const key = fc.oneof(
+      fc.string({ maxLength: 8 }),
+      fc.string({ unit: 'binary', maxLength: 4 }),
+      fc.constantFrom('__proto__', 'constructor', '0', '10', '9', 'a', '\udbffx', 'a-key-longer-than-most'),
+    );
+    const leaf = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 12 }),
+      fc.string({ maxLength: 40 }),
+      fc.integer(),
+      fc.double({ noNaN: true }),
+      fc.constantFrom(2 ** 53, -(2 ** 53), 2 ** 53 - 1, -0, 1e21, 5e-324, '\ud800', 'a\udc00b'),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, tie('array'), tie('object')),
+      array: fc.array(tie('node'), { maxLength: 5 }),
+      object: fc.dictionary(key, tie('node'), { maxKeys: 5 }),
+    })).node;
+    const limits = fc.record({
+      maxDepth: fc.integer({ min: 0, max: 6 }),
+      maxString: fc.integer({ min: 0, max: 40 }),
+      maxItems: fc.integer({ min: 0, max: 6 }),
+      maxNodes: fc.integer({ min: 1, max: 60 }),
+    });
+    let native = 0;
+    fc.assert(
+      fc.property(value, limits, (v, l) => {
+        const text = JSON.stringify(v);
+        if (text === undefined) return;
+        const hand = parseStrictJsonByHand(text, l);
+        expect(parseStrictJson(text, l)).toEqual(hand);
+        if (hand.ok && JSON.stringify(JSON.parse(text)) === text) native++;
+        // The same text edited into forms the native path must turn down: a member written twice, whitespace.
+        const twice = text.replace(/^\{("[^"\\]*":[^,{}[\]]*)/, '{$1,$1');
+        for (const t of [twice, ` ${text}`, text.replace(':', ': ')])
+          expect(parseStrictJson(t, l), t).toEqual(parseStrictJsonByHand(t, l));
+      }),
+      { numRuns: 600, seed: 2812 },
+    );
+    expect(native).toBeGreaterThan(50); // the native path did answer, not only turn text down
+    // And by name, each rule on keys, the limits at their edges.
+    const tight = { maxDepth: 2, maxString: 3, maxItems: 2, maxNodes: 4 };
+    for (const [text, ok] of [
+      ['{"abcd":1}', false],
+      ['{"abc":1}', true],
+      ['{"\udbff":1}', false],
+      ['{"constructor":1}', false],
+      ['[[1]]', true],
+      ['[[[1]]]', false],
+      ['[1,2,3]', false],
+      ['{"a":"abcd"}', false],
+      ['[1,2,[3]]', false],
+      [`[${2 ** 53}]`, false],
+    ] as const) {
+      expect(parseStrictJson(text, tight), text).toEqual(parseStrictJsonByHand(text, tight));
+      expect(parseStrictJson(text, tight).ok, text).toBe(ok);
+    }
   });
 
   it('refuses duplicate keys, which JSON.parse silently resolves to the last', () =>
