@@ -27,45 +27,56 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constr
  */
 export function jsonProblem(value: unknown, limits: JsonLimits = DEFAULT_JSON_LIMITS, path = '$'): string | undefined {
   let nodes = 0;
-  const walk = (v: unknown, p: string, depth: number): string | undefined => {
-    if (++nodes > limits.maxNodes) return `${p}: more than ${limits.maxNodes} values`;
+  // A refusal names the path of the value refused, which only a refusal needs: it is put together on the way back
+  // out of the walk, so a plain value (a received entry's payload, every parsed message) costs no path strings.
+  type Refusal = { reason: string; at: string[] };
+  const refuse = (reason: string): Refusal => ({ reason, at: [] });
+  const walk = (v: unknown, depth: number): Refusal | undefined => {
+    if (++nodes > limits.maxNodes) return refuse(`more than ${limits.maxNodes} values`);
     if (v === null || typeof v === 'boolean') return undefined;
     if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return `${p}: number is not finite`;
-      if (Math.abs(v) > Number.MAX_SAFE_INTEGER) return `${p}: number beyond 2^53-1`;
+      if (!Number.isFinite(v)) return refuse('number is not finite');
+      if (Math.abs(v) > Number.MAX_SAFE_INTEGER) return refuse('number beyond 2^53-1');
       return undefined;
     }
     if (typeof v === 'string') {
-      if (v.length > limits.maxString) return `${p}: string longer than ${limits.maxString}`;
-      if (!wellFormed(v)) return `${p}: string has a lone surrogate`;
+      if (v.length > limits.maxString) return refuse(`string longer than ${limits.maxString}`);
+      if (!wellFormed(v)) return refuse('string has a lone surrogate');
       return undefined;
     }
-    if (typeof v !== 'object') return `${p}: ${typeof v} is not JSON`;
-    if (depth >= limits.maxDepth) return `${p}: nested deeper than ${limits.maxDepth}`;
+    if (typeof v !== 'object') return refuse(`${typeof v} is not JSON`);
+    if (depth >= limits.maxDepth) return refuse(`nested deeper than ${limits.maxDepth}`);
     if (Array.isArray(v)) {
-      if (v.length > limits.maxItems) return `${p}: more than ${limits.maxItems} items`;
+      if (v.length > limits.maxItems) return refuse(`more than ${limits.maxItems} items`);
       for (let i = 0; i < v.length; i++) {
-        const r = walk(v[i], `${p}[${i}]`, depth + 1);
-        if (r) return r;
+        const r = walk(v[i], depth + 1);
+        if (r) {
+          r.at.push(`[${i}]`);
+          return r;
+        }
       }
       return undefined;
     }
     const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) return `${p}: not a plain object`;
+    if (proto !== Object.prototype && proto !== null) return refuse('not a plain object');
     const keys = Object.keys(v);
-    if (keys.length > limits.maxItems) return `${p}: more than ${limits.maxItems} members`;
-    if (Object.getOwnPropertySymbols(v).length > 0) return `${p}: symbol keys`;
+    if (keys.length > limits.maxItems) return refuse(`more than ${limits.maxItems} members`);
+    if (Object.getOwnPropertySymbols(v).length > 0) return refuse('symbol keys');
     for (const k of keys) {
-      if (FORBIDDEN_KEYS.has(k)) return `${p}: forbidden key ${JSON.stringify(k)}`;
-      if (k.length > limits.maxString) return `${p}: key longer than ${limits.maxString}`;
-      if (!wellFormed(k)) return `${p}: key has a lone surrogate`;
-      const r = walk((v as Record<string, unknown>)[k], `${p}.${k}`, depth + 1);
-      if (r) return r;
+      if (FORBIDDEN_KEYS.has(k)) return refuse(`forbidden key ${JSON.stringify(k)}`);
+      if (k.length > limits.maxString) return refuse(`key longer than ${limits.maxString}`);
+      if (!wellFormed(k)) return refuse('key has a lone surrogate');
+      const r = walk((v as Record<string, unknown>)[k], depth + 1);
+      if (r) {
+        r.at.push(`.${k}`);
+        return r;
+      }
     }
     return undefined;
   };
   try {
-    return walk(value, path, 0);
+    const r = walk(value, 0);
+    return r && `${path}${r.at.reverse().join('')}: ${r.reason}`;
   } catch (err) {
     // Getters or proxies on hostile objects: report, never throw.
     return `${path}: unreadable (${String(err)})`;

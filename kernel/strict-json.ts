@@ -1,6 +1,6 @@
 // The one parser for untrusted JSON text: JSON.parse silently keeps the last of duplicate
 // keys, rounds numbers past 2^53 and accepts any depth; this parser refuses all of that. Never throws.
-import { DEFAULT_JSON_LIMITS, FORBIDDEN_KEYS, type Json, type JsonLimits, wellFormed } from './json.ts';
+import { DEFAULT_JSON_LIMITS, FORBIDDEN_KEYS, type Json, jsonProblem, type JsonLimits, wellFormed } from './json.ts';
 
 export type StrictJsonResult = { ok: true; value: Json } | { ok: false; problem: string; at: number };
 
@@ -26,9 +26,10 @@ export function parseStrictJson(text: string, limits: JsonLimits = DEFAULT_JSON_
  * gateway sends, and the envelopes around them), parsed natively: JSON.parse, then JSON.stringify of the result must
  * give the text back, and the value must keep every rule the hand parser enforces. Then the hand parser would have
  * returned the same value: such text has no whitespace, no duplicate key (JSON.stringify writes each key once), no
- * number JSON.parse rounds (it would be written back otherwise) and only the escapes JSON.stringify writes. Undefined
- * for anything else, which the hand parser judges and names; a recovery page of entries parses here in about half
- * its time (`test/unit/strict-json.test.ts` holds the two parsers to the same answers).
+ * number JSON.parse rounds (it would be written back otherwise) and only the escapes JSON.stringify writes; the rest
+ * of the rules are jsonProblem's. Undefined for anything else, which the hand parser judges and names.
+ * A recovery page of entries parses here in about two thirds of the hand parser's time (docs/decisions.md), and
+ * `test/unit/strict-json.test.ts` holds the two parsers to the same answers.
  */
 function parseAsWritten(text: string, limits: JsonLimits): Json | undefined {
   let value: unknown;
@@ -39,38 +40,7 @@ function parseAsWritten(text: string, limits: JsonLimits): Json | undefined {
   }
   // Compared before the walk: text in another form is turned down at the cost of two native calls.
   if (JSON.stringify(value) !== text) return undefined;
-  let nodes = 0;
-  const keeps = (v: unknown, depth: number): boolean => {
-    if (++nodes > limits.maxNodes) return false;
-    switch (typeof v) {
-      case 'string':
-        return v.length <= limits.maxString && wellFormed(v);
-      case 'number':
-        return Math.abs(v) <= Number.MAX_SAFE_INTEGER;
-      case 'boolean':
-        return true;
-      case 'object':
-        break;
-      default:
-        return false;
-    }
-    if (v === null) return true;
-    if (depth >= limits.maxDepth) return false;
-    if (Array.isArray(v)) {
-      if (v.length > limits.maxItems) return false;
-      for (let i = 0; i < v.length; i++) if (!keeps(v[i], depth + 1)) return false;
-      return true;
-    }
-    const keys = Object.keys(v);
-    if (keys.length > limits.maxItems) return false;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      if (k.length > limits.maxString || FORBIDDEN_KEYS.has(k) || !wellFormed(k)) return false;
-      if (!keeps((v as Record<string, unknown>)[k], depth + 1)) return false;
-    }
-    return true;
-  };
-  return keeps(value, 0) ? (value as Json) : undefined;
+  return jsonProblem(value, limits) === undefined ? (value as Json) : undefined;
 }
 
 /**

@@ -33,7 +33,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
  * Raised to 64.2 kB for the store's own copies of the entries it is handed (storage/log-store.ts, ownCopies), about
  * 0.1 kB: a caller changing an entry while the store checks it could otherwise get an unchecked entry stored.
  * Raised to 64.4 kB for the native path of the strict JSON parser (kernel/strict-json.ts) and the reducer's single
- * canonicalization of each new entry (kernel/seal.ts, chainBody), about 0.2 kB: every message a browser gateway
+ * canonicalization of each new entry (kernel/seal.ts, chainBody), about 0.15 kB: every message a browser gateway
  * receives is parsed, and every entry it writes is built, with them.
  */
 export const BROWSER_BUDGET = { minified: 200_000, gzipped: 64_400 };
