@@ -26,12 +26,13 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** The base64url alphabet (RFC 4648 §5), in the order of the 6-bit values. */
+export const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** Each 6-bit value's character, as its ASCII code. */
-const B64URL_CODES = Uint8Array.from(B64URL, (c) => c.charCodeAt(0));
+const B64URL_CODES = Uint8Array.from(BASE64URL_ALPHABET, (c) => c.charCodeAt(0));
 /** Character code → 6-bit value, -1 outside the alphabet. */
 const B64URL_VALUES = new Int16Array(128).fill(-1);
-for (let i = 0; i < B64URL.length; i++) B64URL_VALUES[B64URL.charCodeAt(i)] = i;
+for (let i = 0; i < BASE64URL_ALPHABET.length; i++) B64URL_VALUES[BASE64URL_ALPHABET.charCodeAt(i)] = i;
 
 /** The base64url text of `bytes` (no padding) as its ASCII bytes, in JavaScript (the runtime's codec is not used). */
 export function base64UrlBytes(bytes: Uint8Array): Uint8Array {

@@ -4,9 +4,7 @@
 // outside the alphabet and takes base64's '+' and '/' too), so the strictness the kernel's own decoding has is
 // checked here first; useBase64Url refuses a codec that lets through any of a list of bad texts.
 import { Buffer } from 'node:buffer';
-import { type Base64UrlCodec, useBase64Url } from '../kernel/encoding.ts';
-
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+import { BASE64URL_ALPHABET, type Base64UrlCodec, useBase64Url } from '../kernel/encoding.ts';
 
 export const nativeBase64Url: Base64UrlCodec = {
   encode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url'),
@@ -20,7 +18,7 @@ export const nativeBase64Url: Base64UrlCodec = {
     if (bytes.length !== Math.floor((n * 3) / 4)) throw new RangeError('not base64url');
     // The last character's leftover bits must be zero: one spelling of the bytes, as one signature has.
     const rest = n % 4;
-    if (rest > 0 && (ALPHABET.indexOf(text[n - 1]!) & (rest === 2 ? 0x0f : 0x03)) !== 0)
+    if (rest > 0 && (BASE64URL_ALPHABET.indexOf(text[n - 1]!) & (rest === 2 ? 0x0f : 0x03)) !== 0)
       throw new RangeError('non-canonical base64url');
     // A plain Uint8Array of its own: a small Buffer is a view of a shared pool, and a Buffer's slice() is a view.
     return new Uint8Array(bytes);
