@@ -1,9 +1,9 @@
 // Closed-session history for the recovery scenario, written straight through the LevelDB driver: recovery
 // never reads it (boot lists open logs through the open-session index), so the texts are precomputed
 // copies of one real chain, appended unsynced in waves that group commit turns into large batches.
-import { type ChainHead, EMPTY_HEAD, type EntryBody, entryHashOf, nextEntryBody } from '../../kernel/entry.ts';
+import { type ChainHead, EMPTY_HEAD, type EntryBody } from '../../kernel/entry.ts';
 import type { Signer } from '../../kernel/crypto/types.ts';
-import { sealEntry } from '../../kernel/seal.ts';
+import { chainBody, sealEntry } from '../../kernel/seal.ts';
 import type { SessionState } from '../../kernel/satp/state.ts';
 import { LevelDriver } from '../../storage/level.ts';
 import { ORIGIN_ID } from './identities.ts';
@@ -56,7 +56,8 @@ export async function growChain(
     // Bodies link to each other, so they are chained one by one, then signed together and appended at once.
     const bodies: EntryBody[] = [];
     for (let k = i; k < Math.min(count, i + 1_024); k++) {
-      const body = nextEntryBody(state.chain, head, {
+      // Built as the reducer builds its entries: the payload canonicalized once (kernel/seal.ts, chainBody).
+      const { body, hash } = chainBody(state.chain, head, {
         phase: 'transfer-initiation',
         step: '1.2',
         operation: 'done',
@@ -64,7 +65,7 @@ export async function growChain(
         payload: { kind: 'record', what: `waiting for transfer-commence ${k} ${'x'.repeat(1_100)}` },
       });
       bodies.push(body);
-      head = { seq: body.seqNumber, hash: entryHashOf(body) };
+      head = { seq: body.seqNumber, hash };
     }
     await store.writeLogEntries(await Promise.all(bodies.map((b) => sealEntry(b, signer))));
   }
