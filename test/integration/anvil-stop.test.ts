@@ -29,7 +29,7 @@ afterAll(async () => {
 }, 60_000);
 
 describe('a chain stopped while it mines keeps every block it mined (anvil-state-file-lost-a-mined-block)', () => {
-  it(`${ROUNDS} rounds: ${OPS} locks sent at once, the chain stopped after some are answered, then restarted`, async () => {
+  it(`${ROUNDS} rounds: ${OPS} locks sent at once, the chain stopped after some answers, then restarted`, async () => {
     let recordedInAll = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const stateFile = join(dir, `chain-${round}.json`);
