@@ -72,7 +72,7 @@ describe('LevelDB driver', () => {
         `!h!${logId}`,
         `!o!${logId}`,
       ]);
-      const head = JSON.parse((await raw.sublevel<string, string>('h').get(logId))!);
+      const head = JSON.parse((await raw.sublevel<string, string>('h', { valueEncoding: 'utf8' }).get(logId))!);
       expect(head).toEqual({ seq: 6, hash: chain[5]!.entryHash, open: true });
       await raw.close();
     } finally {
