@@ -41,6 +41,14 @@ describe('chainBody', () => {
     expect(sealedText(short)).toBe(sealedText(long));
     expect(checkEntryContent(JSON.parse(sealedText(short)!))).toMatchObject({ ok: true });
     expect(sealedText(short)!.startsWith(canonicalJson(body as unknown as Json).slice(0, -1))).toBe(true);
+    // Built from the frozen body, not parsed from the sealed text: the same members in the same order, the
+    // same values, frozen all the way down.
+    expect(Object.keys(short)).toEqual(Object.keys(JSON.parse(sealedText(short)!)));
+    expect(JSON.parse(JSON.stringify(short))).toEqual(JSON.parse(sealedText(short)!));
+    expect(isDeepFrozen(short)).toBe(true);
+    expect(Object.isFrozen(short)).toBe(true);
+    expect(Object.isFrozen((short.payload as { a: { y: unknown[] } }).a.y)).toBe(true);
+    expect(checkEntryContent(short)).toMatchObject({ ok: true });
   });
 
   it('freezes the body and its payload, so the texts it keeps for sealEntry cannot go stale', async () => {
