@@ -27,7 +27,7 @@ export interface Envelope {
 }
 
 const MAX = 1_400_000; // 1 MiB of JSON, base64url-encoded
-export const envelopeSchema = z.strictObject({
+const envelopeSchema = z.strictObject({
   protected: z.string().check(z.maxLength(512)),
   payload: z.string().check(z.maxLength(MAX)),
   signature: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
@@ -43,6 +43,9 @@ const headerSchema = z.strictObject({
   typ: z.literal('satp+json'),
 });
 type ProtectedHeader = z.infer<typeof headerSchema>;
+
+/** Whether the envelope schema accepts `value`: the answer wellShapedEnvelope is held to (never more lenient). */
+export const envelopeSchemaAccepts = (value: unknown): boolean => envelopeSchema.safeParse(value).success;
 
 const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['protected', 'payload', 'signature', 'header']);
