@@ -22,6 +22,8 @@ describeSigkillStorm({
 });
 
 const TRANSFERS = 6;
+/** Longer than a chain's downtime plus EvmLedger's receipt wait (60 s), with room to settle. */
+const LOCK_SECONDS = 180;
 const FLAGS = ['--retransmit-ms', '400', '--deadline-grace-ms', '500', '--burn-margin-ms', '300'];
 
 describe(`gateway processes (${runtime}) while both anvil chains stop and restart on their saved state`, () => {
@@ -59,9 +61,12 @@ describe(`gateway processes (${runtime}) while both anvil chains stop and restar
     // once the destination has seen that (an event, not a wait), chain A stops too, with the transfers locked on it.
     await c.ledgers.destination.anvil!.stop();
     const before = destination.child!.events.length;
-    // Long locks: the chains' downtime must not push any transfer past its deadline.
+    // Long locks: the chains' downtime must not push any transfer past its deadline. Nor may a transaction that a
+    // stopping chain accepted and then lost with its mempool (Anvil.stop turns mining off before anvil writes its
+    // state): the gateway notices only when its receipt wait ends (EvmLedger's 60 s), then settles the op by id. A
+    // 60 s lock once expired that way, in a run that took 63 s, and the transfers rolled back (safely).
     for (const s of specs) {
-      const r = await origin.child!.request({ cmd: 'transfer', ...s, lockSeconds: 60 });
+      const r = await origin.child!.request({ cmd: 'transfer', ...s, lockSeconds: LOCK_SECONDS });
       expect(r.started, JSON.stringify(r)).toBe(true);
     }
     await destination.child!.waitFor(
