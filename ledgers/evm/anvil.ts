@@ -70,8 +70,8 @@ export function anvilBinary(): string {
   return found;
 }
 
-/** One JSON-RPC call to anvil, bounded in time. */
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+/** One JSON-RPC call to anvil (its test methods: evm_mine, anvil_dropAllTransactions, …), bounded in time. */
+export async function anvilRpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -93,9 +93,9 @@ async function rpc(url: string, method: string, params: unknown[] = []): Promise
  * stops loses its mempool, not its blocks. Throws if anvil does not answer.
  */
 export async function quiesceAnvil(url: string): Promise<void> {
-  await rpc(url, 'evm_setIntervalMining', [0]);
-  await rpc(url, 'evm_setAutomine', [false]);
-  await rpc(url, 'evm_mine');
+  await anvilRpc(url, 'evm_setIntervalMining', [0]);
+  await anvilRpc(url, 'evm_setAutomine', [false]);
+  await anvilRpc(url, 'evm_mine');
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

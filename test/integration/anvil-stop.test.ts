@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isSatpError } from '../../kernel/errors.ts';
 import type { LockOp } from '../../kernel/ledger.ts';
 import { opHashOf } from '../../kernel/ledger-receipt.ts';
-import { ANVIL_KEYS, type Anvil, quiesceAnvil, restartAnvil, startAnvil } from '../../ledgers/evm/anvil.ts';
+import { ANVIL_KEYS, type Anvil, anvilRpc, quiesceAnvil, restartAnvil, startAnvil } from '../../ledgers/evm/anvil.ts';
 import { addressOf, walletClientOf } from '../../ledgers/evm/clients.ts';
 import { deployAssetContract } from '../../ledgers/evm/deploy.ts';
 import { EvmLedger, evmReader } from '../../ledgers/evm/ledger.ts';
@@ -153,15 +153,3 @@ describe('a transaction lost with the mempool of a stopped chain (anvil-restart-
     await again.stop('SIGKILL');
   }, 60_000);
 });
-
-async function anvilRpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSatpError } from '../../kernel/errors.ts';
 import { ledgerOp, type LedgerReceipt } from '../../kernel/ledger.ts';
 import { opHashOf } from '../../kernel/ledger-receipt.ts';
-import { ANVIL_KEYS, type Anvil, startAnvil } from '../../ledgers/evm/anvil.ts';
+import { ANVIL_KEYS, type Anvil, anvilRpc as rpc, startAnvil } from '../../ledgers/evm/anvil.ts';
 import { evmChecker } from '../../ledgers/evm/check.ts';
 import { addressOf, type EvmEndpoint } from '../../ledgers/evm/clients.ts';
 import { deployAssetContract } from '../../ledgers/evm/deploy.ts';
@@ -21,18 +21,6 @@ const SEEDS = [
 ];
 const anvils: Anvil[] = [];
 let endpoint: EvmEndpoint;
-
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
 
 /** `p`, or a rejection after `ms`: how long a test may wait for something that must happen. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
