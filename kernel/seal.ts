@@ -113,8 +113,9 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
   const entryHash = sha256HexOfText(text, bytes);
   const messageSignature = toBase64Url(await signer.sign(bytes));
   // The entry's JSON text: the canonical body with the seal members added (hex and base64url need no
-  // escaping). Parsing it gives a copy that shares nothing with the caller's body, so freezing it does
-  // not freeze theirs; a store keeps the same text instead of serializing the entry again.
+  // escaping); a store keeps the same text instead of serializing the entry again. The entry of a body chainBody
+  // built shares that frozen body's members (sealedOfChained); any other body's is parsed from the text, a copy
+  // that shares nothing with the caller's body, so freezing it does not freeze theirs.
   const stored = sealedForm(text, entryHash, messageSignature);
   const entry = known ? sealedOfChained(body, entryHash, messageSignature) : deepFreeze(JSON.parse(stored) as LogEntry);
   // Schema: the body passed entryBodySchema, the same shape as logEntrySchema without the two seal fields.

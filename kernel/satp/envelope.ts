@@ -4,6 +4,7 @@
 // canonical JSON, so the hash is messageHash(message).
 import * as z from '../zod.ts';
 import { encodeInto, fromBase64Url, fromUtf8, toBase64Url, utf8 } from '../encoding.ts';
+import { SIGNATURE_PATTERN } from '../entry.ts';
 import { sha256Hex } from '../hash.ts';
 import { canonicalJson, type Json } from '../json.ts';
 import { parseStrictJson } from '../strict-json.ts';
@@ -27,13 +28,17 @@ export interface Envelope {
 }
 
 const MAX = 1_400_000; // 1 MiB of JSON, base64url-encoded
+// The envelope's bounds, drawn once for the schema and the hand check (wellShapedEnvelope).
+const PROTECTED_MAX = 512;
+const X5C_MAX = 4;
+const CERTIFICATE_MAX = 16_384;
 const envelopeSchema = z.strictObject({
-  protected: z.string().check(z.maxLength(512)),
+  protected: z.string().check(z.maxLength(PROTECTED_MAX)),
   payload: z.string().check(z.maxLength(MAX)),
-  signature: z.string().check(z.regex(/^[A-Za-z0-9_-]{86}$/)),
+  signature: z.string().check(z.regex(SIGNATURE_PATTERN)),
   header: z.optional(
     z.strictObject({
-      x5c: z.array(z.string().check(z.maxLength(16_384))).check(z.minLength(1), z.maxLength(4)),
+      x5c: z.array(z.string().check(z.maxLength(CERTIFICATE_MAX))).check(z.minLength(1), z.maxLength(X5C_MAX)),
     }),
   ),
 });
@@ -47,7 +52,6 @@ type ProtectedHeader = z.infer<typeof headerSchema>;
 /** Whether the envelope schema accepts `value`: the answer wellShapedEnvelope is held to (never more lenient). */
 export const envelopeSchemaAccepts = (value: unknown): boolean => envelopeSchema.safeParse(value).success;
 
-const SIGNATURE = /^[A-Za-z0-9_-]{86}$/;
 const ENVELOPE_KEYS: ReadonlySet<string> = new Set(['protected', 'payload', 'signature', 'header']);
 
 /**
@@ -61,9 +65,9 @@ export function wellShapedEnvelope(value: unknown): value is Envelope {
   if (proto !== Object.prototype && proto !== null) return false;
   for (const k of Object.keys(value)) if (!ENVELOPE_KEYS.has(k)) return false;
   const e = value as Record<string, unknown>;
-  if (typeof e.protected !== 'string' || e.protected.length > 512) return false;
+  if (typeof e.protected !== 'string' || e.protected.length > PROTECTED_MAX) return false;
   if (typeof e.payload !== 'string' || e.payload.length > MAX) return false;
-  if (typeof e.signature !== 'string' || !SIGNATURE.test(e.signature)) return false;
+  if (typeof e.signature !== 'string' || !SIGNATURE_PATTERN.test(e.signature)) return false;
   if (!Object.hasOwn(e, 'header')) return true;
   const h = e.header;
   if (typeof h !== 'object' || h === null || Array.isArray(h) || Object.getPrototypeOf(h) !== Object.prototype)
@@ -71,8 +75,8 @@ export function wellShapedEnvelope(value: unknown): value is Envelope {
   const keys = Object.keys(h);
   if (keys.length !== 1 || keys[0] !== 'x5c') return false;
   const x5c = (h as { x5c: unknown }).x5c;
-  if (!Array.isArray(x5c) || x5c.length < 1 || x5c.length > 4) return false;
-  for (const c of x5c) if (typeof c !== 'string' || c.length > 16_384) return false;
+  if (!Array.isArray(x5c) || x5c.length < 1 || x5c.length > X5C_MAX) return false;
+  for (const c of x5c) if (typeof c !== 'string' || c.length > CERTIFICATE_MAX) return false;
   return true;
 }
 
