@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import * as z from '../kernel/zod.ts';
 import { ID_PATTERN } from '../kernel/entry.ts';
 import type { PublicJwk } from '../kernel/crypto/types.ts';
-import { isEvmLedgerUrl, parseEvmLedgerUrl } from '../ledgers/evm/spec.ts';
+import { type EvmNotarySpec, isEvmLedgerUrl, parseEvmLedgerUrl, parseEvmNotaryUrl } from '../ledgers/evm/spec.ts';
 import { type CrashPoint, parseCrashPoint } from './gateway-observe.ts';
 
 export const USAGE =
@@ -17,8 +17,10 @@ export const USAGE =
                [--crash-after <point>] [--tls-cert <pem-file> --tls-key <pem-file>] [--tls-ca <pem-file>]
                [--pg <url> [--pg-schema satp]] [--cert <pem-file>] [--trust <json-file>] [--primary-key <jwk>]
                [--lease-ttl-ms <ms> [--holder <name>] [--standby-for <json|file>]] [--metrics-port <port>]
+               [--notary <url> [--notary-key <file>]]
   --ledger       a ledger server's http(s):// URL, or a ledger on an EVM chain:
-                 evm+http://<rpc>?id=<ledger id>&chain=<chain id>&contract=<0x…>[&confirmations=1] (docs/evm-ledger.md)
+                 evm+http://<rpc>?id=<ledger id>&chain=<chain id>&contract=<0x…>[&confirmations=1]
+                 [&receiptTimeoutMs=60000] (docs/evm-ledger.md)
   --ledger-key   the public JWK the own ledger server signs receipts with (every receipt is checked against it)
   --evm-key      a file with the private key (0x…) of this gateway's account on its EVM ledger (an operator of it)
   --peers        {"<peer-id>": {"url": "ws://…/satp/ws", "publicJwk": {…}, "networkId": "<ledger id>",
@@ -37,6 +39,10 @@ export const USAGE =
   --standby-for  {"<gateway-id>": {"primaryKey": {…}, "cert": "<pem-file>"}}: the other gateways of the
                  organization this process is a backup of (same --pg, --ledger and --peers): it takes the lease
                  of any of them that lapses and acts for it too, with this backup certificate; needs --lease-ttl-ms
+  --notary      notarize every append of this gateway's logs on an EVM chain, and check the entries a peer's
+                 RECOVER-UPDATE brings against the chain (docs/decentralized-log.md):
+                 evm+http://<rpc>?chain=<chain id>&contract=<0x… SatpNotary>[&mode=hashes|entries]
+  --notary-key   a file with the private key (0x…) of this gateway's writer account on the notary (default: --evm-key)
   --metrics-port serve GET /metrics (Prometheus text format) on --host at this port (0: chosen at run time, said
                  by the "metrics" event); each gateway the process acts for under its own "gateway" label
   --keep-ended   how many ended sessions stay in memory (1024); older ones are answered from the log, so memory
@@ -114,6 +120,8 @@ export interface GatewayCliConfig {
   standbyFor?: Record<string, { primaryKey: PublicJwk; certificate: string }>;
   /** Serve the metrics on this port (0: any). */
   metricsPort?: number;
+  /** Notarize the log on an EVM chain (storage/notarized.ts), writing as the account of `key`. */
+  notary?: EvmNotarySpec & { key: `0x${string}` };
 }
 
 /** Parses argv; throws a RangeError naming the bad flag (the entry prints it with USAGE and exits 2). */
@@ -150,6 +158,8 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
       holder: { type: 'string' },
       'standby-for': { type: 'string' },
       'metrics-port': { type: 'string' },
+      notary: { type: 'string' },
+      'notary-key': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -215,6 +225,13 @@ export function parseGatewayArgs(args: string[]): GatewayCliConfig | 'help' {
   if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined))
     throw new RangeError('--tls-cert and --tls-key go together');
   if (values['evm-key']) config.evmKey = evmKeyArg(values['evm-key']);
+  if (values['notary-key'] !== undefined && values.notary === undefined)
+    throw new RangeError('--notary-key needs --notary');
+  if (values.notary !== undefined) {
+    const key = values['notary-key'] === undefined ? config.evmKey : evmKeyArg(values['notary-key'], '--notary-key');
+    if (!key) throw new RangeError('--notary needs --notary-key (or --evm-key): the account that writes to it');
+    config.notary = { ...parseEvmNotaryUrl(values.notary), key };
+  }
   if (values['tls-cert'] && values['tls-key'])
     config.tls = { cert: pemFile('--tls-cert', values['tls-cert']), key: pemFile('--tls-key', values['tls-key']) };
   if (values['tls-ca']) config.tlsCa = pemFile('--tls-ca', values['tls-ca']);
@@ -261,14 +278,14 @@ function standbyArg(text: string, self: string): NonNullable<GatewayCliConfig['s
 }
 
 /** --evm-key: a file holding a secp256k1 private key as 0x and 64 hex digits (the gateway's EVM account). */
-function evmKeyArg(path: string): `0x${string}` {
+function evmKeyArg(path: string, flag = '--evm-key'): `0x${string}` {
   let text: string;
   try {
     text = readFileSync(path, 'utf8').trim();
   } catch (err) {
-    throw new RangeError(`cannot read --evm-key ${path}: ${(err as Error).message}`);
+    throw new RangeError(`cannot read ${flag} ${path}: ${(err as Error).message}`);
   }
-  if (!/^0x[0-9a-fA-F]{64}$/.test(text)) throw new RangeError(`bad --evm-key ${path}: want 0x and 64 hex digits`);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(text)) throw new RangeError(`bad ${flag} ${path}: want 0x and 64 hex digits`);
   return text as `0x${string}`;
 }
 

@@ -20,7 +20,8 @@ import type { Transport, TransportErrorHandler } from '../transports/types.ts';
 import { loadOrCreateKey, type SignerFromJwk } from '../gateway/keys.ts';
 import { type RunningGateway, startGateway } from '../gateway/start.ts';
 import type { LogStore } from '../storage/log-store.ts';
-import { parseGatewayArgs, USAGE } from './gateway-cli.ts';
+import { type GatewayCliConfig, parseGatewayArgs, USAGE } from './gateway-cli.ts';
+import type { SessionLogStore } from '../kernel/ports.ts';
 import { handleCommand } from './gateway-control.ts';
 import { emitter, peek } from './gateway-events.ts';
 import { ObservedLedger, ObservedLogStore, observedOutbox } from './gateway-observe.ts';
@@ -95,6 +96,16 @@ async function connectLedger(url: string): Promise<HttpLedger> {
   }
 }
 
+/** The wrapper of a store that notarizes it on an EVM chain; viem and the notary load only when asked for. */
+async function notarizing(n: NonNullable<GatewayCliConfig['notary']>) {
+  const [{ EvmNotary }, { notarizedStore }] = await Promise.all([
+    import('../ledgers/evm/notary.ts'),
+    import('../storage/notarized.ts'),
+  ]);
+  const notary = await EvmNotary.connect({ endpoint: n.endpoint, contract: n.contract, privateKey: n.key });
+  return (store: SessionLogStore): SessionLogStore => notarizedStore(store, notary, { mode: n.mode });
+}
+
 export async function runGatewayProcess(runtime: GatewayRuntime, args: string[]): Promise<void> {
   let cli: ReturnType<typeof parseGatewayArgs>;
   try {
@@ -117,8 +128,8 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
   const signer = await loadOrCreateKey(cli.keys, runtime.signerFromJwk);
   const verifier = runtime.verifier ?? defaultVerifier();
   // The optional parts load only when the command line asks for them: X.509 (--trust), PostgreSQL (--pg), EVM
-  // chains (an evm+ ledger). Each is a large library (viem alone costs about 0.6 s of CPU to load here), and every
-  // start pays for what it loads: a restarted gateway's recovery waits for its boot.
+  // chains (an evm+ ledger, --notary). Each is a large library (viem alone costs about 0.6 s of CPU to load here),
+  // and every start pays for what it loads: a restarted gateway's recovery waits for its boot.
   const successor = cli.trust ? (await import('../identity/x509.ts')).successorAuthority(cli.trust) : undefined;
   // The log: LevelDB, or a PostgreSQL shared with the other holders of --id (docs/high-availability.md).
   const pg = cli.pg
@@ -143,6 +154,9 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
     peerLedgers[peer] = isEvmLedgerUrl(url)
       ? new evm!.EvmLedger(parseEvmLedgerUrl(url))
       : new HttpLedger({ url, id: cli.peers[peer]!.networkId, timeoutMs: 5_000 });
+  // --notary: every append of the gateway's logs is published on a chain before its effects run, and the entries a
+  // peer's RECOVER-UPDATE brings are checked against the chain (storage/notarized.ts, docs/decentralized-log.md).
+  const notarize = cli.notary && (await notarizing(cli.notary));
   const peerCheckers: Record<string, LedgerProofChecker> = {};
   for (const [peer, c] of Object.entries(cli.peers))
     if (c.ledgerChain) peerCheckers[peer] = evm!.evmChecker(parseEvmLedgerUrl(c.ledgerChain));
@@ -309,6 +323,7 @@ export async function runGatewayProcess(runtime: GatewayRuntime, args: string[])
       connectWaitMs: cli.connectWaitMs ?? 1_000,
       ...(cli.keepEnded !== undefined ? { keepEnded: cli.keepEnded } : {}),
       wrapOutbox: (outbox) => observedOutbox(outbox, say, cli.crashAfter, crash),
+      ...(notarize && { wrapStore: notarize }),
       onInbound: (from, message) => {
         const { type, session } = peek(message);
         say('receive', { from, type, session });

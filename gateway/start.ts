@@ -18,6 +18,7 @@ import type { TransferRequest } from '../kernel/satp/payloads.ts';
 import type { Outcome } from '../kernel/satp/state.ts';
 import type { LogStoreDriver } from '../storage/driver.ts';
 import { LogStore } from '../storage/log-store.ts';
+import type { NotarizedStore } from '../storage/notarized.ts';
 import type { Transport } from '../transports/types.ts';
 import { realClock } from './clock.ts';
 import { deliverInbound } from './deliver.ts';
@@ -116,7 +117,9 @@ export interface StartGatewayOptions {
   wrapOutbox?: (outbox: Outbox) => Outbox;
   /**
    * Wraps the log store the driver writes and recovers through: e.g. a notary that publishes every append on a
-   * chain and checks a RECOVER-UPDATE's entries against it (storage/notarized.ts). Called once, before boot.
+   * chain and checks a RECOVER-UPDATE's entries against it (storage/notarized.ts). Called once, before boot. A
+   * wrapped store that has `catchUpOpenLogs` (a notarized one) is asked, before boot, to publish what a crash left
+   * unpublished in this gateway's open logs.
    */
   wrapStore?: (store: SessionLogStore) => SessionLogStore;
   /**
@@ -291,6 +294,13 @@ export async function startGateway(o: StartGatewayOptions): Promise<RunningGatew
     count('satp_messages_received_total', { peer: from, type: messageType(message) });
     o.onInbound?.(from, message);
   });
+  // A crash between an append and its publication leaves the notary behind the store: it catches up before the
+  // gateway resumes those sessions (else each log would on its next append, and a log with none would stay behind).
+  const catchUp = (wrapped as Partial<Pick<NotarizedStore, 'catchUpOpenLogs'>>).catchUpOpenLogs;
+  if (typeof catchUp === 'function') {
+    const caught = await catchUp.call(wrapped, o.id);
+    log.info?.('notary caught up', { gateway: o.id, logs: caught.length });
+  }
   links.start();
   // Recovery starts by messaging the peer (RECOVER): give the links a moment first. A peer that is down costs
   // at most this wait; the recover timer keeps resending meanwhile.

@@ -1,6 +1,7 @@
 // One string names a ledger on an EVM chain, so a command line or a config file can give it where it would give a
 // ledger server's URL: evm+http://127.0.0.1:8545?id=ledger-a&chain=31337&contract=0x…[&confirmations=1]
-// (the JSON-RPC URL after "evm+", the ledger id its receipts name, the chain id, the asset contract).
+// [&receiptTimeoutMs=60000] (the JSON-RPC URL after "evm+", the ledger id its receipts name, the chain id, the asset
+// contract; how many blocks make an op final, and how long a transaction may wait to be mined).
 import { ID_PATTERN } from '../../kernel/entry.ts';
 import type { EvmEndpoint } from './clients.ts';
 
@@ -12,7 +13,16 @@ export interface EvmLedgerSpec {
   contract: `0x${string}`;
   /** Blocks on top of an op's block before its receipt is answered or accepted (default 1: mined). */
   confirmations: number;
+  /**
+   * How long an execute waits for its transaction to be mined and confirmed before its outcome counts as unknown
+   * (and is settled by op id); EvmLedger's default (60 s) when not given. A chain that lost a pending transaction
+   * (a node restarted, its pool dropped) costs a gateway this long before it asks the chain by op id.
+   */
+  receiptTimeoutMs?: number;
 }
+
+/** The bounds of receiptTimeoutMs=: a second (a chain mines in that, or is slow), an hour. */
+export const RECEIPT_TIMEOUT_MS = { min: 1_000, max: 3_600_000 } as const;
 
 export const isEvmLedgerUrl = (s: string): boolean => /^evm\+https?:\/\//.test(s);
 
@@ -35,9 +45,21 @@ export function parseEvmLedgerUrl(s: string): EvmLedgerSpec {
   const confirmations = q.has('confirmations') ? Number(q.get('confirmations')) : 1;
   if (!Number.isSafeInteger(confirmations) || confirmations < 1 || confirmations > 64)
     throw new RangeError(`EVM ledger URL ${s}: confirmations= must be 1–64`);
-  for (const k of ['id', 'chain', 'contract', 'confirmations']) q.delete(k);
+  const timeout = q.has('receiptTimeoutMs') ? Number(q.get('receiptTimeoutMs')) : undefined;
+  if (
+    timeout !== undefined &&
+    (!Number.isSafeInteger(timeout) || timeout < RECEIPT_TIMEOUT_MS.min || timeout > RECEIPT_TIMEOUT_MS.max)
+  )
+    throw new RangeError(`EVM ledger URL ${s}: receiptTimeoutMs= must be 1000–3600000 (milliseconds)`);
+  for (const k of ['id', 'chain', 'contract', 'confirmations', 'receiptTimeoutMs']) q.delete(k);
   const rpc = `${u.origin}${u.pathname === '/' ? '' : u.pathname}${q.size > 0 ? `?${q}` : ''}`;
-  return { id, endpoint: { url: rpc, chainId }, contract: contract as `0x${string}`, confirmations };
+  return {
+    id,
+    endpoint: { url: rpc, chainId },
+    contract: contract as `0x${string}`,
+    confirmations,
+    ...(timeout !== undefined && { receiptTimeoutMs: timeout }),
+  };
 }
 
 /** The evm+ URL of a spec (the inverse of parseEvmLedgerUrl). */
@@ -48,5 +70,50 @@ export function evmLedgerUrl(spec: Omit<EvmLedgerSpec, 'confirmations'> & { conf
   u.searchParams.set('contract', spec.contract.toLowerCase());
   if (spec.confirmations !== undefined && spec.confirmations !== 1)
     u.searchParams.set('confirmations', String(spec.confirmations));
+  if (spec.receiptTimeoutMs !== undefined) u.searchParams.set('receiptTimeoutMs', String(spec.receiptTimeoutMs));
+  return `evm+${u.href.replace(/\/\?/, '?')}`;
+}
+
+/** Where a gateway's log is notarized (storage/notarized.ts): a SatpNotary contract on an EVM chain, and the mode. */
+export interface EvmNotarySpec {
+  endpoint: EvmEndpoint;
+  /** The SatpNotary contract, 0x and 40 lowercase hex digits. */
+  contract: `0x${string}`;
+  /** hashes: each entry's hash is published (recovery-04 §3.3 mode 1, as a notary); entries: the entries too. */
+  mode: 'hashes' | 'entries';
+}
+
+/**
+ * Parses an evm+http(s):// notary URL: evm+http://127.0.0.1:8545?chain=31337&contract=0x…[&mode=hashes|entries] (the
+ * JSON-RPC URL after "evm+", the chain id, the SatpNotary contract; mode hashes by default). Throws a RangeError that
+ * says what is wrong.
+ */
+export function parseEvmNotaryUrl(s: string): EvmNotarySpec {
+  if (!isEvmLedgerUrl(s)) throw new RangeError(`not an evm+http(s):// notary URL: ${JSON.stringify(s)}`);
+  let u: URL;
+  try {
+    u = new URL(s.slice('evm+'.length));
+  } catch {
+    throw new RangeError(`bad EVM notary URL ${JSON.stringify(s)}`);
+  }
+  const q = u.searchParams;
+  const chainId = Number(q.get('chain'));
+  if (!Number.isSafeInteger(chainId) || chainId < 1) throw new RangeError(`EVM notary URL ${s}: bad chain=`);
+  const contract = (q.get('contract') ?? '').toLowerCase();
+  if (!/^0x[0-9a-f]{40}$/.test(contract)) throw new RangeError(`EVM notary URL ${s}: bad contract=`);
+  const mode = q.get('mode') ?? 'hashes';
+  if (mode !== 'hashes' && mode !== 'entries')
+    throw new RangeError(`EVM notary URL ${s}: mode= must be hashes or entries`);
+  for (const k of ['chain', 'contract', 'mode']) q.delete(k);
+  const rpc = `${u.origin}${u.pathname === '/' ? '' : u.pathname}${q.size > 0 ? `?${q}` : ''}`;
+  return { endpoint: { url: rpc, chainId }, contract: contract as `0x${string}`, mode };
+}
+
+/** The evm+ URL of a notary spec (the inverse of parseEvmNotaryUrl). */
+export function evmNotaryUrl(spec: EvmNotarySpec): string {
+  const u = new URL(spec.endpoint.url);
+  u.searchParams.set('chain', String(spec.endpoint.chainId));
+  u.searchParams.set('contract', spec.contract.toLowerCase());
+  if (spec.mode !== 'hashes') u.searchParams.set('mode', spec.mode);
   return `evm+${u.href.replace(/\/\?/, '?')}`;
 }

@@ -52,4 +52,30 @@ describe('startGateway with a notarized log store', () => {
     }
     await Promise.all([origin.close(), destination.close()]);
   }, 120_000);
+
+  it('publishes at boot what a crash left unpublished in an open log, before the gateway resumes it', async () => {
+    const w = embeddedWorld();
+    const request = transferOf('s-notary-boot')(1);
+    const logId = logIdOf(request.sessionId, ORIGIN.id);
+    // The origin starts a transfer on a store without the notary (as a crash between an append and its publication
+    // leaves it), its peer down, so the session stays open; then it crashes.
+    const first = await w.start(ORIGIN);
+    expect(await first.transfer(request)).toEqual({ accepted: true });
+    const { entries } = await first.store.readPage(logId, 1, 1_000);
+    expect(entries.length).toBeGreaterThan(0);
+    await w.crash(ORIGIN);
+    expect(await notaries[ORIGIN.id]!.head(logId)).toBe(1);
+    // Started again with the notary: the catch-up comes before boot, and publishes the log as the store holds it.
+    const said: string[] = [];
+    const logger = {
+      info: (message: string, fields: Record<string, unknown>) => said.push(`${message} ${fields.logs ?? ''}`),
+    };
+    const again = await w.start(ORIGIN, {
+      logger,
+      wrapStore: (s) => notarizedStore(s, notaries[ORIGIN.id]!, { mode: 'hashes' }),
+    });
+    expect(said.filter((m) => /^(notary|gateway booted)/.test(m))).toEqual(['notary caught up 1', 'gateway booted ']);
+    expect(await notaries[ORIGIN.id]!.hashRange(logId, 1, entries.length)).toEqual(entries.map((e) => e.entryHash));
+    await again.close();
+  }, 120_000);
 });

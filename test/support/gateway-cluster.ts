@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { GatewayPair, LEDGER_IDS, type Member, type PairOptions, type Role } from '../../examples/gateway-pair.ts';
 import { type LedgerProcess, startLedgerProcess } from './ledger-process.ts';
 import { HttpLedger } from '../../ledgers/http-ledger.ts';
-import { ANVIL_KEYS, type Anvil } from '../../ledgers/evm/anvil.ts';
+import { privateKeyToAccount } from 'viem/accounts';
+import { ANVIL_KEYS, type Anvil, startAnvil } from '../../ledgers/evm/anvil.ts';
+import { deployNotary } from '../../ledgers/evm/deploy.ts';
+import { type EvmNotarySpec, evmNotaryUrl } from '../../ledgers/evm/spec.ts';
 import { type EvmDemoLedger, pairLedger, startEvmLedger } from '../../examples/demo/ledgers.ts';
 import type { LedgerReader } from './gateway-invariants.ts';
 
@@ -17,6 +20,18 @@ export interface ClusterOptions extends Omit<PairOptions, 'ledgers'> {
   assets: string[];
   /** Ledger server processes (default), or two anvil chains (chain ids 31337 and 31338). */
   ledgers?: 'server' | 'evm';
+  /**
+   * With ledgers 'evm': both gateways notarize their logs in this mode (--notary) on a third anvil (chain id 31339),
+   * each writing as its ledger account (the SatpNotary registers both); a chain of its own, so that the gateways'
+   * notary transactions never share an account's nonces with their ledger transactions.
+   */
+  notary?: EvmNotarySpec['mode'];
+}
+
+/** The notary chain of a cluster: its anvil and what --notary names. */
+export interface ClusterNotary {
+  anvil: Anvil;
+  spec: EvmNotarySpec;
 }
 
 /** A ledger of the cluster: its URL (a server's, or an evm+ URL), what the invariants read, and its end. */
@@ -33,6 +48,7 @@ export class Cluster {
   private constructor(
     readonly ledgers: Record<Role, ClusterLedger>,
     readonly pair: GatewayPair,
+    readonly notary?: ClusterNotary,
   ) {}
 
   static async start(o: ClusterOptions): Promise<Cluster> {
@@ -102,10 +118,23 @@ export class Cluster {
       }),
     ]);
     const chains = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    let notary: ClusterNotary | undefined;
     try {
       if (chains.length < 2) throw (started.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
       const [a, b] = chains as [EvmDemoLedger, EvmDemoLedger];
-      const pair = await GatewayPair.start({ ...o, ledgers: { origin: pairLedger(a), destination: pairLedger(b) } });
+      const flags = [...o.flags];
+      if (o.notary) {
+        const anvil = await startAnvil({ chainId: 31339 });
+        notary = { anvil, spec: { endpoint: { url: anvil.url, chainId: 31339 }, contract: '0x', mode: o.notary } };
+        const writers = [ANVIL_KEYS[1], ANVIL_KEYS[2]].map((k) => privateKeyToAccount(k).address);
+        notary.spec.contract = (await deployNotary(notary.spec.endpoint, ANVIL_KEYS[0], writers)).address;
+        flags.push('--notary', evmNotaryUrl(notary.spec));
+      }
+      const pair = await GatewayPair.start({
+        ...o,
+        flags,
+        ledgers: { origin: pairLedger(a), destination: pairLedger(b) },
+      });
       const chain = (l: EvmDemoLedger): ClusterLedger => ({
         url: l.url,
         anvil: l.anvil,
@@ -117,9 +146,9 @@ export class Cluster {
         },
         stop: () => l.close(),
       });
-      return new Cluster({ origin: chain(a), destination: chain(b) }, pair);
+      return new Cluster({ origin: chain(a), destination: chain(b) }, pair, notary);
     } catch (err) {
-      await Promise.allSettled(chains.map((l) => l.anvil.stop('SIGKILL')));
+      await Promise.allSettled([...chains.map((l) => l.anvil), notary?.anvil].map((x) => x?.stop('SIGKILL')));
       throw err;
     }
   }
@@ -131,6 +160,6 @@ export class Cluster {
   /** Every process this cluster started is killed; safe to call twice. */
   async destroy(): Promise<void> {
     await this.pair.destroy();
-    await Promise.allSettled(Object.values(this.ledgers).map((l) => l.stop()));
+    await Promise.allSettled([...Object.values(this.ledgers).map((l) => l.stop()), this.notary?.anvil.stop('SIGKILL')]);
   }
 }
