@@ -26,22 +26,35 @@ export const RECEIPT_TIMEOUT_MS = { min: 1_000, max: 3_600_000 } as const;
 
 export const isEvmLedgerUrl = (s: string): boolean => /^evm\+https?:\/\//.test(s);
 
-/** Parses an evm+http(s):// ledger URL; throws a RangeError that says what is wrong. */
-export function parseEvmLedgerUrl(s: string): EvmLedgerSpec {
-  if (!isEvmLedgerUrl(s)) throw new RangeError(`not an evm+http(s):// ledger URL: ${JSON.stringify(s)}`);
+/**
+ * What every evm+http(s):// URL says (`what` names the kind in errors): the chain id and the contract, and the rest
+ * of its parameters; `rpc` then gives the JSON-RPC URL, the node's own parameters kept and the named ones dropped.
+ */
+function evmUrl(s: string, what: string) {
+  if (!isEvmLedgerUrl(s)) throw new RangeError(`not an evm+http(s):// ${what} URL: ${JSON.stringify(s)}`);
   let u: URL;
   try {
     u = new URL(s.slice('evm+'.length));
   } catch {
-    throw new RangeError(`bad EVM ledger URL ${JSON.stringify(s)}`);
+    throw new RangeError(`bad EVM ${what} URL ${JSON.stringify(s)}`);
   }
   const q = u.searchParams;
+  const chainId = Number(q.get('chain'));
+  if (!Number.isSafeInteger(chainId) || chainId < 1) throw new RangeError(`EVM ${what} URL ${s}: bad chain=`);
+  const contract = (q.get('contract') ?? '').toLowerCase();
+  if (!/^0x[0-9a-f]{40}$/.test(contract)) throw new RangeError(`EVM ${what} URL ${s}: bad contract=`);
+  const rpc = (named: string[]): EvmEndpoint => {
+    for (const k of ['chain', 'contract', ...named]) q.delete(k);
+    return { url: `${u.origin}${u.pathname === '/' ? '' : u.pathname}${q.size > 0 ? `?${q}` : ''}`, chainId };
+  };
+  return { q, contract: contract as `0x${string}`, rpc };
+}
+
+/** Parses an evm+http(s):// ledger URL; throws a RangeError that says what is wrong. */
+export function parseEvmLedgerUrl(s: string): EvmLedgerSpec {
+  const { q, contract, rpc } = evmUrl(s, 'ledger');
   const id = q.get('id') ?? '';
   if (!ID_PATTERN.test(id)) throw new RangeError(`EVM ledger URL ${s}: id= must be a ledger id`);
-  const chainId = Number(q.get('chain'));
-  if (!Number.isSafeInteger(chainId) || chainId < 1) throw new RangeError(`EVM ledger URL ${s}: bad chain=`);
-  const contract = (q.get('contract') ?? '').toLowerCase();
-  if (!/^0x[0-9a-f]{40}$/.test(contract)) throw new RangeError(`EVM ledger URL ${s}: bad contract=`);
   const confirmations = q.has('confirmations') ? Number(q.get('confirmations')) : 1;
   if (!Number.isSafeInteger(confirmations) || confirmations < 1 || confirmations > 64)
     throw new RangeError(`EVM ledger URL ${s}: confirmations= must be 1–64`);
@@ -51,12 +64,10 @@ export function parseEvmLedgerUrl(s: string): EvmLedgerSpec {
     (!Number.isSafeInteger(timeout) || timeout < RECEIPT_TIMEOUT_MS.min || timeout > RECEIPT_TIMEOUT_MS.max)
   )
     throw new RangeError(`EVM ledger URL ${s}: receiptTimeoutMs= must be 1000–3600000 (milliseconds)`);
-  for (const k of ['id', 'chain', 'contract', 'confirmations', 'receiptTimeoutMs']) q.delete(k);
-  const rpc = `${u.origin}${u.pathname === '/' ? '' : u.pathname}${q.size > 0 ? `?${q}` : ''}`;
   return {
     id,
-    endpoint: { url: rpc, chainId },
-    contract: contract as `0x${string}`,
+    endpoint: rpc(['id', 'confirmations', 'receiptTimeoutMs']),
+    contract,
     confirmations,
     ...(timeout !== undefined && { receiptTimeoutMs: timeout }),
   };
@@ -89,24 +100,11 @@ export interface EvmNotarySpec {
  * says what is wrong.
  */
 export function parseEvmNotaryUrl(s: string): EvmNotarySpec {
-  if (!isEvmLedgerUrl(s)) throw new RangeError(`not an evm+http(s):// notary URL: ${JSON.stringify(s)}`);
-  let u: URL;
-  try {
-    u = new URL(s.slice('evm+'.length));
-  } catch {
-    throw new RangeError(`bad EVM notary URL ${JSON.stringify(s)}`);
-  }
-  const q = u.searchParams;
-  const chainId = Number(q.get('chain'));
-  if (!Number.isSafeInteger(chainId) || chainId < 1) throw new RangeError(`EVM notary URL ${s}: bad chain=`);
-  const contract = (q.get('contract') ?? '').toLowerCase();
-  if (!/^0x[0-9a-f]{40}$/.test(contract)) throw new RangeError(`EVM notary URL ${s}: bad contract=`);
+  const { q, contract, rpc } = evmUrl(s, 'notary');
   const mode = q.get('mode') ?? 'hashes';
   if (mode !== 'hashes' && mode !== 'entries')
     throw new RangeError(`EVM notary URL ${s}: mode= must be hashes or entries`);
-  for (const k of ['chain', 'contract', 'mode']) q.delete(k);
-  const rpc = `${u.origin}${u.pathname === '/' ? '' : u.pathname}${q.size > 0 ? `?${q}` : ''}`;
-  return { endpoint: { url: rpc, chainId }, contract: contract as `0x${string}`, mode };
+  return { endpoint: rpc(['mode']), contract, mode };
 }
 
 /** The evm+ URL of a notary spec (the inverse of parseEvmNotaryUrl). */

@@ -11,7 +11,7 @@ import { ANVIL_KEYS, type Anvil, startAnvil } from '../../ledgers/evm/anvil.ts';
 import { deployNotary } from '../../ledgers/evm/deploy.ts';
 import { type EvmNotarySpec, evmNotaryUrl } from '../../ledgers/evm/spec.ts';
 import { type EvmDemoLedger, pairLedger, startEvmLedger } from '../../examples/demo/ledgers.ts';
-import type { LedgerReader } from './gateway-invariants.ts';
+import { checkInvariants, type InvariantReport, type LedgerReader, type TransferSpec } from './gateway-invariants.ts';
 
 export type { Member, Role };
 
@@ -155,6 +155,23 @@ export class Cluster {
 
   get members(): Record<Role, Member> {
     return this.pair.members;
+  }
+
+  /**
+   * Stops both gateways gracefully, then checks the invariants over what they and the ledgers left (test/support/
+   * gateway-invariants.ts). `clean`: both exited 0 after closing.
+   */
+  async stopAndCheck(transfers: TransferSpec[]): Promise<InvariantReport & { clean: boolean }> {
+    const exits = await this.pair.stop();
+    const { origin, destination } = this.members;
+    const report = await checkInvariants({
+      origin,
+      destination,
+      ledgerA: this.ledgers.origin.reader,
+      ledgerB: this.ledgers.destination.reader,
+      transfers,
+    });
+    return { ...report, clean: exits.every((x) => x.graceful && x.code === 0) };
   }
 
   /** Every process this cluster started is killed; safe to call twice. */
