@@ -186,19 +186,14 @@ async function bundledIn(runtime, live) {
 
 // Two lanes at once, so that the second core works while the first waits. The suite under Node is the longest part
 // by far, and its processes (gateways booting, waiting out leases and resends) leave much of a core idle. Lane 1 runs
-// its simulator and real-process tiers (test/simulation, test/process: about half of all the work), then the portable
-// part in Chromium and workerd; lane 2 runs the static checks, the rest of the suite under Node, then the suite under
-// Deno. The two cores are busy while both lanes run, so the lanes should end together: with the portable part in
-// lane 2, lane 1 ended about 200 s before it (CI of 80f774b: 1,385 s against 1,592 s), one core idle meanwhile.
-// Nothing in one lane writes where the other reads: every test takes its own temporary directories and ports.
+// its simulator and real-process tiers (test/simulation, test/process: about half of all the work); lane 2 runs the
+// static checks, the rest of the suite under Node, the suite under Deno, then the portable part in Chromium and
+// workerd. Nothing in one lane writes where the other reads: every test takes its own temporary directories and ports.
 // A file filter (npm test -- <files>) is vitest's, and runs as one run per runtime; the bundled runs take the whole
 // portable list, so they are skipped then.
 const HEAVY = ['test/simulation', 'test/process'];
 const laneOne = extra.length === 0 ? HEAVY : extra;
-const nodeLane = (async () => {
-  await vitestUnder('node', laneOne, true, extra.length === 0 ? ' (test/simulation, test/process)' : '');
-  for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) await bundledIn(runtime, true);
-})();
+const nodeLane = vitestUnder('node', laneOne, true, extra.length === 0 ? ' (test/simulation, test/process)' : '');
 const otherLane = (async () => {
   for (const [label, cmd, args] of checks) if (!(await step(label, cmd, args, {}, false))) failedChecks++;
   if (extra.length === 0)
@@ -209,6 +204,7 @@ const otherLane = (async () => {
       ' (the other tiers)',
     );
   await vitestUnder('deno', extra, false);
+  for (const runtime of extra.length === 0 ? ['chromium', 'workerd'] : []) await bundledIn(runtime, false);
 })();
 await Promise.all([nodeLane, otherLane]);
 rmSync(dir, { recursive: true, force: true });
