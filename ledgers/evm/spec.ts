@@ -3,6 +3,7 @@
 // [&receiptTimeoutMs=60000] (the JSON-RPC URL after "evm+", the ledger id its receipts name, the chain id, the asset
 // contract; how many blocks make an op final, and how long a transaction may wait to be mined).
 import { ID_PATTERN } from '../../kernel/entry.ts';
+import type { NotaryMode } from '../../storage/notarized.ts';
 import type { EvmEndpoint } from './clients.ts';
 
 export interface EvmLedgerSpec {
@@ -22,7 +23,7 @@ export interface EvmLedgerSpec {
 }
 
 /** The bounds of receiptTimeoutMs=: a second (a chain mines in that, or is slow), an hour. */
-export const RECEIPT_TIMEOUT_MS = { min: 1_000, max: 3_600_000 } as const;
+const RECEIPT_TIMEOUT_MS = { min: 1_000, max: 3_600_000 } as const;
 
 export const isEvmLedgerUrl = (s: string): boolean => /^evm\+https?:\/\//.test(s);
 
@@ -59,11 +60,9 @@ export function parseEvmLedgerUrl(s: string): EvmLedgerSpec {
   if (!Number.isSafeInteger(confirmations) || confirmations < 1 || confirmations > 64)
     throw new RangeError(`EVM ledger URL ${s}: confirmations= must be 1–64`);
   const timeout = q.has('receiptTimeoutMs') ? Number(q.get('receiptTimeoutMs')) : undefined;
-  if (
-    timeout !== undefined &&
-    (!Number.isSafeInteger(timeout) || timeout < RECEIPT_TIMEOUT_MS.min || timeout > RECEIPT_TIMEOUT_MS.max)
-  )
-    throw new RangeError(`EVM ledger URL ${s}: receiptTimeoutMs= must be 1000–3600000 (milliseconds)`);
+  const { min, max } = RECEIPT_TIMEOUT_MS;
+  if (timeout !== undefined && (!Number.isSafeInteger(timeout) || timeout < min || timeout > max))
+    throw new RangeError(`EVM ledger URL ${s}: receiptTimeoutMs= must be ${min}–${max} (milliseconds)`);
   return {
     id,
     endpoint: rpc(['id', 'confirmations', 'receiptTimeoutMs']),
@@ -73,16 +72,23 @@ export function parseEvmLedgerUrl(s: string): EvmLedgerSpec {
   };
 }
 
+/** The evm+ URL of a node's endpoint, a contract and more parameters (those not undefined): evmUrl's inverse. */
+function evmUrlOf(endpoint: EvmEndpoint, contract: string, params: Record<string, string | undefined>): string {
+  const u = new URL(endpoint.url);
+  u.searchParams.set('chain', String(endpoint.chainId));
+  u.searchParams.set('contract', contract.toLowerCase());
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, v);
+  return `evm+${u.href.replace(/\/\?/, '?')}`;
+}
+
 /** The evm+ URL of a spec (the inverse of parseEvmLedgerUrl). */
 export function evmLedgerUrl(spec: Omit<EvmLedgerSpec, 'confirmations'> & { confirmations?: number }): string {
-  const u = new URL(spec.endpoint.url);
-  u.searchParams.set('id', spec.id);
-  u.searchParams.set('chain', String(spec.endpoint.chainId));
-  u.searchParams.set('contract', spec.contract.toLowerCase());
-  if (spec.confirmations !== undefined && spec.confirmations !== 1)
-    u.searchParams.set('confirmations', String(spec.confirmations));
-  if (spec.receiptTimeoutMs !== undefined) u.searchParams.set('receiptTimeoutMs', String(spec.receiptTimeoutMs));
-  return `evm+${u.href.replace(/\/\?/, '?')}`;
+  return evmUrlOf(spec.endpoint, spec.contract, {
+    id: spec.id,
+    confirmations:
+      spec.confirmations !== undefined && spec.confirmations !== 1 ? String(spec.confirmations) : undefined,
+    receiptTimeoutMs: spec.receiptTimeoutMs === undefined ? undefined : String(spec.receiptTimeoutMs),
+  });
 }
 
 /** Where a gateway's log is notarized (storage/notarized.ts): a SatpNotary contract on an EVM chain, and the mode. */
@@ -91,7 +97,7 @@ export interface EvmNotarySpec {
   /** The SatpNotary contract, 0x and 40 lowercase hex digits. */
   contract: `0x${string}`;
   /** hashes: each entry's hash is published (recovery-04 §3.3 mode 1, as a notary); entries: the entries too. */
-  mode: 'hashes' | 'entries';
+  mode: NotaryMode;
 }
 
 /**
@@ -109,9 +115,5 @@ export function parseEvmNotaryUrl(s: string): EvmNotarySpec {
 
 /** The evm+ URL of a notary spec (the inverse of parseEvmNotaryUrl). */
 export function evmNotaryUrl(spec: EvmNotarySpec): string {
-  const u = new URL(spec.endpoint.url);
-  u.searchParams.set('chain', String(spec.endpoint.chainId));
-  u.searchParams.set('contract', spec.contract.toLowerCase());
-  if (spec.mode !== 'hashes') u.searchParams.set('mode', spec.mode);
-  return `evm+${u.href.replace(/\/\?/, '?')}`;
+  return evmUrlOf(spec.endpoint, spec.contract, { mode: spec.mode === 'hashes' ? undefined : spec.mode });
 }

@@ -10,6 +10,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { ANVIL_KEYS, type Anvil, startAnvil } from '../../ledgers/evm/anvil.ts';
 import { deployNotary } from '../../ledgers/evm/deploy.ts';
 import { type EvmNotarySpec, evmNotaryUrl } from '../../ledgers/evm/spec.ts';
+import type { NotaryMode } from '../../storage/notarized.ts';
 import { type EvmDemoLedger, pairLedger, startEvmLedger } from '../../examples/demo/ledgers.ts';
 import { checkInvariants, type InvariantReport, type LedgerReader, type TransferSpec } from './gateway-invariants.ts';
 
@@ -25,7 +26,7 @@ export interface ClusterOptions extends Omit<PairOptions, 'ledgers'> {
    * each writing as its ledger account (the SatpNotary registers both); a chain of its own, so that the gateways'
    * notary transactions never share an account's nonces with their ledger transactions.
    */
-  notary?: EvmNotarySpec['mode'];
+  notary?: NotaryMode;
 }
 
 /** The notary chain of a cluster: its anvil and what --notary names. */
@@ -118,16 +119,18 @@ export class Cluster {
       }),
     ]);
     const chains = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    let notaryAnvil: Anvil | undefined;
     let notary: ClusterNotary | undefined;
     try {
       if (chains.length < 2) throw (started.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
       const [a, b] = chains as [EvmDemoLedger, EvmDemoLedger];
       const flags = [...o.flags];
       if (o.notary) {
-        const anvil = await startAnvil({ chainId: 31339 });
-        notary = { anvil, spec: { endpoint: { url: anvil.url, chainId: 31339 }, contract: '0x', mode: o.notary } };
+        notaryAnvil = await startAnvil({ chainId: 31339 });
+        const endpoint = { url: notaryAnvil.url, chainId: 31339 };
         const writers = [ANVIL_KEYS[1], ANVIL_KEYS[2]].map((k) => privateKeyToAccount(k).address);
-        notary.spec.contract = (await deployNotary(notary.spec.endpoint, ANVIL_KEYS[0], writers)).address;
+        const { address } = await deployNotary(endpoint, ANVIL_KEYS[0], writers);
+        notary = { anvil: notaryAnvil, spec: { endpoint, contract: address, mode: o.notary } };
         flags.push('--notary', evmNotaryUrl(notary.spec));
       }
       const pair = await GatewayPair.start({
@@ -148,7 +151,7 @@ export class Cluster {
       });
       return new Cluster({ origin: chain(a), destination: chain(b) }, pair, notary);
     } catch (err) {
-      await Promise.allSettled([...chains.map((l) => l.anvil), notary?.anvil].map((x) => x?.stop('SIGKILL')));
+      await Promise.allSettled([...chains.map((l) => l.anvil), notaryAnvil].map((x) => x?.stop('SIGKILL')));
       throw err;
     }
   }
