@@ -30,6 +30,8 @@ const seqKey = (logId: string, seq: number): string => `${logId}!${seq.toString(
 
 /** A group's size bound: past this many characters of values, later appends wait for the next batch. */
 const MAX_GROUP_CHARS = 8 * 1024 * 1024;
+/** Keys per point read of read(): a long range is read in parts, so no one call holds the whole log's keys. */
+const READ_CHUNK = 256;
 /** Heads kept in memory (most recently used); a miss costs one read. */
 const HEAD_CACHE = 16_384;
 
@@ -133,13 +135,24 @@ export class LevelDriver implements LogStoreDriver {
     });
   }
 
+  /**
+   * Point reads (getMany) of the seqs from..to up to the log's head, never an iterator: entries and their head are
+   * written in one batch, so no entry exists past the head. LevelDB iterators held native memory that grew with the
+   * reads (test/integration/level-reads-native-memory.test.ts; BENCHMARKS.md, "LevelDB reads and native memory").
+   */
   read(logId: string, from: number, to: number): Promise<string[]> {
     if (to < from) return Promise.resolve([]);
-    return this.#do(() =>
-      this.#entries
-        .values({ gte: seqKey(logId, Math.max(1, from)), lte: seqKey(logId, Math.min(to, Number.MAX_SAFE_INTEGER)) })
-        .all(),
-    );
+    return this.#do(async () => {
+      const last = Math.min(to, (await this.head(logId))?.seq ?? 0);
+      const texts: string[] = [];
+      for (let start = Math.max(1, from); start <= last; start += READ_CHUNK) {
+        const keys: string[] = [];
+        for (let seq = start; seq <= Math.min(last, start + READ_CHUNK - 1); seq++) keys.push(seqKey(logId, seq));
+        // A seq with no entry (only a damaged store lacks one) is left out: the contract is the entries that exist.
+        for (const text of await this.#entries.getMany(keys)) if (text !== undefined) texts.push(text);
+      }
+      return texts;
+    });
   }
 
   openLogs(): Promise<string[]> {
