@@ -146,8 +146,9 @@ export class LevelDriver implements LogStoreDriver {
       const last = Math.min(to, (await this.head(logId))?.seq ?? 0);
       const texts: string[] = [];
       for (let start = Math.max(1, from); start <= last; start += READ_CHUNK) {
+        const end = Math.min(last, start + READ_CHUNK - 1);
         const keys: string[] = [];
-        for (let seq = start; seq <= Math.min(last, start + READ_CHUNK - 1); seq++) keys.push(seqKey(logId, seq));
+        for (let seq = start; seq <= end; seq++) keys.push(seqKey(logId, seq));
         // A seq with no entry (only a damaged store lacks one) is left out: the contract is the entries that exist.
         for (const text of await this.#entries.getMany(keys)) if (text !== undefined) texts.push(text);
       }
