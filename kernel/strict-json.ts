@@ -23,13 +23,15 @@ export function parseStrictJson(text: string, limits: JsonLimits = DEFAULT_JSON_
 
 /**
  * Text exactly as JSON.stringify writes its value (canonical JSON is such text: every message payload and log entry a
- * gateway sends, and the envelopes around them), parsed natively: JSON.parse, then JSON.stringify of the result must
- * give the text back, and the value must keep every rule the hand parser enforces. Then the hand parser would have
+ * gateway sends, and the envelopes around them), parsed natively: JSON.parse, then the value must keep every rule the
+ * hand parser enforces, and the text must be the one JSON.stringify writes for it. Then the hand parser would have
  * returned the same value: such text has no whitespace, no duplicate key (JSON.stringify writes each key once), no
  * number JSON.parse rounds (it would be written back otherwise) and only the escapes JSON.stringify writes; the rest
  * of the rules are jsonProblem's. Undefined for anything else, which the hand parser judges and names.
- * A recovery page of entries parses here in about two thirds of the hand parser's time (docs/decisions.md), and
- * `test/unit/strict-json.test.ts` holds the two parsers to the same answers.
+ * The rules are checked first: jsonProblem's walk stops at the depth limit, and JSON.stringify of a value nested
+ * 100,000 deep (which JSON.parse reads) threw instead of answering. A recovery page of entries parses here in about
+ * two thirds of the hand parser's time (docs/decisions.md), and `test/unit/strict-json.test.ts` holds the two parsers
+ * to the same answers.
  */
 function parseAsWritten(text: string, limits: JsonLimits): Json | undefined {
   let value: unknown;
@@ -38,9 +40,43 @@ function parseAsWritten(text: string, limits: JsonLimits): Json | undefined {
   } catch {
     return undefined;
   }
-  // Compared before the walk: text in another form is turned down at the cost of two native calls.
-  if (JSON.stringify(value) !== text) return undefined;
-  return jsonProblem(value, limits) === undefined ? (value as Json) : undefined;
+  if (jsonProblem(value, limits) !== undefined) return undefined;
+  // A value without numbers is written back by its length alone (plainLength): an envelope is three base64url texts,
+  // and writing back its megabyte of text to compare cost more than parsing it.
+  return plainLength(value) === text.length || JSON.stringify(value) === text ? (value as Json) : undefined;
+}
+
+/**
+ * The length of JSON.stringify(value) were none of its strings to need an escape, or -1 if the value holds a number.
+ * Text that JSON.parse reads as `value` and is exactly this long is the text JSON.stringify writes for it: every
+ * other text for the same value is longer, by its whitespace, its escapes (each stands for fewer characters than it
+ * takes), or a member written twice (JSON.parse keeps one of them, the text holds both). Numbers are left out because
+ * a number has texts shorter than JSON.stringify's (1e3 for 1000), which could make up for such extra characters.
+ * Called on a value jsonProblem accepted, so its recursion is bounded by the depth limit.
+ */
+function plainLength(v: unknown): number {
+  if (typeof v === 'string') return v.length + 2;
+  if (typeof v === 'number') return -1;
+  if (v === null || v === true) return 4;
+  if (v === false) return 5;
+  if (Array.isArray(v)) {
+    let n = 1 + Math.max(v.length, 1); // the brackets and the commas between items
+    for (const item of v) {
+      const k = plainLength(item);
+      if (k < 0) return -1;
+      n += k;
+    }
+    return n;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  let n = 1 + Math.max(keys.length, 1); // the braces and the commas between members
+  for (const key of keys) {
+    const k = plainLength(o[key]);
+    if (k < 0) return -1;
+    n += key.length + 3 + k; // the key's quotes and its colon
+  }
+  return n;
 }
 
 /**

@@ -122,6 +122,48 @@ describe('parseStrictJson', () => {
     }
   });
 
+  it('answers number-free text as the hand parser does, edited into every longer form of the same value', () => {
+    // Without numbers the native path accepts text by its length alone (strict-json.ts, plainLength): any other text
+    // of the same value is longer. Each edit below makes such a text, which must get the hand parser's answer.
+    const key = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('0', '7', 'a', 'b', '__proto__', '"', '\\'));
+    const leaf = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 10 }),
+      fc.constantFrom('', '"', '\\', '\u2028', '\u0000', 'é', '\ud83d\ude00', '\ud800'),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, tie('array'), tie('object')),
+      array: fc.array(tie('node'), { maxLength: 4 }),
+      object: fc.dictionary(key, tie('node'), { maxKeys: 4 }),
+    })).node;
+    let fast = 0;
+    fc.assert(
+      fc.property(value, fc.nat(), (v, at) => {
+        const text = JSON.stringify(v);
+        const same = (t: string) => expect(parseStrictJson(t), t).toEqual(parseStrictJsonByHand(t));
+        same(text);
+        if (parseStrictJsonByHand(text).ok) fast++;
+        const i = at % (text.length + 1);
+        // A space anywhere, whitespace after a token, a member written twice, a letter written as an escape, and two
+        // members swapped.
+        same(`${text.slice(0, i)} ${text.slice(i)}`);
+        same(text.replace(/([,:[{])/, '$1\n'));
+        same(text.replace(/^\{("(?:[^"\\]|\\.)*":(?:"(?:[^"\\]|\\.)*"|true|false|null))/, '{$1,$1'));
+        const escaped = (m: string, c: string) => `${m.slice(0, -1)}\\u00${c.charCodeAt(0).toString(16)}`;
+        same(text.replace(/"(?:[^"\\]|\\.)*?([a-z])/, escaped));
+        same(text.replace(/^\{("[^"\\]*":"[^"\\]*"),("[^"\\]*":"[^"\\]*")\}$/, '{$2,$1}'));
+      }),
+      { numRuns: 600, seed: 4410 },
+    );
+    expect(fast).toBeGreaterThan(100);
+    // By name: a duplicate whose dropped member is longer than the kept one, the same text with its keys swapped.
+    refused('{"a":"xxxxxxxx","a":""}', /duplicate key "a"/);
+    refused('{"a":"","a":"xxxxxxxx"}', /duplicate key "a"/);
+    expect(parseStrictJson('{"b":"x","1":"y"}')).toEqual({ ok: true, value: { 1: 'y', b: 'x' } });
+    expect(parseStrictJson('{"a":"\\u0041"}')).toEqual({ ok: true, value: { a: 'A' } });
+  });
+
   it('refuses duplicate keys, which JSON.parse silently resolves to the last', () =>
     refused('{"a":1,"a":2}', /duplicate key "a"/));
   it('refuses __proto__, constructor and prototype keys', () => {
@@ -138,6 +180,12 @@ describe('parseStrictJson', () => {
   it('refuses nesting deeper than the limit', () => {
     refused('['.repeat(33) + ']'.repeat(33), /deeper/);
     expect(parseStrictJson('['.repeat(32) + ']'.repeat(32)).ok).toBe(true);
+  });
+  it('refuses nesting 100,000 deep, arrays and objects, without throwing (it threw RangeError, stack overflow)', () => {
+    // JSON.parse reads any depth; writing such a value back with JSON.stringify overflowed the stack, and the throw
+    // went out of the transports' inbound check. 200 KB: a message well within the size limit.
+    refused(`${'['.repeat(100_000)}${']'.repeat(100_000)}`, /deeper than 32/);
+    refused(`${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`, /deeper than 32/);
   });
   it('refuses lone surrogates, raw control characters and bad escapes', () => {
     refused('"\\ud800"', /surrogate/);

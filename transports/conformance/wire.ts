@@ -15,6 +15,8 @@ export const HOSTILE_JSON: readonly [string, string][] = [
   ['a __proto__ key', '{"__proto__":{"polluted":true}}'],
   ['a number beyond 2^53', '{"amount":9007199254740993}'],
   ['nesting deeper than the limit', `${'['.repeat(100)}${']'.repeat(100)}`],
+  // JSON.parse reads this; the parser then wrote it back with JSON.stringify, which overflowed the stack and threw.
+  ['nesting 100,000 deep', `${'['.repeat(100_000)}${']'.repeat(100_000)}`],
   ['a lone surrogate', '{"s":"\\ud800"}'],
   ['trailing text after the value', '{} {}'],
 ];
