@@ -192,6 +192,25 @@ describe("SHA-256: noble by default, the runtime's native one when installed (us
     );
   });
 
+  it('and for texts hashed in slices (over 16 Ki characters), a surrogate pair across a slice end included', () => {
+    const emoji = '\ud83d\ude00';
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 16 * 1024 - 3, max: 3 * 16 * 1024 + 3 }),
+        fc.string({ unit: 'grapheme', maxLength: 40 }),
+        (at, tail) => {
+          // The pair starts at `at`: one or two characters before, on, or after a slice's end.
+          const text = `${'a'.repeat(at)}${emoji}${'é'.repeat(at % 7)}${emoji}${tail}`;
+          expect(nativeSha256OfText(text)).toBe(toHex(nobleSha256(utf8(text))));
+        },
+      ),
+      { numRuns: 200, seed: 258 },
+    );
+    const lone = `${'a'.repeat(16 * 1024 - 1)}\ud83d`; // a lone high surrogate last in a slice: U+FFFD, as one text
+    expect(nativeSha256OfText(lone)).toBe(toHex(nobleSha256(utf8(lone))));
+    expect(nativeSha256OfText(`${lone}x`)).toBe(toHex(nobleSha256(utf8(`${lone}x`))));
+  });
+
   it('refuses an implementation that does not compute SHA-256, and keeps hashing as before', () => {
     const before = hashJson({ a: 1 });
     expect(() => useSha256(() => new Uint8Array(32))).toThrow(/does not compute SHA-256/);
