@@ -41,22 +41,25 @@ function parseAsWritten(text: string, limits: JsonLimits): Json | undefined {
     return undefined;
   }
   if (jsonProblem(value, limits) !== undefined) return undefined;
-  // A value without numbers is written back by its length alone (plainLength): an envelope is three base64url texts,
-  // and writing back its megabyte of text to compare cost more than parsing it.
+  // Most values are judged by their length alone (plainLength): writing back a recovery page (its envelope, then its
+  // payload) to compare made a new string of up to a megabyte, whose fresh memory cost more than parsing it.
   return plainLength(value) === text.length || JSON.stringify(value) === text ? (value as Json) : undefined;
 }
 
 /**
- * The length of JSON.stringify(value) were none of its strings to need an escape, or -1 if the value holds a number.
- * Text that JSON.parse reads as `value` and is exactly this long is the text JSON.stringify writes for it: every
- * other text for the same value is longer, by its whitespace, its escapes (each stands for fewer characters than it
- * takes), or a member written twice (JSON.parse keeps one of them, the text holds both). Numbers are left out because
- * a number has texts shorter than JSON.stringify's (1e3 for 1000), which could make up for such extra characters.
- * Called on a value jsonProblem accepted, so its recursion is bounded by the depth limit.
+ * The length of JSON.stringify(value) were none of its strings to need an escape, or -1 if the value holds a number
+ * that some shorter text also stands for. Text that JSON.parse reads as `value` and is exactly this long is the text
+ * JSON.stringify writes for it, up to how its numbers are spelled: every other text of the same value is longer, by
+ * its whitespace, its escapes (each stands for fewer characters than it takes), or a member written twice (JSON.parse
+ * keeps one of them, the text holds both). So the length rules all of those out only if no number in the text can be
+ * shorter than JSON.stringify writes it, making room for them: an integer with fewer than three trailing zeros has no
+ * shorter text (1e3 is shorter than 1000; 1e2 is as long as 100, and 1.5e3 longer than 1500); any other number
+ * answers -1. A number spelled as long another way (1e2, 1E2) is the same number, which is all the hand parser keeps.
+ * Called on a value jsonProblem accepted: its numbers are safe, and its recursion is bounded by the depth limit.
  */
 function plainLength(v: unknown): number {
   if (typeof v === 'string') return v.length + 2;
-  if (typeof v === 'number') return -1;
+  if (typeof v === 'number') return Number.isInteger(v) && (v === 0 || v % 1000 !== 0) ? String(v).length : -1;
   if (v === null || v === true) return 4;
   if (v === false) return 5;
   if (Array.isArray(v)) {

@@ -122,13 +122,16 @@ describe('parseStrictJson', () => {
     }
   });
 
-  it('answers number-free text as the hand parser does, edited into every longer form of the same value', () => {
-    // Without numbers the native path accepts text by its length alone (strict-json.ts, plainLength): any other text
-    // of the same value is longer. Each edit below makes such a text, which must get the hand parser's answer.
+  it('answers text as the hand parser does, edited into other forms of the same value (its length decides)', () => {
+    // The native path accepts text by its length alone (strict-json.ts, plainLength) when no number in it has a
+    // shorter spelling: any other text of the same value is then longer. Each edit below makes another text, and
+    // writes numbers shorter (1e3 for 1000) to make room for a duplicate; each must get the hand parser's answer.
     const key = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('0', '7', 'a', 'b', '__proto__', '"', '\\'));
     const leaf = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 10 }),
       fc.constantFrom('', '"', '\\', '\u2028', '\u0000', 'é', '\ud83d\ude00', '\ud800'),
+      fc.integer({ min: -2_000_000, max: 2_000_000 }),
+      fc.constantFrom(0, -0, 100, 1000, -3000, 25_000_000, 1e10, -1e14, 1.5, 9007199254740991, 2 ** 53),
       fc.boolean(),
       fc.constant(null),
     );
@@ -153,6 +156,13 @@ describe('parseStrictJson', () => {
         const escaped = (m: string, c: string) => `${m.slice(0, -1)}\\u00${c.charCodeAt(0).toString(16)}`;
         same(text.replace(/"(?:[^"\\]|\\.)*?([a-z])/, escaped));
         same(text.replace(/^\{("[^"\\]*":"[^"\\]*"),("[^"\\]*":"[^"\\]*")\}$/, '{$2,$1}'));
+        // Numbers spelled with an exponent (shorter: 1e3; as long: 1e2), then with a member written twice as well.
+        const short = text.replace(
+          /(?<=[:,[])(-?[1-9]\d*?)(0{2,})(?=[,\]}])/g,
+          (_, m: string, z: string) => `${m}e${z.length}`,
+        );
+        same(short);
+        same(short.replace(/^\{("(?:[^"\\]|\\.)*":(?:"(?:[^"\\]|\\.)*"|true|false|null|-?\d+))/, '{$1,$1'));
       }),
       { numRuns: 600, seed: 4410 },
     );
@@ -162,6 +172,11 @@ describe('parseStrictJson', () => {
     refused('{"a":"","a":"xxxxxxxx"}', /duplicate key "a"/);
     expect(parseStrictJson('{"b":"x","1":"y"}')).toEqual({ ok: true, value: { 1: 'y', b: 'x' } });
     expect(parseStrictJson('{"a":"\\u0041"}')).toEqual({ ok: true, value: { a: 'A' } });
+    // 1e10 is 7 characters shorter than 10000000000, room for the duplicate ,"a":"" (the text is exactly as long as
+    // the value written out): refused, not taken by its length.
+    refused('{"n":1e10,"a":"","a":""}', /duplicate key "a"/);
+    refused('{"n":10000000000,"a":"","a":""}', /duplicate key "a"/);
+    expect(parseStrictJson('{"n":1e2}')).toEqual({ ok: true, value: { n: 100 } });
   });
 
   it('refuses duplicate keys, which JSON.parse silently resolves to the last', () =>
