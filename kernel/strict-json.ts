@@ -17,8 +17,47 @@ class Refusal {
 
 export function parseStrictJson(text: string, limits: JsonLimits = DEFAULT_JSON_LIMITS): StrictJsonResult {
   if (typeof text !== 'string') return { ok: false, problem: 'input is not text', at: 0 };
-  const value = parseAsWritten(text, limits);
+  const value = parseFlatStrings(text, limits) ?? parseAsWritten(text, limits);
   return value === undefined ? parseStrictJsonByHand(text, limits) : { ok: true, value };
+}
+
+/** What a string in JSON text cannot hold as it stands: a backslash (an escape begins) or a control character. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const NOT_PLAIN = /[\\\u0000-\u001f]/;
+
+/**
+ * An object of strings written with no whitespace and no escapes, `{"k":"v",...}`: every message envelope (three
+ * base64url texts). Read by finding its quotes and slicing between them, so a recovery page's 700 KB payload is not
+ * copied out of the message text, as JSON.parse copies it. Such text means what it says: each string is its
+ * characters, checked for a backslash or a control character, which JSON text does not hold raw. A key met twice, a
+ * forbidden key or anything else in another form is left to the other paths, which judge it and name the problem.
+ */
+function parseFlatStrings(text: string, limits: JsonLimits): Json | undefined {
+  if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d || text.length < 7) return undefined;
+  const out: Record<string, Json> = {};
+  const seen = new Set<string>();
+  for (let i = 1; ; ) {
+    if (text.charCodeAt(i) !== 0x22) return undefined; // '"'
+    const keyEnd = text.indexOf('"', i + 1);
+    // ':' and the value's opening quote
+    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== 0x3a || text.charCodeAt(keyEnd + 2) !== 0x22) return undefined;
+    const valueEnd = text.indexOf('"', keyEnd + 3);
+    if (valueEnd < 0) return undefined;
+    const key = text.slice(i + 1, keyEnd);
+    const value = text.slice(keyEnd + 3, valueEnd);
+    if (NOT_PLAIN.test(key) || NOT_PLAIN.test(value) || seen.has(key) || FORBIDDEN_KEYS.has(key)) return undefined;
+    seen.add(key);
+    out[key] = value;
+    i = valueEnd + 1;
+    const c = text.charCodeAt(i);
+    if (c === 0x7d) {
+      if (i !== text.length - 1) return undefined;
+      break;
+    }
+    if (c !== 0x2c) return undefined; // ','
+    i++;
+  }
+  return jsonProblem(out, limits) === undefined ? out : undefined;
 }
 
 /**

@@ -177,6 +177,18 @@ describe('parseStrictJson', () => {
     refused('{"n":1e10,"a":"","a":""}', /duplicate key "a"/);
     refused('{"n":10000000000,"a":"","a":""}', /duplicate key "a"/);
     expect(parseStrictJson('{"n":1e2}')).toEqual({ ok: true, value: { n: 100 } });
+    // An object of plain strings (an envelope) is read by slicing between its quotes: each rule still holds there.
+    refused('{"__proto__":"x"}', /forbidden key/);
+    refused('{"a":"x","constructor":"y"}', /forbidden key/);
+    refused('{"a":"x\u0001"}', /control character/);
+    refused('{"a":"x","a":"x"}', /duplicate key "a"/);
+    refused('{"a":"x\ud800"}', /lone surrogate/);
+    refused('{"a":"x",}', /expected a key/);
+    refused('{"a":"x""b":"y"}', /expected "," or "}"/);
+    refused('{"a":"x"}{"b":"y"}', /trailing characters/);
+    refused('{"a":"x"},"b":"y"}', /trailing characters/);
+    expect(parseStrictJson('{"a":"x","b":"\\"y"}')).toEqual({ ok: true, value: { a: 'x', b: '"y' } });
+    expect(parseStrictJson('{"":""}')).toEqual({ ok: true, value: { '': '' } });
   });
 
   it('refuses duplicate keys, which JSON.parse silently resolves to the last', () =>
