@@ -27,35 +27,21 @@ const NOT_PLAIN = /[\\\u0000-\u001f]/;
 
 /**
  * An object of strings written with no whitespace and no escapes, `{"k":"v",...}`: every message envelope (three
- * base64url texts). Read by finding its quotes and slicing between them, so a recovery page's 700 KB payload is not
- * copied out of the message text, as JSON.parse copies it. Such text means what it says: each string is its
- * characters, checked for a backslash or a control character, which JSON text does not hold raw. A key met twice, a
- * forbidden key or anything else in another form is left to the other paths, which judge it and name the problem.
+ * base64url texts). Text without a backslash or a control character (which JSON text never holds raw) is cut at its
+ * quotes, so a recovery page's 700 KB payload is sliced out of the message text, not copied as JSON.parse copies it:
+ * such text means what it says, `{`, then key, `:`, value, `,` or `}` in turn. A key met twice, a forbidden key or
+ * anything else in another form is left to the other paths, which judge it and name the problem.
  */
 function parseFlatStrings(text: string, limits: JsonLimits): Json | undefined {
-  if (text.charCodeAt(0) !== 0x7b || text.charCodeAt(text.length - 1) !== 0x7d || text.length < 7) return undefined;
-  const out: Record<string, Json> = {};
-  const seen = new Set<string>();
-  for (let i = 1; ; ) {
-    if (text.charCodeAt(i) !== 0x22) return undefined; // '"'
-    const keyEnd = text.indexOf('"', i + 1);
-    // ':' and the value's opening quote
-    if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== 0x3a || text.charCodeAt(keyEnd + 2) !== 0x22) return undefined;
-    const valueEnd = text.indexOf('"', keyEnd + 3);
-    if (valueEnd < 0) return undefined;
-    const key = text.slice(i + 1, keyEnd);
-    const value = text.slice(keyEnd + 3, valueEnd);
-    if (NOT_PLAIN.test(key) || NOT_PLAIN.test(value) || seen.has(key) || FORBIDDEN_KEYS.has(key)) return undefined;
-    seen.add(key);
-    out[key] = value;
-    i = valueEnd + 1;
-    const c = text.charCodeAt(i);
-    if (c === 0x7d) {
-      if (i !== text.length - 1) return undefined;
-      break;
-    }
-    if (c !== 0x2c) return undefined; // ','
-    i++;
+  const p = NOT_PLAIN.test(text) ? [] : text.split('"');
+  const n = p.length;
+  if (n < 5 || n % 4 !== 1 || p[0] !== '{') return undefined;
+  const out: Record<string, string> = {};
+  for (let i = 1; i < n; i += 4) {
+    const key = p[i] as string;
+    if (p[i + 1] !== ':' || p[i + 3] !== (i + 4 < n ? ',' : '}') || FORBIDDEN_KEYS.has(key) || Object.hasOwn(out, key))
+      return undefined;
+    out[key] = p[i + 2] as string;
   }
   return jsonProblem(out, limits) === undefined ? out : undefined;
 }
@@ -99,24 +85,14 @@ function parseAsWritten(text: string, limits: JsonLimits): Json | undefined {
 function plainLength(v: unknown): number {
   if (typeof v === 'string') return v.length + 2;
   if (typeof v === 'number') return Number.isInteger(v) && (v === 0 || v % 1000 !== 0) ? String(v).length : -1;
-  if (v === null || v === true) return 4;
-  if (v === false) return 5;
-  if (Array.isArray(v)) {
-    let n = 1 + Math.max(v.length, 1); // the brackets and the commas between items
-    for (const item of v) {
-      const k = plainLength(item);
-      if (k < 0) return -1;
-      n += k;
-    }
-    return n;
-  }
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
-  let n = 1 + Math.max(keys.length, 1); // the braces and the commas between members
+  if (v === null || typeof v !== 'object') return String(v).length; // null, true, false
+  const array = Array.isArray(v);
+  const keys = Object.keys(v); // an array's are its indices
+  let n = 1 + Math.max(keys.length, 1); // the brackets or braces and the commas between items
   for (const key of keys) {
-    const k = plainLength(o[key]);
+    const k = plainLength((v as Record<string, unknown>)[key]);
     if (k < 0) return -1;
-    n += key.length + 3 + k; // the key's quotes and its colon
+    n += k + (array ? 0 : key.length + 3); // a member's key, its quotes and its colon
   }
   return n;
 }

@@ -187,6 +187,9 @@ describe('parseStrictJson', () => {
     refused('{"a":"x""b":"y"}', /expected "," or "}"/);
     refused('{"a":"x"}{"b":"y"}', /trailing characters/);
     refused('{"a":"x"},"b":"y"}', /trailing characters/);
+    refused('["a":"x"}', /expected "," or "]"/);
+    refused('x{"a":"x"}', /unexpected "x"/);
+    refused('{"a","x"}', /expected ":"/);
     expect(parseStrictJson('{"a":"x","b":"\\"y"}')).toEqual({ ok: true, value: { a: 'x', b: '"y' } });
     expect(parseStrictJson('{"":""}')).toEqual({ ok: true, value: { '': '' } });
   });
