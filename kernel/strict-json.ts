@@ -8,6 +8,10 @@ export type StrictJsonResult = { ok: true; value: Json } | { ok: false; problem:
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
 const SPECIAL = /["\\\u0000-\u001f]/g;
 
+/** The one-character escapes (after the backslash) and, at the same place, what each stands for. */
+const ESCAPES = '"\\/bfnrt';
+const ESCAPED = '"\\/\b\f\n\r\t';
+
 class Refusal {
   constructor(
     readonly problem: string,
@@ -138,18 +142,9 @@ export function parseStrictJsonByHand(text: string, limits: JsonLimits = DEFAULT
       if (c === 0x5c) {
         out += text.slice(chunk, i);
         const e = text[i + 1];
-        const simple: Record<string, string> = {
-          '"': '"',
-          '\\': '\\',
-          '/': '/',
-          b: '\b',
-          f: '\f',
-          n: '\n',
-          r: '\r',
-          t: '\t',
-        };
-        if (e !== undefined && e in simple) {
-          out += simple[e];
+        const k = e === undefined ? -1 : ESCAPES.indexOf(e);
+        if (k >= 0) {
+          out += ESCAPED[k];
           i += 2;
         } else if (e === 'u') {
           const hex = text.slice(i + 2, i + 6);
