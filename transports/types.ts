@@ -108,5 +108,6 @@ export const CLOSE = {
   invalidPayload: 1007, // text that is not UTF-8
   policy: 1008, // too many unprocessed messages from one peer
   tooBig: 1009, // a message over maxMessageBytes
+  internalError: 1011, // admitting a message threw: a caller's hook or a bug, never the peer's input
   replaced: 4000, // the same peer authenticated a newer connection
 } as const;

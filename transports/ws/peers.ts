@@ -75,14 +75,25 @@ export class PeerConnection {
     try {
       for (let next = this.#queue.shift(); next !== undefined && this.#open; next = this.#queue.shift()) {
         const { data, utf8Bytes } = next;
-        const a = await admitText(this.peer, data, this.core.ctx, utf8Bytes);
-        if (a.ok) {
-          this.core.handlers.message(this.peer, a.message);
-        } else if (a.close !== undefined) {
-          this.end(a.close, a.detail.slice(0, 120)); // a close reason is at most 123 bytes (RFC 6455 §5.5)
-        } else {
-          if (a.reply) this.#reply(a.reply);
-          this.core.ctx.onError(new Error(a.detail), { peer: this.peer, what: 'refused an inbound message' });
+        try {
+          const a = await admitText(this.peer, data, this.core.ctx, utf8Bytes);
+          if (a.ok) {
+            this.core.handlers.message(this.peer, a.message);
+          } else if (a.close !== undefined) {
+            this.end(a.close, a.detail.slice(0, 120)); // a close reason is at most 123 bytes (RFC 6455 §5.5)
+          } else {
+            if (a.reply) this.#reply(a.reply);
+            this.core.ctx.onError(new Error(a.detail), { peer: this.peer, what: 'refused an inbound message' });
+          }
+        } catch (err) {
+          // Something threw: a hook of the caller's (onError, the clock) or a bug, never the peer's input, which is
+          // refused without a throw. The drain runs unawaited, so a throw let out would end a Node process as an
+          // unhandled rejection. Reported if onError itself does not throw; the socket closes 1011 (internal error),
+          // as the HTTP app answers 500. The peer reconnects, and the transport keeps serving.
+          try {
+            this.core.ctx.onError(err, { peer: this.peer, what: 'admitting a message threw' });
+          } catch {}
+          this.end(CLOSE.internalError, 'internal error');
         }
       }
     } finally {
