@@ -14,6 +14,7 @@ import { PROBLEM_TYPES } from '../../transports/error-msg.ts';
 import { HttpTransport } from '../../transports/http/client.ts';
 import { createGatewayApp } from '../../transports/http/gateway-app.ts';
 import { serveOnNode } from '../../http/node-serve.ts';
+import { serveFetch } from '../support/serve.ts';
 import type { Transport } from '../../transports/types.ts';
 import { WsServerTransport, type WsServerOptions } from '../../transports/ws/node/server.ts';
 import { closeCodeOf, type Frame, OPCODE, rawTcp, rawTcpUpgrade, type RawTcpWs } from '../support/raw-tcp-ws.ts';
@@ -49,13 +50,6 @@ interface Started {
   url: string;
   server: WsServerTransport | DenoWsServer;
   stop(): Promise<void>;
-}
-
-interface DenoServe {
-  serve(
-    options: { hostname: string; port: number; onListen?: () => void },
-    handler: (req: Request) => Promise<Response>,
-  ): { addr: { port: number }; shutdown(): Promise<void> };
 }
 
 /** The echo gateway over one server kind, with `limits` (timers not under test are set far out). */
@@ -94,15 +88,14 @@ async function start(kind: Kind, limits: Limits = {}): Promise<Started> {
   }
   const server = new DenoWsServer({ idleTimeoutSeconds: NEVER_MS / 1_000, ...common });
   serveEcho(server);
-  const deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
-  const handler = async (req: Request) => (await server.fetch(req)) ?? new Response(null, { status: 404 });
-  const http = deno.serve({ hostname: '127.0.0.1', port: 0, onListen: () => {} }, handler);
+  // Under Deno, serveFetch serves on Deno.serve.
+  const http = await serveFetch(async (req) => (await server.fetch(req)) ?? new Response(null, { status: 404 }));
   return {
-    url: `ws://127.0.0.1:${http.addr.port}${server.path}`,
+    url: `${http.url.replace(/^http/, 'ws')}${server.path}`,
     server,
     stop: async () => {
       await server.close();
-      await http.shutdown();
+      await http.close();
     },
   };
 }

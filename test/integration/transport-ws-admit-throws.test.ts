@@ -12,6 +12,8 @@ import { craftProtocols, rawUpgrade, type RawSocket } from '../../transports/con
 import type { InboundValidator } from '../../transports/types.ts';
 import { DenoWsServer, type DenoWsServerOptions } from '../../transports/ws/deno/server.ts';
 import { WsServerTransport } from '../../transports/ws/node/server.ts';
+import { within } from '../support/raw-tcp-ws.ts';
+import { serveFetch } from '../support/serve.ts';
 import { inDeno } from '../support/transport-harnesses.ts';
 import { TRANSPORT_IDS as ids, transportKeys } from '../support/transport-identities.ts';
 
@@ -24,13 +26,6 @@ const buggyValidator: InboundValidator = (from, message) => {
     throw new Error('validator bug');
   return conformanceValidator(from, message);
 };
-
-interface DenoServe {
-  serve(
-    options: { hostname: string; port: number; onListen?: () => void },
-    handler: (req: Request) => Promise<Response>,
-  ): { addr: { port: number }; shutdown(): Promise<void> };
-}
 
 type ServerOptions = Pick<DenoWsServerOptions, 'self' | 'signer' | 'keys' | 'validate' | 'onError'>;
 type Kind = 'node' | 'deno';
@@ -45,14 +40,12 @@ async function start(kind: Kind, options: ServerOptions): Promise<{ url: string;
   }
   const server = new DenoWsServer(options);
   serveEcho(server);
-  const deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
-  const handler = async (req: Request) => (await server.fetch(req)) ?? new Response(null, { status: 404 });
-  const http = deno.serve({ hostname: '127.0.0.1', port: 0, onListen: () => {} }, handler);
+  const http = await serveFetch(async (req) => (await server.fetch(req)) ?? new Response(null, { status: 404 }));
   return {
-    url: `ws://127.0.0.1:${http.addr.port}${server.path}`,
+    url: `${http.url.replace(/^http/, 'ws')}${server.path}`,
     stop: async () => {
       await server.close();
-      await http.shutdown();
+      await http.close();
     },
   };
 }
@@ -68,19 +61,6 @@ async function open(url: string): Promise<RawSocket> {
   const o = await rawUpgrade(url, protocols);
   if ('refused' in o) throw new Error(`upgrade refused with ${o.refused}`);
   return o.socket;
-}
-
-/** `p`, or a rejection naming `what` after WAIT_MS. */
-async function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${WAIT_MS} ms`)), WAIT_MS);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 describe.each(KINDS)('a throw while a WebSocket message is admitted, %s server', (kind) => {
@@ -104,7 +84,7 @@ describe.each(KINDS)('a throw while a WebSocket message is admitted, %s server',
     try {
       const first = await open(server.url);
       first.ws.send(JSON.stringify({ nonce: nonce(), throwMe: true }));
-      expect(await within(first.closed, 'no close')).toBe(1011);
+      expect(await within(first.closed, WAIT_MS, 'the close')).toBe(1011);
       expect(reported.some((r) => r.includes('validator bug'))).toBe(true);
 
       // Another socket of the same peer is served: its message comes back as an echo.
