@@ -78,11 +78,11 @@ export const sealedForm = (canonicalBody: string, entryHash: string, messageSign
   `${canonicalBody.slice(0, -1)}${HASH_MEMBER}${entryHash}${SIGNATURE_MEMBER}${messageSignature}"}`;
 
 /**
- * Bodies chainBody built, with the canonical texts their hashes were computed over: sealEntry signs that text instead
- * of canonicalizing the body again. Only bodies chainBody deep-froze itself are kept, so each text still describes its
- * body.
+ * Bodies chainBody built, with the canonical texts their hashes were computed over and the entry hash: sealEntry signs
+ * that text instead of canonicalizing the body again, and takes both hashes as made instead of hashing the texts
+ * again. Only bodies chainBody deep-froze itself are kept, so each text and hash still describes its body.
  */
-const chained = new WeakMap<object, { payloadText: string; text: string }>();
+const chained = new WeakMap<object, { payloadText: string; text: string; hash: string }>();
 
 /**
  * The body of the entry that follows `head` (nextEntryBody), deeply frozen, and its entry hash. The payload is
@@ -93,8 +93,11 @@ export function chainBody(ctx: ChainContext, head: ChainHead, step: EntryStep): 
   const payloadText = canonicalJson(step.payload);
   const body = deepFreeze(nextEntryBody(ctx, head, step, payloadText));
   const text = canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText);
-  chained.set(body, { payloadText, text });
-  return { body, hash: sha256HexOfText(text) };
+  // A text made here and hashed once: the entry hash travels with the body to sealEntry, and the text is not kept in
+  // the hash cache, where it would only outlive the entry.
+  const hash = sha256HexOfNewText(text);
+  chained.set(body, { payloadText, text, hash });
+  return { body, hash };
 }
 
 export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEntry> {
@@ -108,9 +111,9 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
   const known = chained.get(body);
   const payloadText = known?.payloadText ?? canonicalJson(body.payload);
   const text = known?.text ?? canonicalJsonWith(body as unknown as Record<string, Json>, 'payload', payloadText);
-  // Encoded once: the same bytes are hashed (on a cache miss) and signed.
+  // Encoded once: the same bytes are hashed (unless chainBody hashed the text already) and signed.
   const bytes = utf8(text);
-  const entryHash = sha256HexOfText(text, bytes);
+  const entryHash = known?.hash ?? sha256HexOfText(text, bytes);
   const messageSignature = toBase64Url(await signer.sign(bytes));
   // The entry's JSON text: the canonical body with the seal members added (hex and base64url need no
   // escaping); a store keeps the same text instead of serializing the entry again. The entry of a body chainBody
@@ -120,7 +123,11 @@ export async function sealEntry(body: EntryBody, signer: Signer): Promise<LogEnt
   const entry = known ? sealedOfChained(body, entryHash, messageSignature) : deepFreeze(JSON.parse(stored) as LogEntry);
   // Schema: the body passed entryBodySchema, the same shape as logEntrySchema without the two seal fields.
   const seal = HASH_PATTERN.test(entry.entryHash) && SIGNATURE_PATTERN.test(entry.messageSignature);
-  const content = seal ? contentChecks(entry, payloadText, text) : checkEntryContent(entry);
+  // For a body chainBody built, the checks compare the hashes it computed from these very texts.
+  const hashOf = known
+    ? (t: string) => (t === text ? known.hash : t === payloadText ? body.payloadHash : sha256HexOfText(t))
+    : sha256HexOfText;
+  const content = seal ? contentChecks(entry, payloadText, text, hashOf) : checkEntryContent(entry);
   sealedHere.set(entry, { key: signer.publicJwk, content, text: stored });
   return entry;
 }
