@@ -146,7 +146,7 @@ for (const [name, run] of parts) {
 
 const m = machine();
 const summary = {
-  command: `node --import tsx bench/run.ts ${args.join(' ')}`.trim(),
+  command: `node -r ./cli/uv-pool.cjs --import tsx bench/run.ts ${args.join(' ')}`.trim(),
   quick,
   machine: m,
   load: { ...load, end: loadavg() },
@@ -157,7 +157,7 @@ const summary = {
 say('');
 say(
   `${m.cpu} × ${m.nproc}, ${m.memoryGiB} GiB, Node ${m.node}, level ${m.versions.level}, ` +
-    `@noble/curves ${m.versions['@noble/curves']}, ws ${m.versions.ws}`,
+    `@noble/curves ${m.versions['@noble/curves']}, ws ${m.versions.ws}; libuv pool ${m.uvThreadpool}`,
 );
 say(
   `load average ${summary.load.start.map((x) => x.toFixed(2)).join(' ')} at start, ` +

@@ -2,7 +2,8 @@
 // The SATP gateway as a Node process: WebSocket server and client from `ws`, LevelDB, stdin commands, JSON event lines.
 //   npx satp-gateway --id gw-a --port 0 --db .data/gw-a --keys .data/gw-a.key.json \
 //     --ledger http://127.0.0.1:4100 --peers peers.json [--peer-ledger gw-b=http://127.0.0.1:4101]
-// (from the sources: node --import tsx cli/gateway.ts with the same flags)
+// (from the sources: node -r ./cli/uv-pool.cjs --import tsx cli/gateway.ts with the same flags; the preload sizes
+// libuv's pool as the bin does)
 // The first stdout line is {"event":"listening","url":...}; docs/demo.md describes the events and commands.
 // The Deno variant (gateway.deno.ts) differs only in the GatewayRuntime it hands over.
 import { createInterface } from 'node:readline';

@@ -34,7 +34,8 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /**
  * The command line that runs a gateway under `runtime`, from whichever runtime we are in. On Node, `bundle`
- * names cli/gateway.ts pre-built into one ES module (the same source, without tsx's per-file loader).
+ * names cli/gateway.ts pre-built into one ES module (the same source, without tsx's per-file loader), and the pool
+ * preload runs first, as in the satp-gateway bin.
  */
 export function gatewayCommand(runtime: 'node' | 'deno', args: string[], bundle?: string): [string, string[]] {
   if (runtime === 'deno')
@@ -43,7 +44,9 @@ export function gatewayCommand(runtime: 'node' | 'deno', args: string[], bundle?
       ['run', '-A', 'cli/gateway.deno.ts', ...args],
     ];
   const node = here === 'node' ? process.execPath : 'node';
-  return [node, bundle ? [bundle, ...args] : ['--import', 'tsx', 'cli/gateway.ts', ...args]];
+  // libuv's pool sized to the cores first, as the satp-gateway bin does (cli/uv-pool.cjs).
+  const pool = ['-r', `${ROOT}cli/uv-pool.cjs`];
+  return [node, [...pool, ...(bundle ? [bundle] : ['--import', 'tsx', 'cli/gateway.ts']), ...args]];
 }
 
 interface Waiter {

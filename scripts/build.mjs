@@ -5,7 +5,7 @@
 // (rewriteRelativeImportExtensions) but leaves them as `.ts` in declarations, which a consumer's tsc then
 // refuses unless it allows importing .ts; so the declarations' relative specifiers are rewritten here.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -26,6 +26,12 @@ for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true }))
   const rewritten = text.replace(relativeTs, (_, q, stem) => `${q}${stem}.js${q}`);
   if (rewritten !== text) writeFileSync(path, rewritten);
   declarations++;
+}
+
+// The CommonJS files of cli/ (the satp-gateway bin and the libuv pool preload it loads first; tsc emits ES modules
+// only) are copied beside the compiled gateway.
+for (const name of readdirSync(join(root, 'cli'))) {
+  if (name.endsWith('.cjs')) copyFileSync(join(root, 'cli', name), join(dist, 'cli', name));
 }
 
 // The bins (package.json "bin") must be executable where npm links them.

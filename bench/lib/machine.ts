@@ -30,6 +30,8 @@ export function machine() {
     nproc: availableParallelism(),
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.versions.node,
+    // `npm run bench` sizes it as the satp-gateway bin does (cli/uv-pool.cjs); 4 is libuv's default.
+    uvThreadpool: process.env.UV_THREADPOOL_SIZE ?? '4 (libuv default)',
     versions: Object.fromEntries(
       ['level', 'classic-level', '@noble/curves', '@noble/hashes', 'ws', 'zod', 'canonicalize'].map((p) => [
         p,

@@ -1,0 +1,58 @@
+// The satp-gateway bin, and every Node gateway the demo, the tests and the bench start, load cli/uv-pool.cjs first: it
+// sizes libuv's thread pool to the cores, between 2 and libuv's default of 4, unless UV_THREADPOOL_SIZE is set.
+// libuv reads the variable once, when the pool starts, and loading an ES module starts it, so the preload must take
+// effect before the gateway's ES modules load. Checked from outside, on a process whose entry is an ES module: its
+// threads are counted after it used the pool (/proc, Linux). Node children from either suite.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { gatewayCommand } from '../../examples/gateway-child.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const PRELOAD = `${ROOT}cli/uv-pool.cjs`;
+const NODE = 'Deno' in globalThis ? 'node' : process.execPath;
+const expected = Math.min(4, Math.max(2, availableParallelism()));
+
+/** Runs `node [...pre] --input-type=module -e script` with UV_THREADPOOL_SIZE unset or set; its stdout, trimmed. */
+function run(pre: string[], script: string, uv?: string): string {
+  const env = { ...process.env };
+  delete env.UV_THREADPOOL_SIZE;
+  if (uv !== undefined) env.UV_THREADPOOL_SIZE = uv;
+  const r = spawnSync(NODE, [...pre, '--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 30_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout.trim();
+}
+
+// Uses the pool (scrypt runs in it), then counts this process's threads.
+const COUNT_THREADS = `
+import { scrypt } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+await Promise.all(Array.from({ length: 8 }, () => new Promise((r) => scrypt('p', 's', 16, r))));
+console.log(readdirSync('/proc/self/task').length);`;
+
+describe('libuv pool sized to the cores (cli/uv-pool.cjs)', () => {
+  it(`sets UV_THREADPOOL_SIZE to ${expected} on this machine, and keeps a value already set`, () => {
+    const script = 'console.log(process.env.UV_THREADPOOL_SIZE ?? "unset")';
+    expect(run(['-r', PRELOAD], script)).toBe(String(expected));
+    expect(run(['-r', PRELOAD], script, '3')).toBe('3');
+    expect(run([], script)).toBe('unset');
+  });
+
+  it.runIf(readdirSync('/proc/self').includes('task'))(
+    'takes effect in a process whose entry is an ES module: the pool has that many threads, not 4',
+    () => {
+      const without = Number(run([], COUNT_THREADS));
+      const withPreload = Number(run(['-r', PRELOAD], COUNT_THREADS));
+      const preset = Number(run(['-r', PRELOAD], COUNT_THREADS, '4'));
+      expect(preset).toBe(without); // the same process with the default pool
+      expect(without - withPreload).toBe(4 - expected);
+    },
+  );
+
+  it('is what the Node gateway command loads first', () => {
+    const [, args] = gatewayCommand('node', ['--help']);
+    expect(args.slice(0, 2)).toEqual(['-r', PRELOAD]);
+  });
+});
