@@ -6,11 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { gatewayCommand } from '../../examples/gateway-child.ts';
+import { gatewayCommand, ROOT } from '../../examples/gateway-child.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PRELOAD = `${ROOT}cli/uv-pool.cjs`;
 const NODE = 'Deno' in globalThis ? 'node' : process.execPath;
 const expected = Math.min(4, Math.max(2, availableParallelism()));
