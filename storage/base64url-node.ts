@@ -20,8 +20,12 @@ export const nativeBase64Url: Base64UrlCodec = {
     const rest = n % 4;
     if (rest > 0 && (BASE64URL_ALPHABET.indexOf(text[n - 1]!) & (rest === 2 ? 0x0f : 0x03)) !== 0)
       throw new RangeError('non-canonical base64url');
-    // A plain Uint8Array of its own: a small Buffer is a view of a shared pool, and a Buffer's slice() is a view.
-    return new Uint8Array(bytes);
+    // A plain Uint8Array of its own: a small Buffer is a view of a shared pool, and a Buffer's slice() is a view. A
+    // large one (a recovery page's payload) has its memory to itself already: viewed, not copied, since copying
+    // half a megabyte of fresh memory cost as much as decoding it.
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? new Uint8Array(bytes.buffer)
+      : new Uint8Array(bytes);
   },
 };
 

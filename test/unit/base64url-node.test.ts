@@ -79,6 +79,22 @@ describe('the native base64url codec', () => {
     );
   });
 
+  it('decodes a large text into bytes of their own, not a view of memory another buffer shares', () => {
+    // Small results are copied out of Buffer's shared pool; a large one (a recovery page) is Buffer's own memory,
+    // taken as it is. Either way, writing to the bytes changes nothing else.
+    for (const n of [1, 100, 4_095, 4_096, 8_193, 700_001]) {
+      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff);
+      const text = Buffer.from(bytes).toString('base64url');
+      const back = nativeBase64Url.decode(text);
+      expect(back, `${n} bytes`).toEqual(bytes);
+      expect(Buffer.isBuffer(back)).toBe(false);
+      expect([back.byteOffset, back.buffer.byteLength], `${n} bytes own their memory`).toEqual([0, n]);
+      const other = Buffer.from('AAAA', 'base64url'); // from the shared pool
+      back.fill(0xff);
+      expect([...other]).toEqual([0, 0, 0]);
+    }
+  });
+
   it('is what the kernel uses once installed, until uninstalled', () => {
     const calls: string[] = [];
     const counted: Base64UrlCodec = {
