@@ -28,6 +28,14 @@ describe('utf8Length', () => {
       expect(utf8Length(t)).toBe(encoded(t));
   });
 
+  it('counts characters that meet the end of its 64 KiB window: a pair is never split, a lone half is 3 bytes', () => {
+    for (let pad = 65_530; pad <= 65_537; pad++)
+      for (const c of ['😀', '€', 'é', '\ud800', '\udc00', '\ud800x', '😀😀'])
+        expect(utf8Length(`${'x'.repeat(pad)}${c}${'y'.repeat(pad)}${c}`), `${pad} + ${c}`).toBe(
+          encoded(`${'x'.repeat(pad)}${c}${'y'.repeat(pad)}${c}`),
+        );
+  });
+
   it('counts a JWS-sized ASCII message, with one wide character at either end', () => {
     const body = 'A'.repeat(400_000);
     for (const t of [body, `é${body}`, `${body}😀`, '']) expect(utf8Length(t)).toBe(encoded(t));
