@@ -213,7 +213,9 @@ export class WsServerTransport extends WsTransport {
     });
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       // ws has checked UTF-8 (1007) and size (1009) already; a text frame's bytes are valid UTF-8 here.
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      // ws hands a Buffer (its default binaryType), which is used as it is: Buffer.from would copy it, a recovery
+      // page's 900 KB each time. An ArrayBuffer (another binaryType) is viewed, fragments are joined.
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
       if (isBinary) conn.receive(new Uint8Array(bytes), true);
       else conn.receive(bytes.toString('utf8'), false, bytes.length); // valid UTF-8: the text is those bytes
     });
