@@ -1,11 +1,13 @@
-// The satp-gateway bin, and every Node gateway the demo, the tests and the bench start, load cli/uv-pool.cjs first: it
-// sizes libuv's thread pool to the cores, between 2 and libuv's default of 4, unless UV_THREADPOOL_SIZE is set.
+// The satp-gateway, satp-log-server and satp-ledger-server bins, and every Node gateway the demo, the tests and the
+// bench start, load cli/uv-pool.cjs first: it sizes libuv's thread pool to the cores, between 2 and libuv's default
+// of 4, unless UV_THREADPOOL_SIZE is set.
 // libuv reads the variable once, when the pool starts, and loading an ES module starts it, so the preload must take
 // effect before the gateway's ES modules load. Checked from outside, on a process whose entry is an ES module: its
 // threads are counted after it used the pool (/proc, Linux). Node children from either suite.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gatewayCommand, ROOT } from '../../examples/gateway-child.ts';
 
@@ -46,6 +48,38 @@ describe('libuv pool sized to the cores (cli/uv-pool.cjs)', () => {
       const preset = Number(run(['-r', PRELOAD], COUNT_THREADS, '4'));
       expect(preset).toBe(without); // the same process with the default pool
       expect(without - withPreload).toBe(4 - expected);
+    },
+  );
+
+  // Each server bin the package ships is a CommonJS shim (cli/satp-*.cjs) that loads the preload, then imports the
+  // server's built module. Run here as built, beside a stand-in for that module which uses the pool and counts.
+  it.runIf(existsSync('/proc/self/task'))(
+    'is what the satp-gateway, satp-log-server and satp-ledger-server bins load before their server',
+    () => {
+      const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { bin: Record<string, string> };
+      const dir = mkdtempSync(join(tmpdir(), 'satp-uv-bins-'));
+      try {
+        copyFileSync(PRELOAD, join(dir, 'uv-pool.cjs'));
+        writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+        for (const name of ['satp-gateway', 'satp-log-server', 'satp-ledger-server']) {
+          expect(pkg.bin[name], name).toBe(`./dist/cli/${name}.cjs`);
+          const shim = `${name}.cjs`;
+          copyFileSync(`${ROOT}cli/${shim}`, join(dir, shim));
+          const target = /import\('\.\/([\w-]+)\.js'\)/.exec(readFileSync(join(dir, shim), 'utf8'))?.[1];
+          expect(existsSync(`${ROOT}cli/${target}.ts`), `${shim} imports the build of cli/${target}.ts`).toBe(true);
+          writeFileSync(join(dir, `${target}.js`), COUNT_THREADS);
+          const env = { ...process.env };
+          delete env.UV_THREADPOOL_SIZE;
+          const count = (file: string) => {
+            const r = spawnSync(NODE, [join(dir, file)], { env, encoding: 'utf8', timeout: 30_000 });
+            expect(r.status, r.stderr).toBe(0);
+            return Number(r.stdout.trim());
+          };
+          expect(count(`${target}.js`) - count(shim), `${name}: threads the preload saved`).toBe(4 - expected);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 
