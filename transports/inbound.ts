@@ -1,6 +1,6 @@
 // The inbound choke point every driver shares: size, UTF-8, strict JSON, then the plugged-in validator.
 // It never throws on hostile input: it answers with what to deliver, what error-msg to send back, or a close code.
-import { fromUtf8, utf8 } from '../kernel/encoding.ts';
+import { encodeInto, fromUtf8, utf8 } from '../kernel/encoding.ts';
 import { sha256Hex } from '../kernel/hash.ts';
 import type { Json, JsonLimits } from '../kernel/json.ts';
 import { parseStrictJson } from '../kernel/strict-json.ts';
@@ -50,7 +50,6 @@ export type Admission =
   | { ok: true; message: Json }
   | { ok: false; status: number; reply: { [key: string]: Json } | null; close?: number; detail: string };
 
-const encoder = new TextEncoder();
 /** Where utf8Length has the text encoded, a window at a time; made on first use. */
 let scratch: Uint8Array | undefined;
 const WINDOW_BYTES = 64 * 1024;
@@ -65,7 +64,7 @@ export function utf8Length(text: string): number {
   scratch ??= new Uint8Array(WINDOW_BYTES);
   let n = 0;
   for (let at = 0; at < text.length; ) {
-    const { read, written } = encoder.encodeInto(at === 0 ? text : text.slice(at), scratch);
+    const { read, written } = encodeInto(at === 0 ? text : text.slice(at), scratch);
     n += written;
     at += read;
   }
