@@ -15,15 +15,19 @@ const PRELOAD = `${ROOT}cli/uv-pool.cjs`;
 const NODE = 'Deno' in globalThis ? 'node' : process.execPath;
 const expected = Math.min(4, Math.max(2, availableParallelism()));
 
-/** Runs `node [...pre] --input-type=module -e script` with UV_THREADPOOL_SIZE unset or set; its stdout, trimmed. */
-function run(pre: string[], script: string, uv?: string): string {
+/** Runs `node ...args` with UV_THREADPOOL_SIZE unset or set; its stdout, trimmed. */
+function node(args: string[], uv?: string): string {
   const env = { ...process.env };
   delete env.UV_THREADPOOL_SIZE;
   if (uv !== undefined) env.UV_THREADPOOL_SIZE = uv;
-  const r = spawnSync(NODE, [...pre, '--input-type=module', '-e', script], { env, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(NODE, args, { env, encoding: 'utf8', timeout: 30_000 });
   expect(r.status, r.stderr).toBe(0);
   return r.stdout.trim();
 }
+
+/** Runs `node [...pre] --input-type=module -e script`, as `node` does. */
+const run = (pre: string[], script: string, uv?: string): string =>
+  node([...pre, '--input-type=module', '-e', script], uv);
 
 // Uses the pool (scrypt runs in it), then counts this process's threads.
 const COUNT_THREADS = `
@@ -68,13 +72,7 @@ describe('libuv pool sized to the cores (cli/uv-pool.cjs)', () => {
           const target = /import\('\.\/([\w-]+)\.js'\)/.exec(readFileSync(join(dir, shim), 'utf8'))?.[1];
           expect(existsSync(`${ROOT}cli/${target}.ts`), `${shim} imports the build of cli/${target}.ts`).toBe(true);
           writeFileSync(join(dir, `${target}.js`), COUNT_THREADS);
-          const env = { ...process.env };
-          delete env.UV_THREADPOOL_SIZE;
-          const count = (file: string) => {
-            const r = spawnSync(NODE, [join(dir, file)], { env, encoding: 'utf8', timeout: 30_000 });
-            expect(r.status, r.stderr).toBe(0);
-            return Number(r.stdout.trim());
-          };
+          const count = (file: string) => Number(node([join(dir, file)]));
           expect(count(`${target}.js`) - count(shim), `${name}: threads the preload saved`).toBe(4 - expected);
         }
       } finally {
