@@ -164,6 +164,44 @@ export function entryFromSealedText(text: string): LogEntry | undefined {
   if (!text.endsWith('"}')) return undefined;
   const hash = text.slice(at + HASH_MEMBER.length, at + HASH_MEMBER.length + 64);
   if (!HASH_PATTERN.test(hash) || sha256HexOfNewText(`${text.slice(0, at)}}`) !== hash) return undefined;
+  const signature = text.slice(at + HASH_MEMBER.length + 64 + SIGNATURE_MEMBER.length, text.length - 2);
+  if (!SIGNATURE_PATTERN.test(signature)) return undefined;
+  return inJcsOrder(text, at, hash, signature) ?? reordered(text, hash, signature);
+}
+
+/**
+ * In a body's canonical text, the members the two seal members go before (JCS order): entryHash before lastEntryHash,
+ * messageSignature before operation. Every entry has both, and every member before them in JCS order is a string or a
+ * public key, so the first `,"<key>":"` of each is the top-level one: a quote inside a string is escaped.
+ */
+const BEFORE_HASH = ',"lastEntryHash":"';
+const BEFORE_SIGNATURE = ',"operation":"';
+
+/**
+ * The entry parsed from its text with the seal members moved where JCS puts them, so JSON.parse builds it in order
+ * at once: building a second, ordered object from the parsed one took about two fifths of the time this read takes. The
+ * result is checked (the seal members at the top level with their values, every key after the one before it), so a
+ * text of any other shape is undefined here, and read by reordered.
+ */
+function inJcsOrder(text: string, at: number, hash: string, signature: string): LogEntry | undefined {
+  const h = text.indexOf(BEFORE_HASH);
+  const o = h < 0 ? -1 : text.indexOf(BEFORE_SIGNATURE, h);
+  if (o < 0 || o >= at) return undefined;
+  let parsed: Record<string, Json>;
+  try {
+    const withHash = `${text.slice(0, h)}${HASH_MEMBER}${hash}"${text.slice(h, o)}`;
+    parsed = JSON.parse(`${withHash},"messageSignature":"${signature}"${text.slice(o, at)}}`) as Record<string, Json>;
+  } catch {
+    return undefined;
+  }
+  if (parsed.entryHash !== hash || parsed.messageSignature !== signature) return undefined;
+  const keys = Object.keys(parsed);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! >= keys[i]!) return undefined;
+  return parsed as unknown as LogEntry;
+}
+
+/** The entry of a sealed text parsed as it is, its members then put in JCS order one by one. */
+function reordered(text: string, hash: string, signature: string): LogEntry | undefined {
   let parsed: Record<string, Json>;
   try {
     parsed = JSON.parse(text) as Record<string, Json>;
@@ -172,8 +210,7 @@ export function entryFromSealedText(text: string): LogEntry | undefined {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || parsed.entryHash !== hash)
     return undefined;
-  const signature = parsed.messageSignature;
-  if (typeof signature !== 'string' || !SIGNATURE_PATTERN.test(signature)) return undefined;
+  if (parsed.messageSignature !== signature) return undefined;
   // The body's members are in order (a canonical text); the two seal members go where JCS puts them.
   const entry: Record<string, Json> = {};
   let previous = '';

@@ -71,6 +71,37 @@ describe('entryFromSealedText', () => {
     const forged = `${reversed.slice(0, -1)},${seal}}`;
     expect(entryFromSealedText(forged)).toBeUndefined();
   });
+
+  it('reads a sealed text whose keys the seal members are placed before also occur nested, ahead of them', async () => {
+    // A member sorted before lastEntryHash that holds lastEntryHash and operation keys of its own: the first
+    // ',"lastEntryHash":"' of the text is then not the body's. The entry still comes back whole, in JCS order.
+    const [e] = await makeChain(SID, 1);
+    const text = textOf(e!);
+    const body = JSON.parse(`${text.slice(0, text.indexOf(',"entryHash":"'))}}`) as Record<string, Json>;
+    const nested = { ...body, contextNote: { a: 1, lastEntryHash: 'x', operation: 'y' } };
+    const canonical = canonicalJson(nested as Json);
+    expect(canonical.indexOf(',"lastEntryHash":"')).toBeLessThan(canonical.indexOf('"lastEntryHash":"', 100));
+    const hash = sha256HexOfText(canonical);
+    const sealed = `${canonical.slice(0, -1)},"entryHash":"${hash}","messageSignature":"${e!.messageSignature}"}`;
+    const back = entryFromSealedText(sealed) as unknown as Record<string, Json> | undefined;
+    expect(back).toEqual({ ...nested, entryHash: hash, messageSignature: e!.messageSignature });
+    expect(JSON.stringify(back)).toBe(canonicalJson(back as Json));
+  });
+
+  it('reads a sealed text with members between the seal members and the keys they are placed before', async () => {
+    // "fee" sorts after entryHash and before lastEntryHash, "note" after messageSignature and before operation: the
+    // seal members go before them, not where the first places found would put them.
+    const [e] = await makeChain(SID, 1);
+    const text = textOf(e!);
+    const body = JSON.parse(`${text.slice(0, text.indexOf(',"entryHash":"'))}}`) as Record<string, Json>;
+    const more = { ...body, fee: '1', note: 'n' };
+    const canonical = canonicalJson(more as Json);
+    const hash = sha256HexOfText(canonical);
+    const sealed = `${canonical.slice(0, -1)},"entryHash":"${hash}","messageSignature":"${e!.messageSignature}"}`;
+    const back = entryFromSealedText(sealed);
+    expect(back).toEqual({ ...more, entryHash: hash, messageSignature: e!.messageSignature });
+    expect(JSON.stringify(back)).toBe(canonicalJson(back as unknown as Json));
+  });
 });
 
 describe("readPage: this gateway's own chain, read to answer a RECOVER", () => {
