@@ -177,6 +177,9 @@ export function boundOf(r: TransferRun, l: Limits): { perSecond: number; latency
   };
 }
 
+/** Transfers (16 sessions, LevelDB logs) run before the measured ones, and not counted. */
+const WARM_UP_TRANSFERS = 256;
+
 export async function transfers(results: Results, limits: Limits, quick: boolean): Promise<TransferRun[]> {
   const plan: [number, number][] = quick
     ? [
@@ -189,6 +192,10 @@ export async function transfers(results: Results, limits: Limits, quick: boolean
         [16, 480],
         [256, 1_024],
       ];
+  // Unmeasured, before the first measured run: a process's first transfers run code V8 has not optimized yet. Each run
+  // warms up with as many transfers as it has sessions, one for the first row, which then measured a cold process
+  // against memory-log rows measured warm, after 1,600 LevelDB transfers (BENCHMARKS.md, "A warm process").
+  await runTransfers('level', 16, quick ? 48 : WARM_UP_TRANSFERS);
   const runs: TransferRun[] = [];
   for (const kind of ['level', 'memory'] as const) {
     for (const [concurrency, count] of plan) {
