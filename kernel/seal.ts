@@ -166,7 +166,7 @@ export function entryFromSealedText(text: string): LogEntry | undefined {
   if (!HASH_PATTERN.test(hash) || sha256HexOfNewText(`${text.slice(0, at)}}`) !== hash) return undefined;
   const signature = text.slice(at + HASH_MEMBER.length + 64 + SIGNATURE_MEMBER.length, text.length - 2);
   if (!SIGNATURE_PATTERN.test(signature)) return undefined;
-  return inJcsOrder(text, at, hash, signature) ?? reordered(text, hash, signature);
+  return inJcsOrder(text, at, hash, signature);
 }
 
 /**
@@ -180,8 +180,8 @@ const BEFORE_SIGNATURE = ',"operation":"';
 /**
  * The entry parsed from its text with the seal members moved where JCS puts them, so JSON.parse builds it in order
  * at once: building a second, ordered object from the parsed one took about two fifths of the time this read takes. The
- * result is checked (the seal members at the top level with their values, every key after the one before it), so a
- * text of any other shape is undefined here, and read by reordered.
+ * result is checked (the seal members at the top level with their values, every key after the one before it): a text
+ * of any other shape, which no entry of the schema has, is undefined, left to the caller's full check.
  */
 function inJcsOrder(text: string, at: number, hash: string, signature: string): LogEntry | undefined {
   const h = text.indexOf(BEFORE_HASH);
@@ -198,41 +198,6 @@ function inJcsOrder(text: string, at: number, hash: string, signature: string): 
   const keys = Object.keys(parsed);
   for (let i = 1; i < keys.length; i++) if (keys[i - 1]! >= keys[i]!) return undefined;
   return parsed as unknown as LogEntry;
-}
-
-/** The entry of a sealed text parsed as it is, its members then put in JCS order one by one. */
-function reordered(text: string, hash: string, signature: string): LogEntry | undefined {
-  let parsed: Record<string, Json>;
-  try {
-    parsed = JSON.parse(text) as Record<string, Json>;
-  } catch {
-    return undefined;
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || parsed.entryHash !== hash)
-    return undefined;
-  if (parsed.messageSignature !== signature) return undefined;
-  // The body's members are in order (a canonical text); the two seal members go where JCS puts them.
-  const entry: Record<string, Json> = {};
-  let previous = '';
-  let hashPlaced = false;
-  let signaturePlaced = false;
-  for (const k of Object.keys(parsed)) {
-    if (k === 'entryHash' || k === 'messageSignature') continue;
-    if (k <= previous) return undefined;
-    previous = k;
-    if (!hashPlaced && k > 'entryHash') {
-      entry.entryHash = hash;
-      hashPlaced = true;
-    }
-    if (!signaturePlaced && k > 'messageSignature') {
-      entry.messageSignature = signature;
-      signaturePlaced = true;
-    }
-    entry[k] = parsed[k]!;
-  }
-  if (!hashPlaced) entry.entryHash = hash;
-  if (!signaturePlaced) entry.messageSignature = signature;
-  return entry as unknown as LogEntry;
 }
 
 export type EntryFailure = 'malformed' | 'bad-payload-hash' | 'bad-entry-hash' | 'unknown-author' | 'bad-signature';

@@ -72,9 +72,9 @@ describe('entryFromSealedText', () => {
     expect(entryFromSealedText(forged)).toBeUndefined();
   });
 
-  it('reads a sealed text whose keys the seal members are placed before also occur nested, ahead of them', async () => {
+  it('leaves to the full check a sealed text whose keys the seal members go before occur nested ahead', async () => {
     // A member sorted before lastEntryHash that holds lastEntryHash and operation keys of its own: the first
-    // ',"lastEntryHash":"' of the text is then not the body's. The entry still comes back whole, in JCS order.
+    // ',"lastEntryHash":"' of the text is then not the body's, and the seal members would land inside that member.
     const [e] = await makeChain(SID, 1);
     const text = textOf(e!);
     const body = JSON.parse(`${text.slice(0, text.indexOf(',"entryHash":"'))}}`) as Record<string, Json>;
@@ -83,14 +83,12 @@ describe('entryFromSealedText', () => {
     expect(canonical.indexOf(',"lastEntryHash":"')).toBeLessThan(canonical.indexOf('"lastEntryHash":"', 100));
     const hash = sha256HexOfText(canonical);
     const sealed = `${canonical.slice(0, -1)},"entryHash":"${hash}","messageSignature":"${e!.messageSignature}"}`;
-    const back = entryFromSealedText(sealed) as unknown as Record<string, Json> | undefined;
-    expect(back).toEqual({ ...nested, entryHash: hash, messageSignature: e!.messageSignature });
-    expect(JSON.stringify(back)).toBe(canonicalJson(back as Json));
+    expect(entryFromSealedText(sealed)).toBeUndefined();
   });
 
-  it('reads a sealed text with members between the seal members and the keys they are placed before', async () => {
-    // "fee" sorts after entryHash and before lastEntryHash, "note" after messageSignature and before operation: the
-    // seal members go before them, not where the first places found would put them.
+  it('leaves to the full check a sealed text with members between the seal members and their places', async () => {
+    // "fee" sorts after entryHash and before lastEntryHash, "note" after messageSignature and before operation: placed
+    // before lastEntryHash and operation, the seal members would be out of JCS order.
     const [e] = await makeChain(SID, 1);
     const text = textOf(e!);
     const body = JSON.parse(`${text.slice(0, text.indexOf(',"entryHash":"'))}}`) as Record<string, Json>;
@@ -98,9 +96,7 @@ describe('entryFromSealedText', () => {
     const canonical = canonicalJson(more as Json);
     const hash = sha256HexOfText(canonical);
     const sealed = `${canonical.slice(0, -1)},"entryHash":"${hash}","messageSignature":"${e!.messageSignature}"}`;
-    const back = entryFromSealedText(sealed);
-    expect(back).toEqual({ ...more, entryHash: hash, messageSignature: e!.messageSignature });
-    expect(JSON.stringify(back)).toBe(canonicalJson(back as unknown as Json));
+    expect(entryFromSealedText(sealed)).toBeUndefined();
   });
 });
 
