@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { sha256HexOfText } from '../../kernel/hash.ts';
 import { canonicalJson, type Json } from '../../kernel/json.ts';
-import { entryFromSealedText, sealedText } from '../../kernel/seal.ts';
+import { entryFromSealedText, sealedForm, sealedText } from '../../kernel/seal.ts';
 import type { LogEntry } from '../../kernel/entry.ts';
 import { LogStore } from '../../storage/log-store.ts';
 import { MemoryDriver } from '../../storage/memory.ts';
@@ -17,6 +17,13 @@ const textOf = (e: LogEntry): string => {
   if (t === undefined) throw new Error('not sealed here');
   return t;
 };
+/** The body of a sealed entry, parsed from its sealed text (the text without the two seal members). */
+const bodyOf = (e: LogEntry): Record<string, Json> => {
+  const text = textOf(e);
+  return JSON.parse(`${text.slice(0, text.indexOf(',"entryHash":"'))}}`) as Record<string, Json>;
+};
+/** A body's text sealed as a store keeps it, with the entry hash of that text and `signature`. */
+const resealed = (body: string, signature: string): string => sealedForm(body, sha256HexOfText(body), signature);
 
 describe('entryFromSealedText', () => {
   it('gives back the sealed entry, its members in JCS order (the seal members among the others)', async () => {
@@ -62,41 +69,27 @@ describe('entryFromSealedText', () => {
 
   it('refuses a body whose members are out of order, though its hash matches', async () => {
     const [e] = await makeChain(SID, 1);
-    const text = textOf(e!);
-    const suffixAt = text.indexOf(',"entryHash":"');
-    const body = JSON.parse(`${text.slice(0, suffixAt)}}`) as Record<string, Json>;
+    const body = bodyOf(e!);
     const keys = Object.keys(body).reverse();
     const reversed = `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(body[k]!)}`).join(',')}}`;
-    const seal = `"entryHash":"${sha256HexOfText(reversed)}","messageSignature":"${e!.messageSignature}"`;
-    const forged = `${reversed.slice(0, -1)},${seal}}`;
-    expect(entryFromSealedText(forged)).toBeUndefined();
+    expect(entryFromSealedText(resealed(reversed, e!.messageSignature))).toBeUndefined();
   });
 
   it('leaves to the full check a sealed text whose keys the seal members go before occur nested ahead', async () => {
     // A member sorted before lastEntryHash that holds lastEntryHash and operation keys of its own: the first
     // ',"lastEntryHash":"' of the text is then not the body's, and the seal members would land inside that member.
     const [e] = await makeChain(SID, 1);
-    const text = textOf(e!);
-    const body = JSON.parse(`${text.slice(0, text.indexOf(',"entryHash":"'))}}`) as Record<string, Json>;
-    const nested = { ...body, contextNote: { a: 1, lastEntryHash: 'x', operation: 'y' } };
-    const canonical = canonicalJson(nested as Json);
+    const canonical = canonicalJson({ ...bodyOf(e!), contextNote: { a: 1, lastEntryHash: 'x', operation: 'y' } });
     expect(canonical.indexOf(',"lastEntryHash":"')).toBeLessThan(canonical.indexOf('"lastEntryHash":"', 100));
-    const hash = sha256HexOfText(canonical);
-    const sealed = `${canonical.slice(0, -1)},"entryHash":"${hash}","messageSignature":"${e!.messageSignature}"}`;
-    expect(entryFromSealedText(sealed)).toBeUndefined();
+    expect(entryFromSealedText(resealed(canonical, e!.messageSignature))).toBeUndefined();
   });
 
   it('leaves to the full check a sealed text with members between the seal members and their places', async () => {
     // "fee" sorts after entryHash and before lastEntryHash, "note" after messageSignature and before operation: placed
     // before lastEntryHash and operation, the seal members would be out of JCS order.
     const [e] = await makeChain(SID, 1);
-    const text = textOf(e!);
-    const body = JSON.parse(`${text.slice(0, text.indexOf(',"entryHash":"'))}}`) as Record<string, Json>;
-    const more = { ...body, fee: '1', note: 'n' };
-    const canonical = canonicalJson(more as Json);
-    const hash = sha256HexOfText(canonical);
-    const sealed = `${canonical.slice(0, -1)},"entryHash":"${hash}","messageSignature":"${e!.messageSignature}"}`;
-    expect(entryFromSealedText(sealed)).toBeUndefined();
+    const canonical = canonicalJson({ ...bodyOf(e!), fee: '1', note: 'n' });
+    expect(entryFromSealedText(resealed(canonical, e!.messageSignature))).toBeUndefined();
   });
 });
 
